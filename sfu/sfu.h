@@ -1,0 +1,134 @@
+/* The media plane's contract with the rest of the platform.
+ *
+ * The SFU runs its own worker threads (one epoll loop and one UDP socket per
+ * worker).  Everything in this header is called from ONE control thread (the
+ * signalling thread); the functions are thread-safe with respect to the
+ * workers but not to each other.  Events flow back up through
+ * sc_sfu_poll_events(), which the control thread calls after `notify` told it
+ * events are waiting (notify itself runs on a worker thread and must only
+ * wake the control thread, e.g. lws_cancel_service()). */
+#ifndef SC_SFU_H
+#define SC_SFU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
+#define SC_PEER_NAME_MAX 64
+
+typedef struct sc_sfu sc_sfu;
+
+typedef struct sc_sfu_config {
+    const char *media_ip;           /* address advertised and bound, default "127.0.0.1" */
+    uint16_t udp_port;              /* first worker's port; worker i uses udp_port + i */
+    int workers;                    /* 0 = one per core */
+    int max_publishers_per_room;    /* default 6 (the stage) */
+    int max_viewers_per_room;       /* default 10000 */
+    uint32_t publisher_max_bitrate; /* REMB we send publishers, bit/s; default 2500000 */
+    int consent_timeout_ms;         /* RFC 7675; default 30000 */
+    void (*notify)(void *ud);       /* events are waiting (called on a worker thread) */
+    void *notify_ud;
+} sc_sfu_config;
+
+void sc_sfu_config_defaults(sc_sfu_config *cfg);
+
+/* Starts the workers.  NULL on failure with a reason in err. */
+sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen);
+/* Stops the workers, closes every session (no events are delivered). */
+void sc_sfu_free(sc_sfu *sfu);
+
+typedef enum sc_session_kind {
+    SC_SESSION_PUBLISH,   /* sends media to the room */
+    SC_SESSION_SUBSCRIBE, /* receives every publisher of the room */
+} sc_session_kind;
+
+typedef struct sc_session_params {
+    const char *room;
+    const char *name;       /* display name, may be NULL */
+    const char *user_id;    /* token subject; a publisher with the same user_id
+                               that reconnects takes over its stage slot */
+    sc_session_kind kind;
+} sc_session_params;
+
+/* Create a session from an SDP offer and return the SDP answer (malloc'd,
+ * caller frees) and the session id (random, unguessable, never 0).
+ * Errors: -EINVAL malformed SDP (reason in err), -ENOTSUP nothing acceptable
+ * offered (no Opus/VP8, no DTLS fingerprint, no BUNDLE-able media), -ENOSPC
+ * the room is full (publishers or viewers), -ENOMEM. */
+int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *offer,
+                          size_t offer_len, char **answer, uint64_t *session_id, char *err,
+                          size_t errlen);
+
+/* End a session (WHIP/WHEP DELETE, WebSocket closed).  0 or -ENOENT.  The
+ * session's SESSION_CLOSED event follows. */
+int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
+
+/* WHIP/WHEP PATCH with an SDP fragment (RFC 8840).  Trickled candidates are
+ * accepted and ignored (we are ICE-lite: the peer's checks reach us).  An
+ * ICE restart (new a=ice-ufrag/ice-pwd) gets new local credentials, returned
+ * as an answer fragment in *frag (malloc'd); otherwise *frag is NULL.
+ * 0, -ENOENT, -EINVAL (reason in err). */
+int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, size_t len,
+                         char **frag, char *err, size_t errlen);
+
+typedef enum sc_sfu_event_type {
+    SC_EVENT_SESSION_CONNECTED,   /* ICE + DTLS done, media can flow */
+    SC_EVENT_SESSION_CLOSED,      /* any reason; reason set */
+    SC_EVENT_PUBLISHER_JOINED,    /* slot set */
+    SC_EVENT_PUBLISHER_LEFT,
+    SC_EVENT_VIEWERS_CHANGED,     /* viewers set */
+} sc_sfu_event_type;
+
+typedef struct sc_sfu_event {
+    sc_sfu_event_type type;
+    uint64_t session_id;
+    sc_session_kind kind;
+    char room[SC_ROOM_NAME_MAX + 1];
+    char name[SC_PEER_NAME_MAX + 1];
+    char user_id[SC_PEER_NAME_MAX + 1];
+    int slot;                     /* stage slot of a publisher, -1 otherwise */
+    int viewers;                  /* room's subscriber count after the change */
+    const char *reason;           /* static string for SESSION_CLOSED:
+                                     "closed", "consent-expired", "dtls-failed",
+                                     "replaced", "shutdown" */
+} sc_sfu_event;
+
+typedef void (*sc_sfu_event_fn)(void *ud, const sc_sfu_event *ev);
+/* Deliver every queued event to fn, on the calling (control) thread. */
+void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud);
+
+typedef struct sc_sfu_publisher_info {
+    uint64_t session_id;
+    int slot;
+    char name[SC_PEER_NAME_MAX + 1];
+    char user_id[SC_PEER_NAME_MAX + 1];
+} sc_sfu_publisher_info;
+
+/* Snapshot of a room: publishers (up to max, count in *n) and viewers.
+ * Returns 0 or -ENOENT when the room has no sessions. */
+int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs, int max,
+                     int *n, int *viewers);
+
+/* Counters for /api/stats and the bad-input tests: every drop is counted. */
+typedef struct sc_sfu_stats {
+    uint64_t sessions;            /* open now */
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+    uint64_t forwarded_packets;   /* RTP packets sent to viewers */
+    uint64_t drop_unknown_source; /* from an address no STUN check bound */
+    uint64_t drop_stun_invalid;   /* malformed / bad integrity / unknown ufrag */
+    uint64_t drop_dtls;           /* DTLS records refused */
+    uint64_t drop_srtp;           /* SRTP/SRTCP auth or replay failures */
+    uint64_t drop_rtp_invalid;    /* RTP that failed parsing after decryption */
+    uint64_t drop_rtcp_invalid;   /* RTCP compounds that failed validation */
+    uint64_t drop_unknown_ssrc;   /* RTP for no known stream */
+    uint64_t drop_oversize;       /* datagrams larger than the MTU */
+    uint64_t nacks_received, retransmits_sent;
+    uint64_t plis_sent;           /* keyframe requests sent to publishers */
+    uint64_t consent_expired;
+    uint64_t dtls_failed;
+} sc_sfu_stats;
+
+void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out);
+
+#endif
