@@ -1,1 +1,243 @@
-/* placeholder: being written this session */
+/* SRTP / SRTCP for one transport on top of libsrtp2.
+ *
+ * Two libsrtp sessions: outbound (ssrc_any_outbound, our keys) and inbound
+ * (ssrc_any_inbound, the peer's keys).  libsrtp clones a stream from the
+ * inbound template for every SSRC that authenticates, so a peer holding the
+ * keys could make us allocate without bound; we remember which SSRCs we let
+ * in and refuse new ones past SC_SRTP_MAX_SSRCS (RELIABILITY 11). */
+#include "srtp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <srtp2/srtp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct sc_srtp {
+    srtp_t out;
+    srtp_t in;
+    /* SSRCs that have an inbound libsrtp stream (authenticated at least once). */
+    uint32_t in_ssrcs[SC_SRTP_MAX_SSRCS];
+    int n_in_ssrcs;
+};
+
+static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
+static int srtp_init_result = -EIO;
+
+static void srtp_init_once(void)
+{
+    srtp_init_result = srtp_init() == srtp_err_status_ok ? 0 : -EIO;
+}
+
+int sc_srtp_global_init(void)
+{
+    /* pthread_once: workers may race to create their first transport. */
+    pthread_once(&srtp_once, srtp_init_once);
+    return srtp_init_result;
+}
+
+static int map_err(srtp_err_status_t st)
+{
+    switch (st) {
+    case srtp_err_status_ok:
+        return 0;
+    case srtp_err_status_auth_fail:
+    case srtp_err_status_replay_fail:
+    case srtp_err_status_replay_old:
+    case srtp_err_status_cipher_fail:
+    case srtp_err_status_pkt_idx_old:
+    case srtp_err_status_pkt_idx_adv:
+        return -EBADMSG;
+    case srtp_err_status_bad_param:
+    case srtp_err_status_parse_err:
+    case srtp_err_status_bad_mki:
+        return -EINVAL;
+    case srtp_err_status_alloc_fail:
+        return -ENOMEM;
+    case srtp_err_status_no_ctx:
+        /* No stream and no template: cannot happen with ssrc_any_*, but a
+         * packet we cannot attribute is still a bad message. */
+        return -EBADMSG;
+    case srtp_err_status_key_expired:
+        return -EKEYEXPIRED;
+    default:
+        return -EIO;
+    }
+}
+
+static bool set_policy(srtp_policy_t *p, sc_srtp_profile profile)
+{
+    switch (profile) {
+    case SC_SRTP_AEAD_AES_128_GCM:
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
+        return true;
+    case SC_SRTP_AES128_CM_SHA1_80:
+        srtp_crypto_policy_set_rtp_default(&p->rtp);
+        srtp_crypto_policy_set_rtcp_default(&p->rtcp);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int session_new(srtp_t *out, const sc_srtp_keys *keys, const uint8_t *key_salt,
+                       srtp_ssrc_type_t type)
+{
+    srtp_policy_t p;
+    /* libsrtp reads the key through a non-const pointer but never writes it. */
+    uint8_t key[SC_SRTP_MAX_KEY_SALT];
+
+    memset(&p, 0, sizeof(p));
+    if (!set_policy(&p, keys->profile))
+        return -ENOTSUP;
+    memcpy(key, key_salt, keys->key_len + keys->salt_len);
+    p.ssrc.type = type;
+    p.key = key;
+    p.window_size = 1024;
+    /* The retransmission path (NACK) re-protects packets we already sent. */
+    p.allow_repeat_tx = 1;
+    p.next = NULL;
+    srtp_err_status_t st = srtp_create(out, &p);
+    memset(key, 0, sizeof(key));
+    return st == srtp_err_status_ok ? 0 : map_err(st);
+}
+
+sc_srtp *sc_srtp_new(const sc_srtp_keys *keys)
+{
+    sc_srtp *s = NULL;
+    size_t want_salt;
+
+    if (!keys)
+        return NULL;
+    switch (keys->profile) {
+    case SC_SRTP_AEAD_AES_128_GCM:
+        want_salt = 12;
+        break;
+    case SC_SRTP_AES128_CM_SHA1_80:
+        want_salt = 14;
+        break;
+    default:
+        return NULL;
+    }
+    if (keys->key_len != 16 || keys->salt_len != want_salt)
+        return NULL;
+    if (sc_srtp_global_init() < 0)
+        return NULL;
+
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (session_new(&s->out, keys, keys->local, ssrc_any_outbound) < 0)
+        goto fail;
+    if (session_new(&s->in, keys, keys->remote, ssrc_any_inbound) < 0)
+        goto fail;
+    return s;
+
+fail:
+    sc_srtp_free(s);
+    return NULL;
+}
+
+void sc_srtp_free(sc_srtp *s)
+{
+    if (!s)
+        return;
+    if (s->out)
+        srtp_dealloc(s->out);
+    if (s->in)
+        srtp_dealloc(s->in);
+    free(s);
+}
+
+static bool ssrc_known(const sc_srtp *s, uint32_t ssrc)
+{
+    for (int i = 0; i < s->n_in_ssrcs; i++)
+        if (s->in_ssrcs[i] == ssrc)
+            return true;
+    return false;
+}
+
+/* Called after a packet from `ssrc` authenticated: libsrtp now holds a stream
+ * for it.  Keep it if there is room, otherwise drop the stream again. */
+static int admit_ssrc(sc_srtp *s, uint32_t ssrc, bool was_known)
+{
+    if (was_known)
+        return 0;
+    if (s->n_in_ssrcs < SC_SRTP_MAX_SSRCS) {
+        s->in_ssrcs[s->n_in_ssrcs++] = ssrc;
+        return 0;
+    }
+    /* libsrtp takes the SSRC in network byte order, as it sits in the header. */
+    srtp_remove_stream(s->in, htonl(ssrc));
+    return -ENOSPC;
+}
+
+static int protect(srtp_t session, uint8_t *buf, size_t *len, size_t cap, size_t min_len,
+                   size_t trailer, bool rtcp)
+{
+    if (!buf || !len || *len < min_len || *len > INT_MAX - trailer)
+        return -EINVAL;
+    if (cap < *len + trailer)
+        return -ENOSPC;
+    int n = (int)*len;
+    srtp_err_status_t st = rtcp ? srtp_protect_rtcp(session, buf, &n)
+                                : srtp_protect(session, buf, &n);
+    if (st != srtp_err_status_ok)
+        return map_err(st);
+    *len = (size_t)n;
+    return 0;
+}
+
+int sc_srtp_protect_rtp(sc_srtp *s, uint8_t *buf, size_t *len, size_t cap)
+{
+    if (!s)
+        return -EINVAL;
+    return protect(s->out, buf, len, cap, 12, SC_SRTP_MAX_TRAILER, false);
+}
+
+int sc_srtp_protect_rtcp(sc_srtp *s, uint8_t *buf, size_t *len, size_t cap)
+{
+    if (!s)
+        return -EINVAL;
+    return protect(s->out, buf, len, cap, 8, SC_SRTCP_MAX_TRAILER, true);
+}
+
+static int unprotect(sc_srtp *s, uint8_t *buf, size_t *len, size_t min_len, size_t ssrc_off,
+                     bool rtcp)
+{
+    if (!s || !buf || !len || *len < min_len || *len > INT_MAX)
+        return -EINVAL;
+    uint32_t ssrc = sc_rd32(buf + ssrc_off);
+    bool known = ssrc_known(s, ssrc);
+    int n = (int)*len;
+    srtp_err_status_t st = rtcp ? srtp_unprotect_rtcp(s->in, buf, &n)
+                                : srtp_unprotect(s->in, buf, &n);
+    if (st != srtp_err_status_ok)
+        return map_err(st);
+    int r = admit_ssrc(s, ssrc, known);
+    if (r < 0)
+        return r;
+    *len = (size_t)n;
+    return 0;
+}
+
+int sc_srtp_unprotect_rtp(sc_srtp *s, uint8_t *buf, size_t *len)
+{
+    return unprotect(s, buf, len, 12, 8, false);
+}
+
+int sc_srtp_unprotect_rtcp(sc_srtp *s, uint8_t *buf, size_t *len)
+{
+    return unprotect(s, buf, len, 8, 4, true);
+}
+
+int sc_srtp_inbound_ssrcs(const sc_srtp *s)
+{
+    return s ? s->n_in_ssrcs : 0;
+}
