@@ -1,1 +1,366 @@
-int main(void) { return 1; /* placeholder */ }
+/* SRTP/SRTCP round trips for both profiles, tampering, replays, the inbound
+ * SSRC cap, and keys taken from a real in-memory DTLS handshake. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtls.h"
+#include "srtp.h"
+#include "util.h"
+#include "../sc_test.h"
+
+#define BUF_CAP 1500
+
+static size_t salt_for(sc_srtp_profile p) { return p == SC_SRTP_AEAD_AES_128_GCM ? 12 : 14; }
+
+/* Two key sets that mirror each other: what a sends with, b receives with. */
+static void make_keys(sc_srtp_profile p, sc_srtp_keys *a, sc_srtp_keys *b)
+{
+    memset(a, 0, sizeof(*a));
+    a->profile = p;
+    a->key_len = 16;
+    a->salt_len = salt_for(p);
+    sc_random(a->local, a->key_len + a->salt_len);
+    sc_random(a->remote, a->key_len + a->salt_len);
+    *b = *a;
+    memcpy(b->local, a->remote, sizeof(b->local));
+    memcpy(b->remote, a->local, sizeof(b->remote));
+}
+
+static size_t make_rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, size_t payload)
+{
+    buf[0] = 0x80;
+    buf[1] = 96;
+    sc_wr16(buf + 2, seq);
+    sc_wr32(buf + 4, (uint32_t)seq * 3000u);
+    sc_wr32(buf + 8, ssrc);
+    for (size_t i = 0; i < payload; i++)
+        buf[12 + i] = (uint8_t)(i ^ seq);
+    return 12 + payload;
+}
+
+/* A sender report with one report block. */
+static size_t make_rtcp_sr(uint8_t *buf, uint32_t ssrc)
+{
+    memset(buf, 0, 52);
+    buf[0] = 0x81;
+    buf[1] = 200;
+    sc_wr16(buf + 2, 52 / 4 - 1);
+    sc_wr32(buf + 4, ssrc);
+    sc_wr32(buf + 8, 0x12345678);
+    sc_wr32(buf + 20, 42);
+    sc_wr32(buf + 28, 0xdeadbeef);
+    return 52;
+}
+
+static void test_round_trip(sc_srtp_profile p)
+{
+    sc_srtp_keys ka, kb;
+    make_keys(p, &ka, &kb);
+    sc_srtp *a = sc_srtp_new(&ka), *b = sc_srtp_new(&kb);
+    SC_CHECK(a != NULL && b != NULL);
+    size_t tag = p == SC_SRTP_AEAD_AES_128_GCM ? 16 : 10;
+
+    uint8_t orig[BUF_CAP], buf[BUF_CAP], saved[BUF_CAP];
+    for (uint16_t seq = 65530; seq != 10; seq++) { /* across the wrap */
+        size_t olen = make_rtp(orig, 0x11223344, seq, 160);
+        memcpy(buf, orig, olen);
+        size_t len = olen;
+        SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+        SC_CHECK_INT(len, olen + tag);
+        SC_CHECK(len <= olen + SC_SRTP_MAX_TRAILER);
+        SC_CHECK(memcmp(buf, orig, 12) == 0);              /* header in clear */
+        SC_CHECK(memcmp(buf + 12, orig + 12, 160) != 0);   /* payload encrypted */
+        SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), 0);
+        SC_CHECK_INT(len, olen);
+        SC_CHECK(memcmp(buf, orig, olen) == 0);
+    }
+
+    /* The other direction uses the other key. */
+    size_t olen = make_rtp(orig, 0x55667788, 1, 50);
+    memcpy(buf, orig, olen);
+    size_t len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtp(b, buf, &len, sizeof(buf)), 0);
+    memcpy(saved, buf, len);
+    size_t saved_len = len;
+    /* b's inbound key is a's: b cannot read back what it sent itself. */
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), -EBADMSG);
+    memcpy(buf, saved, saved_len);
+    len = saved_len;
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(a, buf, &len), 0);
+    SC_CHECK(len == olen && memcmp(buf, orig, olen) == 0);
+
+    /* RTCP both ways. */
+    size_t tlen = p == SC_SRTP_AEAD_AES_128_GCM ? 16 + 4 : 10 + 4;
+    for (int i = 0; i < 5; i++) {
+        olen = make_rtcp_sr(orig, 0x11223344);
+        memcpy(buf, orig, olen);
+        len = olen;
+        SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, sizeof(buf)), 0);
+        SC_CHECK_INT(len, olen + tlen);
+        SC_CHECK(len <= olen + SC_SRTCP_MAX_TRAILER);
+        SC_CHECK(memcmp(buf + 8, orig + 8, olen - 8) != 0);
+        SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), 0);
+        SC_CHECK_INT(len, olen);
+        SC_CHECK(memcmp(buf, orig, olen) == 0);
+    }
+    olen = make_rtcp_sr(orig, 0x55667788);
+    memcpy(buf, orig, olen);
+    len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtcp(b, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(a, buf, &len), 0);
+    SC_CHECK(len == olen && memcmp(buf, orig, olen) == 0);
+
+    sc_srtp_free(a);
+    sc_srtp_free(b);
+}
+
+static void test_tamper_replay(sc_srtp_profile p)
+{
+    sc_srtp_keys ka, kb;
+    make_keys(p, &ka, &kb);
+    sc_srtp *a = sc_srtp_new(&ka), *b = sc_srtp_new(&kb);
+    uint8_t buf[BUF_CAP], prot[BUF_CAP];
+    size_t len, plen;
+
+    len = make_rtp(buf, 0xabcdef01, 100, 120);
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+    memcpy(prot, buf, len);
+    plen = len;
+
+    /* One flipped bit anywhere (header, payload, tag) fails authentication. */
+    size_t spots[] = {2, 20, plen - 1};
+    for (size_t i = 0; i < SC_ARRAY_SIZE(spots); i++) {
+        memcpy(buf, prot, plen);
+        buf[spots[i]] ^= 0x01;
+        len = plen;
+        SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), -EBADMSG);
+    }
+    /* Failed packets do not advance the replay window: the genuine one passes. */
+    memcpy(buf, prot, plen);
+    len = plen;
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), 0);
+    /* The same packet again is a replay. */
+    memcpy(buf, prot, plen);
+    len = plen;
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), -EBADMSG);
+
+    /* Retransmission: protecting the same sequence number again is allowed
+     * (allow_repeat_tx), as NACK handling does. */
+    len = make_rtp(buf, 0xabcdef01, 100, 120);
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(len, plen);
+
+    /* RTCP: tamper and replay. */
+    len = make_rtcp_sr(buf, 0xabcdef01);
+    SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, sizeof(buf)), 0);
+    memcpy(prot, buf, len);
+    plen = len;
+    buf[10] ^= 0x80;
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), -EBADMSG);
+    memcpy(buf, prot, plen);
+    len = plen;
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), 0);
+    memcpy(buf, prot, plen);
+    len = plen;
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), -EBADMSG);
+
+    /* Garbage and too-short input. */
+    uint8_t junk[200];
+    sc_random(junk, sizeof(junk));
+    junk[0] = 0x80;
+    len = sizeof(junk);
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, junk, &len), -EBADMSG);
+    len = 11;
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, junk, &len), -EINVAL);
+    len = 4;
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, junk, &len), -EINVAL);
+    len = 4;
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, junk, &len, sizeof(junk)), -EINVAL);
+    SC_CHECK_INT(sc_srtp_protect_rtp(NULL, junk, &len, sizeof(junk)), -EINVAL);
+    /* Authentication failures never allocate an inbound stream. */
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), 1);
+
+    sc_srtp_free(a);
+    sc_srtp_free(b);
+}
+
+static void test_cap(sc_srtp_profile p)
+{
+    sc_srtp_keys ka, kb;
+    make_keys(p, &ka, &kb);
+    sc_srtp *a = sc_srtp_new(&ka);
+    uint8_t buf[BUF_CAP], orig[BUF_CAP];
+
+    size_t olen = make_rtp(orig, 7, 1, 100);
+    memcpy(buf, orig, olen);
+    size_t len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, olen + SC_SRTP_MAX_TRAILER - 1), -ENOSPC);
+    SC_CHECK_INT(len, olen);
+    SC_CHECK(memcmp(buf, orig, olen) == 0); /* untouched */
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, olen + SC_SRTP_MAX_TRAILER), 0);
+
+    olen = make_rtcp_sr(orig, 7);
+    memcpy(buf, orig, olen);
+    len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, olen + SC_SRTCP_MAX_TRAILER - 1), -ENOSPC);
+    SC_CHECK_INT(len, olen);
+    SC_CHECK(memcmp(buf, orig, olen) == 0);
+    SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, olen + SC_SRTCP_MAX_TRAILER), 0);
+    sc_srtp_free(a);
+}
+
+/* RELIABILITY 11: a peer cycling through SSRCs cannot grow our state. */
+static void test_ssrc_limit(sc_srtp_profile p)
+{
+    sc_srtp_keys ka, kb;
+    make_keys(p, &ka, &kb);
+    sc_srtp *a = sc_srtp_new(&ka), *b = sc_srtp_new(&kb);
+    uint8_t buf[BUF_CAP];
+    size_t len;
+
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), 0);
+    for (uint32_t i = 0; i < SC_SRTP_MAX_SSRCS; i++) {
+        len = make_rtp(buf, 1000 + i, 1, 40);
+        SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+        SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), 0);
+    }
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), SC_SRTP_MAX_SSRCS);
+
+    /* One more SSRC: authenticated, but refused. */
+    uint32_t extra = 1000 + SC_SRTP_MAX_SSRCS;
+    for (uint16_t seq = 1; seq <= 3; seq++) {
+        len = make_rtp(buf, extra, seq, 40);
+        SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+        SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), -ENOSPC);
+        SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), SC_SRTP_MAX_SSRCS);
+    }
+    /* RTCP from yet another SSRC is refused the same way. */
+    len = make_rtcp_sr(buf, extra + 1);
+    SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), -ENOSPC);
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), SC_SRTP_MAX_SSRCS);
+
+    /* Known SSRCs keep working, RTP and RTCP. */
+    len = make_rtp(buf, 1000, 2, 40);
+    SC_CHECK_INT(sc_srtp_protect_rtp(a, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(b, buf, &len), 0);
+    len = make_rtcp_sr(buf, 1000 + SC_SRTP_MAX_SSRCS - 1);
+    SC_CHECK_INT(sc_srtp_protect_rtcp(a, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(b, buf, &len), 0);
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(b), SC_SRTP_MAX_SSRCS);
+
+    sc_srtp_free(a);
+    sc_srtp_free(b);
+}
+
+static void test_bad_keys(void)
+{
+    sc_srtp_keys k;
+    make_keys(SC_SRTP_AEAD_AES_128_GCM, &k, &k);
+    k.profile = SC_SRTP_NONE;
+    SC_CHECK(sc_srtp_new(&k) == NULL);
+    k.profile = SC_SRTP_AEAD_AES_128_GCM;
+    k.salt_len = 14; /* AES-CM's salt with GCM */
+    SC_CHECK(sc_srtp_new(&k) == NULL);
+    k.profile = SC_SRTP_AES128_CM_SHA1_80;
+    k.salt_len = 12;
+    SC_CHECK(sc_srtp_new(&k) == NULL);
+    k.salt_len = 14;
+    k.key_len = 32;
+    SC_CHECK(sc_srtp_new(&k) == NULL);
+    SC_CHECK(sc_srtp_new(NULL) == NULL);
+    sc_srtp_free(NULL);
+    SC_CHECK_INT(sc_srtp_inbound_ssrcs(NULL), 0);
+}
+
+/* ---- keys from a real DTLS handshake ----------------------------------------- */
+
+typedef struct hs_peer {
+    sc_dtls *d;
+    uint8_t q[16][2048];
+    size_t qlen[16];
+    int nq;
+} hs_peer;
+
+static void hs_send(void *ud, const uint8_t *buf, size_t len)
+{
+    hs_peer *p = ud;
+    if (p->nq < 16 && len <= sizeof(p->q[0])) {
+        memcpy(p->q[p->nq], buf, len);
+        p->qlen[p->nq++] = len;
+    }
+}
+
+static void hs_deliver(hs_peer *from, hs_peer *to)
+{
+    int n = from->nq;
+    from->nq = 0;
+    for (int i = 0; i < n; i++)
+        sc_dtls_feed(to->d, from->q[i], from->qlen[i]);
+}
+
+static void test_dtls_keys(void)
+{
+    sc_dtls_cert *ca = sc_dtls_cert_new(), *cb = sc_dtls_cert_new();
+    hs_peer *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
+    c->d = sc_dtls_new(ca, SC_DTLS_ROLE_CLIENT, "sha-256", sc_dtls_cert_fingerprint(cb), hs_send,
+                       NULL, c);
+    s->d = sc_dtls_new(cb, SC_DTLS_ROLE_SERVER, "sha-256", sc_dtls_cert_fingerprint(ca), hs_send,
+                       NULL, s);
+    SC_CHECK(c->d && s->d);
+    sc_dtls_start(c->d);
+    for (int i = 0; i < 20 && (c->nq || s->nq); i++) {
+        hs_deliver(c, s);
+        hs_deliver(s, c);
+    }
+    SC_CHECK_INT(sc_dtls_state_get(c->d), SC_DTLS_CONNECTED);
+    SC_CHECK_INT(sc_dtls_state_get(s->d), SC_DTLS_CONNECTED);
+
+    sc_srtp_keys kc, ks;
+    SC_CHECK_INT(sc_dtls_srtp_keys(c->d, &kc), 0);
+    SC_CHECK_INT(sc_dtls_srtp_keys(s->d, &ks), 0);
+    sc_srtp *sc = sc_srtp_new(&kc), *ss = sc_srtp_new(&ks);
+    SC_CHECK(sc && ss);
+
+    uint8_t orig[BUF_CAP], buf[BUF_CAP];
+    size_t olen = make_rtp(orig, 0xfeedface, 9, 300);
+    memcpy(buf, orig, olen);
+    size_t len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtp(sc, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtp(ss, buf, &len), 0);
+    SC_CHECK(len == olen && memcmp(buf, orig, olen) == 0);
+    olen = make_rtcp_sr(orig, 0xfeedface);
+    memcpy(buf, orig, olen);
+    len = olen;
+    SC_CHECK_INT(sc_srtp_protect_rtcp(ss, buf, &len, sizeof(buf)), 0);
+    SC_CHECK_INT(sc_srtp_unprotect_rtcp(sc, buf, &len), 0);
+    SC_CHECK(len == olen && memcmp(buf, orig, olen) == 0);
+
+    sc_srtp_free(sc);
+    sc_srtp_free(ss);
+    sc_dtls_free(c->d);
+    sc_dtls_free(s->d);
+    sc_dtls_cert_free(ca);
+    sc_dtls_cert_free(cb);
+    free(c);
+    free(s);
+}
+
+int main(void)
+{
+    SC_CHECK_INT(sc_srtp_global_init(), 0);
+    SC_CHECK_INT(sc_srtp_global_init(), 0); /* idempotent */
+
+    sc_srtp_profile profiles[] = {SC_SRTP_AEAD_AES_128_GCM, SC_SRTP_AES128_CM_SHA1_80};
+    for (size_t i = 0; i < SC_ARRAY_SIZE(profiles); i++) {
+        test_round_trip(profiles[i]);
+        test_tamper_replay(profiles[i]);
+        test_cap(profiles[i]);
+        test_ssrc_limit(profiles[i]);
+    }
+    test_bad_keys();
+    test_dtls_keys();
+    SC_TEST_END();
+}
