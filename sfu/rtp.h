@@ -35,7 +35,7 @@ bool sc_rtp_is_rtcp(const uint8_t *buf, size_t len);
 int sc_rtp_parse(const uint8_t *buf, size_t len, sc_rtp *out);
 
 /* Find header extension element `id` (1..14 for one-byte, 1..255 for two-byte
- * headers).  Returns 0 and sets *data/*len, -ENOENT, or -EINVAL if an element
+ * headers).  Returns 0 and sets data and len, -ENOENT, or -EINVAL if an element
  * length overruns (RELIABILITY 7). */
 int sc_rtp_find_ext(const sc_rtp *rtp, uint8_t id, const uint8_t **data, size_t *len);
 

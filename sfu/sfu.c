@@ -1,1 +1,428 @@
-/* placeholder: being written this session */
+/* The media plane's control side: worker startup, session creation (SDP
+ * negotiation runs here, on the caller's thread, never on a worker), the
+ * room directory (who holds which stage slot, how many watch) and the event
+ * queue back to the signalling. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "private.h"
+#include "sdp.h"
+#include "srtp.h"
+#include "util.h"
+
+typedef struct dir_session {
+    uint64_t id;
+    sc_session_kind kind;
+    int slot;
+    int worker;
+    char room[SC_ROOM_NAME_MAX + 1];
+    char name[SC_PEER_NAME_MAX + 1];
+    char user_id[SC_PEER_NAME_MAX + 1];
+} dir_session;
+
+typedef struct event_node {
+    sc_sfu_event ev;
+    struct event_node *next;
+} event_node;
+
+struct sc_sfu {
+    sc_sfu_config cfg;
+    char media_ip[64];
+    sc_dtls_cert *cert;
+    int n_workers;
+    sc_worker **workers;
+
+    /* Control thread only. */
+    dir_session *sessions;
+    int n_sessions, cap_sessions;
+
+    pthread_mutex_t ev_lock;
+    event_node *ev_head, *ev_tail;
+};
+
+void sc_sfu_config_defaults(sc_sfu_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->media_ip = "127.0.0.1";
+    cfg->udp_port = 10000;
+    cfg->workers = 0;
+    cfg->max_publishers_per_room = 6;
+    cfg->max_viewers_per_room = 10000;
+    cfg->publisher_max_bitrate = 2500000;
+    cfg->consent_timeout_ms = 30000;
+}
+
+sc_dtls_cert *sc__sfu_cert(sc_sfu *sfu) { return sfu->cert; }
+const sc_sfu_config *sc__sfu_config(sc_sfu *sfu) { return &sfu->cfg; }
+
+static void push_event(sc_sfu *sfu, const sc_sfu_event *ev)
+{
+    event_node *n = malloc(sizeof(*n));
+    if (!n)
+        return;
+    n->ev = *ev;
+    n->next = NULL;
+    pthread_mutex_lock(&sfu->ev_lock);
+    if (sfu->ev_tail)
+        sfu->ev_tail->next = n;
+    else
+        sfu->ev_head = n;
+    sfu->ev_tail = n;
+    pthread_mutex_unlock(&sfu->ev_lock);
+    if (sfu->cfg.notify)
+        sfu->cfg.notify(sfu->cfg.notify_ud);
+}
+
+void sc__sfu_emit(sc_sfu *sfu, const sc_sfu_event *ev) { push_event(sfu, ev); }
+
+static void srtp_init_once(void)
+{
+    if (sc_srtp_global_init() < 0)
+        SC_ERROR("sfu", "libsrtp initialisation failed");
+}
+
+sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
+{
+    static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
+    sc_sfu *sfu = calloc(1, sizeof(*sfu));
+    if (!sfu) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    sfu->cfg = *cfg;
+    snprintf(sfu->media_ip, sizeof(sfu->media_ip), "%s", cfg->media_ip ? cfg->media_ip : "127.0.0.1");
+    sfu->cfg.media_ip = sfu->media_ip;
+    if (sfu->cfg.max_publishers_per_room <= 0 || sfu->cfg.max_publishers_per_room > SC_MAX_SLOTS)
+        sfu->cfg.max_publishers_per_room = SC_MAX_SLOTS;
+    if (sfu->cfg.consent_timeout_ms <= 0)
+        sfu->cfg.consent_timeout_ms = 30000;
+    pthread_mutex_init(&sfu->ev_lock, NULL);
+
+    pthread_once(&srtp_once, srtp_init_once);
+    sfu->cert = sc_dtls_cert_new();
+    if (!sfu->cert) {
+        snprintf(err, errlen, "cannot create the DTLS certificate");
+        goto fail;
+    }
+    sfu->n_workers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (sfu->n_workers < 1)
+        sfu->n_workers = 1;
+    if (sfu->n_workers > 64)
+        sfu->n_workers = 64;
+    sfu->workers = calloc((size_t)sfu->n_workers, sizeof(*sfu->workers));
+    if (!sfu->workers)
+        goto fail;
+    for (int i = 0; i < sfu->n_workers; i++) {
+        sfu->workers[i] = sc__worker_new(sfu, i, sfu->media_ip, (uint16_t)(cfg->udp_port + i), err, errlen);
+        if (!sfu->workers[i])
+            goto fail;
+    }
+    for (int i = 0; i < sfu->n_workers; i++) {
+        int rc = sc__worker_start(sfu->workers[i]);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot start worker thread: %s", strerror(-rc));
+            goto fail;
+        }
+    }
+    SC_INFO("sfu", "%d media worker(s) on %s UDP %u-%u", sfu->n_workers, sfu->media_ip,
+            cfg->udp_port, cfg->udp_port + sfu->n_workers - 1);
+    return sfu;
+fail:
+    sc_sfu_free(sfu);
+    return NULL;
+}
+
+void sc_sfu_free(sc_sfu *sfu)
+{
+    if (!sfu)
+        return;
+    for (int i = 0; sfu->workers && i < sfu->n_workers; i++)
+        sc__worker_free(sfu->workers[i]);
+    free(sfu->workers);
+    sc_dtls_cert_free(sfu->cert);
+    free(sfu->sessions);
+    for (event_node *n = sfu->ev_head, *next; n; n = next) {
+        next = n->next;
+        free(n);
+    }
+    pthread_mutex_destroy(&sfu->ev_lock);
+    free(sfu);
+}
+
+static int worker_for_room(const sc_sfu *sfu, const char *room)
+{
+    /* A room lives on one worker, so its fan-out never crosses threads. */
+    uint32_t h = 2166136261u;
+    for (const char *p = room; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return (int)(h % (uint32_t)sfu->n_workers);
+}
+
+static dir_session *find_session(sc_sfu *sfu, uint64_t id)
+{
+    for (int i = 0; i < sfu->n_sessions; i++)
+        if (sfu->sessions[i].id == id)
+            return &sfu->sessions[i];
+    return NULL;
+}
+
+static int count_room(const sc_sfu *sfu, const char *room, sc_session_kind kind)
+{
+    int n = 0;
+    for (int i = 0; i < sfu->n_sessions; i++)
+        n += sfu->sessions[i].kind == kind && strcmp(sfu->sessions[i].room, room) == 0;
+    return n;
+}
+
+static void fill_event(sc_sfu_event *ev, sc_sfu_event_type type, const dir_session *s, int viewers)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->type = type;
+    ev->session_id = s->id;
+    ev->kind = s->kind;
+    ev->slot = s->kind == SC_SESSION_PUBLISH ? s->slot : -1;
+    ev->viewers = viewers;
+    snprintf(ev->room, sizeof(ev->room), "%s", s->room);
+    snprintf(ev->name, sizeof(ev->name), "%s", s->name);
+    snprintf(ev->user_id, sizeof(ev->user_id), "%s", s->user_id);
+}
+
+/* Remove a session from the directory and announce what changed for the room. */
+static void forget_session(sc_sfu *sfu, dir_session *s)
+{
+    dir_session copy = *s;
+    *s = sfu->sessions[--sfu->n_sessions];
+    sc_sfu_event ev;
+    if (copy.kind == SC_SESSION_PUBLISH) {
+        fill_event(&ev, SC_EVENT_PUBLISHER_LEFT, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
+        push_event(sfu, &ev);
+    } else {
+        fill_event(&ev, SC_EVENT_VIEWERS_CHANGED, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
+        push_event(sfu, &ev);
+    }
+}
+
+static int pick_slot(sc_sfu *sfu, const sc_session_params *p, uint64_t *replace)
+{
+    bool used[SC_MAX_SLOTS] = {false};
+    *replace = 0;
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        dir_session *s = &sfu->sessions[i];
+        if (s->kind != SC_SESSION_PUBLISH || strcmp(s->room, p->room) != 0)
+            continue;
+        /* The same user publishing again (reconnect, new WHIP session) takes
+         * over its slot, so viewers keep watching without renegotiating. */
+        if (p->user_id && p->user_id[0] && strcmp(s->user_id, p->user_id) == 0) {
+            *replace = s->id;
+            return s->slot;
+        }
+        used[s->slot] = true;
+    }
+    for (int s = 0; s < sfu->cfg.max_publishers_per_room; s++)
+        if (!used[s])
+            return s;
+    return -ENOSPC;
+}
+
+int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *offer,
+                          size_t offer_len, char **answer, uint64_t *session_id, char *err,
+                          size_t errlen)
+{
+    int rc;
+    *answer = NULL;
+    if (!p->room || !p->room[0] || strlen(p->room) > SC_ROOM_NAME_MAX) {
+        snprintf(err, errlen, "bad room name");
+        return -EINVAL;
+    }
+    int slot = 0;
+    uint64_t replace = 0;
+    if (p->kind == SC_SESSION_PUBLISH) {
+        slot = pick_slot(sfu, p, &replace);
+        if (slot < 0) {
+            snprintf(err, errlen, "the stage is full (%d publishers)", sfu->cfg.max_publishers_per_room);
+            return -ENOSPC;
+        }
+    } else if (count_room(sfu, p->room, SC_SESSION_SUBSCRIBE) >= sfu->cfg.max_viewers_per_room) {
+        snprintf(err, errlen, "the room is full (%d viewers)", sfu->cfg.max_viewers_per_room);
+        return -ENOSPC;
+    }
+
+    sc_sdp *sdp = malloc(sizeof(*sdp));
+    sc_negotiated *neg = malloc(sizeof(*neg));
+    sc_transport *t = NULL;
+    if (!sdp || !neg) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = sc_sdp_parse(offer, offer_len, sdp, err, errlen);
+    if (rc < 0) {
+        rc = -EINVAL;
+        goto out;
+    }
+    int wi = worker_for_room(sfu, p->room);
+    sc_answer_params ap = {
+        .kind = p->kind,
+        .fingerprint = sc_dtls_cert_fingerprint(sfu->cert),
+        .ip = sfu->media_ip,
+        .port = sfu->workers[wi]->port,
+        .max_slots = sfu->cfg.max_publishers_per_room,
+    };
+    rc = sc_answer_build(sdp, &ap, neg, answer, err, errlen);
+    if (rc < 0)
+        goto out;
+    t = sc__transport_new(neg, p, slot);
+    if (sfu->n_sessions == sfu->cap_sessions) {
+        int cap = sfu->cap_sessions ? sfu->cap_sessions * 2 : 64;
+        dir_session *ns = realloc(sfu->sessions, (size_t)cap * sizeof(*ns));
+        if (ns) {
+            sfu->sessions = ns;
+            sfu->cap_sessions = cap;
+        }
+    }
+    if (!t || sfu->n_sessions == sfu->cap_sessions) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (replace) {
+        dir_session *old = find_session(sfu, replace);
+        sc__worker_close(sfu->workers[old->worker], replace, "replaced");
+        forget_session(sfu, old);
+    }
+    dir_session *s = &sfu->sessions[sfu->n_sessions++];
+    memset(s, 0, sizeof(*s));
+    s->id = t->id;
+    s->kind = p->kind;
+    s->slot = slot;
+    s->worker = wi;
+    snprintf(s->room, sizeof(s->room), "%s", p->room);
+    snprintf(s->name, sizeof(s->name), "%s", p->name ? p->name : "");
+    snprintf(s->user_id, sizeof(s->user_id), "%s", p->user_id ? p->user_id : "");
+    *session_id = t->id;
+    sc_sfu_event ev;
+    int viewers = count_room(sfu, p->room, SC_SESSION_SUBSCRIBE);
+    fill_event(&ev, p->kind == SC_SESSION_PUBLISH ? SC_EVENT_PUBLISHER_JOINED : SC_EVENT_VIEWERS_CHANGED,
+               s, viewers);
+    SC_INFO("sfu", "session %016llx: %s in room %s (slot %d, worker %d)",
+            (unsigned long long)t->id, p->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
+            p->room, p->kind == SC_SESSION_PUBLISH ? slot : -1, wi);
+    sc__worker_add(sfu->workers[wi], t);
+    t = NULL;
+    push_event(sfu, &ev);
+    rc = 0;
+out:
+    if (rc < 0) {
+        free(*answer);
+        *answer = NULL;
+    }
+    sc__transport_free(t);
+    free(sdp);
+    free(neg);
+    return rc;
+}
+
+int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s)
+        return -ENOENT;
+    sc__worker_close(sfu->workers[s->worker], session_id, "closed");
+    forget_session(sfu, s);
+    return 0;
+}
+
+int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, size_t len,
+                         char **frag, char *err, size_t errlen)
+{
+    *frag = NULL;
+    if (!find_session(sfu, session_id))
+        return -ENOENT;
+    /* Trickled candidates need nothing from an ICE-lite server: the peer's
+     * checks arrive from them and bind them.  A fragment that changes the
+     * ICE credentials is an ICE restart, which needs new transport state:
+     * refuse it clearly; the client falls back to a new session. */
+    const char *p = sdpfrag, *end = sdpfrag + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (l >= 12 && memcmp(p, "a=ice-ufrag:", 12) == 0) {
+            snprintf(err, errlen, "ICE restart is not supported; start a new session");
+            return -ENOTSUP;
+        }
+        p += l + 1;
+    }
+    return 0;
+}
+
+void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
+{
+    for (;;) {
+        pthread_mutex_lock(&sfu->ev_lock);
+        event_node *n = sfu->ev_head;
+        sfu->ev_head = sfu->ev_tail = NULL;
+        pthread_mutex_unlock(&sfu->ev_lock);
+        if (!n)
+            return;
+        while (n) {
+            event_node *next = n->next;
+            if (n->ev.type == SC_EVENT_SESSION_CLOSED) {
+                /* Closed by the worker (consent, DTLS): the directory learns
+                 * here; closes we asked for were already forgotten. */
+                dir_session *s = find_session(sfu, n->ev.session_id);
+                fn(ud, &n->ev);
+                if (s)
+                    forget_session(sfu, s);
+            } else {
+                fn(ud, &n->ev);
+            }
+            free(n);
+            n = next;
+        }
+    }
+}
+
+int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs, int max, int *n,
+                     int *viewers)
+{
+    int found = 0;
+    *n = 0;
+    *viewers = 0;
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        dir_session *s = &sfu->sessions[i];
+        if (strcmp(s->room, room) != 0)
+            continue;
+        found++;
+        if (s->kind == SC_SESSION_SUBSCRIBE) {
+            (*viewers)++;
+        } else if (*n < max) {
+            sc_sfu_publisher_info *pi = &pubs[(*n)++];
+            pi->session_id = s->id;
+            pi->slot = s->slot;
+            snprintf(pi->name, sizeof(pi->name), "%s", s->name);
+            snprintf(pi->user_id, sizeof(pi->user_id), "%s", s->user_id);
+        }
+    }
+    return found ? 0 : -ENOENT;
+}
+
+void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sessions = (uint64_t)sfu->n_sessions;
+    for (int i = 0; i < sfu->n_workers; i++) {
+        const sc_counters *c = &sfu->workers[i]->stats;
+#define ADD(f) out->f += __atomic_load_n(&c->f, __ATOMIC_RELAXED)
+        ADD(rx_packets); ADD(tx_packets); ADD(rx_bytes); ADD(tx_bytes); ADD(forwarded_packets);
+        ADD(drop_unknown_source); ADD(drop_stun_invalid); ADD(drop_dtls); ADD(drop_srtp);
+        ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
+        ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
+        ADD(dtls_failed);
+#undef ADD
+    }
+}

@@ -1,1 +1,137 @@
-/* placeholder: being written this session */
+#include "stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8)
+{
+    memset(rw, 0, sizeof(*rw));
+    rw->clock = clock ? clock : 90000;
+    rw->vp8 = vp8;
+    /* RFC 3550: random initial values make known-plaintext attacks harder. */
+    rw->last_seq = (uint16_t)sc_random_u32();
+    rw->last_ts = sc_random_u32();
+    rw->last_pid = (uint16_t)(sc_random_u32() & 0x7fff);
+    rw->last_tl0 = (uint8_t)sc_random_u32();
+}
+
+void sc_rewriter_reset_source(sc_rewriter *rw)
+{
+    rw->anchored = false;
+    rw->pid_anchored = false;
+}
+
+bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, uint64_t now_us,
+                     uint16_t *out_seq, uint32_t *out_ts)
+{
+    if (rw->anchored && ssrc != rw->src_ssrc)
+        sc_rewriter_reset_source(rw);
+    if (!rw->anchored) {
+        /* Continue right after what the viewer last saw: one sequence number
+         * later and the elapsed wall-clock time later (at least one tick), so
+         * its jitter buffer sees neither a gap nor time going backwards. */
+        uint32_t gap_ts = 1;
+        if (rw->started) {
+            uint64_t elapsed = now_us - rw->last_us;
+            uint64_t ticks = elapsed * rw->clock / 1000000u;
+            if (ticks > 1 && ticks < 0x7fffffffu)
+                gap_ts = (uint32_t)ticks;
+        }
+        rw->src_ssrc = ssrc;
+        rw->anchor_seq = seq;
+        rw->seq_offset = (uint16_t)(rw->last_seq + 1 - seq);
+        rw->ts_offset = rw->last_ts + gap_ts - ts;
+        rw->anchored = true;
+    } else if (seq != rw->anchor_seq && !sc_seq_newer(seq, rw->anchor_seq)) {
+        return false; /* late packet from before the switch */
+    }
+    uint16_t s = (uint16_t)(seq + rw->seq_offset);
+    uint32_t t = ts + rw->ts_offset;
+    if (!rw->started || sc_seq_newer(s, rw->last_seq)) {
+        rw->last_seq = s;
+        rw->last_ts = t;
+        rw->last_us = now_us;
+    }
+    rw->started = true;
+    *out_seq = s;
+    *out_ts = t;
+    return true;
+}
+
+bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq)
+{
+    if (!rw->anchored)
+        return false;
+    uint16_t s = (uint16_t)(out_seq - rw->seq_offset);
+    if (s != rw->anchor_seq && !sc_seq_newer(s, rw->anchor_seq))
+        return false;
+    *src_seq = s;
+    return true;
+}
+
+void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc)
+{
+    if (desc->picture_id < 0)
+        return;
+    uint16_t mask = desc->picture_id_bits == 15 ? 0x7fff : 0x7f;
+    uint16_t pid = (uint16_t)desc->picture_id;
+    uint8_t tl0 = desc->tl0picidx >= 0 ? (uint8_t)desc->tl0picidx : 0;
+    if (!rw->pid_anchored) {
+        rw->pid_offset = (uint16_t)(rw->last_pid + 1 - pid);
+        rw->tl0_offset = (uint8_t)(rw->last_tl0 + 1 - tl0);
+        rw->pid_anchored = true;
+    }
+    uint16_t out_pid = (uint16_t)((pid + rw->pid_offset) & mask);
+    uint8_t out_tl0 = (uint8_t)(tl0 + rw->tl0_offset);
+    rw->last_pid = out_pid;
+    rw->last_tl0 = out_tl0;
+    sc_vp8_rewrite(payload, desc, out_pid, out_tl0);
+}
+
+struct rtx_slot {
+    uint64_t stored_ms;
+    uint16_t seq;
+    uint16_t len; /* 0 = empty */
+    uint8_t data[SC_RTX_MAX_BYTES];
+};
+
+struct sc_rtx_buffer {
+    uint32_t max_age_ms;
+    struct rtx_slot slots[SC_RTX_SLOTS];
+};
+
+sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms)
+{
+    sc_rtx_buffer *b = calloc(1, sizeof(*b));
+    if (b)
+        b->max_age_ms = max_age_ms;
+    return b;
+}
+
+void sc_rtx_buffer_free(sc_rtx_buffer *b) { free(b); }
+
+void sc_rtx_buffer_put(sc_rtx_buffer *b, uint16_t seq, const uint8_t *pkt, size_t len,
+                       uint64_t now_ms)
+{
+    struct rtx_slot *s = &b->slots[seq % SC_RTX_SLOTS];
+    if (len > SC_RTX_MAX_BYTES) {
+        s->len = 0;
+        return;
+    }
+    s->seq = seq;
+    s->len = (uint16_t)len;
+    s->stored_ms = now_ms;
+    memcpy(s->data, pkt, len);
+}
+
+size_t sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms,
+                         const uint8_t **pkt)
+{
+    const struct rtx_slot *s = &b->slots[seq % SC_RTX_SLOTS];
+    if (s->len == 0 || s->seq != seq || now_ms - s->stored_ms > b->max_age_ms)
+        return 0;
+    *pkt = s->data;
+    return s->len;
+}

@@ -1,1 +1,247 @@
-/* placeholder: being written this session */
+/* A transport is one PeerConnection: its ICE-lite state (bound addresses,
+ * consent), DTLS handshake and SRTP session.  Media semantics (what the
+ * packets mean for the room) live in room.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "private.h"
+#include "rtp.h"
+#include "stun.h"
+#include "util.h"
+
+static void init_pub_track(sc_pub_track *pt, const sc_negotiated *neg, sc_sdp_kind kind)
+{
+    memset(pt, 0, sizeof(*pt));
+    pt->map = -1;
+    for (int i = 0; i < neg->n_tracks; i++) {
+        if (neg->tracks[i].kind == kind) {
+            pt->map = i;
+            pt->ssrc = neg->tracks[i].remote_ssrc;
+            pt->rtx_ssrc = neg->tracks[i].remote_rtx_ssrc;
+            break;
+        }
+    }
+}
+
+sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_params *p, int slot)
+{
+    sc_transport *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->id = sc_random_u64() | 1;
+    t->kind = p->kind;
+    t->slot = slot;
+    snprintf(t->room_name, sizeof(t->room_name), "%s", p->room);
+    snprintf(t->name, sizeof(t->name), "%s", p->name ? p->name : "");
+    snprintf(t->user_id, sizeof(t->user_id), "%s", p->user_id ? p->user_id : "");
+    t->neg = *neg;
+    t->created_ms = t->last_consent_ms = sc_now_ms();
+    t->rtcp_ssrc = sc_random_u32() | 1;
+    t->sub_index = -1;
+    if (p->kind == SC_SESSION_PUBLISH) {
+        init_pub_track(&t->audio, neg, SC_SDP_AUDIO);
+        init_pub_track(&t->video, neg, SC_SDP_VIDEO);
+        if (t->video.map >= 0) {
+            t->video.rtx = sc_rtx_buffer_new(SC_RTX_MAX_AGE_MS);
+            if (!t->video.rtx)
+                goto fail;
+        }
+    } else {
+        for (int s = 0; s < SC_MAX_SLOTS; s++)
+            t->sub_audio[s].map = t->sub_video[s].map = -1;
+        for (int i = 0; i < neg->n_tracks; i++) {
+            const sc_track_map *m = &neg->tracks[i];
+            if (m->slot < 0 || m->slot >= SC_MAX_SLOTS)
+                continue;
+            sc_sub_track *st = m->kind == SC_SDP_AUDIO ? &t->sub_audio[m->slot]
+                                                       : &t->sub_video[m->slot];
+            st->map = i;
+            sc_rewriter_init(&st->rw, m->clock, m->kind == SC_SDP_VIDEO);
+            st->need_keyframe = m->kind == SC_SDP_VIDEO;
+            st->rtx_seq = (uint16_t)sc_random_u32();
+        }
+    }
+    return t;
+fail:
+    sc__transport_free(t);
+    return NULL;
+}
+
+void sc__transport_free(sc_transport *t)
+{
+    if (!t)
+        return;
+    sc_dtls_free(t->dtls);
+    sc_srtp_free(t->srtp);
+    sc_rtx_buffer_free(t->audio.rtx);
+    sc_rtx_buffer_free(t->video.rtx);
+    free(t);
+}
+
+/* DTLS output: handshake flights go straight out (rare, not batched with
+ * media but through the same queue so ordering is kept). */
+static void dtls_send(void *ud, const uint8_t *buf, size_t len)
+{
+    sc_transport *t = ud;
+    if (!t->selected || len > SC_MTU + 64)
+        return;
+    uint8_t *out = sc__worker_out_buf(t->w);
+    memcpy(out, buf, len);
+    sc__worker_out_commit(t->w, len, t->selected);
+}
+
+static void on_dtls_state(sc_transport *t, sc_dtls_state st)
+{
+    if (st == SC_DTLS_FAILED) {
+        SC_INFO("transport", "session %016llx: DTLS failed: %s", (unsigned long long)t->id,
+                sc_dtls_error(t->dtls));
+        SC_COUNT(t->w, dtls_failed, 1);
+        sc__transport_close(t, "dtls-failed");
+        return;
+    }
+    if (st == SC_DTLS_CLOSED) {
+        sc__transport_close(t, "closed");
+        return;
+    }
+    if (st != SC_DTLS_CONNECTED || t->connected)
+        return;
+    sc_srtp_keys keys;
+    if (sc_dtls_srtp_keys(t->dtls, &keys) < 0 || !(t->srtp = sc_srtp_new(&keys))) {
+        SC_COUNT(t->w, dtls_failed, 1);
+        sc__transport_close(t, "dtls-failed");
+        return;
+    }
+    t->connected = true;
+    SC_INFO("transport", "session %016llx (%s in %s): connected, SRTP %s",
+            (unsigned long long)t->id, t->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
+            t->room_name, keys.profile == SC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+                                                                   : "AES_CM_128_HMAC_SHA1_80");
+    sc_sfu_event ev = {.type = SC_EVENT_SESSION_CONNECTED, .session_id = t->id, .kind = t->kind,
+                       .slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1};
+    snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
+    snprintf(ev.name, sizeof(ev.name), "%s", t->name);
+    snprintf(ev.user_id, sizeof(ev.user_id), "%s", t->user_id);
+    sc__sfu_emit(t->w->sfu, &ev);
+    sc__room_on_connected(t);
+}
+
+static int ensure_dtls(sc_transport *t)
+{
+    if (t->dtls)
+        return 0;
+    t->dtls = sc_dtls_new(sc__sfu_cert(t->w->sfu), t->neg.dtls_role, t->neg.fp_alg, t->neg.fp,
+                          dtls_send, NULL, t);
+    if (!t->dtls) {
+        SC_COUNT(t->w, dtls_failed, 1);
+        sc__transport_close(t, "dtls-failed");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t fromlen)
+{
+    char ufrag[257];
+    if (sc_stun_local_ufrag(buf, len, ufrag, sizeof(ufrag)) < 0) {
+        SC_COUNT(w, drop_stun_invalid, 1);
+        return;
+    }
+    sc_transport *t = sc__worker_find_ufrag(w, ufrag);
+    if (!t || t->closing) {
+        SC_COUNT(w, drop_stun_invalid, 1);
+        return;
+    }
+    sc_stun_request req;
+    uint8_t resp[512];
+    int n = sc_stun_answer_binding(buf, len, t->neg.local_ufrag, t->neg.local_pwd, from, fromlen,
+                                   resp, sizeof(resp), &req);
+    if (n < 0) {
+        SC_COUNT(w, drop_stun_invalid, 1);
+        return;
+    }
+    if (strcmp(req.remote_ufrag, t->neg.remote_ufrag) != 0) {
+        /* Checks from a previous ICE generation of the peer. */
+        SC_COUNT(w, drop_stun_invalid, 1);
+        return;
+    }
+    sc_binding *b = sc__worker_bind(w, t, from, fromlen);
+    if (!b)
+        return;
+    memcpy(sc__worker_out_buf(w), resp, (size_t)n);
+    sc__worker_out_commit(w, (size_t)n, b);
+    if (!req.controlling) /* a role-conflict answer: nothing is bound by it */
+        return;
+    t->last_consent_ms = sc_now_ms();
+    if (req.use_candidate || !t->selected)
+        t->selected = b;
+    if (ensure_dtls(t) < 0)
+        return;
+    if (sc_dtls_state_get(t->dtls) == SC_DTLS_NEW && t->neg.dtls_role == SC_DTLS_ROLE_CLIENT)
+        on_dtls_state(t, sc_dtls_start(t->dtls));
+}
+
+void sc__transport_on_packet(sc_transport *t, uint8_t *buf, size_t len)
+{
+    sc_worker *w = t->w;
+    uint8_t b = buf[0];
+    if (b >= 20 && b <= 63) {
+        if (ensure_dtls(t) < 0)
+            return;
+        on_dtls_state(t, sc_dtls_feed(t->dtls, buf, len));
+        return;
+    }
+    if (b < 128 || b > 191 || !t->connected) {
+        SC_COUNT(w, drop_srtp, 1);
+        return;
+    }
+    if (sc_rtp_is_rtcp(buf, len)) {
+        if (sc_srtp_unprotect_rtcp(t->srtp, buf, &len) < 0) {
+            SC_COUNT(w, drop_srtp, 1);
+            return;
+        }
+        sc__room_on_rtcp(t, buf, len);
+        return;
+    }
+    if (sc_srtp_unprotect_rtp(t->srtp, buf, &len) < 0) {
+        SC_COUNT(w, drop_srtp, 1);
+        return;
+    }
+    sc__room_on_rtp(t, buf, len);
+}
+
+void sc__transport_send_rtcp(sc_transport *t, uint8_t *buf, size_t len)
+{
+    if (!t->connected || !t->selected)
+        return;
+    uint8_t *out = sc__worker_out_buf(t->w);
+    memcpy(out, buf, len);
+    if (sc_srtp_protect_rtcp(t->srtp, out, &len, SC_MTU + 64) < 0)
+        return;
+    sc__worker_out_commit(t->w, len, t->selected);
+}
+
+void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool second_due)
+{
+    int timeout = sc__sfu_config(t->w->sfu)->consent_timeout_ms;
+    if (dtls_due && t->dtls && !t->connected)
+        on_dtls_state(t, sc_dtls_tick(t->dtls));
+    if (dtls_due && t->connected)
+        sc__room_request_pending_keyframe(t, now_ms);
+    if (!second_due || t->closing)
+        return;
+    /* RFC 7675: the peer's consent checks keep the session alive. */
+    if (now_ms - t->last_consent_ms > (uint64_t)timeout) {
+        SC_INFO("transport", "session %016llx: no consent for %d ms, closing",
+                (unsigned long long)t->id, timeout);
+        SC_COUNT(t->w, consent_expired, 1);
+        sc__transport_close(t, "consent-expired");
+        return;
+    }
+    if (t->connected)
+        sc__room_tick(t, now_ms);
+}

@@ -1,1 +1,507 @@
-/* placeholder: being written this session */
+/* One media worker: an epoll loop on its own thread owning one UDP socket,
+ * the transports assigned to it and their rooms.  Nothing here takes a lock
+ * on the per-packet path; the control thread talks to a worker only through
+ * its command queue (a mutex-protected list plus an eventfd). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "private.h"
+#include "rtp.h"
+#include "stun.h"
+#include "util.h"
+
+#define RECV_BATCH 32
+#define RECV_BUF 2048
+
+typedef enum { CMD_ADD, CMD_CLOSE } cmd_type;
+
+struct sc_cmd {
+    cmd_type type;
+    sc_transport *t;
+    uint64_t id;
+    const char *reason;
+    struct sc_cmd *next;
+};
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static uint64_t hash_addr(const struct sockaddr *a)
+{
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+        uint64_t k = (uint64_t)in->sin_addr.s_addr << 16 | in->sin_port;
+        return k * 0x9E3779B97F4A7C15ull >> 20;
+    }
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+    return hash_bytes(&in6->sin6_addr, 16) ^ in6->sin6_port;
+}
+
+static bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return false;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+static sc_binding *find_binding(sc_worker *w, const struct sockaddr *a)
+{
+    sc_binding *b = w->by_addr[hash_addr(a) % SC_ARRAY_SIZE(w->by_addr)];
+    while (b && !addr_equal((const struct sockaddr *)&b->addr, a))
+        b = b->next;
+    return b;
+}
+
+static void unlink_binding(sc_worker *w, sc_binding *b)
+{
+    sc__worker_flush(w); /* queued datagrams may point at this address */
+    sc_binding **pp = &w->by_addr[hash_addr((struct sockaddr *)&b->addr) % SC_ARRAY_SIZE(w->by_addr)];
+    while (*pp && *pp != b)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = b->next;
+    sc_transport *t = b->t;
+    for (int i = 0; i < t->n_bindings; i++) {
+        if (t->bindings[i] == b) {
+            t->bindings[i] = t->bindings[--t->n_bindings];
+            break;
+        }
+    }
+    if (t->selected == b)
+        t->selected = t->n_bindings ? t->bindings[0] : NULL;
+    free(b);
+}
+
+sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr *addr,
+                            socklen_t len)
+{
+    sc_binding *b = find_binding(w, addr);
+    if (b && b->t == t)
+        return b;
+    if (b) /* the address moved to another session (port reuse) */
+        unlink_binding(w, b);
+    if (t->n_bindings == SC_MAX_BINDINGS)
+        unlink_binding(w, t->bindings[0] == t->selected && t->n_bindings > 1 ? t->bindings[1]
+                                                                           : t->bindings[0]);
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    memcpy(&b->addr, addr, len);
+    b->len = len;
+    b->t = t;
+    size_t h = hash_addr(addr) % SC_ARRAY_SIZE(w->by_addr);
+    b->next = w->by_addr[h];
+    w->by_addr[h] = b;
+    t->bindings[t->n_bindings++] = b;
+    return b;
+}
+
+static size_t ufrag_bucket(const char *ufrag)
+{
+    return hash_bytes(ufrag, strlen(ufrag)) % 1024;
+}
+
+sc_transport *sc__worker_find_ufrag(sc_worker *w, const char *ufrag)
+{
+    sc_transport *t = w->by_ufrag[ufrag_bucket(ufrag)];
+    while (t && strcmp(t->neg.local_ufrag, ufrag) != 0)
+        t = t->next_ufrag;
+    return t;
+}
+
+static sc_transport *find_by_id(sc_worker *w, uint64_t id)
+{
+    sc_transport *t = w->by_id[id % 1024];
+    while (t && t->id != id)
+        t = t->next_id;
+    return t;
+}
+
+static void unlink_chain(sc_transport **head, sc_transport *t, bool by_ufrag)
+{
+    for (sc_transport **pp = head; *pp; pp = by_ufrag ? &(*pp)->next_ufrag : &(*pp)->next_id) {
+        if (*pp == t) {
+            *pp = by_ufrag ? t->next_ufrag : t->next_id;
+            return;
+        }
+    }
+}
+
+static void attach(sc_worker *w, sc_transport *t)
+{
+    t->w = w;
+    size_t hu = ufrag_bucket(t->neg.local_ufrag);
+    t->next_ufrag = w->by_ufrag[hu];
+    w->by_ufrag[hu] = t;
+    t->next_id = w->by_id[t->id % 1024];
+    w->by_id[t->id % 1024] = t;
+    t->next_all = w->all;
+    if (w->all)
+        w->all->prev_all = t;
+    w->all = t;
+    t->room = sc__room_get(w, t->room_name, true);
+    if (!t->room) {
+        sc__transport_close(t, "closed");
+        return;
+    }
+    sc__room_add(t->room, t);
+}
+
+static void detach_and_free(sc_worker *w, sc_transport *t)
+{
+    unlink_chain(&w->by_ufrag[ufrag_bucket(t->neg.local_ufrag)], t, true);
+    unlink_chain(&w->by_id[t->id % 1024], t, false);
+    if (t->prev_all)
+        t->prev_all->next_all = t->next_all;
+    else if (w->all == t)
+        w->all = t->next_all;
+    if (t->next_all)
+        t->next_all->prev_all = t->prev_all;
+    while (t->n_bindings)
+        unlink_binding(w, t->bindings[0]);
+    if (t->room) {
+        sc__room_remove(t->room, t);
+        sc__room_free_if_empty(w, t->room);
+    }
+    if (t->announce_close && !w->stop) {
+        sc_sfu_event ev = {.type = SC_EVENT_SESSION_CLOSED, .session_id = t->id, .kind = t->kind,
+                           .slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1,
+                           .reason = t->close_reason ? t->close_reason : "closed"};
+        snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
+        snprintf(ev.name, sizeof(ev.name), "%s", t->name);
+        snprintf(ev.user_id, sizeof(ev.user_id), "%s", t->user_id);
+        sc__sfu_emit(w->sfu, &ev);
+    }
+    sc__transport_free(t);
+}
+
+void sc__transport_close(sc_transport *t, const char *reason)
+{
+    if (t->closing)
+        return;
+    t->closing = true;
+    t->close_reason = reason;
+    t->announce_close = true;
+    t->next_closing = t->w->closing;
+    t->w->closing = t;
+}
+
+static void reap_closing(sc_worker *w)
+{
+    while (w->closing) {
+        sc_transport *t = w->closing;
+        w->closing = t->next_closing;
+        detach_and_free(w, t);
+    }
+}
+
+uint8_t *sc__worker_out_buf(sc_worker *w)
+{
+    if (w->n_out == SC_SEND_BATCH)
+        sc__worker_flush(w);
+    return w->out_buf[w->n_out];
+}
+
+void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to)
+{
+    struct mmsghdr *m = &w->out_msgs[w->n_out];
+    w->out_iov[w->n_out].iov_base = w->out_buf[w->n_out];
+    w->out_iov[w->n_out].iov_len = len;
+    memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
+    m->msg_hdr.msg_name = (void *)&to->addr;
+    m->msg_hdr.msg_namelen = to->len;
+    m->msg_hdr.msg_iov = &w->out_iov[w->n_out];
+    m->msg_hdr.msg_iovlen = 1;
+    w->n_out++;
+    SC_COUNT(w, tx_packets, 1);
+    SC_COUNT(w, tx_bytes, len);
+}
+
+void sc__worker_flush(sc_worker *w)
+{
+    int off = 0;
+    while (off < w->n_out) {
+        int n = sendmmsg(w->sock, w->out_msgs + off, (unsigned)(w->n_out - off), 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* EAGAIN (socket buffer full) or an unreachable peer: the packet
+             * is lost like on the wire; skip it and keep the rest. */
+            off++;
+            continue;
+        }
+        off += n;
+    }
+    w->n_out = 0;
+}
+
+static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct sockaddr *from,
+                        socklen_t fromlen)
+{
+    SC_COUNT(w, rx_packets, 1);
+    SC_COUNT(w, rx_bytes, len);
+    if (len > SC_MTU) {
+        SC_COUNT(w, drop_oversize, 1);
+        return;
+    }
+    if (len == 0)
+        return;
+    uint8_t b = buf[0];
+    if (b < 4) {
+        sc__transport_on_stun(w, buf, len, from, fromlen);
+        return;
+    }
+    /* Everything but STUN must come from an address a valid check bound
+     * (DTLS included): nobody can reach a session's DTLS or SRTP before
+     * proving they know its ICE password. */
+    sc_binding *bnd = find_binding(w, from);
+    if (!bnd || bnd->t->closing) {
+        SC_COUNT(w, drop_unknown_source, 1);
+        return;
+    }
+    sc__transport_on_packet(bnd->t, buf, len);
+}
+
+static void drain_socket(sc_worker *w)
+{
+    static __thread uint8_t bufs[RECV_BATCH][RECV_BUF];
+    struct mmsghdr msgs[RECV_BATCH];
+    struct iovec iov[RECV_BATCH];
+    struct sockaddr_storage addrs[RECV_BATCH];
+
+    for (int rounds = 0; rounds < 64; rounds++) {
+        for (int i = 0; i < RECV_BATCH; i++) {
+            iov[i].iov_base = bufs[i];
+            iov[i].iov_len = RECV_BUF;
+            memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &addrs[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
+        }
+        int n = recvmmsg(w->sock, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            size_t len = msgs[i].msg_len;
+            if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+                len = SC_MTU + 1; /* counted as oversize */
+            on_datagram(w, bufs[i], len, (struct sockaddr *)&addrs[i],
+                        msgs[i].msg_hdr.msg_namelen);
+        }
+        sc__worker_flush(w);
+        if (n < RECV_BATCH)
+            break;
+    }
+}
+
+static void run_commands(sc_worker *w)
+{
+    uint64_t v;
+    if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        SC_WARN("worker", "eventfd read: %s", strerror(errno));
+    pthread_mutex_lock(&w->cmd_lock);
+    struct sc_cmd *c = w->cmd_head;
+    w->cmd_head = w->cmd_tail = NULL;
+    pthread_mutex_unlock(&w->cmd_lock);
+    while (c) {
+        struct sc_cmd *next = c->next;
+        if (c->type == CMD_ADD) {
+            attach(w, c->t);
+        } else {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t)
+                sc__transport_close(t, c->reason);
+        }
+        free(c);
+        c = next;
+    }
+}
+
+static void tick(sc_worker *w)
+{
+    uint64_t now = sc_now_ms();
+    bool dtls_due = now - w->last_dtls_tick_ms >= 50;
+    bool second_due = now - w->last_second_ms >= 1000;
+    if (!dtls_due && !second_due)
+        return;
+    if (dtls_due)
+        w->last_dtls_tick_ms = now;
+    if (second_due)
+        w->last_second_ms = now;
+    for (sc_transport *t = w->all; t; t = t->next_all)
+        if (!t->closing)
+            sc__transport_tick(t, now, dtls_due, second_due);
+    sc__worker_flush(w);
+}
+
+static void *worker_main(void *arg)
+{
+    sc_worker *w = arg;
+    struct epoll_event evs[8];
+    while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+        int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == w->sock)
+                drain_socket(w);
+            else if (evs[i].data.fd == w->evfd)
+                run_commands(w);
+        }
+        tick(w);
+        sc__worker_flush(w);
+        reap_closing(w);
+    }
+    return NULL;
+}
+
+static void push_cmd(sc_worker *w, struct sc_cmd *c)
+{
+    pthread_mutex_lock(&w->cmd_lock);
+    if (w->cmd_tail)
+        w->cmd_tail->next = c;
+    else
+        w->cmd_head = c;
+    w->cmd_tail = c;
+    pthread_mutex_unlock(&w->cmd_lock);
+    uint64_t one = 1;
+    if (write(w->evfd, &one, sizeof(one)) < 0)
+        SC_WARN("worker", "eventfd write: %s", strerror(errno));
+}
+
+void sc__worker_add(sc_worker *w, sc_transport *t)
+{
+    struct sc_cmd *c = calloc(1, sizeof(*c));
+    if (!c) {
+        sc__transport_free(t);
+        return;
+    }
+    c->type = CMD_ADD;
+    c->t = t;
+    push_cmd(w, c);
+}
+
+void sc__worker_close(sc_worker *w, uint64_t id, const char *reason)
+{
+    struct sc_cmd *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->type = CMD_CLOSE;
+    c->id = id;
+    c->reason = reason;
+    push_cmd(w, c);
+}
+
+sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
+                          size_t errlen)
+{
+    sc_worker *w = calloc(1, sizeof(*w));
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->sfu = sfu;
+    w->index = index;
+    w->port = port;
+    w->sock = w->epfd = w->evfd = -1;
+    pthread_mutex_init(&w->cmd_lock, NULL);
+
+    struct sockaddr_storage ss = {0};
+    socklen_t sl;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        sl = sizeof(*in);
+    } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        sl = sizeof(*in6);
+    } else {
+        snprintf(err, errlen, "media address '%s' is not an IP address", ip);
+        goto fail;
+    }
+    w->sock = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (w->sock < 0 || bind(w->sock, (struct sockaddr *)&ss, sl) < 0) {
+        snprintf(err, errlen, "cannot bind UDP %s:%u: %s", ip, port, strerror(errno));
+        goto fail;
+    }
+    int sz = 4 << 20; /* absorb bursts of fan-out */
+    setsockopt(w->sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(w->sock, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->evfd < 0 || w->epfd < 0) {
+        snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->sock};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sock, &ev);
+    ev.data.fd = w->evfd;
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+    return w;
+fail:
+    sc__worker_free(w);
+    return NULL;
+}
+
+int sc__worker_start(sc_worker *w)
+{
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc != 0)
+        return -rc;
+    w->thread_started = true;
+    return 0;
+}
+
+void sc__worker_free(sc_worker *w)
+{
+    if (!w)
+        return;
+    if (w->thread_started) {
+        __atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+        uint64_t one = 1;
+        if (write(w->evfd, &one, sizeof(one)) < 0)
+            SC_WARN("worker", "eventfd write: %s", strerror(errno));
+        pthread_join(w->thread, NULL);
+    }
+    w->stop = true; /* no events from here on */
+    reap_closing(w);
+    while (w->all)
+        detach_and_free(w, w->all);
+    for (struct sc_cmd *c = w->cmd_head, *n; c; c = n) {
+        n = c->next;
+        if (c->type == CMD_ADD)
+            sc__transport_free(c->t);
+        free(c);
+    }
+    if (w->sock >= 0)
+        close(w->sock);
+    if (w->evfd >= 0)
+        close(w->evfd);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    pthread_mutex_destroy(&w->cmd_lock);
+    free(w);
+}

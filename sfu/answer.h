@@ -1,0 +1,59 @@
+/* Turning a WebRTC offer into our answer: codec choice, directions, the
+ * SSRCs we send with, and the transport parameters the session needs. */
+#ifndef SC_ANSWER_H
+#define SC_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtls.h"
+#include "sdp.h"
+#include "sfu.h"
+
+#define SC_MAX_SLOTS 16 /* stage slots a subscriber can receive */
+
+/* One accepted m-line. */
+typedef struct sc_track_map {
+    int mline;             /* index in the offer */
+    sc_sdp_kind kind;      /* SC_SDP_AUDIO or SC_SDP_VIDEO */
+    int slot;              /* subscriber: stage slot of this m-line; publisher: 0 */
+    uint8_t pt;            /* payload type of the codec, in the peer's numbering */
+    int rtx_pt;            /* -1 when RTX was not negotiated */
+    uint32_t clock;
+    bool nack, pli, fir, remb;
+    uint32_t remote_ssrc;      /* publisher: announced media SSRC, 0 if none */
+    uint32_t remote_rtx_ssrc;  /* publisher: announced RTX SSRC, 0 if none */
+    uint32_t local_ssrc;       /* subscriber: the SSRC we send on this m-line */
+    uint32_t local_rtx_ssrc;   /* subscriber: our RTX SSRC, 0 without RTX */
+} sc_track_map;
+
+typedef struct sc_negotiated {
+    sc_session_kind kind;
+    char local_ufrag[9];
+    char local_pwd[33];
+    char remote_ufrag[257];
+    char remote_pwd[257];
+    char fp_alg[16];
+    char fp[160];
+    sc_dtls_role dtls_role;
+    int n_tracks;
+    sc_track_map tracks[SC_SDP_MAX_MEDIA];
+} sc_negotiated;
+
+typedef struct sc_answer_params {
+    sc_session_kind kind;
+    const char *fingerprint;  /* ours, sha-256 "AB:CD:..." */
+    const char *ip;           /* media address to advertise */
+    uint16_t port;            /* media port to advertise */
+    int max_slots;            /* subscriber m-line pairs beyond this are rejected */
+} sc_answer_params;
+
+/* Negotiate.  Fills *neg (generating our ICE credentials and SSRCs) and
+ * returns a malloc'd SDP answer in *answer.  -EINVAL with a reason when the
+ * offer lacks what WebRTC requires (ICE credentials, fingerprint, rtcp-mux on
+ * an accepted m-line), -ENOTSUP when no m-line can be accepted. */
+int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiated *neg,
+                    char **answer, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,191 @@
+/* Internals shared by the media plane's worker, transport and room code.
+ * Nothing outside sfu/ includes this: the public contract is sfu.h. */
+#ifndef SC_PRIVATE_H
+#define SC_PRIVATE_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "answer.h"
+#include "dtls.h"
+#include "sfu.h"
+#include "srtp.h"
+#include "stream.h"
+
+typedef struct sc_worker sc_worker;
+typedef struct sc_room sc_room;
+typedef struct sc_transport sc_transport;
+
+#define SC_MAX_BINDINGS 4
+#define SC_MTU 1500
+#define SC_KEYFRAME_INTERVAL_MS 300   /* at most one PLI per publisher stream per this */
+#define SC_RTX_MAX_AGE_MS 1000
+
+/* A remote address that a valid STUN check bound to a transport. */
+typedef struct sc_binding {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    sc_transport *t;
+    struct sc_binding *next; /* worker's address hash chain */
+} sc_binding;
+
+/* A track a publisher sends us. */
+typedef struct sc_pub_track {
+    int map;                 /* index into neg.tracks, -1 when absent */
+    uint32_t ssrc, rtx_ssrc; /* announced or latched */
+    sc_rtx_buffer *rtx;      /* video only */
+    uint64_t last_pli_ms;
+    bool kf_wanted;          /* a keyframe request waits for the interval */
+    bool have_sr;
+    /* RFC 3550 A.3 reception statistics for our receiver reports */
+    bool seq_init;
+    uint16_t max_seq;
+    uint32_t cycles, base_seq, received, expected_prior, received_prior;
+    uint32_t last_sr_mid;     /* middle 32 bits of the last SR's NTP */
+    uint64_t last_sr_ms;
+} sc_pub_track;
+
+/* A track we send a subscriber, for one stage slot. */
+typedef struct sc_sub_track {
+    int map;                 /* index into neg.tracks, -1 when not negotiated */
+    sc_rewriter rw;
+    bool need_keyframe;
+    uint64_t waiting_since_ms;
+    uint16_t rtx_seq;
+    uint32_t packets, octets;
+} sc_sub_track;
+
+struct sc_transport {
+    uint64_t id;
+    sc_session_kind kind;
+    int slot;                /* publisher's stage slot */
+    char room_name[SC_ROOM_NAME_MAX + 1];
+    char name[SC_PEER_NAME_MAX + 1];
+    char user_id[SC_PEER_NAME_MAX + 1];
+    sc_negotiated neg;
+
+    sc_worker *w;
+    sc_room *room;
+    int sub_index;           /* position in room->subs */
+
+    sc_binding *bindings[SC_MAX_BINDINGS];
+    int n_bindings;
+    sc_binding *selected;    /* where we send */
+    uint64_t created_ms, last_consent_ms;
+
+    sc_dtls *dtls;
+    sc_srtp *srtp;
+    bool connected;
+    uint32_t rtcp_ssrc;      /* our SSRC in feedback we send */
+    uint8_t fir_seq;
+
+    sc_pub_track audio, video;                 /* publisher */
+    sc_sub_track sub_audio[SC_MAX_SLOTS];      /* subscriber, by slot */
+    sc_sub_track sub_video[SC_MAX_SLOTS];
+
+    bool closing;
+    const char *close_reason;
+    bool announce_close;     /* emit SESSION_CLOSED when freed */
+
+    sc_transport *next_ufrag, *next_id;   /* worker hash chains */
+    sc_transport *prev_all, *next_all;    /* worker's list of transports */
+    sc_transport *next_closing;
+};
+
+struct sc_room {
+    char name[SC_ROOM_NAME_MAX + 1];
+    sc_transport *slots[SC_MAX_SLOTS];
+    sc_transport **subs;
+    int n_subs, cap_subs;
+    sc_room *next;
+};
+
+/* Counters; each worker writes its own with relaxed stores, readers sum. */
+typedef struct sc_counters {
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes, forwarded_packets;
+    uint64_t drop_unknown_source, drop_stun_invalid, drop_dtls, drop_srtp;
+    uint64_t drop_rtp_invalid, drop_rtcp_invalid, drop_unknown_ssrc, drop_oversize;
+    uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
+} sc_counters;
+
+#define SC_COUNT(w, field, n) \
+    __atomic_store_n(&(w)->stats.field, (w)->stats.field + (n), __ATOMIC_RELAXED)
+
+/* worker.c */
+#define SC_SEND_BATCH 64
+struct sc_worker {
+    sc_sfu *sfu;
+    int index;
+    uint16_t port;
+    pthread_t thread;
+    bool thread_started;
+    int epfd, sock, evfd;
+    bool stop;
+
+    pthread_mutex_t cmd_lock;
+    struct sc_cmd *cmd_head, *cmd_tail;
+
+    sc_transport *by_ufrag[1024];
+    sc_transport *by_id[1024];
+    sc_binding *by_addr[4096];
+    sc_room *rooms[256];
+    sc_transport *all;
+    sc_transport *closing;
+
+    int n_out;
+    struct mmsghdr out_msgs[SC_SEND_BATCH];
+    struct iovec out_iov[SC_SEND_BATCH];
+    uint8_t out_buf[SC_SEND_BATCH][SC_MTU + 64];
+
+    uint64_t last_dtls_tick_ms, last_second_ms;
+    sc_counters stats;
+};
+
+sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
+                          size_t errlen);
+int sc__worker_start(sc_worker *w);
+void sc__worker_free(sc_worker *w);
+/* Control thread: hand a new transport to the worker (ownership moves). */
+void sc__worker_add(sc_worker *w, sc_transport *t);
+void sc__worker_close(sc_worker *w, uint64_t id, const char *reason);
+/* Worker thread: an output buffer to fill, then commit it to go to addr. */
+uint8_t *sc__worker_out_buf(sc_worker *w);
+void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to);
+void sc__worker_flush(sc_worker *w);
+/* Worker thread: bind / unbind addresses. */
+sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr *addr,
+                            socklen_t len);
+sc_transport *sc__worker_find_ufrag(sc_worker *w, const char *ufrag);
+/* Worker thread: close a transport after this loop iteration. */
+void sc__transport_close(sc_transport *t, const char *reason);
+
+/* transport.c */
+sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_params *p, int slot);
+void sc__transport_free(sc_transport *t);
+void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
+                           const struct sockaddr *from, socklen_t fromlen);
+void sc__transport_on_packet(sc_transport *t, uint8_t *buf, size_t len);
+void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool second_due);
+/* Protect and send RTCP (buf has room for the SRTCP trailer). */
+void sc__transport_send_rtcp(sc_transport *t, uint8_t *buf, size_t len);
+
+/* room.c */
+sc_room *sc__room_get(sc_worker *w, const char *name, bool create);
+void sc__room_add(sc_room *r, sc_transport *t);
+void sc__room_remove(sc_room *r, sc_transport *t);
+void sc__room_free_if_empty(sc_worker *w, sc_room *r);
+void sc__room_on_connected(sc_transport *t);
+void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);
+void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
+void sc__room_tick(sc_transport *t, uint64_t now_ms);
+void sc__room_request_pending_keyframe(sc_transport *pub, uint64_t now_ms);
+
+/* sfu.c */
+void sc__sfu_emit(sc_sfu *sfu, const sc_sfu_event *ev);
+sc_dtls_cert *sc__sfu_cert(sc_sfu *sfu);
+const sc_sfu_config *sc__sfu_config(sc_sfu *sfu);
+
+#endif

@@ -1,0 +1,69 @@
+/* Per-stream forwarding state: the rewriter that gives each viewer one
+ * continuous stream whatever happens upstream, and the retransmission buffer
+ * NACKs are served from.  Pure data structures, no I/O: unit-tested alone. */
+#ifndef SC_STREAM_H
+#define SC_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp.h"
+#include "vp8.h"
+
+/* Rewrites a source's sequence numbers, timestamps and VP8 picture ids into
+ * one output stream.  When the source changes (a publisher reconnects with a
+ * new SSRC, or a new publisher takes the slot) the output continues: the next
+ * sequence number follows the last one sent and the timestamp advances by
+ * the wall-clock time that passed. */
+typedef struct sc_rewriter {
+    bool started;           /* something was sent */
+    bool anchored;          /* offsets are valid for the current source */
+    uint32_t src_ssrc;
+    uint16_t anchor_seq;    /* first source seq of this anchoring */
+    uint16_t seq_offset;
+    uint32_t ts_offset;
+    uint16_t last_seq;      /* last output values */
+    uint32_t last_ts;
+    uint64_t last_us;       /* when last_ts was sent */
+    uint32_t clock;         /* Hz */
+    /* VP8 */
+    bool vp8;
+    bool pid_anchored;
+    uint16_t pid_offset;
+    uint8_t tl0_offset;
+    uint16_t last_pid;
+    uint8_t last_tl0;
+} sc_rewriter;
+
+void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8);
+/* Forget the source: the next packet re-anchors (also what a new SSRC does). */
+void sc_rewriter_reset_source(sc_rewriter *rw);
+/* Map a source packet to output seq/ts.  Returns false when the packet must
+ * be dropped (older than the current anchor, i.e. from before a switch). */
+bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, uint64_t now_us,
+                     uint16_t *out_seq, uint32_t *out_ts);
+/* The source sequence number an output sequence number came from (for
+ * NACKs); false when it predates the current anchor. */
+bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq);
+/* VP8 picture id / TL0PICIDX continuity: map and rewrite in place. */
+void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc);
+
+/* Retransmission buffer: the last SC_RTX_SLOTS packets of a stream, indexed
+ * by sequence number, each kept no longer than max_age_ms. */
+#define SC_RTX_SLOTS 1024
+#define SC_RTX_MAX_BYTES 1500
+
+typedef struct sc_rtx_buffer sc_rtx_buffer;
+
+sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms);
+void sc_rtx_buffer_free(sc_rtx_buffer *b);
+/* Store a plaintext RTP packet (copied). Oversized packets are not kept. */
+void sc_rtx_buffer_put(sc_rtx_buffer *b, uint16_t seq, const uint8_t *pkt, size_t len,
+                       uint64_t now_ms);
+/* Look a packet up: returns its length and sets *pkt, or 0 when it is not
+ * held (evicted, too old, never seen: a request 65,535 back finds nothing). */
+size_t sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms,
+                         const uint8_t **pkt);
+
+#endif
