@@ -1,1 +1,228 @@
-/* placeholder: being written this session */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct sc_store {
+    sqlite3 *db;
+    sqlite3_stmt *ins_session;
+    sqlite3_stmt *end_session;
+    int version;
+};
+
+/* Migrations, applied in order; migration i brings the schema to version
+ * i + 1.  Never edit a shipped entry: append a new one. */
+static const char *const migrations[] = {
+    "CREATE TABLE sessions ("
+    "  id TEXT PRIMARY KEY,"          /* 16 hex digits: ids use all 64 bits */
+    "  room TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  name TEXT,"
+    "  user_id TEXT,"
+    "  started_at INTEGER NOT NULL,"  /* Unix ms */
+    "  ended_at INTEGER,"
+    "  end_reason TEXT);"
+    "CREATE INDEX sessions_room ON sessions(room, started_at);",
+};
+
+#define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int read_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &s, NULL) !=
+        SQLITE_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0); /* NULL (empty table) reads as 0 */
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int migrate(sc_store *st, char *err, size_t errlen)
+{
+    char sql[128];
+
+    if (exec(st->db,
+             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
+             " applied_at INTEGER NOT NULL)",
+             err, errlen) < 0)
+        return -EIO;
+    st->version = read_version(st->db);
+    if (st->version < 0) {
+        snprintf(err, errlen, "sqlite: cannot read schema_version");
+        return -EIO;
+    }
+    if (st->version > N_MIGRATIONS) {
+        snprintf(err, errlen, "database schema %d is newer than this build (%d)", st->version,
+                 N_MIGRATIONS);
+        return -EPROTO;
+    }
+    for (int v = st->version; v < N_MIGRATIONS; v++) {
+        /* Each step and its version row commit together, so a crash leaves
+         * the database at a version it really has. */
+        if (exec(st->db, "BEGIN IMMEDIATE", err, errlen) < 0)
+            return -EIO;
+        snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d, %lld)", v + 1,
+                 (long long)time(NULL));
+        if (exec(st->db, migrations[v], err, errlen) < 0 || exec(st->db, sql, err, errlen) < 0) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return -EIO;
+        }
+        if (exec(st->db, "COMMIT", err, errlen) < 0)
+            return -EIO;
+        st->version = v + 1;
+    }
+    return 0;
+}
+
+sc_store *sc_store_open(const char *path, char *err, size_t errlen)
+{
+    sc_store *st = calloc(1, sizeof(*st));
+    char sql[160];
+
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 2000);
+    /* WAL + NORMAL: a commit is an append to the log without an fsync, so a
+     * session row costs microseconds on the signalling thread. */
+    if (exec(st->db, "PRAGMA journal_mode=WAL", err, errlen) < 0 ||
+        exec(st->db, "PRAGMA synchronous=NORMAL", err, errlen) < 0)
+        goto fail;
+    if (migrate(st, err, errlen) < 0)
+        goto fail;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO sessions (id, room, kind, name, user_id,"
+                           " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           -1, &st->ins_session, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?"
+                           " AND ended_at IS NULL",
+                           -1, &st->end_session, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    }
+    snprintf(sql, sizeof(sql),
+             "UPDATE sessions SET ended_at = %lld, end_reason = 'restart'"
+             " WHERE ended_at IS NULL",
+             (long long)time(NULL) * 1000);
+    if (exec(st->db, sql, err, errlen) < 0)
+        goto fail;
+    return st;
+fail:
+    sc_store_close(st);
+    return NULL;
+}
+
+void sc_store_close(sc_store *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->ins_session);
+    sqlite3_finalize(st->end_session);
+    if (st->db)
+        sqlite3_close(st->db);
+    free(st);
+}
+
+int sc_store_schema_version(sc_store *st)
+{
+    return st->version;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static int step_done(sc_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "%s failed: %s", what, sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int sc_store_session_started(sc_store *st, uint64_t session_id, const char *room,
+                             const char *kind, const char *name, const char *user_id,
+                             int64_t started_at_ms)
+{
+    char id[17];
+
+    if (!st)
+        return 0;
+    snprintf(id, sizeof(id), "%016" PRIx64, session_id);
+    sqlite3_bind_text(st->ins_session, 1, id, -1, SQLITE_TRANSIENT);
+    bind_text(st->ins_session, 2, room);
+    bind_text(st->ins_session, 3, kind);
+    bind_text(st->ins_session, 4, name);
+    bind_text(st->ins_session, 5, user_id);
+    sqlite3_bind_int64(st->ins_session, 6, started_at_ms);
+    return step_done(st, st->ins_session, "recording session start");
+}
+
+int sc_store_session_ended(sc_store *st, uint64_t session_id, int64_t ended_at_ms,
+                           const char *reason)
+{
+    char id[17];
+
+    if (!st)
+        return 0;
+    snprintf(id, sizeof(id), "%016" PRIx64, session_id);
+    sqlite3_bind_int64(st->end_session, 1, ended_at_ms);
+    bind_text(st->end_session, 2, reason);
+    sqlite3_bind_text(st->end_session, 3, id, -1, SQLITE_TRANSIENT);
+    return step_done(st, st->end_session, "recording session end");
+}
+
+int sc_store_count_sessions(sc_store *st, int *total, int *open)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT COUNT(*), COUNT(*) - COUNT(ended_at) FROM sessions", -1, &s,
+                           NULL) != SQLITE_OK)
+        return -EIO;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *total = sqlite3_column_int(s, 0);
+        *open = sqlite3_column_int(s, 1);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}

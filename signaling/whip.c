@@ -1,1 +1,263 @@
-/* placeholder: being written this session */
+#include "whip.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+int64_t sc_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *sc_session_kind_name(sc_session_kind kind)
+{
+    return kind == SC_SESSION_PUBLISH ? "publish" : "subscribe";
+}
+
+int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
+                    sc_session_kind kind, const char *offer, size_t offer_len,
+                    sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
+                    char *msg, size_t msglen)
+{
+    sc_session_params p = {
+        .room = room,
+        .name = tok->name[0] ? tok->name : NULL,
+        .user_id = tok->sub[0] ? tok->sub : NULL,
+        .kind = kind,
+    };
+    sc_session_entry e;
+    char err[256] = "";
+    int r;
+
+    *answer = NULL;
+    if (!srv->sfu) {
+        *code = "internal";
+        snprintf(msg, msglen, "media plane is shutting down");
+        return 500;
+    }
+    if (offer_len == 0) {
+        *code = "bad-sdp";
+        snprintf(msg, msglen, "empty SDP offer");
+        return 400;
+    }
+    r = sc_sfu_create_session(srv->sfu, &p, offer, offer_len, answer, id, err, sizeof(err));
+    switch (r) {
+    case 0:
+        break;
+    case -EINVAL:
+        *code = "bad-sdp";
+        snprintf(msg, msglen, "%s", err[0] ? err : "malformed SDP offer");
+        return 400;
+    case -ENOTSUP:
+        *code = "unsupported";
+        snprintf(msg, msglen, "%s",
+                 err[0] ? err : "nothing acceptable in the offer (needs Opus/VP8 and DTLS)");
+        return 406;
+    case -ENOSPC:
+        *code = "room-full";
+        snprintf(msg, msglen, "room %s has no free %s", room,
+                 kind == SC_SESSION_PUBLISH ? "stage slot" : "viewer place");
+        return 409;
+    default:
+        *code = "internal";
+        snprintf(msg, msglen, "cannot create session (%s)", strerror(-r));
+        return 500;
+    }
+
+    memset(&e, 0, sizeof(e));
+    e.id = *id;
+    snprintf(e.room, sizeof(e.room), "%s", room);
+    snprintf(e.sub, sizeof(e.sub), "%s", tok->sub);
+    snprintf(e.name, sizeof(e.name), "%s", tok->name);
+    e.kind = kind;
+    e.http = owner == NULL;
+    e.owner = owner;
+    if (sc_rooms_add_session(srv->rooms, &e) < 0) {
+        /* Without an entry nobody could close it: end it now. */
+        sc_sfu_close_session(srv->sfu, *id);
+        free(*answer);
+        *answer = NULL;
+        *code = "internal";
+        snprintf(msg, msglen, "out of memory");
+        return 500;
+    }
+    sc_store_session_started(srv->store, *id, room, sc_session_kind_name(kind), tok->name,
+                             tok->sub, sc_wall_ms());
+    return 0;
+}
+
+int sc_session_close(sc_server *srv, uint64_t id)
+{
+    sc_session_entry *e = sc_rooms_find_session(srv->rooms, id);
+    int r;
+
+    if (!e || !srv->sfu)
+        return -ENOENT;
+    if (e->closing)
+        return 0;
+    r = sc_sfu_close_session(srv->sfu, id);
+    if (r == -ENOENT) {
+        /* The media plane already forgot it (its CLOSED event is queued or
+         * was lost); do not leave a ghost behind. */
+        sc_session_closed(srv, id, "closed");
+        return 0;
+    }
+    e->closing = true;
+    return r;
+}
+
+void sc_session_closed(sc_server *srv, uint64_t id, const char *reason)
+{
+    if (!sc_rooms_find_session(srv->rooms, id))
+        return;
+    sc_store_session_ended(srv->store, id, sc_wall_ms(), reason ? reason : "closed");
+    sc_rooms_remove_session(srv->rooms, id);
+}
+
+static bool media_type_is(const char *ctype, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ctype, want, n) != 0)
+        return false;
+    ctype += n;
+    while (*ctype == ' ' || *ctype == '\t')
+        ctype++;
+    return *ctype == '\0' || *ctype == ';';
+}
+
+static const char *base_path(sc_session_kind kind)
+{
+    return kind == SC_SESSION_PUBLISH ? "whip" : "whep";
+}
+
+void sc_whip_post(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+                  const char *room, sc_http_reply *rep)
+{
+    uint32_t perm = kind == SC_SESSION_PUBLISH ? SC_PERM_PUBLISH : SC_PERM_SUBSCRIBE;
+    const char *code = "internal";
+    char msg[300], hex[17];
+    char *answer = NULL;
+    uint64_t id = 0;
+    sc_token tok;
+    int status;
+
+    rep->action = kind == SC_SESSION_PUBLISH ? "creating a WHIP publish session"
+                                             : "creating a WHEP viewer session";
+    if (!media_type_is(req->content_type, "application/sdp")) {
+        sc_http_error(rep, 415, "unsupported-media-type",
+                      "the body must be application/sdp");
+        return;
+    }
+    if (sc_http_auth(srv, req, room, perm, &tok, rep))
+        return;
+    status = sc_session_open(srv, &tok, room, kind, req->body, req->body_len, NULL, &answer,
+                             &id, &code, msg, sizeof(msg));
+    if (status) {
+        sc_http_error(rep, status, code, "%s", msg);
+        return;
+    }
+    sc_session_id_format(id, hex);
+    if (sc_http_body(rep, 201, "application/sdp", answer, strlen(answer)) < 0) {
+        free(answer);
+        sc_session_close(srv, id);
+        sc_http_error(rep, 500, "internal", "out of memory");
+        return;
+    }
+    free(answer);
+    snprintf(rep->location, sizeof(rep->location), "/%s/%s/%s", base_path(kind), room, hex);
+    snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+    SC_INFO("http", "%s %s session %s for user %s", req->peer, sc_session_kind_name(kind), hex,
+            tok.sub);
+}
+
+/* The session named by the URL, if the request's token may act on it. */
+static sc_session_entry *authorised_session(sc_server *srv, const sc_http_req *req,
+                                            sc_session_kind kind, const char *room,
+                                            const char *session_hex, sc_http_reply *rep)
+{
+    sc_session_entry *e;
+    uint64_t id;
+    sc_token tok;
+
+    if (sc_session_id_parse(session_hex, strlen(session_hex), &id) < 0) {
+        sc_http_error(rep, 404, "not-found", "no such session");
+        return NULL;
+    }
+    /* Authenticate before saying whether the session exists. */
+    if (sc_http_auth(srv, req, room, 0, &tok, rep))
+        return NULL;
+    e = sc_rooms_find_session(srv->rooms, id);
+    if (!e || e->kind != kind || strcmp(e->room, room) != 0) {
+        sc_http_error(rep, 404, "not-found", "no such session");
+        return NULL;
+    }
+    if (!(tok.perms & SC_PERM_ADMIN) && (!tok.sub[0] || strcmp(tok.sub, e->sub) != 0)) {
+        sc_http_error(rep, 403, "forbidden", "this session belongs to another user");
+        return NULL;
+    }
+    return e;
+}
+
+void sc_whip_patch(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+                   const char *room, const char *session_hex, sc_http_reply *rep)
+{
+    sc_session_entry *e;
+    char err[256] = "";
+    char *frag = NULL;
+    int r;
+
+    rep->action = "patching a session (trickle ICE / ICE restart)";
+    if (!media_type_is(req->content_type, "application/trickle-ice-sdpfrag")) {
+        sc_http_error(rep, 415, "unsupported-media-type",
+                      "the body must be application/trickle-ice-sdpfrag");
+        return;
+    }
+    e = authorised_session(srv, req, kind, room, session_hex, rep);
+    if (!e)
+        return;
+    if (!srv->sfu) {
+        sc_http_error(rep, 500, "internal", "media plane is shutting down");
+        return;
+    }
+    r = sc_sfu_patch_session(srv->sfu, e->id, req->body ? req->body : "", req->body_len, &frag,
+                             err, sizeof(err));
+    if (r == -ENOENT) {
+        sc_http_error(rep, 404, "not-found", "no such session");
+    } else if (r == -EINVAL) {
+        sc_http_error(rep, 400, "bad-sdp", "%s", err[0] ? err : "malformed SDP fragment");
+    } else if (r < 0) {
+        sc_http_error(rep, 500, "internal", "cannot patch session (%s)", strerror(-r));
+    } else if (frag) {
+        if (sc_http_body(rep, 200, "application/trickle-ice-sdpfrag", frag, strlen(frag)) < 0)
+            sc_http_error(rep, 500, "internal", "out of memory");
+        else
+            snprintf(rep->etag, sizeof(rep->etag), "\"%s-%" PRIx64 "\"", session_hex,
+                     (uint64_t)sc_wall_ms());
+        free(frag);
+    } else {
+        rep->status = 204;
+    }
+}
+
+void sc_whip_delete(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+                    const char *room, const char *session_hex, sc_http_reply *rep)
+{
+    sc_session_entry *e;
+
+    rep->action = "ending a session";
+    e = authorised_session(srv, req, kind, room, session_hex, rep);
+    if (!e)
+        return;
+    if (sc_session_close(srv, e->id) < 0) {
+        sc_http_error(rep, 404, "not-found", "no such session");
+        return;
+    }
+    rep->status = 200;
+}

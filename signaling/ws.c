@@ -1,1 +1,629 @@
-/* placeholder: being written this session */
+#include "ws.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jwt.h"
+#include "log.h"
+#include "token.h"
+#include "whip.h"
+
+/* A client that lets this much pile up unread is cut off rather than
+ * allowed to grow the server's memory without bound. */
+#define WS_QUEUE_MAX (1024 * 1024)
+/* JSON deeper than this is refused before the parser sees it. */
+#define WS_JSON_DEPTH_MAX 32
+
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
+} out_msg;
+
+struct sc_ws_client {
+    sc_server *srv;
+    struct lws *wsi;
+    unsigned serial;
+    char peer[64];
+    bool joined;
+    bool closing;            /* too slow: close at the next writeable */
+    sc_token tok;
+    char room[SC_ROOM_NAME_MAX + 1];
+    out_msg *head, *tail;
+    size_t queued;
+    char *rx;
+    size_t rx_len, rx_cap;
+    bool rx_oversize;
+    bool rx_binary;
+    const char *action;      /* request in progress, for log lines */
+};
+
+typedef void (*cmd_fn)(sc_ws_client *c, json_t *msg, json_t *id);
+
+typedef struct ws_cmd {
+    const char *type;
+    cmd_fn fn;
+    uint32_t perm;      /* permission the token must grant, 0 = none */
+    bool needs_join;
+    const char *action;
+} ws_cmd;
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static int queue_raw(sc_ws_client *c, const char *s, size_t len)
+{
+    out_msg *m;
+
+    if (c->closing)
+        return -EPIPE;
+    if (c->queued + len > WS_QUEUE_MAX) {
+        c->closing = true;
+        c->srv->stats.ws_dropped_slow++;
+        SC_WARN("ws", "%s #%u: over %d bytes queued unread, disconnecting", c->peer, c->serial,
+                WS_QUEUE_MAX);
+        lws_callback_on_writable(c->wsi);
+        return -EPIPE;
+    }
+    m = malloc(sizeof(*m) + LWS_PRE + len);
+    if (!m)
+        return -ENOMEM;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, s, len);
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+int sc_ws_send(sc_ws_client *c, json_t *msg)
+{
+    char *s = json_dumps(msg, JSON_COMPACT);
+    int r = s ? queue_raw(c, s, strlen(s)) : -ENOMEM;
+    free(s);
+    json_decref(msg);
+    return r;
+}
+
+/* Echo the request's id as "re" (only strings and numbers are echoed). */
+static void reply(sc_ws_client *c, json_t *id, json_t *msg)
+{
+    if (id && (json_is_string(id) || json_is_number(id)))
+        json_object_set(msg, "re", id);
+    sc_ws_send(c, msg);
+}
+
+static void send_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void send_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->srv->stats.ws_errors++;
+    SC_INFO("ws", "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial, c->joined ? " room " : "",
+            c->joined ? c->room : "", c->action ? c->action : "?", code, msg);
+    reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg));
+}
+
+/* ---- commands ----------------------------------------------------------------- */
+
+static json_t *perms_json(uint32_t perms)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{SC_PERM_PUBLISH, "publish"},
+                 {SC_PERM_SUBSCRIBE, "subscribe"},
+                 {SC_PERM_CHAT, "chat"},
+                 {SC_PERM_MODERATE, "moderate"},
+                 {SC_PERM_ADMIN, "admin"}};
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (perms & names[i].bit)
+            json_array_append_new(a, json_string(names[i].name));
+    return a;
+}
+
+static json_t *publisher_json(uint64_t session, int slot, const char *name, const char *user)
+{
+    char hex[17];
+    sc_session_id_format(session, hex);
+    return json_pack("{s:s,s:i,s:s,s:s}", "session", hex, "slot", slot, "name", name,
+                     "user_id", user);
+}
+
+/* Verifies the token and finds which room it may join: the message's
+ * "room" when given (admin tokens, whose room is "*", must give one), else
+ * the token's own.  0, or sends the error and returns -1. */
+static int join_room_of(sc_ws_client *c, json_t *msg, json_t *id, const char *token,
+                        char *room, size_t roomlen)
+{
+    sc_server *srv = c->srv;
+    const char *why = NULL, *troom, *want;
+    json_t *claims = NULL;
+    int r;
+
+    r = sc_jwt_verify(srv->secret, srv->secret_len, token, (int64_t)time(NULL), &claims, &why);
+    if (r == -ETIMEDOUT) {
+        send_error(c, id, "token-expired", "%s", why ? why : "token has expired");
+        return -1;
+    }
+    if (r < 0) {
+        send_error(c, id, "token-invalid", "%s", why ? why : "invalid token");
+        return -1;
+    }
+    troom = json_string_value(json_object_get(claims, "room"));
+    want = json_string_value(json_object_get(msg, "room"));
+    if (!want)
+        want = troom;
+    if (!want || strcmp(want, "*") == 0) {
+        send_error(c, id, "wrong-room", "name the room to join (\"room\")");
+        json_decref(claims);
+        return -1;
+    }
+    if (!sc_rooms_name_ok(want)) {
+        send_error(c, id, "wrong-room", "room names are 1..64 of [A-Za-z0-9_-]");
+        json_decref(claims);
+        return -1;
+    }
+    snprintf(room, roomlen, "%s", want);
+    json_decref(claims);
+    return 0;
+}
+
+static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    sc_server *srv = c->srv;
+    sc_sfu_publisher_info pubs[64];
+    const char *token = json_string_value(json_object_get(msg, "token"));
+    const char *code = NULL, *why = NULL;
+    char room[SC_ROOM_NAME_MAX + 1];
+    int n = 0, viewers = 0, r;
+    json_t *arr;
+
+    if (c->joined) {
+        send_error(c, id, "already-joined", "already joined room %s", c->room);
+        return;
+    }
+    if (!token || !token[0]) {
+        send_error(c, id, "token-missing", "join needs a token");
+        return;
+    }
+    if (strlen(token) > SC_JWT_MAX_LEN) {
+        send_error(c, id, "token-invalid", "token too long");
+        return;
+    }
+    if (join_room_of(c, msg, id, token, room, sizeof(room)) < 0)
+        return;
+    r = sc_token_check(srv->secret, srv->secret_len, token, room, 0, (int64_t)time(NULL),
+                       &c->tok, &code, &why);
+    if (r) {
+        send_error(c, id, code ? code : (r == 403 ? "forbidden" : "token-invalid"), "%s",
+                   why ? why : "token refused");
+        memset(&c->tok, 0, sizeof(c->tok));
+        return;
+    }
+    if (sc_rooms_join(srv->rooms, room, c) < 0) {
+        send_error(c, id, "internal", "out of memory");
+        return;
+    }
+    c->joined = true;
+    snprintf(c->room, sizeof(c->room), "%s", room);
+    if (!srv->sfu || sc_sfu_room_info(srv->sfu, room, pubs, 64, &n, &viewers) < 0)
+        n = viewers = 0;
+    arr = json_array();
+    for (int i = 0; i < n && i < 64; i++)
+        json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
+                                                  pubs[i].name, pubs[i].user_id));
+    SC_INFO("ws", "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
+            sc_role_name(c->tok.role), c->tok.sub);
+    reply(c, id,
+          json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i}", "type", "joined", "room", room,
+                    "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
+                    c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
+                    srv->cfg->max_publishers, "publishers", arr, "viewers", viewers));
+}
+
+static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
+{
+    json_t *sdp = json_object_get(msg, "sdp");
+    const char *code = "internal";
+    char err[300], hex[17];
+    char *answer = NULL;
+    uint64_t sid = 0;
+    int status;
+
+    if (!json_is_string(sdp)) {
+        send_error(c, id, "bad-sdp", "the message needs an \"sdp\" offer string");
+        return;
+    }
+    status = sc_session_open(c->srv, &c->tok, c->room, kind, json_string_value(sdp),
+                             json_string_length(sdp), c, &answer, &sid, &code, err,
+                             sizeof(err));
+    if (status) {
+        send_error(c, id, code, "%s", err);
+        return;
+    }
+    sc_session_id_format(sid, hex);
+    SC_INFO("ws", "%s #%u room %s: %s session %s", c->peer, c->serial, c->room,
+            sc_session_kind_name(kind), hex);
+    reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "answer", "session", hex, "sdp", answer));
+    free(answer);
+}
+
+static void cmd_publish(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    open_session(c, msg, id, SC_SESSION_PUBLISH);
+}
+
+static void cmd_subscribe(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    open_session(c, msg, id, SC_SESSION_SUBSCRIBE);
+}
+
+static void close_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
+{
+    const char *hex = json_string_value(json_object_get(msg, "session"));
+    sc_session_entry *e;
+    uint64_t sid;
+
+    if (!hex || sc_session_id_parse(hex, strlen(hex), &sid) < 0 ||
+        !(e = sc_rooms_find_session(c->srv->rooms, sid)) || e->owner != c || e->kind != kind) {
+        send_error(c, id, "not-found", "no such %s session of yours",
+                   kind == SC_SESSION_PUBLISH ? "publish" : "subscribe");
+        return;
+    }
+    if (sc_session_close(c->srv, sid) < 0) {
+        send_error(c, id, "not-found", "session already gone");
+        return;
+    }
+    reply(c, id, json_pack("{s:s}", "type", "ok"));
+}
+
+static void cmd_unpublish(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    close_session(c, msg, id, SC_SESSION_PUBLISH);
+}
+
+static void cmd_unsubscribe(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    close_session(c, msg, id, SC_SESSION_SUBSCRIBE);
+}
+
+static void cmd_ping(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    reply(c, id, json_pack("{s:s}", "type", "pong"));
+}
+
+static const ws_cmd commands[] = {
+    {"join", cmd_join, 0, false, "joining"},
+    {"publish", cmd_publish, SC_PERM_PUBLISH, true, "publishing"},
+    {"subscribe", cmd_subscribe, SC_PERM_SUBSCRIBE, true, "subscribing"},
+    {"unpublish", cmd_unpublish, 0, true, "unpublishing"},
+    {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing"},
+    {"ping", cmd_ping, 0, true, "pinging"},
+};
+
+/* Nesting depth of a JSON text, counted outside strings; stops early once
+ * over the limit so a hostile message costs one linear pass. */
+static bool json_too_deep(const char *s, size_t len, int max)
+{
+    bool in_str = false, esc = false;
+    int depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (ch == '\\')
+                esc = true;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > max)
+                return true;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return false;
+}
+
+static void handle_message(sc_ws_client *c, const char *buf, size_t len)
+{
+    json_error_t jerr;
+    const ws_cmd *cmd = NULL;
+    json_t *msg, *id;
+    const char *type;
+
+    c->srv->stats.ws_messages++;
+    c->action = "reading a message";
+    if (json_too_deep(buf, len, WS_JSON_DEPTH_MAX)) {
+        send_error(c, NULL, "bad-json", "JSON nested deeper than %d", WS_JSON_DEPTH_MAX);
+        return;
+    }
+    msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg) {
+        send_error(c, NULL, "bad-json", "invalid JSON: %s", jerr.text);
+        return;
+    }
+    if (!json_is_object(msg)) {
+        send_error(c, NULL, "bad-json", "a message must be a JSON object");
+        json_decref(msg);
+        return;
+    }
+    id = json_object_get(msg, "id");
+    type = json_string_value(json_object_get(msg, "type"));
+    if (!type) {
+        send_error(c, id, "bad-json", "a message needs a string \"type\"");
+        goto done;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].type, type) == 0) {
+            cmd = &commands[i];
+            break;
+        }
+    }
+    if (!cmd) {
+        send_error(c, id, "unknown-type", "unknown message type");
+        goto done;
+    }
+    c->action = cmd->action;
+    if (cmd->needs_join && !c->joined) {
+        send_error(c, id, "not-joined", "send join first");
+        goto done;
+    }
+    if (cmd->perm && !(c->tok.perms & cmd->perm)) {
+        send_error(c, id, "forbidden", "your token does not grant %s", cmd->type);
+        goto done;
+    }
+    cmd->fn(c, msg, id);
+done:
+    c->action = NULL;
+    json_decref(msg);
+}
+
+/* ---- connection life cycle -------------------------------------------------------- */
+
+static int on_receive(sc_ws_client *c, struct lws *wsi, const void *in, size_t len)
+{
+    size_t max = (size_t)c->srv->cfg->max_ws_message;
+
+    if (lws_frame_is_binary(wsi))
+        c->rx_binary = true;
+    if (!c->rx_oversize && c->rx_len + len > max) {
+        /* Keep reading (and dropping) the rest so the connection stays
+         * usable; the error goes out when the message ends. */
+        c->rx_oversize = true;
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = c->rx_cap = 0;
+    }
+    if (!c->rx_oversize && len) {
+        if (c->rx_len + len > c->rx_cap) {
+            size_t cap = c->rx_cap ? c->rx_cap : 1024;
+            while (cap < c->rx_len + len)
+                cap *= 2;
+            if (cap > max)
+                cap = max;
+            char *nb = realloc(c->rx, cap);
+            if (!nb)
+                return -1;
+            c->rx = nb;
+            c->rx_cap = cap;
+        }
+        memcpy(c->rx + c->rx_len, in, len);
+        c->rx_len += len;
+    }
+    if (!lws_is_final_fragment(wsi))
+        return 0;
+
+    if (c->rx_oversize) {
+        c->srv->stats.ws_messages++;
+        c->action = "reading a message";
+        send_error(c, NULL, "too-large", "message over the %zu-byte limit", max);
+    } else if (c->rx_binary) {
+        c->srv->stats.ws_messages++;
+        c->action = "reading a message";
+        send_error(c, NULL, "bad-json", "messages are JSON text frames");
+    } else {
+        handle_message(c, c->rx ? c->rx : "", c->rx_len);
+    }
+    c->rx_len = 0;
+    c->rx_oversize = false;
+    c->rx_binary = false;
+    c->action = NULL;
+    return 0;
+}
+
+static int on_writeable(sc_ws_client *c, struct lws *wsi)
+{
+    out_msg *m = c->head;
+
+    if (c->closing) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
+        return -1;
+    }
+    if (!m)
+        return 0;
+    c->head = m->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->queued -= m->len;
+    int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    free(m);
+    if (n < 0)
+        return -1;
+    if (c->head)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void close_owned(void *ud, sc_session_entry *e)
+{
+    sc_server *srv = ud;
+    if (srv->sfu && !e->closing && sc_sfu_close_session(srv->sfu, e->id) == 0)
+        e->closing = true;
+}
+
+static void client_free(sc_ws_client *c)
+{
+    sc_server *srv = c->srv;
+    int n;
+
+    if (c->joined)
+        sc_rooms_leave(srv->rooms, c->room, c);
+    /* Its sessions end with it; their CLOSED events find no owner. */
+    n = sc_rooms_disown(srv->rooms, c, close_owned, srv);
+    SC_INFO("ws", "%s #%u closed%s%s, ending %d session(s)", c->peer, c->serial,
+            c->joined ? " in room " : "", c->joined ? c->room : "", n);
+    while (c->head) {
+        out_msg *m = c->head;
+        c->head = m->next;
+        free(m);
+    }
+    free(c->rx);
+    srv->stats.ws_clients--;
+    free(c);
+}
+
+bool sc_ws_handles(int reason)
+{
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int sc_ws_callback(sc_server *srv, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
+                   size_t len)
+{
+    static unsigned serial;
+    sc_ws_client *c = *slot;
+    char uri[16];
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* Upgrades only on /ws. */
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
+            return -1;
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return -1;
+        c->srv = srv;
+        c->wsi = wsi;
+        c->serial = ++serial;
+        lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+        *slot = c;
+        srv->stats.ws_clients++;
+        srv->stats.ws_connections++;
+        SC_DEBUG("ws", "%s #%u connected", c->peer, c->serial);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return c ? on_receive(c, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c ? on_writeable(c, wsi) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (c) {
+            client_free(c);
+            *slot = NULL;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- media plane events --------------------------------------------------------------- */
+
+typedef struct fanout {
+    const char *s;
+    size_t len;
+} fanout;
+
+static void fanout_one(void *ud, sc_ws_client *c)
+{
+    const fanout *f = ud;
+    queue_raw(c, f->s, f->len);
+}
+
+static void broadcast(sc_server *srv, const char *room, json_t *msg)
+{
+    char *s = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (!s)
+        return;
+    fanout f = {s, strlen(s)};
+    sc_rooms_foreach_client(srv->rooms, room, fanout_one, &f);
+    free(s);
+}
+
+static void on_sfu_event(void *ud, const sc_sfu_event *ev)
+{
+    sc_server *srv = ud;
+    sc_session_entry *e = sc_rooms_find_session(srv->rooms, ev->session_id);
+    char hex[17];
+
+    srv->stats.sfu_events++;
+    sc_session_id_format(ev->session_id, hex);
+    switch (ev->type) {
+    case SC_EVENT_PUBLISHER_JOINED:
+    case SC_EVENT_PUBLISHER_LEFT:
+        broadcast(srv, ev->room,
+                  json_pack("{s:s,s:o}", "type",
+                            ev->type == SC_EVENT_PUBLISHER_JOINED ? "publisher_joined"
+                                                                   : "publisher_left",
+                            "publisher",
+                            publisher_json(ev->session_id, ev->slot, ev->name, ev->user_id)));
+        break;
+    case SC_EVENT_VIEWERS_CHANGED:
+        broadcast(srv, ev->room, json_pack("{s:s,s:i}", "type", "viewers", "count", ev->viewers));
+        break;
+    case SC_EVENT_SESSION_CONNECTED:
+        SC_INFO("ws", "session %s (%s, room %s) connected", hex, sc_session_kind_name(ev->kind),
+                ev->room);
+        if (e && e->owner)
+            sc_ws_send(e->owner,
+                       json_pack("{s:s,s:s}", "type", "session_connected", "session", hex));
+        break;
+    case SC_EVENT_SESSION_CLOSED:
+        SC_INFO("ws", "session %s (%s, room %s) closed: %s", hex, sc_session_kind_name(ev->kind),
+                ev->room, ev->reason ? ev->reason : "closed");
+        if (e && e->owner)
+            sc_ws_send(e->owner, json_pack("{s:s,s:s,s:s}", "type", "session_closed", "session",
+                                           hex, "reason", ev->reason ? ev->reason : "closed"));
+        sc_session_closed(srv, ev->session_id, ev->reason);
+        break;
+    }
+}
+
+void sc_ws_poll_sfu(sc_server *srv)
+{
+    if (srv->sfu)
+        sc_sfu_poll_events(srv->sfu, on_sfu_event, srv);
+}

@@ -1,0 +1,81 @@
+/* Command-line configuration of `stagecast serve` and `stagecast token`.
+ *
+ * Every option is one row of a table (config.c) with its flag, a named
+ * default, a help string and a limit, so the usage text, the defaults and
+ * the validation cannot drift apart.  The parsed values live in plain
+ * structs that the runtime reads and never writes. */
+#ifndef SC_CONFIG_H
+#define SC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SC_DEFAULT_LISTEN "127.0.0.1:8080"
+#define SC_DEFAULT_MEDIA_IP "127.0.0.1"
+#define SC_DEFAULT_UDP_PORT 10000
+#define SC_DEFAULT_DATA_DIR "./data"
+#define SC_DEFAULT_WORKERS 0               /* one per core */
+#define SC_DEFAULT_LOG_LEVEL "info"
+#define SC_DEFAULT_MAX_PUBLISHERS 6        /* the stage */
+#define SC_DEFAULT_MAX_VIEWERS 10000
+#define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
+#define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
+#define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
+
+#define SC_SECRET_LEN 32                   /* bytes; stored as 64 hex chars */
+#define SC_SECRET_MAX 256
+#define SC_PATH_MAX 1024
+
+typedef struct sc_config {
+    char listen_addr[64];      /* numeric IPv4/IPv6 address */
+    int listen_port;
+    char media_ip[64];
+    int udp_port;
+    char data_dir[SC_PATH_MAX];
+    int workers;
+    char ui_dir[SC_PATH_MAX];
+    char log_level[16];
+    int max_publishers;
+    int max_viewers;
+    int max_body;
+    int max_ws_message;
+    char secret_file[SC_PATH_MAX]; /* empty: DATA/secret */
+} sc_config;
+
+typedef struct sc_token_config {
+    char room[128];
+    char role[32];
+    char name[128];
+    char sub[128];
+    int ttl;
+    char data_dir[SC_PATH_MAX];
+    char secret_file[SC_PATH_MAX];
+} sc_token_config;
+
+void sc_config_defaults(sc_config *cfg);
+void sc_token_config_defaults(sc_token_config *cfg);
+
+/* Parse the arguments after the subcommand name.  Returns 0, 1 when --help
+ * was given (usage already printed to out), or -EINVAL with a message in
+ * err (unknown flag, missing value, value out of its limit). */
+int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen);
+int sc_token_config_parse(sc_token_config *cfg, int argc, char **argv, FILE *out, char *err,
+                          size_t errlen);
+
+void sc_config_usage(FILE *out);
+void sc_token_config_usage(FILE *out);
+
+/* Create the data directory (mode 0700) if it is missing.  0 or -errno. */
+int sc_data_dir_ensure(const char *dir, char *err, size_t errlen);
+
+/* Load the signing secret: secret_file when non-empty, else DATA/secret,
+ * which is created (32 random bytes as hex, mode 0600, O_EXCL so two
+ * processes starting together agree) when missing.  A file holding hex is
+ * decoded; any other content is used as raw bytes.  Secrets shorter than
+ * 16 bytes are refused.  Returns the secret's length or -errno. */
+int sc_secret_load(const char *data_dir, const char *secret_file, uint8_t *out, size_t cap,
+                   char *err, size_t errlen);
+
+#endif
