@@ -148,6 +148,14 @@ static bool copy_str(char *dst, size_t size, const char *src)
     return true;
 }
 
+static bool ascii_only(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 static bool is_ice_char(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -249,6 +257,8 @@ static int parse_media(sdp_ctx *c, char *p)
     uint64_t v;
     if (out->n_media >= SC_SDP_MAX_MEDIA)
         return fail(c, -E2BIG, "more than %d m= lines", SC_SDP_MAX_MEDIA);
+    if (!ascii_only(p))
+        return fail(c, -EINVAL, "non-ASCII byte in m= line");
     char *kind = next_tok(&p);
     char *port = next_tok(&p);
     char *proto = next_tok(&p);
@@ -669,7 +679,7 @@ static int set_msid(sdp_ctx *c, char *p, const char *attr)
 static int a_ssrc(sdp_ctx *c, const attr_spec *a, char *val)
 {
     sc_sdp_media *m = c->m;
-    uint32_t id;
+    uint32_t id = 0;
     int rc;
     char *p = val;
     if ((rc = parse_ssrc_id(c, next_tok(&p), "a=ssrc", &id)))
@@ -708,7 +718,7 @@ static int a_ssrc(sdp_ctx *c, const attr_spec *a, char *val)
 static int a_ssrc_group(sdp_ctx *c, const attr_spec *a, char *val)
 {
     sc_sdp_media *m = c->m;
-    sc_sdp_fid f;
+    sc_sdp_fid f = {0, 0};
     int rc;
     char *p = val;
     if (strcmp(next_tok(&p), "FID") != 0)
@@ -803,6 +813,10 @@ static int parse_attr(sdp_ctx *c, char *p)
         if (!val || !val[0])
             return fail(c, -EINVAL, "empty a=%s", a->name);
     }
+    /* What we keep ends up in answers, JSON and logs: ASCII only.  Free
+     * text (s=, i=, unknown attributes) may still carry UTF-8. */
+    if (val && !ascii_only(val))
+        return fail(c, -EINVAL, "non-ASCII byte in a=%s", a->name);
     if ((a->flags & A_MEDIA) && !c->m)
         return 0;
     if ((a->flags & A_SESSION) && c->m)

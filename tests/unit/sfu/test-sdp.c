@@ -618,6 +618,11 @@ static void test_errors(void)
     EXPECT("a=ice-ufrag:ab\x01\r\n", -EINVAL, "control character 0x01");
     EXPECT("a=mid:a\rb\r\n", -EINVAL, "control character 0x0d");
     EXPECT("s=\x7f\r\n", -EINVAL, "control character 0x7f");
+    /* UTF-8 is fine in free text, not in what we keep. */
+    EXPECT("s=Caf\xc3\xa9\r\na=x-note:\xc3\xa9\r\nm=audio 9 RTP/AVP 0\r\n", 0, NULL);
+    EXPECT("m=audio 9 RTP/AVP 0\r\na=mid:\xc3\xa9\r\n", -EINVAL, "line 6: non-ASCII byte in a=mid");
+    EXPECT("m=audio 9 RTP/AVP 0\r\na=msid:\xff x\r\n", -EINVAL, "non-ASCII byte in a=msid");
+    EXPECT("m=audio\xa0 9 RTP/AVP 0\r\n", -EINVAL, "non-ASCII byte in m= line");
 }
 
 static void test_overlong(void)
