@@ -1,0 +1,234 @@
+"""Bad datagrams at the media port (RELIABILITY 9, 12, 13) while an aiortc
+publisher and viewer keep a session flowing.  Each attack must be dropped,
+counted in /api/stats under its cause, and must not disturb the good viewer.
+Run by tests/badinput/run inside a network namespace with only loopback."""
+
+import asyncio
+import os
+import socket
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+import stagecast  # noqa: E402
+import rawstun  # noqa: E402
+import rtc  # noqa: E402
+from aiortc import RTCPeerConnection  # noqa: E402
+
+SERVER = None
+MEDIA_TIMEOUT = 20.0
+
+
+def setUpModule():
+    global SERVER
+    SERVER = stagecast.Server(workers=2).start()
+
+
+def tearDownModule():
+    try:
+        rc = SERVER.stop()
+        if rc != 0:
+            raise AssertionError("stagecast exited with %r after SIGTERM; log tail:\n%s"
+                                 % (rc, SERVER.log_tail()))
+    finally:
+        SERVER.cleanup()
+
+
+def udp_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def drain(sock, wait=0.3):
+    """Every datagram that arrives within `wait` seconds."""
+    got = []
+    sock.settimeout(wait)
+    try:
+        while True:
+            got.append(sock.recvfrom(65536)[0])
+    except socket.timeout:
+        pass
+    return got
+
+
+class Quiet(unittest.IsolatedAsyncioTestCase):
+    """IsolatedAsyncioTestCase runs its loop in debug mode, which floods the
+    output with slow-callback notes from aiortc's codecs."""
+
+    def _setupAsyncioRunner(self):
+        super()._setupAsyncioRunner()
+        self._asyncioRunner.get_loop().set_debug(False)
+
+
+class MediaPlaneAttack(Quiet):
+    """Each test starts a fresh good publisher + viewer in its own room."""
+
+    room_seq = 0
+
+    async def asyncSetUp(self):
+        MediaPlaneAttack.room_seq += 1
+        self.room = "bad-media-%d" % MediaPlaneAttack.room_seq
+        self.server = SERVER
+        self.admin = SERVER.admin_token()
+        self.pcs = []
+        pub, presp = await rtc.publish(SERVER, self.room, SERVER.token(self.room, "presenter"))
+        self.pcs.append(pub)
+        self.assertEqual(presp.status, 201, "%r\n%s" % (presp, SERVER.log_tail()))
+        viewer, vresp, self.counter = await rtc.view(SERVER, self.room,
+                                                     SERVER.token(self.room, "viewer"))
+        self.pcs.append(viewer)
+        self.assertEqual(vresp.status, 201, "%r\n%s" % (vresp, SERVER.log_tail()))
+        self.viewer_answer = vresp.body.decode()
+        self.publisher_answer = presp.body.decode()
+        ok = await self.counter.wait_for(video=30, audio=50, timeout=MEDIA_TIMEOUT)
+        self.assertTrue(ok, "good session never flowed: %d video / %d audio frames"
+                        % (self.counter.video, self.counter.audio))
+        # Every port a worker listens on, plus the ones the answers name.
+        ports = {SERVER.udp_port + i for i in range(SERVER.workers)}
+        for sdp in (self.viewer_answer, self.publisher_answer):
+            ports.update(p for _, p in stagecast.sdp_candidates(sdp))
+        self.ports = sorted(ports)
+
+    async def asyncTearDown(self):
+        self.counter.cancel()
+        for pc in self.pcs:
+            await pc.close()
+
+    def stats(self):
+        return SERVER.stats(self.admin)
+
+    def assert_counted(self, before, name, at_least, what):
+        delta = stagecast.counter(self.stats(), name) - stagecast.counter(before, name)
+        self.assertGreaterEqual(delta, at_least, "%s: %s rose by %d, expected >= %d"
+                                % (what, name, delta, at_least))
+        print("\n  %s: %s +%d (sent %d)" % (what, name, delta, at_least), file=sys.stderr)
+
+    async def assert_still_serving(self):
+        v = self.counter.video
+        ok = await self.counter.wait_for(video=v + 30, timeout=MEDIA_TIMEOUT)
+        self.assertTrue(ok, "good viewer stalled after the attack: %d -> %d video frames"
+                        % (v, self.counter.video))
+        self.assertEqual(SERVER.health().status, 200)
+        self.assertTrue(SERVER.alive(), SERVER.log_tail())
+
+    def send_all(self, sock, datagrams):
+        for d in datagrams:
+            for port in self.ports:
+                sock.sendto(d, ("127.0.0.1", port))
+        return len(datagrams) * len(self.ports)
+
+    async def test_malformed_stun(self):
+        ufrag = stagecast.sdp_attr(self.viewer_answer, "ice-ufrag")
+        pwd = stagecast.sdp_attr(self.viewer_answer, "ice-pwd")
+        self.assertTrue(ufrag and pwd, self.viewer_answer)
+        cases = rawstun.malformed_stun(ufrag, pwd)
+        before = self.stats()
+        sock = udp_socket()
+        try:
+            sent = self.send_all(sock, [d for _, d in cases])
+            replies = await asyncio.to_thread(drain, sock, 0.5)
+        finally:
+            sock.close()
+        for r in replies:
+            p = rawstun.parse(r)
+            self.assertFalse(p and p[0] == rawstun.BINDING_SUCCESS,
+                             "a malformed Binding request was answered with success")
+        self.assert_counted(before, "drop_stun_invalid", sent,
+                            "malformed STUN (%s)" % ", ".join(n for n, _ in cases))
+        await self.assert_still_serving()
+
+    async def test_unbound_sources(self):
+        """DTLS, RTP, RTCP and junk from addresses no STUN check validated."""
+        datagrams = [
+            rawstun.client_hello(),
+            rawstun.zero_length_fragment(),
+            # RTP: version 2, PT 96, then junk.
+            b"\x80\x60\x00\x01" + b"\x00\x00\x10\x00" + b"\x12\x34\x56\x78" + os.urandom(160),
+            # RTCP SR with a length field far larger than the datagram.
+            b"\x80\xc8\xff\xff" + os.urandom(24),
+            # RTCP RR with report count 31 and length 0.
+            b"\x9f\xc9\x00\x00" + os.urandom(8),
+            # Bytes that demux as nothing (RFC 7983 leaves 192..255 unused).
+            b"\xff" + os.urandom(99),
+        ]
+        before = self.stats()
+        sock = udp_socket()
+        try:
+            sent = self.send_all(sock, datagrams)
+            # A DTLS handshake flood from the same unvalidated address.
+            for i in range(200):
+                for port in self.ports:
+                    sock.sendto(rawstun.client_hello(seq=i + 1), ("127.0.0.1", port))
+                    sent += 1
+            replies = await asyncio.to_thread(drain, sock, 0.5)
+        finally:
+            sock.close()
+        self.assertEqual(replies, [], "the server answered an unvalidated address")
+        self.assert_counted(before, "drop_unknown_source", sent, "unbound DTLS/RTP/RTCP/junk")
+        await self.assert_still_serving()
+
+    async def test_oversize(self):
+        datagrams = [b"\x80\x60" + os.urandom(1598),   # RTP-looking, 1600 bytes
+                     b"\x00\x01" + os.urandom(3998),   # STUN-looking, 4000 bytes
+                     b"\x16\xfe\xfd" + os.urandom(8997),  # DTLS-looking, 9000 bytes
+                     os.urandom(60000)]
+        before = self.stats()
+        sock = udp_socket()
+        try:
+            sent = self.send_all(sock, datagrams)
+            await asyncio.sleep(0.3)
+        finally:
+            sock.close()
+        self.assert_counted(before, "drop_oversize", sent, "datagrams over 1500 bytes")
+        await self.assert_still_serving()
+
+    async def test_validated_address_bad_dtls(self):
+        """An attacker that completes ICE for a session of its own (it knows
+        its own credentials) then sends zero-length handshake fragments and a
+        ClientHello flood: its session may fail, nobody else's may."""
+        gen = RTCPeerConnection()
+        gen.addTransceiver("audio", direction="recvonly")
+        gen.addTransceiver("video", direction="recvonly")
+        await gen.setLocalDescription(await gen.createOffer())
+        offer = gen.localDescription.sdp
+        await gen.close()
+        vtok = SERVER.token(self.room, "viewer")
+        resp = await asyncio.to_thread(SERVER.whep, self.room, offer, vtok)
+        self.assertEqual(resp.status, 201, resp)
+        answer = resp.body.decode()
+        ufrag = stagecast.sdp_attr(answer, "ice-ufrag")
+        pwd = stagecast.sdp_attr(answer, "ice-pwd")
+        client_ufrag = stagecast.sdp_attr(offer, "ice-ufrag")
+        ip, port = stagecast.sdp_candidates(answer)[0]
+
+        sock = udp_socket()
+        try:
+            # A correct check must be answered: this proves rawstun builds
+            # what the malformed cases are derived from.
+            req = rawstun.binding_request(ufrag, pwd, client_ufrag, use_candidate=True)
+            sock.sendto(req, (ip, port))
+            replies = await asyncio.to_thread(drain, sock, 1.0)
+            answers = [rawstun.parse(r) for r in replies]
+            ok = [a for a in answers if a and a[0] == rawstun.BINDING_SUCCESS
+                  and a[1] == req[8:20]]
+            self.assertTrue(ok, "no Binding success for a valid check: %r" % replies[:3])
+            mapped = rawstun.xor_mapped(ok[0][2][rawstun.XOR_MAPPED_ADDRESS])
+            self.assertEqual(mapped, sock.getsockname())
+
+            for i in range(50):
+                sock.sendto(rawstun.zero_length_fragment(seq=i), (ip, port))
+            for i in range(300):
+                sock.sendto(rawstun.client_hello(seq=100 + i), (ip, port))
+            await asyncio.to_thread(drain, sock, 0.5)
+        finally:
+            sock.close()
+        r = SERVER.delete(resp.headers["location"], vtok)
+        # The session may already have been closed for its DTLS failure.
+        self.assertIn(r.status, (200, 404), r)
+        await self.assert_still_serving()
+
+
+if __name__ == "__main__":
+    unittest.main()
