@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import stagecast  # noqa: E402
 import rawstun  # noqa: E402
 import rtc  # noqa: E402
+import wsclient  # noqa: E402
 from aiortc import RTCPeerConnection  # noqa: E402
 
 SERVER = None
@@ -203,6 +204,7 @@ class MediaPlaneAttack(Quiet):
         client_ufrag = stagecast.sdp_attr(offer, "ice-ufrag")
         ip, port = stagecast.sdp_candidates(answer)[0]
 
+        before = self.stats()
         sock = udp_socket()
         try:
             # A correct check must be answered: this proves rawstun builds
@@ -224,9 +226,51 @@ class MediaPlaneAttack(Quiet):
             await asyncio.to_thread(drain, sock, 0.5)
         finally:
             sock.close()
+        after = self.stats()
+        print("\n  validated attacker: drop_dtls +%d, dtls_failed +%d, sessions %d -> %d"
+              % tuple([stagecast.counter(after, n) - stagecast.counter(before, n)
+                       for n in ("drop_dtls", "dtls_failed")]
+                      + [stagecast.counter(before, "sessions"),
+                         stagecast.counter(after, "sessions")]), file=sys.stderr)
+        # 350 hostile records cannot all vanish: refused records count in
+        # drop_dtls, or the handshake fails and dtls_failed counts it.
+        self.assertGreater(stagecast.counter(after, "drop_dtls") + stagecast.counter(after, "dtls_failed"),
+                           stagecast.counter(before, "drop_dtls") + stagecast.counter(before, "dtls_failed"))
         r = SERVER.delete(resp.headers["location"], vtok)
         # The session may already have been closed for its DTLS failure.
         self.assertIn(r.status, (200, 404), r)
+        await self.assert_still_serving()
+
+    async def test_signalling_attacks_during_flow(self):
+        """The signalling thread also drives the media plane's events: hostile
+        HTTP and WebSocket input handled on it must not stall the flow."""
+        room = self.room
+
+        def burst():
+            seen = []
+            tok = SERVER.token(room, "presenter")
+            seen.append(("413", SERVER.whip(room, "a" * (200 * 1024), tok).error_code()))
+            seen.append(("10001 lines",
+                         SERVER.whip(room, "v=0\r\n" + "a=x\r\n" * 10001, tok).error_code()))
+            bad = tok.rsplit(".", 1)[0] + ".AAAA"
+            seen.append(("bad signature", SERVER.whip(room, "v=0\r\n", bad).error_code()))
+            ws = wsclient.WsClient("127.0.0.1", SERVER.port)
+            try:
+                ws.send_text("[" * 10000 + "]" * 10000)
+                seen.append(("nested", ws.recv_type("error").get("code")))
+                ws.send_text('{"type":"ping","pad":"%s"}' % ("x" * (100 * 1024)))
+                seen.append(("ws too large", ws.recv_type("error").get("code")))
+            finally:
+                ws.close()
+            return seen
+
+        seen = []
+        for _ in range(3):
+            seen += await asyncio.to_thread(burst)
+        self.assertEqual(sorted(set(seen)), sorted({
+            ("413", "too-large"), ("10001 lines", "bad-sdp"),
+            ("bad signature", "token-invalid"), ("nested", "bad-json"),
+            ("ws too large", "too-large")}))
         await self.assert_still_serving()
 
 
