@@ -35,7 +35,7 @@ typedef struct sc_negotiated {
     char remote_ufrag[257];
     char remote_pwd[257];
     char fp_alg[16];
-    char fp[160];
+    char fp[192];
     sc_dtls_role dtls_role;
     int n_tracks;
     sc_track_map tracks[SC_SDP_MAX_MEDIA];

@@ -82,7 +82,7 @@ typedef struct sc_sdp_media {
     char ice_ufrag[257];
     char ice_pwd[257];
     char fingerprint_alg[16];  /* lower-case, e.g. "sha-256" */
-    char fingerprint[160];     /* upper-case hex with colons */
+    char fingerprint[192];     /* upper-case hex with colons (sha-512 fits) */
     sc_sdp_setup setup;
     bool ice_options_trickle;
     /* a=msid:<stream> <track> */
