@@ -6,6 +6,7 @@ Run by tests/badinput/run inside a network namespace with only loopback."""
 import asyncio
 import os
 import socket
+import struct
 import sys
 import unittest
 
@@ -239,6 +240,133 @@ class MediaPlaneAttack(Quiet):
         r = SERVER.delete(resp.headers["location"], vtok)
         # The session may already have been closed for its DTLS failure.
         self.assertIn(r.status, (200, 404), r)
+        await self.assert_still_serving()
+
+    async def test_malformed_rtp_rtcp_inside_srtp(self):
+        """RELIABILITY 1-11 need a peer that holds SRTP keys: a second aiortc
+        publisher (stage slot 1) with trackless senders, so its SSRCs and
+        sequence space are ours, pushes hand-made RTP/RTCP through its real
+        SRTP session."""
+        tok = SERVER.token(self.room, "cohost", name="Mallory")
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+        pc.addTransceiver("audio", direction="sendonly")
+        pc.addTransceiver("video", direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        resp = await asyncio.to_thread(SERVER.whip, self.room, pc.localDescription.sdp, tok)
+        self.assertEqual(resp.status, 201, resp)
+        from aiortc import RTCSessionDescription
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=resp.body.decode(),
+                                                            type="answer"))
+        self.assertTrue(await rtc.wait_connected(pc), pc.connectionState)
+        video = pc.getTransceivers()[1].sender
+        transport = video.transport
+        ssrc, rtx_ssrc = video._ssrc, video._rtx_ssrc
+        vp8_pt = rtx_pt = None
+        for line in resp.body.decode().splitlines():
+            if line.startswith("a=rtpmap:") and "VP8/90000" in line:
+                vp8_pt = int(line[9:].split()[0])
+        for line in resp.body.decode().splitlines():
+            if line.startswith("a=fmtp:") and ("apt=%d" % vp8_pt) in line:
+                rtx_pt = int(line[7:].split()[0])
+        self.assertIsNotNone(vp8_pt, resp.body)
+        seq = [1000]
+
+        def rtp(payload, pt=None, s=None, flags=0x80, ext=b"", pad=None, marker=0):
+            seq[0] = (seq[0] + 1) & 0xFFFF
+            head = struct.pack("!BBHII", flags, (marker << 7) | (pt or vp8_pt), seq[0],
+                               90 * seq[0], s or ssrc) + ext
+            return head + payload + (pad or b"")
+
+        vp8_key = b"\x90\x80\x00\x01" + b"\x10\x02\x00\x9d\x01\x2a" + os.urandom(40)
+        malformed_rtp = [
+            # Padding bit with a pad length of 0, then one larger than the payload.
+            rtp(b"\x10" + os.urandom(20), flags=0xA0, pad=b"\x00"),
+            rtp(b"\x10" + os.urandom(20), flags=0xA0, pad=b"\x00\x00\xff"),
+            # Padding bit on a packet that is nothing but the header.
+            rtp(b"", flags=0xA0),
+            # One-byte header extension whose element claims 16 bytes of a 4-byte block.
+            rtp(b"\x10" + os.urandom(20), flags=0x90,
+                ext=struct.pack("!HH", 0xBEDE, 1) + b"\x1f\x00\x00\x00"),
+            # Two-byte header extension whose element length runs past the block.
+            rtp(b"\x10" + os.urandom(20), flags=0x90,
+                ext=struct.pack("!HH", 0x1000, 1) + b"\x01\xff\x00\x00"),
+        ]
+        other = [
+            # Truncated VP8 payload descriptors.
+            rtp(b"\x81\x81\x94"), rtp(b"\x90"), rtp(b"\x80\x80"), rtp(b""),
+            # RTX with payloads under 2 bytes.
+            rtp(b"", pt=rtx_pt, s=rtx_ssrc), rtp(b"\x01", pt=rtx_pt, s=rtx_ssrc),
+        ]
+        rtcp = [
+            ("second packet length 0",
+             struct.pack("!BBHI", 0x80, 201, 1, ssrc) + struct.pack("!BBHI", 0x80, 200, 0, ssrc)),
+            ("second packet length past the end",
+             struct.pack("!BBHI", 0x80, 201, 1, ssrc) + struct.pack("!BBHI", 0x80, 200, 400, ssrc)),
+            ("RR report count 31 with room for 1",
+             struct.pack("!BBHI", 0x9F, 201, 7, ssrc) + os.urandom(24)),
+            ("NACK length past the end",
+             struct.pack("!BBHII", 0x81, 205, 40, ssrc, ssrc) + b"\x00\x01\xff\xff"),
+            ("REMB num-ssrc 255 with room for 1",
+             struct.pack("!BBHII", 0x8F, 206, 5, ssrc, 0) + b"REMB" + b"\xff\x00\x10\x00"
+             + struct.pack("!I", ssrc)),
+            ("transport-cc status count 65535, truncated chunks",
+             struct.pack("!BBHII", 0x8F, 205, 5, ssrc, ssrc) + struct.pack("!HHI", 1, 0xFFFF, 0)
+             + b"\x20\x01"),
+            ("PLI shorter than its fixed part",
+             struct.pack("!BBHI", 0x81, 206, 1, ssrc) + b"\x00\x00"),
+            ("FIR with a truncated FCI",
+             struct.pack("!BBHII", 0x84, 206, 3, ssrc, 0) + b"\x00\x00\x00\x00\x01"),
+            ("APP length past the end",
+             struct.pack("!BBHI", 0x80, 204, 100, ssrc) + b"name"),
+        ]
+
+        before = self.stats()
+        sent_rtp_bad = 0
+        # A valid keyframe-looking packet first, so a stream exists.
+        await transport._send_rtp(rtp(vp8_key, marker=1))
+        for pkt in malformed_rtp:
+            await transport._send_rtp(pkt)
+            sent_rtp_bad += 1
+        for pkt in other:
+            await transport._send_rtp(pkt)
+        # Sequence jumps and wrap-around.
+        # (forward only: libsrtp refuses to protect an index it thinks is old)
+        for jump in (30000, 30000, 10000, 1, 20000):
+            seq[0] = (seq[0] + jump) & 0xFFFF
+            await transport._send_rtp(rtp(b"\x10" + os.urandom(30)))
+        # A flood of random SSRCs (one SRTP stream each, if nothing capped it).
+        for i in range(300):
+            await transport._send_rtp(rtp(b"\x10" + os.urandom(30), s=1 + i * 7919))
+        # RTCP from the publisher side.
+        # One at a time, so a failure names the compound that went uncounted.
+        uncounted = []
+        for name, pkt in rtcp:
+            b0 = stagecast.counter(self.stats(), "drop_rtcp_invalid")
+            await transport._send_rtp(pkt)
+            for _ in range(20):
+                await asyncio.sleep(0.05)
+                if stagecast.counter(self.stats(), "drop_rtcp_invalid") > b0:
+                    break
+            else:
+                uncounted.append(name)
+        # RELIABILITY 10 from the viewer side: NACK everything back to 65,535.
+        vtransport = self.pcs[1].getTransceivers()[1].receiver.transport
+        media_ssrc = 0
+        nack = struct.pack("!BBHII", 0x81, 205, 2 + 16, 1, media_ssrc)
+        nack += b"".join(struct.pack("!HH", (i * 17) & 0xFFFF, 0xFFFF) for i in range(16))
+        await vtransport._send_rtp(nack)
+        await asyncio.sleep(0.5)
+        after = self.stats()
+        d = {n: stagecast.counter(after, n) - stagecast.counter(before, n)
+             for n in ("drop_rtp_invalid", "drop_rtcp_invalid", "drop_unknown_ssrc",
+                       "drop_srtp")}
+        print("\n  inside SRTP: %s" % d, file=sys.stderr)
+        self.assertGreaterEqual(d["drop_rtp_invalid"], sent_rtp_bad, d)
+        self.assertEqual(uncounted, [], "RTCP accepted or dropped uncounted "
+                         "(expected drop_rtcp_invalid +1 each)")
+        self.assertGreaterEqual(d["drop_rtcp_invalid"], len(rtcp), d)
+        self.assertGreaterEqual(d["drop_unknown_ssrc"] + d["drop_srtp"], 300, d)
         await self.assert_still_serving()
 
     async def test_signalling_attacks_during_flow(self):
