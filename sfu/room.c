@@ -309,10 +309,38 @@ static void forward_sr(sc_transport *pub, const sc_rtcp_sr *sr, bool video)
     }
 }
 
+/* Packets we do not act on are still parsed, so a malformed one is counted
+ * like any other bad input. */
+static bool rtcp_well_formed(const sc_rtcp_pkt *pkt)
+{
+    sc_rtcp_report_block blocks[31];
+    uint32_t ssrc, ssrcs[16];
+    uint64_t bitrate;
+    int n;
+    switch (pkt->pt) {
+    case SC_RTCP_RR:
+        return sc_rtcp_parse_rr(pkt, &ssrc, blocks, 31, &n) == 0;
+    case SC_RTCP_RTPFB:
+    case SC_RTCP_PSFB:
+        if (sc_rtcp_parse_fb(pkt, &ssrc, &ssrc) < 0)
+            return false;
+        if (pkt->pt == SC_RTCP_PSFB && pkt->count == 15) {
+            int rc = sc_rtcp_parse_remb(pkt, &bitrate, ssrcs, 16, &n);
+            return rc == 0 || rc == -ENOENT;
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
 static void publisher_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt)
 {
-    if (pkt->pt != SC_RTCP_SR)
+    if (pkt->pt != SC_RTCP_SR) {
+        if (!rtcp_well_formed(pkt))
+            SC_COUNT(t->w, drop_rtcp_invalid, 1);
         return;
+    }
     sc_rtcp_sr sr;
     int nblocks;
     if (sc_rtcp_parse_sr(pkt, &sr, NULL, 0, &nblocks) < 0) {
@@ -400,8 +428,13 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
     sc_room *r = sub->room;
     uint32_t sender, media;
     bool video;
-    if (!r || (pkt->pt != SC_RTCP_RTPFB && pkt->pt != SC_RTCP_PSFB))
+    if (!r)
         return;
+    if (pkt->pt != SC_RTCP_RTPFB && pkt->pt != SC_RTCP_PSFB) {
+        if (!rtcp_well_formed(pkt))
+            SC_COUNT(sub->w, drop_rtcp_invalid, 1);
+        return;
+    }
     if (sc_rtcp_parse_fb(pkt, &sender, &media) < 0) {
         SC_COUNT(sub->w, drop_rtcp_invalid, 1);
         return;
