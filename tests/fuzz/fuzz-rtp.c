@@ -41,9 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = sc_rtp_copy_stripped(&rtp, data, osn, sizeof(osn), out, need);
     if (n != (int)need)
         abort();
+    /* A full-size packet grows past SC_RTP_MAX_PACKET by the prefix; only
+     * copies within the limit can be read back. */
     sc_rtp again;
-    if (sc_rtp_parse(out, (size_t)n, &again) < 0 || again.seq != rtp.seq ||
-        again.ssrc != rtp.ssrc || again.payload_len != rtp.payload_len + sizeof(osn))
+    if (need <= SC_RTP_MAX_PACKET &&
+        (sc_rtp_parse(out, (size_t)n, &again) < 0 || again.seq != rtp.seq ||
+         again.ssrc != rtp.ssrc || again.payload_len != rtp.payload_len + sizeof(osn)))
         abort();
     if (sc_rtp_copy_stripped(&rtp, data, osn, sizeof(osn), out, need - 1) >= 0)
         abort();
