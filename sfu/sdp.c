@@ -52,7 +52,7 @@ typedef struct sdp_ctx {
     char ice_ufrag[257];
     char ice_pwd[257];
     char fingerprint_alg[16];
-    char fingerprint[160];
+    char fingerprint[192];
     sc_sdp_setup setup;
     bool ice_options_trickle;
     sc_sdp_dir dir;

@@ -481,20 +481,29 @@ static void test_features(void)
     SC_CHECK(sc_sdp_find_codec(&sdp->media[0], "VP8", 90000) == NULL);
     SC_CHECK(sc_sdp_find_codec(&sdp->media[0], "foo", 90000) == &sdp->media[0].codecs[0]);
 
-    /* Several fingerprints: the first that fits wins; sha-512 alone is an
-     * error, never a truncated hash. */
-    buf b = {0}, h512 = {0};
+    /* Several fingerprints: the first that fits wins (sha-512 fits); a hash
+     * too long for the field is an error, never truncated. */
+    buf b = {0}, h512 = {0}, hlong = {0};
     for (int i = 0; i < 64; i++)
         bprintf(&h512, "%s%02X", i ? ":" : "", i);
+    for (int i = 0; i < 66; i++)
+        bprintf(&hlong, "%s%02X", i ? ":" : "", i);
     bprintf(&b, "m=audio 9 RTP/AVP 0\r\na=fingerprint:SHA-512 %s\r\n"
                 "a=fingerprint:SHA-256 ab:cd:ef:01\r\na=fingerprint:sha-1 00:11\r\n", h512.p);
+    EXPECT(b.p, 0, NULL);
+    SC_CHECK_STR(sdp->media[0].fingerprint_alg, "sha-512");
+    SC_CHECK_STR(sdp->media[0].fingerprint, h512.p);
+    bfree(&b);
+    bprintf(&b, "m=audio 9 RTP/AVP 0\r\na=fingerprint:sha-512 %s\r\n"
+                "a=fingerprint:SHA-256 ab:cd:ef:01\r\n", hlong.p);
     EXPECT(b.p, 0, NULL);
     SC_CHECK_STR(sdp->media[0].fingerprint_alg, "sha-256");
     SC_CHECK_STR(sdp->media[0].fingerprint, "AB:CD:EF:01");
     bfree(&b);
-    bprintf(&b, "a=fingerprint:sha-512 %s\r\nm=audio 9 RTP/AVP 0\r\n", h512.p);
-    EXPECT(b.p, -EINVAL, "line 5: a=fingerprint hash longer than 159");
+    bprintf(&b, "a=fingerprint:sha-512 %s\r\nm=audio 9 RTP/AVP 0\r\n", hlong.p);
+    EXPECT(b.p, -EINVAL, "line 5: a=fingerprint hash longer than 191");
     bfree(&b);
+    bfree(&hlong);
     bprintf(&b, "a=fingerprint:sha-512 %s\r\na=fingerprint:sha-256 AB:CD\r\nm=audio 9 RTP/AVP 0\r\n",
             h512.p);
     EXPECT(b.p, 0, NULL);
