@@ -503,11 +503,11 @@ static void test_features(void)
     bprintf(&b, "a=fingerprint:sha-512 %s\r\nm=audio 9 RTP/AVP 0\r\n", hlong.p);
     EXPECT(b.p, -EINVAL, "line 5: a=fingerprint hash longer than 191");
     bfree(&b);
-    bfree(&hlong);
     bprintf(&b, "a=fingerprint:sha-512 %s\r\na=fingerprint:sha-256 AB:CD\r\nm=audio 9 RTP/AVP 0\r\n",
-            h512.p);
+            hlong.p);
     EXPECT(b.p, 0, NULL);
     SC_CHECK_STR(sdp->media[0].fingerprint, "AB:CD");
+    bfree(&hlong);
     bfree(&b);
     bfree(&h512);
 
