@@ -396,7 +396,8 @@ static void retransmit(sc_transport *sub, sc_sub_track *st, sc_transport *pub, u
     uint8_t osn[2];
     sc_wr16(osn, out_seq);
     uint8_t *out = sc__worker_out_buf(sub->w);
-    int n = sc_rtp_copy_stripped(&rtp, stored, use_rtx ? osn : NULL, use_rtx ? 2 : 0, out, SC_MTU);
+    int n = sc_rtp_copy_stripped(&rtp, stored, use_rtx ? osn : NULL, use_rtx ? 2 : 0, out,
+                                 SC_MTU + 2);
     if (n < 0)
         return;
     sc_rtp_set_ts(out, rtp.ts + st->rw.ts_offset);
