@@ -1,0 +1,360 @@
+// Presenter page: pick a source, preview it, publish it to the room.
+//
+// document.body.dataset.state is "idle" | "connecting" | "live" | "error"
+// and #viewer-count holds the room's subscriber count; tests read both.
+
+import { SignalingClient, SignalingError } from './signaling.js';
+import {
+    $, backoffDelay, clearError, preferVp8, readParams, setState, showError,
+    waitForIceGathering, wsUrl,
+} from './util.js';
+
+// Publish errors that another attempt would only repeat.
+const FATAL_PUBLISH = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full', 'bad-room']);
+// How long ICE may stay "disconnected" before we publish afresh.
+const DISCONNECT_GRACE_MS = 4000;
+
+const ui = {
+    preview: $('#preview'),
+    status: $('#status'),
+    error: $('#error'),
+    room: $('#room-name'),
+    camera: $('#camera-select'),
+    mic: $('#mic-select'),
+    goLive: $('#go-live'),
+    stop: $('#stop'),
+    viewers: $('#viewer-count'),
+    session: $('#session-id'),
+    liveBadge: $('#live-badge'),
+};
+
+const params = readParams();
+let sig = null;
+let stream = null;        // the local MediaStream being previewed / sent
+let pc = null;
+let session = null;       // hex id from the server's `answer`
+let wantLive = false;     // the user pressed Go live and not Stop
+let generation = 0;       // bumps on every teardown; stale async work checks it
+let retryAttempt = 0;
+let retryTimer = null;
+let disconnectTimer = null;
+
+function status(state, text) {
+    setState(state);
+    ui.status.textContent = text;
+    ui.status.dataset.state = state;
+    ui.liveBadge.hidden = state !== 'live';
+    ui.goLive.disabled = wantLive || !params.token;
+    ui.stop.disabled = !wantLive;
+}
+
+function fail(err) {
+    wantLive = false;
+    teardownPc();
+    showError(ui.error, err);
+    status('error', 'Error');
+}
+
+function source() {
+    return document.querySelector('input[name="source"]:checked').value;
+}
+
+// ---- devices -----------------------------------------------------------
+
+function fillSelect(select, devices, fallbackLabel) {
+    const previous = select.value;
+    select.replaceChildren(...devices.map((d, i) => {
+        const opt = document.createElement('option');
+        opt.value = d.deviceId;
+        opt.textContent = d.label || `${fallbackLabel} ${i + 1}`;
+        return opt;
+    }));
+    if (devices.some((d) => d.deviceId === previous)) select.value = previous;
+}
+
+async function refreshDevices() {
+    if (!navigator.mediaDevices?.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    fillSelect(ui.camera, devices.filter((d) => d.kind === 'videoinput'), 'Camera');
+    fillSelect(ui.mic, devices.filter((d) => d.kind === 'audioinput'), 'Microphone');
+    selectCurrentDevices();
+}
+
+// Show the devices actually in use once permission revealed their ids.
+function selectCurrentDevices() {
+    if (!stream) return;
+    const a = stream.getAudioTracks()[0]?.getSettings().deviceId;
+    const v = stream.getVideoTracks()[0]?.getSettings().deviceId;
+    if (a && [...ui.mic.options].some((o) => o.value === a)) ui.mic.value = a;
+    if (v && source() === 'camera' && [...ui.camera.options].some((o) => o.value === v)) {
+        ui.camera.value = v;
+    }
+}
+
+function audioConstraints() {
+    return ui.mic.value ? { deviceId: { exact: ui.mic.value } } : true;
+}
+
+async function acquire() {
+    if (!navigator.mediaDevices) {
+        throw new Error('media devices are unavailable: open this page over https or from localhost');
+    }
+    if (source() === 'screen') {
+        const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+        let mic = null;
+        try {
+            mic = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints() });
+        } catch (err) {
+            screen.getTracks().forEach((t) => t.stop());
+            throw err;
+        }
+        const combined = new MediaStream([...screen.getVideoTracks(), ...mic.getAudioTracks()]);
+        // The browser's own "Stop sharing" button ends the track.
+        screen.getVideoTracks()[0]?.addEventListener('ended', () => {
+            if (wantLive) stopLive('Screen sharing ended');
+        });
+        return combined;
+    }
+    return navigator.mediaDevices.getUserMedia({
+        audio: audioConstraints(),
+        video: {
+            deviceId: ui.camera.value ? { exact: ui.camera.value } : undefined,
+            width: { ideal: 1280 },
+            height: { ideal: 720 },
+        },
+    });
+}
+
+// Serialise source switches: a Go live click during the first preview must
+// reuse that preview instead of opening the camera twice.
+let switching = Promise.resolve(true);
+function switchSource() {
+    switching = switching.then(doSwitchSource, doSwitchSource);
+    return switching;
+}
+
+async function doSwitchSource() {
+    ui.camera.disabled = source() === 'screen';
+    let next;
+    try {
+        next = await acquire();
+    } catch (err) {
+        showError(ui.error, `Could not open ${source() === 'screen' ? 'the screen' : 'camera/microphone'}: ${err.message}`);
+        return false;
+    }
+    const old = stream;
+    stream = next;
+    ui.preview.srcObject = stream;
+    // While live, swap tracks in place: no renegotiation, viewers see no gap.
+    if (pc) {
+        for (const t of pc.getTransceivers()) {
+            const kind = t.receiver.track?.kind;
+            const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+            if (track) await t.sender.replaceTrack(track).catch((e) => console.warn('replaceTrack', e));
+        }
+    }
+    old?.getTracks().forEach((t) => t.stop());
+    clearError(ui.error);
+    await refreshDevices().catch(() => {});
+    return true;
+}
+
+// ---- publishing --------------------------------------------------------
+
+function teardownPc() {
+    generation++;
+    clearTimeout(disconnectTimer);
+    disconnectTimer = null;
+    if (pc) {
+        pc.onconnectionstatechange = null;
+        pc.oniceconnectionstatechange = null;
+        pc.close();
+    }
+    pc = null;
+    session = null;
+    ui.session.textContent = '–';
+}
+
+function scheduleRepublish(reason) {
+    if (!wantLive || retryTimer) return;
+    teardownPc();
+    const delay = backoffDelay(retryAttempt++);
+    status('connecting', `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    retryTimer = setTimeout(() => {
+        retryTimer = null;
+        if (wantLive) publish();
+    }, delay);
+}
+
+function watchConnection(conn) {
+    conn.onconnectionstatechange = () => {
+        if (conn !== pc) return;
+        if (conn.connectionState === 'connected') {
+            retryAttempt = 0;
+            status('live', 'Live');
+        } else if (conn.connectionState === 'failed') {
+            scheduleRepublish('Connection failed');
+        }
+    };
+    conn.oniceconnectionstatechange = () => {
+        if (conn !== pc) return;
+        const s = conn.iceConnectionState;
+        if (s === 'disconnected') {
+            status('connecting', 'Connection interrupted…');
+            clearTimeout(disconnectTimer);
+            disconnectTimer = setTimeout(() => {
+                if (conn === pc && conn.iceConnectionState === 'disconnected') {
+                    scheduleRepublish('Connection lost');
+                }
+            }, DISCONNECT_GRACE_MS);
+        } else if (s === 'connected' || s === 'completed') {
+            clearTimeout(disconnectTimer);
+            if (conn.connectionState === 'connected') status('live', 'Live');
+        } else if (s === 'failed') {
+            scheduleRepublish('Connection failed');
+        }
+    };
+}
+
+async function publish() {
+    if (!wantLive) return;
+    if (!sig.isJoined) {
+        // The `joined` handler calls publish() again.
+        status('connecting', 'Connecting to server…');
+        return;
+    }
+    teardownPc();
+    const gen = generation;
+    status('connecting', 'Connecting…');
+    try {
+        await switching;
+        if (!stream && !(await switchSource())) {
+            wantLive = false;
+            status('error', 'Error');
+            return;
+        }
+        const conn = new RTCPeerConnection();
+        pc = conn;
+        watchConnection(conn);
+        const audio = stream.getAudioTracks()[0];
+        const video = stream.getVideoTracks()[0];
+        conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
+        const vt = conn.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream] });
+        preferVp8(vt);
+        await conn.setLocalDescription(await conn.createOffer());
+        await waitForIceGathering(conn, 1000);
+        if (gen !== generation) return;
+        const answer = await sig.request({ type: 'publish', sdp: conn.localDescription.sdp });
+        if (gen !== generation) {
+            // We gave up on this attempt meanwhile; release its session.
+            sig.send({ type: 'unpublish', session: answer.session });
+            return;
+        }
+        session = answer.session;
+        ui.session.textContent = session;
+        await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    } catch (err) {
+        if (gen !== generation) return;
+        if (err instanceof SignalingError && FATAL_PUBLISH.has(err.code)) {
+            fail(`The server refused to publish (${err.code}): ${err.message}`);
+        } else if (err instanceof SignalingError) {
+            scheduleRepublish(`Publish failed (${err.code})`);
+        } else {
+            fail(err);
+        }
+    }
+}
+
+function goLive() {
+    clearError(ui.error);
+    wantLive = true;
+    retryAttempt = 0;
+    publish();
+}
+
+function stopLive(message) {
+    wantLive = false;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (session && sig?.isJoined) {
+        sig.request({ type: 'unpublish', session }).catch(() => {});
+    }
+    teardownPc();
+    status('idle', message || 'Idle');
+}
+
+// ---- signalling --------------------------------------------------------
+
+function setViewers(n) {
+    if (typeof n === 'number' && n >= 0) ui.viewers.textContent = String(n);
+}
+
+function startSignaling() {
+    sig = new SignalingClient(wsUrl(), params.token);
+    sig.on('joined', (msg) => {
+        ui.room.textContent = msg.room;
+        setViewers(msg.viewers);
+        if (wantLive) publish();
+        else status('idle', 'Ready');
+    });
+    sig.on('viewers', (msg) => setViewers(msg.count));
+    sig.on('session_connected', (msg) => {
+        if (msg.session === session && pc) {
+            retryAttempt = 0;
+            status('live', 'Live');
+        }
+    });
+    sig.on('session_closed', (msg) => {
+        if (msg.session !== session) return;
+        if (msg.reason === 'replaced') {
+            fail('This stage slot was taken over by another connection with the same account');
+        } else if (msg.reason === 'shutdown') {
+            scheduleRepublish('Server is restarting');
+        } else {
+            scheduleRepublish(`Session ended (${msg.reason})`);
+        }
+    });
+    sig.on('close', () => {
+        // The server ends a socket's sessions with the socket.
+        teardownPc();
+        if (wantLive) status('connecting', 'Reconnecting to server…');
+        else if (document.body.dataset.state !== 'error') status('idle', 'Disconnected; reconnecting…');
+    });
+    sig.on('fatal', (err) => fail(`Cannot join the room (${err.code}): ${err.message}`));
+    sig.on('error', (msg) => showError(ui.error, `${msg.code}: ${msg.message}`));
+    sig.start();
+}
+
+function init() {
+    ui.room.textContent = params.room;
+    ui.goLive.addEventListener('click', goLive);
+    ui.stop.addEventListener('click', () => stopLive());
+    for (const radio of document.querySelectorAll('input[name="source"]')) {
+        radio.addEventListener('change', () => switchSource());
+    }
+    ui.camera.addEventListener('change', () => switchSource());
+    ui.mic.addEventListener('change', () => switchSource());
+    navigator.mediaDevices?.addEventListener?.('devicechange', () => refreshDevices().catch(() => {}));
+    window.addEventListener('pagehide', () => sig?.stop());
+
+    // Expose internals for tests and for debugging from the console.
+    window.stagecast = {
+        get pc() { return pc; },
+        get session() { return session; },
+        get signaling() { return sig; },
+        stats: () => (pc ? pc.getStats() : Promise.resolve(null)),
+    };
+
+    if (!params.token) {
+        showError(ui.error, 'No token in the link. Ask your administrator for a presenter link '
+            + '(…/presenter.html#room=ROOM&token=TOKEN).');
+        status('error', 'No token');
+    } else {
+        status('idle', 'Connecting…');
+        startSignaling();
+    }
+    refreshDevices().catch(() => {});
+    if (source() === 'camera') switchSource();
+}
+
+init();

@@ -1,0 +1,255 @@
+// End-to-end: a real Chromium presents to a real stagecast server and two
+// Chromium viewers watch.  Run through tests/browser/run, which puts it in
+// a network namespace with only loopback.
+//
+// Env: STAGECAST_BIN (default build/stagecast, then build/signaling/stagecast),
+//      CHROMIUM (default /usr/bin/chromium).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOM = 'browser-test';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+];
+const run = promisify(execFile);
+
+function findBinary() {
+    if (process.env.STAGECAST_BIN) return resolve(process.env.STAGECAST_BIN);
+    for (const rel of ['build/stagecast', 'build/signaling/stagecast']) {
+        const p = join(REPO, rel);
+        if (existsSync(p)) return p;
+    }
+    return join(REPO, 'build/stagecast');
+}
+
+function freeTcpPort() {
+    return new Promise((res, rej) => {
+        const srv = createServer();
+        srv.once('error', rej);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => res(port));
+        });
+    });
+}
+
+function freeUdpPort() {
+    return new Promise((res, rej) => {
+        const sock = createSocket('udp4');
+        sock.once('error', rej);
+        sock.bind(0, '127.0.0.1', () => {
+            const { port } = sock.address();
+            sock.close(() => res(port));
+        });
+    });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Poll until fn() returns a truthy value; the timeout only bounds a hang,
+// no assertion depends on how fast the machine is.
+async function waitFor(what, fn, timeoutMs = 30000, stepMs = 250) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+        }
+        await sleep(stepMs);
+    }
+}
+
+const sum = (list, key) => list.reduce((acc, s) => acc + (s[key] || 0), 0);
+
+describe('presenter to two viewers through stagecast', { timeout: 240000 }, () => {
+    const bin = findBinary();
+    const pageErrors = [];
+    let dataDir;
+    let server;
+    let serverLog = '';
+    let serverExit = null;
+    let base;
+    let browser;
+    let presenter;
+    let viewers = [];
+    let failed = false;
+
+    // A test that records its failure, so after() knows to print the server log.
+    const step = (name, fn) => test(name, async () => {
+        try {
+            await fn();
+        } catch (err) {
+            failed = true;
+            throw err;
+        }
+    });
+
+    async function token(role) {
+        const { stdout } = await run(bin, ['token', '--data', dataDir, '--room', ROOM, '--role', role]);
+        const lines = stdout.trim().split('\n');
+        const tok = lines[lines.length - 1].trim();
+        assert.match(tok, /^[\w-]+\.[\w-]+\.[\w-]+$/, `stagecast token printed no JWT: ${stdout}`);
+        return tok;
+    }
+
+    async function openPage(path, role, label) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        page.on('pageerror', (err) => pageErrors.push(`${label}: ${err.message}`));
+        page.on('console', (msg) => {
+            if (msg.type() === 'error') console.log(`[${label} console.error] ${msg.text()}`);
+        });
+        const tok = await token(role);
+        await page.goto(`${base}/${path}#room=${ROOM}&token=${tok}`);
+        return page;
+    }
+
+    function assertServerUp() {
+        assert.equal(serverExit, null, `stagecast exited early (${JSON.stringify(serverExit)}):\n${serverLog}`);
+    }
+
+    before(async () => {
+        assert.ok(existsSync(bin), `no stagecast binary at ${bin} (build it or set STAGECAST_BIN)`);
+        dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
+        const port = await freeTcpPort();
+        const udpPort = await freeUdpPort();
+        base = `http://127.0.0.1:${port}`;
+        server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port', String(udpPort),
+            '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const keep = (chunk) => {
+            serverLog += chunk.toString();
+            if (serverLog.length > 200000) serverLog = serverLog.slice(-100000);
+        };
+        server.stdout.on('data', keep);
+        server.stderr.on('data', keep);
+        server.on('exit', (code, signal) => { serverExit = { code, signal }; });
+
+        await waitFor('GET /api/health', async () => {
+            assertServerUp();
+            const res = await fetch(`${base}/api/health`);
+            return res.ok && (await res.json()).status === 'ok';
+        }, 20000);
+
+        browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    });
+
+    after(async () => {
+        if (browser) await browser.close().catch(() => {});
+        if (server && serverExit === null) {
+            server.kill('SIGTERM');
+            const stopped = await waitFor('stagecast to exit', () => serverExit !== null, 10000).catch(() => false);
+            if (!stopped) server.kill('SIGKILL');
+        }
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+        if ((failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
+    });
+
+    step('the pages load without errors', async () => {
+        const res = await fetch(`${base}/`);
+        assert.equal(res.status, 200);
+        for (const path of ['presenter.html', 'viewer.html', 'js/signaling.js', 'css/stagecast.css']) {
+            const r = await fetch(`${base}/${path}`);
+            assert.equal(r.status, 200, `GET /${path}`);
+        }
+        // Module scripts are refused unless served with a JavaScript type.
+        const js = await fetch(`${base}/js/util.js`);
+        assert.match(js.headers.get('content-type') || '', /javascript/);
+    });
+
+    step('the presenter goes live', async () => {
+        presenter = await openPage('presenter.html', 'presenter', 'presenter');
+        // The preview shows the fake camera before anything is sent.
+        await waitFor('local preview', () => presenter.evaluate(() => {
+            const v = document.querySelector('#preview');
+            return v.srcObject && v.videoWidth > 0;
+        }));
+        await presenter.getByRole('button', { name: 'Go live' }).click();
+        await waitFor('presenter state live', async () => {
+            const state = await presenter.evaluate(() => document.body.dataset.state);
+            assert.notEqual(state, 'error', await presenter.textContent('#error'));
+            return state === 'live';
+        });
+        assert.equal(await presenter.isVisible('#live-badge'), true);
+        assertServerUp();
+    });
+
+    step('two viewers receive audio and video', async () => {
+        viewers = [
+            await openPage('viewer.html', 'viewer', 'viewer-1'),
+            await openPage('viewer.html', 'viewer', 'viewer-2'),
+        ];
+        for (const [i, page] of viewers.entries()) {
+            await waitFor(`viewer-${i + 1} state live`, async () => {
+                const state = await page.evaluate(() => document.body.dataset.state);
+                assert.notEqual(state, 'error', await page.textContent('#error'));
+                return state === 'live';
+            });
+        }
+        const before = await Promise.all(viewers.map((p) => p.evaluate(() => window.stagecast.stats())));
+        await sleep(3000);
+        const afterwards = await Promise.all(viewers.map((p) => p.evaluate(() => window.stagecast.stats())));
+        for (const [i, page] of viewers.entries()) {
+            const b = before[i];
+            const a = afterwards[i];
+            const label = `viewer-${i + 1}`;
+            assert.ok(sum(a.video, 'framesDecoded') > sum(b.video, 'framesDecoded'),
+                `${label}: framesDecoded did not rise (${sum(b.video, 'framesDecoded')} -> ${sum(a.video, 'framesDecoded')})`);
+            assert.ok(sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'),
+                `${label}: audio packetsReceived did not rise (${sum(b.audio, 'packetsReceived')} -> ${sum(a.audio, 'packetsReceived')})`);
+            assert.ok(a.video.some((v) => v.frameWidth > 0 && v.frameHeight > 0), `${label}: no decoded resolution`);
+            // What a person sees: the LIVE indicator, a playing tile and the stats overlay.
+            assert.equal(await page.isVisible('#live-indicator'), true, `${label}: LIVE indicator hidden`);
+            const playing = await page.evaluate(() => {
+                const v = document.querySelector('.tile-main video');
+                return !!v && v.videoWidth > 0 && !v.paused;
+            });
+            assert.equal(playing, true, `${label}: main tile is not playing`);
+            await waitFor(`${label} stats overlay`, async () =>
+                /\d+×\d+/.test(await page.textContent('.tile-main .stats [data-stat="resolution"]').catch(() => '')));
+        }
+        assertServerUp();
+    });
+
+    step('the presenter counts two viewers, then one', async () => {
+        await waitFor('viewer count 2', async () =>
+            (await presenter.textContent('#viewer-count')).trim() === '2');
+        await viewers[0].context().close();
+        viewers.shift();
+        await waitFor('viewer count 1', async () =>
+            (await presenter.textContent('#viewer-count')).trim() === '1');
+        assertServerUp();
+    });
+
+    step('the remaining viewer sees the presenter leave', async () => {
+        await presenter.getByRole('button', { name: 'Stop' }).click();
+        assert.equal(await presenter.evaluate(() => document.body.dataset.state), 'idle');
+        await waitFor('viewer state waiting', async () =>
+            (await viewers[0].evaluate(() => document.body.dataset.state)) === 'waiting');
+        assertServerUp();
+    });
+
+    step('no page raised an error', () => {
+        assert.deepEqual(pageErrors, []);
+    });
+});
