@@ -173,7 +173,12 @@ static void api_stats(sc_server *srv, conn *c)
     sc_token tok;
 
     c->rep.action = "reading stats";
-    if (sc_http_auth(srv, &c->req, "*", SC_PERM_ADMIN, &tok, &c->rep))
+    if (sc_http_auth(srv, &c->req, "*", SC_PERM_ADMIN, &tok, &c->rep) == 403) {
+        /* A room token is valid, just not for this. */
+        sc_http_error(&c->rep, 403, "forbidden", "stats need an admin token");
+        return;
+    }
+    if (c->rep.status)
         return;
     memset(&st, 0, sizeof(st));
     if (srv->sfu)

@@ -232,6 +232,9 @@ void sc_whip_patch(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
         sc_http_error(rep, 404, "not-found", "no such session");
     } else if (r == -EINVAL) {
         sc_http_error(rep, 400, "bad-sdp", "%s", err[0] ? err : "malformed SDP fragment");
+    } else if (r == -ENOTSUP) {
+        /* e.g. an ICE restart the media plane cannot do */
+        sc_http_error(rep, 406, "unsupported", "%s", err[0] ? err : "not supported");
     } else if (r < 0) {
         sc_http_error(rep, 500, "internal", "cannot patch session (%s)", strerror(-r));
     } else if (frag) {
