@@ -444,7 +444,7 @@ static const char *method_name(sc_http_method m)
     case SC_HTTP_OPTIONS: return "OPTIONS";
     case SC_HTTP_PATCH: return "PATCH";
     case SC_HTTP_DELETE: return "DELETE";
-    default: return "?";
+    default: return "(other method)";
     }
 }
 
@@ -695,6 +695,11 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (c && c->reply_ready)
             return write_reply(srv, wsi, c);
+        return 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        /* lws 4.1 leaves ending a file transaction (keep-alive) to us. */
+        if (lws_http_transaction_completed(wsi))
+            return -1;
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
