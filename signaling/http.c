@@ -672,7 +672,7 @@ static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
 static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
-    struct lws_context *ctx = lws_get_context(wsi);
+    struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
     sc_server *srv = ctx ? lws_context_user(ctx) : NULL;
     conn *c = user;
 
