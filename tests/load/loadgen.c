@@ -1,0 +1,910 @@
+/* loadgen: one or more WHIP publishers sending a real VP8 + Opus stream and
+ * N WHEP viewers, each a complete WebRTC peer, against a running
+ * `stagecast serve` on loopback.  Reports join time, forwarding latency,
+ * loss, the server's CPU per forwarded packet and RSS per viewer, and its
+ * own CPU, as one JSON object (--json) and a one-line summary on stderr.
+ *
+ * Two threads: the main thread signs in peers over HTTP, runs the
+ * publishers (encode, send, keyframe requests) and takes the measurements;
+ * the viewer thread owns every viewer socket in one epoll loop, so blocking
+ * HTTP never delays the packets whose arrival time we measure.
+ *
+ * The load stream's RTP payloads end with an 8-byte trailer (the publisher's
+ * CLOCK_MONOTONIC send time in microseconds): they are not meant to be
+ * decoded. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "http.h"
+#include "media.h"
+#include "peer.h"
+#include "probe.h"
+
+#define LG_MAX_PUBLISHERS 8
+#define LG_MAX_VIEWERS 20000
+#define LG_BATCH 32
+
+typedef struct lg_opts {
+    char host[64];
+    int port;
+    const char *room;
+    const char *pub_tokens[LG_MAX_PUBLISHERS];
+    int n_pub_tokens;
+    const char *token_cmd;
+    const char *viewer_token;
+    const char *admin_token;
+    int server_pid;
+    int viewers, publishers, pairs;
+    double join_rate, duration, settle;
+    int sample_every;
+    int width, height, fps, video_kbps, audio_kbps;
+    bool json;
+} lg_opts;
+
+/* Hand-off from the main thread to the viewer thread. */
+typedef struct lg_viewers {
+    pthread_mutex_t lock;
+    lg_peer *queue[LG_MAX_VIEWERS];
+    int queued;
+    int evfd;
+    atomic_bool stop;
+    atomic_bool lat_enabled;
+    atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
+    atomic_int connected, failed;
+    atomic_int tid;
+    sc_dtls_cert *cert;
+    lg_latency lat;
+    uint64_t rx_overflow;               /* kernel drops on our sockets (SO_RXQ_OVFL) */
+    lg_peer **all;
+    int n_all;
+} lg_viewers;
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: loadgen --url http://127.0.0.1:PORT --room R --publisher-token T\n"
+            "               --viewer-token T [options]\n"
+            "  --viewers N           WHEP viewers (default 10)\n"
+            "  --join-rate R         viewer joins per second (default 100)\n"
+            "  --duration S          measurement window after the joins (default 10)\n"
+            "  --settle S            wait after the last join before measuring (default 2)\n"
+            "  --publishers K        WHIP publishers (default 1); each needs its own token:\n"
+            "                        repeat --publisher-token or give --token-cmd\n"
+            "  --token-cmd CMD       shell command printing a publisher token (last line)\n"
+            "  --pairs P             audio+video pairs a viewer offers (default K)\n"
+            "  --admin-token T       for GET /api/stats (forwarded packets, sessions)\n"
+            "  --server-pid PID      for server CPU (/proc/PID/stat) and RSS\n"
+            "  --sample N            decrypt 1 in N packets per viewer (default 10)\n"
+            "  --video-kbps N        VP8 target (default 700); --audio-kbps N (default 32)\n"
+            "  --size WxH --fps F    picture (default 640x360 at 30)\n"
+            "  --json                print one JSON object on stdout\n");
+}
+
+static int parse_opts(int argc, char **argv, lg_opts *o)
+{
+    enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
+           O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
+           O_JSON, O_HELP };
+    static const struct option lo[] = {
+        { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
+        { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
+        { "admin-token", 1, 0, O_ADMTOK }, { "server-pid", 1, 0, O_PID },
+        { "viewers", 1, 0, O_VIEWERS }, { "join-rate", 1, 0, O_RATE },
+        { "duration", 1, 0, O_DUR }, { "settle", 1, 0, O_SETTLE },
+        { "publishers", 1, 0, O_PUBS }, { "token-cmd", 1, 0, O_CMD },
+        { "pairs", 1, 0, O_PAIRS }, { "sample", 1, 0, O_SAMPLE },
+        { "video-kbps", 1, 0, O_VKBPS }, { "audio-kbps", 1, 0, O_AKBPS },
+        { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
+        { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+    };
+    const char *url = NULL;
+    int c;
+
+    *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
+                    .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
+                    .video_kbps = 700, .audio_kbps = 32 };
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case O_URL: url = optarg; break;
+        case O_ROOM: o->room = optarg; break;
+        case O_PUBTOK:
+            if (o->n_pub_tokens < LG_MAX_PUBLISHERS)
+                o->pub_tokens[o->n_pub_tokens++] = optarg;
+            break;
+        case O_VIEWTOK: o->viewer_token = optarg; break;
+        case O_ADMTOK: o->admin_token = optarg; break;
+        case O_PID: o->server_pid = atoi(optarg); break;
+        case O_VIEWERS: o->viewers = atoi(optarg); break;
+        case O_RATE: o->join_rate = atof(optarg); break;
+        case O_DUR: o->duration = atof(optarg); break;
+        case O_SETTLE: o->settle = atof(optarg); break;
+        case O_PUBS: o->publishers = atoi(optarg); break;
+        case O_CMD: o->token_cmd = optarg; break;
+        case O_PAIRS: o->pairs = atoi(optarg); break;
+        case O_SAMPLE: o->sample_every = atoi(optarg); break;
+        case O_VKBPS: o->video_kbps = atoi(optarg); break;
+        case O_AKBPS: o->audio_kbps = atoi(optarg); break;
+        case O_SIZE:
+            if (sscanf(optarg, "%dx%d", &o->width, &o->height) != 2)
+                return -EINVAL;
+            break;
+        case O_FPS: o->fps = atoi(optarg); break;
+        case O_JSON: o->json = true; break;
+        default: return -EINVAL;
+        }
+    }
+    if (!url || !o->room || !o->viewer_token || lg_http_parse_url(url, o->host,
+                                                                   sizeof(o->host), &o->port))
+        return -EINVAL;
+    if (o->publishers < 0 || o->publishers > LG_MAX_PUBLISHERS || o->viewers < 0 ||
+        o->viewers > LG_MAX_VIEWERS || o->join_rate <= 0 || o->sample_every < 1 ||
+        o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1)
+        return -EINVAL;
+    if (o->publishers > o->n_pub_tokens && !o->token_cmd) {
+        fprintf(stderr, "loadgen: %d publishers need %d tokens or --token-cmd\n",
+                o->publishers, o->publishers);
+        return -EINVAL;
+    }
+    if (o->pairs <= 0)
+        o->pairs = o->publishers > 0 ? o->publishers : 1;
+    if (o->pairs > LG_MAX_PAIRS)
+        o->pairs = LG_MAX_PAIRS;
+    return 0;
+}
+
+/* ---- viewer thread ---------------------------------------------------- */
+
+static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
+{
+    lg_peer *batch[256];
+    int n;
+
+    do {
+        pthread_mutex_lock(&vw->lock);
+        n = vw->queued < 256 ? vw->queued : 256;
+        memcpy(batch, vw->queue, (size_t)n * sizeof(batch[0]));
+        memmove(vw->queue, vw->queue + n, (size_t)(vw->queued - n) * sizeof(batch[0]));
+        vw->queued -= n;
+        pthread_mutex_unlock(&vw->lock);
+        for (int i = 0; i < n; i++) {
+            lg_peer *p = batch[i];
+            struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+            vw->all[vw->n_all++] = p;
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) < 0 || lg_peer_start(p, vw->cert, now) < 0)
+                p->state = LG_PEER_FAILED;
+        }
+    } while (n == 256);
+}
+
+/* Read everything queued on one viewer's socket. */
+static void viewer_drain(lg_viewers *vw, lg_peer *p)
+{
+    static uint8_t bufs[LG_BATCH][1600];
+    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+    struct mmsghdr msgs[LG_BATCH];
+    struct iovec iov[LG_BATCH];
+    int n;
+
+    for (;;) {
+        lg_peer_state before = p->state;
+        for (int i = 0; i < LG_BATCH; i++) {
+            iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
+            msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+                                               .msg_control = ctl[i],
+                                               .msg_controllen = sizeof(ctl[i]) };
+        }
+        n = recvmmsg(p->fd, msgs, LG_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        int64_t now = lg_now_us();
+        atomic_fetch_add_explicit(&vw->rx_packets, (uint64_t)n, memory_order_relaxed);
+        for (int i = 0; i < n; i++) {
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+            for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                    uint32_t d;
+                    memcpy(&d, CMSG_DATA(c), sizeof(d));
+                    if (d > p->rx_ovfl)
+                        p->rx_ovfl = d;
+                }
+            }
+            lg_peer_input(p, bufs[i], msgs[i].msg_len, now, &vw->lat);
+        }
+        if (p->state != before) {
+            if (p->state == LG_PEER_CONNECTED)
+                atomic_fetch_add(&vw->connected, 1);
+            else if (p->state == LG_PEER_FAILED)
+                atomic_fetch_add(&vw->failed, 1);
+        }
+        if (n < LG_BATCH)
+            return;
+    }
+}
+
+static void *viewer_thread(void *arg)
+{
+    lg_viewers *vw = arg;
+    struct epoll_event evs[256];
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int64_t next_tick = 0;
+
+    atomic_store(&vw->tid, (int)syscall(SYS_gettid));
+    if (ep < 0)
+        return NULL;
+    epoll_ctl(ep, EPOLL_CTL_ADD, vw->evfd, &ev);
+    while (!atomic_load(&vw->stop)) {
+        int64_t now = lg_now_us();
+        int timeout = next_tick > now ? (int)((next_tick - now + 999) / 1000) : 0;
+        int n = epoll_wait(ep, evs, 256, timeout > 10 ? 10 : timeout);
+
+        vw->lat.enabled = atomic_load_explicit(&vw->lat_enabled, memory_order_relaxed);
+        for (int i = 0; i < n; i++) {
+            if (!evs[i].data.ptr) {
+                uint64_t v;
+                if (read(vw->evfd, &v, sizeof(v)) < 0) {
+                    /* nothing queued after all */
+                }
+                viewers_adopt(vw, ep, lg_now_us());
+                continue;
+            }
+            viewer_drain(vw, evs[i].data.ptr);
+        }
+        now = lg_now_us();
+        if (now >= next_tick) {
+            /* Timers at 10 ms granularity: check retransmits, consent,
+             * DTLS timeouts.  A linear scan is cheap next to the packets. */
+            next_tick = now + 10000;
+            for (int i = 0; i < vw->n_all; i++) {
+                lg_peer *p = vw->all[i];
+                lg_peer_state before = p->state;
+                lg_peer_tick(p, now);
+                if (p->state != before && p->state == LG_PEER_FAILED)
+                    atomic_fetch_add(&vw->failed, 1);
+            }
+        }
+    }
+    close(ep);
+    return NULL;
+}
+
+/* ---- main thread: publishers, joins, measurement ---------------------- */
+
+typedef struct lg_run {
+    lg_opts o;
+    uint32_t rng;
+    sc_dtls_cert *cert;        /* the main thread's (publishers) */
+    sc_sdp *sdp;               /* scratch for answers */
+    lg_media *media;
+    lg_frame *frame;
+    int ep;
+    lg_peer *pubs[LG_MAX_PUBLISHERS];
+    char *pub_tokens[LG_MAX_PUBLISHERS];
+    int n_pubs;
+    int64_t next_video, next_audio;
+    uint64_t frames, keyframes, video_bytes, audio_packets, late_frames;
+    lg_viewers *vw;
+    lg_peer **viewers;
+    int n_viewers;             /* POSTs attempted */
+    int post_failed;
+    int http_fail_status[8];   /* first few non-201 statuses, for the report */
+} lg_run;
+
+/* POST an offer to /whip|/whep/ROOM; on 201 the answer goes into the peer. */
+static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
+                   const char *fingerprint)
+{
+    char path[256], err[256];
+    lg_http_resp resp;
+    char *offer = lg_peer_offer(p, fingerprint);
+    int rc;
+
+    if (!offer)
+        return -ENOMEM;
+    snprintf(path, sizeof(path), "/%s/%s", kind, r->o.room);
+    p->t_request_us = lg_now_us();
+    rc = lg_http_request(r->o.host, r->o.port, "POST", path, token, "application/sdp", offer,
+                         strlen(offer), &resp);
+    free(offer);
+    p->http_status = resp.status;
+    if (rc == 0 && resp.status != 201)
+        rc = -EPROTO;
+    if (rc == 0 && !resp.location[0])
+        rc = -EPROTO;
+    if (rc == 0) {
+        snprintf(p->location, sizeof(p->location), "%s", resp.location);
+        rc = lg_peer_set_answer(p, resp.body, resp.body_len, r->sdp, err, sizeof(err));
+        if (rc < 0)
+            fprintf(stderr, "loadgen: %s answer: %s\n", kind, err);
+    } else if (resp.status && resp.body) {
+        fprintf(stderr, "loadgen: POST %s: %d %.200s\n", path, resp.status, resp.body);
+    } else {
+        fprintf(stderr, "loadgen: POST %s: %s\n", path, strerror(-rc));
+    }
+    lg_http_resp_free(&resp);
+    return rc;
+}
+
+static int start_publishers(lg_run *r)
+{
+    for (int k = 0; k < r->o.publishers; k++) {
+        struct epoll_event ev = { .events = EPOLLIN };
+        lg_peer *p;
+        const char *tok = k < r->o.n_pub_tokens ? r->o.pub_tokens[k] : NULL;
+
+        if (!tok) {
+            r->pub_tokens[k] = lg_token_from_cmd(r->o.token_cmd);
+            if (!r->pub_tokens[k]) {
+                fprintf(stderr, "loadgen: --token-cmd gave no token\n");
+                return -EINVAL;
+            }
+            tok = r->pub_tokens[k];
+        }
+        p = lg_peer_new(true, 1, &r->rng);
+        if (!p)
+            return -ENOMEM;
+        r->pubs[r->n_pubs++] = p;
+        p->index = k;
+        if (sign_in(r, p, "whip", tok, sc_dtls_cert_fingerprint(r->cert)) < 0)
+            return -EPROTO;
+        ev.data.ptr = p;
+        if (epoll_ctl(r->ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
+            return -errno;
+        if (lg_peer_start(p, r->cert, lg_now_us()) < 0)
+            return -EPROTO;
+    }
+    return 0;
+}
+
+static void send_video(lg_run *r, int64_t now)
+{
+    bool kf = false;
+
+    for (int k = 0; k < r->n_pubs; k++) {
+        kf |= r->pubs[k]->want_keyframe;
+        r->pubs[k]->want_keyframe = false;
+    }
+    if (kf)
+        lg_media_force_keyframe(r->media);
+    if (lg_media_video_frame(r->media, r->frame) < 0)
+        return;
+    r->frames++;
+    r->keyframes += r->frame->keyframe;
+    r->video_bytes += r->frame->bytes;
+    for (int i = 0; i < r->frame->n; i++) {
+        const lg_payload *pl = &r->frame->pkts[i];
+        int64_t t = lg_now_us();
+        for (int k = 0; k < r->n_pubs; k++)
+            lg_peer_send_rtp(r->pubs[k], true, pl->data, pl->len, pl->marker, r->frame->ts90k,
+                             t);
+    }
+    (void)now;
+}
+
+static void send_audio(lg_run *r)
+{
+    uint8_t pkt[1000];
+    int n = lg_media_audio_frame(r->media, pkt, sizeof(pkt));
+    uint32_t ts = (uint32_t)(r->audio_packets * 960);
+    int64_t t = lg_now_us();
+
+    if (n <= 0)
+        return;
+    r->audio_packets++;
+    for (int k = 0; k < r->n_pubs; k++)
+        lg_peer_send_rtp(r->pubs[k], false, pkt, (size_t)n, false, ts, t);
+}
+
+/* One viewer sign-in, handed to the viewer thread on success. */
+static void join_one(lg_run *r)
+{
+    lg_peer *p = lg_peer_new(false, r->o.pairs, &r->rng);
+    uint64_t one = 1;
+
+    if (!p) {
+        r->post_failed++;
+        return;
+    }
+    p->index = r->n_viewers;
+    p->sample_every = r->o.sample_every;
+    r->viewers[r->n_viewers++] = p;
+    if (sign_in(r, p, "whep", r->o.viewer_token, sc_dtls_cert_fingerprint(r->vw->cert)) < 0) {
+        if (r->post_failed < 8)
+            r->http_fail_status[r->post_failed] = p->http_status;
+        r->post_failed++;
+        p->state = LG_PEER_FAILED;
+        p->fail_reason = "POST failed";
+        return;
+    }
+    pthread_mutex_lock(&r->vw->lock);
+    r->vw->queue[r->vw->queued++] = p;
+    pthread_mutex_unlock(&r->vw->lock);
+    if (write(r->vw->evfd, &one, sizeof(one)) < 0) {
+        /* the viewer thread polls the queue on its next wakeup anyway */
+    }
+}
+
+/* Run the publishers until `until`; join viewers on schedule if `joining`.
+ * Returns early when `stop_when_connected` and every publisher is up. */
+static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
+                 bool stop_when_connected)
+{
+    struct epoll_event evs[16];
+    uint8_t buf[2048];
+
+    for (;;) {
+        int64_t now = lg_now_us(), next = until;
+        bool all_up = true;
+
+        for (int k = 0; k < r->n_pubs; k++) {
+            int64_t t = lg_peer_tick(r->pubs[k], now);
+            all_up &= r->pubs[k]->state == LG_PEER_CONNECTED;
+            if (t < next)
+                next = t;
+        }
+        if (stop_when_connected && all_up)
+            return;
+        if (now >= until)
+            return;
+        if (all_up && r->n_pubs) {
+            if (now >= r->next_video) {
+                send_video(r, now);
+                r->next_video += 1000000 / r->o.fps;
+                /* Fell behind (blocking sign-ins): skip rather than burst. */
+                if (r->next_video < now - 100000) {
+                    r->late_frames++;
+                    r->next_video = now + 1000000 / r->o.fps;
+                }
+            }
+            if (now >= r->next_audio) {
+                send_audio(r);
+                r->next_audio += 20000;
+                if (r->next_audio < now - 100000)
+                    r->next_audio = now + 20000;
+            }
+            if (r->next_video < next)
+                next = r->next_video;
+            if (r->next_audio < next)
+                next = r->next_audio;
+        }
+        if (joining && r->n_viewers < r->o.viewers) {
+            int64_t due = join_start + (int64_t)(r->n_viewers * 1e6 / r->o.join_rate);
+            if (now >= due) {
+                join_one(r);
+                continue;
+            }
+            if (due < next)
+                next = due;
+        }
+        now = lg_now_us();
+        int timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
+        int n = epoll_wait(r->ep, evs, 16, timeout);
+        for (int i = 0; i < n; i++) {
+            lg_peer *p = evs[i].data.ptr;
+            ssize_t len;
+            while ((len = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+                lg_peer_input(p, buf, (size_t)len, lg_now_us(), NULL);
+        }
+    }
+}
+
+/* ---- report ----------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct_i64(const int64_t *v, int n, double q)
+{
+    int i;
+    if (n == 0)
+        return -1;
+    i = (int)ceil(q * n) - 1;
+    return (double)v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+static double hist_pct(const lg_latency *l, double q)
+{
+    uint64_t total = l->samples, want, acc = 0;
+
+    if (!total)
+        return -1;
+    want = (uint64_t)ceil(q * (double)total);
+    for (int i = 0; i < LG_HIST_BUCKETS; i++) {
+        acc += l->hist[i];
+        if (acc >= want)
+            return (i + 0.5) * LG_HIST_US / 1000.0;
+    }
+    return (double)l->max_us / 1000.0;
+}
+
+/* Join-time figures in ms: request to first media packet (any), to first
+ * video packet, and to DTLS connected. */
+static json_t *join_json(lg_run *r, int which)
+{
+    int64_t *v = calloc((size_t)r->n_viewers + 1, sizeof(*v));
+    int n = 0;
+    json_t *o = json_object();
+
+    for (int i = 0; v && i < r->n_viewers; i++) {
+        lg_peer *p = r->viewers[i];
+        int64_t t = which == 0 ? p->t_first_media_us : which == 1 ? p->t_first_video_us
+                                                                  : p->t_connected_us;
+        if (t)
+            v[n++] = t - p->t_request_us;
+    }
+    qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+    json_object_set_new(o, "n", json_integer(n));
+    json_object_set_new(o, "p50_ms", json_real(pct_i64(v, n, 0.50) / 1000));
+    json_object_set_new(o, "p95_ms", json_real(pct_i64(v, n, 0.95) / 1000));
+    json_object_set_new(o, "p99_ms", json_real(pct_i64(v, n, 0.99) / 1000));
+    json_object_set_new(o, "max_ms", json_real(pct_i64(v, n, 1.0) / 1000));
+    free(v);
+    return o;
+}
+
+static json_t *loss_json(lg_run *r, uint64_t *worst_ppm_out, int *over_1pct)
+{
+    uint64_t exp_total = 0, lost_total = 0, worst_ppm = 0, ovfl = 0;
+    int over = 0, no_media = 0;
+    json_t *o = json_object();
+
+    for (int i = 0; i < r->n_viewers; i++) {
+        lg_peer *p = r->viewers[i];
+        uint64_t e, l = lg_peer_lost(p, &e);
+        if (p->state != LG_PEER_CONNECTED)
+            continue;
+        if (!p->rx_rtp)
+            no_media++;
+        exp_total += e;
+        lost_total += l;
+        ovfl += p->rx_ovfl;
+        if (e) {
+            uint64_t ppm = l * 1000000 / e;
+            if (ppm > worst_ppm)
+                worst_ppm = ppm;
+            if (ppm > 10000)
+                over++;
+        }
+    }
+    json_object_set_new(o, "expected", json_integer((json_int_t)exp_total));
+    json_object_set_new(o, "lost", json_integer((json_int_t)lost_total));
+    json_object_set_new(o, "loss_pct",
+                        json_real(exp_total ? 100.0 * (double)lost_total / (double)exp_total : 0));
+    json_object_set_new(o, "worst_viewer_loss_pct", json_real((double)worst_ppm / 10000.0));
+    json_object_set_new(o, "viewers_over_1pct", json_integer(over));
+    json_object_set_new(o, "connected_without_media", json_integer(no_media));
+    json_object_set_new(o, "loadgen_socket_drops", json_integer((json_int_t)ovfl));
+    *worst_ppm_out = worst_ppm;
+    *over_1pct = over;
+    return o;
+}
+
+typedef struct lg_snap {
+    int64_t t_us;
+    int64_t server_cpu_us, self_cpu_us, viewer_thread_cpu_us;
+    uint64_t forwarded, rx_packets;
+} lg_snap;
+
+static void snapshot(lg_run *r, lg_snap *s)
+{
+    char path[64];
+    struct rusage ru;
+    json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
+
+    s->t_us = lg_now_us();
+    s->forwarded = lg_json_u64(st, "forwarded_packets");
+    json_decref(st);
+    if (r->o.server_pid > 0) {
+        snprintf(path, sizeof(path), "%d", r->o.server_pid);
+        s->server_cpu_us = lg_proc_cpu_us(path);
+    }
+    getrusage(RUSAGE_SELF, &ru);
+    s->self_cpu_us = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+                     ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    snprintf(path, sizeof(path), "self/task/%d", atomic_load(&r->vw->tid));
+    s->viewer_thread_cpu_us = lg_proc_cpu_us(path);
+    s->rx_packets = atomic_load(&r->vw->rx_packets);
+}
+
+static int delete_session(lg_run *r, lg_peer *p, const char *token)
+{
+    lg_http_resp resp;
+    int status;
+
+    if (!p->location[0])
+        return 0;
+    if (lg_http_request(r->o.host, r->o.port, "DELETE", p->location, token, NULL, NULL, 0,
+                        &resp) < 0)
+        status = 0;
+    else
+        status = resp.status;
+    lg_http_resp_free(&resp);
+    p->deleted = status == 200;
+    return status;
+}
+
+static void add_reasons(lg_run *r, json_t *o)
+{
+    json_t *reasons = json_object();
+    for (int i = 0; i < r->n_viewers; i++) {
+        lg_peer *p = r->viewers[i];
+        const char *why;
+        if (p->t_connected_us)
+            continue;
+        why = p->fail_reason ? p->fail_reason : "not connected by the end";
+        json_object_set_new(reasons, why,
+                            json_integer(json_integer_value(json_object_get(reasons, why)) + 1));
+    }
+    json_object_set_new(o, "failure_reasons", reasons);
+}
+
+static int setup(lg_run *r)
+{
+    struct rlimit rl;
+
+    /* One socket per viewer. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    r->rng = (uint32_t)lg_now_us() ^ (uint32_t)getpid() << 16;
+    if (r->rng == 0)
+        r->rng = 1;
+    if (lg_peer_global_init() < 0)
+        return -EIO;
+    r->cert = sc_dtls_cert_new();
+    r->sdp = malloc(sizeof(*r->sdp));
+    r->frame = malloc(sizeof(*r->frame));
+    r->media = lg_media_new(r->o.width, r->o.height, r->o.fps, r->o.video_kbps,
+                            r->o.audio_kbps);
+    r->ep = epoll_create1(EPOLL_CLOEXEC);
+    r->vw = calloc(1, sizeof(*r->vw));
+    r->viewers = calloc((size_t)r->o.viewers + 1, sizeof(*r->viewers));
+    if (!r->cert || !r->sdp || !r->frame || !r->media || r->ep < 0 || !r->vw || !r->viewers)
+        return -ENOMEM;
+    pthread_mutex_init(&r->vw->lock, NULL);
+    r->vw->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    r->vw->cert = sc_dtls_cert_new();
+    r->vw->lat.hist = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
+    r->vw->all = calloc((size_t)r->o.viewers + 1, sizeof(*r->vw->all));
+    if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.hist || !r->vw->all)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Joins on schedule, then waits until every viewer is connected or failed
+ * (or 20 s passed since the last sign-in). */
+static void join_phase(lg_run *r)
+{
+    int64_t start = lg_now_us(), last_join = 0;
+
+    for (;;) {
+        int64_t now = lg_now_us();
+        int done;
+        pump(r, now + 100000, true, start, false);
+        if (r->n_viewers < r->o.viewers)
+            continue;
+        if (!last_join)
+            last_join = lg_now_us();
+        done = atomic_load(&r->vw->connected) + atomic_load(&r->vw->failed) + r->post_failed;
+        if (done >= r->o.viewers || lg_now_us() - last_join > 20000000)
+            return;
+    }
+}
+
+static json_t *pub_json(lg_run *r, double window_s)
+{
+    json_t *o = json_object();
+    uint64_t plis = 0, sent = 0, errs = 0;
+
+    for (int k = 0; k < r->n_pubs; k++) {
+        plis += r->pubs[k]->plis + r->pubs[k]->firs;
+        sent += r->pubs[k]->sent_packets;
+        errs += r->pubs[k]->send_errors;
+    }
+    json_object_set_new(o, "publishers", json_integer(r->n_pubs));
+    json_object_set_new(o, "frames", json_integer((json_int_t)r->frames));
+    json_object_set_new(o, "keyframes", json_integer((json_int_t)r->keyframes));
+    json_object_set_new(o, "late_frames", json_integer((json_int_t)r->late_frames));
+    json_object_set_new(o, "video_kbps",
+                        json_real(r->frames ? (double)r->video_bytes * 8 * r->o.fps /
+                                                  (double)r->frames / 1000
+                                            : 0));
+    json_object_set_new(o, "keyframe_requests", json_integer((json_int_t)plis));
+    json_object_set_new(o, "packets_sent", json_integer((json_int_t)sent));
+    json_object_set_new(o, "send_errors", json_integer((json_int_t)errs));
+    (void)window_s;
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    lg_run run = { 0 }, *r = &run;
+    pthread_t th;
+    lg_snap a, b;
+    int64_t rss0 = -1, rss1 = -1;
+    uint64_t udp_rcv0, udp_snd0, udp_rcv1, udp_snd1, worst_ppm;
+    int connected = 0, with_video = 0, del_ok = 0, del_total = 0, over1 = 0;
+    int64_t sessions_after = -1;
+    json_t *out, *lat, *server, *st_end;
+    double win;
+
+    if (parse_opts(argc, argv, &r->o) < 0) {
+        usage();
+        return 2;
+    }
+    if (setup(r) < 0) {
+        fprintf(stderr, "loadgen: setup failed\n");
+        return 1;
+    }
+    lg_udp_errors(&udp_rcv0, &udp_snd0);
+    if (start_publishers(r) < 0)
+        return 1;
+    pump(r, lg_now_us() + 10000000, false, 0, true);
+    for (int k = 0; k < r->n_pubs; k++) {
+        if (r->pubs[k]->state != LG_PEER_CONNECTED) {
+            fprintf(stderr, "loadgen: publisher %d did not connect (%s)\n", k,
+                    r->pubs[k]->fail_reason ? r->pubs[k]->fail_reason : "timeout");
+            return 1;
+        }
+    }
+    r->next_video = r->next_audio = lg_now_us();
+    pump(r, lg_now_us() + 1000000, false, 0, false);
+    if (r->o.server_pid > 0)
+        rss0 = lg_proc_rss_kb(r->o.server_pid);
+
+    if (pthread_create(&th, NULL, viewer_thread, r->vw) != 0)
+        return 1;
+    join_phase(r);
+    pump(r, lg_now_us() + (int64_t)(r->o.settle * 1e6), false, 0, false);
+    if (r->o.server_pid > 0)
+        rss1 = lg_proc_rss_kb(r->o.server_pid);
+
+    snapshot(r, &a);
+    atomic_store(&r->vw->lat_enabled, true);
+    pump(r, lg_now_us() + (int64_t)(r->o.duration * 1e6), false, 0, false);
+    atomic_store(&r->vw->lat_enabled, false);
+    snapshot(r, &b);
+    atomic_store(&r->vw->stop, true);
+    pthread_join(th, NULL);
+
+    for (int i = 0; i < r->n_viewers; i++) {
+        connected += r->viewers[i]->t_connected_us != 0;
+        with_video += r->viewers[i]->t_first_video_us != 0;
+    }
+    out = json_object();
+    json_object_set_new(out, "viewers_requested", json_integer(r->o.viewers));
+    json_object_set_new(out, "viewers_connected", json_integer(connected));
+    json_object_set_new(out, "viewers_failed", json_integer(r->n_viewers - connected +
+                                                            (r->o.viewers - r->n_viewers)));
+    json_object_set_new(out, "viewers_with_video", json_integer(with_video));
+    json_object_set_new(out, "post_failed", json_integer(r->post_failed));
+    add_reasons(r, out);
+    json_object_set_new(out, "join_first_media", join_json(r, 0));
+    json_object_set_new(out, "join_first_video", join_json(r, 1));
+    json_object_set_new(out, "join_connected", join_json(r, 2));
+    lat = json_object();
+    json_object_set_new(lat, "samples", json_integer((json_int_t)r->vw->lat.samples));
+    json_object_set_new(lat, "p50_ms", json_real(hist_pct(&r->vw->lat, 0.50)));
+    json_object_set_new(lat, "p99_ms", json_real(hist_pct(&r->vw->lat, 0.99)));
+    json_object_set_new(lat, "max_ms", json_real((double)r->vw->lat.max_us / 1000));
+    json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
+    json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
+    json_object_set_new(out, "latency", lat);
+    json_object_set_new(out, "loss", loss_json(r, &worst_ppm, &over1));
+
+    win = (double)(b.t_us - a.t_us) / 1e6;
+    server = json_object();
+    json_object_set_new(server, "window_s", json_real(win));
+    json_object_set_new(server, "forwarded_packets", json_integer((json_int_t)(b.forwarded - a.forwarded)));
+    json_object_set_new(server, "forwarded_pps", json_real((double)(b.forwarded - a.forwarded) / win));
+    json_object_set_new(server, "viewer_rx_pps", json_real((double)(b.rx_packets - a.rx_packets) / win));
+    if (r->o.server_pid > 0 && a.server_cpu_us >= 0 && b.server_cpu_us >= 0) {
+        double cpu = (double)(b.server_cpu_us - a.server_cpu_us);
+        json_object_set_new(server, "cpu_pct", json_real(100 * cpu / 1e6 / win));
+        json_object_set_new(server, "cpu_us_per_forwarded_packet",
+                            b.forwarded > a.forwarded
+                                ? json_real(cpu / (double)(b.forwarded - a.forwarded))
+                                : json_null());
+        json_object_set_new(server, "rss_before_viewers_kb", json_integer(rss0));
+        json_object_set_new(server, "rss_with_viewers_kb", json_integer(rss1));
+        json_object_set_new(server, "rss_per_viewer_kb",
+                            connected ? json_real((double)(rss1 - rss0) / connected) : json_null());
+    }
+    json_object_set_new(out, "server", server);
+
+    /* Tear down: every viewer, then the publishers; the server must return
+     * to zero sessions. */
+    for (int i = 0; i < r->n_viewers; i++) {
+        if (!r->viewers[i]->location[0])
+            continue;
+        del_total++;
+        del_ok += delete_session(r, r->viewers[i], r->o.viewer_token) == 200;
+    }
+    for (int k = 0; k < r->n_pubs; k++) {
+        del_total++;
+        del_ok += delete_session(r, r->pubs[k], k < r->o.n_pub_tokens ? r->o.pub_tokens[k]
+                                                                      : r->pub_tokens[k]) == 200;
+    }
+    st_end = NULL;
+    for (int64_t end = lg_now_us() + 10000000; r->o.admin_token && lg_now_us() < end;) {
+        json_decref(st_end);
+        st_end = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
+        sessions_after = st_end ? (int64_t)lg_json_u64(st_end, "sessions") : -1;
+        if (sessions_after == 0)
+            break;
+        usleep(100000);
+    }
+    lg_udp_errors(&udp_rcv1, &udp_snd1);
+    json_object_set_new(out, "deletes", json_integer(del_total));
+    json_object_set_new(out, "deletes_ok", json_integer(del_ok));
+    json_object_set_new(out, "server_sessions_after", json_integer(sessions_after));
+    json_object_set_new(out, "udp_rcvbuf_errors", json_integer((json_int_t)(udp_rcv1 - udp_rcv0)));
+    json_object_set_new(out, "udp_sndbuf_errors", json_integer((json_int_t)(udp_snd1 - udp_snd0)));
+
+    json_t *self = json_object();
+    json_object_set_new(self, "cpu_pct", json_real(100.0 * (double)(b.self_cpu_us - a.self_cpu_us) / 1e6 / win));
+    json_object_set_new(self, "viewer_thread_cpu_pct",
+                        json_real(100.0 * (double)(b.viewer_thread_cpu_us - a.viewer_thread_cpu_us) / 1e6 / win));
+    json_object_set_new(out, "loadgen", self);
+    json_object_set_new(out, "publish", pub_json(r, win));
+    if (st_end)
+        json_object_set_new(out, "server_stats_end", st_end);
+
+    fprintf(stderr,
+            "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
+            "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
+            "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
+            connected, r->o.viewers,
+            json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p50_ms")),
+            json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p99_ms")),
+            hist_pct(&r->vw->lat, 0.5), hist_pct(&r->vw->lat, 0.99),
+            (double)r->vw->lat.max_us / 1000,
+            json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
+            (double)worst_ppm / 10000.0,
+            json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
+            json_real_value(json_object_get(server, "rss_per_viewer_kb")),
+            json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
+            sessions_after);
+    if (r->o.json) {
+        char *s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    json_decref(out);
+    for (int i = 0; i < r->n_viewers; i++)
+        lg_peer_free(r->viewers[i]);
+    for (int k = 0; k < r->n_pubs; k++) {
+        lg_peer_free(r->pubs[k]);
+        free(r->pub_tokens[k]);
+    }
+    lg_media_free(r->media);
+    sc_dtls_cert_free(r->cert);
+    sc_dtls_cert_free(r->vw->cert);
+    free(r->vw->lat.hist);
+    free(r->vw->all);
+    free(r->vw);
+    free(r->viewers);
+    free(r->sdp);
+    free(r->frame);
+    return 0;
+}

@@ -1,0 +1,226 @@
+/* libvpx + libopus encoders for the load publisher. */
+#include "media.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <opus/opus.h>
+#include <vpx/vp8cx.h>
+#include <vpx/vpx_encoder.h>
+
+#define LG_AUDIO_RATE 48000
+#define LG_AUDIO_FRAME 960    /* 20 ms at 48 kHz */
+
+struct lg_media {
+    vpx_codec_ctx_t vpx;
+    bool vpx_ok;
+    vpx_image_t img;
+    uint8_t *planes;
+    uint8_t *texture;         /* 2*width x height luma noise, scrolled */
+    int width, height, fps;
+    int64_t frame_no;
+    bool force_kf;
+    uint16_t picture_id;
+    uint32_t rng;
+    OpusEncoder *opus;
+    int16_t pcm[LG_AUDIO_FRAME * 2];
+    double phase;
+};
+
+static uint32_t xorshift(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+void lg_media_free(lg_media *m)
+{
+    if (!m)
+        return;
+    if (m->vpx_ok)
+        vpx_codec_destroy(&m->vpx);
+    if (m->opus)
+        opus_encoder_destroy(m->opus);
+    free(m->planes);
+    free(m->texture);
+    free(m);
+}
+
+static int video_init(lg_media *m, int video_kbps)
+{
+    vpx_codec_enc_cfg_t cfg;
+    size_t ysz = (size_t)m->width * m->height;
+
+    if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0))
+        return -EINVAL;
+    cfg.g_w = (unsigned)m->width;
+    cfg.g_h = (unsigned)m->height;
+    cfg.g_timebase.num = 1;
+    cfg.g_timebase.den = m->fps;
+    cfg.g_threads = 1;
+    cfg.g_lag_in_frames = 0;
+    cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
+    cfg.rc_end_usage = VPX_CBR;
+    cfg.rc_target_bitrate = (unsigned)video_kbps;
+    cfg.rc_min_quantizer = 2;
+    cfg.rc_max_quantizer = 56;
+    cfg.rc_undershoot_pct = 100;
+    cfg.rc_overshoot_pct = 15;
+    cfg.rc_buf_initial_sz = 500;
+    cfg.rc_buf_optimal_sz = 600;
+    cfg.rc_buf_sz = 1000;
+    cfg.rc_dropframe_thresh = 0;
+    /* Like a browser: keyframes only when asked (the server's PLI). */
+    cfg.kf_mode = VPX_KF_AUTO;
+    cfg.kf_max_dist = 3000;
+    if (vpx_codec_enc_init(&m->vpx, vpx_codec_vp8_cx(), &cfg, 0))
+        return -EINVAL;
+    m->vpx_ok = true;
+    vpx_codec_control(&m->vpx, VP8E_SET_CPUUSED, 8);
+    vpx_codec_control(&m->vpx, VP8E_SET_STATIC_THRESHOLD, 1);
+    vpx_codec_control(&m->vpx, VP8E_SET_NOISE_SENSITIVITY, 0);
+    vpx_codec_control(&m->vpx, VP8E_SET_TOKEN_PARTITIONS, 0);
+
+    m->planes = malloc(ysz * 3 / 2);
+    m->texture = malloc(ysz * 2);
+    if (!m->planes || !m->texture)
+        return -ENOMEM;
+    for (size_t i = 0; i < ysz * 2; i++)
+        m->texture[i] = (uint8_t)(xorshift(&m->rng) & 0xff);
+    /* Smooth the noise a little so motion search finds the scroll. */
+    for (size_t i = 1; i < ysz * 2; i++)
+        m->texture[i] = (uint8_t)((m->texture[i] + m->texture[i - 1]) / 2);
+    vpx_img_wrap(&m->img, VPX_IMG_FMT_I420, (unsigned)m->width, (unsigned)m->height, 1,
+                 m->planes);
+    return 0;
+}
+
+lg_media *lg_media_new(int width, int height, int fps, int video_kbps, int audio_kbps)
+{
+    lg_media *m = calloc(1, sizeof(*m));
+    int err;
+
+    if (!m)
+        return NULL;
+    m->width = width;
+    m->height = height;
+    m->fps = fps;
+    m->rng = 0x9e3779b9u;
+    m->picture_id = (uint16_t)(xorshift(&m->rng) & 0x7fff);
+    if (video_init(m, video_kbps) < 0)
+        goto fail;
+    m->opus = opus_encoder_create(LG_AUDIO_RATE, 2, OPUS_APPLICATION_AUDIO, &err);
+    if (!m->opus || err != OPUS_OK)
+        goto fail;
+    opus_encoder_ctl(m->opus, OPUS_SET_BITRATE(audio_kbps * 1000));
+    opus_encoder_ctl(m->opus, OPUS_SET_COMPLEXITY(3));
+    return m;
+fail:
+    lg_media_free(m);
+    return NULL;
+}
+
+void lg_media_force_keyframe(lg_media *m)
+{
+    m->force_kf = true;
+}
+
+/* A scrolling textured background, a bright box moving across it and a
+ * sprinkle of fresh noise each frame: enough change that the encoder spends
+ * its whole budget, as a camera picture would. */
+static void draw(lg_media *m)
+{
+    int w = m->width, h = m->height;
+    int64_t f = m->frame_no;
+    int shift = (int)((f * 3) % w);
+    uint8_t *y = m->img.planes[0], *u = m->img.planes[1], *v = m->img.planes[2];
+    int bx = (int)((f * 5) % (w - 64)), by = (int)((f * 2) % (h - 64));
+
+    for (int r = 0; r < h; r++) {
+        memcpy(y + (size_t)r * m->img.stride[0], m->texture + (size_t)r * 2 * w + shift,
+               (size_t)w);
+    }
+    for (int i = 0; i < w * h / 2048; i++) {
+        uint32_t p = xorshift(&m->rng) % (uint32_t)(w * h);
+        y[(p / w) * m->img.stride[0] + p % w] = (uint8_t)(xorshift(&m->rng) & 0xff);
+    }
+    for (int r = by; r < by + 64; r++)
+        memset(y + (size_t)r * m->img.stride[0] + bx, 235, 64);
+    for (int r = 0; r < h / 2; r++) {
+        memset(u + (size_t)r * m->img.stride[1], (int)(128 + 60 * sin((double)(f + r) / 40)),
+               (size_t)w / 2);
+        memset(v + (size_t)r * m->img.stride[2], (int)(128 + 60 * cos((double)(f - r) / 50)),
+               (size_t)w / 2);
+    }
+}
+
+/* RFC 7741 descriptor: X, S on the first packet, PID 0; I with a 15-bit
+ * picture id. */
+static void packetize(lg_media *m, const uint8_t *data, size_t len, lg_frame *out)
+{
+    const size_t hdr = 4, room = LG_MAX_PAYLOAD - hdr;
+    size_t off = 0;
+
+    while (off < len && out->n < LG_MAX_FRAME_PKTS) {
+        lg_payload *p = &out->pkts[out->n++];
+        size_t n = len - off < room ? len - off : room;
+        p->data[0] = (uint8_t)(0x80 | (off == 0 ? 0x10 : 0));
+        p->data[1] = 0x80;
+        p->data[2] = (uint8_t)(0x80 | (m->picture_id >> 8));
+        p->data[3] = (uint8_t)(m->picture_id & 0xff);
+        memcpy(p->data + hdr, data + off, n);
+        p->len = (uint16_t)(hdr + n);
+        off += n;
+        p->marker = off >= len;
+    }
+    if (out->n)
+        out->pkts[out->n - 1].marker = true;
+}
+
+int lg_media_video_frame(lg_media *m, lg_frame *out)
+{
+    const vpx_codec_cx_pkt_t *pkt;
+    vpx_codec_iter_t it = NULL;
+    vpx_enc_frame_flags_t flags = m->force_kf ? VPX_EFLAG_FORCE_KF : 0;
+
+    draw(m);
+    out->n = 0;
+    out->keyframe = false;
+    out->bytes = 0;
+    out->ts90k = (uint32_t)(m->frame_no * 90000 / m->fps);
+    if (vpx_codec_encode(&m->vpx, &m->img, m->frame_no, 1, flags, VPX_DL_REALTIME))
+        return -EIO;
+    m->force_kf = false;
+    m->frame_no++;
+    while ((pkt = vpx_codec_get_cx_data(&m->vpx, &it))) {
+        if (pkt->kind != VPX_CODEC_CX_FRAME_PKT)
+            continue;
+        out->keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+        out->bytes += pkt->data.frame.sz;
+        packetize(m, pkt->data.frame.buf, pkt->data.frame.sz, out);
+    }
+    m->picture_id = (uint16_t)((m->picture_id + 1) & 0x7fff);
+    return 0;
+}
+
+int lg_media_audio_frame(lg_media *m, uint8_t *out, size_t cap)
+{
+    const double step = 2 * M_PI * 440.0 / LG_AUDIO_RATE;
+    int n;
+
+    for (int i = 0; i < LG_AUDIO_FRAME; i++) {
+        int16_t s = (int16_t)(8000 * sin(m->phase));
+        m->pcm[2 * i] = s;
+        m->pcm[2 * i + 1] = s;
+        m->phase += step;
+    }
+    if (m->phase > 2 * M_PI * 1000)
+        m->phase = fmod(m->phase, 2 * M_PI);
+    n = opus_encode(m->opus, m->pcm, LG_AUDIO_FRAME, out, (opus_int32)cap);
+    return n < 0 ? -EIO : n;
+}

@@ -1,0 +1,44 @@
+/* The load stream: VP8 (libvpx, realtime) from a synthetic moving picture
+ * and Opus from a sine, cut into RTP payloads.  One encoder pair serves
+ * every publisher of a run: co-hosts send the same bitstream under their own
+ * SSRCs, which costs the server exactly what distinct pictures would. */
+#ifndef LG_MEDIA_H
+#define LG_MEDIA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LG_MAX_PAYLOAD 1100   /* RTP payload per packet, before the trailer */
+#define LG_MAX_FRAME_PKTS 256
+
+typedef struct lg_payload {
+    uint16_t len;
+    bool marker;               /* last packet of the frame */
+    uint8_t data[LG_MAX_PAYLOAD];
+} lg_payload;
+
+typedef struct lg_frame {
+    int n;
+    bool keyframe;
+    uint32_t ts90k;            /* frame timestamp, 90 kHz, from 0 */
+    size_t bytes;
+    lg_payload pkts[LG_MAX_FRAME_PKTS];
+} lg_frame;
+
+typedef struct lg_media lg_media;
+
+lg_media *lg_media_new(int width, int height, int fps, int video_kbps, int audio_kbps);
+void lg_media_free(lg_media *m);
+
+/* The next encode makes a keyframe (the server's PLI / FIR). */
+void lg_media_force_keyframe(lg_media *m);
+
+/* Encode the next picture and packetize it (VP8 payload descriptor with a
+ * 15-bit picture id, RFC 7741).  0 or a negative errno. */
+int lg_media_video_frame(lg_media *m, lg_frame *out);
+
+/* Encode the next 20 ms of audio into out.  Returns its length or < 0. */
+int lg_media_audio_frame(lg_media *m, uint8_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,511 @@
+/* The client side of a WebRTC session, as small as the server lets it be:
+ * controlling ICE checks with USE-CANDIDATE (libnice's STUN usage), DTLS
+ * active (sc_dtls client role), SRTP via sc_srtp.  Viewers count every RTP
+ * packet from its clear header and decrypt only a sample (authentication and
+ * the latency trailer). */
+#include "peer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
+
+#include "rtcp.h"
+#include "rtp.h"
+#include "srtp.h"
+#include "util.h"
+
+#define LG_CHECK_RETRY_US 100000      /* ICE check retransmission before success */
+#define LG_CONSENT_US 5000000         /* consent refresh (server expires at 30 s) */
+#define LG_DTLS_TICK_US 50000
+#define LG_SETUP_TIMEOUT_US 15000000  /* ICE + DTLS must finish within this */
+
+static const uint16_t lg_known_attrs[] = {
+    STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
+    STUN_ATTRIBUTE_FINGERPRINT, STUN_ATTRIBUTE_ERROR_CODE, 0,
+};
+
+int64_t lg_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int lg_peer_global_init(void)
+{
+    return sc_srtp_global_init();
+}
+
+static uint32_t rnd(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static void rnd_str(uint32_t *s, char *out, int n)
+{
+    static const char al[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for (int i = 0; i < n; i++)
+        out[i] = al[rnd(s) % (sizeof(al) - 1)];
+    out[n] = 0;
+}
+
+lg_peer *lg_peer_new(bool publisher, int pairs, uint32_t *rng)
+{
+    lg_peer *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    p->publisher = publisher;
+    p->pairs = publisher ? 1 : (pairs < 1 ? 1 : pairs > LG_MAX_PAIRS ? LG_MAX_PAIRS : pairs);
+    p->fd = -1;
+    p->sample_every = 10;
+    p->counting = true;
+    rnd_str(rng, p->ufrag, 8);
+    rnd_str(rng, p->pwd, 24);
+    p->tie = (uint64_t)rnd(rng) << 32 | rnd(rng);
+    p->ssrc_audio = rnd(rng) | 1;
+    p->ssrc_video = rnd(rng) | 2;
+    p->ssrc_rtx = rnd(rng) | 4;
+    p->seq_audio = (uint16_t)rnd(rng);
+    p->seq_video = (uint16_t)rnd(rng);
+    p->ts_offset_audio = rnd(rng);
+    p->ts_offset_video = rnd(rng);
+    return p;
+}
+
+void lg_peer_free(lg_peer *p)
+{
+    if (!p)
+        return;
+    sc_dtls_free(p->dtls);
+    sc_srtp_free(p->srtp);
+    if (p->fd >= 0)
+        close(p->fd);
+    free(p);
+}
+
+static void media_section(sc_strbuf *sb, const lg_peer *p, bool video, int mid,
+                          const char *fp)
+{
+    const char *dir = p->publisher ? "sendonly" : "recvonly";
+
+    if (video)
+        sc_strbuf_appendf(sb, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", LG_PT_VP8, LG_PT_RTX);
+    else
+        sc_strbuf_appendf(sb, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", LG_PT_OPUS);
+    sc_strbuf_appendf(sb, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+    sc_strbuf_appendf(sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=ice-options:trickle\r\n",
+                      p->ufrag, p->pwd);
+    sc_strbuf_appendf(sb, "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n", fp);
+    sc_strbuf_appendf(sb, "a=mid:%d\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", mid, dir);
+    if (video) {
+        sc_strbuf_appendf(sb, "a=rtpmap:%d VP8/90000\r\n", LG_PT_VP8);
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%d goog-remb\r\na=rtcp-fb:%d ccm fir\r\n"
+                              "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n",
+                          LG_PT_VP8, LG_PT_VP8, LG_PT_VP8, LG_PT_VP8);
+        sc_strbuf_appendf(sb, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", LG_PT_RTX,
+                          LG_PT_RTX, LG_PT_VP8);
+    } else {
+        sc_strbuf_appendf(sb, "a=rtpmap:%d opus/48000/2\r\n", LG_PT_OPUS);
+        sc_strbuf_appendf(sb, "a=fmtp:%d minptime=10;useinbandfec=1\r\n", LG_PT_OPUS);
+    }
+    if (!p->publisher)
+        return;
+    sc_strbuf_appendf(sb, "a=msid:loadgen %s\r\n", video ? "video0" : "audio0");
+    if (video) {
+        sc_strbuf_appendf(sb, "a=ssrc-group:FID %u %u\r\n", p->ssrc_video, p->ssrc_rtx);
+        sc_strbuf_appendf(sb, "a=ssrc:%u cname:loadgen\r\n", p->ssrc_video);
+        sc_strbuf_appendf(sb, "a=ssrc:%u cname:loadgen\r\n", p->ssrc_rtx);
+    } else {
+        sc_strbuf_appendf(sb, "a=ssrc:%u cname:loadgen\r\n", p->ssrc_audio);
+    }
+}
+
+char *lg_peer_offer(const lg_peer *p, const char *fingerprint)
+{
+    sc_strbuf sb;
+    int n = 2 * p->pairs;
+
+    sc_strbuf_init(&sb);
+    sc_strbuf_appendf(&sb, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=loadgen\r\nt=0 0\r\n",
+                      p->ssrc_audio);
+    sc_strbuf_appendf(&sb, "a=group:BUNDLE");
+    for (int i = 0; i < n; i++)
+        sc_strbuf_appendf(&sb, " %d", i);
+    sc_strbuf_appendf(&sb, "\r\na=msid-semantic: WMS *\r\n");
+    for (int i = 0; i < n; i++)
+        media_section(&sb, p, i % 2 == 1, i, fingerprint);
+    return sc_strbuf_steal(&sb);
+}
+
+/* The server's one host candidate: "a=candidate:F C udp PRIO IP PORT typ host". */
+static int find_candidate(const char *sdp, struct sockaddr_in *sa)
+{
+    const char *p = sdp;
+
+    while ((p = strstr(p, "a=candidate:"))) {
+        char ip[64], proto[8];
+        unsigned port;
+        if (sscanf(p, "a=candidate:%*s %*u %7s %*u %63s %u", proto, ip, &port) == 3 &&
+            strcasecmp(proto, "udp") == 0 && port > 0 && port < 65536 &&
+            inet_pton(AF_INET, ip, &sa->sin_addr) == 1) {
+            sa->sin_family = AF_INET;
+            sa->sin_port = htons((uint16_t)port);
+            return 0;
+        }
+        p += 12;
+    }
+    return -ENOENT;
+}
+
+int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch, char *err,
+                       size_t errlen)
+{
+    struct sockaddr_in srv = { 0 }, local = { .sin_family = AF_INET };
+    const sc_sdp_media *m;
+    int r, buf = 1 << 20;
+
+    r = sc_sdp_parse(sdp, len, scratch, err, errlen);
+    if (r < 0)
+        return r;
+    if (scratch->n_media < 1) {
+        snprintf(err, errlen, "answer has no media");
+        return -EINVAL;
+    }
+    m = &scratch->media[0];
+    if (!m->ice_ufrag[0] || !m->ice_pwd[0] || !m->fingerprint[0]) {
+        snprintf(err, errlen, "answer lacks ICE credentials or fingerprint");
+        return -EINVAL;
+    }
+    snprintf(p->srv_ufrag, sizeof(p->srv_ufrag), "%s", m->ice_ufrag);
+    snprintf(p->srv_pwd, sizeof(p->srv_pwd), "%s", m->ice_pwd);
+    snprintf(p->srv_fp_alg, sizeof(p->srv_fp_alg), "%s", m->fingerprint_alg);
+    snprintf(p->srv_fp, sizeof(p->srv_fp), "%s", m->fingerprint);
+    if (find_candidate(sdp, &srv) < 0) {
+        snprintf(err, errlen, "answer has no UDP candidate");
+        return -EINVAL;
+    }
+    p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (p->fd < 0)
+        goto fail_errno;
+    /* Deep receive queues so a busy loadgen shows up as its own drop count
+     * (SO_RXQ_OVFL), not as server loss.  FORCE works as root. */
+    if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+        setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    buf = 1;
+    setsockopt(p->fd, SOL_SOCKET, SO_RXQ_OVFL, &buf, sizeof(buf));
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(p->fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
+        connect(p->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0)
+        goto fail_errno;
+    return 0;
+fail_errno:
+    r = -errno;
+    snprintf(err, errlen, "socket: %s", strerror(errno));
+    return r;
+}
+
+static void fail(lg_peer *p, const char *why)
+{
+    if (p->state != LG_PEER_FAILED) {
+        p->state = LG_PEER_FAILED;
+        p->fail_reason = why;
+    }
+}
+
+static void send_check(lg_peer *p, int64_t now_us)
+{
+    StunAgent agent;
+    StunMessage msg;
+    uint8_t buf[512];
+    char user[600];
+    size_t n;
+    int ul;
+
+    /* A fresh agent each time: it only builds the request (we match the
+     * response by transaction id), and an agent's saved-id table is finite. */
+    stun_agent_init(&agent, lg_known_attrs, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    ul = snprintf(user, sizeof(user), "%s:%s", p->srv_ufrag, p->ufrag);
+    n = stun_usage_ice_conncheck_create(&agent, &msg, buf, sizeof(buf), (const uint8_t *)user,
+                                        (size_t)ul, (const uint8_t *)p->srv_pwd,
+                                        strlen(p->srv_pwd), true, true, 0x6e7f00ff, p->tie,
+                                        NULL, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if (n == 0) {
+        fail(p, "building STUN check");
+        return;
+    }
+    memcpy(p->txid, buf + 8, 12);
+    if (send(p->fd, buf, n, 0) < 0)
+        p->send_errors++;
+    p->next_check_us = now_us + (p->state == LG_PEER_ICE ? LG_CHECK_RETRY_US : LG_CONSENT_US);
+}
+
+static void dtls_send(void *ud, const uint8_t *buf, size_t len)
+{
+    lg_peer *p = ud;
+    if (send(p->fd, buf, len, 0) < 0)
+        p->send_errors++;
+}
+
+int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us)
+{
+    p->dtls = sc_dtls_new(cert, SC_DTLS_ROLE_CLIENT, p->srv_fp_alg, p->srv_fp, dtls_send, NULL,
+                          p);
+    if (!p->dtls) {
+        fail(p, "sc_dtls_new");
+        return -EINVAL;
+    }
+    p->state = LG_PEER_ICE;
+    send_check(p, now_us);
+    return 0;
+}
+
+static void on_stun(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
+{
+    /* Binding success response (0x0101) to our latest check. */
+    if (len < 20 || buf[0] != 0x01 || buf[1] != 0x01 || memcmp(buf + 8, p->txid, 12) != 0)
+        return;
+    p->last_response_us = now_us;
+    if (p->state != LG_PEER_ICE)
+        return;
+    p->state = LG_PEER_DTLS;
+    p->next_check_us = now_us + LG_CONSENT_US;
+    p->last_dtls_tick_us = now_us;
+    if (sc_dtls_start(p->dtls) == SC_DTLS_FAILED)
+        fail(p, "DTLS start");
+}
+
+static void on_dtls(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
+{
+    sc_srtp_keys keys;
+    sc_dtls_state st;
+
+    if (!p->dtls)
+        return;
+    st = sc_dtls_feed(p->dtls, buf, len);
+    if (st == SC_DTLS_FAILED || st == SC_DTLS_CLOSED) {
+        fail(p, st == SC_DTLS_FAILED ? "DTLS failed" : "DTLS closed by server");
+        return;
+    }
+    if (st != SC_DTLS_CONNECTED || p->srtp)
+        return;
+    if (sc_dtls_srtp_keys(p->dtls, &keys) < 0 || !(p->srtp = sc_srtp_new(&keys))) {
+        fail(p, "SRTP keys");
+        return;
+    }
+    p->state = LG_PEER_CONNECTED;
+    p->t_connected_us = now_us;
+}
+
+/* Publisher: the server's RTCP (RR, REMB, PLI, FIR).  A keyframe request sets
+ * want_keyframe for the encoder. */
+static void on_rtcp_publisher(lg_peer *p, uint8_t *buf, size_t len)
+{
+    const uint8_t *q;
+    size_t left;
+    sc_rtcp_pkt pkt;
+
+    if (!p->srtp || sc_srtp_unprotect_rtcp(p->srtp, buf, &len) < 0)
+        return;
+    q = buf;
+    left = len;
+    while (sc_rtcp_next(&q, &left, &pkt) == 1) {
+        if (pkt.pt == SC_RTCP_PSFB && pkt.count == 1) {
+            p->plis++;
+            p->want_keyframe = true;
+        } else if (pkt.pt == SC_RTCP_PSFB && pkt.count == 4) {
+            p->firs++;
+            p->want_keyframe = true;
+        }
+    }
+}
+
+static lg_rx_stream *rx_stream(lg_peer *p, uint32_t ssrc, uint8_t pt, uint16_t seq)
+{
+    lg_rx_stream *s;
+
+    for (int i = 0; i < p->n_streams; i++)
+        if (p->streams[i].ssrc == ssrc)
+            return &p->streams[i];
+    if (p->n_streams >= LG_MAX_RX_STREAMS)
+        return NULL;
+    s = &p->streams[p->n_streams++];
+    memset(s, 0, sizeof(*s));
+    s->ssrc = ssrc;
+    s->pt = pt;
+    s->max_seq = seq;
+    s->first_ext = 65536u + seq;  /* room for a slightly earlier first packet */
+    s->cycles = 65536u;
+    return s;
+}
+
+/* Decrypt a copy: authenticates the server's SRTP and reads the trailer. */
+static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat)
+{
+    uint8_t copy[SC_RTP_MAX_PACKET + SC_SRTP_MAX_TRAILER];
+    size_t n = len;
+    sc_rtp rtp;
+    const uint8_t *t;
+    int64_t sent, d;
+
+    if (len > sizeof(copy))
+        return;
+    memcpy(copy, buf, len);
+    if (sc_srtp_unprotect_rtp(p->srtp, copy, &n) < 0) {
+        lat->auth_fail++;
+        return;
+    }
+    lat->auth_ok++;
+    if (!lat->enabled || sc_rtp_parse(copy, n, &rtp) < 0 || rtp.payload_len < LG_TRAILER)
+        return;
+    t = rtp.payload + rtp.payload_len - LG_TRAILER;
+    sent = (int64_t)((uint64_t)sc_rd32(t) << 32 | sc_rd32(t + 4));
+    d = now_us - sent;
+    if (d < 0 || d > 600000000)
+        return;  /* not our trailer */
+    lat->samples++;
+    if ((uint64_t)d > lat->max_us)
+        lat->max_us = (uint64_t)d;
+    if (d / LG_HIST_US < LG_HIST_BUCKETS)
+        lat->hist[d / LG_HIST_US]++;
+    else
+        lat->over++;
+}
+
+static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
+                          lg_latency *lat)
+{
+    uint16_t seq;
+    uint32_t ssrc;
+    uint8_t pt;
+    lg_rx_stream *s;
+
+    if (len < 12 || !p->counting)
+        return;
+    pt = buf[1] & 0x7f;
+    seq = sc_rd16(buf + 2);
+    ssrc = sc_rd32(buf + 8);
+    p->rx_rtp++;
+    if (!p->t_first_media_us)
+        p->t_first_media_us = now_us;
+    if (pt == LG_PT_VP8 && !p->t_first_video_us)
+        p->t_first_video_us = now_us;
+    s = rx_stream(p, ssrc, pt, seq);
+    if (s) {
+        if (s->received && sc_seq_newer(seq, s->max_seq)) {
+            if (seq < s->max_seq)
+                s->cycles += 65536u;
+            s->max_seq = seq;
+        }
+        s->received++;
+    }
+    if (p->srtp && ++p->pkt_counter % (uint64_t)p->sample_every == 0)
+        sample(p, buf, len, now_us, lat);
+}
+
+void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat)
+{
+    uint8_t b0;
+
+    if (len < 1)
+        return;
+    b0 = buf[0];
+    if (b0 <= 3) {
+        on_stun(p, buf, len, now_us);
+    } else if (b0 >= 20 && b0 <= 63) {
+        on_dtls(p, buf, len, now_us);
+    } else if (b0 >= 128 && b0 <= 191) {
+        if (sc_rtp_is_rtcp(buf, len)) {
+            p->rx_rtcp++;
+            if (p->publisher)
+                on_rtcp_publisher(p, buf, len);
+        } else if (!p->publisher) {
+            on_rtp_viewer(p, buf, len, now_us, lat);
+        }
+    } else {
+        p->rx_other++;
+    }
+}
+
+int64_t lg_peer_tick(lg_peer *p, int64_t now_us)
+{
+    int64_t next;
+
+    if (p->state == LG_PEER_FAILED || p->state == LG_PEER_NEW)
+        return now_us + LG_CONSENT_US;
+    if (p->state != LG_PEER_CONNECTED && now_us - p->t_request_us > LG_SETUP_TIMEOUT_US) {
+        fail(p, p->state == LG_PEER_ICE ? "ICE timeout" : "DTLS timeout");
+        return now_us + LG_CONSENT_US;
+    }
+    if (now_us >= p->next_check_us)
+        send_check(p, now_us);
+    next = p->next_check_us;
+    if (p->state == LG_PEER_DTLS) {
+        if (now_us - p->last_dtls_tick_us >= LG_DTLS_TICK_US) {
+            p->last_dtls_tick_us = now_us;
+            if (sc_dtls_tick(p->dtls) == SC_DTLS_FAILED)
+                fail(p, "DTLS failed");
+        }
+        if (p->last_dtls_tick_us + LG_DTLS_TICK_US < next)
+            next = p->last_dtls_tick_us + LG_DTLS_TICK_US;
+    }
+    return next;
+}
+
+int lg_peer_send_rtp(lg_peer *p, bool video, const uint8_t *payload, size_t len, bool marker,
+                     uint32_t ts, int64_t now_us)
+{
+    uint8_t buf[12 + LG_MAX_PAYLOAD_BYTES + LG_TRAILER + SC_SRTP_MAX_TRAILER];
+    size_t n = 12 + len + LG_TRAILER;
+    uint16_t seq;
+
+    if (p->state != LG_PEER_CONNECTED || len > LG_MAX_PAYLOAD_BYTES)
+        return -EAGAIN;
+    seq = video ? p->seq_video++ : p->seq_audio++;
+    buf[0] = 0x80;
+    buf[1] = (uint8_t)((marker ? 0x80 : 0) | (video ? LG_PT_VP8 : LG_PT_OPUS));
+    sc_wr16(buf + 2, seq);
+    sc_wr32(buf + 4, ts + (video ? p->ts_offset_video : p->ts_offset_audio));
+    sc_wr32(buf + 8, video ? p->ssrc_video : p->ssrc_audio);
+    memcpy(buf + 12, payload, len);
+    sc_wr32(buf + 12 + len, (uint32_t)((uint64_t)now_us >> 32));
+    sc_wr32(buf + 16 + len, (uint32_t)now_us);
+    if (sc_srtp_protect_rtp(p->srtp, buf, &n, sizeof(buf)) < 0)
+        return -EIO;
+    if (send(p->fd, buf, n, 0) < 0) {
+        p->send_errors++;
+        return -errno;
+    }
+    p->sent_packets++;
+    return 0;
+}
+
+uint64_t lg_peer_lost(const lg_peer *p, uint64_t *expected)
+{
+    uint64_t lost = 0, exp = 0;
+
+    for (int i = 0; i < p->n_streams; i++) {
+        const lg_rx_stream *s = &p->streams[i];
+        uint64_t e = (uint64_t)s->cycles + s->max_seq - s->first_ext + 1;
+        exp += e;
+        if (e > s->received)
+            lost += e - s->received;
+    }
+    if (expected)
+        *expected = exp;
+    return lost;
+}

@@ -1,0 +1,123 @@
+/* One WebRTC peer of the load generator: a WHIP publisher or a WHEP viewer,
+ * client side of ICE (controlling, full checks against our ICE-lite server),
+ * DTLS (active) and SRTP, over one connected UDP socket. */
+#ifndef LG_PEER_H
+#define LG_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtls.h"
+#include "sdp.h"
+
+#define LG_MAX_PAIRS 8        /* audio+video pairs a viewer offers (stage slots) */
+#define LG_MAX_RX_STREAMS 20
+#define LG_TRAILER 8          /* publisher send time, CLOCK_MONOTONIC us, big-endian */
+#define LG_PT_OPUS 111
+#define LG_PT_VP8 96
+#define LG_PT_RTX 97
+#define LG_MAX_PAYLOAD_BYTES 1200
+
+typedef enum lg_peer_state {
+    LG_PEER_NEW,
+    LG_PEER_ICE,       /* checks sent, waiting for a success response */
+    LG_PEER_DTLS,      /* handshake running */
+    LG_PEER_CONNECTED, /* SRTP keys in place */
+    LG_PEER_FAILED,
+} lg_peer_state;
+
+/* Per received stream (SSRC) sequence accounting for loss. */
+typedef struct lg_rx_stream {
+    uint32_t ssrc;
+    uint8_t pt;
+    uint16_t max_seq;
+    uint32_t cycles;
+    uint64_t first_ext;
+    uint64_t received;
+} lg_rx_stream;
+
+/* Shared sink for latency samples (owned by the viewer thread). */
+typedef struct lg_latency {
+    bool enabled;          /* only inside the measurement window */
+    uint32_t *hist;        /* LG_HIST_BUCKETS buckets of LG_HIST_US */
+    uint64_t samples, over, max_us;
+    uint64_t auth_ok, auth_fail;
+} lg_latency;
+#define LG_HIST_US 10
+#define LG_HIST_BUCKETS 200000  /* 2 s */
+
+typedef struct lg_peer {
+    bool publisher;
+    int pairs;
+    lg_peer_state state;
+    const char *fail_reason;
+    int fd;
+    int index;
+    char ufrag[16], pwd[40];
+    char srv_ufrag[257], srv_pwd[257];
+    char srv_fp_alg[16], srv_fp[192];
+    char location[512];
+    sc_dtls *dtls;
+    sc_srtp *srtp;
+    /* ICE */
+    uint8_t txid[12];
+    int64_t next_check_us, last_response_us, last_dtls_tick_us;
+    uint64_t tie;
+    /* times */
+    int64_t t_request_us, t_connected_us, t_first_media_us, t_first_video_us;
+    /* publisher send state */
+    uint32_t ssrc_audio, ssrc_video, ssrc_rtx;
+    uint16_t seq_audio, seq_video;
+    uint32_t ts_offset_audio, ts_offset_video;
+    uint64_t sent_packets, send_errors, plis, firs;
+    bool want_keyframe;     /* a PLI or FIR arrived since the flag was cleared */
+    /* viewer receive state */
+    int n_streams;
+    lg_rx_stream streams[LG_MAX_RX_STREAMS];
+    uint64_t rx_rtp, rx_rtcp, rx_other, pkt_counter;
+    int sample_every;
+    bool counting;          /* false once the run winds down: stop counting */
+    bool deleted;
+    uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
+    int http_status;
+} lg_peer;
+
+/* Process-wide setup (SRTP). */
+int lg_peer_global_init(void);
+
+/* A fresh peer; `pairs` audio+video m-line pairs for a viewer (1 for a
+ * publisher).  Fills in random ICE credentials and SSRCs. */
+lg_peer *lg_peer_new(bool publisher, int pairs, uint32_t *rng);
+void lg_peer_free(lg_peer *p);
+
+/* The SDP offer (malloc'd), with `fingerprint` (sha-256 of our cert). */
+char *lg_peer_offer(const lg_peer *p, const char *fingerprint);
+
+/* Take the answer: server credentials, fingerprint and the one host
+ * candidate, then open and connect the UDP socket.  `scratch` is a heap
+ * sc_sdp the caller reuses.  0 or a negative errno with a reason in err. */
+int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch, char *err,
+                       size_t errlen);
+
+/* Start ICE: the first check goes out now. */
+int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);
+
+/* One datagram from the socket. */
+void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat);
+
+/* Timers: check retransmission and consent (every ~5 s), DTLS timeouts.
+ * Returns the time the peer next wants a tick. */
+int64_t lg_peer_tick(lg_peer *p, int64_t now_us);
+
+/* Publisher: send one RTP packet (payload + our send-time trailer).
+ * video selects the video SSRC; ts is the media timestamp from 0. */
+int lg_peer_send_rtp(lg_peer *p, bool video, const uint8_t *payload, size_t len, bool marker,
+                     uint32_t ts, int64_t now_us);
+
+/* Per-peer loss: sum over its streams of expected - received (>= 0). */
+uint64_t lg_peer_lost(const lg_peer *p, uint64_t *expected);
+
+int64_t lg_now_us(void);
+
+#endif
