@@ -23,6 +23,7 @@ typedef struct dir_session {
     char room[SC_ROOM_NAME_MAX + 1];
     char name[SC_PEER_NAME_MAX + 1];
     char user_id[SC_PEER_NAME_MAX + 1];
+    char remote_ufrag[257];   /* to tell a trickle fragment from an ICE restart */
 } dir_session;
 
 typedef struct event_node {
@@ -304,6 +305,7 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     snprintf(s->room, sizeof(s->room), "%s", p->room);
     snprintf(s->name, sizeof(s->name), "%s", p->name ? p->name : "");
     snprintf(s->user_id, sizeof(s->user_id), "%s", p->user_id ? p->user_id : "");
+    snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", neg->remote_ufrag);
     *session_id = t->id;
     sc_sfu_event ev;
     int viewers = count_room(sfu, p->room, SC_SESSION_SUBSCRIBE);
@@ -341,19 +343,25 @@ int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, 
                          char **frag, char *err, size_t errlen)
 {
     *frag = NULL;
-    if (!find_session(sfu, session_id))
+    dir_session *s = find_session(sfu, session_id);
+    if (!s)
         return -ENOENT;
     /* Trickled candidates need nothing from an ICE-lite server: the peer's
-     * checks arrive from them and bind them.  A fragment that changes the
-     * ICE credentials is an ICE restart, which needs new transport state:
-     * refuse it clearly; the client falls back to a new session. */
+     * checks arrive from them and bind them.  RFC 8840 fragments repeat the
+     * current ufrag; a different one is an ICE restart, which needs new
+     * transport state: refuse it clearly and the client starts a new session. */
     const char *p = sdpfrag, *end = sdpfrag + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (l >= 12 && memcmp(p, "a=ice-ufrag:", 12) == 0) {
-            snprintf(err, errlen, "ICE restart is not supported; start a new session");
-            return -ENOTSUP;
+            size_t ul = l - 12;
+            while (ul && (p[12 + ul - 1] == '\r' || p[12 + ul - 1] == ' '))
+                ul--;
+            if (ul != strlen(s->remote_ufrag) || memcmp(p + 12, s->remote_ufrag, ul) != 0) {
+                snprintf(err, errlen, "ICE restart is not supported; start a new session");
+                return -ENOTSUP;
+            }
         }
         p += l + 1;
     }

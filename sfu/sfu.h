@@ -66,9 +66,9 @@ int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
 
 /* WHIP/WHEP PATCH with an SDP fragment (RFC 8840).  Trickled candidates are
  * accepted and ignored (we are ICE-lite: the peer's checks reach us).  An
- * ICE restart (new a=ice-ufrag/ice-pwd) gets new local credentials, returned
- * as an answer fragment in *frag (malloc'd); otherwise *frag is NULL.
- * 0, -ENOENT, -EINVAL (reason in err). */
+ * ICE restart (a different a=ice-ufrag from the session's)
+ * is refused with -ENOTSUP (reason in err): the client starts a new
+ * session instead.  *frag is always NULL for now.  0, -ENOENT, -ENOTSUP. */
 int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, size_t len,
                          char **frag, char *err, size_t errlen);
 
