@@ -101,7 +101,7 @@ int sc_session_close(sc_server *srv, uint64_t id)
     if (!e || !srv->sfu)
         return -ENOENT;
     if (e->closing)
-        return 0;
+        return -ENOENT; /* already ending: the resource is gone */
     r = sc_sfu_close_session(srv->sfu, id);
     if (r == -ENOENT) {
         /* The media plane already forgot it (its CLOSED event is queued or
