@@ -804,7 +804,10 @@ int main(int argc, char **argv)
     lat = json_object();
     json_object_set_new(lat, "samples", json_integer((json_int_t)r->vw->lat.samples));
     json_object_set_new(lat, "p50_ms", json_real(hist_pct(&r->vw->lat, 0.50)));
+    json_object_set_new(lat, "p90_ms", json_real(hist_pct(&r->vw->lat, 0.90)));
+    json_object_set_new(lat, "p95_ms", json_real(hist_pct(&r->vw->lat, 0.95)));
     json_object_set_new(lat, "p99_ms", json_real(hist_pct(&r->vw->lat, 0.99)));
+    json_object_set_new(lat, "p999_ms", json_real(hist_pct(&r->vw->lat, 0.999)));
     json_object_set_new(lat, "max_ms", json_real((double)r->vw->lat.max_us / 1000));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
