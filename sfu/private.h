@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "answer.h"
+#include "packet.h"
 #include "dtls.h"
 #include "sfu.h"
 #include "srtp.h"
@@ -36,7 +37,6 @@ typedef struct sc_binding {
 typedef struct sc_pub_track {
     int map;                 /* index into neg.tracks, -1 when absent */
     uint32_t ssrc, rtx_ssrc; /* announced or latched */
-    sc_rtx_buffer *rtx;      /* video only */
     uint64_t last_pli_ms;
     bool kf_wanted;          /* a keyframe request waits for the interval */
     bool have_sr;
@@ -60,6 +60,7 @@ typedef struct sc_sub_track {
 
 struct sc_transport {
     uint64_t id;
+    uint64_t generation;     /* increases with every session the SFU creates */
     sc_session_kind kind;
     int slot;                /* publisher's stage slot */
     char room_name[SC_ROOM_NAME_MAX + 1];
@@ -95,9 +96,20 @@ struct sc_transport {
     sc_transport *next_closing;
 };
 
+/* What one worker knows about a stage slot's current source, wherever the
+ * publisher lives: its generation and worker, and the retransmission buffer
+ * this worker's viewers' NACKs are served from. */
+typedef struct sc_slot_mirror {
+    uint64_t generation;
+    int src_worker;
+    sc_rtx_buffer *rtx;
+    uint64_t last_kf_request_ms;
+} sc_slot_mirror;
+
 struct sc_room {
     char name[SC_ROOM_NAME_MAX + 1];
-    sc_transport *slots[SC_MAX_SLOTS];
+    sc_transport *slots[SC_MAX_SLOTS];       /* publishers on THIS worker */
+    sc_slot_mirror mirrors[SC_MAX_SLOTS];
     sc_transport **subs;
     int n_subs, cap_subs;
     sc_room *next;
@@ -109,6 +121,7 @@ typedef struct sc_counters {
     uint64_t drop_unknown_source, drop_stun_invalid, drop_dtls, drop_srtp;
     uint64_t drop_rtp_invalid, drop_rtcp_invalid, drop_unknown_ssrc, drop_oversize;
     uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
+    uint64_t drop_queue_full;
 } sc_counters;
 
 #define SC_COUNT(w, field, n) \
@@ -127,6 +140,11 @@ struct sc_worker {
 
     pthread_mutex_t cmd_lock;
     struct sc_cmd *cmd_head, *cmd_tail;
+
+    int n_workers;
+    sc_worker **peers;               /* every worker, self included */
+    struct sc_ring *in[64];          /* packets from worker i, NULL for self */
+    bool wake[64];                   /* worker i has packets from us queued */
 
     sc_transport *by_ufrag[1024];
     sc_transport *by_id[1024];
@@ -147,10 +165,19 @@ struct sc_worker {
 sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
                           size_t errlen);
 int sc__worker_start(sc_worker *w);
+/* Stop every worker before freeing any: they push into each other's rings. */
+void sc__worker_stop(sc_worker *w);
 void sc__worker_free(sc_worker *w);
 /* Control thread: hand a new transport to the worker (ownership moves). */
 void sc__worker_add(sc_worker *w, sc_transport *t);
 void sc__worker_close(sc_worker *w, uint64_t id, const char *reason);
+/* Control thread, once, before the workers start: connect them. */
+int sc__workers_link(sc_worker **workers, int n);
+/* Worker thread: deliver a packet here and on every other worker (the
+ * caller keeps its reference). */
+void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt);
+/* Any worker: ask the worker holding a room's publisher for a keyframe. */
+void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot);
 /* Worker thread: an output buffer to fill, then commit it to go to addr. */
 uint8_t *sc__worker_out_buf(sc_worker *w);
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to);
@@ -178,6 +205,10 @@ void sc__room_add(sc_room *r, sc_transport *t);
 void sc__room_remove(sc_room *r, sc_transport *t);
 void sc__room_free_if_empty(sc_worker *w, sc_room *r);
 void sc__room_on_connected(sc_transport *t);
+/* Worker thread: a packet (local or from another worker) for this worker's viewers. */
+void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt);
+/* Worker thread: a keyframe request for a local publisher. */
+void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot);
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_tick(sc_transport *t, uint64_t now_ms);

@@ -54,6 +54,8 @@ void sc__room_free_if_empty(sc_worker *w, sc_room *r)
             break;
         }
     }
+    for (int s = 0; s < SC_MAX_SLOTS; s++)
+        sc_rtx_buffer_free(r->mirrors[s].rtx);
     free(r->subs);
     free(r);
 }
@@ -81,6 +83,29 @@ static void request_keyframe(sc_transport *pub, uint64_t now_ms)
     sc__transport_send_rtcp(pub, buf, (size_t)n);
 }
 
+/* Ask for a keyframe from a slot's source, wherever it lives; collapsed per
+ * worker so a thousand waiting viewers cost one message. */
+static void request_slot_keyframe(sc_worker *w, sc_room *r, int slot, uint64_t now_ms)
+{
+    sc_slot_mirror *m = &r->mirrors[slot];
+    if (!m->generation || now_ms - m->last_kf_request_ms < SC_KEYFRAME_INTERVAL_MS)
+        return;
+    m->last_kf_request_ms = now_ms;
+    if (m->src_worker == w->index) {
+        if (r->slots[slot])
+            request_keyframe(r->slots[slot], now_ms);
+    } else {
+        sc__worker_request_keyframe(w, m->src_worker, r->name, slot);
+    }
+}
+
+void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot)
+{
+    sc_room *r = sc__room_get(w, room, false);
+    if (r && slot >= 0 && slot < SC_MAX_SLOTS && r->slots[slot])
+        request_keyframe(r->slots[slot], sc_now_ms());
+}
+
 void sc__room_add(sc_room *r, sc_transport *t)
 {
     if (t->kind == SC_SESSION_PUBLISH) {
@@ -90,17 +115,9 @@ void sc__room_add(sc_room *r, sc_transport *t)
             sc__transport_close(old, "replaced");
             sc__room_free_if_empty(t->w, r); /* no-op: r is not empty */
         }
+        /* Viewers (on every worker) switch to it when its first packet,
+         * of a newer generation, reaches them: see sc__room_deliver. */
         r->slots[t->slot] = t;
-        /* Viewers continue on the same SSRCs: re-anchor their rewriters on
-         * the new source and wait for its first keyframe. */
-        uint64_t now = sc_now_ms();
-        for (int i = 0; i < r->n_subs; i++) {
-            sc_transport *s = r->subs[i];
-            sc_rewriter_reset_source(&s->sub_audio[t->slot].rw);
-            sc_rewriter_reset_source(&s->sub_video[t->slot].rw);
-            s->sub_video[t->slot].need_keyframe = true;
-            s->sub_video[t->slot].waiting_since_ms = now;
-        }
         return;
     }
     if (r->n_subs == r->cap_subs) {
@@ -145,8 +162,10 @@ void sc__room_on_connected(sc_transport *t)
     }
     for (int s = 0; s < SC_MAX_SLOTS; s++) {
         t->sub_video[s].waiting_since_ms = now;
-        if (r->slots[s] && t->sub_video[s].map >= 0)
-            request_keyframe(r->slots[s], now);
+        if (t->sub_video[s].map >= 0) {
+            r->mirrors[s].last_kf_request_ms = 0; /* a new viewer must not wait */
+            request_slot_keyframe(t->w, r, s, now);
+        }
     }
 }
 
@@ -199,20 +218,22 @@ static sc_pub_track *classify(sc_transport *t, const sc_rtp *rtp, bool *is_rtx)
     return NULL;
 }
 
-static void fan_out(sc_transport *pub, sc_room *r, bool video, const sc_rtp *rtp,
-                    const uint8_t *buf, const sc_vp8 *desc, bool keyframe)
+static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
 {
-    sc_worker *w = pub->w;
     uint64_t now_us = sc_now_us();
-    int slot = pub->slot;
+    int slot = pkt->slot;
+    bool video = pkt->video;
+    const sc_rtp *rtp = &pkt->rtp;
     for (int i = 0; i < r->n_subs; i++) {
         sc_transport *sub = r->subs[i];
         sc_sub_track *st = video ? &sub->sub_video[slot] : &sub->sub_audio[slot];
         if (st->map < 0 || !sub->connected || !sub->selected || sub->closing)
             continue;
         if (video && st->need_keyframe) {
-            if (!keyframe)
+            if (!pkt->keyframe) {
+                request_slot_keyframe(w, r, slot, now_us / 1000);
                 continue;
+            }
             st->need_keyframe = false;
         }
         uint16_t seq;
@@ -221,7 +242,7 @@ static void fan_out(sc_transport *pub, sc_room *r, bool video, const sc_rtp *rtp
             continue;
         const sc_track_map *m = &sub->neg.tracks[st->map];
         uint8_t *out = sc__worker_out_buf(w);
-        int n = sc_rtp_copy_stripped(rtp, buf, NULL, 0, out, SC_MTU);
+        int n = sc_rtp_copy_stripped(rtp, pkt->data, NULL, 0, out, SC_MTU);
         if (n < 0)
             continue;
         sc_rtp_set_seq(out, seq);
@@ -229,7 +250,7 @@ static void fan_out(sc_transport *pub, sc_room *r, bool video, const sc_rtp *rtp
         sc_rtp_set_ssrc(out, m->local_ssrc);
         sc_rtp_set_pt(out, m->pt);
         if (video)
-            sc_rewriter_vp8(&st->rw, out + 12, desc);
+            sc_rewriter_vp8(&st->rw, out + 12, &pkt->desc);
         size_t len = (size_t)n;
         if (sc_srtp_protect_rtp(sub->srtp, out, &len, SC_MTU + 64) < 0)
             continue;
@@ -238,6 +259,79 @@ static void fan_out(sc_transport *pub, sc_room *r, bool video, const sc_rtp *rtp
         st->octets += (uint32_t)rtp->payload_len;
         SC_COUNT(w, forwarded_packets, 1);
     }
+}
+
+/* Translate a publisher's SR into each viewer's timeline so the browser can
+ * lip-sync the slot's audio and video. */
+static void forward_sr(sc_room *r, const sc_media_pkt *pkt)
+{
+    uint8_t buf[64 + SC_SRTCP_MAX_TRAILER];
+    const sc_rtcp_sr *sr = &pkt->sr;
+    for (int i = 0; i < r->n_subs; i++) {
+        sc_transport *sub = r->subs[i];
+        sc_sub_track *st = pkt->video ? &sub->sub_video[pkt->slot] : &sub->sub_audio[pkt->slot];
+        if (st->map < 0 || !sub->connected || !st->rw.anchored || st->rw.src_ssrc != sr->ssrc)
+            continue;
+        sc_rtcp_sr out = {
+            .ssrc = sub->neg.tracks[st->map].local_ssrc,
+            .ntp = sr->ntp,
+            .rtp_ts = sr->rtp_ts + st->rw.ts_offset,
+            .packet_count = st->packets,
+            .octet_count = st->octets,
+        };
+        int n = sc_rtcp_build_sr(buf, 64, &out);
+        if (n > 0)
+            sc__transport_send_rtcp(sub, buf, (size_t)n);
+    }
+}
+
+void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
+{
+    sc_room *r = sc__room_get(w, pkt->room, false);
+    if (!r || !r->n_subs)
+        return;
+    sc_slot_mirror *m = &r->mirrors[pkt->slot];
+    if (pkt->generation < m->generation)
+        return; /* from a publisher this slot has since replaced */
+    if (pkt->generation > m->generation) {
+        /* A new source on the slot.  Viewers continue on the same SSRCs:
+         * their rewriters re-anchor on it and video waits for its first
+         * keyframe. */
+        uint64_t now = sc_now_ms();
+        m->generation = pkt->generation;
+        m->src_worker = pkt->src_worker;
+        m->last_kf_request_ms = 0;
+        sc_rtx_buffer_free(m->rtx);
+        m->rtx = NULL;
+        for (int i = 0; i < r->n_subs; i++) {
+            sc_transport *s = r->subs[i];
+            sc_rewriter_reset_source(&s->sub_audio[pkt->slot].rw);
+            sc_rewriter_reset_source(&s->sub_video[pkt->slot].rw);
+            s->sub_video[pkt->slot].need_keyframe = true;
+            s->sub_video[pkt->slot].waiting_since_ms = now;
+        }
+    }
+    if (pkt->is_sr) {
+        forward_sr(r, pkt);
+        return;
+    }
+    if (pkt->video) {
+        if (!m->rtx)
+            m->rtx = sc_rtx_buffer_new(SC_RTX_MAX_AGE_MS);
+        if (m->rtx)
+            sc_rtx_buffer_put(m->rtx, pkt);
+    }
+    fan_out(w, r, pkt);
+}
+
+static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video)
+{
+    pkt->video = video;
+    pkt->slot = t->slot;
+    pkt->src_worker = t->w->index;
+    pkt->generation = t->generation;
+    pkt->recv_ms = sc_now_ms();
+    memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 
 static void publisher_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp)
@@ -254,21 +348,24 @@ static void publisher_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rt
     if (is_rtx || rtp->payload_len == 0)
         return;
     update_reception(pt, rtp->seq);
-    sc_room *r = t->room;
-    if (!r)
+    if (!t->room)
         return;
     bool video = pt == &t->video;
     sc_vp8 desc;
-    bool keyframe = false;
-    if (video) {
-        if (sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
-            SC_COUNT(w, drop_rtp_invalid, 1);
-            return;
-        }
-        keyframe = desc.is_keyframe;
-        sc_rtx_buffer_put(pt->rtx, rtp->seq, buf, len, sc_now_ms());
+    if (video && sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
+        SC_COUNT(w, drop_rtp_invalid, 1);
+        return;
     }
-    fan_out(t, r, video, rtp, buf, video ? &desc : NULL, keyframe);
+    sc_media_pkt *pkt = sc_media_pkt_new_rtp(buf, len);
+    if (!pkt)
+        return;
+    stamp(pkt, t, video);
+    if (video) {
+        pkt->desc = desc;
+        pkt->keyframe = desc.is_keyframe;
+    }
+    sc__worker_dispatch(w, pkt);
+    sc_media_pkt_unref(pkt);
 }
 
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len)
@@ -283,30 +380,6 @@ void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len)
         return;
     }
     publisher_rtp(t, buf, len, &rtp);
-}
-
-/* Translate a publisher's SR into each viewer's timeline so the browser can
- * lip-sync the slot's audio and video. */
-static void forward_sr(sc_transport *pub, const sc_rtcp_sr *sr, bool video)
-{
-    sc_room *r = pub->room;
-    uint8_t buf[64 + SC_SRTCP_MAX_TRAILER];
-    for (int i = 0; r && i < r->n_subs; i++) {
-        sc_transport *sub = r->subs[i];
-        sc_sub_track *st = video ? &sub->sub_video[pub->slot] : &sub->sub_audio[pub->slot];
-        if (st->map < 0 || !sub->connected || !st->rw.anchored || st->rw.src_ssrc != sr->ssrc)
-            continue;
-        sc_rtcp_sr out = {
-            .ssrc = sub->neg.tracks[st->map].local_ssrc,
-            .ntp = sr->ntp,
-            .rtp_ts = sr->rtp_ts + st->rw.ts_offset,
-            .packet_count = st->packets,
-            .octet_count = st->octets,
-        };
-        int n = sc_rtcp_build_sr(buf, 64, &out);
-        if (n > 0)
-            sc__transport_send_rtcp(sub, buf, (size_t)n);
-    }
 }
 
 /* Packets we do not act on are still parsed, so a malformed one is counted
@@ -357,7 +430,14 @@ static void publisher_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt)
     pt->have_sr = true;
     pt->last_sr_mid = (uint32_t)(sr.ntp >> 16);
     pt->last_sr_ms = sc_now_ms();
-    forward_sr(t, &sr, pt == &t->video);
+    if (!t->room)
+        return;
+    sc_media_pkt *mp = sc_media_pkt_new_sr(&sr);
+    if (!mp)
+        return;
+    stamp(mp, t, pt == &t->video);
+    sc__worker_dispatch(t->w, mp);
+    sc_media_pkt_unref(mp);
 }
 
 static int slot_of_ssrc(const sc_transport *sub, uint32_t ssrc, bool *video)
@@ -376,45 +456,41 @@ static int slot_of_ssrc(const sc_transport *sub, uint32_t ssrc, bool *video)
     return -1;
 }
 
-static void retransmit(sc_transport *sub, sc_sub_track *st, sc_transport *pub, uint16_t out_seq,
-                       uint64_t now_ms)
+static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
+                       uint16_t out_seq, uint64_t now_ms)
 {
     uint16_t src_seq;
-    const uint8_t *stored;
-    if (!sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
+    if (!m->rtx || !sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
         return;
-    size_t len = sc_rtx_buffer_get(pub->video.rtx, src_seq, now_ms, &stored);
-    if (!len)
+    const sc_media_pkt *pkt = sc_rtx_buffer_get(m->rtx, src_seq, now_ms);
+    if (!pkt || pkt->rtp.ssrc != st->rw.src_ssrc)
         return;
-    sc_rtp rtp;
-    sc_vp8 desc;
-    if (sc_rtp_parse(stored, len, &rtp) < 0 || rtp.ssrc != st->rw.src_ssrc ||
-        sc_vp8_parse(rtp.payload, rtp.payload_len, &desc) < 0)
-        return;
-    const sc_track_map *m = &sub->neg.tracks[st->map];
-    bool use_rtx = m->rtx_pt >= 0 && m->local_rtx_ssrc;
+    const sc_rtp *rtp = &pkt->rtp;
+    const sc_vp8 *desc = &pkt->desc;
+    const sc_track_map *map = &sub->neg.tracks[st->map];
+    bool use_rtx = map->rtx_pt >= 0 && map->local_rtx_ssrc;
     uint8_t osn[2];
     sc_wr16(osn, out_seq);
     uint8_t *out = sc__worker_out_buf(sub->w);
-    int n = sc_rtp_copy_stripped(&rtp, stored, use_rtx ? osn : NULL, use_rtx ? 2 : 0, out,
+    int n = sc_rtp_copy_stripped(rtp, pkt->data, use_rtx ? osn : NULL, use_rtx ? 2 : 0, out,
                                  SC_MTU + 2);
     if (n < 0)
         return;
-    sc_rtp_set_ts(out, rtp.ts + st->rw.ts_offset);
+    sc_rtp_set_ts(out, rtp->ts + st->rw.ts_offset);
     if (use_rtx) {
         sc_rtp_set_seq(out, st->rtx_seq++);
-        sc_rtp_set_ssrc(out, m->local_rtx_ssrc);
-        sc_rtp_set_pt(out, (uint8_t)m->rtx_pt);
+        sc_rtp_set_ssrc(out, map->local_rtx_ssrc);
+        sc_rtp_set_pt(out, (uint8_t)map->rtx_pt);
     } else {
         sc_rtp_set_seq(out, out_seq);
-        sc_rtp_set_ssrc(out, m->local_ssrc);
-        sc_rtp_set_pt(out, m->pt);
+        sc_rtp_set_ssrc(out, map->local_ssrc);
+        sc_rtp_set_pt(out, map->pt);
     }
-    if (desc.picture_id >= 0 && st->rw.pid_anchored) {
-        uint16_t mask = desc.picture_id_bits == 15 ? 0x7fff : 0x7f;
-        uint8_t tl0 = desc.tl0picidx >= 0 ? (uint8_t)desc.tl0picidx : 0;
-        sc_vp8_rewrite(out + 12 + (use_rtx ? 2 : 0), &desc,
-                       (uint16_t)((desc.picture_id + st->rw.pid_offset) & mask),
+    if (desc->picture_id >= 0 && st->rw.pid_anchored) {
+        uint16_t mask = desc->picture_id_bits == 15 ? 0x7fff : 0x7f;
+        uint8_t tl0 = desc->tl0picidx >= 0 ? (uint8_t)desc->tl0picidx : 0;
+        sc_vp8_rewrite(out + 12 + (use_rtx ? 2 : 0), desc,
+                       (uint16_t)((desc->picture_id + st->rw.pid_offset) & mask),
                        (uint8_t)(tl0 + st->rw.tl0_offset));
     }
     size_t olen = (size_t)n;
@@ -449,11 +525,10 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
         }
     }
     int slot = slot_of_ssrc(sub, media, &video);
-    if (slot < 0 || !video || !r->slots[slot])
+    if (slot < 0 || !video)
         return;
-    sc_transport *pub = r->slots[slot];
     if (pkt->pt == SC_RTCP_PSFB && (pkt->count == 1 || pkt->count == 4)) {
-        request_keyframe(pub, now);
+        request_slot_keyframe(sub->w, r, slot, now);
         return;
     }
     if (pkt->pt == SC_RTCP_RTPFB && pkt->count == 1) {
@@ -464,10 +539,8 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
             return;
         }
         SC_COUNT(sub->w, nacks_received, 1);
-        if (!pub->video.rtx)
-            return;
         for (int i = 0; i < n; i++)
-            retransmit(sub, &sub->sub_video[slot], pub, seqs[i], now);
+            retransmit(sub, &sub->sub_video[slot], &r->mirrors[slot], seqs[i], now);
     }
 }
 
@@ -546,9 +619,9 @@ void sc__room_tick(sc_transport *t, uint64_t now_ms)
     sc_room *r = t->room;
     for (int s = 0; r && s < SC_MAX_SLOTS; s++) {
         sc_sub_track *st = &t->sub_video[s];
-        if (st->map >= 0 && st->need_keyframe && r->slots[s] &&
+        if (st->map >= 0 && st->need_keyframe &&
             now_ms - st->waiting_since_ms >= SC_KEYFRAME_INTERVAL_MS)
-            request_keyframe(r->slots[s], now_ms);
+            request_slot_keyframe(t->w, r, s, now_ms);
     }
 }
 

@@ -42,6 +42,8 @@ struct sc_sfu {
     dir_session *sessions;
     int n_sessions, cap_sessions;
 
+    uint64_t generation;
+
     pthread_mutex_t ev_lock;
     event_node *ev_head, *ev_tail;
 };
@@ -123,6 +125,10 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
         if (!sfu->workers[i])
             goto fail;
     }
+    if (sc__workers_link(sfu->workers, sfu->n_workers) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     for (int i = 0; i < sfu->n_workers; i++) {
         int rc = sc__worker_start(sfu->workers[i]);
         if (rc < 0) {
@@ -143,6 +149,8 @@ void sc_sfu_free(sc_sfu *sfu)
     if (!sfu)
         return;
     for (int i = 0; sfu->workers && i < sfu->n_workers; i++)
+        sc__worker_stop(sfu->workers[i]);
+    for (int i = 0; sfu->workers && i < sfu->n_workers; i++)
         sc__worker_free(sfu->workers[i]);
     free(sfu->workers);
     sc_dtls_cert_free(sfu->cert);
@@ -155,13 +163,19 @@ void sc_sfu_free(sc_sfu *sfu)
     free(sfu);
 }
 
-static int worker_for_room(const sc_sfu *sfu, const char *room)
+/* Sessions go to the worker with the fewest, so one room's viewers spread
+ * over every core; a publisher's packets reach the other workers by
+ * reference (sc__worker_dispatch). */
+static int pick_worker(const sc_sfu *sfu)
 {
-    /* A room lives on one worker, so its fan-out never crosses threads. */
-    uint32_t h = 2166136261u;
-    for (const char *p = room; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return (int)(h % (uint32_t)sfu->n_workers);
+    int counts[64] = {0};
+    for (int i = 0; i < sfu->n_sessions; i++)
+        counts[sfu->sessions[i].worker]++;
+    int best = 0;
+    for (int i = 1; i < sfu->n_workers; i++)
+        if (counts[i] < counts[best])
+            best = i;
+    return best;
 }
 
 static dir_session *find_session(sc_sfu *sfu, uint64_t id)
@@ -266,7 +280,7 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
         rc = -EINVAL;
         goto out;
     }
-    int wi = worker_for_room(sfu, p->room);
+    int wi = pick_worker(sfu);
     sc_answer_params ap = {
         .kind = p->kind,
         .fingerprint = sc_dtls_cert_fingerprint(sfu->cert),
@@ -278,6 +292,8 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     if (rc < 0)
         goto out;
     t = sc__transport_new(neg, p, slot);
+    if (t)
+        t->generation = ++sfu->generation;
     if (sfu->n_sessions == sfu->cap_sessions) {
         int cap = sfu->cap_sessions ? sfu->cap_sessions * 2 : 64;
         dir_session *ns = realloc(sfu->sessions, (size_t)cap * sizeof(*ns));
@@ -430,7 +446,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(drop_unknown_source); ADD(drop_stun_invalid); ADD(drop_dtls); ADD(drop_srtp);
         ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
-        ADD(dtls_failed);
+        ADD(dtls_failed); ADD(drop_queue_full);
 #undef ADD
     }
 }

@@ -123,6 +123,7 @@ typedef struct sc_sfu_stats {
     uint64_t drop_rtcp_invalid;   /* RTCP compounds that failed validation */
     uint64_t drop_unknown_ssrc;   /* RTP for no known stream */
     uint64_t drop_oversize;       /* datagrams larger than the MTU */
+    uint64_t drop_queue_full;     /* packets a busy worker could not take */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

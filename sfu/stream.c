@@ -90,16 +90,9 @@ void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc)
     sc_vp8_rewrite(payload, desc, out_pid, out_tl0);
 }
 
-struct rtx_slot {
-    uint64_t stored_ms;
-    uint16_t seq;
-    uint16_t len; /* 0 = empty */
-    uint8_t data[SC_RTX_MAX_BYTES];
-};
-
 struct sc_rtx_buffer {
     uint32_t max_age_ms;
-    struct rtx_slot slots[SC_RTX_SLOTS];
+    sc_media_pkt *slots[SC_RTX_SLOTS];
 };
 
 sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms)
@@ -110,28 +103,27 @@ sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms)
     return b;
 }
 
-void sc_rtx_buffer_free(sc_rtx_buffer *b) { free(b); }
-
-void sc_rtx_buffer_put(sc_rtx_buffer *b, uint16_t seq, const uint8_t *pkt, size_t len,
-                       uint64_t now_ms)
+void sc_rtx_buffer_free(sc_rtx_buffer *b)
 {
-    struct rtx_slot *s = &b->slots[seq % SC_RTX_SLOTS];
-    if (len > SC_RTX_MAX_BYTES) {
-        s->len = 0;
+    if (!b)
         return;
-    }
-    s->seq = seq;
-    s->len = (uint16_t)len;
-    s->stored_ms = now_ms;
-    memcpy(s->data, pkt, len);
+    for (size_t i = 0; i < SC_RTX_SLOTS; i++)
+        sc_media_pkt_unref(b->slots[i]);
+    free(b);
 }
 
-size_t sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms,
-                         const uint8_t **pkt)
+void sc_rtx_buffer_put(sc_rtx_buffer *b, sc_media_pkt *pkt)
 {
-    const struct rtx_slot *s = &b->slots[seq % SC_RTX_SLOTS];
-    if (s->len == 0 || s->seq != seq || now_ms - s->stored_ms > b->max_age_ms)
-        return 0;
-    *pkt = s->data;
-    return s->len;
+    sc_media_pkt **slot = &b->slots[pkt->rtp.seq % SC_RTX_SLOTS];
+    sc_media_pkt_ref(pkt);
+    sc_media_pkt_unref(*slot);
+    *slot = pkt;
+}
+
+sc_media_pkt *sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms)
+{
+    sc_media_pkt *p = b->slots[seq % SC_RTX_SLOTS];
+    if (!p || p->rtp.seq != seq || now_ms - p->recv_ms > b->max_age_ms)
+        return NULL;
+    return p;
 }

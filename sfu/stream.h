@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "packet.h"
 #include "rtp.h"
 #include "vp8.h"
 
@@ -49,21 +50,21 @@ bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *sr
 /* VP8 picture id / TL0PICIDX continuity: map and rewrite in place. */
 void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc);
 
-/* Retransmission buffer: the last SC_RTX_SLOTS packets of a stream, indexed
- * by sequence number, each kept no longer than max_age_ms. */
+/* Retransmission buffer: references to the last SC_RTX_SLOTS packets of a
+ * stream, indexed by sequence number, each kept no longer than max_age_ms
+ * (by the packet's recv_ms). */
 #define SC_RTX_SLOTS 1024
-#define SC_RTX_MAX_BYTES 1500
 
 typedef struct sc_rtx_buffer sc_rtx_buffer;
 
 sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms);
+/* Drops every reference it holds. */
 void sc_rtx_buffer_free(sc_rtx_buffer *b);
-/* Store a plaintext RTP packet (copied). Oversized packets are not kept. */
-void sc_rtx_buffer_put(sc_rtx_buffer *b, uint16_t seq, const uint8_t *pkt, size_t len,
-                       uint64_t now_ms);
-/* Look a packet up: returns its length and sets *pkt, or 0 when it is not
- * held (evicted, too old, never seen: a request 65,535 back finds nothing). */
-size_t sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms,
-                         const uint8_t **pkt);
+/* Keep a reference to pkt under its RTP sequence number (replacing and
+ * releasing whatever shared its slot). */
+void sc_rtx_buffer_put(sc_rtx_buffer *b, sc_media_pkt *pkt);
+/* The packet with sequence number seq (borrowed), or NULL when it is not
+ * held: evicted, too old, never seen (a request 65,535 back finds nothing). */
+sc_media_pkt *sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms);
 
 #endif

@@ -45,11 +45,6 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
     if (p->kind == SC_SESSION_PUBLISH) {
         init_pub_track(&t->audio, neg, SC_SDP_AUDIO);
         init_pub_track(&t->video, neg, SC_SDP_VIDEO);
-        if (t->video.map >= 0) {
-            t->video.rtx = sc_rtx_buffer_new(SC_RTX_MAX_AGE_MS);
-            if (!t->video.rtx)
-                goto fail;
-        }
     } else {
         for (int s = 0; s < SC_MAX_SLOTS; s++)
             t->sub_audio[s].map = t->sub_video[s].map = -1;
@@ -66,9 +61,6 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
         }
     }
     return t;
-fail:
-    sc__transport_free(t);
-    return NULL;
 }
 
 void sc__transport_free(sc_transport *t)
@@ -77,8 +69,6 @@ void sc__transport_free(sc_transport *t)
         return;
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
-    sc_rtx_buffer_free(t->audio.rtx);
-    sc_rtx_buffer_free(t->video.rtx);
     free(t);
 }
 

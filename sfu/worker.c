@@ -21,15 +21,19 @@
 #define RECV_BATCH 32
 #define RECV_BUF 2048
 
-typedef enum { CMD_ADD, CMD_CLOSE } cmd_type;
+typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME } cmd_type;
 
 struct sc_cmd {
     cmd_type type;
     sc_transport *t;
     uint64_t id;
     const char *reason;
+    char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
+    int slot;
     struct sc_cmd *next;
 };
+
+static void push_cmd(sc_worker *w, struct sc_cmd *c);
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
@@ -256,6 +260,81 @@ void sc__worker_flush(sc_worker *w)
     w->n_out = 0;
 }
 
+void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt)
+{
+    /* Hand the packet by reference to the other workers first, so they
+     * encrypt for their viewers while we do for ours. */
+    for (int i = 0; i < w->n_workers; i++) {
+        if (i == w->index)
+            continue;
+        sc_media_pkt_ref(pkt);
+        if (!sc_ring_push(w->peers[i]->in[w->index], pkt)) {
+            sc_media_pkt_unref(pkt);
+            SC_COUNT(w, drop_queue_full, 1);
+            continue;
+        }
+        /* Pairs with the fence in drain_rings: either the consumer sees this
+         * packet, or we see its cleared flag and wake it. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&w->wake[i], __ATOMIC_RELAXED)) {
+            __atomic_store_n(&w->wake[i], true, __ATOMIC_RELAXED);
+            uint64_t one = 1;
+            if (write(w->peers[i]->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                SC_WARN("worker", "eventfd write: %s", strerror(errno));
+        }
+    }
+    sc__room_deliver(w, pkt);
+}
+
+static void drain_rings(sc_worker *w)
+{
+    for (int i = 0; i < w->n_workers; i++) {
+        sc_ring *r = w->in[i];
+        if (!r)
+            continue;
+        /* Let the producer wake us again for anything it pushes from now on. */
+        __atomic_store_n(&w->peers[i]->wake[w->index], false, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        sc_media_pkt *pkt;
+        int n = 0;
+        while ((pkt = sc_ring_pop(r))) {
+            sc__room_deliver(w, pkt);
+            sc_media_pkt_unref(pkt);
+            if (++n % SC_SEND_BATCH == 0)
+                sc__worker_flush(w);
+        }
+    }
+}
+
+void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot)
+{
+    if (target < 0 || target >= w->n_workers)
+        return;
+    struct sc_cmd *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->type = CMD_KEYFRAME;
+    snprintf(c->room, sizeof(c->room), "%s", room);
+    c->slot = slot;
+    push_cmd(w->peers[target], c);
+}
+
+int sc__workers_link(sc_worker **workers, int n)
+{
+    for (int i = 0; i < n; i++) {
+        workers[i]->n_workers = n;
+        workers[i]->peers = workers;
+        for (int j = 0; j < n; j++) {
+            if (j == i)
+                continue;
+            workers[i]->in[j] = sc_ring_new();
+            if (!workers[i]->in[j])
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct sockaddr *from,
                         socklen_t fromlen)
 {
@@ -329,6 +408,8 @@ static void run_commands(sc_worker *w)
         struct sc_cmd *next = c->next;
         if (c->type == CMD_ADD) {
             attach(w, c->t);
+        } else if (c->type == CMD_KEYFRAME) {
+            sc__room_keyframe_for_slot(w, c->room, c->slot);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
@@ -368,6 +449,7 @@ static void *worker_main(void *arg)
             else if (evs[i].data.fd == w->evfd)
                 run_commands(w);
         }
+        drain_rings(w);
         tick(w);
         sc__worker_flush(w);
         reap_closing(w);
@@ -475,17 +557,23 @@ int sc__worker_start(sc_worker *w)
     return 0;
 }
 
+void sc__worker_stop(sc_worker *w)
+{
+    if (!w || !w->thread_started)
+        return;
+    __atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    if (write(w->evfd, &one, sizeof(one)) < 0)
+        SC_WARN("worker", "eventfd write: %s", strerror(errno));
+    pthread_join(w->thread, NULL);
+    w->thread_started = false;
+}
+
 void sc__worker_free(sc_worker *w)
 {
     if (!w)
         return;
-    if (w->thread_started) {
-        __atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
-        uint64_t one = 1;
-        if (write(w->evfd, &one, sizeof(one)) < 0)
-            SC_WARN("worker", "eventfd write: %s", strerror(errno));
-        pthread_join(w->thread, NULL);
-    }
+    sc__worker_stop(w);
     w->stop = true; /* no events from here on */
     reap_closing(w);
     while (w->all)
@@ -496,6 +584,8 @@ void sc__worker_free(sc_worker *w)
             sc__transport_free(c->t);
         free(c);
     }
+    for (int i = 0; i < 64; i++)
+        sc_ring_free(w->in[i]);
     if (w->sock >= 0)
         close(w->sock);
     if (w->evfd >= 0)

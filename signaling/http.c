@@ -199,6 +199,7 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(drop_rtcp_invalid);
     STAT(drop_unknown_ssrc);
     STAT(drop_oversize);
+    STAT(drop_queue_full);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);

@@ -95,32 +95,74 @@ static void test_vp8_picture_id(void)
     SC_CHECK_INT(d.tl0picidx, (tl0 + 1) & 0xff);
 }
 
+static sc_media_pkt *make_pkt(uint16_t seq, uint64_t recv_ms)
+{
+    uint8_t buf[112] = {0x80, 96};
+    sc_wr16(buf + 2, seq);
+    sc_wr32(buf + 8, 0x1234);
+    memset(buf + 12, (uint8_t)seq, 100);
+    sc_media_pkt *p = sc_media_pkt_new_rtp(buf, sizeof(buf));
+    if (p)
+        p->recv_ms = recv_ms;
+    return p;
+}
+
 static void test_rtx_buffer(void)
 {
     sc_rtx_buffer *b = sc_rtx_buffer_new(1000);
     SC_CHECK(b != NULL);
-    uint8_t pkt[100];
+    sc_media_pkt *kept = NULL;
     for (uint16_t s = 65000; s != 1000; s++) {
-        memset(pkt, (uint8_t)s, sizeof(pkt));
-        sc_rtx_buffer_put(b, s, pkt, sizeof(pkt), 5000);
+        sc_media_pkt *p = make_pkt(s, 5000);
+        sc_rtx_buffer_put(b, p);
+        if (s == 999) {
+            kept = p; /* our reference outlives the buffer's */
+        } else {
+            sc_media_pkt_unref(p);
+        }
     }
-    const uint8_t *out;
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 999, 5100, &out), 100);
-    SC_CHECK_INT(out[0], (uint8_t)999);
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 2, 5100, &out), 100); /* across the wrap */
+    SC_CHECK_INT(kept->refs, 2);
+    sc_media_pkt *out = sc_rtx_buffer_get(b, 999, 5100);
+    SC_CHECK(out == kept);
+    SC_CHECK(out && out->rtp.payload[0] == (uint8_t)999);
+    out = sc_rtx_buffer_get(b, 2, 5100); /* across the wrap */
+    SC_CHECK(out && out->rtp.seq == 2);
     /* evicted by newer packets sharing its slot */
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 65000, 5100, &out), 0);
+    SC_CHECK(sc_rtx_buffer_get(b, 65000, 5100) == NULL);
     /* RELIABILITY 10: 65,535 back finds nothing */
-    SC_CHECK_INT(sc_rtx_buffer_get(b, (uint16_t)(999 - 65535), 5100, &out), 0);
+    SC_CHECK(sc_rtx_buffer_get(b, (uint16_t)(999 - 65535), 5100) == NULL);
     /* too old */
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 999, 6100, &out), 0);
+    SC_CHECK(sc_rtx_buffer_get(b, 999, 6100) == NULL);
     /* never seen */
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 30000, 5100, &out), 0);
-    /* oversized packets are not kept and clear the slot */
-    uint8_t big[SC_RTX_MAX_BYTES + 1] = {0};
-    sc_rtx_buffer_put(b, 999, big, sizeof(big), 5200);
-    SC_CHECK_INT(sc_rtx_buffer_get(b, 999, 5200, &out), 0);
+    SC_CHECK(sc_rtx_buffer_get(b, 30000, 5100) == NULL);
+    /* replacing a slot releases the old packet */
+    sc_media_pkt *p = make_pkt((uint16_t)(999 + SC_RTX_SLOTS), 5200);
+    sc_rtx_buffer_put(b, p);
+    sc_media_pkt_unref(p);
+    SC_CHECK_INT(kept->refs, 1);
     sc_rtx_buffer_free(b);
+    sc_media_pkt_unref(kept); /* LeakSanitizer checks the rest were freed */
+}
+
+static void test_ring(void)
+{
+    sc_ring *r = sc_ring_new();
+    SC_CHECK(r != NULL);
+    SC_CHECK(sc_ring_pop(r) == NULL);
+    sc_media_pkt *p = make_pkt(1, 0);
+    int pushed = 0;
+    for (int i = 0; i < SC_RING_SIZE + 5; i++) {
+        sc_media_pkt_ref(p);
+        if (sc_ring_push(r, p))
+            pushed++;
+        else
+            sc_media_pkt_unref(p);
+    }
+    SC_CHECK_INT(pushed, SC_RING_SIZE); /* full: refused, not overwritten */
+    SC_CHECK(sc_ring_pop(r) == p);
+    sc_media_pkt_unref(p);
+    SC_CHECK(sc_ring_push(r, p)); /* room again; this moves our own reference */
+    sc_ring_free(r);               /* releases every queued reference */
 }
 
 int main(void)
@@ -130,5 +172,6 @@ int main(void)
     test_wraparound();
     test_vp8_picture_id();
     test_rtx_buffer();
+    test_ring();
     SC_TEST_END();
 }
