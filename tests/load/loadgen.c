@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -195,7 +196,7 @@ static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
 static void viewer_drain(lg_viewers *vw, lg_peer *p)
 {
     static uint8_t bufs[LG_BATCH][1600];
-    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
     struct mmsghdr msgs[LG_BATCH];
     struct iovec iov[LG_BATCH];
     int n;
@@ -212,18 +213,29 @@ static void viewer_drain(lg_viewers *vw, lg_peer *p)
         if (n <= 0)
             return;
         int64_t now = lg_now_us();
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        /* SO_TIMESTAMPNS is CLOCK_REALTIME: map it onto CLOCK_MONOTONIC. */
+        int64_t real_minus_mono = ((int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000) - now;
         atomic_fetch_add_explicit(&vw->rx_packets, (uint64_t)n, memory_order_relaxed);
         for (int i = 0; i < n; i++) {
             struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+            int64_t rx = now;
             for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
                     uint32_t d;
                     memcpy(&d, CMSG_DATA(c), sizeof(d));
                     if (d > p->rx_ovfl)
                         p->rx_ovfl = d;
+                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                    struct timespec ts;
+                    memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                    rx = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - real_minus_mono;
+                    if (rx > now)
+                        rx = now;
                 }
             }
-            lg_peer_input(p, bufs[i], msgs[i].msg_len, now, &vw->lat);
+            lg_peer_input(p, bufs[i], msgs[i].msg_len, rx, now - rx, &vw->lat);
         }
         if (p->state != before) {
             if (p->state == LG_PEER_CONNECTED)
@@ -498,7 +510,7 @@ static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
             lg_peer *p = evs[i].data.ptr;
             ssize_t len;
             while ((len = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-                lg_peer_input(p, buf, (size_t)len, lg_now_us(), NULL);
+                lg_peer_input(p, buf, (size_t)len, lg_now_us(), 0, NULL);
         }
     }
 }
@@ -520,19 +532,32 @@ static double pct_i64(const int64_t *v, int n, double q)
     return (double)v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
-static double hist_pct(const lg_latency *l, double q)
+static double hist_pct(const lg_hist *l, double q)
 {
-    uint64_t total = l->samples, want, acc = 0;
+    uint64_t total = l->n, want, acc = 0;
 
     if (!total)
         return -1;
     want = (uint64_t)ceil(q * (double)total);
     for (int i = 0; i < LG_HIST_BUCKETS; i++) {
-        acc += l->hist[i];
+        acc += l->b[i];
         if (acc >= want)
             return (i + 0.5) * LG_HIST_US / 1000.0;
     }
     return (double)l->max_us / 1000.0;
+}
+
+static json_t *hist_json(const lg_hist *h)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "samples", json_integer((json_int_t)h->n));
+    json_object_set_new(o, "p50_ms", json_real(hist_pct(h, 0.50)));
+    json_object_set_new(o, "p90_ms", json_real(hist_pct(h, 0.90)));
+    json_object_set_new(o, "p95_ms", json_real(hist_pct(h, 0.95)));
+    json_object_set_new(o, "p99_ms", json_real(hist_pct(h, 0.99)));
+    json_object_set_new(o, "p999_ms", json_real(hist_pct(h, 0.999)));
+    json_object_set_new(o, "max_ms", json_real((double)h->max_us / 1000));
+    return o;
 }
 
 /* Join-time figures in ms: request to first media packet (any), to first
@@ -683,9 +708,10 @@ static int setup(lg_run *r)
     pthread_mutex_init(&r->vw->lock, NULL);
     r->vw->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     r->vw->cert = sc_dtls_cert_new();
-    r->vw->lat.hist = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
+    r->vw->lat.fwd.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
+    r->vw->lat.queue.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
     r->vw->all = calloc((size_t)r->o.viewers + 1, sizeof(*r->vw->all));
-    if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.hist || !r->vw->all)
+    if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.fwd.b || !r->vw->lat.queue.b || !r->vw->all)
         return -ENOMEM;
     return 0;
 }
@@ -801,14 +827,8 @@ int main(int argc, char **argv)
     json_object_set_new(out, "join_first_media", join_json(r, 0));
     json_object_set_new(out, "join_first_video", join_json(r, 1));
     json_object_set_new(out, "join_connected", join_json(r, 2));
-    lat = json_object();
-    json_object_set_new(lat, "samples", json_integer((json_int_t)r->vw->lat.samples));
-    json_object_set_new(lat, "p50_ms", json_real(hist_pct(&r->vw->lat, 0.50)));
-    json_object_set_new(lat, "p90_ms", json_real(hist_pct(&r->vw->lat, 0.90)));
-    json_object_set_new(lat, "p95_ms", json_real(hist_pct(&r->vw->lat, 0.95)));
-    json_object_set_new(lat, "p99_ms", json_real(hist_pct(&r->vw->lat, 0.99)));
-    json_object_set_new(lat, "p999_ms", json_real(hist_pct(&r->vw->lat, 0.999)));
-    json_object_set_new(lat, "max_ms", json_real((double)r->vw->lat.max_us / 1000));
+    lat = hist_json(&r->vw->lat.fwd);
+    json_object_set_new(lat, "loadgen_queue", hist_json(&r->vw->lat.queue));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
     json_object_set_new(out, "latency", lat);
@@ -879,8 +899,8 @@ int main(int argc, char **argv)
             connected, r->o.viewers,
             json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p50_ms")),
             json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p99_ms")),
-            hist_pct(&r->vw->lat, 0.5), hist_pct(&r->vw->lat, 0.99),
-            (double)r->vw->lat.max_us / 1000,
+            hist_pct(&r->vw->lat.fwd, 0.5), hist_pct(&r->vw->lat.fwd, 0.99),
+            (double)r->vw->lat.fwd.max_us / 1000,
             json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
             (double)worst_ppm / 10000.0,
             json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
@@ -903,7 +923,8 @@ int main(int argc, char **argv)
     lg_media_free(r->media);
     sc_dtls_cert_free(r->cert);
     sc_dtls_cert_free(r->vw->cert);
-    free(r->vw->lat.hist);
+    free(r->vw->lat.fwd.b);
+    free(r->vw->lat.queue.b);
     free(r->vw->all);
     free(r->vw);
     free(r->viewers);

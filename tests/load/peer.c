@@ -207,6 +207,9 @@ int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
         setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     buf = 1;
     setsockopt(p->fd, SOL_SOCKET, SO_RXQ_OVFL, &buf, sizeof(buf));
+    /* Kernel receive times: latency and join time are taken when the packet
+     * reached our socket, not when a busy loadgen got round to it. */
+    setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &buf, sizeof(buf));
     local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(p->fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
         connect(p->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0)
@@ -354,7 +357,21 @@ static lg_rx_stream *rx_stream(lg_peer *p, uint32_t ssrc, uint8_t pt, uint16_t s
 }
 
 /* Decrypt a copy: authenticates the server's SRTP and reads the trailer. */
-static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat)
+void lg_hist_add(lg_hist *h, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    h->n++;
+    if ((uint64_t)us > h->max_us)
+        h->max_us = (uint64_t)us;
+    if (us / LG_HIST_US < LG_HIST_BUCKETS)
+        h->b[us / LG_HIST_US]++;
+    else
+        h->over++;
+}
+
+static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,
+                   lg_latency *lat)
 {
     uint8_t copy[SC_RTP_MAX_PACKET + SC_SRTP_MAX_TRAILER];
     size_t n = len;
@@ -377,17 +394,12 @@ static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, l
     d = now_us - sent;
     if (d < 0 || d > 600000000)
         return;  /* not our trailer */
-    lat->samples++;
-    if ((uint64_t)d > lat->max_us)
-        lat->max_us = (uint64_t)d;
-    if (d / LG_HIST_US < LG_HIST_BUCKETS)
-        lat->hist[d / LG_HIST_US]++;
-    else
-        lat->over++;
+    lg_hist_add(&lat->fwd, d);
+    lg_hist_add(&lat->queue, queue_us);
 }
 
 static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
-                          lg_latency *lat)
+                          int64_t queue_us, lg_latency *lat)
 {
     uint16_t seq;
     uint32_t ssrc;
@@ -414,10 +426,11 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
         s->received++;
     }
     if (p->srtp && ++p->pkt_counter % (uint64_t)p->sample_every == 0)
-        sample(p, buf, len, now_us, lat);
+        sample(p, buf, len, now_us, queue_us, lat);
 }
 
-void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat)
+void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,
+                   lg_latency *lat)
 {
     uint8_t b0;
 
@@ -434,7 +447,7 @@ void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, lg_late
             if (p->publisher)
                 on_rtcp_publisher(p, buf, len);
         } else if (!p->publisher) {
-            on_rtp_viewer(p, buf, len, now_us, lat);
+            on_rtp_viewer(p, buf, len, now_us, queue_us, lat);
         }
     } else {
         p->rx_other++;

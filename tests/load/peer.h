@@ -37,13 +37,21 @@ typedef struct lg_rx_stream {
     uint64_t received;
 } lg_rx_stream;
 
+/* A latency histogram: LG_HIST_BUCKETS buckets of LG_HIST_US. */
+typedef struct lg_hist {
+    uint32_t *b;
+    uint64_t n, over, max_us;
+} lg_hist;
+
 /* Shared sink for latency samples (owned by the viewer thread). */
 typedef struct lg_latency {
     bool enabled;          /* only inside the measurement window */
-    uint32_t *hist;        /* LG_HIST_BUCKETS buckets of LG_HIST_US */
-    uint64_t samples, over, max_us;
+    lg_hist fwd;           /* publisher send -> kernel receive on the viewer socket */
+    lg_hist queue;         /* kernel receive -> loadgen read: our own lag */
     uint64_t auth_ok, auth_fail;
 } lg_latency;
+
+void lg_hist_add(lg_hist *h, int64_t us);
 #define LG_HIST_US 10
 #define LG_HIST_BUCKETS 200000  /* 2 s */
 
@@ -103,8 +111,10 @@ int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
 /* Start ICE: the first check goes out now. */
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);
 
-/* One datagram from the socket. */
-void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, lg_latency *lat);
+/* One datagram from the socket.  now_us is when the kernel received it
+ * (CLOCK_MONOTONIC); queue_us how long it then waited for us to read it. */
+void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,
+                   lg_latency *lat);
 
 /* Timers: check retransmission and consent (every ~5 s), DTLS timeouts.
  * Returns the time the peer next wants a tick. */
