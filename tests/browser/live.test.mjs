@@ -129,12 +129,11 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         assert.equal(serverExit, null, `stagecast exited early (${JSON.stringify(serverExit)}):\n${serverLog}`);
     }
 
-    before(async () => {
-        assert.ok(existsSync(bin), `no stagecast binary at ${bin} (build it or set STAGECAST_BIN)`);
-        dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
-        const port = await freeTcpPort();
-        const udpPort = await freeUdpPort();
-        base = `http://127.0.0.1:${port}`;
+    let port;
+    let udpPort;
+
+    async function startServer() {
+        serverExit = null;
         server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port', String(udpPort),
             '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
         const keep = (chunk) => {
@@ -143,24 +142,41 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         };
         server.stdout.on('data', keep);
         server.stderr.on('data', keep);
-        server.on('exit', (code, signal) => { serverExit = { code, signal }; });
-
+        const proc = server;
+        proc.on('exit', (code, signal) => {
+            if (proc === server) serverExit = { code, signal };
+        });
         await waitFor('GET /api/health', async () => {
             assertServerUp();
             const res = await fetch(`${base}/api/health`);
             return res.ok && (await res.json()).status === 'ok';
         }, 20000);
+    }
 
+    // SIGTERM must end the server by itself, without a crash.
+    async function stopServer() {
+        server.kill('SIGTERM');
+        const stopped = await waitFor('stagecast to exit after SIGTERM', () => serverExit !== null, 10000)
+            .catch(() => false);
+        if (!stopped) server.kill('SIGKILL');
+        assert.ok(stopped, 'stagecast did not exit within 10 s of SIGTERM');
+        assert.ok(serverExit.code === 0 || serverExit.signal === 'SIGTERM',
+            `stagecast stopped badly: ${JSON.stringify(serverExit)}`);
+    }
+
+    before(async () => {
+        assert.ok(existsSync(bin), `no stagecast binary at ${bin} (build it or set STAGECAST_BIN)`);
+        dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
+        port = await freeTcpPort();
+        udpPort = await freeUdpPort();
+        base = `http://127.0.0.1:${port}`;
+        await startServer();
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     });
 
     after(async () => {
         if (browser) await browser.close().catch(() => {});
-        if (server && serverExit === null) {
-            server.kill('SIGTERM');
-            const stopped = await waitFor('stagecast to exit', () => serverExit !== null, 10000).catch(() => false);
-            if (!stopped) server.kill('SIGKILL');
-        }
+        if (server && serverExit === null) await stopServer().catch((err) => console.log(err.message));
         if (dataDir) rmSync(dataDir, { recursive: true, force: true });
         if ((failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
     });
@@ -225,6 +241,11 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
                 return !!v && v.videoWidth > 0 && !v.paused;
             });
             assert.equal(playing, true, `${label}: main tile is not playing`);
+            // Autoplay starts muted; the Unmute button turns the sound on.
+            assert.equal(await page.evaluate(() => document.querySelector('.tile-main video').muted), true);
+            await page.getByRole('button', { name: 'Unmute' }).click();
+            assert.equal(await page.evaluate(() => document.querySelector('.tile-main video').muted), false,
+                `${label}: Unmute left the video muted`);
             await waitFor(`${label} stats overlay`, async () =>
                 /\d+×\d+/.test(await page.textContent('.tile-main .stats [data-stat="resolution"]').catch(() => '')));
         }
@@ -237,6 +258,24 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         await viewers[0].context().close();
         viewers.shift();
         await waitFor('viewer count 1', async () =>
+            (await presenter.textContent('#viewer-count')).trim() === '1');
+        assertServerUp();
+    });
+
+    step('presenter and viewer come back after a server restart', async () => {
+        await stopServer();
+        await startServer();
+        await waitFor('presenter live again', async () =>
+            (await presenter.evaluate(() => document.body.dataset.state)) === 'live', 60000);
+        const page = viewers[0];
+        await waitFor('viewer live again', async () =>
+            (await page.evaluate(() => document.body.dataset.state)) === 'live', 60000);
+        const b = await page.evaluate(() => window.stagecast.stats());
+        await sleep(2000);
+        const a = await page.evaluate(() => window.stagecast.stats());
+        assert.ok(sum(a.video, 'framesDecoded') > sum(b.video, 'framesDecoded'), 'video did not resume');
+        assert.ok(sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'), 'audio did not resume');
+        await waitFor('viewer count 1 after restart', async () =>
             (await presenter.textContent('#viewer-count')).trim() === '1');
         assertServerUp();
     });
