@@ -3,7 +3,9 @@
 // a network namespace with only loopback.
 //
 // Env: STAGECAST_BIN (default build/stagecast, then build/signaling/stagecast),
-//      CHROMIUM (default /usr/bin/chromium).
+//      CHROMIUM (default /usr/bin/chromium),
+//      STAGECAST_SCREENSHOTS (a directory: save screenshots there),
+//      STAGECAST_LOG (print the server log even when all passes).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -277,6 +279,35 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         assert.ok(sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'), 'audio did not resume');
         await waitFor('viewer count 1 after restart', async () =>
             (await presenter.textContent('#viewer-count')).trim() === '1');
+        assertServerUp();
+    });
+
+    step('a cohost joins the stage in slot 1 and leaves again', async () => {
+        const cohost = await openPage('presenter.html', 'cohost', 'cohost');
+        await waitFor('cohost preview', () => cohost.evaluate(() => document.querySelector('#preview').videoWidth > 0));
+        await cohost.getByRole('button', { name: 'Go live' }).click();
+        await waitFor('cohost live', async () =>
+            (await cohost.evaluate(() => document.body.dataset.state)) === 'live');
+        const page = viewers[0];
+        await waitFor('two tiles on the viewer', async () =>
+            (await page.locator('.tile').count()) === 2);
+        // Frames decoded on the video m-line of pair 1 (stage slot 1).
+        const slotFrames = () => page.evaluate(async () => {
+            const mid = window.stagecast.pc.getTransceivers()[3].mid;
+            const s = await window.stagecast.stats();
+            return s.video.find((v) => v.mid === mid)?.framesDecoded ?? 0;
+        });
+        const b = await waitFor('slot 1 video decoding', slotFrames);
+        await sleep(2000);
+        assert.ok((await slotFrames()) > b, 'slot 1 video stopped');
+        assert.equal(await page.locator('.tile-main').count(), 1, 'exactly one main tile');
+        if (process.env.STAGECAST_SCREENSHOTS) {
+            await page.screenshot({ path: join(process.env.STAGECAST_SCREENSHOTS, 'viewer-two-slots.png') });
+            await presenter.screenshot({ path: join(process.env.STAGECAST_SCREENSHOTS, 'presenter.png') });
+        }
+        await cohost.context().close();
+        await waitFor('one tile again', async () => (await page.locator('.tile').count()) === 1);
+        assert.equal(await page.evaluate(() => document.body.dataset.state), 'live');
         assertServerUp();
     });
 
