@@ -55,7 +55,7 @@ static const opt_spec serve_opts[] = {
     {"--log-level", "L", OPT_LEVEL, offsetof(sc_config, log_level),
      sizeof(((sc_config *)0)->log_level), 0, 0, SC_DEFAULT_LOG_LEVEL,
      "error, warn, info or debug"},
-    INT_OPT(sc_config, "--max-publishers", "N", max_publishers, 1, 64,
+    INT_OPT(sc_config, "--max-publishers", "N", max_publishers, 1, 16,
             SC_STR(SC_DEFAULT_MAX_PUBLISHERS), "publishers per room (stage size)"),
     INT_OPT(sc_config, "--max-viewers", "N", max_viewers, 1, 1000000,
             SC_STR(SC_DEFAULT_MAX_VIEWERS), "viewers per room"),
@@ -63,6 +63,9 @@ static const opt_spec serve_opts[] = {
             "65536", "largest HTTP request body (WHIP/WHEP offers)"),
     INT_OPT(sc_config, "--max-ws-message", "BYTES", max_ws_message, 1024, 16 * 1024 * 1024,
             "65536", "largest WebSocket message"),
+    INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
+            SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
+            "close a media session after this long without ICE consent (RFC 7675)"),
     STR_OPT(sc_config, "--secret-file", "PATH", secret_file, "DATA/secret",
             "token signing secret (hex or raw bytes)"),
 };
@@ -100,6 +103,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_viewers = SC_DEFAULT_MAX_VIEWERS;
     cfg->max_body = SC_DEFAULT_MAX_BODY;
     cfg->max_ws_message = SC_DEFAULT_MAX_WS_MESSAGE;
+    cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
 }
 
 void sc_token_config_defaults(sc_token_config *cfg)

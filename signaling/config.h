@@ -20,6 +20,7 @@
 #define SC_DEFAULT_LOG_LEVEL "info"
 #define SC_DEFAULT_MAX_PUBLISHERS 6        /* the stage */
 #define SC_DEFAULT_MAX_VIEWERS 10000
+#define SC_DEFAULT_CONSENT_TIMEOUT_MS 30000
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
@@ -41,6 +42,7 @@ typedef struct sc_config {
     int max_viewers;
     int max_body;
     int max_ws_message;
+    int consent_timeout_ms;
     char secret_file[SC_PATH_MAX]; /* empty: DATA/secret */
 } sc_config;
 
