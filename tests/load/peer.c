@@ -254,7 +254,15 @@ static void send_check(lg_peer *p, int64_t now_us)
     memcpy(p->txid, buf + 8, 12);
     if (send(p->fd, buf, n, 0) < 0)
         p->send_errors++;
-    p->next_check_us = now_us + (p->state == LG_PEER_ICE ? LG_CHECK_RETRY_US : LG_CONSENT_US);
+    /* Back off like a browser (RFC 8445 RTO doubling, capped at 1.6 s) so a
+     * slow server is not flooded by its own joiners' retries. */
+    if (p->state == LG_PEER_ICE) {
+        int64_t rto = (int64_t)LG_CHECK_RETRY_US << (p->checks_sent < 4 ? p->checks_sent : 4);
+        p->checks_sent++;
+        p->next_check_us = now_us + rto;
+    } else {
+        p->next_check_us = now_us + LG_CONSENT_US;
+    }
 }
 
 static void dtls_send(void *ud, const uint8_t *buf, size_t len)

@@ -70,6 +70,7 @@ typedef struct lg_peer {
     sc_srtp *srtp;
     /* ICE */
     uint8_t txid[12];
+    int checks_sent;
     int64_t next_check_us, last_response_us, last_dtls_tick_us;
     uint64_t tie;
     /* times */
