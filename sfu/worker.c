@@ -34,6 +34,7 @@ struct sc_cmd {
 };
 
 static void push_cmd(sc_worker *w, struct sc_cmd *c);
+static void run_commands(sc_worker *w);
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
@@ -126,11 +127,23 @@ static size_t ufrag_bucket(const char *ufrag)
     return hash_bytes(ufrag, strlen(ufrag)) % 1024;
 }
 
-sc_transport *sc__worker_find_ufrag(sc_worker *w, const char *ufrag)
+static sc_transport *lookup_ufrag(sc_worker *w, const char *ufrag)
 {
     sc_transport *t = w->by_ufrag[ufrag_bucket(ufrag)];
     while (t && strcmp(t->neg.local_ufrag, ufrag) != 0)
         t = t->next_ufrag;
+    return t;
+}
+
+sc_transport *sc__worker_find_ufrag(sc_worker *w, const char *ufrag)
+{
+    sc_transport *t = lookup_ufrag(w, ufrag);
+    /* The answer can reach the peer, and its first check reach us, before
+     * this loop has taken the new transport from the command queue. */
+    if (!t && __atomic_load_n(&w->cmd_head, __ATOMIC_ACQUIRE)) {
+        run_commands(w);
+        t = lookup_ufrag(w, ufrag);
+    }
     return t;
 }
 
@@ -402,7 +415,8 @@ static void run_commands(sc_worker *w)
         SC_WARN("worker", "eventfd read: %s", strerror(errno));
     pthread_mutex_lock(&w->cmd_lock);
     struct sc_cmd *c = w->cmd_head;
-    w->cmd_head = w->cmd_tail = NULL;
+    __atomic_store_n(&w->cmd_head, NULL, __ATOMIC_RELAXED);
+    w->cmd_tail = NULL;
     pthread_mutex_unlock(&w->cmd_lock);
     while (c) {
         struct sc_cmd *next = c->next;
@@ -463,7 +477,7 @@ static void push_cmd(sc_worker *w, struct sc_cmd *c)
     if (w->cmd_tail)
         w->cmd_tail->next = c;
     else
-        w->cmd_head = c;
+        __atomic_store_n(&w->cmd_head, c, __ATOMIC_RELEASE);
     w->cmd_tail = c;
     pthread_mutex_unlock(&w->cmd_lock);
     uint64_t one = 1;
