@@ -173,6 +173,9 @@ static SSL_CTX *make_ctx(X509 *x509, EVP_PKEY *key)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* After the handshake a session's DTLS is idle (until data channels):
+     * let OpenSSL free its read/write buffers (~34 KiB a session) while so. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 
 fail:
