@@ -43,15 +43,7 @@ struct sc_ws_client {
     const char *action;      /* request in progress, for log lines */
 };
 
-typedef void (*cmd_fn)(sc_ws_client *c, json_t *msg, json_t *id);
-
-typedef struct ws_cmd {
-    const char *type;
-    cmd_fn fn;
-    uint32_t perm;      /* permission the token must grant, 0 = none */
-    bool needs_join;
-    const char *action;
-} ws_cmd;
+typedef sc_ws_command ws_cmd;
 
 /* ---- sending ---------------------------------------------------------------- */
 
@@ -318,6 +310,26 @@ static const ws_cmd commands[] = {
     {"ping", cmd_ping, 0, true, "pinging"},
 };
 
+static const struct {
+    const ws_cmd *cmds;
+    const size_t *n;
+} command_tables[] = {
+    {sc_interact_commands, &sc_interact_n_commands},
+    {sc_stage_commands, &sc_stage_n_commands},
+};
+
+static const ws_cmd *find_command(const char *type)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].type, type) == 0)
+            return &commands[i];
+    for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
+        for (size_t i = 0; i < *command_tables[t].n; i++)
+            if (strcmp(command_tables[t].cmds[i].type, type) == 0)
+                return &command_tables[t].cmds[i];
+    return NULL;
+}
+
 /* Nesting depth of a JSON text, counted outside strings; stops early once
  * over the limit so a hostile message costs one linear pass. */
 static bool json_too_deep(const char *s, size_t len, int max)
@@ -375,12 +387,7 @@ static void handle_message(sc_ws_client *c, const char *buf, size_t len)
         send_error(c, id, "bad-json", "a message needs a string \"type\"");
         goto done;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(commands[i].type, type) == 0) {
-            cmd = &commands[i];
-            break;
-        }
-    }
+    cmd = find_command(type);
     if (!cmd) {
         send_error(c, id, "unknown-type", "unknown message type");
         goto done;
@@ -626,4 +633,30 @@ void sc_ws_poll_sfu(sc_server *srv)
 {
     if (srv->sfu)
         sc_sfu_poll_events(srv->sfu, on_sfu_event, srv);
+}
+
+/* ---- for command modules ------------------------------------------------------ */
+
+const struct sc_token *sc_ws_client_token(const sc_ws_client *c) { return &c->tok; }
+const char *sc_ws_client_room(const sc_ws_client *c) { return c->room; }
+sc_server *sc_ws_client_server(const sc_ws_client *c) { return c->srv; }
+
+void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg) { reply(c, id, msg); }
+
+void sc_ws_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    send_error(c, id, code, "%s", msg);
+}
+
+void sc_ws_broadcast(sc_server *srv, const char *room, json_t *msg) { broadcast(srv, room, msg); }
+
+void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud, sc_ws_client *c),
+                          void *ud)
+{
+    sc_rooms_foreach_client(srv->rooms, room, fn, ud);
 }

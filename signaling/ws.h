@@ -26,4 +26,42 @@ int sc_ws_send(sc_ws_client *c, json_t *msg);
  * fan them out to the rooms' clients. */
 void sc_ws_poll_sfu(sc_server *srv);
 
+/* ---- for modules that add message types (interactions, the stage) ---------- */
+
+struct sc_token;
+
+/* One row of a dispatch table (STYLE 8): the message type, its handler, the
+ * permission the sender's token must grant (0 = none), whether `join` must
+ * come first, and the action named in log lines. */
+typedef void (*sc_ws_cmd_fn)(sc_ws_client *c, json_t *msg, json_t *id);
+typedef struct sc_ws_command {
+    const char *type;
+    sc_ws_cmd_fn fn;
+    uint32_t perm;
+    bool needs_join;
+    const char *action;
+} sc_ws_command;
+
+/* Each module defines its table in its own file; ws.c looks a type up in
+ * its own table first, then in these. */
+extern const sc_ws_command sc_interact_commands[];
+extern const size_t sc_interact_n_commands;
+extern const sc_ws_command sc_stage_commands[];
+extern const size_t sc_stage_n_commands;
+
+/* The sender's verified token (role, name, sub, perms) and joined room. */
+const struct sc_token *sc_ws_client_token(const sc_ws_client *c);
+const char *sc_ws_client_room(const sc_ws_client *c);
+sc_server *sc_ws_client_server(const sc_ws_client *c);
+/* Send msg (stolen) to c, with "re" set to the request's id. */
+void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg);
+/* Send {"type":"error","code","message","re"} to c and count it. */
+void sc_ws_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Send msg (stolen) to every client joined to room. */
+void sc_ws_broadcast(sc_server *srv, const char *room, json_t *msg);
+/* Call fn for every client joined to room. */
+void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud, sc_ws_client *c),
+                          void *ud);
+
 #endif
