@@ -32,6 +32,8 @@ struct sc_ws_client {
     char peer[64];
     bool joined;
     bool closing;            /* too slow: close at the next writeable */
+    bool close_when_sent;    /* closed by the server (kick): flush, then close */
+    char close_reason[64];
     sc_token tok;
     char room[SC_ROOM_NAME_MAX + 1];
     out_msg *head, *tail;
@@ -468,8 +470,14 @@ static int on_writeable(sc_ws_client *c, struct lws *wsi)
         lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
         return -1;
     }
-    if (!m)
+    if (!m) {
+        if (c->close_when_sent) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)c->close_reason,
+                             strlen(c->close_reason));
+            return -1;
+        }
         return 0;
+    }
     c->head = m->next;
     if (!c->head)
         c->tail = NULL;
@@ -478,7 +486,7 @@ static int on_writeable(sc_ws_client *c, struct lws *wsi)
     free(m);
     if (n < 0)
         return -1;
-    if (c->head)
+    if (c->head || c->close_when_sent)
         lws_callback_on_writable(wsi);
     return 0;
 }
@@ -659,4 +667,13 @@ void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud,
                           void *ud)
 {
     sc_rooms_foreach_client(srv->rooms, room, fn, ud);
+}
+
+void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms) { c->tok.perms = perms; }
+
+void sc_ws_client_close(sc_ws_client *c, const char *reason)
+{
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+    c->close_when_sent = true;
+    lws_callback_on_writable(c->wsi);
 }

@@ -60,6 +60,12 @@ void sc_ws_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 /* Send msg (stolen) to every client joined to room. */
 void sc_ws_broadcast(sc_server *srv, const char *room, json_t *msg);
+/* Change what the client may do from now on (the host granting or
+ * revoking live); its token is unchanged. */
+void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms);
+/* Close the connection once what is queued for it has been sent (kick);
+ * its media sessions end with it. */
+void sc_ws_client_close(sc_ws_client *c, const char *reason);
 /* Call fn for every client joined to room. */
 void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud, sc_ws_client *c),
                           void *ud);
