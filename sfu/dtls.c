@@ -485,6 +485,11 @@ sc_dtls_state sc_dtls_start(sc_dtls *d)
     return d->state;
 }
 
+bool sc_dtls_datagram_valid(const uint8_t *buf, size_t len)
+{
+    return buf && len <= 65535 && datagram_ok(buf, len);
+}
+
 sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
 {
     if (!d)

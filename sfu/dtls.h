@@ -51,6 +51,10 @@ sc_dtls_state sc_dtls_start(sc_dtls *d);
  * handshake finishes, the peer certificate is checked against the SDP
  * fingerprint: a mismatch or a missing certificate gives SC_DTLS_FAILED. */
 sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len);
+/* The structural check sc_dtls_feed applies first (record headers and
+ * lengths, handshake fragment bounds): false for a datagram it would drop
+ * unread, so the caller can count it. */
+bool sc_dtls_datagram_valid(const uint8_t *buf, size_t len);
 /* Drive retransmissions; call every ~50 ms while CONNECTING. */
 sc_dtls_state sc_dtls_tick(sc_dtls *d);
 sc_dtls_state sc_dtls_state_get(const sc_dtls *d);

@@ -180,6 +180,10 @@ void sc__transport_on_packet(sc_transport *t, uint8_t *buf, size_t len)
     sc_worker *w = t->w;
     uint8_t b = buf[0];
     if (b >= 20 && b <= 63) {
+        if (!sc_dtls_datagram_valid(buf, len)) {
+            SC_COUNT(w, drop_dtls, 1);
+            return;
+        }
         if (ensure_dtls(t) < 0)
             return;
         on_dtls_state(t, sc_dtls_feed(t->dtls, buf, len));

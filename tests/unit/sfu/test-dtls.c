@@ -302,6 +302,7 @@ static void feed_garbage(sc_dtls *d, sc_dtls_state expect)
     body[0] = 1;
     sc_wr24(body + 1, 100);
     n = make_record(buf, 22, 0, body, 12, 12);
+    SC_CHECK(!sc_dtls_datagram_valid(buf, n)); /* the caller counts it */
     SC_CHECK_INT(sc_dtls_feed(d, buf, n), expect);
     /* Zero-length handshake record body. */
     n = make_record(buf, 22, 0, body, 0, 0);
@@ -314,12 +315,14 @@ static void feed_garbage(sc_dtls *d, sc_dtls_state expect)
     SC_CHECK_INT(sc_dtls_feed(d, buf, n), expect);
     /* Truncated record: the header claims 200 bytes, 20 follow. */
     n = make_record(buf, 22, 0, body, 20, 200);
+    SC_CHECK(!sc_dtls_datagram_valid(buf, n));
     SC_CHECK_INT(sc_dtls_feed(d, buf, n), expect);
     /* Truncated header. */
     SC_CHECK_INT(sc_dtls_feed(d, buf, 7), expect);
     /* Encrypted-epoch garbage of plausible shape: OpenSSL drops it. */
     sc_random(body, sizeof(body));
     n = make_record(buf, 23, 1, body, 48, 48);
+    SC_CHECK(sc_dtls_datagram_valid(buf, n)); /* well-formed; only decryption fails */
     SC_CHECK_INT(sc_dtls_feed(d, buf, n), expect);
     n = make_record(buf, 22, 1, body, 48, 48);
     SC_CHECK_INT(sc_dtls_feed(d, buf, n), expect);
