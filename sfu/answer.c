@@ -102,6 +102,8 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
         sc_strbuf_appendf(sb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
     if (t->remb)
         sc_strbuf_appendf(sb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+    if (t->audio_level_id)
+        sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->audio_level_id, SC_AUDIO_LEVEL_URI);
     if (rtx) {
         sc_strbuf_appendf(sb, "a=rtpmap:%u rtx/%u\r\n", rtx->pt, rtx->clock ? rtx->clock : c->clock);
         sc_strbuf_appendf(sb, "a=fmtp:%u apt=%u\r\n", rtx->pt, c->pt);
@@ -195,6 +197,9 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         t->remb = p->kind == SC_SESSION_PUBLISH && c->fb_remb;
         if (p->kind == SC_SESSION_PUBLISH) {
             remote_ssrcs(m, t);
+            /* Audio levels (RFC 6464) drive the active-speaker events. */
+            if (m->kind == SC_SDP_AUDIO)
+                t->audio_level_id = sc_sdp_find_extmap(m, SC_AUDIO_LEVEL_URI);
         } else {
             t->local_ssrc = fresh_ssrc(neg);
             neg->n_tracks++; /* fresh_ssrc must see this track's media SSRC */

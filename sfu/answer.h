@@ -12,6 +12,7 @@
 #include "sfu.h"
 
 #define SC_MAX_SLOTS 16 /* stage slots a subscriber can receive */
+#define SC_AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 /* One accepted m-line. */
 typedef struct sc_track_map {
@@ -26,6 +27,7 @@ typedef struct sc_track_map {
     uint32_t remote_rtx_ssrc;  /* publisher: announced RTX SSRC, 0 if none */
     uint32_t local_ssrc;       /* subscriber: the SSRC we send on this m-line */
     uint32_t local_rtx_ssrc;   /* subscriber: our RTX SSRC, 0 without RTX */
+    uint8_t audio_level_id;    /* publisher audio: RFC 6464 extension id, 0 if not negotiated */
 } sc_track_map;
 
 typedef struct sc_negotiated {

@@ -24,6 +24,7 @@ typedef struct sc_transport sc_transport;
 #define SC_MTU 1500
 #define SC_KEYFRAME_INTERVAL_MS 300   /* at most one PLI per publisher stream per this */
 #define SC_RTX_MAX_AGE_MS 1000
+#define SC_AUDIO_LEVEL_WINDOW_MS 250  /* publishers report their mean level this often */
 
 /* A remote address that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
@@ -46,6 +47,9 @@ typedef struct sc_pub_track {
     uint32_t cycles, base_seq, received, expected_prior, received_prior;
     uint32_t last_sr_mid;     /* middle 32 bits of the last SR's NTP */
     uint64_t last_sr_ms;
+    /* RFC 6464 levels over the current reporting window */
+    uint32_t level_sum, level_count;
+    uint64_t level_window_ms;
 } sc_pub_track;
 
 /* A track we send a subscriber, for one stage slot. */

@@ -334,6 +334,29 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video)
     memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 
+/* RFC 6464: accumulate the publisher's audio level; every window the mean
+ * goes to the control thread, which picks the room's active speaker. */
+static void note_audio_level(sc_transport *t, const sc_rtp *rtp)
+{
+    uint8_t id = t->neg.tracks[t->audio.map].audio_level_id;
+    const uint8_t *data;
+    size_t len;
+    if (!id || sc_rtp_find_ext(rtp, id, &data, &len) < 0 || len < 1)
+        return;
+    sc_pub_track *a = &t->audio;
+    a->level_sum += data[0] & 0x7f;
+    a->level_count++;
+    uint64_t now = sc_now_ms();
+    if (now - a->level_window_ms < SC_AUDIO_LEVEL_WINDOW_MS)
+        return;
+    sc_sfu_event ev = {.type = SC_EVENT_AUDIO_LEVEL, .session_id = t->id, .kind = t->kind,
+                       .slot = t->slot, .level = (int)(a->level_sum / a->level_count)};
+    snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
+    sc__sfu_emit(t->w->sfu, &ev);
+    a->level_sum = a->level_count = 0;
+    a->level_window_ms = now;
+}
+
 static void publisher_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp)
 {
     sc_worker *w = t->w;
@@ -351,6 +374,8 @@ static void publisher_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rt
     if (!t->room)
         return;
     bool video = pt == &t->video;
+    if (!video)
+        note_audio_level(t, rtp);
     sc_vp8 desc;
     if (video && sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
         SC_COUNT(w, drop_rtp_invalid, 1);

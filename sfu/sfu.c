@@ -24,7 +24,21 @@ typedef struct dir_session {
     char name[SC_PEER_NAME_MAX + 1];
     char user_id[SC_PEER_NAME_MAX + 1];
     char remote_ufrag[257];   /* to tell a trickle fragment from an ICE restart */
+    int level;                /* last reported mean -dBov (publishers) */
+    uint64_t level_ms;        /* when */
 } dir_session;
+
+/* Who is talking in a room, as the viewers are told. */
+typedef struct speaker_state {
+    char room[SC_ROOM_NAME_MAX + 1];
+    uint64_t current;         /* session id, 0 = nobody yet */
+    uint64_t candidate;       /* louder than current since candidate_ms */
+    uint64_t candidate_ms;
+} speaker_state;
+
+#define SPEAKING_LEVEL 60     /* -dBov: quieter than -60 dBov is not speech */
+#define LEVEL_FRESH_MS 1000   /* a level older than this means silence */
+#define SPEAKER_HOLD_MS 600   /* a new speaker must stay loudest this long */
 
 typedef struct event_node {
     sc_sfu_event ev;
@@ -43,6 +57,8 @@ struct sc_sfu {
     int n_sessions, cap_sessions;
 
     uint64_t generation;
+    speaker_state *speakers;
+    int n_speakers, cap_speakers;
 
     pthread_mutex_t ev_lock;
     event_node *ev_head, *ev_tail;
@@ -155,6 +171,7 @@ void sc_sfu_free(sc_sfu *sfu)
     free(sfu->workers);
     sc_dtls_cert_free(sfu->cert);
     free(sfu->sessions);
+    free(sfu->speakers);
     for (event_node *n = sfu->ev_head, *next; n; n = next) {
         next = n->next;
         free(n);
@@ -207,12 +224,24 @@ static void fill_event(sc_sfu_event *ev, sc_sfu_event_type type, const dir_sessi
     snprintf(ev->user_id, sizeof(ev->user_id), "%s", s->user_id);
 }
 
+static speaker_state *speaker_for(sc_sfu *sfu, const char *room, bool create);
+
 /* Remove a session from the directory and announce what changed for the room. */
 static void forget_session(sc_sfu *sfu, dir_session *s)
 {
     dir_session copy = *s;
     *s = sfu->sessions[--sfu->n_sessions];
     sc_sfu_event ev;
+    speaker_state *st = speaker_for(sfu, copy.room, false);
+    if (st && st->current == copy.id) {
+        /* The speaker left: nobody speaks until the next one is heard. */
+        st->current = st->candidate = 0;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = SC_EVENT_ACTIVE_SPEAKER;
+        ev.slot = -1;
+        snprintf(ev.room, sizeof(ev.room), "%s", copy.room);
+        push_event(sfu, &ev);
+    }
     if (copy.kind == SC_SESSION_PUBLISH) {
         fill_event(&ev, SC_EVENT_PUBLISHER_LEFT, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
         push_event(sfu, &ev);
@@ -384,6 +413,73 @@ int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, 
     return 0;
 }
 
+static speaker_state *speaker_for(sc_sfu *sfu, const char *room, bool create)
+{
+    for (int i = 0; i < sfu->n_speakers; i++)
+        if (strcmp(sfu->speakers[i].room, room) == 0)
+            return &sfu->speakers[i];
+    if (!create)
+        return NULL;
+    if (sfu->n_speakers == sfu->cap_speakers) {
+        int cap = sfu->cap_speakers ? sfu->cap_speakers * 2 : 16;
+        speaker_state *ns = realloc(sfu->speakers, (size_t)cap * sizeof(*ns));
+        if (!ns)
+            return NULL;
+        sfu->speakers = ns;
+        sfu->cap_speakers = cap;
+    }
+    speaker_state *st = &sfu->speakers[sfu->n_speakers++];
+    memset(st, 0, sizeof(*st));
+    snprintf(st->room, sizeof(st->room), "%s", room);
+    return st;
+}
+
+static void announce_speaker(sc_sfu *sfu, speaker_state *st, const dir_session *s,
+                             sc_sfu_event_fn fn, void *ud)
+{
+    sc_sfu_event ev = {.type = SC_EVENT_ACTIVE_SPEAKER, .slot = -1};
+    snprintf(ev.room, sizeof(ev.room), "%s", st->room);
+    st->current = s ? s->id : 0;
+    st->candidate = 0;
+    if (s)
+        fill_event(&ev, SC_EVENT_ACTIVE_SPEAKER, s, count_room(sfu, s->room, SC_SESSION_SUBSCRIBE));
+    fn(ud, &ev);
+}
+
+/* The loudest fresh publisher of the room becomes its speaker once it has
+ * stayed loudest for SPEAKER_HOLD_MS, so a cough does not switch the view.
+ * Silence keeps the last speaker. */
+static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn fn, void *ud)
+{
+    dir_session *s = find_session(sfu, lv->session_id);
+    if (!s)
+        return;
+    uint64_t now = sc_now_ms();
+    s->level = lv->level;
+    s->level_ms = now;
+    const dir_session *loudest = NULL;
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        const dir_session *o = &sfu->sessions[i];
+        if (o->kind != SC_SESSION_PUBLISH || strcmp(o->room, s->room) != 0 || !o->level_ms ||
+            now - o->level_ms > LEVEL_FRESH_MS || o->level > SPEAKING_LEVEL)
+            continue;
+        if (!loudest || o->level < loudest->level)
+            loudest = o;
+    }
+    speaker_state *st = speaker_for(sfu, s->room, loudest != NULL);
+    if (!st || !loudest || loudest->id == st->current) {
+        if (st)
+            st->candidate = 0;
+        return;
+    }
+    if (loudest->id != st->candidate) {
+        st->candidate = loudest->id;
+        st->candidate_ms = now;
+    }
+    if (!st->current || now - st->candidate_ms >= SPEAKER_HOLD_MS)
+        announce_speaker(sfu, st, loudest, fn, ud);
+}
+
 void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
 {
     for (;;) {
@@ -395,7 +491,9 @@ void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
             return;
         while (n) {
             event_node *next = n->next;
-            if (n->ev.type == SC_EVENT_SESSION_CLOSED) {
+            if (n->ev.type == SC_EVENT_AUDIO_LEVEL) {
+                on_audio_level(sfu, &n->ev, fn, ud);
+            } else if (n->ev.type == SC_EVENT_SESSION_CLOSED) {
                 /* Closed by the worker (consent, DTLS): the directory learns
                  * here; closes we asked for were already forgotten. */
                 dir_session *s = find_session(sfu, n->ev.session_id);

@@ -78,6 +78,10 @@ typedef enum sc_sfu_event_type {
     SC_EVENT_PUBLISHER_JOINED,    /* slot set */
     SC_EVENT_PUBLISHER_LEFT,
     SC_EVENT_VIEWERS_CHANGED,     /* viewers set */
+    SC_EVENT_ACTIVE_SPEAKER,      /* the room's loudest publisher changed
+                                     (debounced): session_id/slot/name/user_id
+                                     of the new speaker, slot -1 = nobody */
+    SC_EVENT_AUDIO_LEVEL,         /* internal (worker -> control), never delivered */
 } sc_sfu_event_type;
 
 typedef struct sc_sfu_event {
@@ -89,6 +93,7 @@ typedef struct sc_sfu_event {
     char user_id[SC_PEER_NAME_MAX + 1];
     int slot;                     /* stage slot of a publisher, -1 otherwise */
     int viewers;                  /* room's subscriber count after the change */
+    int level;                    /* SC_EVENT_AUDIO_LEVEL: mean -dBov (0 loud .. 127 silent) */
     const char *reason;           /* static string for SESSION_CLOSED:
                                      "closed", "consent-expired", "dtls-failed",
                                      "replaced", "shutdown" */

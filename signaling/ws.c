@@ -10,6 +10,7 @@
 
 #include "jwt.h"
 #include "log.h"
+#include "stage.h"
 #include "token.h"
 #include "whip.h"
 
@@ -230,6 +231,7 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
                     "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
                     srv->cfg->max_publishers, "publishers", arr, "viewers", viewers));
+    sc_stage_on_join(c);
 }
 
 static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
@@ -503,8 +505,10 @@ static void client_free(sc_ws_client *c)
     sc_server *srv = c->srv;
     int n;
 
-    if (c->joined)
+    if (c->joined) {
         sc_rooms_leave(srv->rooms, c->room, c);
+        sc_stage_on_leave(c);
+    }
     /* Its sessions end with it; their CLOSED events find no owner. */
     n = sc_rooms_disown(srv->rooms, c, close_owned, srv);
     SC_INFO("ws", "%s #%u closed%s%s, ending %d session(s)", c->peer, c->serial,
@@ -633,6 +637,16 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
             sc_ws_send(e->owner, json_pack("{s:s,s:s,s:s}", "type", "session_closed", "session",
                                            hex, "reason", ev->reason ? ev->reason : "closed"));
         sc_session_closed(srv, ev->session_id, ev->reason);
+        break;
+    case SC_EVENT_ACTIVE_SPEAKER:
+        broadcast(srv, ev->room,
+                  ev->slot < 0
+                      ? json_pack("{s:s,s:n}", "type", "active_speaker", "speaker")
+                      : json_pack("{s:s,s:o}", "type", "active_speaker", "speaker",
+                                  publisher_json(ev->session_id, ev->slot, ev->name,
+                                                 ev->user_id)));
+        break;
+    case SC_EVENT_AUDIO_LEVEL: /* consumed by the media plane's control side */
         break;
     }
 }

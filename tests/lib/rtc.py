@@ -56,9 +56,10 @@ class SineTrack(MediaStreamTrack):
     """A 440 Hz tone in 20 ms s16 mono frames, paced in real time."""
     kind = "audio"
 
-    def __init__(self, freq=440.0):
+    def __init__(self, freq=440.0, amplitude=8000):
         super().__init__()
         self.freq = freq
+        self.amplitude = amplitude
         self._start = None
         self._ts = 0
 
@@ -72,7 +73,7 @@ class SineTrack(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         t = (numpy.arange(samples) + self._ts) / AUDIO_RATE
-        pcm = (numpy.sin(2 * math.pi * self.freq * t) * 8000).astype(numpy.int16)
+        pcm = (numpy.sin(2 * math.pi * self.freq * t) * self.amplitude).astype(numpy.int16)
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = self._ts
@@ -154,11 +155,11 @@ async def _negotiate(pc, post):
     return resp
 
 
-async def publish(server, room, token):
-    """A WHIP publisher.  Returns (pc, response); the caller checks the
-    response and closes pc."""
+async def publish(server, room, token, audio=None):
+    """A WHIP publisher (audio: a SineTrack, default a 440 Hz tone).  Returns
+    (pc, response); the caller checks the response and closes pc."""
     pc = RTCPeerConnection()
-    pc.addTransceiver(SineTrack(), direction="sendonly")
+    pc.addTransceiver(audio or SineTrack(), direction="sendonly")
     pc.addTransceiver(PatternTrack(), direction="sendonly")
     resp = await _negotiate(pc, lambda sdp: server.whip(room, sdp, token))
     return pc, resp
