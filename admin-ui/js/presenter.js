@@ -2,6 +2,9 @@
 //
 // document.body.dataset.state is "idle" | "connecting" | "live" | "error"
 // and #viewer-count holds the room's subscriber count; tests read both.
+// With the moderate permission it also runs the stage: the hand queue with
+// Invite buttons, the guests with mute and remove buttons
+// (docs/protocol.md, "Stage").
 
 import { SignalingClient, SignalingError } from './signaling.js';
 import {
@@ -26,6 +29,13 @@ const ui = {
     viewers: $('#viewer-count'),
     session: $('#session-id'),
     liveBadge: $('#live-badge'),
+    stageAdmin: $('#stage-admin'),
+    stageCount: $('#stage-count'),
+    stageMembers: $('#stage-members'),
+    stageEmpty: $('#stage-empty'),
+    hands: $('#hands'),
+    handsCount: $('#hands-count'),
+    handsEmpty: $('#hands-empty'),
 };
 
 const params = readParams();
@@ -283,6 +293,93 @@ function stopLive(message) {
     status('idle', message || 'Idle');
 }
 
+// ---- the stage ---------------------------------------------------------
+
+let canModerate = false;
+let stageSize = null;
+
+function button(text, label, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.setAttribute('aria-label', label);
+    b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+            await onClick();
+            clearError(ui.error);
+        } catch (err) {
+            showError(ui.error, `${label} failed (${err.code || 'error'}): ${err.message}`);
+        } finally {
+            b.disabled = false;
+        }
+    });
+    return b;
+}
+
+function personItem(name, detail) {
+    const li = document.createElement('li');
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = name;
+    const info = document.createElement('span');
+    info.className = 'detail';
+    info.textContent = detail;
+    const actions = document.createElement('span');
+    actions.className = 'row-actions';
+    li.append(who, info, actions);
+    return { li, actions };
+}
+
+function renderStage(members) {
+    ui.stageMembers.replaceChildren(...members.map((m) => {
+        const name = m.name || m.user_id;
+        const flags = [m.audio_only ? 'audio only' : null, m.audio_muted ? 'mic off' : null,
+            m.video_muted ? 'camera off' : null].filter(Boolean).join(' · ');
+        const { li, actions } = personItem(name, flags);
+        li.dataset.userId = m.user_id;
+        const mute = (fields) => () => sig.request({ type: 'stage_mute', user_id: m.user_id, ...fields });
+        actions.append(
+            button(m.audio_muted ? 'Unmute mic' : 'Mute mic', `${m.audio_muted ? 'Unmute' : 'Mute'} ${name}'s microphone`,
+                mute({ audio: !m.audio_muted })),
+        );
+        if (!m.audio_only) {
+            actions.append(button(m.video_muted ? 'Camera on' : 'Camera off',
+                `Turn ${m.video_muted ? 'on' : 'off'} ${name}'s camera`, mute({ video: !m.video_muted })));
+        }
+        actions.append(button('Remove', `Remove ${name} from the stage`,
+            () => sig.request({ type: 'stage_remove', user_id: m.user_id })));
+        return li;
+    }));
+    ui.stageEmpty.hidden = members.length > 0;
+    ui.stageCount.textContent = stageSize ? `(${members.length} guest${members.length === 1 ? '' : 's'}, stage of ${stageSize})` : '';
+}
+
+function renderHands(queue) {
+    ui.hands.replaceChildren(...queue.map((h) => {
+        const name = h.name || h.user_id;
+        const since = new Date(h.since).toLocaleTimeString();
+        const { li, actions } = personItem(name, h.invited ? `invited · since ${since}` : `since ${since}`);
+        li.dataset.userId = h.user_id;
+        actions.append(button(h.invited ? 'Invite again' : 'Invite', `Invite ${name} on stage`,
+            () => sig.request({ type: 'invite', user_id: h.user_id })));
+        return li;
+    }));
+    ui.handsEmpty.hidden = queue.length > 0;
+    ui.handsCount.textContent = queue.length ? `(${queue.length})` : '';
+}
+
+function watchStage() {
+    sig.on('stage', (msg) => {
+        if (Number.isInteger(msg.size)) stageSize = msg.size;
+        renderStage(msg.members || []);
+    });
+    sig.on('hands', (msg) => renderHands(msg.queue || []));
+    sig.on('invite_declined', (msg) => {
+        showError(ui.error, `${msg.name || msg.user_id} declined the invitation.`);
+    });
+}
+
 // ---- signalling --------------------------------------------------------
 
 function setViewers(n) {
@@ -293,11 +390,14 @@ function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;
+        canModerate = Array.isArray(msg.perms) && msg.perms.includes('moderate');
+        ui.stageAdmin.hidden = !canModerate;
         setViewers(msg.viewers);
         if (wantLive) publish();
         else status('idle', 'Ready');
     });
     sig.on('viewers', (msg) => setViewers(msg.count));
+    watchStage();
     sig.on('session_connected', (msg) => {
         if (msg.session === session && pc) {
             retryAttempt = 0;

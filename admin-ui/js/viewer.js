@@ -1,10 +1,15 @@
 // Viewer page: subscribe to every stage slot of the room and show a tile
-// per slot that has a publisher.
+// per slot that has a publisher; raise a hand, accept the host's
+// invitation and publish as a guest on stage (docs/protocol.md, "Stage").
 //
 // document.body.dataset.state is "connecting" | "waiting" (joined, nobody
 // on stage) | "live" (video frames are being decoded) | "error".
+// document.body.dataset.stage is "audience" | "hand" (raised) | "invited" |
+// "on-stage".  #tiles has data-layout "speaker" (one main tile and
+// thumbnails) or "grid" (three or more on stage, nobody pinned).
 // window.stagecast exposes the PeerConnection and stats() for tests.
 
+import { GuestPublisher } from './guest.js';
 import { SignalingClient, SignalingError } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
 import {
@@ -14,6 +19,9 @@ import {
 const FATAL_SUBSCRIBE = new Set(['forbidden', 'unsupported', 'bad-sdp', 'bad-room']);
 const DISCONNECT_GRACE_MS = 4000;
 const STATS_INTERVAL_MS = 1000;
+// A remote audio level (0..1) above this counts as speaking when the server
+// sends no active_speaker events.
+const SPEAKING_LEVEL = 0.02;
 
 const ui = {
     status: $('#status'),
@@ -25,6 +33,17 @@ const ui = {
     unmute: $('#unmute'),
     showStats: $('#show-stats'),
     viewers: $('#viewer-count'),
+    raiseHand: $('#raise-hand'),
+    invitation: $('#invitation'),
+    invitationText: $('#invitation-text'),
+    audioOnly: $('#audio-only'),
+    accept: $('#accept'),
+    decline: $('#decline'),
+    onStage: $('#on-stage'),
+    selfPreview: $('#self-preview'),
+    guestStatus: $('#guest-status'),
+    muteNote: $('#mute-note'),
+    leaveStage: $('#leave-stage'),
 };
 
 const params = readParams();
@@ -44,6 +63,12 @@ const publishers = new Map(); // slot -> {session, slot, name, user_id}
 const slotStreams = [];       // slot -> MediaStream fed by pair `slot`
 const tiles = new Map();      // slot -> {root, video, label, stats}
 const lastFrames = new Map(); // video mid -> framesDecoded at the last sample
+let myUserId = null;
+let stageState = 'audience';  // audience | hand | invited | on-stage
+let stageMembers = new Map(); // user_id -> {name, audio_muted, video_muted, ...}
+let guest = null;             // GuestPublisher while on stage
+let speakerSlot = null;       // who talks, from active_speaker or audio levels
+let serverSpeaker = false;    // the server sends active_speaker events
 
 function status(state, text) {
     setState(state);
@@ -70,10 +95,27 @@ function fail(err) {
 
 // ---- tiles -------------------------------------------------------------
 
+// The main tile: the one the user pinned, else who speaks, else the host
+// (a publisher who is not a guest), else the first slot.
 function mainSlot() {
     if (pinnedSlot !== null && publishers.has(pinnedSlot)) return pinnedSlot;
+    if (speakerSlot !== null && publishers.has(speakerSlot)) return speakerSlot;
     const slots = [...publishers.keys()].sort((a, b) => a - b);
+    const host = slots.find((s) => !stageMembers.has(publishers.get(s).user_id));
+    if (host !== undefined) return host;
     return slots.length ? slots[0] : null;
+}
+
+function isOwnSlot(slot) {
+    return myUserId !== null && publishers.get(slot)?.user_id === myUserId;
+}
+
+function tileLabel(pub) {
+    const m = stageMembers.get(pub.user_id);
+    let text = pub.user_id === myUserId ? 'You' : (pub.name || `Slot ${pub.slot + 1}`);
+    if (m?.audio_muted) text += ' · mic off';
+    if (m?.video_muted) text += ' · camera off';
+    return text;
 }
 
 function makeTile(slot) {
@@ -90,8 +132,9 @@ function makeTile(slot) {
     stats.className = 'stats';
     stats.setAttribute('aria-label', 'Stream statistics');
     root.append(video, label, stats);
+    // Clicking the pinned tile again unpins it.
     root.addEventListener('click', () => {
-        pinnedSlot = slot;
+        pinnedSlot = pinnedSlot === slot ? null : slot;
         renderTiles();
     });
     return { root, video, label, stats };
@@ -107,23 +150,32 @@ function renderTiles() {
     }
     const main = mainSlot();
     const ordered = [...publishers.keys()].sort((a, b) => a - b);
+    ui.tiles.dataset.layout = ordered.length >= 3 && pinnedSlot === null ? 'grid' : 'speaker';
     for (const slot of ordered) {
         let tile = tiles.get(slot);
         if (!tile) {
             tile = makeTile(slot);
             tiles.set(slot, tile);
+            ui.tiles.append(tile.root);
         }
         const pub = publishers.get(slot);
-        tile.label.textContent = pub.name || `Slot ${slot + 1}`;
+        tile.label.textContent = tileLabel(pub);
         tile.video.setAttribute('aria-label', `Video of ${pub.name || `slot ${slot + 1}`}`);
-        if (slotStreams[slot] && tile.video.srcObject !== slotStreams[slot]) {
-            tile.video.srcObject = slotStreams[slot];
+        // Our own slot shows the local camera: no delay, and no echo of
+        // our own voice.
+        const own = isOwnSlot(slot) && guest?.stream;
+        const src = own ? guest.stream : slotStreams[slot];
+        tile.root.classList.toggle('tile-own', !!own);
+        tile.video.muted = own ? true : muted;
+        if (src && tile.video.srcObject !== src) {
+            tile.video.srcObject = src;
             tile.video.play().catch(() => {});
         }
         tile.root.classList.toggle('tile-main', slot === main);
-        // The main tile goes first; the others follow as thumbnails.
-        if (slot === main) ui.tiles.prepend(tile.root);
-        else ui.tiles.append(tile.root);
+        tile.root.classList.toggle('tile-speaking', slot === speakerSlot && ordered.length > 1);
+        // The main tile goes first; the others follow as thumbnails.  CSS
+        // order, not DOM moves, so a playing video is never re-inserted.
+        tile.root.style.order = slot === main ? '-1' : String(slot);
     }
     ui.placeholder.hidden = publishers.size > 0;
     refreshStatus();
@@ -132,7 +184,7 @@ function renderTiles() {
 function setMuted(value) {
     muted = value;
     for (const tile of tiles.values()) {
-        tile.video.muted = muted;
+        tile.video.muted = muted || tile.root.classList.contains('tile-own');
         if (!muted) tile.video.play().catch(() => {});
     }
     ui.unmute.textContent = muted ? 'Unmute' : 'Mute';
@@ -276,7 +328,141 @@ async function sampleStats() {
         if (tile) renderOverlay(tile.stats, v, sample.rttMs);
     }
     decoding = advanced;
+    if (!serverSpeaker) pickSpeaker(conn, sample.audio);
     refreshStatus();
+}
+
+// Without active_speaker events from the server: the loudest remote slot
+// above SPEAKING_LEVEL; silence keeps the last speaker.
+function pickSpeaker(conn, audio) {
+    let best = null;
+    let bestLevel = SPEAKING_LEVEL;
+    for (const a of audio) {
+        const slot = slotOfMid(conn, a.mid);
+        if (slot === null || !publishers.has(slot) || isOwnSlot(slot)) continue;
+        if (typeof a.audioLevel === 'number' && a.audioLevel > bestLevel) {
+            best = slot;
+            bestLevel = a.audioLevel;
+        }
+    }
+    if (best !== null && best !== speakerSlot) {
+        speakerSlot = best;
+        renderTiles();
+    }
+}
+
+// ---- the stage ---------------------------------------------------------
+
+function setStage(state) {
+    stageState = state;
+    document.body.dataset.stage = state;
+    const joined = !!sig?.isJoined;
+    ui.raiseHand.disabled = !joined || state === 'invited' || state === 'on-stage';
+    ui.raiseHand.textContent = state === 'hand' ? 'Lower hand' : 'Raise hand';
+    ui.raiseHand.setAttribute('aria-pressed', String(state === 'hand'));
+    ui.invitation.hidden = state !== 'invited';
+    ui.onStage.hidden = state !== 'on-stage';
+    if (state !== 'on-stage') {
+        ui.selfPreview.srcObject = null;
+        ui.muteNote.hidden = true;
+    }
+}
+
+function onGuestChange(g) {
+    if (g !== guest) return;
+    ui.guestStatus.textContent = g.state === 'live' ? 'Your camera is live.'
+        : g.state === 'error' ? g.error
+            : g.state === 'connecting' ? 'Connecting…' : '';
+    if (g.stream && ui.selfPreview.srcObject !== g.stream) ui.selfPreview.srcObject = g.stream;
+    const off = [g.muted.audio && 'microphone', g.muted.video && 'camera'].filter(Boolean);
+    ui.muteNote.hidden = off.length === 0;
+    ui.muteNote.textContent = off.length ? `The host turned off your ${off.join(' and ')}.` : '';
+    renderTiles();
+}
+
+function stopGuest(unpublish) {
+    const g = guest;
+    guest = null;
+    g?.stop(unpublish);
+}
+
+async function toggleHand() {
+    const raise = stageState === 'audience';
+    ui.raiseHand.disabled = true;
+    try {
+        await sig.request({ type: raise ? 'raise_hand' : 'lower_hand' });
+        if (stageState === 'audience' || stageState === 'hand') setStage(raise ? 'hand' : 'audience');
+    } catch (err) {
+        showError(ui.error, `Could not ${raise ? 'raise' : 'lower'} your hand (${err.code || 'error'}): ${err.message}`);
+        setStage(stageState);
+    }
+}
+
+async function acceptInvitation() {
+    const audioOnly = ui.audioOnly.checked;
+    ui.accept.disabled = ui.decline.disabled = true;
+    try {
+        await sig.request({ type: 'accept', audio_only: audioOnly });
+    } catch (err) {
+        showError(ui.error, `Could not join the stage (${err.code || 'error'}): ${err.message}`);
+        setStage('audience');
+        return;
+    } finally {
+        ui.accept.disabled = ui.decline.disabled = false;
+    }
+    clearError(ui.error);
+    setStage('on-stage');
+    guest = new GuestPublisher(sig, { audioOnly, onChange: onGuestChange });
+    guest.start().catch(() => {
+        // The devices could not be opened: give the place back.
+        sig.request({ type: 'leave_stage' }).catch(() => {});
+    });
+}
+
+async function declineInvitation() {
+    await sig.request({ type: 'decline' }).catch(() => {});
+    setStage('audience');
+}
+
+async function leaveStage() {
+    ui.leaveStage.disabled = true;
+    // The server ends our publish session itself.
+    await sig.request({ type: 'leave_stage' }).catch(() => {});
+    ui.leaveStage.disabled = false;
+    stopGuest(false);
+    setStage('audience');
+    renderTiles();
+}
+
+function watchStage() {
+    sig.on('stage', (msg) => {
+        stageMembers = new Map((msg.members || []).map((m) => [m.user_id, m]));
+        renderTiles();
+    });
+    sig.on('invited', (msg) => {
+        if (stageState === 'on-stage') return;
+        ui.invitationText.textContent = `${msg.by || 'The host'} invites you on stage.`;
+        setStage('invited');
+    });
+    sig.on('invite_cancelled', () => {
+        if (stageState === 'invited') setStage('audience');
+    });
+    sig.on('mute', (msg) => guest?.applyMute(msg.audio, msg.video));
+    sig.on('stage_removed', (msg) => {
+        stopGuest(false);
+        setStage('audience');
+        if (msg.reason === 'removed') {
+            ui.guestStatus.textContent = '';
+            showError(ui.error, `${msg.by || 'The host'} moved you back to the audience.`);
+        }
+        renderTiles();
+    });
+    sig.on('active_speaker', (msg) => {
+        serverSpeaker = true;
+        const slot = msg.speaker?.slot;
+        speakerSlot = Number.isInteger(slot) ? slot : null;
+        renderTiles();
+    });
 }
 
 // ---- signalling --------------------------------------------------------
@@ -293,6 +479,11 @@ function startSignaling() {
     sig.on('joined', (msg) => {
         clearError(ui.error);
         ui.room.textContent = msg.room;
+        myUserId = msg.user_id ?? null;
+        // A new connection starts in the audience: the server forgot the
+        // old one's hand and seat.
+        stopGuest(false);
+        setStage('audience');
         stageSize = Number.isInteger(msg.stage_size) && msg.stage_size > 0 ? msg.stage_size : 1;
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);
@@ -318,12 +509,16 @@ function startSignaling() {
     });
     sig.on('session_closed', (msg) => {
         if (msg.session === session) scheduleResubscribe(`Session ended (${msg.reason})`);
+        else guest?.onSessionClosed(msg);
     });
     sig.on('close', () => {
         // The server ended our session with the socket; `joined` resubscribes.
         teardownPc();
+        stopGuest(false);
+        setStage('audience');
         refreshStatus();
     });
+    watchStage();
     sig.on('fatal', (err) => fail(`Cannot join the room (${err.code}): ${err.message}`));
     sig.on('error', (msg) => showError(ui.error, `${msg.code}: ${msg.message}`));
     sig.start();
@@ -332,6 +527,10 @@ function startSignaling() {
 function init() {
     ui.room.textContent = params.room;
     ui.unmute.addEventListener('click', () => setMuted(!muted));
+    ui.raiseHand.addEventListener('click', toggleHand);
+    ui.accept.addEventListener('click', acceptInvitation);
+    ui.decline.addEventListener('click', declineInvitation);
+    ui.leaveStage.addEventListener('click', leaveStage);
     ui.showStats.addEventListener('change', () => {
         ui.tiles.classList.toggle('hide-stats', !ui.showStats.checked);
     });
@@ -343,6 +542,9 @@ function init() {
         get session() { return session; },
         get signaling() { return sig; },
         get publishers() { return [...publishers.values()]; },
+        get userId() { return myUserId; },
+        get stage() { return { state: stageState, members: [...stageMembers.values()] }; },
+        get guest() { return guest; },
         // Raw inbound counters: {video: [{mid, framesDecoded, ...}], audio: [...], rttMs}.
         stats: () => (pc ? readInbound(pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
     };
