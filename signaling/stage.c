@@ -26,6 +26,11 @@
 #define STAGE_SEATS_MAX 32
 /* An invitation nobody answers stops counting after this long. */
 #define STAGE_INVITE_TTL_MS (120 * 1000)
+/* A hand lowered may be raised again only after this long: every change
+ * goes to each moderator, and a viewer toggling in a loop must not fill
+ * the host's send queue until the server disconnects the host. */
+#define STAGE_HAND_REPEAT_MS 1000
+#define STAGE_RECENT_MAX 32
 
 typedef struct hand {
     sc_ws_client *c;
@@ -55,6 +60,11 @@ typedef struct stage_room {
     size_t n_hands, cap_hands;
     seat seats[STAGE_SEATS_MAX];
     size_t n_seats;
+    struct {
+        const sc_ws_client *c;
+        int64_t at_ms;
+    } lowered[STAGE_RECENT_MAX];     /* ring of recently lowered hands */
+    unsigned lowered_next;
 } stage_room;
 
 /* Rooms with a hand or a seat; a room with neither is freed. */
@@ -78,9 +88,26 @@ static stage_room *room_find(sc_server *srv, const char *name, bool create)
     return r;
 }
 
+static bool lowered_recently(const stage_room *r, const sc_ws_client *c, int64_t now)
+{
+    for (size_t i = 0; i < STAGE_RECENT_MAX; i++)
+        if (r->lowered[i].c && now - r->lowered[i].at_ms < STAGE_HAND_REPEAT_MS &&
+            (!c || r->lowered[i].c == c))
+            return true;
+    return false;
+}
+
+static void note_lowered(stage_room *r, const sc_ws_client *c)
+{
+    r->lowered[r->lowered_next].c = c;
+    r->lowered[r->lowered_next].at_ms = sc_wall_ms();
+    r->lowered_next = (r->lowered_next + 1) % STAGE_RECENT_MAX;
+}
+
+/* Rooms stay while a hand, a seat or a fresh lowered-hand note remains. */
 static void room_release_if_empty(stage_room *r)
 {
-    if (r->n_hands || r->n_seats)
+    if (r->n_hands || r->n_seats || lowered_recently(r, NULL, sc_wall_ms()))
         return;
     for (stage_room **pp = &rooms; *pp; pp = &(*pp)->next) {
         if (*pp == r) {
@@ -298,6 +325,10 @@ static void cmd_raise_hand(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     if (!(h = hand_of(r, c))) {
+        if (lowered_recently(r, c, sc_wall_ms())) {
+            sc_ws_error(c, id, "rate-limited", "wait a second before raising your hand again");
+            return;
+        }
         if (r->n_hands >= STAGE_HANDS_MAX) {
             sc_ws_error(c, id, "hands-full", "%d hands are raised already; try later",
                         STAGE_HANDS_MAX);
@@ -336,6 +367,7 @@ static void cmd_lower_hand(sc_ws_client *c, json_t *msg, json_t *id)
     (void)msg;
     if (h) {
         hand_remove(r, h);
+        note_lowered(r, c);
         publish_hands(sc_ws_client_server(c), sc_ws_client_room(c), r);
         room_release_if_empty(r);
     }
@@ -501,8 +533,10 @@ static void cmd_decline(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     seat_remove(r, s);
     /* Declining also lowers the hand: the host asked and got an answer. */
-    if ((h = hand_of(r, c)))
+    if ((h = hand_of(r, c))) {
         hand_remove(r, h);
+        note_lowered(r, c);
+    }
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
     tell_moderators(srv, room, json_pack("{s:s,s:s,s:s}", "type", "invite_declined", "user_id",
                                          tok->sub, "name", tok->name));
@@ -629,6 +663,10 @@ void sc_stage_on_leave(sc_ws_client *c)
 
     if (!r)
         return;
+    /* The pointer may be reused by the next connection. */
+    for (size_t i = 0; i < STAGE_RECENT_MAX; i++)
+        if (r->lowered[i].c == c)
+            r->lowered[i].c = NULL;
     if ((h = hand_of(r, c))) {
         hand_remove(r, h);
         hands_changed = true;

@@ -296,6 +296,13 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
         await alice.getByRole('button', { name: 'Lower hand' }).click();
         await waitFor('hand gone from the host page', async () =>
             (await host.locator('#hands li').count()) === 0);
+        // Raising again at once is refused (a toggling loop would flood the host)...
+        const again = await alice.evaluate(() => window.stagecast.signaling.request({ type: 'raise_hand' })
+            .then((m) => m.type, (e) => e.code));
+        assert.equal(again, 'rate-limited');
+        assert.equal(await host.locator('#hands li').count(), 0);
+        // ...and allowed a second later.
+        await sleep(1100);
         await alice.getByRole('button', { name: 'Raise hand' }).click();
         await waitFor('hand back on the host page', async () =>
             (await host.locator('#hands li', { hasText: 'Alice' }).count()) === 1);
@@ -414,6 +421,18 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
             !(await bob.evaluate(() => window.stagecast.publishers.some((p) => p.user_id === 'alice-1'))));
         assert.equal(await bob.evaluate(() => window.stagecast.stage.members.length), 0);
         assertServerUp();
+    });
+
+    step('the server stops cleanly with a hand raised and pages connected', async () => {
+        await bob.getByRole('button', { name: 'Raise hand' }).click();
+        await waitFor('Bob\'s hand on the host page', async () =>
+            (await host.locator('#hands li', { hasText: 'Bob' }).count()) === 1);
+        server.kill('SIGTERM');
+        const stopped = await waitFor('stagecast to exit after SIGTERM', () => serverExit !== null, 10000)
+            .catch(() => false);
+        assert.ok(stopped, 'stagecast did not exit within 10 s of SIGTERM');
+        assert.ok(serverExit.code === 0 || serverExit.signal === 'SIGTERM',
+            `stagecast stopped badly: ${JSON.stringify(serverExit)}`);
     });
 
     step('no page raised an error', () => {
