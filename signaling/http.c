@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "sc_build_config.h"
+#include "interact.h"
 #include "token.h"
 #include "whip.h"
 #include "ws.h"
@@ -248,10 +249,17 @@ static void whip_route(sc_server *srv, conn *c)
         sc_whip_delete(srv, &c->req, kind, room, c->args[1], &c->rep);
 }
 
+/* GET /api/rooms/{room}/{interactions|checkins|checkins.csv} (interact.c) */
+static void api_room_export(sc_server *srv, conn *c)
+{
+    sc_interact_http_export(srv, &c->req, c->args[0], c->args[1], &c->rep);
+}
+
 static const route routes[] = {
     {"/api/health", 0, SC_HTTP_GET, "health", api_health},
     {"/api/stats", 0, SC_HTTP_GET, "stats", api_stats},
     {"/api/rooms", 1, SC_HTTP_GET, "room info", api_room},
+    {"/api/rooms", 2, SC_HTTP_GET, "room export", api_room_export},
     {"/whip", 1, SC_HTTP_POST, "WHIP", whip_route},
     {"/whip", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHIP session", whip_route},
     {"/whep", 1, SC_HTTP_POST, "WHEP", whip_route},

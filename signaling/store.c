@@ -14,6 +14,8 @@ struct sc_store {
     sqlite3 *db;
     sqlite3_stmt *ins_session;
     sqlite3_stmt *end_session;
+    sqlite3_stmt *ins_interaction;
+    sqlite3_stmt *is_banned;
     int version;
 };
 
@@ -30,6 +32,30 @@ static const char *const migrations[] = {
     "  ended_at INTEGER,"
     "  end_reason TEXT);"
     "CREATE INDEX sessions_room ON sessions(room, started_at);",
+    /* 2: interactions (chat, Q&A, polls, lottery, check-in, moderation)
+     * with the room's media time; bans; per-room settings. */
+    "CREATE TABLE interactions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  room TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  user_id TEXT,"
+    "  name TEXT,"
+    "  ts INTEGER NOT NULL,"          /* Unix ms */
+    "  media_ms INTEGER NOT NULL,"    /* ms into the room's live session */
+    "  data TEXT NOT NULL);"          /* the message, JSON */
+    "CREATE INDEX interactions_room ON interactions(room, kind, id);"
+    "CREATE TABLE bans ("
+    "  room TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  by_user TEXT,"
+    "  reason TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (room, user_id));"
+    "CREATE TABLE room_settings ("
+    "  room TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (room, key));",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -129,6 +155,15 @@ sc_store *sc_store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
         goto fail;
     }
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO interactions (room, kind, user_id, name, ts, media_ms,"
+                           " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           -1, &st->ins_interaction, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "SELECT 1 FROM bans WHERE room = ? AND user_id = ?", -1,
+                           &st->is_banned, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+        goto fail;
+    }
     snprintf(sql, sizeof(sql),
              "UPDATE sessions SET ended_at = %lld, end_reason = 'restart'"
              " WHERE ended_at IS NULL",
@@ -147,6 +182,8 @@ void sc_store_close(sc_store *st)
         return;
     sqlite3_finalize(st->ins_session);
     sqlite3_finalize(st->end_session);
+    sqlite3_finalize(st->ins_interaction);
+    sqlite3_finalize(st->is_banned);
     if (st->db)
         sqlite3_close(st->db);
     free(st);
@@ -225,4 +262,145 @@ int sc_store_count_sessions(sc_store *st, int *total, int *open)
     }
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* ---- interactions ------------------------------------------------------------ */
+
+int64_t sc_store_interaction_add(sc_store *st, const char *room, const char *kind,
+                                 const char *user_id, const char *name, int64_t ts_ms,
+                                 int64_t media_ms, const char *data)
+{
+    sqlite3_stmt *s;
+
+    if (!st)
+        return -EIO;
+    s = st->ins_interaction;
+    bind_text(s, 1, room);
+    bind_text(s, 2, kind);
+    bind_text(s, 3, user_id);
+    bind_text(s, 4, name);
+    sqlite3_bind_int64(s, 5, ts_ms);
+    sqlite3_bind_int64(s, 6, media_ms);
+    bind_text(s, 7, data ? data : "{}");
+    if (step_done(st, s, "recording an interaction") < 0)
+        return -EIO;
+    return (int64_t)sqlite3_last_insert_rowid(st->db);
+}
+
+int sc_store_interactions(sc_store *st, const char *room, const char *kind, int last,
+                          void (*fn)(void *ud, const sc_store_interaction *row), void *ud)
+{
+    /* The last N rows are the first N in descending order, read back in
+     * ascending order by the outer query. */
+    static const char sql[] =
+        "SELECT id, kind, user_id, name, ts, media_ms, data FROM ("
+        " SELECT * FROM interactions WHERE room = ?1 AND (?2 IS NULL OR kind = ?2)"
+        " ORDER BY id DESC LIMIT ?3) ORDER BY id";
+    sqlite3_stmt *s;
+    int rc, n = 0;
+
+    if (!st)
+        return -EIO;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, room);
+    bind_text(s, 2, kind);
+    sqlite3_bind_int64(s, 3, last > 0 ? last : -1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sc_store_interaction row = {
+            .id = sqlite3_column_int64(s, 0),
+            .kind = (const char *)sqlite3_column_text(s, 1),
+            .user_id = (const char *)sqlite3_column_text(s, 2),
+            .name = (const char *)sqlite3_column_text(s, 3),
+            .ts_ms = sqlite3_column_int64(s, 4),
+            .media_ms = sqlite3_column_int64(s, 5),
+            .data = (const char *)sqlite3_column_text(s, 6),
+        };
+        fn(ud, &row);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}
+
+static int exec_bound(sc_store *st, const char *sql, const char *const *args, int nargs,
+                      const int64_t *i64, const char *what)
+{
+    sqlite3_stmt *s;
+
+    if (!st)
+        return -EIO;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    for (int i = 0; i < nargs; i++)
+        bind_text(s, i + 1, args[i]);
+    if (i64)
+        sqlite3_bind_int64(s, nargs + 1, *i64);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "%s failed: %s", what, sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int sc_store_ban(sc_store *st, const char *room, const char *user_id, const char *by,
+                 const char *reason, int64_t at_ms)
+{
+    const char *args[] = {room, user_id, by, reason};
+    return exec_bound(st,
+                      "INSERT OR REPLACE INTO bans (room, user_id, by_user, reason, at)"
+                      " VALUES (?, ?, ?, ?, ?)",
+                      args, 4, &at_ms, "recording a ban");
+}
+
+int sc_store_unban(sc_store *st, const char *room, const char *user_id)
+{
+    const char *args[] = {room, user_id};
+    return exec_bound(st, "DELETE FROM bans WHERE room = ? AND user_id = ?", args, 2, NULL,
+                      "lifting a ban");
+}
+
+int sc_store_is_banned(sc_store *st, const char *room, const char *user_id)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!st)
+        return 0;
+    s = st->is_banned;
+    bind_text(s, 1, room);
+    bind_text(s, 2, user_id);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int sc_store_setting_set(sc_store *st, const char *room, const char *key, const char *value)
+{
+    const char *args[] = {room, key, value};
+    return exec_bound(st,
+                      "INSERT OR REPLACE INTO room_settings (room, key, value) VALUES (?, ?, ?)",
+                      args, 3, NULL, "saving a room setting");
+}
+
+char *sc_store_setting_get(sc_store *st, const char *room, const char *key)
+{
+    sqlite3_stmt *s;
+    char *v = NULL;
+
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "SELECT value FROM room_settings WHERE room = ? AND key = ?",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    bind_text(s, 1, room);
+    bind_text(s, 2, key);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        v = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return v;
 }

@@ -10,6 +10,7 @@
 
 #include "jwt.h"
 #include "log.h"
+#include "interact.h"
 #include "stage.h"
 #include "token.h"
 #include "whip.h"
@@ -212,6 +213,8 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
         memset(&c->tok, 0, sizeof(c->tok));
         return;
     }
+    if (sc_interact_join_check(c, room, id) < 0)
+        return;
     if (sc_rooms_join(srv->rooms, room, c) < 0) {
         send_error(c, id, "internal", "out of memory");
         return;
@@ -232,6 +235,7 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
                     srv->cfg->max_publishers, "publishers", arr, "viewers", viewers));
     sc_stage_on_join(c);
+    sc_interact_on_join(c);
 }
 
 static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
