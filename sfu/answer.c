@@ -104,9 +104,23 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
         sc_strbuf_appendf(sb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
     if (t->audio_level_id)
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->audio_level_id, SC_AUDIO_LEVEL_URI);
+    if (t->n_rids) {
+        sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->mid_id, SC_MID_URI);
+        sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->rid_id, SC_RID_URI);
+        if (t->rrid_id)
+            sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->rrid_id, SC_RRID_URI);
+    }
     if (rtx) {
         sc_strbuf_appendf(sb, "a=rtpmap:%u rtx/%u\r\n", rtx->pt, rtx->clock ? rtx->clock : c->clock);
         sc_strbuf_appendf(sb, "a=fmtp:%u apt=%u\r\n", rtx->pt, c->pt);
+    }
+    if (t->n_rids) {
+        for (int i = 0; i < t->n_rids; i++)
+            sc_strbuf_appendf(sb, "a=rid:%s recv\r\n", t->rids[i]);
+        sc_strbuf_appendf(sb, "a=simulcast:recv ");
+        for (int i = 0; i < t->n_rids; i++)
+            sc_strbuf_appendf(sb, "%s%s", i ? ";" : "", t->rids[i]);
+        sc_strbuf_appendf(sb, "\r\n");
     }
     if (p->kind == SC_SESSION_SUBSCRIBE) {
         /* One MediaStream per stage slot so the browser lip-syncs the
@@ -200,6 +214,18 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
             /* Audio levels (RFC 6464) drive the active-speaker events. */
             if (m->kind == SC_SDP_AUDIO)
                 t->audio_level_id = sc_sdp_find_extmap(m, SC_AUDIO_LEVEL_URI);
+            /* Simulcast needs the rid (and mid) extensions to tell the
+             * layers apart: without them we take the first layer only. */
+            uint8_t rid_id = sc_sdp_find_extmap(m, SC_RID_URI);
+            uint8_t mid_id = sc_sdp_find_extmap(m, SC_MID_URI);
+            if (m->kind == SC_SDP_VIDEO && m->n_rids > 1 && rid_id && mid_id) {
+                t->n_rids = (uint8_t)SC_MIN(m->n_rids, SC_MAX_LAYERS);
+                for (int r = 0; r < t->n_rids; r++)
+                    snprintf(t->rids[r], sizeof(t->rids[r]), "%s", m->rids[r]);
+                t->rid_id = rid_id;
+                t->mid_id = mid_id;
+                t->rrid_id = sc_sdp_find_extmap(m, SC_RRID_URI);
+            }
         } else {
             t->local_ssrc = fresh_ssrc(neg);
             neg->n_tracks++; /* fresh_ssrc must see this track's media SSRC */

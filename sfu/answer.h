@@ -13,6 +13,10 @@
 
 #define SC_MAX_SLOTS 16 /* stage slots a subscriber can receive */
 #define SC_AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define SC_MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define SC_RID_URI "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define SC_RRID_URI "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+#define SC_MAX_LAYERS 3 /* simulcast layers a publisher may send */
 
 /* One accepted m-line. */
 typedef struct sc_track_map {
@@ -28,6 +32,11 @@ typedef struct sc_track_map {
     uint32_t local_ssrc;       /* subscriber: the SSRC we send on this m-line */
     uint32_t local_rtx_ssrc;   /* subscriber: our RTX SSRC, 0 without RTX */
     uint8_t audio_level_id;    /* publisher audio: RFC 6464 extension id, 0 if not negotiated */
+    /* publisher video simulcast (RFC 8853): the rids in the offer's order,
+     * and the header extensions that name a packet's layer */
+    uint8_t n_rids;
+    char rids[SC_MAX_LAYERS][32];
+    uint8_t mid_id, rid_id, rrid_id;
 } sc_track_map;
 
 typedef struct sc_negotiated {

@@ -25,6 +25,7 @@ typedef struct sc_transport sc_transport;
 #define SC_KEYFRAME_INTERVAL_MS 300   /* at most one PLI per publisher stream per this */
 #define SC_RTX_MAX_AGE_MS 1000
 #define SC_AUDIO_LEVEL_WINDOW_MS 250  /* publishers report their mean level this often */
+#define SC_LAYER_TIMEOUT_MS 1000      /* a simulcast layer silent this long is gone */
 
 /* A remote address that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
@@ -34,29 +35,42 @@ typedef struct sc_binding {
     struct sc_binding *next; /* worker's address hash chain */
 } sc_binding;
 
-/* A track a publisher sends us. */
-typedef struct sc_pub_track {
-    int map;                 /* index into neg.tracks, -1 when absent */
-    uint32_t ssrc, rtx_ssrc; /* announced or latched */
-    uint64_t last_pli_ms;
-    bool kf_wanted;          /* a keyframe request waits for the interval */
-    bool have_sr;
+/* One SSRC a publisher sends us (a track, or one simulcast layer of it). */
+typedef struct sc_rx_stream {
+    uint32_t ssrc, rtx_ssrc;    /* announced or latched, 0 = not yet */
     /* RFC 3550 A.3 reception statistics for our receiver reports */
     bool seq_init;
     uint16_t max_seq;
     uint32_t cycles, base_seq, received, expected_prior, received_prior;
-    uint32_t last_sr_mid;     /* middle 32 bits of the last SR's NTP */
+    bool have_sr;
+    uint32_t last_sr_mid;       /* middle 32 bits of the last SR's NTP */
     uint64_t last_sr_ms;
-    /* RFC 6464 levels over the current reporting window */
+    uint64_t last_pli_ms;
+    bool kf_wanted;             /* a keyframe request waits for the interval */
+} sc_rx_stream;
+
+/* A track a publisher sends us. */
+typedef struct sc_pub_track {
+    int map;                    /* index into neg.tracks, -1 when absent */
+    int n_layers;               /* 1, or the simulcast layers negotiated */
+    sc_rx_stream layers[SC_MAX_LAYERS];
+    /* RFC 6464 levels over the current reporting window (audio) */
     uint32_t level_sum, level_count;
     uint64_t level_window_ms;
 } sc_pub_track;
 
 /* A track we send a subscriber, for one stage slot. */
+typedef enum sc_layer_choice {
+    SC_CHOICE_AUTO, SC_CHOICE_LOW, SC_CHOICE_MEDIUM, SC_CHOICE_HIGH,
+} sc_layer_choice;
+
 typedef struct sc_sub_track {
     int map;                 /* index into neg.tracks, -1 when not negotiated */
     sc_rewriter rw;
-    bool need_keyframe;
+    int8_t current_layer;    /* video: the layer being forwarded, -1 = waiting for a keyframe */
+    int8_t target_layer;     /* video: the layer to switch to at its next keyframe */
+    uint8_t choice;          /* sc_layer_choice */
+    uint32_t epoch;          /* mirror epoch the target was chosen at */
     uint64_t waiting_since_ms;
     uint16_t rtx_seq;
     uint32_t packets, octets;
@@ -106,8 +120,12 @@ struct sc_transport {
 typedef struct sc_slot_mirror {
     uint64_t generation;
     int src_worker;
-    sc_rtx_buffer *rtx;
-    uint64_t last_kf_request_ms;
+    sc_rtx_buffer *rtx[SC_MAX_LAYERS];
+    uint64_t last_kf_request_ms[SC_MAX_LAYERS];
+    uint64_t last_seen_ms[SC_MAX_LAYERS];
+    uint16_t width[SC_MAX_LAYERS];  /* from each layer's last keyframe */
+    uint8_t available;              /* bit per layer seen in the last SC_LAYER_TIMEOUT_MS */
+    uint32_t epoch;                 /* changes whenever available or width does */
 } sc_slot_mirror;
 
 struct sc_room {
@@ -180,8 +198,12 @@ int sc__workers_link(sc_worker **workers, int n);
 /* Worker thread: deliver a packet here and on every other worker (the
  * caller keeps its reference). */
 void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt);
-/* Any worker: ask the worker holding a room's publisher for a keyframe. */
-void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot);
+/* Any worker: ask the worker holding a room's publisher for a keyframe of
+ * one layer. */
+void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot,
+                                 int layer);
+/* Control thread: a viewer's layer choice for a stage slot. */
+void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
 /* Worker thread: an output buffer to fill, then commit it to go to addr. */
 uint8_t *sc__worker_out_buf(sc_worker *w);
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to);
@@ -212,11 +234,24 @@ void sc__room_on_connected(sc_transport *t);
 /* Worker thread: a packet (local or from another worker) for this worker's viewers. */
 void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt);
 /* Worker thread: a keyframe request for a local publisher. */
-void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot);
+void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot, int layer);
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_tick(sc_transport *t, uint64_t now_ms);
-void sc__room_request_pending_keyframe(sc_transport *pub, uint64_t now_ms);
+void sc__room_set_layer(sc_transport *sub, int slot, int choice);
+
+/* publisher.c: what a publisher's packets mean */
+void sc__pub_init(sc_transport *t);
+void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp);
+void sc__pub_on_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt);
+/* Ask for a keyframe of one layer (-1: every layer), at most once per
+ * SC_KEYFRAME_INTERVAL_MS per layer. */
+void sc__pub_request_keyframe(sc_transport *pub, int layer, uint64_t now_ms);
+void sc__pub_pending_keyframes(sc_transport *pub, uint64_t now_ms);
+/* Once a second: receiver reports and REMB. */
+void sc__pub_tick(sc_transport *t, uint64_t now_ms);
+/* Parse an RTCP packet we do not act on, so malformed ones are counted. */
+bool sc__rtcp_well_formed(const sc_rtcp_pkt *pkt);
 
 /* sfu.c */
 void sc__sfu_emit(sc_sfu *sfu, const sc_sfu_event *ev);

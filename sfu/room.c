@@ -1,7 +1,8 @@
 /* A room on one worker: its publishers (one per stage slot) and its
- * subscribers, and what happens to each packet: fan-out with per-viewer
- * rewriting, NACKs served from the retransmission buffer, keyframe requests
- * collapsed per publisher, sender reports translated for lip sync. */
+ * subscribers, and what happens to each packet here: simulcast layer
+ * choice, fan-out with per-viewer rewriting, NACKs served from the
+ * retransmission buffer, keyframe requests collapsed per layer, sender
+ * reports translated for lip sync.  The publisher side is publisher.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,55 +56,36 @@ void sc__room_free_if_empty(sc_worker *w, sc_room *r)
         }
     }
     for (int s = 0; s < SC_MAX_SLOTS; s++)
-        sc_rtx_buffer_free(r->mirrors[s].rtx);
+        for (int l = 0; l < SC_MAX_LAYERS; l++)
+            sc_rtx_buffer_free(r->mirrors[s].rtx[l]);
     free(r->subs);
     free(r);
 }
 
-/* Ask a publisher for a keyframe, at most once per SC_KEYFRAME_INTERVAL_MS:
- * a thousand viewers joining at once cost the presenter one PLI. */
-static void request_keyframe(sc_transport *pub, uint64_t now_ms)
-{
-    sc_pub_track *v = &pub->video;
-    if (v->map < 0)
-        return;
-    if (!pub->connected || v->ssrc == 0 || now_ms - v->last_pli_ms < SC_KEYFRAME_INTERVAL_MS) {
-        v->kf_wanted = true;
-        return;
-    }
-    const sc_track_map *m = &pub->neg.tracks[v->map];
-    uint8_t buf[64 + SC_SRTCP_MAX_TRAILER];
-    int n = (m->pli || !m->fir) ? sc_rtcp_build_pli(buf, 64, pub->rtcp_ssrc, v->ssrc)
-                                : sc_rtcp_build_fir(buf, 64, pub->rtcp_ssrc, v->ssrc, pub->fir_seq++);
-    if (n < 0)
-        return;
-    v->last_pli_ms = now_ms;
-    v->kf_wanted = false;
-    SC_COUNT(pub->w, plis_sent, 1);
-    sc__transport_send_rtcp(pub, buf, (size_t)n);
-}
 
-/* Ask for a keyframe from a slot's source, wherever it lives; collapsed per
- * worker so a thousand waiting viewers cost one message. */
-static void request_slot_keyframe(sc_worker *w, sc_room *r, int slot, uint64_t now_ms)
+/* Ask for a keyframe of one layer of a slot's source, wherever the
+ * publisher lives; collapsed per worker and layer so a thousand waiting
+ * viewers cost one message. */
+static void request_slot_keyframe(sc_worker *w, sc_room *r, int slot, int layer, uint64_t now_ms)
 {
     sc_slot_mirror *m = &r->mirrors[slot];
-    if (!m->generation || now_ms - m->last_kf_request_ms < SC_KEYFRAME_INTERVAL_MS)
+    if (!m->generation || layer < 0 || layer >= SC_MAX_LAYERS ||
+        now_ms - m->last_kf_request_ms[layer] < SC_KEYFRAME_INTERVAL_MS)
         return;
-    m->last_kf_request_ms = now_ms;
+    m->last_kf_request_ms[layer] = now_ms;
     if (m->src_worker == w->index) {
         if (r->slots[slot])
-            request_keyframe(r->slots[slot], now_ms);
+            sc__pub_request_keyframe(r->slots[slot], layer, now_ms);
     } else {
-        sc__worker_request_keyframe(w, m->src_worker, r->name, slot);
+        sc__worker_request_keyframe(w, m->src_worker, r->name, slot, layer);
     }
 }
 
-void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot)
+void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot, int layer)
 {
     sc_room *r = sc__room_get(w, room, false);
     if (r && slot >= 0 && slot < SC_MAX_SLOTS && r->slots[slot])
-        request_keyframe(r->slots[slot], sc_now_ms());
+        sc__pub_request_keyframe(r->slots[slot], layer, sc_now_ms());
 }
 
 void sc__room_add(sc_room *r, sc_transport *t)
@@ -150,6 +132,46 @@ void sc__room_remove(sc_room *r, sc_transport *t)
     t->sub_index = -1;
 }
 
+
+/* The layer a viewer should get: its choice among the layers the slot's
+ * source is sending now, ranked by the width of their last keyframes (in
+ * the publisher's rid order until those are known).  Auto takes the best
+ * (bandwidth estimation comes later). */
+static int choose_layer(const sc_slot_mirror *m, uint8_t choice)
+{
+    int order[SC_MAX_LAYERS], n = 0;
+    for (int l = 0; l < SC_MAX_LAYERS; l++)
+        if (m->available & (1u << l))
+            order[n++] = l;
+    if (n == 0)
+        return -1;
+    for (int i = 1; i < n; i++) { /* insertion sort by width, stable */
+        int l = order[i], j = i;
+        while (j > 0 && m->width[order[j - 1]] > m->width[l] && m->width[l]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = l;
+    }
+    switch (choice) {
+    case SC_CHOICE_LOW:
+        return order[0];
+    case SC_CHOICE_MEDIUM:
+        return order[(n - 1) / 2];
+    default:
+        return order[n - 1];
+    }
+}
+
+void sc__room_set_layer(sc_transport *sub, int slot, int choice)
+{
+    if (sub->kind != SC_SESSION_SUBSCRIBE || slot < 0 || slot >= SC_MAX_SLOTS)
+        return;
+    sc_sub_track *st = &sub->sub_video[slot];
+    st->choice = (uint8_t)choice;
+    st->epoch = 0; /* choose again at the next packet */
+}
+
 void sc__room_on_connected(sc_transport *t)
 {
     sc_room *r = t->room;
@@ -157,65 +179,50 @@ void sc__room_on_connected(sc_transport *t)
     if (!r)
         return;
     if (t->kind == SC_SESSION_PUBLISH) {
-        request_keyframe(t, now);
+        sc__pub_request_keyframe(t, -1, now);
         return;
     }
     for (int s = 0; s < SC_MAX_SLOTS; s++) {
-        t->sub_video[s].waiting_since_ms = now;
-        if (t->sub_video[s].map >= 0) {
-            r->mirrors[s].last_kf_request_ms = 0; /* a new viewer must not wait */
-            request_slot_keyframe(t->w, r, s, now);
+        sc_sub_track *st = &t->sub_video[s];
+        st->waiting_since_ms = now;
+        if (st->map < 0)
+            continue;
+        int l = choose_layer(&r->mirrors[s], st->choice);
+        if (l >= 0) {
+            r->mirrors[s].last_kf_request_ms[l] = 0; /* a new viewer must not wait */
+            request_slot_keyframe(t->w, r, s, l, now);
         }
     }
 }
 
-static void update_reception(sc_pub_track *pt, uint16_t seq)
+/* Video: forward the current layer; switch to the target layer at its next
+ * keyframe (asking for one), so the decoder never sees a stream change
+ * mid-picture.  Returns false when this packet is not for this viewer. */
+static bool video_gate(sc_worker *w, sc_room *r, sc_sub_track *st, const sc_media_pkt *pkt,
+                       uint64_t now_ms)
 {
-    if (!pt->seq_init) {
-        pt->seq_init = true;
-        pt->base_seq = seq;
-        pt->max_seq = seq;
-        pt->received = 1;
-        return;
+    const sc_slot_mirror *m = &r->mirrors[pkt->slot];
+    if (st->epoch != m->epoch || st->target_layer < 0) {
+        st->target_layer = (int8_t)choose_layer(m, st->choice);
+        st->epoch = m->epoch;
     }
-    if (sc_seq_newer(seq, pt->max_seq)) {
-        if (seq < pt->max_seq)
-            pt->cycles += 65536;
-        pt->max_seq = seq;
+    int l = pkt->layer;
+    if (l == st->current_layer) {
+        if (st->target_layer != l && st->target_layer >= 0)
+            request_slot_keyframe(w, r, pkt->slot, st->target_layer, now_ms);
+        return true;
     }
-    pt->received++;
-}
-
-static sc_pub_track *classify(sc_transport *t, const sc_rtp *rtp, bool *is_rtx)
-{
-    *is_rtx = false;
-    if (t->audio.map >= 0 && rtp->ssrc == t->audio.ssrc)
-        return &t->audio;
-    if (t->video.map >= 0 && rtp->ssrc == t->video.ssrc)
-        return &t->video;
-    if (t->video.rtx_ssrc && rtp->ssrc == t->video.rtx_ssrc) {
-        *is_rtx = true;
-        return &t->video;
+    if (l != st->target_layer)
+        return false;
+    if (!pkt->keyframe) {
+        request_slot_keyframe(w, r, pkt->slot, l, now_ms);
+        return false;
     }
-    /* Not announced in the SDP: latch the first SSRC that uses a track's
-     * payload type. */
-    if (t->audio.map >= 0 && !t->audio.ssrc && rtp->pt == t->neg.tracks[t->audio.map].pt) {
-        t->audio.ssrc = rtp->ssrc;
-        return &t->audio;
-    }
-    if (t->video.map >= 0) {
-        const sc_track_map *m = &t->neg.tracks[t->video.map];
-        if (!t->video.ssrc && rtp->pt == m->pt) {
-            t->video.ssrc = rtp->ssrc;
-            return &t->video;
-        }
-        if (!t->video.rtx_ssrc && m->rtx_pt >= 0 && rtp->pt == m->rtx_pt) {
-            t->video.rtx_ssrc = rtp->ssrc;
-            *is_rtx = true;
-            return &t->video;
-        }
-    }
-    return NULL;
+    /* The layer's own SSRC, sequence numbers and timestamps: the rewriter
+     * re-anchors on them and the viewer sees one continuous stream. */
+    sc_rewriter_reset_source(&st->rw);
+    st->current_layer = (int8_t)l;
+    return true;
 }
 
 static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
@@ -229,13 +236,8 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
         sc_sub_track *st = video ? &sub->sub_video[slot] : &sub->sub_audio[slot];
         if (st->map < 0 || !sub->connected || !sub->selected || sub->closing)
             continue;
-        if (video && st->need_keyframe) {
-            if (!pkt->keyframe) {
-                request_slot_keyframe(w, r, slot, now_us / 1000);
-                continue;
-            }
-            st->need_keyframe = false;
-        }
+        if (video && !video_gate(w, r, st, pkt, now_us / 1000))
+            continue;
         uint16_t seq;
         uint32_t ts;
         if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
@@ -262,7 +264,8 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
 }
 
 /* Translate a publisher's SR into each viewer's timeline so the browser can
- * lip-sync the slot's audio and video. */
+ * lip-sync the slot's audio and video (viewers on another simulcast layer
+ * are anchored on another SSRC and skip it). */
 static void forward_sr(sc_room *r, const sc_media_pkt *pkt)
 {
     uint8_t buf[64 + SC_SRTCP_MAX_TRAILER];
@@ -285,10 +288,33 @@ static void forward_sr(sc_room *r, const sc_media_pkt *pkt)
     }
 }
 
+/* Keep the mirror's view of the slot's layers: which are flowing, how wide
+ * their pictures are.  Any change bumps the epoch so viewers choose again. */
+static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
+{
+    uint64_t now = pkt->recv_ms;
+    int l = pkt->layer;
+    m->last_seen_ms[l] = now;
+    if (!(m->available & (1u << l))) {
+        m->available |= (uint8_t)(1u << l);
+        m->epoch++;
+    }
+    if (pkt->keyframe && pkt->desc.width && pkt->desc.width != m->width[l]) {
+        m->width[l] = pkt->desc.width;
+        m->epoch++;
+    }
+    for (int o = 0; o < SC_MAX_LAYERS; o++) {
+        if ((m->available & (1u << o)) && now - m->last_seen_ms[o] > SC_LAYER_TIMEOUT_MS) {
+            m->available &= (uint8_t) ~(1u << o); /* the publisher stopped it */
+            m->epoch++;
+        }
+    }
+}
+
 void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
 {
     sc_room *r = sc__room_get(w, pkt->room, false);
-    if (!r || !r->n_subs)
+    if (!r || !r->n_subs || pkt->layer < 0 || pkt->layer >= SC_MAX_LAYERS)
         return;
     sc_slot_mirror *m = &r->mirrors[pkt->slot];
     if (pkt->generation < m->generation)
@@ -298,16 +324,21 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
          * their rewriters re-anchor on it and video waits for its first
          * keyframe. */
         uint64_t now = sc_now_ms();
+        for (int l = 0; l < SC_MAX_LAYERS; l++) {
+            sc_rtx_buffer_free(m->rtx[l]);
+            m->rtx[l] = NULL;
+            m->last_kf_request_ms[l] = 0;
+            m->width[l] = 0;
+        }
         m->generation = pkt->generation;
         m->src_worker = pkt->src_worker;
-        m->last_kf_request_ms = 0;
-        sc_rtx_buffer_free(m->rtx);
-        m->rtx = NULL;
+        m->available = 0;
+        m->epoch++;
         for (int i = 0; i < r->n_subs; i++) {
             sc_transport *s = r->subs[i];
             sc_rewriter_reset_source(&s->sub_audio[pkt->slot].rw);
             sc_rewriter_reset_source(&s->sub_video[pkt->slot].rw);
-            s->sub_video[pkt->slot].need_keyframe = true;
+            s->sub_video[pkt->slot].current_layer = -1;
             s->sub_video[pkt->slot].waiting_since_ms = now;
         }
     }
@@ -316,81 +347,13 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         return;
     }
     if (pkt->video) {
-        if (!m->rtx)
-            m->rtx = sc_rtx_buffer_new(SC_RTX_MAX_AGE_MS);
-        if (m->rtx)
-            sc_rtx_buffer_put(m->rtx, pkt);
+        track_layers(m, pkt);
+        if (!m->rtx[pkt->layer])
+            m->rtx[pkt->layer] = sc_rtx_buffer_new(SC_RTX_MAX_AGE_MS);
+        if (m->rtx[pkt->layer])
+            sc_rtx_buffer_put(m->rtx[pkt->layer], pkt);
     }
     fan_out(w, r, pkt);
-}
-
-static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video)
-{
-    pkt->video = video;
-    pkt->slot = t->slot;
-    pkt->src_worker = t->w->index;
-    pkt->generation = t->generation;
-    pkt->recv_ms = sc_now_ms();
-    memcpy(pkt->room, t->room_name, sizeof(pkt->room));
-}
-
-/* RFC 6464: accumulate the publisher's audio level; every window the mean
- * goes to the control thread, which picks the room's active speaker. */
-static void note_audio_level(sc_transport *t, const sc_rtp *rtp)
-{
-    uint8_t id = t->neg.tracks[t->audio.map].audio_level_id;
-    const uint8_t *data;
-    size_t len;
-    if (!id || sc_rtp_find_ext(rtp, id, &data, &len) < 0 || len < 1)
-        return;
-    sc_pub_track *a = &t->audio;
-    a->level_sum += data[0] & 0x7f;
-    a->level_count++;
-    uint64_t now = sc_now_ms();
-    if (now - a->level_window_ms < SC_AUDIO_LEVEL_WINDOW_MS)
-        return;
-    sc_sfu_event ev = {.type = SC_EVENT_AUDIO_LEVEL, .session_id = t->id, .kind = t->kind,
-                       .slot = t->slot, .level = (int)(a->level_sum / a->level_count)};
-    snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
-    sc__sfu_emit(t->w->sfu, &ev);
-    a->level_sum = a->level_count = 0;
-    a->level_window_ms = now;
-}
-
-static void publisher_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp)
-{
-    sc_worker *w = t->w;
-    bool is_rtx;
-    sc_pub_track *pt = classify(t, rtp, &is_rtx);
-    if (!pt) {
-        SC_COUNT(w, drop_unknown_ssrc, 1);
-        return;
-    }
-    /* RTX from the publisher answers NACKs we do not send, or is bandwidth
-     * probing; padding-only packets carry nothing for viewers. */
-    if (is_rtx || rtp->payload_len == 0)
-        return;
-    update_reception(pt, rtp->seq);
-    if (!t->room)
-        return;
-    bool video = pt == &t->video;
-    if (!video)
-        note_audio_level(t, rtp);
-    sc_vp8 desc;
-    if (video && sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
-        SC_COUNT(w, drop_rtp_invalid, 1);
-        return;
-    }
-    sc_media_pkt *pkt = sc_media_pkt_new_rtp(buf, len);
-    if (!pkt)
-        return;
-    stamp(pkt, t, video);
-    if (video) {
-        pkt->desc = desc;
-        pkt->keyframe = desc.is_keyframe;
-    }
-    sc__worker_dispatch(w, pkt);
-    sc_media_pkt_unref(pkt);
 }
 
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len)
@@ -404,65 +367,7 @@ void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len)
         SC_COUNT(t->w, drop_unknown_ssrc, 1); /* viewers send no media */
         return;
     }
-    publisher_rtp(t, buf, len, &rtp);
-}
-
-/* Packets we do not act on are still parsed, so a malformed one is counted
- * like any other bad input. */
-static bool rtcp_well_formed(const sc_rtcp_pkt *pkt)
-{
-    sc_rtcp_report_block blocks[31];
-    uint32_t ssrc, ssrcs[16];
-    uint64_t bitrate;
-    int n;
-    switch (pkt->pt) {
-    case SC_RTCP_RR:
-        return sc_rtcp_parse_rr(pkt, &ssrc, blocks, 31, &n) == 0;
-    case SC_RTCP_RTPFB:
-    case SC_RTCP_PSFB:
-        if (sc_rtcp_parse_fb(pkt, &ssrc, &ssrc) < 0)
-            return false;
-        if (pkt->pt == SC_RTCP_PSFB && pkt->count == 15) {
-            int rc = sc_rtcp_parse_remb(pkt, &bitrate, ssrcs, 16, &n);
-            return rc == 0 || rc == -ENOENT;
-        }
-        return true;
-    default:
-        return true;
-    }
-}
-
-static void publisher_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt)
-{
-    if (pkt->pt != SC_RTCP_SR) {
-        if (!rtcp_well_formed(pkt))
-            SC_COUNT(t->w, drop_rtcp_invalid, 1);
-        return;
-    }
-    sc_rtcp_sr sr;
-    int nblocks;
-    if (sc_rtcp_parse_sr(pkt, &sr, NULL, 0, &nblocks) < 0) {
-        SC_COUNT(t->w, drop_rtcp_invalid, 1);
-        return;
-    }
-    sc_pub_track *pt = NULL;
-    if (t->audio.map >= 0 && sr.ssrc == t->audio.ssrc)
-        pt = &t->audio;
-    else if (t->video.map >= 0 && sr.ssrc == t->video.ssrc)
-        pt = &t->video;
-    if (!pt)
-        return;
-    pt->have_sr = true;
-    pt->last_sr_mid = (uint32_t)(sr.ntp >> 16);
-    pt->last_sr_ms = sc_now_ms();
-    if (!t->room)
-        return;
-    sc_media_pkt *mp = sc_media_pkt_new_sr(&sr);
-    if (!mp)
-        return;
-    stamp(mp, t, pt == &t->video);
-    sc__worker_dispatch(t->w, mp);
-    sc_media_pkt_unref(mp);
+    sc__pub_on_rtp(t, buf, len, &rtp);
 }
 
 static int slot_of_ssrc(const sc_transport *sub, uint32_t ssrc, bool *video)
@@ -485,9 +390,10 @@ static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror
                        uint16_t out_seq, uint64_t now_ms)
 {
     uint16_t src_seq;
-    if (!m->rtx || !sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
+    int l = st->current_layer;
+    if (l < 0 || !m->rtx[l] || !sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
         return;
-    const sc_media_pkt *pkt = sc_rtx_buffer_get(m->rtx, src_seq, now_ms);
+    const sc_media_pkt *pkt = sc_rtx_buffer_get(m->rtx[l], src_seq, now_ms);
     if (!pkt || pkt->rtp.ssrc != st->rw.src_ssrc)
         return;
     const sc_rtp *rtp = &pkt->rtp;
@@ -533,7 +439,7 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
     if (!r)
         return;
     if (pkt->pt != SC_RTCP_RTPFB && pkt->pt != SC_RTCP_PSFB) {
-        if (!rtcp_well_formed(pkt))
+        if (!sc__rtcp_well_formed(pkt))
             SC_COUNT(sub->w, drop_rtcp_invalid, 1);
         return;
     }
@@ -553,7 +459,9 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
     if (slot < 0 || !video)
         return;
     if (pkt->pt == SC_RTCP_PSFB && (pkt->count == 1 || pkt->count == 4)) {
-        request_slot_keyframe(sub->w, r, slot, now);
+        int l = sub->sub_video[slot].current_layer;
+        request_slot_keyframe(sub->w, r, slot, l >= 0 ? l : sub->sub_video[slot].target_layer,
+                              now);
         return;
     }
     if (pkt->pt == SC_RTCP_RTPFB && pkt->count == 1) {
@@ -580,78 +488,25 @@ void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len)
     sc_rtcp_pkt pkt;
     while (sc_rtcp_next(&p, &left, &pkt) > 0) {
         if (t->kind == SC_SESSION_PUBLISH)
-            publisher_rtcp(t, &pkt);
+            sc__pub_on_rtcp(t, &pkt);
         else
             subscriber_rtcp(t, &pkt);
     }
 }
 
-static void report_block(const sc_pub_track *pt, uint64_t now_ms, sc_rtcp_report_block *rb,
-                         sc_pub_track *mut)
-{
-    uint32_t ext_max = pt->cycles + pt->max_seq;
-    uint32_t expected = ext_max - pt->base_seq + 1;
-    int64_t lost = (int64_t)expected - pt->received;
-    uint32_t exp_int = expected - pt->expected_prior;
-    uint32_t rcv_int = pt->received - pt->received_prior;
-    int64_t lost_int = (int64_t)exp_int - rcv_int;
-    memset(rb, 0, sizeof(*rb));
-    rb->ssrc = pt->ssrc;
-    rb->fraction_lost = (exp_int == 0 || lost_int <= 0) ? 0 : (uint8_t)((lost_int << 8) / exp_int);
-    rb->cumulative_lost = (int32_t)SC_MAX(SC_MIN(lost, 0x7fffff), -0x800000);
-    rb->highest_seq = ext_max;
-    if (pt->have_sr) {
-        rb->lsr = pt->last_sr_mid;
-        rb->dlsr = (uint32_t)((now_ms - pt->last_sr_ms) * 65536 / 1000);
-    }
-    mut->expected_prior = expected;
-    mut->received_prior = pt->received;
-}
-
-/* Once a second: receiver reports and REMB to publishers (Chrome grows its
- * send rate from them), keyframe requests for viewers still waiting. */
+/* Once a second: publishers get receiver reports and REMB; viewers still
+ * waiting for a keyframe ask again. */
 void sc__room_tick(sc_transport *t, uint64_t now_ms)
 {
     if (t->kind == SC_SESSION_PUBLISH) {
-        sc_rtcp_report_block blocks[2];
-        uint32_t ssrcs[2];
-        int n = 0;
-        if (t->audio.map >= 0 && t->audio.seq_init)
-            report_block(&t->audio, now_ms, &blocks[n++], &t->audio);
-        if (t->video.map >= 0 && t->video.seq_init)
-            report_block(&t->video, now_ms, &blocks[n++], &t->video);
-        uint8_t buf[256 + SC_SRTCP_MAX_TRAILER];
-        int len = sc_rtcp_build_rr(buf, 256, t->rtcp_ssrc, blocks, n);
-        if (len < 0)
-            return;
-        int ns = 0;
-        if (t->video.ssrc)
-            ssrcs[ns++] = t->video.ssrc;
-        if (t->audio.ssrc)
-            ssrcs[ns++] = t->audio.ssrc;
-        bool remb = t->video.map >= 0 && t->neg.tracks[t->video.map].remb;
-        if (remb && ns) {
-            int m = sc_rtcp_build_remb(buf + len, 256 - (size_t)len, t->rtcp_ssrc,
-                                       sc__sfu_config(t->w->sfu)->publisher_max_bitrate, ssrcs, ns);
-            if (m > 0)
-                len += m;
-        }
-        sc__transport_send_rtcp(t, buf, (size_t)len);
-        if (t->video.kf_wanted)
-            request_keyframe(t, now_ms);
+        sc__pub_tick(t, now_ms);
         return;
     }
     sc_room *r = t->room;
     for (int s = 0; r && s < SC_MAX_SLOTS; s++) {
         sc_sub_track *st = &t->sub_video[s];
-        if (st->map >= 0 && st->need_keyframe &&
+        if (st->map >= 0 && st->current_layer < 0 && st->target_layer >= 0 &&
             now_ms - st->waiting_since_ms >= SC_KEYFRAME_INTERVAL_MS)
-            request_slot_keyframe(t->w, r, s, now_ms);
+            request_slot_keyframe(t->w, r, s, st->target_layer, now_ms);
     }
-}
-
-void sc__room_request_pending_keyframe(sc_transport *pub, uint64_t now_ms)
-{
-    if (pub->kind == SC_SESSION_PUBLISH && pub->video.kf_wanted)
-        request_keyframe(pub, now_ms);
 }

@@ -480,6 +480,18 @@ static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn 
         announce_speaker(sfu, st, loudest, fn, ud);
 }
 
+int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref pref)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s || s->kind != SC_SESSION_SUBSCRIBE)
+        return -ENOENT;
+    if (slot < 0 || slot >= SC_MAX_SLOTS || pref < SC_LAYER_AUTO || pref > SC_LAYER_HIGH)
+        return -EINVAL;
+    /* sc_layer_pref and the worker's sc_layer_choice share their values. */
+    sc__worker_set_layer(sfu->workers[s->worker], session_id, slot, (int)pref);
+    return 0;
+}
+
 void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
 {
     for (;;) {

@@ -72,6 +72,19 @@ int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
 int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, size_t len,
                          char **frag, char *err, size_t errlen);
 
+/* Which simulcast layer a viewer receives of a stage slot. */
+typedef enum sc_layer_pref {
+    SC_LAYER_AUTO,    /* the best the publisher sends (bandwidth estimation: later) */
+    SC_LAYER_LOW,
+    SC_LAYER_MEDIUM,
+    SC_LAYER_HIGH,
+} sc_layer_pref;
+
+/* A viewer's layer choice for a stage slot; applied at the next keyframe of
+ * that layer (one is requested).  0, -ENOENT (no such viewer session),
+ * -EINVAL (slot out of range). */
+int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref pref);
+
 typedef enum sc_sfu_event_type {
     SC_EVENT_SESSION_CONNECTED,   /* ICE + DTLS done, media can flow */
     SC_EVENT_SESSION_CLOSED,      /* any reason; reason set */

@@ -13,20 +13,6 @@
 #include "stun.h"
 #include "util.h"
 
-static void init_pub_track(sc_pub_track *pt, const sc_negotiated *neg, sc_sdp_kind kind)
-{
-    memset(pt, 0, sizeof(*pt));
-    pt->map = -1;
-    for (int i = 0; i < neg->n_tracks; i++) {
-        if (neg->tracks[i].kind == kind) {
-            pt->map = i;
-            pt->ssrc = neg->tracks[i].remote_ssrc;
-            pt->rtx_ssrc = neg->tracks[i].remote_rtx_ssrc;
-            break;
-        }
-    }
-}
-
 sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_params *p, int slot)
 {
     sc_transport *t = calloc(1, sizeof(*t));
@@ -43,8 +29,7 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
     t->rtcp_ssrc = sc_random_u32() | 1;
     t->sub_index = -1;
     if (p->kind == SC_SESSION_PUBLISH) {
-        init_pub_track(&t->audio, neg, SC_SDP_AUDIO);
-        init_pub_track(&t->video, neg, SC_SDP_VIDEO);
+        sc__pub_init(t);
     } else {
         for (int s = 0; s < SC_MAX_SLOTS; s++)
             t->sub_audio[s].map = t->sub_video[s].map = -1;
@@ -56,7 +41,8 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
                                                        : &t->sub_video[m->slot];
             st->map = i;
             sc_rewriter_init(&st->rw, m->clock, m->kind == SC_SDP_VIDEO);
-            st->need_keyframe = m->kind == SC_SDP_VIDEO;
+            st->current_layer = -1;
+            st->target_layer = -1;
             st->rtx_seq = (uint16_t)sc_random_u32();
         }
     }
@@ -225,7 +211,7 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
     if (dtls_due && t->dtls && !t->connected)
         on_dtls_state(t, sc_dtls_tick(t->dtls));
     if (dtls_due && t->connected)
-        sc__room_request_pending_keyframe(t, now_ms);
+        sc__pub_pending_keyframes(t, now_ms);
     if (!second_due || t->closing)
         return;
     /* RFC 7675: the peer's consent checks keep the session alive. */

@@ -21,7 +21,7 @@
 #define RECV_BATCH 32
 #define RECV_BUF 2048
 
-typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME } cmd_type;
+typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER } cmd_type;
 
 struct sc_cmd {
     cmd_type type;
@@ -29,7 +29,8 @@ struct sc_cmd {
     uint64_t id;
     const char *reason;
     char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
-    int slot;
+    int slot;                        /* CMD_KEYFRAME, CMD_LAYER */
+    int layer;                       /* CMD_KEYFRAME: layer; CMD_LAYER: choice */
     struct sc_cmd *next;
 };
 
@@ -319,7 +320,8 @@ static void drain_rings(sc_worker *w)
     }
 }
 
-void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot)
+void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot,
+                                 int layer)
 {
     if (target < 0 || target >= w->n_workers)
         return;
@@ -329,7 +331,20 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
     c->type = CMD_KEYFRAME;
     snprintf(c->room, sizeof(c->room), "%s", room);
     c->slot = slot;
+    c->layer = layer;
     push_cmd(w->peers[target], c);
+}
+
+void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice)
+{
+    struct sc_cmd *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->type = CMD_LAYER;
+    c->id = id;
+    c->slot = slot;
+    c->layer = choice;
+    push_cmd(w, c);
 }
 
 int sc__workers_link(sc_worker **workers, int n)
@@ -423,7 +438,11 @@ static void run_commands(sc_worker *w)
         if (c->type == CMD_ADD) {
             attach(w, c->t);
         } else if (c->type == CMD_KEYFRAME) {
-            sc__room_keyframe_for_slot(w, c->room, c->slot);
+            sc__room_keyframe_for_slot(w, c->room, c->slot, c->layer);
+        } else if (c->type == CMD_LAYER) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t)
+                sc__room_set_layer(t, c->slot, c->layer);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)

@@ -304,6 +304,40 @@ static void cmd_unsubscribe(sc_ws_client *c, json_t *msg, json_t *id)
     close_session(c, msg, id, SC_SESSION_SUBSCRIBE);
 }
 
+/* {"type":"layer","session","slot","layer":"auto|low|medium|high"}: which
+ * simulcast layer this viewer gets of a stage slot. */
+static void cmd_layer(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    static const char *const names[] = {"auto", "low", "medium", "high"};
+    const char *hex = json_string_value(json_object_get(msg, "session"));
+    const char *layer = json_string_value(json_object_get(msg, "layer"));
+    json_t *jslot = json_object_get(msg, "slot");
+    sc_session_entry *e;
+    uint64_t sid;
+    int pref = -1;
+
+    if (!hex || sc_session_id_parse(hex, strlen(hex), &sid) < 0 ||
+        !(e = sc_rooms_find_session(c->srv->rooms, sid)) || e->owner != c ||
+        e->kind != SC_SESSION_SUBSCRIBE) {
+        send_error(c, id, "not-found", "no such subscribe session of yours");
+        return;
+    }
+    for (int i = 0; layer && i < 4; i++)
+        if (strcmp(layer, names[i]) == 0)
+            pref = i;
+    if (pref < 0 || !json_is_integer(jslot) || json_integer_value(jslot) < 0 ||
+        json_integer_value(jslot) >= 16) {
+        send_error(c, id, "bad-request", "need \"slot\" (0-15) and \"layer\" (auto, low, medium, high)");
+        return;
+    }
+    if (!c->srv->sfu ||
+        sc_sfu_set_layer(c->srv->sfu, sid, (int)json_integer_value(jslot), (sc_layer_pref)pref) < 0) {
+        send_error(c, id, "not-found", "session already gone");
+        return;
+    }
+    reply(c, id, json_pack("{s:s}", "type", "ok"));
+}
+
 static void cmd_ping(sc_ws_client *c, json_t *msg, json_t *id)
 {
     reply(c, id, json_pack("{s:s}", "type", "pong"));
@@ -315,6 +349,7 @@ static const ws_cmd commands[] = {
     {"subscribe", cmd_subscribe, SC_PERM_SUBSCRIBE, true, "subscribing"},
     {"unpublish", cmd_unpublish, 0, true, "unpublishing"},
     {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing"},
+    {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer"},
     {"ping", cmd_ping, 0, true, "pinging"},
 };
 
