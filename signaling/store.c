@@ -189,6 +189,8 @@ void sc_store_close(sc_store *st)
     free(st);
 }
 
+int sc_store_latest_schema(void) { return (int)N_MIGRATIONS; }
+
 int sc_store_schema_version(sc_store *st)
 {
     return st->version;

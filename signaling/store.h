@@ -19,6 +19,8 @@ void sc_store_close(sc_store *st);
 
 /* Schema version after migrations (for tests). */
 int sc_store_schema_version(sc_store *st);
+/* The schema version this build migrates to. */
+int sc_store_latest_schema(void);
 
 /* kind: "publish" or "subscribe".  name and user_id may be NULL.
  * Times are Unix milliseconds.  0 or -EIO. */
