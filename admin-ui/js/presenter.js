@@ -12,6 +12,13 @@ import {
     waitForIceGathering, wsUrl,
 } from './util.js';
 
+// Low to high: the SFU ranks layers by the width of their keyframes.
+const SIMULCAST_LAYERS = [
+    { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
 // Publish errors that another attempt would only repeat.
 const FATAL_PUBLISH = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full', 'bad-room']);
 // How long ICE may stay "disconnected" before we publish afresh.
@@ -249,7 +256,14 @@ async function publish() {
         const audio = stream.getAudioTracks()[0];
         const video = stream.getVideoTracks()[0];
         conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
-        const vt = conn.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream] });
+        // A camera goes out as three simulcast layers (quarter, half and full
+        // size); the SFU gives each viewer the one it asks for or can take.
+        // A shared screen is sent whole: its detail matters more than its size.
+        const vt = conn.addTransceiver(video || 'video', {
+            direction: 'sendonly',
+            streams: [stream],
+            sendEncodings: source() === 'screen' ? undefined : SIMULCAST_LAYERS,
+        });
         preferVp8(vt);
         await conn.setLocalDescription(await conn.createOffer());
         await waitForIceGathering(conn, 1000);

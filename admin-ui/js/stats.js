@@ -47,6 +47,8 @@ export async function readInbound(pc) {
                 frameWidth: s.frameWidth ?? 0,
                 frameHeight: s.frameHeight ?? 0,
                 keyFramesDecoded: s.keyFramesDecoded ?? 0,
+                framesDropped: s.framesDropped ?? 0,
+                freezeCount: s.freezeCount ?? 0,
                 codec: report.get(s.codecId)?.mimeType ?? null,
             });
             video.push(entry);

@@ -32,6 +32,8 @@ const ui = {
     placeholder: $('#placeholder'),
     unmute: $('#unmute'),
     showStats: $('#show-stats'),
+    quality: $('#quality'),
+    layerInfo: $('#layer-info'),
     viewers: $('#viewer-count'),
     raiseHand: $('#raise-hand'),
     invitation: $('#invitation'),
@@ -286,6 +288,7 @@ async function subscribe() {
         }
         session = answer.session;
         await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+        applyQuality();
         renderTiles();
     } catch (err) {
         if (gen !== generation) return;
@@ -299,6 +302,22 @@ async function subscribe() {
         }
     }
 }
+
+// ---- quality (simulcast layer) ------------------------------------------
+
+// The chosen quality applies to every stage slot; the SFU switches at the
+// next keyframe of that layer, so the picture never breaks.
+function applyQuality() {
+    if (!sig?.isJoined || !session) return;
+    const layer = ui.quality.value;
+    for (let slot = 0; slot < stageSize; slot++) {
+        sig.request({ type: 'layer', session, slot, layer }).catch((err) => {
+            console.warn('layer choice refused', err);
+        });
+    }
+}
+
+ui.quality.addEventListener('change', applyQuality);
 
 // ---- stats -------------------------------------------------------------
 
@@ -326,6 +345,8 @@ async function sampleStats() {
         lastFrames.set(v.mid, v.framesDecoded);
         const tile = tiles.get(slot);
         if (tile) renderOverlay(tile.stats, v, sample.rttMs);
+        if (slot === mainSlot() && v.frameWidth)
+            ui.layerInfo.textContent = `${v.frameWidth}×${v.frameHeight}`;
     }
     decoding = advanced;
     if (!serverSpeaker) pickSpeaker(conn, sample.audio);

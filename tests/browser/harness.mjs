@@ -1,0 +1,153 @@
+// Shared pieces of the browser tests: the stagecast server under test,
+// tokens, pages in Debian's Chromium, polling.  Loopback only: the runner
+// (tests/browser/run) puts every test in a network namespace with only lo.
+
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+];
+const run = promisify(execFile);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function findBinary() {
+    if (process.env.STAGECAST_BIN) return resolve(process.env.STAGECAST_BIN);
+    for (const rel of ['build/stagecast', 'build/signaling/stagecast']) {
+        const p = join(REPO, rel);
+        if (existsSync(p)) return p;
+    }
+    return join(REPO, 'build/stagecast');
+}
+
+function freePort(kind) {
+    return new Promise((res, rej) => {
+        if (kind === 'tcp') {
+            const srv = createServer();
+            srv.once('error', rej);
+            srv.listen(0, '127.0.0.1', () => {
+                const { port } = srv.address();
+                srv.close(() => res(port));
+            });
+        } else {
+            const sock = createSocket('udp4');
+            sock.once('error', rej);
+            sock.bind(0, '127.0.0.1', () => {
+                const { port } = sock.address();
+                sock.close(() => res(port));
+            });
+        }
+    });
+}
+
+// Poll until fn() returns a truthy value; the timeout only bounds a hang,
+// no assertion depends on how fast the machine is.
+export async function waitFor(what, fn, timeoutMs = 30000, stepMs = 250) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+        }
+        await sleep(stepMs);
+    }
+}
+
+// One `stagecast serve` with its own data directory and ports, and a
+// headless Chromium to open its pages in.
+export class Platform {
+    constructor(room, extraArgs = []) {
+        this.room = room;
+        this.extraArgs = extraArgs;
+        this.bin = findBinary();
+        this.log = '';
+        this.exit = null;
+        this.pageErrors = [];
+    }
+
+    async start() {
+        assert.ok(existsSync(this.bin), `no stagecast binary at ${this.bin}`);
+        this.dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
+        const port = await freePort('tcp');
+        const udpPort = await freePort('udp');
+        this.base = `http://127.0.0.1:${port}`;
+        this.server = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port',
+            String(udpPort), '--data', this.dataDir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const keep = (chunk) => {
+            this.log += chunk.toString();
+            if (this.log.length > 200000) this.log = this.log.slice(-100000);
+        };
+        this.server.stdout.on('data', keep);
+        this.server.stderr.on('data', keep);
+        this.server.on('exit', (code, signal) => { this.exit = { code, signal }; });
+        await waitFor('GET /api/health', async () => {
+            assert.equal(this.exit, null, `stagecast exited early:\n${this.log}`);
+            const res = await fetch(`${this.base}/api/health`);
+            return res.ok;
+        }, 20000);
+        this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+        return this;
+    }
+
+    async token(role, name) {
+        const args = ['token', '--data', this.dataDir, '--room', this.room, '--role', role];
+        if (name) args.push('--name', name);
+        const { stdout } = await run(this.bin, args);
+        const lines = stdout.trim().split('\n');
+        return lines[lines.length - 1].trim();
+    }
+
+    async open(path, role, label) {
+        const context = await this.browser.newContext();
+        const page = await context.newPage();
+        page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
+        const tok = await this.token(role, label);
+        await page.goto(`${this.base}/${path}#room=${this.room}&token=${tok}`);
+        return page;
+    }
+
+    // SIGTERM must end the server by itself; returns its exit.
+    async stop() {
+        if (this.browser) await this.browser.close().catch(() => {});
+        if (this.server && this.exit === null) {
+            this.server.kill('SIGTERM');
+            const ok = await waitFor('stagecast to exit', () => this.exit !== null, 10000).catch(() => false);
+            if (!ok) this.server.kill('SIGKILL');
+        }
+        if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+        return this.exit;
+    }
+}
+
+// Go live on the presenter page and wait for it.
+export async function goLive(page) {
+    await waitFor('local preview', () => page.evaluate(() => {
+        const v = document.querySelector('#preview');
+        return v.srcObject && v.videoWidth > 0;
+    }));
+    await page.getByRole('button', { name: 'Go live' }).click();
+    await waitFor('presenter live', async () => {
+        const state = await page.evaluate(() => document.body.dataset.state);
+        assert.notEqual(state, 'error', await page.textContent('#error'));
+        return state === 'live';
+    });
+}
