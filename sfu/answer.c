@@ -25,12 +25,50 @@ static const char *answer_direction(const sc_sdp_media *m, sc_session_kind kind,
     return *ok ? "sendonly" : "inactive";
 }
 
-static const sc_sdp_codec *choose_codec(const sc_sdp_media *m)
+/* H.264 in packetization-mode 1 (what browsers and OBS send), constrained
+ * baseline preferred: every decoder has it. */
+static const sc_sdp_codec *find_h264(const sc_sdp_media *m)
+{
+    const sc_sdp_codec *best = NULL;
+    for (int i = 0; i < m->n_codecs; i++) {
+        const sc_sdp_codec *c = &m->codecs[i];
+        if (strcasecmp(c->name, "H264") != 0 || c->clock != 90000 ||
+            !strstr(c->fmtp, "packetization-mode=1"))
+            continue;
+        if (strstr(c->fmtp, "profile-level-id=42e0"))
+            return c;
+        if (!best)
+            best = c;
+    }
+    return best;
+}
+
+static const sc_sdp_codec *find_video(const sc_sdp_media *m, sc_video_codec codec)
+{
+    return codec == SC_CODEC_H264 ? find_h264(m) : sc_sdp_find_codec(m, "VP8", 90000);
+}
+
+/* Audio: Opus.  Video: VP8 or H.264 (mode 1), whichever the offer lists
+ * first: the offerer's order is its preference (RFC 3264 5.1), which is how
+ * a page or an encoder chooses the room's codec. */
+static const sc_sdp_codec *choose_codec(const sc_sdp_media *m, sc_video_codec *chosen)
 {
     if (m->kind == SC_SDP_AUDIO)
         return sc_sdp_find_codec(m, "opus", 48000);
-    if (m->kind == SC_SDP_VIDEO)
-        return sc_sdp_find_codec(m, "VP8", 90000);
+    if (m->kind != SC_SDP_VIDEO)
+        return NULL;
+    const sc_sdp_codec *vp8 = find_video(m, SC_CODEC_VP8), *h264 = find_video(m, SC_CODEC_H264);
+    for (int i = 0; i < m->n_codecs; i++) {
+        const sc_sdp_codec *c = &m->codecs[i];
+        if (c == vp8) {
+            *chosen = SC_CODEC_VP8;
+            return vp8;
+        }
+        if (h264 && strcasecmp(c->name, "H264") == 0) {
+            *chosen = SC_CODEC_H264;
+            return h264; /* the best mode-1 profile of those offered */
+        }
+    }
     return NULL;
 }
 
@@ -71,15 +109,42 @@ static void append_rejected(sc_strbuf *sb, const sc_sdp_media *m)
     sc_strbuf_appendf(sb, "a=inactive\r\n");
 }
 
+/* One codec's lines: rtpmap, fmtp, feedback, and its RTX. */
+static void append_codec(sc_strbuf *sb, const sc_track_map *t, const sc_sdp_codec *c,
+                         const sc_sdp_codec *rtx)
+{
+    if (c->channels)
+        sc_strbuf_appendf(sb, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock, c->channels);
+    else
+        sc_strbuf_appendf(sb, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock);
+    if (c->fmtp[0])
+        sc_strbuf_appendf(sb, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+    if (t->nack && c->fb_nack)
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%u nack\r\n", c->pt);
+    if (t->pli && c->fb_pli)
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%u nack pli\r\n", c->pt);
+    if (t->fir && c->fb_fir)
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+    if (t->remb && c->fb_remb)
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+    if (rtx) {
+        sc_strbuf_appendf(sb, "a=rtpmap:%u rtx/%u\r\n", rtx->pt, rtx->clock ? rtx->clock : c->clock);
+        sc_strbuf_appendf(sb, "a=fmtp:%u apt=%u\r\n", rtx->pt, c->pt);
+    }
+}
+
 static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track_map *t,
-                            const sc_sdp_codec *c, const sc_sdp_codec *rtx,
-                            const sc_negotiated *neg, const sc_answer_params *p,
+                            const sc_sdp_codec *const *codecs, const sc_sdp_codec *const *rtxs,
+                            int n_codecs, const sc_negotiated *neg, const sc_answer_params *p,
                             const char *dir)
 {
     const char *setup = neg->dtls_role == SC_DTLS_ROLE_CLIENT ? "active" : "passive";
-    sc_strbuf_appendf(sb, "m=%s %u UDP/TLS/RTP/SAVPF %u", m->kind_name, p->port, c->pt);
-    if (rtx)
-        sc_strbuf_appendf(sb, " %u", rtx->pt);
+    sc_strbuf_appendf(sb, "m=%s %u UDP/TLS/RTP/SAVPF", m->kind_name, p->port);
+    for (int i = 0; i < n_codecs; i++) {
+        sc_strbuf_appendf(sb, " %u", codecs[i]->pt);
+        if (rtxs[i])
+            sc_strbuf_appendf(sb, " %u", rtxs[i]->pt);
+    }
     sc_strbuf_appendf(sb, "\r\nc=IN IP4 %s\r\n", p->ip);
     sc_strbuf_appendf(sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", neg->local_ufrag, neg->local_pwd);
     sc_strbuf_appendf(sb, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", p->fingerprint, setup);
@@ -88,20 +153,8 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
     sc_strbuf_appendf(sb, "a=%s\r\na=rtcp-mux\r\n", dir);
     if (m->rtcp_rsize)
         sc_strbuf_appendf(sb, "a=rtcp-rsize\r\n");
-    if (c->channels)
-        sc_strbuf_appendf(sb, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock, c->channels);
-    else
-        sc_strbuf_appendf(sb, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock);
-    if (c->fmtp[0])
-        sc_strbuf_appendf(sb, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
-    if (t->nack)
-        sc_strbuf_appendf(sb, "a=rtcp-fb:%u nack\r\n", c->pt);
-    if (t->pli)
-        sc_strbuf_appendf(sb, "a=rtcp-fb:%u nack pli\r\n", c->pt);
-    if (t->fir)
-        sc_strbuf_appendf(sb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
-    if (t->remb)
-        sc_strbuf_appendf(sb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+    for (int i = 0; i < n_codecs; i++)
+        append_codec(sb, t, codecs[i], rtxs[i]);
     if (t->audio_level_id)
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->audio_level_id, SC_AUDIO_LEVEL_URI);
     if (t->n_rids) {
@@ -109,12 +162,6 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->rid_id, SC_RID_URI);
         if (t->rrid_id)
             sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->rrid_id, SC_RRID_URI);
-    }
-    if (rtx) {
-        sc_strbuf_appendf(sb, "a=rtpmap:%u rtx/%u\r\n", rtx->pt, rtx->clock ? rtx->clock : c->clock);
-        sc_strbuf_appendf(sb, "a=fmtp:%u apt=%u\r\n", rtx->pt, c->pt);
-    }
-    if (t->n_rids) {
         for (int i = 0; i < t->n_rids; i++)
             sc_strbuf_appendf(sb, "a=rid:%s recv\r\n", t->rids[i]);
         sc_strbuf_appendf(sb, "a=simulcast:recv ");
@@ -141,8 +188,10 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
                     char **answer, char *err, size_t errlen)
 {
     bool accepted[SC_SDP_MAX_MEDIA] = {false};
-    const sc_sdp_codec *codec[SC_SDP_MAX_MEDIA] = {NULL};
-    const sc_sdp_codec *rtxc[SC_SDP_MAX_MEDIA] = {NULL};
+    /* per m-line: the codecs we answer with (a viewer's video may take both) */
+    const sc_sdp_codec *codec[SC_SDP_MAX_MEDIA][SC_CODEC_COUNT] = {{NULL}};
+    const sc_sdp_codec *rtxc[SC_SDP_MAX_MEDIA][SC_CODEC_COUNT] = {{NULL}};
+    int n_codec[SC_SDP_MAX_MEDIA] = {0};
     const char *dirs[SC_SDP_MAX_MEDIA] = {NULL};
     int audio_seen = 0, video_seen = 0;
     sc_strbuf sb;
@@ -161,7 +210,8 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
             continue;
         if (!strstr(m->proto, "SAVPF") && !strstr(m->proto, "SAVP"))
             continue;
-        const sc_sdp_codec *c = choose_codec(m);
+        sc_video_codec vcodec = SC_CODEC_VP8;
+        const sc_sdp_codec *c = choose_codec(m, &vcodec);
         if (!c)
             continue;
         int *seen = m->kind == SC_SDP_AUDIO ? &audio_seen : &video_seen;
@@ -195,15 +245,34 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         }
         (*seen)++;
         accepted[i] = true;
-        codec[i] = c;
-        rtxc[i] = m->kind == SC_SDP_VIDEO ? sc_sdp_find_rtx(m, c->pt) : NULL;
+        codec[i][0] = c;
+        rtxc[i][0] = m->kind == SC_SDP_VIDEO ? sc_sdp_find_rtx(m, c->pt) : NULL;
+        n_codec[i] = 1;
 
         sc_track_map *t = &neg->tracks[neg->n_tracks];
         t->mline = i;
         t->kind = m->kind;
         t->slot = p->kind == SC_SESSION_SUBSCRIBE ? slot : 0;
         t->pt = c->pt;
-        t->rtx_pt = rtxc[i] ? rtxc[i]->pt : -1;
+        t->rtx_pt = rtxc[i][0] ? rtxc[i][0]->pt : -1;
+        t->codec = vcodec;
+        for (int k = 0; k < SC_CODEC_COUNT; k++)
+            t->pt_for[k] = t->rtx_for[k] = -1;
+        if (m->kind == SC_SDP_VIDEO) {
+            t->pt_for[vcodec] = c->pt;
+            t->rtx_for[vcodec] = (int16_t)t->rtx_pt;
+            /* A viewer takes every codec it offers: publishers of either
+             * reach it without a new negotiation. */
+            sc_video_codec other = vcodec == SC_CODEC_VP8 ? SC_CODEC_H264 : SC_CODEC_VP8;
+            const sc_sdp_codec *c2 = p->kind == SC_SESSION_SUBSCRIBE ? find_video(m, other) : NULL;
+            if (c2) {
+                codec[i][1] = c2;
+                rtxc[i][1] = sc_sdp_find_rtx(m, c2->pt);
+                n_codec[i] = 2;
+                t->pt_for[other] = c2->pt;
+                t->rtx_for[other] = rtxc[i][1] ? rtxc[i][1]->pt : -1;
+            }
+        }
         t->clock = c->clock;
         t->nack = c->fb_nack;
         t->pli = c->fb_pli;
@@ -229,7 +298,8 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         } else {
             t->local_ssrc = fresh_ssrc(neg);
             neg->n_tracks++; /* fresh_ssrc must see this track's media SSRC */
-            t->local_rtx_ssrc = t->rtx_pt >= 0 ? fresh_ssrc(neg) : 0;
+            t->local_rtx_ssrc = (t->rtx_for[SC_CODEC_VP8] >= 0 || t->rtx_for[SC_CODEC_H264] >= 0)
+                                    ? fresh_ssrc(neg) : 0;
             continue;
         }
         neg->n_tracks++;
@@ -237,8 +307,10 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
     if (neg->n_tracks == 0) {
         set_err(err, errlen,
                 p->kind == SC_SESSION_PUBLISH
-                    ? "nothing acceptable in the offer: need a sendonly/sendrecv Opus or VP8 m-line"
-                    : "nothing acceptable in the offer: need a recvonly/sendrecv Opus or VP8 m-line");
+                    ? "nothing acceptable in the offer: need a sendonly/sendrecv Opus, VP8 or H.264 "
+                      "(packetization-mode=1) m-line"
+                    : "nothing acceptable in the offer: need a recvonly/sendrecv Opus, VP8 or H.264 "
+                      "(packetization-mode=1) m-line");
         return -ENOTSUP;
     }
 
@@ -262,8 +334,8 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
             append_rejected(&sb, &offer->media[i]);
             continue;
         }
-        append_accepted(&sb, &offer->media[i], &neg->tracks[ti++], codec[i], rtxc[i], neg, p,
-                        dirs[i]);
+        append_accepted(&sb, &offer->media[i], &neg->tracks[ti++], codec[i], rtxc[i], n_codec[i],
+                        neg, p, dirs[i]);
     }
     *answer = sc_strbuf_steal(&sb);
     if (!*answer) {

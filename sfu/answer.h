@@ -18,6 +18,12 @@
 #define SC_RRID_URI "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 #define SC_MAX_LAYERS 3 /* simulcast layers a publisher may send */
 
+typedef enum sc_video_codec {
+    SC_CODEC_VP8 = 0,
+    SC_CODEC_H264 = 1,  /* packetization-mode 1 */
+    SC_CODEC_COUNT,
+} sc_video_codec;
+
 /* One accepted m-line. */
 typedef struct sc_track_map {
     int mline;             /* index in the offer */
@@ -37,6 +43,12 @@ typedef struct sc_track_map {
     uint8_t n_rids;
     char rids[SC_MAX_LAYERS][32];
     uint8_t mid_id, rid_id, rrid_id;
+    /* video: the codec a publisher sends (pt/rtx_pt are its); for a viewer
+     * the payload types of every codec it can take (-1: not negotiated),
+     * so whatever a publisher sends is forwarded without renegotiation. */
+    sc_video_codec codec;
+    int16_t pt_for[SC_CODEC_COUNT];
+    int16_t rtx_for[SC_CODEC_COUNT];
 } sc_track_map;
 
 typedef struct sc_negotiated {

@@ -10,6 +10,7 @@
 #include "rtcp.h"
 #include "rtp.h"
 #include "util.h"
+#include "h264.h"
 #include "vp8.h"
 
 static void init_track(sc_pub_track *pt, const sc_negotiated *neg, sc_sdp_kind kind)
@@ -213,10 +214,22 @@ void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp
     if (!t->room)
         return;
     bool video = pt == &t->video;
-    sc_vp8 desc;
-    if (video && sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
-        SC_COUNT(w, drop_rtp_invalid, 1);
-        return;
+    sc_video_codec codec = video ? t->neg.tracks[pt->map].codec : SC_CODEC_VP8;
+    sc_vp8 desc = {0};
+    sc_h264 h264;
+    bool keyframe = false;
+    if (video && codec == SC_CODEC_VP8) {
+        if (sc_vp8_parse(rtp->payload, rtp->payload_len, &desc) < 0) {
+            SC_COUNT(w, drop_rtp_invalid, 1);
+            return;
+        }
+        keyframe = desc.is_keyframe;
+    } else if (video) {
+        if (sc_h264_parse(rtp->payload, rtp->payload_len, &h264) < 0) {
+            SC_COUNT(w, drop_rtp_invalid, 1);
+            return;
+        }
+        keyframe = h264.is_keyframe;
     }
     if (!video)
         note_audio_level(t, rtp);
@@ -225,8 +238,9 @@ void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp
         return;
     stamp(pkt, t, video, layer);
     if (video) {
+        pkt->codec = codec;
         pkt->desc = desc;
-        pkt->keyframe = desc.is_keyframe;
+        pkt->keyframe = keyframe;
     }
     sc__worker_dispatch(w, pkt);
     sc_media_pkt_unref(pkt);

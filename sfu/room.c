@@ -236,13 +236,16 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
         sc_sub_track *st = video ? &sub->sub_video[slot] : &sub->sub_audio[slot];
         if (st->map < 0 || !sub->connected || !sub->selected || sub->closing)
             continue;
+        const sc_track_map *m = &sub->neg.tracks[st->map];
+        int pt = video ? m->pt_for[pkt->codec] : m->pt;
+        if (pt < 0) /* this viewer cannot decode what the publisher sends */
+            continue;
         if (video && !video_gate(w, r, st, pkt, now_us / 1000))
             continue;
         uint16_t seq;
         uint32_t ts;
         if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
             continue;
-        const sc_track_map *m = &sub->neg.tracks[st->map];
         uint8_t *out = sc__worker_out_buf(w);
         int n = sc_rtp_copy_stripped(rtp, pkt->data, NULL, 0, out, SC_MTU);
         if (n < 0)
@@ -250,8 +253,8 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
         sc_rtp_set_seq(out, seq);
         sc_rtp_set_ts(out, ts);
         sc_rtp_set_ssrc(out, m->local_ssrc);
-        sc_rtp_set_pt(out, m->pt);
-        if (video)
+        sc_rtp_set_pt(out, (uint8_t)pt);
+        if (video && pkt->codec == SC_CODEC_VP8)
             sc_rewriter_vp8(&st->rw, out + 12, &pkt->desc);
         size_t len = (size_t)n;
         if (sc_srtp_protect_rtp(sub->srtp, out, &len, SC_MTU + 64) < 0)
@@ -399,7 +402,10 @@ static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror
     const sc_rtp *rtp = &pkt->rtp;
     const sc_vp8 *desc = &pkt->desc;
     const sc_track_map *map = &sub->neg.tracks[st->map];
-    bool use_rtx = map->rtx_pt >= 0 && map->local_rtx_ssrc;
+    int media_pt = map->pt_for[pkt->codec], rtx_pt = map->rtx_for[pkt->codec];
+    if (media_pt < 0)
+        return;
+    bool use_rtx = rtx_pt >= 0 && map->local_rtx_ssrc;
     uint8_t osn[2];
     sc_wr16(osn, out_seq);
     uint8_t *out = sc__worker_out_buf(sub->w);
@@ -411,13 +417,13 @@ static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror
     if (use_rtx) {
         sc_rtp_set_seq(out, st->rtx_seq++);
         sc_rtp_set_ssrc(out, map->local_rtx_ssrc);
-        sc_rtp_set_pt(out, (uint8_t)map->rtx_pt);
+        sc_rtp_set_pt(out, (uint8_t)rtx_pt);
     } else {
         sc_rtp_set_seq(out, out_seq);
         sc_rtp_set_ssrc(out, map->local_ssrc);
-        sc_rtp_set_pt(out, map->pt);
+        sc_rtp_set_pt(out, (uint8_t)media_pt);
     }
-    if (desc->picture_id >= 0 && st->rw.pid_anchored) {
+    if (pkt->codec == SC_CODEC_VP8 && desc->picture_id >= 0 && st->rw.pid_anchored) {
         uint16_t mask = desc->picture_id_bits == 15 ? 0x7fff : 0x7f;
         uint8_t tl0 = desc->tl0picidx >= 0 ? (uint8_t)desc->tl0picidx : 0;
         sc_vp8_rewrite(out + 12 + (use_rtx ? 2 : 0), desc,

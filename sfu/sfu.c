@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -57,6 +58,7 @@ struct sc_sfu {
     int n_sessions, cap_sessions;
 
     uint64_t generation;
+    sc_video_codec preferred_codec;
     speaker_state *speakers;
     int n_speakers, cap_speakers;
 
@@ -74,6 +76,7 @@ void sc_sfu_config_defaults(sc_sfu_config *cfg)
     cfg->max_viewers_per_room = 10000;
     cfg->publisher_max_bitrate = 2500000;
     cfg->consent_timeout_ms = 30000;
+    cfg->video_codec = "vp8";
 }
 
 sc_dtls_cert *sc__sfu_cert(sc_sfu *sfu) { return sfu->cert; }
@@ -120,6 +123,14 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
         sfu->cfg.max_publishers_per_room = SC_MAX_SLOTS;
     if (sfu->cfg.consent_timeout_ms <= 0)
         sfu->cfg.consent_timeout_ms = 30000;
+    if (cfg->video_codec && strcasecmp(cfg->video_codec, "h264") == 0) {
+        sfu->preferred_codec = SC_CODEC_H264;
+    } else if (cfg->video_codec && strcasecmp(cfg->video_codec, "vp8") != 0) {
+        snprintf(err, errlen, "video codec '%s' is not vp8 or h264", cfg->video_codec);
+        free(sfu);
+        return NULL;
+    }
+    sfu->cfg.video_codec = sfu->preferred_codec == SC_CODEC_H264 ? "h264" : "vp8";
     pthread_mutex_init(&sfu->ev_lock, NULL);
 
     pthread_once(&srtp_once, srtp_init_once);

@@ -27,6 +27,10 @@ typedef struct sc_sfu_config {
     int max_viewers_per_room;       /* default 10000 */
     uint32_t publisher_max_bitrate; /* REMB we send publishers, bit/s; default 2500000 */
     int consent_timeout_ms;         /* RFC 7675; default 30000 */
+    const char *video_codec;        /* "vp8" (default) or "h264": checked here, told
+                                       to the pages (they put it first in their
+                                       offers); a publisher sends what its offer
+                                       lists first, viewers take both */
     void (*notify)(void *ud);       /* events are waiting (called on a worker thread) */
     void *notify_ud;
 } sc_sfu_config;

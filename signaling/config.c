@@ -63,6 +63,8 @@ static const opt_spec serve_opts[] = {
             "65536", "largest HTTP request body (WHIP/WHEP offers)"),
     INT_OPT(sc_config, "--max-ws-message", "BYTES", max_ws_message, 1024, 16 * 1024 * 1024,
             "65536", "largest WebSocket message"),
+    STR_OPT(sc_config, "--video-codec", "vp8|h264", video_codec, SC_DEFAULT_VIDEO_CODEC,
+            "video codec browser presenters send, and publishers offering both"),
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
             SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
             "close a media session after this long without ICE consent (RFC 7675)"),
@@ -104,6 +106,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_body = SC_DEFAULT_MAX_BODY;
     cfg->max_ws_message = SC_DEFAULT_MAX_WS_MESSAGE;
     cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
+    snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 
 void sc_token_config_defaults(sc_token_config *cfg)

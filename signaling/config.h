@@ -21,6 +21,7 @@
 #define SC_DEFAULT_MAX_PUBLISHERS 6        /* the stage */
 #define SC_DEFAULT_MAX_VIEWERS 10000
 #define SC_DEFAULT_CONSENT_TIMEOUT_MS 30000
+#define SC_DEFAULT_VIDEO_CODEC "vp8"
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
@@ -38,6 +39,7 @@ typedef struct sc_config {
     int workers;
     char ui_dir[SC_PATH_MAX];
     char log_level[16];
+    char video_codec[8];
     int max_publishers;
     int max_viewers;
     int max_body;

@@ -230,10 +230,11 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
     SC_INFO("ws", "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
             sc_role_name(c->tok.role), c->tok.sub);
     reply(c, id,
-          json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i}", "type", "joined", "room", room,
+          json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
                     "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
-                    srv->cfg->max_publishers, "publishers", arr, "viewers", viewers));
+                    srv->cfg->max_publishers, "publishers", arr, "viewers", viewers,
+                    "video_codec", srv->cfg->video_codec));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
 }

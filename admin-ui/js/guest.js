@@ -8,15 +8,16 @@
 //   guest.stop();                 // unpublish, release the devices
 
 import { SignalingError } from './signaling.js';
-import { backoffDelay, preferVp8, waitForIceGathering } from './util.js';
+import { backoffDelay, preferCodec, waitForIceGathering } from './util.js';
 
 // Errors that another attempt would only repeat (forbidden: we were taken
 // off stage meanwhile).
 const FATAL = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full']);
 
 export class GuestPublisher {
-    constructor(sig, { audioOnly = false, onChange = () => {} } = {}) {
+    constructor(sig, { audioOnly = false, videoCodec = 'vp8', onChange = () => {} } = {}) {
         this.sig = sig;
+        this.videoCodec = videoCodec;
         this.audioOnly = audioOnly;
         this.onChange = onChange;
         this.stream = null;
@@ -83,7 +84,7 @@ export class GuestPublisher {
             conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.stream] });
             // Audio only still offers a (silent) video m-line, like every publisher.
             const vt = conn.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.stream] });
-            preferVp8(vt);
+            preferCodec(vt, this.videoCodec);
             await conn.setLocalDescription(await conn.createOffer());
             await waitForIceGathering(conn, 1000);
             if (gen !== this.generation) return;

@@ -8,7 +8,7 @@
 
 import { SignalingClient, SignalingError } from './signaling.js';
 import {
-    $, backoffDelay, clearError, preferVp8, readParams, setState, showError,
+    $, backoffDelay, clearError, preferCodec, readParams, setState, showError,
     waitForIceGathering, wsUrl,
 } from './util.js';
 
@@ -18,6 +18,9 @@ const SIMULCAST_LAYERS = [
     { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
     { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
+
+// The video codec to send: the server's choice for the room, or #codec=.
+let videoCodec = 'vp8';
 
 // Publish errors that another attempt would only repeat.
 const FATAL_PUBLISH = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full', 'bad-room']);
@@ -264,7 +267,7 @@ async function publish() {
             streams: [stream],
             sendEncodings: source() === 'screen' ? undefined : SIMULCAST_LAYERS,
         });
-        preferVp8(vt);
+        preferCodec(vt, videoCodec);
         await conn.setLocalDescription(await conn.createOffer());
         await waitForIceGathering(conn, 1000);
         if (gen !== generation) return;
@@ -404,6 +407,7 @@ function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;
+        videoCodec = params.codec || msg.video_codec || 'vp8';
         canModerate = Array.isArray(msg.perms) && msg.perms.includes('moderate');
         ui.stageAdmin.hidden = !canModerate;
         setViewers(msg.viewers);

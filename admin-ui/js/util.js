@@ -7,7 +7,7 @@ export function readParams(loc = window.location) {
     const hash = new URLSearchParams(loc.hash.replace(/^#/, ''));
     const query = new URLSearchParams(loc.search);
     const pick = (key) => hash.get(key) || query.get(key) || '';
-    return { room: pick('room'), token: pick('token'), name: pick('name') };
+    return { room: pick('room'), token: pick('token'), name: pick('name'), codec: pick('codec') };
 }
 
 // The signalling endpoint lives on the same host and port as the page.
@@ -69,15 +69,23 @@ export function waitForIceGathering(pc, timeoutMs = 1000) {
     });
 }
 
-// Put VP8 first in a video transceiver's codec list: it is the codec the
-// SFU forwards to every viewer, so no viewer needs another one.
-export function preferVp8(transceiver) {
+// Put the room's video codec ('vp8' or 'h264', from the server's `joined`
+// message or the page's #codec= parameter) first in a video transceiver's
+// codec list.  Viewers can take either; the SFU forwards what is sent.
+export function preferCodec(transceiver, codec = 'vp8') {
     if (typeof RTCRtpSender === 'undefined' || !RTCRtpSender.getCapabilities) return;
     if (!transceiver.setCodecPreferences) return;
     const caps = RTCRtpSender.getCapabilities('video');
     if (!caps) return;
-    const isVp8 = (c) => c.mimeType.toLowerCase() === 'video/vp8';
-    const codecs = [...caps.codecs.filter(isVp8), ...caps.codecs.filter((c) => !isVp8(c))];
+    const want = `video/${codec === 'h264' ? 'h264' : 'vp8'}`;
+    // H.264: packetization-mode 1 only (the SFU forwards that), constrained
+    // baseline first.
+    const rank = (c) => (c.sdpFmtpLine?.includes('profile-level-id=42e0') ? 0 : 1);
+    const wanted = caps.codecs
+        .filter((c) => c.mimeType.toLowerCase() === want
+            && (want !== 'video/h264' || c.sdpFmtpLine?.includes('packetization-mode=1')))
+        .sort((a, b) => rank(a) - rank(b));
+    const codecs = [...wanted, ...caps.codecs.filter((c) => !wanted.includes(c))];
     try {
         transceiver.setCodecPreferences(codecs);
     } catch (err) {

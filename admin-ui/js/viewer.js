@@ -54,6 +54,7 @@ let pc = null;
 let meter = null;
 let session = null;
 let stageSize = 1;
+let videoCodec = 'vp8';     // what this page sends if it goes on stage
 let generation = 0;
 let retryAttempt = 0;
 let retryTimer = null;
@@ -433,7 +434,7 @@ async function acceptInvitation() {
     }
     clearError(ui.error);
     setStage('on-stage');
-    guest = new GuestPublisher(sig, { audioOnly, onChange: onGuestChange });
+    guest = new GuestPublisher(sig, { audioOnly, videoCodec, onChange: onGuestChange });
     guest.start().catch(() => {
         // The devices could not be opened: give the place back.
         sig.request({ type: 'leave_stage' }).catch(() => {});
@@ -501,6 +502,7 @@ function startSignaling() {
         clearError(ui.error);
         ui.room.textContent = msg.room;
         myUserId = msg.user_id ?? null;
+        videoCodec = params.codec || msg.video_codec || 'vp8';
         // A new connection starts in the audience: the server forgot the
         // old one's hand and seat.
         stopGuest(false);

@@ -116,12 +116,13 @@ export class Platform {
         return lines[lines.length - 1].trim();
     }
 
-    async open(path, role, label) {
+    // extra: more #fragment parameters, e.g. 'codec=h264'.
+    async open(path, role, label, extra = '') {
         const context = await this.browser.newContext();
         const page = await context.newPage();
         page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
         const tok = await this.token(role, label);
-        await page.goto(`${this.base}/${path}#room=${this.room}&token=${tok}`);
+        await page.goto(`${this.base}/${path}#room=${this.room}&token=${tok}${extra ? `&${extra}` : ''}`);
         return page;
     }
 

@@ -154,10 +154,84 @@ static void test_refusals(void)
     free(neg);
 }
 
+/* OBS (WHIP) offers H.264 only: the publisher is taken as H.264. */
+static void test_h264_publisher(void)
+{
+    sc_sdp *offer = parse_file("obs-whip.sdp");
+    SC_CHECK(offer != NULL);
+    if (!offer)
+        return;
+    sc_negotiated *neg = calloc(1, sizeof(*neg));
+    char *answer = NULL, err[256] = "";
+    SC_CHECK_INT(sc_answer_build(offer, &pub, neg, &answer, err, sizeof(err)), 0);
+    const sc_track_map *v = NULL;
+    for (int i = 0; i < neg->n_tracks; i++)
+        if (neg->tracks[i].kind == SC_SDP_VIDEO)
+            v = &neg->tracks[i];
+    SC_CHECK(v != NULL);
+    if (v) {
+        SC_CHECK_INT(v->codec, SC_CODEC_H264);
+        SC_CHECK(answer && strstr(answer, "H264/90000") && strstr(answer, "packetization-mode=1"));
+    }
+    free(answer);
+    free(neg);
+    free(offer);
+}
+
+/* Chrome offers both: a viewer's answer takes both so publishers of either
+ * codec reach it; a publisher sends the preferred one. */
+static void test_codec_choice(void)
+{
+    sc_sdp *whep = parse_file("chrome-whep.sdp"), *publish = parse_file("chrome-publish.sdp");
+    SC_CHECK(whep && publish);
+    if (!whep || !publish)
+        goto out;
+    sc_negotiated *neg = calloc(1, sizeof(*neg));
+    char *answer = NULL, err[256] = "";
+    SC_CHECK_INT(sc_answer_build(whep, &sub, neg, &answer, err, sizeof(err)), 0);
+    for (int i = 0; i < neg->n_tracks; i++) {
+        if (neg->tracks[i].kind != SC_SDP_VIDEO)
+            continue;
+        SC_CHECK(neg->tracks[i].pt_for[SC_CODEC_VP8] >= 0);
+        SC_CHECK(neg->tracks[i].pt_for[SC_CODEC_H264] >= 0);
+        SC_CHECK(neg->tracks[i].pt_for[SC_CODEC_VP8] != neg->tracks[i].pt_for[SC_CODEC_H264]);
+    }
+    SC_CHECK(answer && strstr(answer, "VP8/90000") && strstr(answer, "H264/90000"));
+    free(answer);
+    answer = NULL;
+    /* a publisher sends what its offer lists first: VP8 in Chrome's default
+     * order, H.264 once the page puts it first */
+    SC_CHECK_INT(sc_answer_build(publish, &pub, neg, &answer, err, sizeof(err)), 0);
+    SC_CHECK_INT(neg->tracks[1].codec, SC_CODEC_VP8);
+    free(answer);
+    answer = NULL;
+    const sc_sdp_codec *h = NULL;
+    sc_sdp_media *v = &publish->media[1];
+    for (int i = 0; i < v->n_codecs && !h; i++)
+        if (strcmp(v->codecs[i].name, "H264") == 0 && strstr(v->codecs[i].fmtp, "packetization-mode=1"))
+            h = &v->codecs[i];
+    SC_CHECK(h != NULL);
+    if (h) {
+        sc_sdp_codec first = *h; /* move it to the front, as setCodecPreferences does */
+        memmove(&v->codecs[1], &v->codecs[0], (size_t)(h - v->codecs) * sizeof(*h));
+        v->codecs[0] = first;
+        SC_CHECK_INT(sc_answer_build(publish, &pub, neg, &answer, err, sizeof(err)), 0);
+        SC_CHECK_INT(neg->tracks[1].codec, SC_CODEC_H264);
+        SC_CHECK(answer && strstr(answer, "H264/90000") && !strstr(answer, "VP8/90000"));
+    }
+    free(answer);
+    free(neg);
+out:
+    free(whep);
+    free(publish);
+}
+
 int main(void)
 {
     test_chrome_publish();
     test_whep_subscribe_slots();
     test_refusals();
+    test_h264_publisher();
+    test_codec_choice();
     SC_TEST_END();
 }
