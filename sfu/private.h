@@ -102,6 +102,7 @@ struct sc_transport {
     uint8_t fir_seq;
 
     sc_pub_track audio, video;                 /* publisher */
+    bool record;                               /* publisher: packets go to the tap */
     sc_sub_track sub_audio[SC_MAX_SLOTS];      /* subscriber, by slot */
     sc_sub_track sub_video[SC_MAX_SLOTS];
 
@@ -204,6 +205,8 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
                                  int layer);
 /* Control thread: a viewer's layer choice for a stage slot. */
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
+/* Control thread: turn recording of one publisher on or off. */
+void sc__worker_set_record(sc_worker *w, uint64_t id, bool on);
 /* Worker thread: an output buffer to fill, then commit it to go to addr. */
 uint8_t *sc__worker_out_buf(sc_worker *w);
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to);

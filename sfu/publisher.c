@@ -196,6 +196,14 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
     memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 
+/* Recording: the recorder sees the publisher's packets as they arrive. */
+static void tap(sc_transport *t, sc_media_pkt *pkt)
+{
+    const sc_sfu_config *cfg = sc__sfu_config(t->w->sfu);
+    if (t->record && cfg->tap)
+        cfg->tap(cfg->tap_ud, pkt);
+}
+
 void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp)
 {
     sc_worker *w = t->w;
@@ -242,6 +250,7 @@ void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp
         pkt->desc = desc;
         pkt->keyframe = keyframe;
     }
+    tap(t, pkt);
     sc__worker_dispatch(w, pkt);
     sc_media_pkt_unref(pkt);
 }
@@ -298,6 +307,9 @@ void sc__pub_on_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt)
             if (!mp)
                 return;
             stamp(mp, t, pt == &t->video, i);
+            if (pt == &t->video)
+                mp->codec = t->neg.tracks[pt->map].codec;
+            tap(t, mp);
             sc__worker_dispatch(t->w, mp);
             sc_media_pkt_unref(mp);
             return;

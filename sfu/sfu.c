@@ -491,6 +491,19 @@ static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn 
         announce_speaker(sfu, st, loudest, fn, ud);
 }
 
+int sc_sfu_set_recording(sc_sfu *sfu, const char *room, bool on)
+{
+    int n = 0;
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        dir_session *s = &sfu->sessions[i];
+        if (s->kind != SC_SESSION_PUBLISH || strcmp(s->room, room) != 0)
+            continue;
+        sc__worker_set_record(sfu->workers[s->worker], s->id, on);
+        n++;
+    }
+    return n ? 0 : -ENOENT;
+}
+
 int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref pref)
 {
     dir_session *s = find_session(sfu, session_id);

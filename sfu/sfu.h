@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "packet.h"
+
 #define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
 #define SC_PEER_NAME_MAX 64
 
@@ -33,6 +35,11 @@ typedef struct sc_sfu_config {
                                        lists first, viewers take both */
     void (*notify)(void *ud);       /* events are waiting (called on a worker thread) */
     void *notify_ud;
+    /* Every packet (RTP and sender reports) of publishers being recorded, on
+     * the publisher's worker thread, before it is forwarded.  The callee
+     * takes its own reference if it keeps the packet, and must not block. */
+    void (*tap)(void *ud, sc_media_pkt *pkt);
+    void *tap_ud;
 } sc_sfu_config;
 
 void sc_sfu_config_defaults(sc_sfu_config *cfg);
@@ -53,6 +60,7 @@ typedef struct sc_session_params {
     const char *user_id;    /* token subject; a publisher with the same user_id
                                that reconnects takes over its stage slot */
     sc_session_kind kind;
+    bool record;            /* publisher: hand its packets to the tap */
 } sc_session_params;
 
 /* Create a session from an SDP offer and return the SDP answer (malloc'd,
@@ -67,6 +75,11 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
 /* End a session (WHIP/WHEP DELETE, WebSocket closed).  0 or -ENOENT.  The
  * session's SESSION_CLOSED event follows. */
 int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
+
+/* Start or stop recording a room's publishers (those on stage now; later
+ * ones follow their sc_session_params.record).  0 or -ENOENT (no publisher
+ * in the room). */
+int sc_sfu_set_recording(sc_sfu *sfu, const char *room, bool on);
 
 /* WHIP/WHEP PATCH with an SDP fragment (RFC 8840).  Trickled candidates are
  * accepted and ignored (we are ICE-lite: the peer's checks reach us).  An

@@ -28,6 +28,7 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
     t->created_ms = t->last_consent_ms = sc_now_ms();
     t->rtcp_ssrc = sc_random_u32() | 1;
     t->sub_index = -1;
+    t->record = p->kind == SC_SESSION_PUBLISH && p->record;
     if (p->kind == SC_SESSION_PUBLISH) {
         sc__pub_init(t);
     } else {

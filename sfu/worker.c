@@ -21,7 +21,7 @@
 #define RECV_BATCH 32
 #define RECV_BUF 2048
 
-typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER } cmd_type;
+typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_RECORD } cmd_type;
 
 struct sc_cmd {
     cmd_type type;
@@ -335,6 +335,17 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
     push_cmd(w->peers[target], c);
 }
 
+void sc__worker_set_record(sc_worker *w, uint64_t id, bool on)
+{
+    struct sc_cmd *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->type = CMD_RECORD;
+    c->id = id;
+    c->layer = on;
+    push_cmd(w, c);
+}
+
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice)
 {
     struct sc_cmd *c = calloc(1, sizeof(*c));
@@ -439,6 +450,10 @@ static void run_commands(sc_worker *w)
             attach(w, c->t);
         } else if (c->type == CMD_KEYFRAME) {
             sc__room_keyframe_for_slot(w, c->room, c->slot, c->layer);
+        } else if (c->type == CMD_RECORD) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t && t->kind == SC_SESSION_PUBLISH)
+                t->record = c->layer != 0;
         } else if (c->type == CMD_LAYER) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
