@@ -26,6 +26,10 @@ typedef struct sc_transport sc_transport;
 #define SC_RTX_MAX_AGE_MS 1000
 #define SC_AUDIO_LEVEL_WINDOW_MS 250  /* publishers report their mean level this often */
 #define SC_LAYER_TIMEOUT_MS 1000      /* a simulcast layer silent this long is gone */
+#define SC_LOSS_STEP_DOWN 13          /* RR fraction lost (/256, ~5 %) that counts as lossy */
+#define SC_LOSS_CALM 3                /* below this (~1 %) the path is calm */
+#define SC_LOSSY_REPORTS 2            /* consecutive lossy reports before stepping down */
+#define SC_STEP_UP_AFTER_MS 8000      /* calm this long before trying a layer up */
 
 /* A remote address that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
@@ -72,6 +76,11 @@ typedef struct sc_sub_track {
     uint8_t choice;          /* sc_layer_choice */
     uint32_t epoch;          /* mirror epoch the target was chosen at */
     uint64_t waiting_since_ms;
+    /* Auto: loss-driven adaptation from the viewer's receiver reports.  The
+     * cap is the highest layer rank allowed (-1: none yet, no cap). */
+    int8_t auto_cap;
+    uint8_t lossy_reports;
+    uint64_t calm_since_ms, last_step_ms;
     uint16_t rtx_seq;
     uint32_t packets, octets;
 } sc_sub_track;

@@ -137,14 +137,13 @@ void sc__room_remove(sc_room *r, sc_transport *t)
  * source is sending now, ranked by the width of their last keyframes (in
  * the publisher's rid order until those are known).  Auto takes the best
  * (bandwidth estimation comes later). */
-static int choose_layer(const sc_slot_mirror *m, uint8_t choice)
+/* Available layers ranked low to high; returns how many. */
+static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
 {
-    int order[SC_MAX_LAYERS], n = 0;
+    int n = 0;
     for (int l = 0; l < SC_MAX_LAYERS; l++)
         if (m->available & (1u << l))
             order[n++] = l;
-    if (n == 0)
-        return -1;
     for (int i = 1; i < n; i++) { /* insertion sort by width, stable */
         int l = order[i], j = i;
         while (j > 0 && m->width[order[j - 1]] > m->width[l] && m->width[l]) {
@@ -153,13 +152,73 @@ static int choose_layer(const sc_slot_mirror *m, uint8_t choice)
         }
         order[j] = l;
     }
+    return n;
+}
+
+static int choose_layer(const sc_slot_mirror *m, uint8_t choice, int auto_cap)
+{
+    int order[SC_MAX_LAYERS];
+    int n = rank_layers(m, order);
+    if (n == 0)
+        return -1;
     switch (choice) {
     case SC_CHOICE_LOW:
         return order[0];
     case SC_CHOICE_MEDIUM:
         return order[(n - 1) / 2];
-    default:
+    case SC_CHOICE_HIGH:
         return order[n - 1];
+    default: /* auto: the best the viewer's path has shown it can take */
+        return order[auto_cap < 0 || auto_cap >= n ? n - 1 : auto_cap];
+    }
+}
+
+static int rank_of(const sc_slot_mirror *m, int layer)
+{
+    int order[SC_MAX_LAYERS];
+    int n = rank_layers(m, order);
+    for (int i = 0; i < n; i++)
+        if (order[i] == layer)
+            return i;
+    return n - 1;
+}
+
+/* Auto viewers follow their receiver reports: sustained loss steps down a
+ * layer at once (RTX cannot keep up with a link that is too narrow, and a
+ * stalled picture is worse than a smaller one); a long calm tries one up. */
+static void adapt_to_loss(sc_room *r, int slot, sc_sub_track *st, uint8_t fraction_lost,
+                          uint64_t now_ms)
+{
+    const sc_slot_mirror *m = &r->mirrors[slot];
+    if (st->choice != SC_CHOICE_AUTO || st->current_layer < 0)
+        return;
+    int order[SC_MAX_LAYERS];
+    int n = rank_layers(m, order);
+    int rank = rank_of(m, st->current_layer);
+    if (fraction_lost >= SC_LOSS_STEP_DOWN) {
+        st->calm_since_ms = 0;
+        if (++st->lossy_reports >= SC_LOSSY_REPORTS && rank > 0) {
+            st->auto_cap = (int8_t)(rank - 1);
+            st->lossy_reports = 0;
+            st->last_step_ms = now_ms;
+            st->epoch = 0; /* choose again */
+        }
+        return;
+    }
+    st->lossy_reports = 0;
+    if (fraction_lost > SC_LOSS_CALM) {
+        st->calm_since_ms = 0;
+        return;
+    }
+    if (!st->calm_since_ms)
+        st->calm_since_ms = now_ms;
+    if (st->auto_cap >= 0 && st->auto_cap < n - 1 &&
+        now_ms - st->calm_since_ms >= SC_STEP_UP_AFTER_MS &&
+        now_ms - st->last_step_ms >= SC_STEP_UP_AFTER_MS) {
+        st->auto_cap++;
+        st->last_step_ms = now_ms;
+        st->calm_since_ms = now_ms;
+        st->epoch = 0;
     }
 }
 
@@ -169,6 +228,8 @@ void sc__room_set_layer(sc_transport *sub, int slot, int choice)
         return;
     sc_sub_track *st = &sub->sub_video[slot];
     st->choice = (uint8_t)choice;
+    st->auto_cap = -1;
+    st->lossy_reports = 0;
     st->epoch = 0; /* choose again at the next packet */
 }
 
@@ -187,7 +248,7 @@ void sc__room_on_connected(sc_transport *t)
         st->waiting_since_ms = now;
         if (st->map < 0)
             continue;
-        int l = choose_layer(&r->mirrors[s], st->choice);
+        int l = choose_layer(&r->mirrors[s], st->choice, st->auto_cap);
         if (l >= 0) {
             r->mirrors[s].last_kf_request_ms[l] = 0; /* a new viewer must not wait */
             request_slot_keyframe(t->w, r, s, l, now);
@@ -203,7 +264,7 @@ static bool video_gate(sc_worker *w, sc_room *r, sc_sub_track *st, const sc_medi
 {
     const sc_slot_mirror *m = &r->mirrors[pkt->slot];
     if (st->epoch != m->epoch || st->target_layer < 0) {
-        st->target_layer = (int8_t)choose_layer(m, st->choice);
+        st->target_layer = (int8_t)choose_layer(m, st->choice, st->auto_cap);
         st->epoch = m->epoch;
     }
     int l = pkt->layer;
@@ -444,6 +505,24 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
     bool video;
     if (!r)
         return;
+    if (pkt->pt == SC_RTCP_RR || pkt->pt == SC_RTCP_SR) {
+        sc_rtcp_report_block blocks[31];
+        sc_rtcp_sr sr;
+        int n;
+        int rc = pkt->pt == SC_RTCP_RR ? sc_rtcp_parse_rr(pkt, &sender, blocks, 31, &n)
+                                       : sc_rtcp_parse_sr(pkt, &sr, blocks, 31, &n);
+        if (rc < 0) {
+            SC_COUNT(sub->w, drop_rtcp_invalid, 1);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            int slot = slot_of_ssrc(sub, blocks[i].ssrc, &video);
+            if (slot >= 0 && video)
+                adapt_to_loss(r, slot, &sub->sub_video[slot], blocks[i].fraction_lost,
+                              sc_now_ms());
+        }
+        return;
+    }
     if (pkt->pt != SC_RTCP_RTPFB && pkt->pt != SC_RTCP_PSFB) {
         if (!sc__rtcp_well_formed(pkt))
             SC_COUNT(sub->w, drop_rtcp_invalid, 1);

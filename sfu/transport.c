@@ -44,6 +44,7 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
             sc_rewriter_init(&st->rw, m->clock, m->kind == SC_SDP_VIDEO);
             st->current_layer = -1;
             st->target_layer = -1;
+            st->auto_cap = -1;
             st->rtx_seq = (uint16_t)sc_random_u32();
         }
     }

@@ -1,0 +1,79 @@
+// Adaptation: a viewer on Auto whose downlink starts losing packets is moved
+// to a lower simulcast layer, and back up once the loss stops.  The loss is
+// real: an nftables rule in the test's own network namespace drops 30 % of
+// the datagrams going to that one viewer's port.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Platform, goLive, waitFor } from './harness.mjs';
+
+const run = promisify(execFile);
+
+const mainVideo = (page) => page.evaluate(async () => {
+    const s = await window.stagecast.stats();
+    return s.video.find((v) => v.framesDecoded > 0) || null;
+});
+
+// The viewer's own UDP port, from its selected ICE candidate pair.
+const localPort = (page) => page.evaluate(async () => {
+    const stats = await window.stagecast.pc.getStats();
+    let port = null;
+    stats.forEach((r) => {
+        if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded')
+            port = stats.get(r.localCandidateId)?.port ?? port;
+    });
+    return port;
+});
+
+async function dropTo(port, percent) {
+    await run('nft', ['add', 'table', 'inet', 'stagecast_test']);
+    await run('nft', ['add', 'chain', 'inet', 'stagecast_test', 'out',
+        '{ type filter hook output priority 0; }']);
+    await run('nft', ['add', 'rule', 'inet', 'stagecast_test', 'out', 'udp', 'dport', String(port),
+        'numgen', 'random', 'mod', '100', '<', String(percent), 'drop']);
+}
+
+const stopDropping = () => run('nft', ['delete', 'table', 'inet', 'stagecast_test']).catch(() => {});
+
+describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
+    const platform = new Platform('adapt-test');
+    let failed = false;
+    before(async () => { await platform.start(); });
+    after(async () => {
+        await stopDropping();
+        const exit = await platform.stop();
+        if (failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
+        assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
+    });
+
+    test('loss moves the viewer down a layer, calm moves it back', async () => {
+        try {
+            const presenter = await platform.open('presenter.html', 'presenter', 'presenter');
+            await goLive(presenter);
+            const viewer = await platform.open('viewer.html', 'viewer', 'viewer');
+            const full = await waitFor('the viewer on the top layer', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth === 1280 ? v : null;
+            }, 60000, 500);
+            const port = await localPort(viewer);
+            assert.ok(port, 'no selected candidate pair on the viewer');
+            await dropTo(port, 30);
+            const down = await waitFor('a lower layer under loss', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth > 0 && v.frameWidth < 1280 ? v : null;
+            }, 60000, 500);
+            assert.ok(down.framesDecoded > full.framesDecoded);
+            await stopDropping();
+            const up = await waitFor('the top layer again once calm', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
+            }, 90000, 500);
+            assert.ok(up.framesDecoded > down.framesDecoded, 'kept decoding');
+        } catch (err) {
+            failed = true;
+            throw err;
+        }
+    });
+});
