@@ -127,7 +127,7 @@ static uint64_t mono_ms(void)
 
 static void buf_put(sc_buf *b, const void *d, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
