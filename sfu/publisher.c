@@ -200,8 +200,11 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
 static void tap(sc_transport *t, sc_media_pkt *pkt)
 {
     const sc_sfu_config *cfg = sc__sfu_config(t->w->sfu);
-    if (t->record && cfg->tap)
-        cfg->tap(cfg->tap_ud, pkt);
+    /* Of a simulcast publisher, the recording keeps the top layer (the
+     * offer lists its rids low to high, as our pages do). */
+    if (!t->record || !cfg->tap || (pkt->video && pkt->layer != t->video.n_layers - 1))
+        return;
+    cfg->tap(cfg->tap_ud, pkt);
 }
 
 void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp)

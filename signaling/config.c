@@ -21,6 +21,7 @@ typedef enum opt_type {
     OPT_LISTEN, /* "ADDR:PORT" into sc_config listen_addr + listen_port */
     OPT_LEVEL,  /* one of error|warn|info|debug */
     OPT_ROLE,   /* one of presenter|cohost|viewer|admin */
+    OPT_FLAG,   /* takes no value: sets an int to 1 */
 } opt_type;
 
 typedef struct opt_spec {
@@ -63,6 +64,13 @@ static const opt_spec serve_opts[] = {
             "65536", "largest HTTP request body (WHIP/WHEP offers)"),
     INT_OPT(sc_config, "--max-ws-message", "BYTES", max_ws_message, 1024, 16 * 1024 * 1024,
             "65536", "largest WebSocket message"),
+    {"--record-by-default", "", OPT_FLAG, offsetof(sc_config, record_by_default), sizeof(int), 0,
+     0, "off", "record every room unless its host turns recording off"},
+    STR_OPT(sc_config, "--recordings-dir", "DIR", recordings_dir, "DATA/recordings",
+            "where recordings are written"),
+    INT_OPT(sc_config, "--recordings-quota", "MIB", recordings_quota_mib, 1, 1 << 30,
+            SC_STR(SC_DEFAULT_RECORDINGS_QUOTA_MIB),
+            "disk the recordings may use; past it new recordings are refused"),
     STR_OPT(sc_config, "--video-codec", "vp8|h264", video_codec, SC_DEFAULT_VIDEO_CODEC,
             "video codec browser presenters send, and publishers offering both"),
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
@@ -106,6 +114,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_body = SC_DEFAULT_MAX_BODY;
     cfg->max_ws_message = SC_DEFAULT_MAX_WS_MESSAGE;
     cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
+    cfg->recordings_quota_mib = SC_DEFAULT_RECORDINGS_QUOTA_MIB;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 
@@ -211,6 +220,9 @@ static int apply_opt(const opt_spec *o, void *target, const char *v, char *err, 
         }
         *(int *)(void *)field = (int)n;
         return 0;
+    case OPT_FLAG:
+        *(int *)(void *)field = 1;
+        return 0;
     }
     return -EINVAL;
 }
@@ -239,7 +251,13 @@ static int parse_opts(const opt_spec *opts, size_t n, void *target, int argc, ch
             snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)flen, arg);
             return -EINVAL;
         }
-        if (eq) {
+        if (o->type == OPT_FLAG) {
+            if (eq) {
+                snprintf(err, errlen, "%s takes no value", o->flag);
+                return -EINVAL;
+            }
+            v = "";
+        } else if (eq) {
             v = eq + 1;
         } else {
             if (i + 1 >= argc) {

@@ -22,6 +22,7 @@
 #define SC_DEFAULT_MAX_VIEWERS 10000
 #define SC_DEFAULT_CONSENT_TIMEOUT_MS 30000
 #define SC_DEFAULT_VIDEO_CODEC "vp8"
+#define SC_DEFAULT_RECORDINGS_QUOTA_MIB (10 * 1024)
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
@@ -40,6 +41,9 @@ typedef struct sc_config {
     char ui_dir[SC_PATH_MAX];
     char log_level[16];
     char video_codec[8];
+    int record_by_default;
+    char recordings_dir[SC_PATH_MAX];
+    int recordings_quota_mib;
     int max_publishers;
     int max_viewers;
     int max_body;

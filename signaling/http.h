@@ -62,6 +62,7 @@ struct sc_server {
     size_t secret_len;
     sc_store *store;
     sc_sfu *sfu;                   /* NULL once detached */
+    struct sc_recorder *recorder;  /* NULL when recording is unavailable */
     sc_rooms *rooms;
     struct lws_context *ctx;
     int port;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "recorder.h"
 #include "sc_build_config.h"
 #include "sfu.h"
 #include "store.h"
@@ -35,6 +36,11 @@ static void usage(FILE *out)
             "`stagecast <command> --help` lists each command's options.\n");
 }
 
+static void tap_to_recorder(void *ud, sc_media_pkt *pkt)
+{
+    sc_recorder_push(ud, pkt);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     sc_config cfg;
@@ -42,6 +48,7 @@ static int cmd_serve(int argc, char **argv)
     sc_server *srv = NULL;
     sc_store *store = NULL;
     sc_sfu *sfu = NULL;
+    sc_recorder *recorder = NULL;
     uint8_t secret[SC_SECRET_MAX];
     char err[512], dbpath[SC_PATH_MAX + 32];
     struct sigaction sa;
@@ -92,7 +99,19 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "stagecast serve: %s\n", err);
         goto out;
     }
+    /* The recorder, before the media plane that feeds it. */
+    char recdir[SC_PATH_MAX + 16];
+    if (cfg.recordings_dir[0])
+        snprintf(recdir, sizeof(recdir), "%s", cfg.recordings_dir);
+    else
+        snprintf(recdir, sizeof(recdir), "%s/recordings", cfg.data_dir);
+    recorder = sc_recorder_new(recdir, (uint64_t)cfg.recordings_quota_mib << 20, err, sizeof(err));
+    if (!recorder)
+        SC_WARN("main", "recording unavailable: %s", err);
+    srv->recorder = recorder;
     sc_sfu_config_defaults(&scfg);
+    scfg.tap = recorder ? tap_to_recorder : NULL;
+    scfg.tap_ud = recorder;
     scfg.media_ip = cfg.media_ip;
     scfg.udp_port = (uint16_t)cfg.udp_port;
     scfg.workers = cfg.workers;
@@ -127,6 +146,10 @@ static int cmd_serve(int argc, char **argv)
 out:
     sc_server_detach_sfu(srv);
     sc_sfu_free(sfu);
+    /* After the media plane: nothing pushes any more; open files finish. */
+    sc_recorder_free(recorder);
+    if (srv)
+        srv->recorder = NULL;
     sc_server_free(srv);
     sc_store_close(store);
     memset(secret, 0, sizeof(secret));

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "recorder.h"
+#include "store.h"
 
 int64_t sc_wall_ms(void)
 {
@@ -31,6 +33,7 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
         .name = tok->name[0] ? tok->name : NULL,
         .user_id = tok->sub[0] ? tok->sub : NULL,
         .kind = kind,
+        .record = kind == SC_SESSION_PUBLISH && sc_room_recording(srv, room),
     };
     sc_session_entry e;
     char err[256] = "";
@@ -263,4 +266,28 @@ void sc_whip_delete(sc_server *srv, const sc_http_req *req, sc_session_kind kind
         return;
     }
     rep->status = 200;
+}
+
+bool sc_room_recording(sc_server *srv, const char *room)
+{
+    if (!srv->recorder)
+        return false;
+    char *v = sc_store_setting_get(srv->store, room, "record");
+    bool on = v ? strcmp(v, "on") == 0 : srv->cfg->record_by_default != 0;
+    free(v);
+    return on;
+}
+
+int sc_room_set_recording(sc_server *srv, const char *room, bool on)
+{
+    if (!srv->recorder)
+        return -ENOTSUP;
+    int r = sc_store_setting_set(srv->store, room, "record", on ? "on" : "off");
+    if (r < 0)
+        return r;
+    if (srv->sfu)
+        sc_sfu_set_recording(srv->sfu, room, on);
+    if (!on)
+        sc_recorder_stop_room(srv->recorder, room);
+    return 0;
 }

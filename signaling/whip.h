@@ -36,4 +36,13 @@ void sc_session_closed(sc_server *srv, uint64_t id, const char *reason);
 const char *sc_session_kind_name(sc_session_kind kind);
 int64_t sc_wall_ms(void);
 
+/* Whether a room's publishers are recorded: the host's choice stored for
+ * the room, else the server default (serve --record-by-default); never
+ * without a recorder. */
+bool sc_room_recording(sc_server *srv, const char *room);
+/* The host's control: remembered for the room (a room set to off is never
+ * recorded), applied to the publishers on stage now.  0, -ENOTSUP (no
+ * recorder), or the store's error. */
+int sc_room_set_recording(sc_server *srv, const char *room, bool on);
+
 #endif

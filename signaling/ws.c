@@ -49,6 +49,8 @@ struct sc_ws_client {
 
 typedef sc_ws_command ws_cmd;
 
+static void broadcast(sc_server *srv, const char *room, json_t *msg);
+
 /* ---- sending ---------------------------------------------------------------- */
 
 static int queue_raw(sc_ws_client *c, const char *s, size_t len)
@@ -235,6 +237,7 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
                     srv->cfg->max_publishers, "publishers", arr, "viewers", viewers,
                     "video_codec", srv->cfg->video_codec));
+    sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(srv, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
 }
@@ -339,6 +342,29 @@ static void cmd_layer(sc_ws_client *c, json_t *msg, json_t *id)
     reply(c, id, json_pack("{s:s}", "type", "ok"));
 }
 
+/* {"type":"record","on":bool}: the host turns the room's recording on or
+ * off; everyone in the room is told. */
+static void cmd_record(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    json_t *on = json_object_get(msg, "on");
+    if (!json_is_boolean(on)) {
+        send_error(c, id, "bad-request", "need \"on\": true or false");
+        return;
+    }
+    int r = sc_room_set_recording(c->srv, c->room, json_is_true(on));
+    if (r == -ENOTSUP) {
+        send_error(c, id, "unsupported", "recording is not available on this server");
+        return;
+    }
+    if (r < 0) {
+        send_error(c, id, "internal", "cannot store the room's recording setting");
+        return;
+    }
+    reply(c, id, json_pack("{s:s}", "type", "ok"));
+    broadcast(c->srv, c->room,
+              json_pack("{s:s,s:b}", "type", "recording", "on", json_is_true(on)));
+}
+
 static void cmd_ping(sc_ws_client *c, json_t *msg, json_t *id)
 {
     reply(c, id, json_pack("{s:s}", "type", "pong"));
@@ -351,6 +377,7 @@ static const ws_cmd commands[] = {
     {"unpublish", cmd_unpublish, 0, true, "unpublishing"},
     {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing"},
     {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer"},
+    {"record", cmd_record, SC_PERM_MODERATE, true, "turning recording on or off"},
     {"ping", cmd_ping, 0, true, "pinging"},
 };
 
