@@ -33,7 +33,7 @@ export function findBinary() {
     return join(REPO, 'build/stagecast');
 }
 
-function freePort(kind) {
+export function freePort(kind) {
     return new Promise((res, rej) => {
         if (kind === 'tcp') {
             const srv = createServer();

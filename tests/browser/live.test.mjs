@@ -12,75 +12,15 @@ import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, sleep, waitFor } from './harness.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROOM = 'browser-test';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-];
 const run = promisify(execFile);
-
-function findBinary() {
-    if (process.env.STAGECAST_BIN) return resolve(process.env.STAGECAST_BIN);
-    for (const rel of ['build/stagecast', 'build/signaling/stagecast']) {
-        const p = join(REPO, rel);
-        if (existsSync(p)) return p;
-    }
-    return join(REPO, 'build/stagecast');
-}
-
-function freeTcpPort() {
-    return new Promise((res, rej) => {
-        const srv = createServer();
-        srv.once('error', rej);
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address();
-            srv.close(() => res(port));
-        });
-    });
-}
-
-function freeUdpPort() {
-    return new Promise((res, rej) => {
-        const sock = createSocket('udp4');
-        sock.once('error', rej);
-        sock.bind(0, '127.0.0.1', () => {
-            const { port } = sock.address();
-            sock.close(() => res(port));
-        });
-    });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Poll until fn() returns a truthy value; the timeout only bounds a hang,
-// no assertion depends on how fast the machine is.
-async function waitFor(what, fn, timeoutMs = 30000, stepMs = 250) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        try {
-            last = await fn();
-            if (last) return last;
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-        }
-        await sleep(stepMs);
-    }
-}
+const freeTcpPort = () => freePort('tcp');
+const freeUdpPort = () => freePort('udp');
 
 const sum = (list, key) => list.reduce((acc, s) => acc + (s[key] || 0), 0);
 

@@ -12,74 +12,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, sleep, waitFor } from './harness.mjs';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROOM = 'stage-test';
 const STAGE_SIZE = 2;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-];
 const run = promisify(execFile);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function findBinary() {
-    if (process.env.STAGECAST_BIN) return resolve(process.env.STAGECAST_BIN);
-    for (const rel of ['build/stagecast', 'build/signaling/stagecast']) {
-        const p = join(REPO, rel);
-        if (existsSync(p)) return p;
-    }
-    return join(REPO, 'build/stagecast');
-}
-
-function freePort(kind) {
-    return new Promise((res, rej) => {
-        if (kind === 'tcp') {
-            const srv = createServer();
-            srv.once('error', rej);
-            srv.listen(0, '127.0.0.1', () => {
-                const { port } = srv.address();
-                srv.close(() => res(port));
-            });
-        } else {
-            const sock = createSocket('udp4');
-            sock.once('error', rej);
-            sock.bind(0, '127.0.0.1', () => {
-                const { port } = sock.address();
-                sock.close(() => res(port));
-            });
-        }
-    });
-}
-
-// Poll until fn() is truthy; the timeout only bounds a hang.
-async function waitFor(what, fn, timeoutMs = 30000, stepMs = 250) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        try {
-            last = await fn();
-            if (last) return last;
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-        }
-        await sleep(stepMs);
-    }
-}
 
 // A bare WebSocket client living in a page (Node 20 has no WebSocket):
 // join, then request/reply by id, keeping unsolicited messages in an inbox.
