@@ -78,19 +78,34 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
 
     step('switching layers while playing keeps decoding', async () => {
         const page = viewers.low;
+        // A baseline: what this machine drops and freezes with no switch.
+        // A loaded box drops frames on its own; the switches must add none.
+        const base0 = await video(page);
+        const baseStart = Date.now();
+        await sleep(6000);
         const before = await video(page);
+        const baseMs = Date.now() - baseStart;
+        const switchStart = Date.now();
         await choose(page, 'high');
         const high = await decodesWidth(page, 'viewer-low switched to high', 1280);
         await choose(page, 'medium');
         const medium = await decodesWidth(page, 'viewer-low switched to medium', 640);
         await sleep(2000);
         const end = await video(page);
+        const switchMs = Date.now() - switchStart;
         assert.ok(high.framesDecoded > before.framesDecoded && medium.framesDecoded > high.framesDecoded &&
             end.framesDecoded > medium.framesDecoded, 'frames kept decoding across the switches');
-        // The decoder never saw a broken stream: nothing dropped for it,
-        // no freeze beyond what the switch itself took.
-        assert.equal(end.framesDropped ?? 0, before.framesDropped ?? 0, 'framesDropped rose');
-        assert.ok((end.freezeCount ?? 0) - (before.freezeCount ?? 0) <= 0,
-            `freezeCount rose from ${before.freezeCount} to ${end.freezeCount}`);
+        assert.ok(end.keyFramesDecoded >= before.keyFramesDecoded + 2, 'each switch started at a keyframe');
+        // The decoder never saw a broken stream: no more drops or freezes
+        // than the same time without switching (plus one frame of slack).
+        const allowed = (d) => Math.ceil(d * (switchMs / baseMs)) + 1;
+        const baseDropped = (before.framesDropped ?? 0) - (base0.framesDropped ?? 0);
+        const baseFrozen = (before.freezeCount ?? 0) - (base0.freezeCount ?? 0);
+        const dropped = (end.framesDropped ?? 0) - (before.framesDropped ?? 0);
+        const frozen = (end.freezeCount ?? 0) - (before.freezeCount ?? 0);
+        assert.ok(dropped <= allowed(baseDropped),
+            `framesDropped rose by ${dropped} while switching (baseline ${baseDropped} in ${baseMs} ms)`);
+        assert.ok(frozen <= allowed(baseFrozen),
+            `freezeCount rose by ${frozen} while switching (baseline ${baseFrozen} in ${baseMs} ms)`);
     });
 });
