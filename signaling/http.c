@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "catalog.h"
 #include "log.h"
 #include "sc_build_config.h"
 #include "interact.h"
@@ -33,7 +35,17 @@ typedef struct conn {
     bool close_after;   /* the body was refused unread: close after replying */
     const struct route *route;
     char args[2][SC_ROOM_NAME_MAX + 32];
+    char range[128];    /* the Range header, for media */
+    /* A recording being streamed (catalog.c opened it): headers first,
+     * then MEDIA_CHUNK bytes per writeable callback. */
+    bool media_open;
+    bool media_headers_sent;
+    int media_fd;
+    int media_status;
+    uint64_t media_off, media_left, media_total;
 } conn;
+
+#define MEDIA_CHUNK 32768
 
 typedef void (*route_fn)(sc_server *srv, conn *c);
 
@@ -255,11 +267,40 @@ static void api_room_export(sc_server *srv, conn *c)
     sc_interact_http_export(srv, &c->req, c->args[0], c->args[1], &c->rep);
 }
 
+/* /api/recordings[/{id}[/{publish|unpublish}]] (catalog.c) */
+static void api_recordings(sc_server *srv, conn *c)
+{
+    sc_catalog_http_api(srv, &c->req, c->route->nargs, c->args, &c->rep);
+}
+
+/* GET /media/recordings/{id}.webm: streamed from the writeable callback. */
+static void media_recording(sc_server *srv, conn *c)
+{
+    uint64_t start = 0, len = 0, total = 0;
+    int status = 0;
+    int fd = sc_catalog_media_open(srv, &c->req, c->args[0], c->range, &status, &start, &len,
+                                   &total, &c->rep);
+    if (fd < 0)
+        return;
+    c->media_open = true;
+    c->media_headers_sent = false;
+    c->media_fd = fd;
+    c->media_status = status;
+    c->media_off = start;
+    c->media_left = len;
+    c->media_total = total;
+    c->rep.status = status;
+}
+
 static const route routes[] = {
     {"/api/health", 0, SC_HTTP_GET, "health", api_health},
     {"/api/stats", 0, SC_HTTP_GET, "stats", api_stats},
     {"/api/rooms", 1, SC_HTTP_GET, "room info", api_room},
     {"/api/rooms", 2, SC_HTTP_GET, "room export", api_room_export},
+    {"/api/recordings", 0, SC_HTTP_GET, "recordings", api_recordings},
+    {"/api/recordings", 1, SC_HTTP_GET | SC_HTTP_DELETE, "recording", api_recordings},
+    {"/api/recordings", 2, SC_HTTP_POST, "recording action", api_recordings},
+    {"/media/recordings", 1, SC_HTTP_GET, "recording media", media_recording},
     {"/whip", 1, SC_HTTP_POST, "WHIP", whip_route},
     {"/whip", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHIP session", whip_route},
     {"/whep", 1, SC_HTTP_POST, "WHEP", whip_route},
@@ -415,6 +456,11 @@ static int serve_static(sc_server *srv, struct lws *wsi, conn *c)
 
 static void request_reset(conn *c)
 {
+    if (c->media_open)
+        close(c->media_fd);
+    c->media_open = false;
+    c->media_headers_sent = false;
+    c->range[0] = '\0';
     free(c->req.token);
     free(c->req.body);
     reply_reset(&c->rep);
@@ -468,6 +514,19 @@ static void read_headers(struct lws *wsi, conn *c)
         c->req.content_type[0] = '\0';
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         c->content_length = (size_t)strtoull(cl, NULL, 10);
+    if (lws_hdr_copy(wsi, c->range, sizeof(c->range), WSI_TOKEN_HTTP_RANGE) < 0)
+        c->range[0] = '\0';
+    /* Query arguments (lws url-decodes each one), joined again by '&'. */
+    for (int i = 0, off = 0; i < 32; i++) {
+        char frag[1024];
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        if ((size_t)off + (size_t)n + 2 > sizeof(c->req.query))
+            break;
+        off += snprintf(c->req.query + off, sizeof(c->req.query) - (size_t)off, "%s%s",
+                        off ? "&" : "", frag);
+    }
     alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (alen > 0) {
         char *a = malloc((size_t)alen + 1);
@@ -641,6 +700,7 @@ static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
     if ((rep->allow[0] && add_hdr(wsi, "allow:", rep->allow, &p, end)) ||
         (rep->location[0] && add_hdr(wsi, "location:", rep->location, &p, end)) ||
         (rep->etag[0] && add_hdr(wsi, "etag:", rep->etag, &p, end)) ||
+        (rep->content_range[0] && add_hdr(wsi, "content-range:", rep->content_range, &p, end)) ||
         (status == 401 && add_hdr(wsi, "www-authenticate:", "Bearer", &p, end)) ||
         (c->close_after && add_hdr(wsi, "connection:", "close", &p, end)))
         return -1;
@@ -676,6 +736,54 @@ static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
     return 0;
 }
 
+/* One step of a media reply: the headers, then one chunk per call.  Never
+ * more than MEDIA_CHUNK bytes in memory, whatever the file's size. */
+static int write_media(sc_server *srv, struct lws *wsi, conn *c)
+{
+    static uint8_t buf[LWS_PRE + MEDIA_CHUNK];
+    uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    char cr[96];
+
+    if (!c->media_headers_sent) {
+        if (lws_add_http_common_headers(wsi, (unsigned)c->media_status, "video/webm",
+                                        c->media_left, &p, end) ||
+            add_hdr(wsi, "accept-ranges:", "bytes", &p, end) ||
+            add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
+            add_hdr(wsi, "cache-control:", "private, no-cache", &p, end))
+            return -1;
+        if (c->media_status == 206) {
+            snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, c->media_off,
+                     c->media_off + c->media_left - 1, c->media_total);
+            if (add_hdr(wsi, "content-range:", cr, &p, end))
+                return -1;
+        }
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        c->media_headers_sent = true;
+        srv->stats.http_requests++;
+        SC_INFO("http", "%s GET %s (serving a recording): %d", c->req.peer, c->req.path,
+                c->media_status);
+    } else if (c->media_left) {
+        size_t want = c->media_left < MEDIA_CHUNK ? (size_t)c->media_left : MEDIA_CHUNK;
+        ssize_t n = pread(c->media_fd, start, want, (off_t)c->media_off);
+        if (n <= 0)
+            return -1; /* the file shrank or vanished: the length can no longer be kept */
+        c->media_off += (uint64_t)n;
+        c->media_left -= (uint64_t)n;
+        if (lws_write(wsi, start, (size_t)n,
+                      c->media_left ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) < 0)
+            return -1;
+    }
+    if (c->media_left) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    request_reset(c);
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
 /* ---- the lws protocol --------------------------------------------------------- */
 
 static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -689,6 +797,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         sc_ws_poll_sfu(srv);
+        sc_catalog_drain(srv->catalog);
         return 0;
     }
     if (sc_ws_handles(reason))
@@ -702,6 +811,8 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return c ? on_body_done(srv, wsi, c) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c && c->reply_ready && c->media_open)
+            return write_media(srv, wsi, c);
         if (c && c->reply_ready)
             return write_reply(srv, wsi, c);
         return 0;

@@ -63,6 +63,7 @@ struct sc_server {
     sc_store *store;
     sc_sfu *sfu;                   /* NULL once detached */
     struct sc_recorder *recorder;  /* NULL when recording is unavailable */
+    struct sc_catalog *catalog;    /* recordings catalog (catalog.h); may be NULL */
     sc_rooms *rooms;
     struct lws_context *ctx;
     int port;
@@ -87,6 +88,7 @@ typedef struct sc_http_req {
     bool auth_malformed;  /* an Authorization header that is not "Bearer x" */
     char *body;
     size_t body_len;
+    char query[2048];     /* url-decoded arguments joined by '&' ("" if none) */
 } sc_http_req;
 
 typedef struct sc_http_reply {
@@ -97,6 +99,7 @@ typedef struct sc_http_reply {
     char location[160];
     char etag[48];
     char allow[64];
+    char content_range[96];
     const char *action;   /* what the request was doing, for the log line */
 } sc_http_reply;
 

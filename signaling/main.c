@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -49,6 +50,7 @@ static int cmd_serve(int argc, char **argv)
     sc_store *store = NULL;
     sc_sfu *sfu = NULL;
     sc_recorder *recorder = NULL;
+    sc_catalog *catalog = NULL;
     uint8_t secret[SC_SECRET_MAX];
     char err[512], dbpath[SC_PATH_MAX + 32];
     struct sigaction sa;
@@ -109,6 +111,19 @@ static int cmd_serve(int argc, char **argv)
     if (!recorder)
         SC_WARN("main", "recording unavailable: %s", err);
     srv->recorder = recorder;
+    /* The catalog: files already on disk (repaired ones included, the
+     * recorder has just done that), then each file as the writer finishes
+     * it, handed over to this thread. */
+    catalog = sc_catalog_new(store, recdir, sc_server_notify, srv);
+    if (!catalog) {
+        fprintf(stderr, "stagecast serve: out of memory\n");
+        goto out;
+    }
+    if (sc_catalog_scan(catalog) < 0)
+        SC_WARN("main", "cannot scan %s for recordings", recdir);
+    srv->catalog = catalog;
+    if (recorder)
+        sc_recorder_set_done_callback(recorder, sc_catalog_on_done, catalog);
     sc_sfu_config_defaults(&scfg);
     scfg.tap = recorder ? tap_to_recorder : NULL;
     scfg.tap_ud = recorder;
@@ -148,8 +163,13 @@ out:
     sc_sfu_free(sfu);
     /* After the media plane: nothing pushes any more; open files finish. */
     sc_recorder_free(recorder);
-    if (srv)
+    if (srv) {
         srv->recorder = NULL;
+        srv->catalog = NULL;
+    }
+    /* Files the recorder finished while stopping. */
+    sc_catalog_drain(catalog);
+    sc_catalog_free(catalog);
     sc_server_free(srv);
     sc_store_close(store);
     memset(secret, 0, sizeof(secret));

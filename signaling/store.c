@@ -56,6 +56,21 @@ static const char *const migrations[] = {
     "  key TEXT NOT NULL,"
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY (room, key));",
+    /* 3: the recordings catalog (one row per finished WebM file). */
+    "CREATE TABLE recordings ("
+    "  id TEXT PRIMARY KEY,"          /* 32 random hex digits */
+    "  room TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"         /* recording, processing, ready, failed */
+    "  started_at INTEGER NOT NULL,"  /* Unix ms */
+    "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0,"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  published INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX recordings_room ON recordings(room, started_at);"
+    "CREATE INDEX recordings_start ON recordings(started_at);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -405,4 +420,154 @@ char *sc_store_setting_get(sc_store *st, const char *room, const char *key)
         v = strdup((const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     return v;
+}
+
+/* ---- recordings catalog ------------------------------------------------------ */
+
+static const char rec_cols[] = "id, room, title, status, started_at, duration_ms, bytes, path,"
+                               " published, created_at, updated_at";
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void rec_from_row(sqlite3_stmt *s, sc_store_recording *r)
+{
+    memset(r, 0, sizeof(*r));
+    copy_col(r->id, sizeof(r->id), s, 0);
+    copy_col(r->room, sizeof(r->room), s, 1);
+    copy_col(r->title, sizeof(r->title), s, 2);
+    copy_col(r->status, sizeof(r->status), s, 3);
+    r->started_at_ms = sqlite3_column_int64(s, 4);
+    r->duration_ms = sqlite3_column_int64(s, 5);
+    r->bytes = sqlite3_column_int64(s, 6);
+    copy_col(r->path, sizeof(r->path), s, 7);
+    r->published = sqlite3_column_int(s, 8) != 0;
+    r->created_at_ms = sqlite3_column_int64(s, 9);
+    r->updated_at_ms = sqlite3_column_int64(s, 10);
+}
+
+int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms)
+{
+    /* Keyed by path: a file reported twice (scan, then the writer) keeps its
+     * id, title and published flag. */
+    static const char sql[] =
+        "INSERT INTO recordings (id, room, title, status, started_at, duration_ms, bytes, path,"
+        " published, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)"
+        " ON CONFLICT(path) DO UPDATE SET status = ?4, duration_ms = ?6, bytes = ?7,"
+        " updated_at = ?9";
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, r->id);
+    bind_text(s, 2, r->room);
+    bind_text(s, 3, r->title);
+    bind_text(s, 4, r->status);
+    sqlite3_bind_int64(s, 5, r->started_at_ms);
+    sqlite3_bind_int64(s, 6, r->duration_ms);
+    sqlite3_bind_int64(s, 7, r->bytes);
+    bind_text(s, 8, r->path);
+    sqlite3_bind_int64(s, 9, now_ms);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "saving a recording failed: %s", sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int rec_get_by(sc_store *st, const char *col, const char *value, sc_store_recording *out)
+{
+    char sql[256];
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!st)
+        return -EIO;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM recordings WHERE %s = ?", rec_cols, col);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, value);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rec_from_row(s, out);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int sc_store_recording_get(sc_store *st, const char *id, sc_store_recording *out)
+{
+    return rec_get_by(st, "id", id, out);
+}
+
+int sc_store_recording_by_path(sc_store *st, const char *path, sc_store_recording *out)
+{
+    return rec_get_by(st, "path", path, out);
+}
+
+int sc_store_recordings_list(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
+                             void (*fn)(void *ud, const sc_store_recording *r), void *ud)
+{
+    char sql[320];
+    sqlite3_stmt *s;
+    sc_store_recording r;
+    int rc, n = 0;
+
+    if (!st)
+        return -EIO;
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM recordings WHERE (?1 IS NULL OR room = ?1) AND started_at >= ?2"
+             " AND started_at <= ?3 ORDER BY started_at DESC, id",
+             rec_cols);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, room);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, to_ms);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rec_from_row(s, &r);
+        fn(ud, &r);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}
+
+static int rec_change(sc_store *st, const char *sql, const char *id, int64_t a, int64_t b,
+                      const char *what)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, a);
+    sqlite3_bind_int64(s, 3, b);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "%s failed: %s", what, sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return sqlite3_changes(st->db) > 0 ? 0 : -ENOENT;
+}
+
+int sc_store_recording_set_published(sc_store *st, const char *id, int published, int64_t now_ms)
+{
+    return rec_change(st, "UPDATE recordings SET published = ?2, updated_at = ?3 WHERE id = ?1",
+                      id, published ? 1 : 0, now_ms, "publishing a recording");
+}
+
+int sc_store_recording_delete(sc_store *st, const char *id)
+{
+    return rec_change(st, "DELETE FROM recordings WHERE id = ?1", id, 0, 0,
+                      "deleting a recording");
 }

@@ -7,6 +7,7 @@
 #ifndef SC_STORE_H
 #define SC_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,36 @@ int sc_store_is_banned(sc_store *st, const char *room, const char *user_id);
  * _get returns a malloc'd copy or NULL when unset. */
 int sc_store_setting_set(sc_store *st, const char *room, const char *key, const char *value);
 char *sc_store_setting_get(sc_store *st, const char *room, const char *key);
+
+/* ---- recordings catalog (issue 6) ---------------------------------------- */
+
+typedef struct sc_store_recording {
+    char id[33];                   /* 32 hex digits */
+    char room[72];
+    char title[256];
+    char status[16];               /* recording, processing, ready, failed */
+    int64_t started_at_ms;         /* Unix ms */
+    int64_t duration_ms;
+    int64_t bytes;
+    char path[1024];
+    bool published;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} sc_store_recording;
+
+/* Insert r, or (same path) update its status, duration and size, keeping
+ * the row's id, title and published flag.  0 or -EIO. */
+int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms);
+/* 0, -ENOENT or -EIO. */
+int sc_store_recording_get(sc_store *st, const char *id, sc_store_recording *out);
+int sc_store_recording_by_path(sc_store *st, const char *path, sc_store_recording *out);
+/* Newest first; room NULL: every room; started_at within [from, to].
+ * Count or -EIO. */
+int sc_store_recordings_list(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
+                             void (*fn)(void *ud, const sc_store_recording *r), void *ud);
+/* 0, -ENOENT (no such id) or -EIO. */
+int sc_store_recording_set_published(sc_store *st, const char *id, int published,
+                                     int64_t now_ms);
+int sc_store_recording_delete(sc_store *st, const char *id);
 
 #endif

@@ -1,0 +1,101 @@
+// Admin review: a session recorded from the presenter page shows up on the
+// admin page, which plays it, seeks in it (HTTP range requests) and deletes
+// it.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Platform, goLive, sleep, waitFor } from './harness.mjs';
+
+const run = promisify(execFile);
+const ROOM = 'admin-test';
+
+describe('admin review of recordings', { timeout: 240000 }, () => {
+    const platform = new Platform(ROOM, ['--record-by-default']);
+    let failed = false;
+    let admin;
+    before(async () => {
+        await platform.start();
+        const { stdout } = await run(platform.bin, ['token', '--data', platform.dataDir, '--room', '*',
+            '--role', 'admin']);
+        admin = stdout.trim().split('\n').pop().trim();
+    });
+    after(async () => {
+        const exit = await platform.stop();
+        if (failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
+        assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
+        assert.deepEqual(platform.pageErrors, []);
+    });
+
+    const list = async () => {
+        const res = await fetch(`${platform.base}/api/recordings`, { headers: { Authorization: `Bearer ${admin}` } });
+        assert.equal(res.status, 200);
+        return (await res.json()).recordings;
+    };
+
+    test('a recorded session is listed, played, seeked and deleted', async () => {
+        try {
+            const presenter = await platform.open('presenter.html', 'presenter', 'presenter');
+            await goLive(presenter);
+            await sleep(6000);
+            await presenter.getByRole('button', { name: 'Stop' }).click();
+            // The recorder closes a file after 5 s without packets.
+            const recs = await waitFor('the recording in the catalog', async () => {
+                const l = await list();
+                return l.length && l[0].status === 'ready' ? l : null;
+            }, 60000, 500);
+            assert.equal(recs.length, 1);
+            const rec = recs[0];
+            assert.equal(rec.room, ROOM);
+            assert.ok(rec.duration_s > 4, `duration ${rec.duration_s}`);
+
+            const context = await platform.browser.newContext();
+            const page = await context.newPage();
+            page.on('pageerror', (err) => platform.pageErrors.push(`admin: ${err.message}`));
+            page.on('dialog', (d) => d.accept());
+            await page.goto(`${platform.base}/admin.html#token=${admin}`);
+            await waitFor('the admin page listing it', () => page.evaluate((id) =>
+                document.body.dataset.state === 'ready'
+                && !!document.querySelector(`#recording-rows tr[data-id="${id}"]`), rec.id));
+            assert.equal(await page.locator('#recording-rows tr').count(), 1);
+
+            // Play: the media time advances.
+            await page.locator(`tr[data-id="${rec.id}"]`).getByRole('button', { name: 'Play' }).click();
+            await page.evaluate(() => { const v = document.querySelector('#video'); v.muted = true; return v.play(); });
+            await waitFor('playback', () => page.evaluate(() => document.querySelector('#video').currentTime > 0.5));
+            const dur = await page.evaluate(() => document.querySelector('#video').duration);
+            assert.ok(Math.abs(dur - rec.duration_s) < 0.5, `the player sees ${dur} s, the catalog ${rec.duration_s} s`);
+
+            // Seek to 2 s; it plays on from there.
+            await page.evaluate(() => new Promise((resolve) => {
+                const v = document.querySelector('#video');
+                v.pause();
+                v.addEventListener('seeked', resolve, { once: true });
+                v.currentTime = 2;
+            }));
+            const at = await page.evaluate(() => document.querySelector('#video').currentTime);
+            assert.ok(at >= 1.9 && at < 2.5, `after seeking to 2 s the player is at ${at}`);
+            await page.evaluate(() => document.querySelector('#video').play());
+            await waitFor('playback after the seek', () => page.evaluate(() => {
+                const v = document.querySelector('#video');
+                return v.currentTime > 2.4 && !v.paused;
+            }));
+
+            // Delete (the confirm dialog is accepted): the list empties, the file is gone.
+            const dir = join(platform.dataDir, 'recordings', ROOM);
+            assert.equal(readdirSync(dir).filter((f) => f.endsWith('.webm')).length, 1);
+            await page.locator(`tr[data-id="${rec.id}"]`).getByRole('button', { name: 'Delete' }).click();
+            await waitFor('the list to empty', () => page.evaluate(() =>
+                document.querySelectorAll('#recording-rows tr').length === 0 && document.body.dataset.count === '0'));
+            assert.equal(await page.locator('#empty').isVisible(), true);
+            assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.webm')), []);
+            assert.deepEqual(await list(), []);
+        } catch (err) {
+            failed = true;
+            throw err;
+        }
+    });
+});
