@@ -6,6 +6,7 @@
 // Invite buttons, the guests with mute and remove buttons
 // (docs/protocol.md, "Stage").
 
+import { ChatPanel } from './chat.js';
 import { SignalingClient, SignalingError } from './signaling.js';
 import {
     $, backoffDelay, clearError, preferCodec, readParams, setState, showError,
@@ -50,6 +51,7 @@ const ui = {
 
 const params = readParams();
 let sig = null;
+let chat = null;   // the room's chat panel
 let stream = null;        // the local MediaStream being previewed / sent
 let pc = null;
 let session = null;       // hex id from the server's `answer`
@@ -405,6 +407,7 @@ function setViewers(n) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    chat = new ChatPanel($('#chat'), sig);
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;
         videoCodec = params.codec || msg.video_codec || 'vp8';

@@ -10,6 +10,7 @@
 // window.stagecast exposes the PeerConnection and stats() for tests.
 
 import { GuestPublisher } from './guest.js';
+import { ChatPanel } from './chat.js';
 import { SignalingClient, SignalingError } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
 import {
@@ -50,6 +51,7 @@ const ui = {
 
 const params = readParams();
 let sig = null;
+let chat = null;   // the room's chat panel
 let pc = null;
 let meter = null;
 let session = null;
@@ -498,6 +500,7 @@ function setPublishers(list) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    chat = new ChatPanel($('#chat'), sig);
     sig.on('joined', (msg) => {
         clearError(ui.error);
         ui.room.textContent = msg.room;

@@ -1,0 +1,60 @@
+// The room's chat, shared by the presenter and viewer pages: history on
+// join, live messages from the server's batches, a box to send.  The
+// protocol is docs/protocol.md, "Interactions".
+
+const MAX_SHOWN = 200;
+
+export class ChatPanel {
+    // root: an element holding .chat-list (ul), form.chat-form with
+    // input.chat-input, and .chat-status.
+    constructor(root, sig) {
+        this.root = root;
+        this.sig = sig;
+        this.list = root.querySelector('.chat-list');
+        this.form = root.querySelector('.chat-form');
+        this.input = root.querySelector('.chat-input');
+        this.status = root.querySelector('.chat-status');
+        this.seen = new Set();
+        this.form.addEventListener('submit', (ev) => {
+            ev.preventDefault();
+            this.send();
+        });
+        sig.on('joined', (msg) => {
+            this.root.hidden = false;
+            this.input.disabled = !(Array.isArray(msg.perms) && msg.perms.includes('chat'));
+        });
+        sig.on('chat_history', (msg) => (msg.messages || []).forEach((m) => this.add(m)));
+        sig.on('batch', (msg) => (msg.messages || []).forEach((m) => {
+            if (m.type === 'chat') this.add(m);
+        }));
+    }
+
+    add(m) {
+        if (m.id !== undefined) {
+            if (this.seen.has(m.id)) return;   // history and a batch may overlap
+            this.seen.add(m.id);
+        }
+        const li = document.createElement('li');
+        const who = document.createElement('strong');
+        who.textContent = m.from?.name || 'Anonymous';
+        const text = document.createElement('span');
+        text.textContent = ` ${m.text ?? ''}`;   // textContent: never HTML
+        li.append(who, text);
+        this.list.append(li);
+        while (this.list.children.length > MAX_SHOWN) this.list.firstElementChild.remove();
+        this.list.scrollTop = this.list.scrollHeight;
+    }
+
+    async send() {
+        const text = this.input.value.trim();
+        if (!text) return;
+        this.status.textContent = '';
+        try {
+            const reply = await this.sig.request({ type: 'chat', text });
+            this.input.value = '';
+            if (reply.type === 'held') this.status.textContent = 'Waiting for a moderator to approve.';
+        } catch (err) {
+            this.status.textContent = err.message || String(err);
+        }
+    }
+}
