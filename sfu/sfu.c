@@ -244,20 +244,6 @@ static void forget_session(sc_sfu *sfu, dir_session *s)
     *s = sfu->sessions[--sfu->n_sessions];
     sc_sfu_event ev;
     speaker_state *st = speaker_for(sfu, copy.room, false);
-    if (st && copy.kind == SC_SESSION_PUBLISH && count_room(sfu, copy.room, SC_SESSION_PUBLISH) == 0) {
-        /* Nobody left on stage: forget the room's speaker state (rooms come
-         * and go; this list must not grow with every room ever used). */
-        bool had = st->current != 0;
-        *st = sfu->speakers[--sfu->n_speakers];
-        st = NULL;
-        if (had) {
-            memset(&ev, 0, sizeof(ev));
-            ev.type = SC_EVENT_ACTIVE_SPEAKER;
-            ev.slot = -1;
-            snprintf(ev.room, sizeof(ev.room), "%s", copy.room);
-            push_event(sfu, &ev);
-        }
-    }
     if (st && st->current == copy.id) {
         /* The speaker left: nobody speaks until the next one is heard. */
         st->current = st->candidate = 0;
@@ -267,6 +253,8 @@ static void forget_session(sc_sfu *sfu, dir_session *s)
         snprintf(ev.room, sizeof(ev.room), "%s", copy.room);
         push_event(sfu, &ev);
     }
+    if (st && count_room(sfu, copy.room, SC_SESSION_PUBLISH) == 0)
+        *st = sfu->speakers[--sfu->n_speakers]; /* the list must not grow with every room */
     if (copy.kind == SC_SESSION_PUBLISH) {
         fill_event(&ev, SC_EVENT_PUBLISHER_LEFT, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
         push_event(sfu, &ev);

@@ -30,11 +30,12 @@ struct sc_cmd {
     const char *reason;
     char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
     int slot;                        /* CMD_KEYFRAME, CMD_LAYER */
-    int layer;                       /* CMD_KEYFRAME: layer; CMD_LAYER: choice */
+    int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on */
     struct sc_cmd *next;
 };
 
 static void push_cmd(sc_worker *w, struct sc_cmd *c);
+static int send_cmd(sc_worker *w, const struct sc_cmd *tmpl);
 static void run_commands(sc_worker *w);
 
 static uint64_t hash_bytes(const void *p, size_t n)
@@ -325,37 +326,19 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
 {
     if (target < 0 || target >= w->n_workers)
         return;
-    struct sc_cmd *c = calloc(1, sizeof(*c));
-    if (!c)
-        return;
-    c->type = CMD_KEYFRAME;
-    snprintf(c->room, sizeof(c->room), "%s", room);
-    c->slot = slot;
-    c->layer = layer;
-    push_cmd(w->peers[target], c);
+    struct sc_cmd c = {.type = CMD_KEYFRAME, .slot = slot, .arg = layer};
+    snprintf(c.room, sizeof(c.room), "%s", room);
+    send_cmd(w->peers[target], &c);
 }
 
 void sc__worker_set_record(sc_worker *w, uint64_t id, bool on)
 {
-    struct sc_cmd *c = calloc(1, sizeof(*c));
-    if (!c)
-        return;
-    c->type = CMD_RECORD;
-    c->id = id;
-    c->layer = on;
-    push_cmd(w, c);
+    send_cmd(w, &(struct sc_cmd){.type = CMD_RECORD, .id = id, .arg = on});
 }
 
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice)
 {
-    struct sc_cmd *c = calloc(1, sizeof(*c));
-    if (!c)
-        return;
-    c->type = CMD_LAYER;
-    c->id = id;
-    c->slot = slot;
-    c->layer = choice;
-    push_cmd(w, c);
+    send_cmd(w, &(struct sc_cmd){.type = CMD_LAYER, .id = id, .slot = slot, .arg = choice});
 }
 
 int sc__workers_link(sc_worker **workers, int n)
@@ -449,15 +432,15 @@ static void run_commands(sc_worker *w)
         if (c->type == CMD_ADD) {
             attach(w, c->t);
         } else if (c->type == CMD_KEYFRAME) {
-            sc__room_keyframe_for_slot(w, c->room, c->slot, c->layer);
+            sc__room_keyframe_for_slot(w, c->room, c->slot, c->arg);
         } else if (c->type == CMD_RECORD) {
             sc_transport *t = find_by_id(w, c->id);
             if (t && t->kind == SC_SESSION_PUBLISH)
-                t->record = c->layer != 0;
+                t->record = c->arg != 0;
         } else if (c->type == CMD_LAYER) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
-                sc__room_set_layer(t, c->slot, c->layer);
+                sc__room_set_layer(t, c->slot, c->arg);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
@@ -519,27 +502,27 @@ static void push_cmd(sc_worker *w, struct sc_cmd *c)
         SC_WARN("worker", "eventfd write: %s", strerror(errno));
 }
 
+/* Queue a copy of tmpl; -ENOMEM when it cannot be allocated. */
+static int send_cmd(sc_worker *w, const struct sc_cmd *tmpl)
+{
+    struct sc_cmd *c = malloc(sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    *c = *tmpl;
+    c->next = NULL;
+    push_cmd(w, c);
+    return 0;
+}
+
 void sc__worker_add(sc_worker *w, sc_transport *t)
 {
-    struct sc_cmd *c = calloc(1, sizeof(*c));
-    if (!c) {
+    if (send_cmd(w, &(struct sc_cmd){.type = CMD_ADD, .t = t}) < 0)
         sc__transport_free(t);
-        return;
-    }
-    c->type = CMD_ADD;
-    c->t = t;
-    push_cmd(w, c);
 }
 
 void sc__worker_close(sc_worker *w, uint64_t id, const char *reason)
 {
-    struct sc_cmd *c = calloc(1, sizeof(*c));
-    if (!c)
-        return;
-    c->type = CMD_CLOSE;
-    c->id = id;
-    c->reason = reason;
-    push_cmd(w, c);
+    send_cmd(w, &(struct sc_cmd){.type = CMD_CLOSE, .id = id, .reason = reason});
 }
 
 sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,

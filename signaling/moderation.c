@@ -143,21 +143,36 @@ static char *reason_arg(sc_ws_client *c, json_t *msg, json_t *id, bool *ok)
     return reason;
 }
 
-void sc__cmd_kick(sc_ws_client *c, json_t *msg, json_t *id)
+/* The common start of kick and ban: the room, a target other than the
+ * sender, and the optional reason.  NULL when the request was refused (the
+ * error is sent); otherwise *reason is malloc'd or NULL. */
+static const char *sanction_args(sc_ws_client *c, json_t *msg, json_t *id, const char *verb,
+                                 sc_iroom **room, char **reason)
 {
     sc_iroom *r = sc__iroom_of(c);
     const char *target = target_arg(c, msg, id);
     bool ok;
-    char *reason;
 
     if (!r || !target)
-        return;
+        return NULL;
     if (strcmp(target, sc_ws_client_token(c)->sub) == 0) {
-        sc_ws_error(c, id, "bad-request", "you cannot kick yourself");
-        return;
+        sc_ws_error(c, id, "bad-request", "you cannot %s yourself", verb);
+        return NULL;
     }
-    reason = reason_arg(c, msg, id, &ok);
+    *reason = reason_arg(c, msg, id, &ok);
     if (!ok)
+        return NULL;
+    *room = r;
+    return target;
+}
+
+void sc__cmd_kick(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    sc_iroom *r;
+    char *reason;
+    const char *target = sanction_args(c, msg, id, "kick", &r, &reason);
+
+    if (!target)
         return;
     int n = remove_user(r, target, "kicked", reason);
     if (n == 0) {
@@ -171,19 +186,11 @@ void sc__cmd_kick(sc_ws_client *c, json_t *msg, json_t *id)
 
 void sc__cmd_ban(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_iroom *r = sc__iroom_of(c);
-    const char *target = target_arg(c, msg, id);
-    bool ok;
+    sc_iroom *r;
     char *reason;
+    const char *target = sanction_args(c, msg, id, "ban", &r, &reason);
 
-    if (!r || !target)
-        return;
-    if (strcmp(target, sc_ws_client_token(c)->sub) == 0) {
-        sc_ws_error(c, id, "bad-request", "you cannot ban yourself");
-        return;
-    }
-    reason = reason_arg(c, msg, id, &ok);
-    if (!ok)
+    if (!target)
         return;
     if (sc_store_ban(r->srv->store, r->name, target, sc_ws_client_token(c)->sub, reason,
                      sc__now_ms()) < 0) {

@@ -5,11 +5,19 @@
 const MAX_SHOWN = 200;
 
 export class ChatPanel {
-    // root: an element holding .chat-list (ul), form.chat-form with
-    // input.chat-input, and .chat-status.
+    // root: an empty element (the page's #chat section) to build into.
     constructor(root, sig) {
         this.root = root;
         this.sig = sig;
+        root.innerHTML = `
+            <h2>Chat</h2>
+            <ul class="chat-list" id="chat-list" aria-live="polite"></ul>
+            <form class="chat-form" id="chat-form">
+              <input class="chat-input" id="chat-input" maxlength="500" autocomplete="off"
+                     aria-label="Message" placeholder="Say something…">
+              <button type="submit">Send</button>
+            </form>
+            <p class="note chat-status" role="status"></p>`;
         this.list = root.querySelector('.chat-list');
         this.form = root.querySelector('.chat-form');
         this.input = root.querySelector('.chat-input');
