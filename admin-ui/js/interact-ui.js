@@ -39,7 +39,8 @@ const EXPLAIN = {
 
 export function explain(err) {
     if (!err) return 'unknown error';
-    if (err.code === 'slow-mode') return `Slow mode: ${err.message}`;
+    // The server's own words say how long to wait.
+    if (err.code === 'slow-mode' && err.message) return `${err.message[0].toUpperCase()}${err.message.slice(1)}.`;
     return EXPLAIN[err.code] || `${err.message || String(err)}${err.code ? ` (${err.code})` : ''}`;
 }
 
