@@ -663,12 +663,14 @@ static int open_encoders(comp *c, char *err, size_t errlen)
     vpx_codec_enc_cfg_t cfg;
     if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0))
         goto vfail;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.g_w = (unsigned)c->o.width;
     cfg.g_h = (unsigned)c->o.height;
     cfg.g_timebase.num = 1;
     cfg.g_timebase.den = c->o.fps;
-    cfg.g_threads = ncpu > 4 ? 4 : ncpu > 1 ? (unsigned)ncpu : 1;
+    /* One thread: libvpx's VP8 encoder threads spin-wait on each other, and
+     * on a busy 2-core machine (the SFU is running beside us) two threads
+     * ran 10x slower than one. */
+    cfg.g_threads = 1;
     cfg.g_lag_in_frames = 0;
     cfg.rc_end_usage = VPX_VBR;
     cfg.rc_target_bitrate = c->o.video_kbps;
@@ -680,7 +682,9 @@ static int open_encoders(comp *c, char *err, size_t errlen)
     if (vpx_codec_enc_init(&c->venc, vpx_codec_vp8_cx(), &cfg, 0))
         goto vfail;
     c->venc_open = true;
-    vpx_codec_control(&c->venc, VP8E_SET_CPUUSED, 8);
+    /* A fixed speed (negative): a positive value lets VP8 pick its speed
+     * from wall-clock time per frame, pacing us to about real time. */
+    vpx_codec_control(&c->venc, VP8E_SET_CPUUSED, -8);
     vpx_codec_control(&c->venc, VP8E_SET_TOKEN_PARTITIONS, VP8_TWO_TOKENPARTITION);
     if (pic_resize(&c->canvas, c->o.width, c->o.height) < 0)
         return -ENOMEM;
