@@ -1321,6 +1321,20 @@ static void timeline_row(void *ud, const sc_store_interaction *row)
     json_array_append_new(t->items, item);
 }
 
+typedef struct pick {
+    bool found;
+    sc_store_recording row;
+} pick;
+
+static void pick_row(void *ud, const sc_store_recording *r)
+{
+    pick *p = ud;
+    if (!p->found) {
+        p->found = true;
+        p->row = *r;
+    }
+}
+
 /* GET /api/recordings/{id}/timeline: admins, and the room's tokens once the
  * recording is published (as for its media). */
 static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
@@ -1328,7 +1342,7 @@ static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
 {
     char qtok[2048];
     sc_http_req areq = *req;
-    sc_store_recording r;
+    sc_store_recording r, play;
     sc_token tok;
     timeline t;
     int64_t end;
@@ -1352,9 +1366,22 @@ static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
             sc_http_error(rep, 403, "forbidden", "this recording is not published");
         return;
     }
+    /* What to play: the session's composite once it is ready (and the
+     * caller may see it), else this file.  Times are relative to it. */
+    play = r;
+    if (strcmp(r.kind, "track") == 0 && r.session[0]) {
+        sc_store_recording_filter f = {.kind = "composite", .session = r.session,
+                                       .status = "ready"};
+        pick p;
+        memset(&p, 0, sizeof(p));
+        if (sc_store_recordings_query(srv->store, &f, pick_row, &p) > 0 &&
+            (p.row.published || (tok.perms & SC_PERM_ADMIN)))
+            play = p.row;
+    }
     /* A file still being written reaches up to now. */
-    end = strcmp(r.status, "recording") == 0 ? sc_wall_ms() : r.started_at_ms + r.duration_ms;
-    t.start_ms = r.started_at_ms;
+    end = strcmp(play.status, "recording") == 0 ? sc_wall_ms()
+                                                : play.started_at_ms + play.duration_ms;
+    t.start_ms = play.started_at_ms;
     t.items = json_array();
     t.chapters = json_array();
     if (!t.items || !t.chapters ||
@@ -1366,10 +1393,8 @@ static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
         return;
     }
     sc_http_json(rep, 200,
-                 json_pack("{s:s,s:s,s:I,s:f,s:o,s:o}", "recording", r.id, "room", r.room,
-                           "started_at", (json_int_t)r.started_at_ms, "duration_s",
-                           (double)r.duration_ms / 1000.0, "items", t.items, "chapters",
-                           t.chapters));
+                 json_pack("{s:s,s:s,s:o,s:o,s:o}", "recording", r.id, "room", r.room, "play",
+                           recording_json(&play), "items", t.items, "chapters", t.chapters));
 }
 
 json_t *sc_catalog_stats_json(sc_server *srv)

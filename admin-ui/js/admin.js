@@ -1,6 +1,8 @@
-// Admin review of recordings: list (filter by room and date), play with
-// seeking, publish / unpublish, download, delete.  Needs an admin token in
-// the fragment: admin.html#token=...
+// Admin review of recordings: list (filter by room, date and kind) with
+// status badges and failure reasons, play with seeking beside the
+// recording's timeline (chat, Q&A, polls, chapters; a click seeks), open
+// the replay page, publish / unpublish, download, delete.  Needs an admin
+// token in the fragment: admin.html#token=...
 import { $, readParams, setState, showError, clearError } from './util.js';
 
 const { token } = readParams();
@@ -9,6 +11,8 @@ const errorEl = $('#error');
 const statusEl = $('#status');
 const video = $('#video');
 let current = null;   // id of the recording in the player
+let poll = null;      // refresh timer while rows are recording / processing
+const KIND_LABEL = { track: 'stage slot', composite: 'composite' };
 
 async function api(method, path) {
     const res = await fetch(path, { method, headers: { Authorization: `Bearer ${token}` } });
@@ -61,19 +65,87 @@ function query() {
     const room = $('#filter-room').value.trim();
     const from = $('#filter-from').value;
     const to = $('#filter-to').value;
+    const kind = $('#filter-kind').value;
     if (room) p.set('room', room);
+    if (kind) p.set('kind', kind);
     if (from) p.set('from', String(Date.parse(`${from}T00:00:00Z`)));
     if (to) p.set('to', String(Date.parse(`${to}T23:59:59.999Z`)));
     const s = p.toString();
     return s ? `?${s}` : '';
 }
 
+function fmtAt(ms) {
+    return fmtDuration(Math.max(0, ms) / 1000);
+}
+
+// What an interaction says, as text (it is what users typed: never HTML).
+function describe(it) {
+    const d = it.data || {};
+    const who = d.from && d.from.name ? `${d.from.name}: ` : '';
+    switch (it.kind) {
+    case 'chat': case 'danmaku': return `${who}${d.text || ''}`;
+    case 'question': return `Question: ${d.text || ''}`;
+    case 'answer': return `Answer: ${d.text || '(marked answered)'}`;
+    case 'poll': return `Poll: ${d.question || ''}`;
+    case 'poll_open': return 'Poll opened';
+    case 'poll_close': return 'Poll closed';
+    case 'lottery': return `Lottery: ${Array.isArray(d.winners) ? d.winners.length : 0} winner(s)`;
+    case 'announcement': return d.text == null ? 'Announcement cleared' : `Announcement: ${d.text}`;
+    case 'chapter': return `Chapter: ${d.title || ''}`;
+    default: return it.kind;
+    }
+}
+
+async function showTimeline(rec) {
+    const list = $('#player-timeline');
+    list.replaceChildren();
+    $('#player-timeline-empty').hidden = true;
+    const tl = await api('GET', `/api/recordings/${rec.id}/timeline`);
+    if (current !== rec.id) return;
+    // Times are relative to what the replay plays (the session's composite
+    // once ready); the admin player shows this row's own file.
+    const shift = tl.play.started_at - rec.started_at;
+    list.replaceChildren(...tl.items.map((it) => {
+        const li = document.createElement('li');
+        li.dataset.kind = it.kind;
+        const t = it.t_ms + shift;
+        const b = document.createElement('button');
+        b.type = 'button';
+        const at = document.createElement('span');
+        at.className = 'at';
+        at.textContent = fmtAt(t);
+        b.append(at, document.createTextNode(describe(it)));
+        b.addEventListener('click', () => { video.currentTime = Math.max(0, t) / 1000; });
+        li.appendChild(b);
+        return li;
+    }));
+    $('#player-timeline-empty').hidden = tl.items.length > 0;
+}
+
 function play(rec) {
     current = rec.id;
     $('#player').hidden = false;
+    $('#player').dataset.id = rec.id;
     $('#player-title').textContent = rec.title;
     video.src = mediaUrl(rec);
     video.play().catch(() => { /* autoplay may be refused; the controls remain */ });
+    showTimeline(rec).catch((err) => showError(errorEl, err));
+}
+
+function statusCell(rec) {
+    const td = document.createElement('td');
+    const badge = document.createElement('span');
+    badge.className = 'rec-status';
+    badge.dataset.status = rec.status;
+    badge.textContent = rec.status;
+    td.appendChild(badge);
+    if (rec.reason) {
+        const why = document.createElement('span');
+        why.className = 'rec-reason';
+        why.textContent = rec.reason;
+        td.appendChild(why);
+    }
+    return td;
 }
 
 async function act(fn) {
@@ -95,7 +167,11 @@ function row(rec) {
     tr.appendChild(cell(new Date(rec.started_at).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'));
     tr.appendChild(cell(fmtDuration(rec.duration_s)));
     tr.appendChild(cell(fmtBytes(rec.bytes)));
-    tr.appendChild(cell(rec.status));
+    tr.appendChild(statusCell(rec));
+    const kind = cell(KIND_LABEL[rec.kind] || rec.kind);
+    kind.className = 'kind';
+    if (rec.kind === 'composite' && Array.isArray(rec.tracks)) kind.title = `slots ${rec.tracks.join(', ')}`;
+    tr.appendChild(kind);
     tr.appendChild(cell(rec.published ? 'yes' : 'no'));
     const actions = document.createElement('td');
     actions.className = 'actions';
@@ -103,6 +179,16 @@ function row(rec) {
     const playBtn = button('Play', () => play(rec), 'primary');
     playBtn.disabled = !ready;
     actions.appendChild(playBtn);
+    // The replay page (video + timeline + chapters).  Viewers open it with
+    // their own room token once the recording is published.
+    const replay = document.createElement('a');
+    replay.href = `replay.html#rec=${rec.id}&token=${encodeURIComponent(token)}`;
+    replay.target = '_blank';
+    replay.rel = 'noopener';
+    replay.textContent = 'Replay';
+    replay.className = 'replay';
+    if (!ready) replay.setAttribute('aria-disabled', 'true');
+    actions.appendChild(replay);
     actions.appendChild(button(rec.published ? 'Unpublish' : 'Publish', () => act(() =>
         api('POST', `/api/recordings/${rec.id}/${rec.published ? 'unpublish' : 'publish'}`))));
     const dl = document.createElement('a');
@@ -134,6 +220,11 @@ async function refresh() {
     statusEl.textContent = `${recordings.length} recording${recordings.length === 1 ? '' : 's'}`;
     document.body.dataset.count = String(recordings.length);
     setState('ready');
+    // Rows being written or composed change on their own: look again soon.
+    clearTimeout(poll);
+    if (recordings.some((r) => r.status === 'recording' || r.status === 'processing')) {
+        poll = setTimeout(() => refresh().catch((err) => showError(errorEl, err)), 2000);
+    }
 }
 
 $('#filters').addEventListener('submit', (ev) => {

@@ -1,6 +1,7 @@
 // Admin review: a session recorded from the presenter page shows up on the
-// admin page, which plays it, seeks in it (HTTP range requests) and deletes
-// it.
+// admin page (its stage-slot file and the session's composite, with status
+// badges and kinds), which plays it beside its timeline, seeks in it (HTTP
+// range requests), links to the replay page and deletes it.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,8 +31,8 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
         assert.deepEqual(platform.pageErrors, []);
     });
 
-    const list = async () => {
-        const res = await fetch(`${platform.base}/api/recordings`, { headers: { Authorization: `Bearer ${admin}` } });
+    const list = async (query = '?kind=track') => {
+        const res = await fetch(`${platform.base}/api/recordings${query}`, { headers: { Authorization: `Bearer ${admin}` } });
         assert.equal(res.status, 200);
         return (await res.json()).recordings;
     };
@@ -41,7 +42,7 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
             const presenter = await platform.open('presenter.html', 'presenter', 'presenter');
             await goLive(presenter);
             await sleep(6000);
-            await presenter.getByRole('button', { name: 'Stop' }).click();
+            await presenter.getByRole('button', { name: 'Stop', exact: true }).click();
             // The recorder closes a file after 5 s without packets.
             const recs = await waitFor('the recording in the catalog', async () => {
                 const l = await list();
@@ -51,6 +52,12 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
             const rec = recs[0];
             assert.equal(rec.room, ROOM);
             assert.ok(rec.duration_s > 4, `duration ${rec.duration_s}`);
+            const comp = await waitFor('the session composite', async () => {
+                const l = await list('?kind=composite');
+                return l.length && l[0].status !== 'processing' ? l[0] : null;
+            }, 150000, 1000);
+            assert.equal(comp.status, 'ready', JSON.stringify(comp));
+            assert.equal(comp.session, rec.session);
 
             const context = await platform.browser.newContext();
             const page = await context.newPage();
@@ -60,12 +67,30 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
             await waitFor('the admin page listing it', () => page.evaluate((id) =>
                 document.body.dataset.state === 'ready'
                 && !!document.querySelector(`#recording-rows tr[data-id="${id}"]`), rec.id));
-            assert.equal(await page.locator('#recording-rows tr').count(), 1);
+            assert.equal(await page.locator('#recording-rows tr').count(), 2);
+            const row = page.locator(`tr[data-id="${rec.id}"]`);
+            assert.equal(await row.locator('.rec-status').getAttribute('data-status'), 'ready');
+            assert.equal(await row.locator('td.kind').textContent(), 'stage slot');
+            assert.equal(await page.locator(`tr[data-id="${comp.id}"] td.kind`).textContent(), 'composite');
+            assert.match(await row.getByRole('link', { name: 'Replay' }).getAttribute('href'),
+                new RegExp(`^replay\\.html#rec=${rec.id}&token=`));
+            // The kind filter.
+            await page.selectOption('#filter-kind', 'composite');
+            await page.getByRole('button', { name: 'Filter' }).click();
+            await waitFor('only the composite listed', () => page.evaluate((id) =>
+                document.querySelectorAll('#recording-rows tr').length === 1
+                && !!document.querySelector(`#recording-rows tr[data-id="${id}"]`), comp.id));
+            await page.selectOption('#filter-kind', '');
+            await page.getByRole('button', { name: 'Filter' }).click();
+            await waitFor('both listed again', () => page.evaluate(() =>
+                document.querySelectorAll('#recording-rows tr').length === 2));
 
             // Play: the media time advances.
             await page.locator(`tr[data-id="${rec.id}"]`).getByRole('button', { name: 'Play' }).click();
             await page.evaluate(() => { const v = document.querySelector('#video'); v.muted = true; return v.play(); });
             await waitFor('playback', () => page.evaluate(() => document.querySelector('#video').currentTime > 0.5));
+            // Nobody chatted: the selected recording's timeline says so.
+            await waitFor('the empty timeline', () => page.locator('#player-timeline-empty').isVisible());
             const dur = await page.evaluate(() => document.querySelector('#video').duration);
             assert.ok(Math.abs(dur - rec.duration_s) < 0.5, `the player sees ${dur} s, the catalog ${rec.duration_s} s`);
 
@@ -88,11 +113,16 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
             const dir = join(platform.dataDir, 'recordings', ROOM);
             assert.equal(readdirSync(dir).filter((f) => f.endsWith('.webm')).length, 1);
             await page.locator(`tr[data-id="${rec.id}"]`).getByRole('button', { name: 'Delete' }).click();
+            await waitFor('the row to go', () => page.evaluate(() =>
+                document.querySelectorAll('#recording-rows tr').length === 1 && document.body.dataset.count === '1'));
+            assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.webm')), []);
+            assert.deepEqual(await list(), []);
+            // The composite is deleted the same way; then the list is empty.
+            await page.locator(`tr[data-id="${comp.id}"]`).getByRole('button', { name: 'Delete' }).click();
             await waitFor('the list to empty', () => page.evaluate(() =>
                 document.querySelectorAll('#recording-rows tr').length === 0 && document.body.dataset.count === '0'));
             assert.equal(await page.locator('#empty').isVisible(), true);
-            assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.webm')), []);
-            assert.deepEqual(await list(), []);
+            assert.deepEqual(await list(''), []);
         } catch (err) {
             failed = true;
             throw err;

@@ -145,7 +145,11 @@ class ReplayTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(chat_item["data"]["text"], "hello from the audience")
             chap = tl["chapters"][0]
             self.assertEqual(chap["title"], "Questions")
-            expected = chapter_sent_ms - track["started_at"]
+            # Times are relative to what the page plays: this file, or the
+            # session's composite once ready (both start with this file).
+            self.assertEqual(tl["play"]["session"], rec["session"])
+            self.assertLess(abs(tl["play"]["started_at"] - track["started_at"]), 1000)
+            expected = chapter_sent_ms - tl["play"]["started_at"]
             self.assertLess(abs(chap["t_ms"] - expected), 1000,
                             "chapter at %d ms, sent at %d ms" % (chap["t_ms"], expected))
             self.assertLess(chap["t_ms"], track["duration_s"] * 1000)
@@ -183,6 +187,17 @@ class ReplayTest(unittest.IsolatedAsyncioTestCase):
                                          "the composite to finish", timeout=120.0)
             c = final[0]
             self.check_composite(server, admin, c, track)
+            # The replay now plays the composite, for admins; a viewer sees
+            # it once it is published too.
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], admin)
+            self.assertEqual(r.json()["play"]["id"], c["id"])
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], vtok)
+            self.assertEqual(r.json()["play"]["id"], rec["id"])
+            r = server.request("POST", "/api/recordings/%s/publish" % c["id"], None, auth(admin))
+            self.assertEqual(r.status, 200, r)
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], vtok)
+            self.assertEqual(r.json()["play"]["id"], c["id"])
+            self.assertEqual([x["title"] for x in r.json()["chapters"]], ["Questions"])
 
             # Filters: kind, status, session; bad values refused.
             self.assertEqual(len(await self.rows(server, admin, "?session=" + rec["session"])), 2)
