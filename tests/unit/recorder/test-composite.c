@@ -24,7 +24,8 @@ typedef struct yuv {
 } yuv;
 
 /* BT.601 limited range. */
-static const yuv RED = {81, 90, 240}, BLUE = {41, 240, 110}, BLACK = {16, 128, 128};
+static const yuv RED = {81, 90, 240}, BLUE = {41, 240, 110}, GREEN = {145, 54, 34},
+                 BLACK = {16, 128, 128};
 static const int64_t T0 = 1700000000000ll;
 static char dir[] = "/tmp/sc-composite-XXXXXX";
 
@@ -424,6 +425,44 @@ static void test_speaker_layout(void)
     unlink(out);
 }
 
+/* Three on stage: a 2x2 grid in slot order (not input order), the fourth
+ * tile black; green leaves after 2 s and the other two go side by side. */
+static void test_grid3(void)
+{
+    char in_c[256], out[256], err[256];
+    snprintf(in_c, sizeof(in_c), "%s/c.webm", dir);
+    snprintf(out, sizeof(out), "%s/grid3.webm", dir);
+    SC_CHECK_INT(make_input(in_c, 320, 180, 2000, GREEN, 660), 0);
+    sc_composite_input in[3] = {{in_a, 2, T0}, {in_b, 0, T0}, {in_c, 1, T0}};
+    sc_composite_opts o;
+    sc_composite_opts_defaults(&o);
+    o.width = 640;
+    o.height = 360;
+    o.video_kbps = 600;
+    sc_composite_result res;
+    int rc = sc_composite_run(in, 3, &o, out, &res, err, sizeof(err));
+    SC_CHECK_INT(rc, 0);
+    if (rc < 0) {
+        fprintf(stderr, "composite: %s\n", err);
+        return;
+    }
+    SC_CHECK(llabs(res.duration_ms - 4000) <= 100);
+    phase ph[2] = {
+        {200, 1800, {{160, 90, BLUE}, {480, 90, GREEN}, {160, 270, RED}, {480, 270, BLACK}},
+         4, 0, 0},
+        {2300, 3800, {{160, 180, BLUE}, {480, 180, RED}, {160, 40, BLACK}}, 3, 0, 0},
+    };
+    decoded d;
+    decode_output(out, ph, 2, &d);
+    for (int p = 0; p < 2; p++) {
+        SC_CHECK(ph[p].frames >= 10);
+        SC_CHECK_INT(ph[p].bad, 0);
+    }
+    free(d.mono);
+    unlink(out);
+    unlink(in_c);
+}
+
 /* Damage the start code of some video keyframes of A: those frames (and
  * the ones depending on them) are skipped and counted, the rest composes. */
 static void test_corrupt_frames(void)
@@ -596,6 +635,7 @@ int main(void)
     SC_CHECK_INT(make_input(in_b, 640, 360, 4000, BLUE, 880), 0);
     test_grid();
     test_speaker_layout();
+    test_grid3();
     test_corrupt_frames();
     test_bad_inputs();
     test_corpus_inputs();
