@@ -618,7 +618,7 @@ static int check_args(const sc_composite_input *in, int n, sc_composite_opts *o,
                       const char *out_path, char *err, size_t errlen)
 {
     if (!in || n < 1 || n > SC_COMPOSITE_MAX_INPUTS) {
-        set_err(err, errlen, "need 1..%d inputs, got %d", SC_COMPOSITE_MAX_INPUTS, n);
+        set_err(err, errlen, "need 1..%d inputs, got %d", SC_COMPOSITE_MAX_INPUTS, in ? n : 0);
         return -EINVAL;
     }
     if (!out_path || !*out_path || strlen(out_path) > 4000) {
@@ -760,7 +760,9 @@ static int plan(comp *c, char *err, size_t errlen)
     c->duration_ms = 0;
     for (int i = 0; i < c->n; i++) {
         input *in = &c->in[i];
-        if (in->src->start_unix_ms - c->t0 > MAX_SESSION_MS || in->end_ms > MAX_SESSION_MS) {
+        int64_t off;
+        if (__builtin_sub_overflow(in->src->start_unix_ms, c->t0, &off) ||
+            off > MAX_SESSION_MS || in->end_ms > MAX_SESSION_MS) {
             set_err(err, errlen, "input %d: more than 24 h from the session start", i);
             return -EINVAL;
         }

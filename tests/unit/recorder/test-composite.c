@@ -539,6 +539,11 @@ static void test_bad_inputs(void)
     in[1].path = missing;
     expect_refused(in, 2, out, -EINVAL, "missing file");
     in[1].path = in_a;
+    in[1].start_unix_ms = T0 + 25ll * 3600 * 1000;
+    expect_refused(in, 2, out, -EINVAL, "inputs a day apart");
+    in[1].start_unix_ms = INT64_MIN;
+    expect_refused(in, 2, out, -EINVAL, "absurd start time");
+    in[1].start_unix_ms = T0;
 
     /* H.264: refused, nothing to decode it with. */
     sc_webm_track t;
