@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,22 +75,66 @@ static const char *find_header(const char *head, const char *name, size_t *vlen)
     return NULL;
 }
 
+/* A chunked body (RFC 9112 7.1; Janus's libmicrohttpd sends one): 1 when
+ * the last chunk is in, 0 when more is needed, -EPROTO when malformed.  With
+ * `out` (room for len bytes) the data is copied there and *outlen set.
+ * Chunk extensions and trailers are skipped. */
+static int dechunk(const char *in, size_t len, char *out, size_t *outlen)
+{
+    size_t pos = 0, n = 0;
+
+    for (;;) {
+        const char *eol = memmem(in + pos, len - pos, "\r\n", 2);
+        char *endp;
+        unsigned long size;
+
+        if (!eol)
+            return 0;
+        size = strtoul(in + pos, &endp, 16);
+        if (endp == in + pos || size > len)
+            return -EPROTO;
+        pos = (size_t)(eol - in) + 2;
+        if (size == 0)
+            break;
+        if (len - pos < size + 2)
+            return 0;
+        if (out)
+            memcpy(out + n, in + pos, size);
+        n += size;
+        pos += size + 2;
+    }
+    if (outlen)
+        *outlen = n;
+    return 1;
+}
+
+static bool is_chunked(const char *head)
+{
+    size_t vlen;
+    const char *v = find_header(head, "Transfer-Encoding", &vlen);
+
+    return v && vlen >= 7 && strncasecmp(v + vlen - 7, "chunked", 7) == 0;
+}
+
 /* The server may keep the connection open despite Connection: close, so
- * stop reading once Content-Length bytes of body are in. */
+ * stop reading once Content-Length bytes of body (or the last chunk) are in. */
 static int response_complete(const char *buf, size_t len)
 {
     const char *end = strstr(buf, "\r\n\r\n"), *v;
-    size_t vlen;
+    size_t vlen, hlen;
     char tmp[4096];
 
     if (!end || (size_t)(end - buf) >= sizeof(tmp))
         return 0;
     memcpy(tmp, buf, (size_t)(end - buf));
     tmp[end - buf] = 0;
+    hlen = (size_t)(end - buf) + 4;
+    if (is_chunked(tmp))
+        return dechunk(buf + hlen, len - hlen, NULL, NULL) != 0;
     v = find_header(tmp, "Content-Length", &vlen);
     if (!v)
         return 0;
-    return len >= (size_t)(end - buf) + 4 + strtoul(v, NULL, 10);
+    return len >= hlen + strtoul(v, NULL, 10);
 }
 
 static int parse_response(char *buf, size_t len, lg_http_resp *resp)
@@ -112,7 +157,12 @@ static int parse_response(char *buf, size_t len, lg_http_resp *resp)
     resp->body = malloc(resp->body_len + 1);
     if (!resp->body)
         return -ENOMEM;
-    memcpy(resp->body, buf + hlen, resp->body_len);
+    if (is_chunked(buf)) {
+        if (dechunk(buf + hlen, len - hlen, resp->body, &resp->body_len) != 1)
+            return -EPROTO;
+    } else {
+        memcpy(resp->body, buf + hlen, resp->body_len);
+    }
     resp->body[resp->body_len] = 0;
     return 0;
 }

@@ -11,7 +11,11 @@
  *
  * The load stream's RTP payloads end with an 8-byte trailer (the publisher's
  * CLOCK_MONOTONIC send time in microseconds): they are not meant to be
- * decoded. */
+ * decoded.
+ *
+ * --target janus runs the same load against Janus's VideoRoom (REST API,
+ * janus.c) for scripts/bench --vs-janus: publishers join and configure with
+ * an offer, viewers subscribe and answer Janus's offer. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -32,9 +36,11 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "janus.h"
 #include "media.h"
 #include "peer.h"
 #include "probe.h"
+#include "rtp.h"
 
 #define LG_MAX_PUBLISHERS 8
 #define LG_MAX_VIEWERS 20000
@@ -55,6 +61,9 @@ typedef struct lg_opts {
     int sample_every;
     int width, height, fps, video_kbps, audio_kbps;
     bool json;
+    bool janus;                /* --target janus */
+    uint64_t janus_room;
+    const char *local_ip;
 } lg_opts;
 
 /* Hand-off from the main thread to the viewer thread. */
@@ -66,6 +75,7 @@ typedef struct lg_viewers {
     atomic_bool stop;
     atomic_bool lat_enabled;
     atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
+    atomic_uint_fast64_t rx_rtp;       /* of which RTP (not RTCP, STUN, DTLS) */
     atomic_int connected, failed;
     atomic_int tid;
     sc_dtls_cert *cert;
@@ -93,14 +103,19 @@ static void usage(void)
             "  --sample N            decrypt 1 in N packets per viewer (default 10)\n"
             "  --video-kbps N        VP8 target (default 700); --audio-kbps N (default 32)\n"
             "  --size WxH --fps F    picture (default 640x360 at 30)\n"
-            "  --json                print one JSON object on stdout\n");
+            "  --json                print one JSON object on stdout\n"
+            "  --target janus        Janus VideoRoom over its REST API (--url is Janus's\n"
+            "                        HTTP transport); no tokens; forwarded packets are\n"
+            "                        counted at the viewers (Janus has no stats API here)\n"
+            "  --janus-room N        VideoRoom room id to create (default 1234)\n"
+            "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_HELP };
+           O_JSON, O_TARGET, O_JROOM, O_LOCALIP, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -111,14 +126,15 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "pairs", 1, 0, O_PAIRS }, { "sample", 1, 0, O_SAMPLE },
         { "video-kbps", 1, 0, O_VKBPS }, { "audio-kbps", 1, 0, O_AKBPS },
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
-        { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+        { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
+        { "local-ip", 1, 0, O_LOCALIP }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
     };
     const char *url = NULL;
     int c;
 
     *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
                     .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
-                    .video_kbps = 700, .audio_kbps = 32 };
+                    .video_kbps = 700, .audio_kbps = 32, .janus_room = 1234 };
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case O_URL: url = optarg; break;
@@ -146,17 +162,28 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
             break;
         case O_FPS: o->fps = atoi(optarg); break;
         case O_JSON: o->json = true; break;
+        case O_TARGET:
+            if (strcmp(optarg, "janus") != 0 && strcmp(optarg, "stagecast") != 0)
+                return -EINVAL;
+            o->janus = strcmp(optarg, "janus") == 0;
+            break;
+        case O_JROOM: o->janus_room = strtoull(optarg, NULL, 10); break;
+        case O_LOCALIP: o->local_ip = optarg; break;
         default: return -EINVAL;
         }
     }
-    if (!url || !o->room || !o->viewer_token || lg_http_parse_url(url, o->host,
-                                                                   sizeof(o->host), &o->port))
+    if (o->janus && !o->room)
+        o->room = "janus";  /* only named in messages: Janus rooms are numbers */
+    if (!url || !o->room || (!o->viewer_token && !o->janus) ||
+        lg_http_parse_url(url, o->host, sizeof(o->host), &o->port))
+        return -EINVAL;
+    if (o->local_ip && lg_peer_set_local_ip(o->local_ip) < 0)
         return -EINVAL;
     if (o->publishers < 0 || o->publishers > LG_MAX_PUBLISHERS || o->viewers < 0 ||
         o->viewers > LG_MAX_VIEWERS || o->join_rate <= 0 || o->sample_every < 1 ||
         o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1)
         return -EINVAL;
-    if (o->publishers > o->n_pub_tokens && !o->token_cmd) {
+    if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus) {
         fprintf(stderr, "loadgen: %d publishers need %d tokens or --token-cmd\n",
                 o->publishers, o->publishers);
         return -EINVAL;
@@ -219,6 +246,9 @@ static void viewer_drain(lg_viewers *vw, lg_peer *p)
         int64_t real_minus_mono = ((int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000) - now;
         atomic_fetch_add_explicit(&vw->rx_packets, (uint64_t)n, memory_order_relaxed);
         for (int i = 0; i < n; i++) {
+            if (bufs[i][0] >= 128 && bufs[i][0] <= 191 &&
+                !sc_rtp_is_rtcp(bufs[i], msgs[i].msg_len))
+                atomic_fetch_add_explicit(&vw->rx_rtp, 1, memory_order_relaxed);
             struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
             int64_t rx = now;
             for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
@@ -308,6 +338,7 @@ typedef struct lg_run {
     lg_peer *pubs[LG_MAX_PUBLISHERS];
     char *pub_tokens[LG_MAX_PUBLISHERS];
     int n_pubs;
+    uint64_t feeds[LG_MAX_PUBLISHERS];  /* Janus publisher ids */
     int64_t next_video, next_audio;
     uint64_t frames, keyframes, video_bytes, audio_packets, late_frames;
     lg_viewers *vw;
@@ -352,6 +383,106 @@ static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
     return rc;
 }
 
+/* Janus publisher k: session + VideoRoom handle; the first one creates the
+ * room; then "joinandconfigure" with our offer, whose event carries
+ * Janus's answer and our feed id. */
+static int janus_publish(lg_run *r, lg_peer *p, int k)
+{
+    const char *h = r->o.host, *answer;
+    char err[256], *offer = NULL;
+    json_int_t room = (json_int_t)r->o.janus_room;
+    json_t *body, *ev = NULL;
+    int rc = -EPROTO;
+
+    p->t_request_us = lg_now_us();
+    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
+        goto fail;
+    if (k == 0) {
+        /* bitrate 0 and fir_freq 0: no REMB cap and no periodic keyframe
+         * requests, as Stagecast (keyframes only when a viewer needs one). */
+        body = json_pack("{sssIsisssssisi}", "request", "create", "room", room, "publishers",
+                         r->o.publishers, "videocodec", "vp8", "audiocodec", "opus",
+                         "bitrate", 0, "fir_freq", 0);
+        ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL,
+                              NULL, err, sizeof(err));
+        json_decref(body);
+        if (!ev)
+            goto fail;
+        json_decref(ev);
+    }
+    offer = lg_peer_offer(p, sc_dtls_cert_fingerprint(r->cert));
+    body = json_pack("{sssssIss}", "request", "joinandconfigure", "ptype", "publisher", "room",
+                     room, "display", "loadgen-pub");
+    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "offer", offer,
+                          err, sizeof(err));
+    json_decref(body);
+    if (!ev)
+        goto fail;
+    answer = lg_janus_jsep_sdp(ev, "answer");
+    if (!answer) {
+        snprintf(err, sizeof(err), "joined without a JSEP answer");
+        goto fail;
+    }
+    r->feeds[k] = (uint64_t)json_integer_value(json_object_get(lg_janus_data(ev), "id"));
+    rc = lg_peer_set_answer(p, answer, strlen(answer), r->sdp, err, sizeof(err));
+    if (rc == 0)
+        goto out;
+fail:
+    fprintf(stderr, "loadgen: janus publisher %d: %s\n", k, err);
+out:
+    json_decref(ev);
+    free(offer);
+    return rc;
+}
+
+/* Janus viewer: a subscriber handle on its own session (as a browser has),
+ * "join" with every publisher's feed, answer Janus's offer, "start". */
+static int janus_subscribe(lg_run *r, lg_peer *p)
+{
+    const char *h = r->o.host, *offer;
+    char err[256], *answer = NULL;
+    json_t *body, *streams = json_array(), *ev = NULL;
+    int rc = -EPROTO;
+
+    p->t_request_us = lg_now_us();
+    for (int k = 0; k < r->n_pubs; k++)
+        json_array_append_new(streams, json_pack("{sI}", "feed", (json_int_t)r->feeds[k]));
+    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
+        goto fail;
+    body = json_pack("{sssssIsO}", "request", "join", "ptype", "subscriber", "room",
+                     (json_int_t)r->o.janus_room, "streams", streams);
+    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL, NULL,
+                          err, sizeof(err));
+    json_decref(body);
+    if (!ev)
+        goto fail;
+    offer = lg_janus_jsep_sdp(ev, "offer");
+    if (!offer) {
+        snprintf(err, sizeof(err), "attached without a JSEP offer");
+        goto fail;
+    }
+    answer = lg_peer_answer(p, offer, strlen(offer), r->sdp,
+                            sc_dtls_cert_fingerprint(r->vw->cert), err, sizeof(err));
+    if (!answer)
+        goto fail;
+    json_decref(ev);
+    body = json_pack("{ss}", "request", "start");
+    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "answer",
+                          answer, err, sizeof(err));
+    json_decref(body);
+    if (ev) {
+        rc = 0;
+        goto out;
+    }
+fail:
+    fprintf(stderr, "loadgen: janus viewer %d: %s\n", p->index, err);
+out:
+    json_decref(ev);
+    json_decref(streams);
+    free(answer);
+    return rc;
+}
+
 static int start_publishers(lg_run *r)
 {
     for (int k = 0; k < r->o.publishers; k++) {
@@ -359,7 +490,7 @@ static int start_publishers(lg_run *r)
         lg_peer *p;
         const char *tok = k < r->o.n_pub_tokens ? r->o.pub_tokens[k] : NULL;
 
-        if (!tok) {
+        if (!tok && !r->o.janus) {
             r->pub_tokens[k] = lg_token_from_cmd(r->o.token_cmd);
             if (!r->pub_tokens[k]) {
                 fprintf(stderr, "loadgen: --token-cmd gave no token\n");
@@ -372,7 +503,8 @@ static int start_publishers(lg_run *r)
             return -ENOMEM;
         r->pubs[r->n_pubs++] = p;
         p->index = k;
-        if (sign_in(r, p, "whip", tok, sc_dtls_cert_fingerprint(r->cert)) < 0)
+        if (r->o.janus ? janus_publish(r, p, k) < 0
+                       : sign_in(r, p, "whip", tok, sc_dtls_cert_fingerprint(r->cert)) < 0)
             return -EPROTO;
         ev.data.ptr = p;
         if (epoll_ctl(r->ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
@@ -435,7 +567,9 @@ static void join_one(lg_run *r)
     p->index = r->n_viewers;
     p->sample_every = r->o.sample_every;
     r->viewers[r->n_viewers++] = p;
-    if (sign_in(r, p, "whep", r->o.viewer_token, sc_dtls_cert_fingerprint(r->vw->cert)) < 0) {
+    if (r->o.janus ? janus_subscribe(r, p) < 0
+                   : sign_in(r, p, "whep", r->o.viewer_token,
+                             sc_dtls_cert_fingerprint(r->vw->cert)) < 0) {
         if (r->post_failed < 8)
             r->http_fail_status[r->post_failed] = p->http_status;
         r->post_failed++;
@@ -632,11 +766,16 @@ static void snapshot(lg_run *r, lg_snap *s)
 {
     char path[64];
     struct rusage ru;
-    json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
 
     s->t_us = lg_now_us();
-    s->forwarded = lg_json_u64(st, "forwarded_packets");
-    json_decref(st);
+    if (r->o.janus) {
+        /* No stats API on Janus here (admin off): what the viewers got. */
+        s->forwarded = atomic_load(&r->vw->rx_rtp);
+    } else {
+        json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
+        s->forwarded = lg_json_u64(st, "forwarded_packets");
+        json_decref(st);
+    }
     if (r->o.server_pid > 0) {
         snprintf(path, sizeof(path), "%d", r->o.server_pid);
         s->server_cpu_us = lg_proc_cpu_us(path);
@@ -817,6 +956,10 @@ int main(int argc, char **argv)
         with_video += r->viewers[i]->t_first_video_us != 0;
     }
     out = json_object();
+    if (r->o.janus) {
+        json_object_set_new(out, "target", json_string("janus"));
+        json_object_set_new(out, "forwarded_source", json_string("viewer_rtp_received"));
+    }
     json_object_set_new(out, "viewers_requested", json_integer(r->o.viewers));
     json_object_set_new(out, "viewers_connected", json_integer(connected));
     json_object_set_new(out, "viewers_failed", json_integer(r->n_viewers - connected +
@@ -856,13 +999,23 @@ int main(int argc, char **argv)
 
     /* Tear down: every viewer, then the publishers; the server must return
      * to zero sessions. */
-    for (int i = 0; i < r->n_viewers; i++) {
+    for (int i = 0; r->o.janus && i < r->n_viewers; i++) {
+        if (!r->viewers[i]->janus_session)
+            continue;
+        del_total++;
+        del_ok += lg_janus_destroy(r->o.host, r->o.port, r->viewers[i]->janus_session) == 200;
+    }
+    for (int k = 0; r->o.janus && k < r->n_pubs; k++) {
+        del_total++;
+        del_ok += lg_janus_destroy(r->o.host, r->o.port, r->pubs[k]->janus_session) == 200;
+    }
+    for (int i = 0; !r->o.janus && i < r->n_viewers; i++) {
         if (!r->viewers[i]->location[0])
             continue;
         del_total++;
         del_ok += delete_session(r, r->viewers[i], r->o.viewer_token) == 200;
     }
-    for (int k = 0; k < r->n_pubs; k++) {
+    for (int k = 0; !r->o.janus && k < r->n_pubs; k++) {
         del_total++;
         del_ok += delete_session(r, r->pubs[k], k < r->o.n_pub_tokens ? r->o.pub_tokens[k]
                                                                       : r->pub_tokens[k]) == 200;

@@ -1,6 +1,6 @@
 /* The client side of a WebRTC session, as small as the server lets it be:
- * controlling ICE checks with USE-CANDIDATE (libnice's STUN usage), DTLS
- * active (sc_dtls client role), SRTP via sc_srtp.  Viewers count every RTP
+ * controlling ICE checks with USE-CANDIDATE (libnice's STUN usage), DTLS in
+ * the role the SDP leaves us (sc_dtls), SRTP via sc_srtp.  Viewers count every RTP
  * packet from its clear header and decrypt only a sample (authentication and
  * the latency trailer). */
 #include "peer.h"
@@ -30,8 +30,18 @@
 
 static const uint16_t lg_known_attrs[] = {
     STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
-    STUN_ATTRIBUTE_FINGERPRINT, STUN_ATTRIBUTE_ERROR_CODE, 0,
+    STUN_ATTRIBUTE_FINGERPRINT, STUN_ATTRIBUTE_ERROR_CODE, STUN_ATTRIBUTE_PRIORITY,
+    STUN_ATTRIBUTE_USE_CANDIDATE, 0,
 };
+
+/* Where peer sockets bind: loopback for Stagecast; a namespace-only veth
+ * address for Janus, which offers no loopback candidates. */
+static struct in_addr lg_local_ip = { .s_addr = 0 };
+
+int lg_peer_set_local_ip(const char *ip)
+{
+    return inet_pton(AF_INET, ip, &lg_local_ip) == 1 ? 0 : -EINVAL;
+}
 
 int64_t lg_now_us(void)
 {
@@ -71,6 +81,7 @@ lg_peer *lg_peer_new(bool publisher, int pairs, uint32_t *rng)
     p->publisher = publisher;
     p->pairs = publisher ? 1 : (pairs < 1 ? 1 : pairs > LG_MAX_PAIRS ? LG_MAX_PAIRS : pairs);
     p->fd = -1;
+    p->pt_video = LG_PT_VP8;
     p->sample_every = 10;
     p->counting = true;
     rnd_str(rng, p->ufrag, 8);
@@ -171,8 +182,10 @@ static int find_candidate(const char *sdp, struct sockaddr_in *sa)
     return -ENOENT;
 }
 
-int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch, char *err,
-                       size_t errlen)
+/* The remote description's transport (ICE credentials, fingerprint, DTLS
+ * role, the host candidate), then our socket, bound and connected. */
+static int take_remote(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
+                       const char *what, char *err, size_t errlen)
 {
     struct sockaddr_in srv = { 0 }, local = { .sin_family = AF_INET };
     const sc_sdp_media *m;
@@ -182,22 +195,26 @@ int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
     if (r < 0)
         return r;
     if (scratch->n_media < 1) {
-        snprintf(err, errlen, "answer has no media");
+        snprintf(err, errlen, "%s has no media", what);
         return -EINVAL;
     }
     m = &scratch->media[0];
     if (!m->ice_ufrag[0] || !m->ice_pwd[0] || !m->fingerprint[0]) {
-        snprintf(err, errlen, "answer lacks ICE credentials or fingerprint");
+        snprintf(err, errlen, "%s lacks ICE credentials or fingerprint", what);
         return -EINVAL;
     }
+    /* An answer's setup:active (Janus's choice) or an offer's actpass
+     * (we then answer active) decide who sends the ClientHello. */
+    p->dtls_server = m->setup == SC_SDP_SETUP_ACTIVE;
     snprintf(p->srv_ufrag, sizeof(p->srv_ufrag), "%s", m->ice_ufrag);
     snprintf(p->srv_pwd, sizeof(p->srv_pwd), "%s", m->ice_pwd);
     snprintf(p->srv_fp_alg, sizeof(p->srv_fp_alg), "%s", m->fingerprint_alg);
     snprintf(p->srv_fp, sizeof(p->srv_fp), "%s", m->fingerprint);
     if (find_candidate(sdp, &srv) < 0) {
-        snprintf(err, errlen, "answer has no UDP candidate");
+        snprintf(err, errlen, "%s has no UDP candidate", what);
         return -EINVAL;
     }
+    p->srv_addr = srv;
     p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0)
         goto fail_errno;
@@ -210,7 +227,7 @@ int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
     /* Kernel receive times: latency and join time are taken when the packet
      * reached our socket, not when a busy loadgen got round to it. */
     setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &buf, sizeof(buf));
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    local.sin_addr.s_addr = lg_local_ip.s_addr ? lg_local_ip.s_addr : htonl(INADDR_LOOPBACK);
     if (bind(p->fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
         connect(p->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0)
         goto fail_errno;
@@ -219,6 +236,80 @@ fail_errno:
     r = -errno;
     snprintf(err, errlen, "socket: %s", strerror(errno));
     return r;
+}
+
+int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch, char *err,
+                       size_t errlen)
+{
+    return take_remote(p, sdp, len, scratch, "answer", err, errlen);
+}
+
+/* The offered payload type of `name` (case-insensitive), or -1. */
+static int offered_pt(const sc_sdp_media *m, const char *name)
+{
+    for (int i = 0; i < m->n_codecs; i++)
+        if (strcasecmp(m->codecs[i].name, name) == 0)
+            return m->codecs[i].pt;
+    return -1;
+}
+
+char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
+                     const char *fingerprint, char *err, size_t errlen)
+{
+    sc_strbuf sb;
+    int accepted = 0;
+
+    if (take_remote(p, offer, len, scratch, "offer", err, errlen) < 0)
+        return NULL;
+    /* We answer active whatever the offer says: actpass is what offers
+     * carry, and an offerer insisting on active would need the server role
+     * on both sides. */
+    p->dtls_server = false;
+    sc_strbuf_init(&sb);
+    sc_strbuf_appendf(&sb, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=loadgen\r\nt=0 0\r\n",
+                      p->ssrc_audio);
+    sc_strbuf_appendf(&sb, "a=group:BUNDLE");
+    for (int i = 0; i < scratch->n_media; i++) {
+        const sc_sdp_media *m = &scratch->media[i];
+        int pt = m->kind == SC_SDP_AUDIO ? offered_pt(m, "opus")
+                 : m->kind == SC_SDP_VIDEO ? offered_pt(m, "VP8") : -1;
+        if (pt >= 0 && m->port)
+            sc_strbuf_appendf(&sb, " %s", m->mid);
+    }
+    sc_strbuf_appendf(&sb, "\r\na=msid-semantic: WMS *\r\n");
+    for (int i = 0; i < scratch->n_media; i++) {
+        const sc_sdp_media *m = &scratch->media[i];
+        bool video = m->kind == SC_SDP_VIDEO;
+        int pt = m->kind == SC_SDP_AUDIO ? offered_pt(m, "opus")
+                 : video ? offered_pt(m, "VP8") : -1;
+
+        if (pt < 0 || !m->port) {
+            /* Rejected: same kind and protocol, port 0 (RFC 3264 6). */
+            sc_strbuf_appendf(&sb, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\n"
+                              "a=inactive\r\n", m->kind_name, m->proto[0] ? m->proto : "RTP/AVP",
+                              m->n_codecs ? "0" : "webrtc-datachannel", m->mid);
+            continue;
+        }
+        accepted++;
+        if (video)
+            p->pt_video = (uint8_t)pt;
+        sc_strbuf_appendf(&sb, "m=%s 9 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 0.0.0.0\r\n"
+                          "a=rtcp:9 IN IP4 0.0.0.0\r\n", video ? "video" : "audio", pt);
+        sc_strbuf_appendf(&sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ufrag, p->pwd);
+        sc_strbuf_appendf(&sb, "a=fingerprint:sha-256 %s\r\na=setup:active\r\n", fingerprint);
+        sc_strbuf_appendf(&sb, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\n", m->mid);
+        if (video)
+            sc_strbuf_appendf(&sb, "a=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack pli\r\n"
+                              "a=rtcp-fb:%d ccm fir\r\n", pt, pt, pt);
+        else
+            sc_strbuf_appendf(&sb, "a=rtpmap:%d opus/48000/2\r\n", pt);
+    }
+    if (!accepted) {
+        snprintf(err, errlen, "offer has neither Opus nor VP8");
+        sc_strbuf_free(&sb);
+        return NULL;
+    }
+    return sc_strbuf_steal(&sb);
 }
 
 static void fail(lg_peer *p, const char *why)
@@ -274,8 +365,8 @@ static void dtls_send(void *ud, const uint8_t *buf, size_t len)
 
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us)
 {
-    p->dtls = sc_dtls_new(cert, SC_DTLS_ROLE_CLIENT, p->srv_fp_alg, p->srv_fp, dtls_send, NULL,
-                          p);
+    p->dtls = sc_dtls_new(cert, p->dtls_server ? SC_DTLS_ROLE_SERVER : SC_DTLS_ROLE_CLIENT,
+                          p->srv_fp_alg, p->srv_fp, dtls_send, NULL, p);
     if (!p->dtls) {
         fail(p, "sc_dtls_new");
         return -EINVAL;
@@ -285,8 +376,55 @@ int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us)
     return 0;
 }
 
+/* The server's check must name us ("<our ufrag>:<its ufrag>"): then the
+ * key is our password. */
+static bool check_key(StunAgent *agent, StunMessage *msg, uint8_t *user, uint16_t user_len,
+                      uint8_t **pwd, size_t *pwd_len, void *ud)
+{
+    lg_peer *p = ud;
+    size_t n = strlen(p->ufrag);
+
+    (void)agent;
+    (void)msg;
+    if (user_len <= n || memcmp(user, p->ufrag, n) != 0 || user[n] != ':')
+        return false;
+    *pwd = (uint8_t *)p->pwd;
+    *pwd_len = strlen(p->pwd);
+    return true;
+}
+
+/* A server that checks back (Janus's libnice sends triggered checks even in
+ * lite mode, and nominates only once they succeed) gets a success response;
+ * Stagecast never sends any. */
+static void answer_check(lg_peer *p, const uint8_t *buf, size_t len)
+{
+    StunAgent agent;
+    StunMessage req, resp;
+    struct sockaddr_storage from = { 0 };
+    uint8_t out[512];
+    size_t n = sizeof(out);
+    bool control = true;
+
+    stun_agent_init(&agent, lg_known_attrs, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    if (stun_agent_validate(&agent, &req, buf, len, check_key, p) != STUN_VALIDATION_SUCCESS)
+        return;
+    memcpy(&from, &p->srv_addr, sizeof(p->srv_addr));
+    if (stun_usage_ice_conncheck_create_reply(&agent, &req, &resp, out, &n, &from,
+                                              sizeof(p->srv_addr), &control, p->tie,
+                                              STUN_USAGE_ICE_COMPATIBILITY_RFC5245) !=
+        STUN_USAGE_ICE_RETURN_SUCCESS)
+        return;
+    if (send(p->fd, out, n, 0) < 0)
+        p->send_errors++;
+}
+
 static void on_stun(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
 {
+    if (len >= 20 && buf[0] == 0x00 && buf[1] == 0x01) {
+        answer_check(p, buf, len);
+        return;
+    }
     /* Binding success response (0x0101) to our latest check. */
     if (len < 20 || buf[0] != 0x01 || buf[1] != 0x01 || memcmp(buf + 8, p->txid, 12) != 0)
         return;
@@ -422,7 +560,7 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
     p->rx_rtp++;
     if (!p->t_first_media_us)
         p->t_first_media_us = now_us;
-    if (pt == LG_PT_VP8 && !p->t_first_video_us)
+    if (pt == p->pt_video && !p->t_first_video_us)
         p->t_first_video_us = now_us;
     s = rx_stream(p, ssrc, pt, seq);
     if (s) {

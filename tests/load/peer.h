@@ -1,12 +1,16 @@
 /* One WebRTC peer of the load generator: a WHIP publisher or a WHEP viewer,
- * client side of ICE (controlling, full checks against our ICE-lite server),
- * DTLS (active) and SRTP, over one connected UDP socket. */
+ * client side of ICE (controlling, full checks against an ICE-lite server),
+ * DTLS (whichever role the answer leaves us) and SRTP, over one connected UDP
+ * socket.  A viewer is normally the offerer (WHEP); against Janus it answers
+ * the server's offer instead (lg_peer_answer). */
 #ifndef LG_PEER_H
 #define LG_PEER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <netinet/in.h>
 
 #include "dtls.h"
 #include "sdp.h"
@@ -66,8 +70,12 @@ typedef struct lg_peer {
     char srv_ufrag[257], srv_pwd[257];
     char srv_fp_alg[16], srv_fp[192];
     char location[512];
+    struct sockaddr_in srv_addr;   /* the server's candidate we are connected to */
+    bool dtls_server;       /* the remote side is setup:active */
     sc_dtls *dtls;
     sc_srtp *srtp;
+    uint8_t pt_video;       /* the VP8 payload type received (viewer) */
+    uint64_t janus_session, janus_handle;  /* --target janus only */
     /* ICE */
     uint8_t txid[12];
     int checks_sent;
@@ -108,6 +116,17 @@ char *lg_peer_offer(const lg_peer *p, const char *fingerprint);
  * sc_sdp the caller reuses.  0 or a negative errno with a reason in err. */
 int lg_peer_set_answer(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch, char *err,
                        size_t errlen);
+
+/* Viewer answering a server's offer (Janus subscribers): take the offer's
+ * transport as lg_peer_set_answer does and build the answer (malloc'd): for
+ * each offered m-line the Opus or VP8 payload type, recvonly, setup:active;
+ * other m-lines are rejected (port 0).  NULL with a reason in err. */
+char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
+                     const char *fingerprint, char *err, size_t errlen);
+
+/* The address peers bind their sockets to (default 127.0.0.1).  0 or
+ * -EINVAL.  Call before any peer takes an answer. */
+int lg_peer_set_local_ip(const char *ip);
 
 /* Start ICE: the first check goes out now. */
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);

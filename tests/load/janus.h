@@ -1,0 +1,38 @@
+/* Janus 1.1 signalling for the load generator (--target janus): the REST
+ * API of janus.transport.http and the VideoRoom plugin, blocking, one
+ * request per TCP connection (lg_http).  Only what the benchmark needs:
+ * a session and a handle per peer, plugin requests with an optional JSEP,
+ * and the long-poll that carries their asynchronous answers. */
+#ifndef LG_JANUS_H
+#define LG_JANUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* POST /janus {"janus":"create"}, then attach janus.plugin.videoroom.
+ * 0 or a negative errno with a reason in err. */
+int lg_janus_open(const char *host, int port, uint64_t *session, uint64_t *handle, char *err,
+                  size_t errlen);
+
+/* A VideoRoom request (`body`, borrowed) on the handle, with a JSEP
+ * ("offer"/"answer" + sdp) when jsep_type is not NULL.  A synchronous reply
+ * returns at once; an "ack" is followed by long-polls of the session until
+ * the handle's plugin event arrives (other events are skipped).  Returns the
+ * whole reply or event (json_decref it), or NULL with a reason in err; a
+ * VideoRoom error ("error_code" in plugindata) is also NULL. */
+json_t *lg_janus_request(const char *host, int port, uint64_t session, uint64_t handle,
+                         json_t *body, const char *jsep_type, const char *jsep_sdp, char *err,
+                         size_t errlen);
+
+/* plugindata.data of a reply or event (borrowed), NULL when absent. */
+json_t *lg_janus_data(json_t *reply);
+/* jsep.sdp of an event (borrowed), NULL when absent. */
+const char *lg_janus_jsep_sdp(json_t *reply, const char *type);
+
+/* POST {"janus":"destroy"}: the HTTP status (200 when Janus says success,
+ * 0 when the exchange failed or Janus refused). */
+int lg_janus_destroy(const char *host, int port, uint64_t session);
+
+#endif
