@@ -1482,6 +1482,12 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
     }
     if (req->method == SC_HTTP_DELETE) {
         rep->action = "deleting a recording";
+        /* The writer or the composite thread still has the file open; the
+         * row would come back when it finishes. */
+        if (strcmp(r.status, "recording") == 0 || strcmp(r.status, "processing") == 0) {
+            sc_http_error(rep, 409, "conflict", "the recording is still %s", r.status);
+            return;
+        }
         if (unlink(r.path) != 0 && errno != ENOENT) {
             sc_http_error(rep, 500, "internal", "cannot remove the file: %s", strerror(errno));
             return;

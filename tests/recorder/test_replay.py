@@ -97,6 +97,9 @@ class ReplayTest(unittest.IsolatedAsyncioTestCase):
             rec = live[0]
             self.assertEqual((rec["kind"], rec["room"], rec["slot"]), ("track", room, 0))
             self.assertRegex(rec["session"] or "", "^[0-9a-f]{32}$")
+            # Not deletable while the writer has it open.
+            r = server.request("DELETE", "/api/recordings/" + rec["id"], None, auth(admin))
+            self.assertEqual((r.status, r.error_code()), (409, "conflict"))
 
             await asyncio.sleep(2.0)
             chat = viewer.request({"type": "chat", "id": 7, "text": "hello from the audience"})
