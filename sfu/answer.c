@@ -127,6 +127,8 @@ static void append_codec(sc_strbuf *sb, const sc_track_map *t, const sc_sdp_code
         sc_strbuf_appendf(sb, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
     if (t->remb && c->fb_remb)
         sc_strbuf_appendf(sb, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+    if (t->twcc && c->fb_twcc)
+        sc_strbuf_appendf(sb, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
     if (rtx) {
         sc_strbuf_appendf(sb, "a=rtpmap:%u rtx/%u\r\n", rtx->pt, rtx->clock ? rtx->clock : c->clock);
         sc_strbuf_appendf(sb, "a=fmtp:%u apt=%u\r\n", rtx->pt, c->pt);
@@ -157,6 +159,9 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
         append_codec(sb, t, codecs[i], rtxs[i]);
     if (t->audio_level_id)
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->audio_level_id, SC_AUDIO_LEVEL_URI);
+    if (p->kind == SC_SESSION_SUBSCRIBE && neg->twcc_id &&
+        sc_sdp_find_extmap(m, SC_TWCC_URI) == neg->twcc_id)
+        sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", neg->twcc_id, SC_TWCC_URI);
     if (t->n_rids) {
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->mid_id, SC_MID_URI);
         sc_strbuf_appendf(sb, "a=extmap:%u %s\r\n", t->rid_id, SC_RID_URI);
@@ -277,7 +282,17 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         t->nack = c->fb_nack;
         t->pli = c->fb_pli;
         t->fir = c->fb_fir;
-        t->remb = p->kind == SC_SESSION_PUBLISH && c->fb_remb;
+        t->remb = c->fb_remb;
+        if (p->kind == SC_SESSION_SUBSCRIBE) {
+            /* Transport-wide feedback when the viewer offers it (the
+             * browser then estimates nothing itself); REMB otherwise. */
+            uint8_t id = sc_sdp_find_extmap(m, SC_TWCC_URI);
+            if (id && !neg->twcc_id)
+                neg->twcc_id = id;
+            t->twcc = id && id == neg->twcc_id;
+            if (t->twcc)
+                t->remb = false;
+        }
         if (p->kind == SC_SESSION_PUBLISH) {
             remote_ssrcs(m, t);
             /* Audio levels (RFC 6464) drive the active-speaker events. */

@@ -16,6 +16,7 @@
 #define SC_MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define SC_RID_URI "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 #define SC_RRID_URI "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+#define SC_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 #define SC_MAX_LAYERS 3 /* simulcast layers a publisher may send */
 
 typedef enum sc_video_codec {
@@ -33,6 +34,7 @@ typedef struct sc_track_map {
     int rtx_pt;            /* -1 when RTX was not negotiated */
     uint32_t clock;
     bool nack, pli, fir, remb;
+    bool twcc;                 /* subscriber: transport-cc feedback (a=rtcp-fb) */
     uint32_t remote_ssrc;      /* publisher: announced media SSRC, 0 if none */
     uint32_t remote_rtx_ssrc;  /* publisher: announced RTX SSRC, 0 if none */
     uint32_t local_ssrc;       /* subscriber: the SSRC we send on this m-line */
@@ -60,6 +62,10 @@ typedef struct sc_negotiated {
     char fp_alg[16];
     char fp[192];
     sc_dtls_role dtls_role;
+    /* subscriber: the transport-wide sequence number extension's id (one
+     * per BUNDLE transport), 0 when the viewer did not offer it; then the
+     * viewer may send REMB instead (track remb) */
+    uint8_t twcc_id;
     int n_tracks;
     sc_track_map tracks[SC_SDP_MAX_MEDIA];
 } sc_negotiated;

@@ -194,11 +194,13 @@ static void update_rate(sc_bwe *b, uint64_t now_us)
         return;
     }
     if (b->loss > 0.10) {
+        /* Lossy: cut once per measured window and grow not at all until a
+         * window comes back clean (what got through says nothing then). */
         b->normal_since_us = 0;
-        if (may_cut) {
+        if (may_cut && !b->loss_cut) {
             b->estimate_bps = clamp_bps(b->estimate_bps * (1.0 - 0.5 * b->loss));
             b->last_decrease_us = now_us;
-            b->loss = 0; /* one cut per measured window */
+            b->loss_cut = true;
         }
         if (b->probing)
             end_probe(b, false, now_us);
@@ -209,6 +211,9 @@ static void update_rate(sc_bwe *b, uint64_t now_us)
     if (b->usage != SC_BWE_NORMAL || b->loss > 0.02)
         return; /* draining or a little loss: hold */
     double up = b->estimate_bps * (1.0 + INCREASE_PER_S * dt);
+    /* What arrived without a queue building is a rate the path carries. */
+    if (b->acked_bps > up)
+        up = b->acked_bps;
     /* Never more than half again what actually got through: the estimate
      * must be earned (probes are how it grows past that). */
     if (b->acked_bps && up > 1.5 * b->acked_bps + 10000)
@@ -237,6 +242,7 @@ void sc_bwe_on_feedback(sc_bwe *b, const sc_twcc_fb *fb, const int64_t *arrival_
     uint32_t total = b->loss_received + b->loss_lost;
     if (now_us - b->loss_window_us >= LOSS_WINDOW_US && total >= 20) {
         b->loss = (double)b->loss_lost / total;
+        b->loss_cut = false;
         b->loss_received = b->loss_lost = 0;
         b->loss_window_us = now_us;
     }

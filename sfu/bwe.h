@@ -70,6 +70,7 @@ typedef struct sc_bwe {
     uint32_t loss_received, loss_lost;
     uint64_t loss_window_us;
     double loss;                    /* last window's fraction */
+    bool loss_cut;                  /* this window's loss has cut the estimate */
 
     uint64_t last_update_us, last_decrease_us, normal_since_us;
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "answer.h"
+#include "bwe.h"
 #include "packet.h"
 #include "dtls.h"
 #include "sfu.h"
@@ -30,6 +31,9 @@ typedef struct sc_transport sc_transport;
 #define SC_LOSS_CALM 3                /* below this (~1 %) the path is calm */
 #define SC_LOSSY_REPORTS 2            /* consecutive lossy reports before stepping down */
 #define SC_STEP_UP_AFTER_MS 8000      /* calm this long before trying a layer up */
+#define SC_ALLOC_EVERY_MS 500         /* viewers with an estimate re-plan their layers */
+#define SC_AUDIO_BUDGET_BPS 40000     /* set aside per audio track in a viewer's budget */
+#define SC_REMB_FRESH_MS 3000         /* a viewer's REMB counts this long */
 
 /* A remote address that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
@@ -79,6 +83,12 @@ typedef struct sc_sub_track {
     /* Auto: loss-driven adaptation from the viewer's receiver reports.  The
      * cap is the highest layer rank allowed (-1: none yet, no cap). */
     int8_t auto_cap;
+    /* Auto with an estimate (transport-cc, or the viewer's REMB): the
+     * highest layer rank the viewer's share of it pays for (-1: none yet). */
+    int8_t bwe_cap;
+    /* The size the viewer renders this slot at (pixels wide, 0: unknown):
+     * no layer much wider than that is sent. */
+    uint16_t max_width;
     uint8_t lossy_reports;
     uint64_t calm_since_ms, last_step_ms;
     uint16_t rtx_seq;
@@ -110,6 +120,12 @@ struct sc_transport {
     uint32_t rtcp_ssrc;      /* our SSRC in feedback we send */
     uint8_t fir_seq;
 
+    /* subscriber: downlink estimate (transport-cc) or the viewer's REMB */
+    sc_bwe *bwe;
+    uint32_t remb_bps;
+    uint64_t remb_ms, last_alloc_ms;
+    uint16_t probe_k;        /* next recent packet a probe repeats */
+
     sc_pub_track audio, video;                 /* publisher */
     bool record;                               /* publisher: packets go to the tap */
     sc_sub_track sub_audio[SC_MAX_SLOTS];      /* subscriber, by slot */
@@ -135,6 +151,9 @@ typedef struct sc_slot_mirror {
     uint64_t last_seen_ms[SC_MAX_LAYERS];
     uint16_t width[SC_MAX_LAYERS];  /* from each layer's last keyframe */
     uint8_t available;              /* bit per layer seen in the last SC_LAYER_TIMEOUT_MS */
+    uint32_t bps[SC_MAX_LAYERS];    /* each layer's bitrate, smoothed */
+    uint32_t bytes[SC_MAX_LAYERS];  /* in the current rate window */
+    uint64_t rate_window_ms;
     uint32_t epoch;                 /* changes whenever available or width does */
 } sc_slot_mirror;
 
@@ -154,6 +173,7 @@ typedef struct sc_counters {
     uint64_t drop_rtp_invalid, drop_rtcp_invalid, drop_unknown_ssrc, drop_oversize;
     uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
     uint64_t drop_queue_full;
+    uint64_t probe_packets;
 } sc_counters;
 
 #define SC_COUNT(w, field, n) \
@@ -214,6 +234,7 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
                                  int layer);
 /* Control thread: a viewer's layer choice for a stage slot. */
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
+void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width);
 /* Control thread: turn recording of one publisher on or off. */
 void sc__worker_set_record(sc_worker *w, uint64_t id, bool on);
 /* Worker thread: an output buffer to fill, then commit it to go to addr. */
@@ -251,6 +272,9 @@ void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_tick(sc_transport *t, uint64_t now_ms);
 void sc__room_set_layer(sc_transport *sub, int slot, int choice);
+void sc__room_set_viewport(sc_transport *sub, int slot, int width);
+/* Every 50 ms for connected viewers: layer plan and bandwidth probes. */
+void sc__room_fast_tick(sc_transport *t, uint64_t now_ms);
 
 /* publisher.c: what a publisher's packets mean */
 void sc__pub_init(sc_transport *t);

@@ -17,6 +17,9 @@
 
 #define MAX_NACK_SEQS 64
 
+static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
+                         uint16_t out_seq, uint64_t now_ms, bool probe);
+
 static size_t room_bucket(const char *name)
 {
     uint32_t h = 2166136261u;
@@ -155,21 +158,49 @@ static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
     return n;
 }
 
-static int choose_layer(const sc_slot_mirror *m, uint8_t choice, int auto_cap)
+/* The highest rank worth sending a viewer that renders the slot max_width
+ * pixels wide: the first layer at least about that wide (all of them while
+ * widths are unknown). */
+static int viewport_rank(const sc_slot_mirror *m, const int *order, int n, uint16_t max_width)
+{
+    if (!max_width)
+        return n - 1;
+    for (int i = 0; i < n; i++) {
+        uint16_t w = m->width[order[i]];
+        if (!w)
+            return n - 1;
+        if ((uint32_t)w * 10 >= (uint32_t)max_width * 9)
+            return i;
+    }
+    return n - 1;
+}
+
+static bool has_estimate(const sc_transport *sub, uint64_t now_ms)
+{
+    return (sub->bwe && sub->bwe->have_feedback) ||
+           (sub->remb_ms && now_ms - sub->remb_ms < SC_REMB_FRESH_MS);
+}
+
+static int choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const sc_sub_track *st)
 {
     int order[SC_MAX_LAYERS];
     int n = rank_layers(m, order);
     if (n == 0)
         return -1;
-    switch (choice) {
+    switch (st->choice) {
     case SC_CHOICE_LOW:
         return order[0];
     case SC_CHOICE_MEDIUM:
         return order[(n - 1) / 2];
     case SC_CHOICE_HIGH:
         return order[n - 1];
-    default: /* auto: the best the viewer's path has shown it can take */
-        return order[auto_cap < 0 || auto_cap >= n ? n - 1 : auto_cap];
+    default: { /* auto: what the viewer renders, capped by what its path carries */
+        int cap = viewport_rank(m, order, n, st->max_width);
+        int path = has_estimate(sub, sc_now_ms()) ? st->bwe_cap : st->auto_cap;
+        if (path >= 0 && path < cap)
+            cap = path;
+        return order[cap];
+    }
     }
 }
 
@@ -233,6 +264,135 @@ void sc__room_set_layer(sc_transport *sub, int slot, int choice)
     st->epoch = 0; /* choose again at the next packet */
 }
 
+void sc__room_set_viewport(sc_transport *sub, int slot, int width)
+{
+    if (sub->kind != SC_SESSION_SUBSCRIBE || slot < 0 || slot >= SC_MAX_SLOTS)
+        return;
+    sub->sub_video[slot].max_width = (uint16_t)width;
+    sub->sub_video[slot].epoch = 0;
+    sub->last_alloc_ms = 0; /* plan again at the next tick */
+}
+
+/* A layer's cost in a viewer's budget: its measured rate, or a typical one
+ * for its rank while it has not been measured yet. */
+static int64_t layer_cost(const sc_slot_mirror *m, const int *order, int n, int rank)
+{
+    static const uint32_t typical[SC_MAX_LAYERS] = {150000, 500000, 1500000};
+    uint32_t bps = m->bps[order[rank]];
+    if (bps)
+        return bps;
+    return typical[SC_MAX_LAYERS - n + rank];
+}
+
+/* Share a viewer's estimate among the stage slots it receives on Auto:
+ * every slot gets its lowest layer first, then slots move up a rank at a
+ * time, in slot order, while the budget lasts (keeping a layer needs 3/4
+ * of its rate, reaching it all of it, so a viewer does not flap on a
+ * layer whose rate wobbles).  What the next step would need is the
+ * estimator's "want": probes find out whether the path carries it. */
+static void allocate(sc_transport *sub, uint64_t now_ms)
+{
+    sc_room *r = sub->room;
+    if (!r || !has_estimate(sub, now_ms))
+        return;
+    uint32_t est = sub->bwe && sub->bwe->have_feedback ? sc_bwe_estimate(sub->bwe)
+                                                       : sub->remb_bps;
+    int64_t budget = est;
+    int order[SC_MAX_SLOTS][SC_MAX_LAYERS], n[SC_MAX_SLOTS], cap[SC_MAX_SLOTS], top[SC_MAX_SLOTS];
+    for (int s = 0; s < SC_MAX_SLOTS; s++) {
+        const sc_slot_mirror *m = &r->mirrors[s];
+        const sc_sub_track *st = &sub->sub_video[s];
+        cap[s] = -1;
+        if (sub->sub_audio[s].map >= 0 && m->generation)
+            budget -= SC_AUDIO_BUDGET_BPS;
+        n[s] = st->map >= 0 ? rank_layers(m, order[s]) : 0;
+        if (n[s] == 0)
+            continue;
+        if (st->choice != SC_CHOICE_AUTO) {
+            int l = choose_layer(sub, m, st);
+            for (int i = 0; i < n[s]; i++)
+                if (order[s][i] == l)
+                    budget -= layer_cost(m, order[s], n[s], i);
+            continue;
+        }
+        top[s] = viewport_rank(m, order[s], n[s], st->max_width);
+        cap[s] = 0;
+        budget -= layer_cost(m, order[s], n[s], 0);
+    }
+    uint32_t want = 0;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (int s = 0; s < SC_MAX_SLOTS; s++) {
+            if (cap[s] < 0 || cap[s] >= top[s])
+                continue;
+            const sc_slot_mirror *m = &r->mirrors[s];
+            int64_t cur = layer_cost(m, order[s], n[s], cap[s]);
+            int64_t next = layer_cost(m, order[s], n[s], cap[s] + 1);
+            bool holding = sub->sub_video[s].bwe_cap > cap[s];
+            int64_t need = (holding ? next * 3 / 4 : next) - cur;
+            if (need <= budget) {
+                budget -= next - cur;
+                cap[s]++;
+                moved = true;
+            } else if (!want) {
+                int64_t w = (int64_t)est + (need - budget);
+                want = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+            }
+        }
+    }
+    if (sub->bwe)
+        sc_bwe_set_want(sub->bwe, want);
+    for (int s = 0; s < SC_MAX_SLOTS; s++) {
+        sc_sub_track *st = &sub->sub_video[s];
+        if (cap[s] >= 0 && cap[s] != st->bwe_cap) {
+            SC_INFO("bwe", "session %016llx: estimate %u kbit/s (%s), slot %d rank %d -> %d, "
+                    "want %u kbit/s", (unsigned long long)sub->id, est / 1000,
+                    sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb", s,
+                    st->bwe_cap, cap[s], want / 1000);
+            st->bwe_cap = (int8_t)cap[s];
+            st->epoch = 0; /* choose again at the next packet */
+        }
+    }
+}
+
+/* Padding for a running probe: recent packets of a slot the viewer
+ * receives, sent again on its RTX stream (the browser drops the
+ * duplicates; the feedback on them tells us whether the path carried the
+ * extra rate). */
+static void send_probe(sc_transport *sub, uint32_t bytes, uint64_t now_ms)
+{
+    sc_room *r = sub->room;
+    for (int s = 0; r && s < SC_MAX_SLOTS && bytes; s++) {
+        sc_sub_track *st = &sub->sub_video[s];
+        if (st->map < 0 || st->current_layer < 0 || !st->rw.anchored)
+            continue;
+        for (int i = 0; i < 64 && bytes; i++) {
+            uint16_t back = (uint16_t)(sub->probe_k++ % 16);
+            size_t sent = retransmit(sub, st, &r->mirrors[s], (uint16_t)(st->rw.last_seq - back),
+                                     now_ms, true);
+            if (!sent)
+                break;
+            bytes = sent >= bytes ? 0 : bytes - (uint32_t)sent;
+        }
+        return;
+    }
+}
+
+void sc__room_fast_tick(sc_transport *t, uint64_t now_ms)
+{
+    if (t->kind != SC_SESSION_SUBSCRIBE || !t->room || !t->selected)
+        return;
+    if (now_ms - t->last_alloc_ms >= SC_ALLOC_EVERY_MS) {
+        t->last_alloc_ms = now_ms;
+        allocate(t, now_ms);
+    }
+    if (t->bwe) {
+        uint32_t pad = sc_bwe_padding(t->bwe, sc_now_us());
+        if (pad >= 200)
+            send_probe(t, pad, now_ms);
+    }
+}
+
 void sc__room_on_connected(sc_transport *t)
 {
     sc_room *r = t->room;
@@ -248,7 +408,7 @@ void sc__room_on_connected(sc_transport *t)
         st->waiting_since_ms = now;
         if (st->map < 0)
             continue;
-        int l = choose_layer(&r->mirrors[s], st->choice, st->auto_cap);
+        int l = choose_layer(t, &r->mirrors[s], st);
         if (l >= 0) {
             r->mirrors[s].last_kf_request_ms[l] = 0; /* a new viewer must not wait */
             request_slot_keyframe(t->w, r, s, l, now);
@@ -259,12 +419,12 @@ void sc__room_on_connected(sc_transport *t)
 /* Video: forward the current layer; switch to the target layer at its next
  * keyframe (asking for one), so the decoder never sees a stream change
  * mid-picture.  Returns false when this packet is not for this viewer. */
-static bool video_gate(sc_worker *w, sc_room *r, sc_sub_track *st, const sc_media_pkt *pkt,
-                       uint64_t now_ms)
+static bool video_gate(sc_worker *w, sc_room *r, sc_transport *sub, sc_sub_track *st,
+                       const sc_media_pkt *pkt, uint64_t now_ms)
 {
     const sc_slot_mirror *m = &r->mirrors[pkt->slot];
     if (st->epoch != m->epoch || st->target_layer < 0) {
-        st->target_layer = (int8_t)choose_layer(m, st->choice, st->auto_cap);
+        st->target_layer = (int8_t)choose_layer(sub, m, st);
         st->epoch = m->epoch;
     }
     int l = pkt->layer;
@@ -301,22 +461,25 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
         int pt = video ? m->pt_for[pkt->codec] : m->pt;
         if (pt < 0) /* this viewer cannot decode what the publisher sends */
             continue;
-        if (video && !video_gate(w, r, st, pkt, now_us / 1000))
+        if (video && !video_gate(w, r, sub, st, pkt, now_us / 1000))
             continue;
         uint16_t seq;
         uint32_t ts;
         if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
             continue;
         uint8_t *out = sc__worker_out_buf(w);
-        int n = sc_rtp_copy_stripped(rtp, pkt->data, NULL, 0, out, SC_MTU);
+        uint8_t twcc = m->twcc ? sub->neg.twcc_id : 0;
+        int n = sc_rtp_copy_ext(rtp, pkt->data, NULL, 0, twcc, out, SC_MTU);
         if (n < 0)
             continue;
+        if (twcc)
+            sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, now_us));
         sc_rtp_set_seq(out, seq);
         sc_rtp_set_ts(out, ts);
         sc_rtp_set_ssrc(out, m->local_ssrc);
         sc_rtp_set_pt(out, (uint8_t)pt);
         if (video && pkt->codec == SC_CODEC_VP8)
-            sc_rewriter_vp8(&st->rw, out + 12, &pkt->desc);
+            sc_rewriter_vp8(&st->rw, out + 12 + (twcc ? 8 : 0), &pkt->desc);
         size_t len = (size_t)n;
         if (sc_srtp_protect_rtp(sub->srtp, out, &len, SC_MTU + 64) < 0)
             continue;
@@ -359,6 +522,18 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
     uint64_t now = pkt->recv_ms;
     int l = pkt->layer;
     m->last_seen_ms[l] = now;
+    m->bytes[l] += (uint32_t)pkt->len;
+    if (!m->rate_window_ms) {
+        m->rate_window_ms = now;
+    } else if (now - m->rate_window_ms >= 1000) {
+        uint64_t dt = now - m->rate_window_ms;
+        for (int o = 0; o < SC_MAX_LAYERS; o++) {
+            uint32_t bps = (uint32_t)((uint64_t)m->bytes[o] * 8000 / dt);
+            m->bps[o] = m->bps[o] && bps ? (m->bps[o] + bps) / 2 : bps;
+            m->bytes[o] = 0;
+        }
+        m->rate_window_ms = now;
+    }
     if (!(m->available & (1u << l))) {
         m->available |= (uint8_t)(1u << l);
         m->epoch++;
@@ -393,6 +568,7 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
             m->rtx[l] = NULL;
             m->last_kf_request_ms[l] = 0;
             m->width[l] = 0;
+            m->bps[l] = m->bytes[l] = 0;
         }
         m->generation = pkt->generation;
         m->src_worker = pkt->src_worker;
@@ -450,30 +626,34 @@ static int slot_of_ssrc(const sc_transport *sub, uint32_t ssrc, bool *video)
     return -1;
 }
 
-static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
-                       uint16_t out_seq, uint64_t now_ms)
+/* Send the packet a viewer knows as out_seq again (RTX when negotiated).
+ * A probe is the same thing sent to measure the path, not to repair it.
+ * Returns the bytes sent, 0 when the packet is not held. */
+static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
+                         uint16_t out_seq, uint64_t now_ms, bool probe)
 {
     uint16_t src_seq;
     int l = st->current_layer;
     if (l < 0 || !m->rtx[l] || !sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
-        return;
+        return 0;
     const sc_media_pkt *pkt = sc_rtx_buffer_get(m->rtx[l], src_seq, now_ms);
     if (!pkt || pkt->rtp.ssrc != st->rw.src_ssrc)
-        return;
+        return 0;
     const sc_rtp *rtp = &pkt->rtp;
     const sc_vp8 *desc = &pkt->desc;
     const sc_track_map *map = &sub->neg.tracks[st->map];
     int media_pt = map->pt_for[pkt->codec], rtx_pt = map->rtx_for[pkt->codec];
-    if (media_pt < 0)
-        return;
     bool use_rtx = rtx_pt >= 0 && map->local_rtx_ssrc;
+    if (media_pt < 0 || (probe && !use_rtx))
+        return 0;
     uint8_t osn[2];
     sc_wr16(osn, out_seq);
     uint8_t *out = sc__worker_out_buf(sub->w);
-    int n = sc_rtp_copy_stripped(rtp, pkt->data, use_rtx ? osn : NULL, use_rtx ? 2 : 0, out,
-                                 SC_MTU + 2);
+    uint8_t twcc = map->twcc ? sub->neg.twcc_id : 0;
+    int n = sc_rtp_copy_ext(rtp, pkt->data, use_rtx ? osn : NULL, use_rtx ? 2 : 0, twcc, out,
+                            SC_MTU + 2);
     if (n < 0)
-        return;
+        return 0;
     sc_rtp_set_ts(out, rtp->ts + st->rw.ts_offset);
     if (use_rtx) {
         sc_rtp_set_seq(out, st->rtx_seq++);
@@ -487,15 +667,21 @@ static void retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror
     if (pkt->codec == SC_CODEC_VP8 && desc->picture_id >= 0 && st->rw.pid_anchored) {
         uint16_t mask = desc->picture_id_bits == 15 ? 0x7fff : 0x7f;
         uint8_t tl0 = desc->tl0picidx >= 0 ? (uint8_t)desc->tl0picidx : 0;
-        sc_vp8_rewrite(out + 12 + (use_rtx ? 2 : 0), desc,
+        sc_vp8_rewrite(out + 12 + (twcc ? 8 : 0) + (use_rtx ? 2 : 0), desc,
                        (uint16_t)((desc->picture_id + st->rw.pid_offset) & mask),
                        (uint8_t)(tl0 + st->rw.tl0_offset));
     }
+    if (twcc)
+        sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, sc_now_us()));
     size_t olen = (size_t)n;
     if (sc_srtp_protect_rtp(sub->srtp, out, &olen, SC_MTU + 64) < 0)
-        return;
+        return 0;
     sc__worker_out_commit(sub->w, olen, sub->selected);
-    SC_COUNT(sub->w, retransmits_sent, 1);
+    if (probe)
+        SC_COUNT(sub->w, probe_packets, 1);
+    else
+        SC_COUNT(sub->w, retransmits_sent, 1);
+    return olen;
 }
 
 static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
@@ -533,6 +719,30 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
         return;
     }
     uint64_t now = sc_now_ms();
+    if (pkt->pt == SC_RTCP_RTPFB && pkt->count == 15) { /* transport-cc */
+        sc_twcc_fb fb;
+        int64_t arrival[512];
+        if (sc_rtcp_parse_twcc(pkt, &fb, arrival, 512) < 0) {
+            SC_COUNT(sub->w, drop_rtcp_invalid, 1);
+            return;
+        }
+        if (sub->bwe)
+            sc_bwe_on_feedback(sub->bwe, &fb, arrival, sc_now_us());
+        return;
+    }
+    if (pkt->pt == SC_RTCP_PSFB && pkt->count == 15) { /* the viewer's REMB */
+        uint64_t bps;
+        uint32_t ssrcs[8];
+        int n;
+        int rc = sc_rtcp_parse_remb(pkt, &bps, ssrcs, 8, &n);
+        if (rc == -EINVAL)
+            SC_COUNT(sub->w, drop_rtcp_invalid, 1);
+        if (rc == 0) {
+            sub->remb_bps = bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
+            sub->remb_ms = now;
+        }
+        return;
+    }
     if (pkt->pt == SC_RTCP_PSFB && pkt->count == 4) {
         uint8_t fir_seq; /* FIR names the stream in its FCI, not in media */
         if (sc_rtcp_parse_fir(pkt, &media, &fir_seq) < 0) {
@@ -558,7 +768,7 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
         }
         SC_COUNT(sub->w, nacks_received, 1);
         for (int i = 0; i < n; i++)
-            retransmit(sub, &sub->sub_video[slot], &r->mirrors[slot], seqs[i], now);
+            retransmit(sub, &sub->sub_video[slot], &r->mirrors[slot], seqs[i], now, false);
     }
 }
 

@@ -170,24 +170,53 @@ void sc_rtp_set_marker(uint8_t *buf, bool marker)
 int sc_rtp_copy_stripped(const sc_rtp *rtp, const uint8_t *buf, const uint8_t *prefix,
                          size_t prefix_len, uint8_t *out, size_t cap)
 {
+    return sc_rtp_copy_ext(rtp, buf, prefix, prefix_len, 0, out, cap);
+}
+
+#define TWCC_EXT_LEN 8 /* 0xBEDE, one word: id/len, two bytes, one pad */
+
+int sc_rtp_copy_ext(const sc_rtp *rtp, const uint8_t *buf, const uint8_t *prefix,
+                    size_t prefix_len, uint8_t twcc_id, uint8_t *out, size_t cap)
+{
     size_t payload_len = rtp->payload_len;
-    if (prefix_len > SIZE_MAX - RTP_FIXED_HEADER - payload_len)
+    size_t ext = twcc_id ? TWCC_EXT_LEN : 0;
+    if (twcc_id > 14)
+        return -EINVAL; /* one-byte header extension ids are 1..14 */
+    if (prefix_len > SIZE_MAX - RTP_FIXED_HEADER - ext - payload_len)
         return -ENOSPC;
-    size_t total = RTP_FIXED_HEADER + prefix_len + payload_len;
+    size_t hdr_len = RTP_FIXED_HEADER + ext;
+    size_t total = hdr_len + prefix_len + payload_len;
     if (total > cap || total > INT_MAX)
         return -ENOSPC;
 
     /* The marker, PT, seq, ts and SSRC come from buf rather than the parsed
      * view, so rewrites made with sc_rtp_set_* after parsing are kept.  The
      * header is taken into a local first and the payload moved with memmove,
-     * so out may be buf itself (stripping in place). */
-    uint8_t hdr[RTP_FIXED_HEADER];
+     * so out may be buf itself (stripping in place) as long as the new
+     * header is not longer than the old one. */
+    uint8_t hdr[RTP_FIXED_HEADER + TWCC_EXT_LEN];
     memcpy(hdr, buf, RTP_FIXED_HEADER);
-    hdr[0] = 0x80; /* V=2, no padding, no extension, no CSRCs */
+    hdr[0] = 0x80; /* V=2, no padding, no CSRCs */
+    if (ext) {
+        hdr[0] |= 0x10; /* X: one RFC 8285 one-byte extension block */
+        hdr[12] = 0xBE;
+        hdr[13] = 0xDE;
+        hdr[14] = 0;
+        hdr[15] = 1;                          /* one 32-bit word */
+        hdr[16] = (uint8_t)(twcc_id << 4 | 1); /* id, length - 1 */
+        hdr[17] = hdr[18] = 0;                /* sc_rtp_set_twcc_seq fills it */
+        hdr[19] = 0;                          /* padding */
+    }
 
-    memmove(out + RTP_FIXED_HEADER + prefix_len, buf + rtp->header_len, payload_len);
+    memmove(out + hdr_len + prefix_len, buf + rtp->header_len, payload_len);
     if (prefix_len)
-        memmove(out + RTP_FIXED_HEADER, prefix, prefix_len);
-    memcpy(out, hdr, RTP_FIXED_HEADER);
+        memmove(out + hdr_len, prefix, prefix_len);
+    memcpy(out, hdr, hdr_len);
     return (int)total;
+}
+
+void sc_rtp_set_twcc_seq(uint8_t *buf, uint16_t seq)
+{
+    buf[RTP_FIXED_HEADER + 5] = (uint8_t)(seq >> 8);
+    buf[RTP_FIXED_HEADER + 6] = (uint8_t)seq;
 }

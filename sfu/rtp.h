@@ -52,5 +52,11 @@ void sc_rtp_set_marker(uint8_t *buf, bool marker);
  * payload.  Returns the new length, or -ENOSPC. */
 int sc_rtp_copy_stripped(const sc_rtp *rtp, const uint8_t *buf, const uint8_t *prefix,
                          size_t prefix_len, uint8_t *out, size_t cap);
+/* The same with, when twcc_id (1..14) is set, a header extension block that
+ * holds the transport-wide sequence number (0 until sc_rtp_set_twcc_seq
+ * writes it, on the copy).  -EINVAL for an id out of range. */
+int sc_rtp_copy_ext(const sc_rtp *rtp, const uint8_t *buf, const uint8_t *prefix,
+                    size_t prefix_len, uint8_t twcc_id, uint8_t *out, size_t cap);
+void sc_rtp_set_twcc_seq(uint8_t *buf, uint16_t seq);
 
 #endif

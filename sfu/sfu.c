@@ -518,6 +518,17 @@ int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref p
     return 0;
 }
 
+int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s || s->kind != SC_SESSION_SUBSCRIBE)
+        return -ENOENT;
+    if (slot < 0 || slot >= SC_MAX_SLOTS || width < 0 || width > 16384)
+        return -EINVAL;
+    sc__worker_set_viewport(sfu->workers[s->worker], session_id, slot, width);
+    return 0;
+}
+
 void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
 {
     for (;;) {
@@ -582,7 +593,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(drop_unknown_source); ADD(drop_stun_invalid); ADD(drop_dtls); ADD(drop_srtp);
         ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
-        ADD(dtls_failed); ADD(drop_queue_full);
+        ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets);
 #undef ADD
     }
 }

@@ -91,7 +91,9 @@ int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, 
 
 /* Which simulcast layer a viewer receives of a stage slot. */
 typedef enum sc_layer_pref {
-    SC_LAYER_AUTO,    /* the best the publisher sends (bandwidth estimation: later) */
+    SC_LAYER_AUTO,    /* the best the viewer's downlink carries (transport-cc
+                         estimate, its REMB, or its loss reports) and its
+                         rendered size calls for */
     SC_LAYER_LOW,
     SC_LAYER_MEDIUM,
     SC_LAYER_HIGH,
@@ -101,6 +103,11 @@ typedef enum sc_layer_pref {
  * that layer (one is requested).  0, -ENOENT (no such viewer session),
  * -EINVAL (slot out of range). */
 int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref pref);
+
+/* The width (CSS pixels times the device pixel ratio) a viewer renders a
+ * stage slot at; Auto then sends no layer much wider than that (0: no
+ * limit).  0, -ENOENT, -EINVAL. */
+int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width);
 
 typedef enum sc_sfu_event_type {
     SC_EVENT_SESSION_CONNECTED,   /* ICE + DTLS done, media can flow */
@@ -159,6 +166,7 @@ typedef struct sc_sfu_stats {
     uint64_t drop_unknown_ssrc;   /* RTP for no known stream */
     uint64_t drop_oversize;       /* datagrams larger than the MTU */
     uint64_t drop_queue_full;     /* packets a busy worker could not take */
+    uint64_t probe_packets;       /* recent packets resent to probe a viewer's path */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

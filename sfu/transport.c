@@ -45,7 +45,16 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
             st->current_layer = -1;
             st->target_layer = -1;
             st->auto_cap = -1;
+            st->bwe_cap = -1;
             st->rtx_seq = (uint16_t)sc_random_u32();
+        }
+        /* Transport-wide feedback negotiated: we estimate the downlink. */
+        if (neg->twcc_id) {
+            t->bwe = malloc(sizeof(*t->bwe));
+            if (t->bwe)
+                sc_bwe_init(t->bwe, sc_now_us());
+            else
+                t->neg.twcc_id = 0; /* send no extension we cannot follow */
         }
     }
     return t;
@@ -57,6 +66,7 @@ void sc__transport_free(sc_transport *t)
         return;
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
+    free(t->bwe);
     free(t);
 }
 
@@ -212,8 +222,12 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
     int timeout = sc__sfu_config(t->w->sfu)->consent_timeout_ms;
     if (dtls_due && t->dtls && !t->connected)
         on_dtls_state(t, sc_dtls_tick(t->dtls));
-    if (dtls_due && t->connected)
-        sc__pub_pending_keyframes(t, now_ms);
+    if (dtls_due && t->connected) {
+        if (t->kind == SC_SESSION_PUBLISH)
+            sc__pub_pending_keyframes(t, now_ms);
+        else
+            sc__room_fast_tick(t, now_ms);
+    }
     if (!second_due || t->closing)
         return;
     /* RFC 7675: the peer's consent checks keep the session alive. */

@@ -21,7 +21,7 @@
 #define RECV_BATCH 32
 #define RECV_BUF 2048
 
-typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_RECORD } cmd_type;
+typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_RECORD } cmd_type;
 
 struct sc_cmd {
     cmd_type type;
@@ -29,8 +29,9 @@ struct sc_cmd {
     uint64_t id;
     const char *reason;
     char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
-    int slot;                        /* CMD_KEYFRAME, CMD_LAYER */
-    int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on */
+    int slot;                        /* CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT */
+    int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on;
+                                        VIEWPORT: width */
     struct sc_cmd *next;
 };
 
@@ -341,6 +342,11 @@ void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice)
     send_cmd(w, &(struct sc_cmd){.type = CMD_LAYER, .id = id, .slot = slot, .arg = choice});
 }
 
+void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width)
+{
+    send_cmd(w, &(struct sc_cmd){.type = CMD_VIEWPORT, .id = id, .slot = slot, .arg = width});
+}
+
 int sc__workers_link(sc_worker **workers, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -441,6 +447,10 @@ static void run_commands(sc_worker *w)
             sc_transport *t = find_by_id(w, c->id);
             if (t)
                 sc__room_set_layer(t, c->slot, c->arg);
+        } else if (c->type == CMD_VIEWPORT) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t)
+                sc__room_set_viewport(t, c->slot, c->arg);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)

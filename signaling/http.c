@@ -213,6 +213,7 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(drop_unknown_ssrc);
     STAT(drop_oversize);
     STAT(drop_queue_full);
+    STAT(probe_packets);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);

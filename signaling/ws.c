@@ -310,32 +310,65 @@ static void cmd_unsubscribe(sc_ws_client *c, json_t *msg, json_t *id)
 
 /* {"type":"layer","session","slot","layer":"auto|low|medium|high"}: which
  * simulcast layer this viewer gets of a stage slot. */
+/* The caller's own subscribe session named by msg's "session" and a slot
+ * 0-15, or an error reply and false. */
+static bool own_view_slot(sc_ws_client *c, json_t *msg, json_t *id, uint64_t *sid, int *slot)
+{
+    const char *hex = json_string_value(json_object_get(msg, "session"));
+    json_t *jslot = json_object_get(msg, "slot");
+    sc_session_entry *e;
+    if (!hex || sc_session_id_parse(hex, strlen(hex), sid) < 0 ||
+        !(e = sc_rooms_find_session(c->srv->rooms, *sid)) || e->owner != c ||
+        e->kind != SC_SESSION_SUBSCRIBE) {
+        send_error(c, id, "not-found", "no such subscribe session of yours");
+        return false;
+    }
+    if (!json_is_integer(jslot) || json_integer_value(jslot) < 0 ||
+        json_integer_value(jslot) >= 16) {
+        send_error(c, id, "bad-request", "need \"slot\" (0-15)");
+        return false;
+    }
+    *slot = (int)json_integer_value(jslot);
+    return true;
+}
+
 static void cmd_layer(sc_ws_client *c, json_t *msg, json_t *id)
 {
     static const char *const names[] = {"auto", "low", "medium", "high"};
-    const char *hex = json_string_value(json_object_get(msg, "session"));
     const char *layer = json_string_value(json_object_get(msg, "layer"));
-    json_t *jslot = json_object_get(msg, "slot");
-    sc_session_entry *e;
     uint64_t sid;
-    int pref = -1;
+    int slot, pref = -1;
 
-    if (!hex || sc_session_id_parse(hex, strlen(hex), &sid) < 0 ||
-        !(e = sc_rooms_find_session(c->srv->rooms, sid)) || e->owner != c ||
-        e->kind != SC_SESSION_SUBSCRIBE) {
-        send_error(c, id, "not-found", "no such subscribe session of yours");
+    if (!own_view_slot(c, msg, id, &sid, &slot))
         return;
-    }
     for (int i = 0; layer && i < 4; i++)
         if (strcmp(layer, names[i]) == 0)
             pref = i;
-    if (pref < 0 || !json_is_integer(jslot) || json_integer_value(jslot) < 0 ||
-        json_integer_value(jslot) >= 16) {
-        send_error(c, id, "bad-request", "need \"slot\" (0-15) and \"layer\" (auto, low, medium, high)");
+    if (pref < 0) {
+        send_error(c, id, "bad-request", "need \"layer\" (auto, low, medium, high)");
         return;
     }
-    if (!c->srv->sfu ||
-        sc_sfu_set_layer(c->srv->sfu, sid, (int)json_integer_value(jslot), (sc_layer_pref)pref) < 0) {
+    if (!c->srv->sfu || sc_sfu_set_layer(c->srv->sfu, sid, slot, (sc_layer_pref)pref) < 0) {
+        send_error(c, id, "not-found", "session already gone");
+        return;
+    }
+    reply(c, id, json_pack("{s:s}", "type", "ok"));
+}
+
+/* {"type":"viewport","session","slot","width"}: how wide the viewer shows
+ * a slot (device pixels; 0 = no limit), so Auto sends no layer much wider. */
+static void cmd_viewport(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    json_t *jw = json_object_get(msg, "width");
+    uint64_t sid;
+    int slot;
+    if (!own_view_slot(c, msg, id, &sid, &slot))
+        return;
+    if (!json_is_integer(jw) || json_integer_value(jw) < 0 || json_integer_value(jw) > 16384) {
+        send_error(c, id, "bad-request", "need \"width\" (0-16384 pixels)");
+        return;
+    }
+    if (!c->srv->sfu || sc_sfu_set_viewport(c->srv->sfu, sid, slot, (int)json_integer_value(jw)) < 0) {
         send_error(c, id, "not-found", "session already gone");
         return;
     }
@@ -377,6 +410,7 @@ static const ws_cmd commands[] = {
     {"unpublish", cmd_unpublish, 0, true, "unpublishing"},
     {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing"},
     {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer"},
+    {"viewport", cmd_viewport, SC_PERM_SUBSCRIBE, true, "telling the rendered size"},
     {"record", cmd_record, SC_PERM_MODERATE, true, "turning recording on or off"},
     {"ping", cmd_ping, 0, true, "pinging"},
 };

@@ -1,7 +1,10 @@
 // Adaptation: a viewer on Auto whose downlink starts losing packets is moved
 // to a lower simulcast layer, and back up once the loss stops.  The loss is
 // real: an nftables rule in the test's own network namespace drops 30 % of
-// the datagrams going to that one viewer's port.
+// the datagrams going to that one viewer's port.  A second viewer's downlink
+// is narrowed instead (a token bucket that queues before it drops, as a
+// congested link does): the transport-cc estimate moves it down, and once
+// the limit is lifted, padding probes find the room to move back up.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,12 +40,31 @@ async function dropTo(port, percent) {
 
 const stopDropping = () => run('nft', ['delete', 'table', 'inet', 'stagecast_test']).catch(() => {});
 
+// Everything to `port` on loopback through an HTB class of `kbit` with a
+// 400 ms byte queue (what a congested access link does: queue, then drop);
+// all other traffic through an unlimited class.  (This kernel has HTB and
+// the FIFOs but neither prio nor netem.)
+async function limitTo(port, kbit) {
+    const tc = (...args) => run('tc', args);
+    await tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+    await tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+    await tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb',
+        'rate', `${kbit}kbit`, 'ceil', `${kbit}kbit`);
+    await tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'bfifo',
+        'limit', String(Math.round(kbit * 1000 / 8 * 0.4)));
+    await tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1',
+        'u32', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
+}
+
+const stopLimiting = () => run('tc', ['qdisc', 'del', 'dev', 'lo', 'root']).catch(() => {});
+
 describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
     const platform = new Platform('adapt-test');
     let failed = false;
     before(async () => { await platform.start(); });
     after(async () => {
         await stopDropping();
+        await stopLimiting();
         const exit = await platform.stop();
         if (failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
         assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
@@ -71,6 +93,46 @@ describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
                 return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
             }, 90000, 500);
             assert.ok(up.framesDecoded > down.framesDecoded, 'kept decoding');
+        } catch (err) {
+            failed = true;
+            throw err;
+        }
+    });
+
+    test('a narrow downlink moves the viewer down, probes bring it back up', async () => {
+        try {
+            const viewer = await platform.open('viewer.html', 'viewer', 'viewer-narrow');
+            const full = await waitFor('the viewer on the top layer', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth === 1280 ? v : null;
+            }, 60000, 500);
+            const port = await localPort(viewer);
+            assert.ok(port, 'no selected candidate pair on the viewer');
+            await limitTo(port, 600);
+            const down = await waitFor('a lower layer on a 600 kbit/s link', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth > 0 && v.frameWidth < 1280 ? v : null;
+            }, 60000, 500);
+            const { stdout } = await run(platform.bin, ['token', '--data', platform.dataDir,
+                '--room', '*', '--role', 'admin']);
+            const admin = stdout.trim().split('\n').pop().trim();
+            const getStats = async () => {
+                const res = await fetch(`${platform.base}/api/stats`,
+                    { headers: { Authorization: `Bearer ${admin}` } });
+                assert.equal(res.status, 200);
+                return res.json();
+            };
+            const stats0 = await getStats();
+            await stopLimiting();
+            const up = await waitFor('the top layer again once the link is wide', async () => {
+                const v = await mainVideo(viewer);
+                return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
+            }, 90000, 500);
+            assert.ok(up.framesDecoded > full.framesDecoded, 'kept decoding');
+            const stats1 = await getStats();
+            const probes = (s) => s.probe_packets;
+            assert.ok(probes(stats1) > probes(stats0),
+                `padding probes were sent to find the room (${probes(stats0)} -> ${probes(stats1)})`);
         } catch (err) {
             failed = true;
             throw err;

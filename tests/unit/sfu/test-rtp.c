@@ -383,8 +383,40 @@ static void test_truncations(void)
     SC_CHECK_INT(ok, sizeof(chrome_vp8) - 24 + 1); /* parses once the header is whole */
 }
 
+/* The copy with a transport-wide sequence number: the viewer's parser finds
+ * the extension with its value, the payload follows intact; ids out of the
+ * one-byte range are refused. */
+static void test_copy_twcc(void)
+{
+    uint8_t p[] = {0x90, 0x60, 0x12, 0x34, 0, 0, 0, 9, 0, 0, 0, 7,
+                   0xBE, 0xDE, 0, 1, 0x10, 0x55, 0, 0,
+                   'h', 'e', 'l', 'l', 'o'};
+    sc_rtp r;
+    SC_CHECK_INT(sc_rtp_parse(p, sizeof(p), &r), 0);
+    uint8_t out[64];
+    uint8_t osn[2] = {1, 2};
+    int n = sc_rtp_copy_ext(&r, p, osn, 2, 5, out, sizeof(out));
+    SC_CHECK_INT(n, 12 + 8 + 2 + 5);
+    sc_rtp_set_twcc_seq(out, 0xBEEF);
+    sc_rtp s;
+    SC_CHECK_INT(sc_rtp_parse(out, (size_t)n, &s), 0);
+    const uint8_t *v;
+    size_t vlen;
+    SC_CHECK_INT(sc_rtp_find_ext(&s, 5, &v, &vlen), 0);
+    SC_CHECK_INT(vlen, 2);
+    SC_CHECK_INT(v[0] << 8 | v[1], 0xBEEF);
+    SC_CHECK(sc_rtp_find_ext(&s, 1, &v, &vlen) != 0); /* the publisher's id 1 is gone */
+    SC_CHECK_INT(s.payload_len, 7);
+    SC_CHECK(memcmp(s.payload + 2, "hello", 5) == 0);
+    SC_CHECK_INT(s.seq, 0x1234);
+    SC_CHECK_INT(sc_rtp_copy_ext(&r, p, NULL, 0, 15, out, sizeof(out)), -EINVAL);
+    SC_CHECK_INT(sc_rtp_copy_ext(&r, p, NULL, 0, 5, out, 24), -ENOSPC);
+    SC_CHECK_INT(sc_rtp_copy_ext(&r, p, NULL, 0, 5, out, 25), 25);
+}
+
 int main(void)
 {
+    test_copy_twcc();
     test_is_rtcp();
     test_parse_chrome();
     test_parse_plain_and_csrc();
