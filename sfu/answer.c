@@ -185,29 +185,37 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
     sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
 }
 
-/* Whether an m-line is a data channel section we can take, given the ICE
- * credentials the media fixed.  Malformed ones are refused, never fatal. */
-static bool datachannel_ok(const sc_sdp_media *m, const sc_negotiated *neg)
+/* Whether an m-line is a data channel section we can take.  Its own ICE
+ * credentials do not matter: bundled, it rides on the transport the media
+ * fixed (RFC 8843), as every m-line we accept does.  Malformed ones are
+ * refused, never fatal. */
+static bool datachannel_ok(const sc_sdp_media *m)
 {
-    return m->kind == SC_SDP_APPLICATION && m->port != 0 &&
-           strcmp(m->proto, "UDP/DTLS/SCTP") == 0 && m->fmt_datachannel && !m->sctp_bad &&
-           strcmp(m->ice_ufrag, neg->remote_ufrag) == 0 &&
-           strcmp(m->ice_pwd, neg->remote_pwd) == 0 && m->fingerprint[0] &&
-           strcmp(m->fingerprint, neg->fp) == 0;
+    bool proto_ok = m->sctp_legacy ? strcmp(m->proto, "DTLS/SCTP") == 0
+                                   : strcmp(m->proto, "UDP/DTLS/SCTP") == 0;
+    return m->kind == SC_SDP_APPLICATION && m->port != 0 && proto_ok && m->fmt_datachannel &&
+           !m->sctp_bad;
 }
 
 static void append_datachannel(sc_strbuf *sb, const sc_sdp_media *m, const sc_negotiated *neg,
                                const sc_answer_params *p)
 {
     const char *setup = neg->dtls_role == SC_DTLS_ROLE_CLIENT ? "active" : "passive";
-    sc_strbuf_appendf(sb, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", p->port);
+    /* Answered in the form it was offered in. */
+    if (m->sctp_legacy)
+        sc_strbuf_appendf(sb, "m=application %u DTLS/SCTP %d\r\n", p->port, SC_SCTP_PORT);
+    else
+        sc_strbuf_appendf(sb, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", p->port);
     sc_strbuf_appendf(sb, "c=IN IP4 %s\r\n", p->ip);
     sc_strbuf_appendf(sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", neg->local_ufrag, neg->local_pwd);
     sc_strbuf_appendf(sb, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", p->fingerprint, setup);
     if (m->mid[0])
         sc_strbuf_appendf(sb, "a=mid:%s\r\n", m->mid);
-    sc_strbuf_appendf(sb, "a=sctp-port:%d\r\na=max-message-size:%d\r\n", SC_SCTP_PORT,
-                      SC_SCTP_MAX_MESSAGE);
+    if (m->sctp_legacy)
+        sc_strbuf_appendf(sb, "a=sctpmap:%d webrtc-datachannel 1024\r\n", SC_SCTP_PORT);
+    else
+        sc_strbuf_appendf(sb, "a=sctp-port:%d\r\n", SC_SCTP_PORT);
+    sc_strbuf_appendf(sb, "a=max-message-size:%d\r\n", SC_SCTP_MAX_MESSAGE);
     sc_strbuf_appendf(sb, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, p->port);
     sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
 }
@@ -345,7 +353,7 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
     neg->sctp_mline = -1;
     for (int i = 0; i < offer->n_media; i++) {
         const sc_sdp_media *m = &offer->media[i];
-        if (neg->sctp || !datachannel_ok(m, neg))
+        if (neg->sctp || !datachannel_ok(m))
             continue;
         accepted[i] = true;
         neg->sctp = true;

@@ -300,8 +300,16 @@ static int parse_media(sdp_ctx *c, char *p)
     while ((fmt = next_tok(&p))) {
         n_fmt++;
         if (!c->rtp) {
-            if (strcmp(fmt, "webrtc-datachannel") == 0)
+            if (strcmp(fmt, "webrtc-datachannel") == 0) {
                 m->fmt_datachannel = true;
+            } else if (strcmp(proto, "DTLS/SCTP") == 0 && n_fmt == 1) {
+                /* draft form: the format is the SCTP port */
+                m->sctp_legacy = true;
+                if (parse_uint(fmt, 65535, &v) && v > 0)
+                    m->sctp_port = (uint16_t)v;
+                else
+                    m->sctp_bad = true;
+            }
             continue;
         }
         if (!parse_uint(fmt, SDP_RTP_PT_MAX, &v)) {
@@ -792,6 +800,24 @@ static int a_sctp_num(sdp_ctx *c, const attr_spec *a, char *val)
     return 0;
 }
 
+/* a=sctpmap:<port> webrtc-datachannel [<streams>] (the draft form). */
+static int a_sctpmap(sdp_ctx *c, const attr_spec *a, char *val)
+{
+    uint64_t v;
+    char *p = val;
+    char *port = next_tok(&p);
+    char *name = next_tok(&p);
+    if (!c->m->sctp_legacy)
+        return 0;
+    if (!port || !name || !parse_uint(port, 65535, &v) || v != c->m->sctp_port) {
+        c->m->sctp_bad = true;
+        return 0;
+    }
+    if (strcmp(name, "webrtc-datachannel") == 0)
+        c->m->fmt_datachannel = true;
+    return 0;
+}
+
 static const attr_spec attr_table[] = {
     {"ice-ufrag", a_ice_cred, A_VALUE, 0},
     {"ice-pwd", a_ice_cred, A_VALUE, 1},
@@ -816,6 +842,7 @@ static const attr_spec attr_table[] = {
     {"msid", a_msid, A_VALUE | A_MEDIA, 0},
     {"rid", a_rid, A_VALUE | A_MEDIA, 0},
     {"sctp-port", a_sctp_num, A_VALUE | A_MEDIA, 0},
+    {"sctpmap", a_sctpmap, A_VALUE | A_MEDIA, 0},
     {"max-message-size", a_sctp_num, A_VALUE | A_MEDIA, 1},
 };
 
