@@ -48,6 +48,8 @@ typedef struct rec_stream {
     uint64_t last_pkt_mono;
     uint64_t counted_bytes;   /* already added to the quota usage */
     bool failed;
+    sc_recording_stop stop;   /* why it failed */
+    char why[160];
     rec_track audio, video;
 } rec_stream;
 
@@ -71,6 +73,8 @@ struct sc_recorder {
     rec_stream *streams;
     sc_recorder_done_fn done_fn;
     void *done_ud;
+    sc_recorder_events ev;
+    void *ev_ud;
     /* stats under mu */
     sc_recorder_stats st;
 };
@@ -171,6 +175,59 @@ static void sanitize(const char *in, char *out, size_t cap)
     out[i] = 0;
 }
 
+const char *sc_recording_stop_name(sc_recording_stop s)
+{
+    switch (s) {
+    case SC_RECORDING_STOP_DISK_FULL:
+        return "disk-full";
+    case SC_RECORDING_STOP_QUOTA:
+        return "quota";
+    case SC_RECORDING_STOP_DISK_ERROR:
+        return "disk-error";
+    default:
+        return "";
+    }
+}
+
+static sc_recording_info stream_info(const rec_stream *s, const char *path)
+{
+    sc_recording_info info;
+    memset(&info, 0, sizeof(info));
+    info.path = path;
+    info.room = s->room;
+    info.slot = s->slot;
+    info.generation = s->generation;
+    info.start_unix_ms = s->start_unix_ms;
+    info.error = s->failed;
+    info.stop = s->failed ? s->stop : SC_RECORDING_STOP_NONE;
+    info.message = s->failed && s->why[0] ? s->why : NULL;
+    info.has_audio = s->audio.index >= 0;
+    info.has_video = s->video.index >= 0;
+    return info;
+}
+
+/* The stream cannot go on (or start): tell the listener; the file, if
+ * any, is finished (done) by the caller. */
+static void stream_failed(sc_recorder *r, rec_stream *s, sc_recording_stop stop, const char *why)
+{
+    s->failed = true;
+    s->stop = stop;
+    snprintf(s->why, sizeof(s->why), "%s", why);
+    if (r->ev.error) {
+        sc_recording_info info = stream_info(s, s->w ? s->final : NULL);
+        r->ev.error(r->ev_ud, &info);
+    }
+}
+
+static sc_recording_stop stop_of(int rc)
+{
+    if (rc == -EDQUOT)
+        return SC_RECORDING_STOP_QUOTA;
+    if (rc == -ENOSPC)
+        return SC_RECORDING_STOP_DISK_FULL;
+    return SC_RECORDING_STOP_DISK_ERROR;
+}
+
 static void finish_stream(sc_recorder *r, rec_stream *s)
 {
     if (!s->w)
@@ -192,8 +249,9 @@ static void finish_stream(sc_recorder *r, rec_stream *s)
         r->st.files_done++;
     pthread_mutex_unlock(&r->mu);
     if (ok && r->done_fn) {
-        sc_recording_info info = {s->final, s->room, s->slot, s->generation,
-                                  s->start_unix_ms, dur, bytes, s->failed};
+        sc_recording_info info = stream_info(s, s->final);
+        info.duration_ms = dur;
+        info.bytes = bytes;
         r->done_fn(r->done_ud, &info);
     }
 }
@@ -223,8 +281,12 @@ static int open_file(sc_recorder *r, rec_stream *s)
     if (!room[0] || !strcmp(room, ".") || !strcmp(room, ".."))
         return -EINVAL;
     snprintf(sub, sizeof(sub), "%s/%s", r->dir, room);
-    if (mkdir(sub, 0755) < 0 && errno != EEXIST)
-        return -errno;
+    if (mkdir(sub, 0755) < 0 && errno != EEXIST) {
+        int e = -errno;
+        record_error(r, "mkdir %s: %s", sub, strerror(-e));
+        stream_failed(r, s, stop_of(e), strerror(-e));
+        return e;
+    }
     time_t t = (time_t)(s->start_unix_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -240,12 +302,19 @@ static int open_file(sc_recorder *r, rec_stream *s)
             break;
     }
     char err[256];
+    errno = 0;
     s->w = sc_webm_open(s->part, NULL, 0, err, sizeof(err));
     if (!s->w) {
+        int e = errno ? -errno : -EIO;
         record_error(r, "%s", err);
+        stream_failed(r, s, stop_of(e), err);
         return -EIO;
     }
     stat_add(r, &r->st.files_open, 1);
+    if (r->ev.started) {
+        sc_recording_info info = stream_info(s, s->final);
+        r->ev.started(r->ev_ud, &info);
+    }
     return 0;
 }
 
@@ -282,7 +351,7 @@ static rec_stream *find_stream(sc_recorder *r, const sc_media_pkt *p, bool creat
     r->streams = s;
     if (r->quota && r->st.bytes_used >= r->quota) {
         record_error(r, "recording quota reached (%llu bytes)", (unsigned long long)r->quota);
-        s->failed = true;
+        stream_failed(r, s, SC_RECORDING_STOP_QUOTA, "the recordings quota is used up");
     } else if (open_file(r, s) < 0) {
         s->failed = true;
     }
@@ -316,8 +385,9 @@ static int64_t frame_ms(rec_stream *s, rec_track *t, int64_t ts)
 
 static void fail_stream(sc_recorder *r, rec_stream *s, int rc)
 {
-    record_error(r, "%s: %s", s->part, rc == -EDQUOT ? "recording quota reached" : strerror(-rc));
-    s->failed = true;
+    const char *why = rc == -EDQUOT ? "recording quota reached" : strerror(-rc);
+    record_error(r, "%s: %s", s->part, why);
+    stream_failed(r, s, stop_of(rc), why);
     finish_stream(r, s);
 }
 
@@ -565,6 +635,19 @@ void sc_recorder_set_done_callback(sc_recorder *r, sc_recorder_done_fn fn, void 
     pthread_mutex_lock(&r->mu);
     r->done_fn = fn;
     r->done_ud = ud;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void sc_recorder_set_events(sc_recorder *r, const sc_recorder_events *ev, void *ud)
+{
+    pthread_mutex_lock(&r->mu);
+    memset(&r->ev, 0, sizeof(r->ev));
+    if (ev && ev->version >= 1) {
+        r->ev.version = SC_RECORDER_EVENTS_VERSION;
+        r->ev.started = ev->started;
+        r->ev.error = ev->error;
+    }
+    r->ev_ud = ud;
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -43,10 +43,21 @@ typedef struct sc_recorder_stats {
     char last_error[256];
 } sc_recorder_stats;
 
-/* A finished file, reported on the writer thread (keep the callback short;
- * copy what you need: the strings die when it returns). */
+/* Why a file stopped early, or could not be started. */
+typedef enum sc_recording_stop {
+    SC_RECORDING_STOP_NONE = 0,
+    SC_RECORDING_STOP_DISK_FULL,   /* ENOSPC */
+    SC_RECORDING_STOP_QUOTA,       /* the recordings quota (or EDQUOT) */
+    SC_RECORDING_STOP_DISK_ERROR,  /* any other I/O error */
+} sc_recording_stop;
+
+/* A file started, finished, or a slot that cannot be recorded, reported on
+ * the writer thread (keep the callbacks short; copy what you need: the
+ * strings die when they return). */
 typedef struct sc_recording_info {
-    const char *path;              /* DIR/<room>/<name>.webm */
+    const char *path;              /* DIR/<room>/<name>.webm (the final name,
+                                      even while it is written as .part);
+                                      NULL when no file could be opened */
     const char *room;              /* as in the packets, unsanitized */
     int slot;
     uint64_t generation;
@@ -54,9 +65,28 @@ typedef struct sc_recording_info {
     int64_t duration_ms;
     uint64_t bytes;
     bool error;                    /* stopped early (disk full, quota) */
+    sc_recording_stop stop;        /* why, when error */
+    const char *message;           /* a human reason when error, else NULL */
+    bool has_audio, has_video;     /* tracks in the file (done only) */
 } sc_recording_info;
 
 typedef void (*sc_recorder_done_fn)(void *ud, const sc_recording_info *info);
+
+/* Events beyond "done" (STYLE 7).  Every member may be NULL.  started: a
+ * file was opened (duration 0).  error: a slot's file stopped early or
+ * could not be opened (disk full, quota, I/O); a started file also gets
+ * its done call afterwards, with error set. */
+typedef struct sc_recorder_events {
+    int version;                   /* SC_RECORDER_EVENTS_VERSION */
+    void (*started)(void *ud, const sc_recording_info *info);
+    void (*error)(void *ud, const sc_recording_info *info);
+} sc_recorder_events;
+
+#define SC_RECORDER_EVENTS_VERSION 1
+
+/* The short name of a stop reason: "disk-full", "quota", "disk-error" ("" for
+ * none). */
+const char *sc_recording_stop_name(sc_recording_stop s);
 
 /* Create dir (and its parents are expected to exist), repair unfinished
  * files, count dir's usage against quota_bytes (0: no quota) and start the
@@ -65,6 +95,8 @@ sc_recorder *sc_recorder_new(const char *dir, uint64_t quota_bytes, char *err, s
 
 /* Optional; call before the first push. */
 void sc_recorder_set_done_callback(sc_recorder *r, sc_recorder_done_fn fn, void *ud);
+/* Optional; call before the first push.  ev is copied. */
+void sc_recorder_set_events(sc_recorder *r, const sc_recorder_events *ev, void *ud);
 
 /* Queue a packet (RTP or SR, stamped with room/slot/generation/video/codec/
  * keyframe/desc as sfu/publisher.c does); takes its own reference.  Never

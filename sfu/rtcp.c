@@ -413,3 +413,137 @@ int sc_rtcp_build_remb(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint64_t 
         sc_wr32(buf + 20 + 4 * (size_t)i, ssrcs[i]);
     return (int)len;
 }
+
+#define RTCP_FMT_TWCC 15
+#define TWCC_DELTA_US 250
+#define TWCC_REF_US 64000
+
+/* Symbols of the status chunks: 0 not received, 1 small delta (one byte),
+ * 2 large or negative delta (two bytes, signed), 3 reserved. */
+int sc_rtcp_parse_twcc(const sc_rtcp_pkt *pkt, sc_twcc_fb *fb, int64_t *arrival_us, int max)
+{
+    size_t len;
+    if (!fb || max < 0 || fb_len(pkt, SC_RTCP_RTPFB, RTCP_FMT_TWCC, &len) < 0)
+        return -EINVAL;
+    const uint8_t *p = pkt->data + RTCP_FB_HEADER;
+    const uint8_t *end = pkt->data + len;
+    if (end - p < 8)
+        return -EINVAL;
+    fb->base_seq = sc_rd16(p);
+    fb->status_count = sc_rd16(p + 2);
+    int32_t ref = (int32_t)(sc_rd24(p + 4) << 8) >> 8; /* sign-extend 24 bits */
+    fb->ref_us = (int64_t)ref * TWCC_REF_US;
+    fb->fb_count = p[7];
+    p += 8;
+
+    /* The chunks come first; the receive deltas follow the last one.  Keep
+     * the symbols we have room for, walk the rest only to find the end. */
+    uint8_t sym[1024];
+    int want = fb->status_count;
+    int cap = max < (int)sizeof(sym) ? max : (int)sizeof(sym);
+    int idx = 0;
+    while (idx < want) {
+        if (end - p < 2)
+            return -EINVAL;
+        uint16_t c = sc_rd16(p);
+        p += 2;
+        if (!(c & 0x8000)) { /* run length: one symbol repeated */
+            int n = c & 0x1fff;
+            if (n == 0)
+                return -EINVAL; /* a run of nothing cannot advance */
+            for (int i = 0; i < n && idx < want; i++, idx++)
+                if (idx < cap)
+                    sym[idx] = (uint8_t)((c >> 13) & 3);
+        } else if (c & 0x4000) { /* status vector, seven two-bit symbols */
+            for (int i = 0; i < 7 && idx < want; i++, idx++)
+                if (idx < cap)
+                    sym[idx] = (uint8_t)((c >> (12 - 2 * i)) & 3);
+        } else { /* status vector, fourteen one-bit symbols */
+            for (int i = 0; i < 14 && idx < want; i++, idx++)
+                if (idx < cap)
+                    sym[idx] = (uint8_t)((c >> (13 - i)) & 1);
+        }
+    }
+    int kept = want < cap ? want : cap;
+    int64_t t = fb->ref_us;
+    for (int i = 0; i < kept; i++) {
+        if (sym[i] == 3)
+            return -EINVAL;
+        if (sym[i] == 0) {
+            arrival_us[i] = SC_TWCC_LOST;
+            continue;
+        }
+        if (sym[i] == 1) {
+            if (end - p < 1)
+                return -EINVAL;
+            t += (int64_t)p[0] * TWCC_DELTA_US;
+            p += 1;
+        } else {
+            if (end - p < 2)
+                return -EINVAL;
+            t += (int64_t)(int16_t)sc_rd16(p) * TWCC_DELTA_US;
+            p += 2;
+        }
+        arrival_us[i] = t;
+    }
+    fb->count = kept;
+    return 0;
+}
+
+int sc_rtcp_build_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+                       uint16_t base_seq, uint8_t fb_count, const int64_t *arrival_us, int n)
+{
+    if (n <= 0 || n > 0xffff || !arrival_us)
+        return -EINVAL;
+    int64_t first = SC_TWCC_LOST;
+    for (int i = 0; i < n && first == SC_TWCC_LOST; i++)
+        first = arrival_us[i];
+    int64_t ref = first == SC_TWCC_LOST ? 0 : first / TWCC_REF_US;
+    if (first != SC_TWCC_LOST && first < 0 && first % TWCC_REF_US)
+        ref--; /* floor, so the first delta is not negative */
+    if (ref < -(1 << 23) || ref >= (1 << 23))
+        return -EINVAL;
+    size_t chunks = ((size_t)n + 6) / 7;
+    size_t need = RTCP_FB_HEADER + 8 + 2 * chunks + 2 * (size_t)n;
+    if (cap < need + 3)
+        return -ENOSPC;
+    uint8_t *p = buf + RTCP_FB_HEADER;
+    sc_wr16(p, base_seq);
+    sc_wr16(p + 2, (uint16_t)n);
+    sc_wr24(p + 4, (uint32_t)ref & 0xffffff);
+    p[7] = fb_count;
+    uint8_t *c = p + 8;
+    uint8_t *d = c + 2 * chunks;
+    int64_t t = ref * TWCC_REF_US;
+    for (size_t k = 0; k < chunks; k++) {
+        uint16_t chunk = 0xc000; /* status vector, two-bit symbols */
+        for (int i = 0; i < 7; i++) {
+            size_t idx = k * 7 + (size_t)i;
+            uint16_t s = 0;
+            if (idx < (size_t)n && arrival_us[idx] != SC_TWCC_LOST) {
+                int64_t delta = (arrival_us[idx] - t) / TWCC_DELTA_US;
+                if (delta >= 0 && delta <= 255) {
+                    s = 1;
+                    *d++ = (uint8_t)delta;
+                } else if (delta >= INT16_MIN && delta <= INT16_MAX) {
+                    s = 2;
+                    sc_wr16(d, (uint16_t)(int16_t)delta);
+                    d += 2;
+                } else {
+                    return -EINVAL;
+                }
+                t += delta * TWCC_DELTA_US;
+            }
+            chunk |= (uint16_t)(s << (12 - 2 * i));
+        }
+        sc_wr16(c, chunk);
+        c += 2;
+    }
+    size_t len = (size_t)(d - buf);
+    while (len % 4)
+        buf[len++] = 0;
+    write_header(buf, RTCP_FMT_TWCC, SC_RTCP_RTPFB, len);
+    sc_wr32(buf + 4, sender_ssrc);
+    sc_wr32(buf + 8, media_ssrc);
+    return (int)len;
+}

@@ -72,6 +72,24 @@ int sc_rtcp_parse_fir(const sc_rtcp_pkt *pkt, uint32_t *ssrc, uint8_t *seq_nr);
 int sc_rtcp_parse_remb(const sc_rtcp_pkt *pkt, uint64_t *bitrate, uint32_t *ssrcs, int max,
                        int *n);
 
+/* Transport-wide congestion control feedback (RTPFB fmt 15,
+ * draft-holmer-rmcat-transport-wide-cc-extensions-01).  Packets the
+ * feedback names as not received get SC_TWCC_LOST. */
+#define SC_TWCC_LOST INT64_MIN
+typedef struct sc_twcc_fb {
+    uint16_t base_seq;
+    uint16_t status_count;   /* as sent */
+    int count;               /* statuses decoded into the caller's array (<= max) */
+    uint8_t fb_count;
+    int64_t ref_us;          /* reference time: 24-bit signed multiple of 64 ms */
+} sc_twcc_fb;
+
+/* Decode statuses and receive deltas: arrival_us[i] is the receive time of
+ * packet base_seq + i on the receiver's clock (reference time + deltas), or
+ * SC_TWCC_LOST.  Statuses past max are ignored (not an error); chunks or
+ * deltas running past the packet are -EINVAL. */
+int sc_rtcp_parse_twcc(const sc_rtcp_pkt *pkt, sc_twcc_fb *fb, int64_t *arrival_us, int max);
+
 /* Builders write one packet into buf and return its length, or -ENOSPC. */
 int sc_rtcp_build_sr(uint8_t *buf, size_t cap, const sc_rtcp_sr *sr);
 int sc_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
@@ -84,5 +102,10 @@ int sc_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t 
                        const uint16_t *seqs, int n);
 int sc_rtcp_build_remb(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint64_t bitrate,
                        const uint32_t *ssrcs, int n);
+/* Transport-cc feedback for n packets from base_seq (arrival_us as the
+ * parser returns it; times are rounded to 250 us, the reference time to
+ * 64 ms).  -EINVAL when a delta does not fit 16 bits, -ENOSPC. */
+int sc_rtcp_build_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+                       uint16_t base_seq, uint8_t fb_count, const int64_t *arrival_us, int n);
 
 #endif

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,33 +15,106 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "composite.h"
+#include "interact.h"
 #include "log.h"
 #include "token.h"
 #include "whip.h"
+#include "ws.h"
+
+/* Paths and reasons are bounded (SC_PATH_MAX, the row's columns); a cut
+ * reason is fine and a cut path is refused where it matters. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define CATALOG_QUEUE_MAX 1024     /* reports waiting for the signalling thread */
 #define WEBM_HEAD_BYTES 65536      /* Info sits in the first few hundred bytes */
 
+typedef enum report_kind {
+    REP_STARTED,                   /* a file opened: row "recording" */
+    REP_DONE,                      /* a file finished: "ready" / "failed" */
+    REP_ERROR,                     /* disk full / quota: tell the moderators */
+    REP_COMPOSITE,                 /* a composite job ended */
+} report_kind;
+
 typedef struct report {
     struct report *next;
-    char *path;
+    report_kind kind;
+    char *path;                    /* NULL: no file */
     char room[SC_ROOM_NAME_MAX + 1];
+    int slot;
     int64_t start_ms;
     int64_t duration_ms;
     uint64_t bytes;
     bool error;
+    sc_recording_stop stop;
+    char message[192];
+    bool has_audio, has_video;
+    char id[33];                   /* REP_COMPOSITE: the row */
+    int rc;
 } report;
+
+/* A room session: the files of one room that overlap in time.  It ends
+ * SC_CATALOG_SESSION_GRACE_MS after its last file closed if no new file
+ * started meanwhile; then its composite is made.  Signalling thread. */
+typedef struct rsession {
+    struct rsession *next;
+    char room[SC_ROOM_NAME_MAX + 1];
+    char id[33];
+    int open;                      /* files started and not yet done */
+    int64_t idle_since;            /* monotonic ms when open reached 0 */
+} rsession;
+
+/* One composite to make, owned by the worker thread once queued. */
+typedef struct cjob {
+    struct cjob *next;
+    char id[33];
+    int n;
+    sc_composite_input in[SC_COMPOSITE_MAX_INPUTS];
+    char paths[SC_COMPOSITE_MAX_INPUTS][SC_PATH_MAX];
+    char out[SC_PATH_MAX + 64];
+} cjob;
+
+/* The composite thread: decoding and encoding a session takes seconds to
+ * minutes, so it never runs on the control or media threads.  Jobs run one
+ * at a time (the machine's cores belong to the media plane first). */
+typedef struct cworker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    cjob *head, *tail;
+    bool quit, busy, started;
+    bool detached;                 /* released while busy: frees itself */
+    pthread_t thread;
+    sc_catalog *cat;               /* NULL once the catalog is gone */
+} cworker;
+
+typedef struct sess_timer {
+    lws_sorted_usec_list_t sul;    /* first: the callback gets its address */
+    sc_catalog *cat;
+} sess_timer;
 
 struct sc_catalog {
     sc_store *store;
     char dir[SC_PATH_MAX];
     void (*wake)(void *);
     void *wake_ud;
+    sc_server *srv;                /* for the timer and the room's clients */
     pthread_mutex_t lock;
     report *head, *tail;
     int queued;
     uint64_t dropped;
+    rsession *sessions;
+    sess_timer timer;
+    bool timer_armed;
+    cworker *worker;
+    sc_catalog_stats stats;
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *), void *wake_ud)
 {
@@ -51,22 +125,207 @@ sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *
     snprintf(cat->dir, sizeof(cat->dir), "%s", dir);
     cat->wake = wake;
     cat->wake_ud = wake_ud;
+    cat->timer.cat = cat;
     pthread_mutex_init(&cat->lock, NULL);
     return cat;
 }
+
+void sc_catalog_set_server(sc_catalog *cat, sc_server *srv)
+{
+    if (cat)
+        cat->srv = srv;
+}
+
+static void worker_release(cworker *w);
 
 void sc_catalog_free(sc_catalog *cat)
 {
     if (!cat)
         return;
+    if (cat->timer_armed && cat->srv && cat->srv->ctx)
+        lws_sul_schedule(cat->srv->ctx, 0, &cat->timer.sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+    worker_release(cat->worker);
     while (cat->head) {
         report *r = cat->head;
         cat->head = r->next;
         free(r->path);
         free(r);
     }
+    while (cat->sessions) {
+        rsession *s = cat->sessions;
+        cat->sessions = s->next;
+        free(s);
+    }
     pthread_mutex_destroy(&cat->lock);
     free(cat);
+}
+
+void sc_catalog_stats_get(sc_catalog *cat, sc_catalog_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!cat)
+        return;
+    pthread_mutex_lock(&cat->lock);
+    *out = cat->stats;
+    out->reports_dropped = cat->dropped;
+    pthread_mutex_unlock(&cat->lock);
+}
+
+/* Any thread.  Takes r. */
+static void queue_report(sc_catalog *cat, report *r)
+{
+    bool queued = false;
+
+    pthread_mutex_lock(&cat->lock);
+    if (cat->queued < CATALOG_QUEUE_MAX) {
+        if (cat->tail)
+            cat->tail->next = r;
+        else
+            cat->head = r;
+        cat->tail = r;
+        cat->queued++;
+        queued = true;
+    } else {
+        cat->dropped++;
+    }
+    pthread_mutex_unlock(&cat->lock);
+    if (!queued) {
+        free(r->path);
+        free(r);
+        return;
+    }
+    if (cat->wake)
+        cat->wake(cat->wake_ud);
+}
+
+/* ---- the composite thread ----------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    cworker *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->head && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        cjob *j = w->head;
+        w->head = j->next;
+        if (!w->head)
+            w->tail = NULL;
+        w->busy = true;
+        pthread_mutex_unlock(&w->mu);
+
+        sc_composite_opts opts;
+        sc_composite_result res;
+        char err[256] = "";
+        int rc;
+        memset(&res, 0, sizeof(res));
+        sc_composite_opts_defaults(&opts);
+        rc = sc_composite_run(j->in, j->n, &opts, j->out, &res, err, sizeof(err));
+
+        report *r = calloc(1, sizeof(*r));
+        pthread_mutex_lock(&w->mu);
+        w->busy = false;
+        if (r && w->cat) {
+            r->kind = REP_COMPOSITE;
+            snprintf(r->id, sizeof(r->id), "%s", j->id);
+            r->rc = rc;
+            r->duration_ms = res.duration_ms;
+            r->bytes = res.bytes;
+            snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
+            r->path = strdup(j->out);
+            /* Under w->mu: the catalog cannot go away meanwhile. */
+            queue_report(w->cat, r);
+        } else {
+            free(r);
+        }
+        free(j);
+    }
+    bool orphan = w->detached;
+    pthread_mutex_unlock(&w->mu);
+    if (orphan) {
+        /* The catalog left while a job ran (shutdown): nobody joins us. */
+        while (w->head) {
+            cjob *j = w->head;
+            w->head = j->next;
+            free(j);
+        }
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+    }
+    return NULL;
+}
+
+static cworker *worker_get(sc_catalog *cat)
+{
+    cworker *w = cat->worker;
+    if (w)
+        return w;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->cat = cat;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return NULL;
+    }
+    w->started = true;
+    cat->worker = w;
+    return w;
+}
+
+/* Stop the thread.  A job in progress cannot be interrupted: the thread is
+ * left to finish it and free itself; its row stays "processing" and is run
+ * again at the next start. */
+static void worker_release(cworker *w)
+{
+    bool busy;
+
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    busy = w->busy;
+    w->detached = busy;
+    w->cat = NULL;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (busy) {
+        pthread_detach(w->thread);
+        return;
+    }
+    pthread_join(w->thread, NULL);
+    while (w->head) {
+        cjob *j = w->head;
+        w->head = j->next;
+        free(j);
+    }
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+static int worker_submit(sc_catalog *cat, cjob *j)
+{
+    cworker *w = worker_get(cat);
+    if (!w)
+        return -ENOMEM;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = j;
+    else
+        w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 /* ---- parsers ------------------------------------------------------------------ */
@@ -251,62 +510,414 @@ static void default_title(char *out, size_t cap, const char *room, int64_t start
     snprintf(out, cap, "%s %s", room, when);
 }
 
-static int put_row(sc_catalog *cat, const char *path, const char *room, int64_t start_ms,
-                   int64_t duration_ms, uint64_t bytes, const char *status)
+/* A new row's fields (a fresh id; for an existing path the store keeps the
+ * old one). */
+static int row_init(sc_store_recording *r, const char *path, const char *room, int64_t start_ms,
+                    const char *status, const char *kind)
 {
-    sc_store_recording r;
-
-    memset(&r, 0, sizeof(r));
-    if (strlen(path) >= sizeof(r.path) || random_id(r.id) < 0)
+    memset(r, 0, sizeof(*r));
+    if (strlen(path) >= sizeof(r->path) || random_id(r->id) < 0)
         return -EINVAL;
-    snprintf(r.room, sizeof(r.room), "%s", room);
-    snprintf(r.status, sizeof(r.status), "%s", status);
-    snprintf(r.path, sizeof(r.path), "%s", path);
-    default_title(r.title, sizeof(r.title), room, start_ms);
-    r.started_at_ms = start_ms;
-    r.duration_ms = duration_ms;
-    r.bytes = (int64_t)bytes;
-    return sc_store_recording_put(cat->store, &r, sc_wall_ms());
+    snprintf(r->room, sizeof(r->room), "%s", room);
+    snprintf(r->status, sizeof(r->status), "%s", status);
+    snprintf(r->kind, sizeof(r->kind), "%s", kind);
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    default_title(r->title, sizeof(r->title), room, start_ms);
+    r->started_at_ms = start_ms;
+    r->slot = -1;
+    return 0;
 }
 
-void sc_catalog_on_done(void *ud, const sc_recording_info *info)
+static void tracks_json(char *out, size_t cap, bool audio, bool video)
 {
-    sc_catalog *cat = ud;
-    report *r;
-    bool queued = false;
+    snprintf(out, cap, "[%s%s%s]", audio ? "\"audio\"" : "", audio && video ? "," : "",
+             video ? "\"video\"" : "");
+}
 
-    if (!cat || !info || !info->path)
-        return;
-    r = calloc(1, sizeof(*r));
-    if (!r || !(r->path = strdup(info->path))) {
+/* ---- reports from the writer thread --------------------------------------------- */
+
+static report *report_from(report_kind kind, const sc_recording_info *info)
+{
+    report *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    if (info->path && !(r->path = strdup(info->path))) {
         free(r);
-        return;
+        return NULL;
     }
+    r->kind = kind;
     snprintf(r->room, sizeof(r->room), "%s", info->room ? info->room : "");
+    r->slot = info->slot;
     r->start_ms = info->start_unix_ms;
     r->duration_ms = info->duration_ms;
     r->bytes = info->bytes;
     r->error = info->error;
-    pthread_mutex_lock(&cat->lock);
-    if (cat->queued < CATALOG_QUEUE_MAX) {
-        if (cat->tail)
-            cat->tail->next = r;
-        else
-            cat->head = r;
-        cat->tail = r;
-        cat->queued++;
-        queued = true;
-    } else {
-        cat->dropped++;
+    r->stop = info->stop;
+    snprintf(r->message, sizeof(r->message), "%s", info->message ? info->message : "");
+    r->has_audio = info->has_audio;
+    r->has_video = info->has_video;
+    return r;
+}
+
+static void on_report(void *ud, report_kind kind, const sc_recording_info *info)
+{
+    sc_catalog *cat = ud;
+    report *r;
+
+    if (!cat || !info || (kind != REP_ERROR && !info->path))
+        return;
+    r = report_from(kind, info);
+    if (r)
+        queue_report(cat, r);
+}
+
+void sc_catalog_on_done(void *ud, const sc_recording_info *info)
+{
+    on_report(ud, REP_DONE, info);
+}
+
+void sc_catalog_on_started(void *ud, const sc_recording_info *info)
+{
+    on_report(ud, REP_STARTED, info);
+}
+
+void sc_catalog_on_error(void *ud, const sc_recording_info *info)
+{
+    on_report(ud, REP_ERROR, info);
+}
+
+/* ---- room sessions and their composites ------------------------------------------ */
+
+static void arm_timer(sc_catalog *cat);
+
+static rsession *session_of_room(sc_catalog *cat, const char *room)
+{
+    for (rsession *s = cat->sessions; s; s = s->next)
+        if (strcmp(s->room, room) == 0)
+            return s;
+    return NULL;
+}
+
+/* The room's open session (a file starting within the grace period of the
+ * last one's end joins it), or a new one. */
+static rsession *session_join(sc_catalog *cat, const char *room)
+{
+    rsession *s = session_of_room(cat, room);
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s || random_id(s->id) < 0) {
+            free(s);
+            return NULL;
+        }
+        snprintf(s->room, sizeof(s->room), "%s", room);
+        s->next = cat->sessions;
+        cat->sessions = s;
     }
-    pthread_mutex_unlock(&cat->lock);
-    if (!queued) {
-        free(r->path);
-        free(r);
+    s->open++;
+    s->idle_since = 0;
+    return s;
+}
+
+static void session_file_closed(sc_catalog *cat, const char *session)
+{
+    for (rsession *s = cat->sessions; s; s = s->next) {
+        if (strcmp(s->id, session) != 0)
+            continue;
+        if (s->open > 0 && --s->open == 0) {
+            s->idle_since = mono_ms();
+            arm_timer(cat);
+        }
         return;
     }
-    if (cat->wake)
-        cat->wake(cat->wake_ud);
+}
+
+typedef struct gather {
+    sc_store_recording rows[SC_COMPOSITE_MAX_INPUTS];
+    int n, skipped;
+    bool live;                     /* a row still "recording" */
+    int64_t start_ms;
+} gather;
+
+static void gather_row(void *ud, const sc_store_recording *r)
+{
+    gather *g = ud;
+    struct stat st;
+
+    if (strcmp(r->status, "recording") == 0) {
+        g->live = true;
+        return;
+    }
+    /* A failed file still plays up to where it stopped. */
+    if (stat(r->path, &st) != 0 || st.st_size == 0) {
+        g->skipped++;
+        return;
+    }
+    /* Newest first from the store: keep the earliest ones. */
+    if (g->n == SC_COMPOSITE_MAX_INPUTS) {
+        memmove(g->rows, g->rows + 1, sizeof(g->rows[0]) * (SC_COMPOSITE_MAX_INPUTS - 1));
+        g->n--;
+        g->skipped++;
+    }
+    g->rows[g->n++] = *r;
+}
+
+static void composite_path(sc_catalog *cat, const gather *g, const char *room,
+                           const char *session, char *out, size_t cap)
+{
+    /* Beside the slot files, in a folder of its own: neither the
+     * recorder's repair of .part files nor the start-up scan (which take
+     * every DIR/<room>/NAME.webm for a slot file) mistake it for one. */
+    char dir[SC_PATH_MAX + 80], stamp[32] = "";
+    const char *p = g->rows[0].path, *slash = strrchr(p, '/');
+    time_t t = (time_t)(g->start_ms / 1000);
+    struct tm tm;
+
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s/composite", (int)(slash - p), p);
+    else
+        snprintf(dir, sizeof(dir), "%s/%s/composite", cat->dir, room);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        SC_WARN("catalog", "cannot create %s: %s", dir, strerror(errno));
+    if (gmtime_r(&t, &tm))
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, cap, "%s/%s-%.8s.webm", dir, stamp, session);
+}
+
+static void composite_failed(sc_catalog *cat, const char *id, const char *reason)
+{
+    sc_store_recording_set_status(cat->store, id, "failed", reason, 0, 0, sc_wall_ms());
+    pthread_mutex_lock(&cat->lock);
+    cat->stats.composites_failed++;
+    pthread_mutex_unlock(&cat->lock);
+    SC_WARN("catalog", "composite %s failed: %s", id, reason);
+}
+
+/* Queue the composite of `session` into row `id` (created if existing is
+ * NULL).  Signalling thread. */
+static int composite_start(sc_catalog *cat, const char *room, const char *session,
+                           const sc_store_recording *existing)
+{
+    sc_store_recording_filter f = {.kind = "track", .session = session};
+    sc_store_recording row;
+    char out[SC_PATH_MAX + 64], slots[128] = "[";
+    gather *g = calloc(1, sizeof(*g));
+    cjob *j = NULL;
+    int rc = -ENOMEM;
+
+    if (!g)
+        return -ENOMEM;
+    if (sc_store_recordings_query(cat->store, &f, gather_row, g) < 0) {
+        rc = -EIO;
+        goto out;
+    }
+    if (g->n == 0) {
+        rc = -ENOENT; /* nothing playable: no composite */
+        goto out;
+    }
+    /* Oldest first: the grid and the composite's time 0 follow it. */
+    for (int a = 0, b = g->n - 1; a < b; a++, b--) {
+        sc_store_recording tmp = g->rows[a];
+        g->rows[a] = g->rows[b];
+        g->rows[b] = tmp;
+    }
+    g->start_ms = g->rows[0].started_at_ms;
+    for (int i = 0; i < g->n; i++) {
+        size_t n = strlen(slots);
+        snprintf(slots + n, sizeof(slots) - n, "%s%d", i ? "," : "", g->rows[i].slot);
+    }
+    snprintf(slots + strlen(slots), sizeof(slots) - strlen(slots), "]");
+    if (existing) {
+        row = *existing;
+        snprintf(out, sizeof(out), "%s", existing->path);
+    } else {
+        composite_path(cat, g, room, session, out, sizeof(out));
+        if (row_init(&row, out, room, g->start_ms, "processing", "composite") < 0) {
+            rc = -EINVAL;
+            goto out;
+        }
+        snprintf(row.session, sizeof(row.session), "%s", session);
+        snprintf(row.tracks, sizeof(row.tracks), "%s", slots);
+        if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0 ||
+            sc_store_recording_by_path(cat->store, out, &row) < 0) {
+            rc = -EIO;
+            goto out;
+        }
+    }
+    j = calloc(1, sizeof(*j));
+    if (!j) {
+        composite_failed(cat, row.id, "out of memory");
+        goto out;
+    }
+    snprintf(j->id, sizeof(j->id), "%s", row.id);
+    snprintf(j->out, sizeof(j->out), "%s", out);
+    for (int i = 0; i < g->n; i++) {
+        snprintf(j->paths[i], sizeof(j->paths[i]), "%s", g->rows[i].path);
+        j->in[i].path = j->paths[i];
+        j->in[i].slot = g->rows[i].slot >= 0 ? g->rows[i].slot : i;
+        j->in[i].start_unix_ms = g->rows[i].started_at_ms;
+    }
+    j->n = g->n;
+    if (existing)
+        sc_store_recording_set_status(cat->store, row.id, "processing", NULL, 0, 0,
+                                      sc_wall_ms());
+    rc = worker_submit(cat, j);
+    if (rc < 0) {
+        free(j);
+        composite_failed(cat, row.id, "cannot start the composite thread");
+    } else {
+        SC_INFO("catalog", "composite of %s (%d file%s) queued: %s", room, g->n,
+                g->n == 1 ? "" : "s", out);
+    }
+out:
+    free(g);
+    return rc;
+}
+
+static void session_tick(lws_sorted_usec_list_t *sul)
+{
+    sc_catalog *cat = ((sess_timer *)sul)->cat;
+    int64_t now = mono_ms();
+    rsession **pp = &cat->sessions;
+
+    cat->timer_armed = false;
+    while (*pp) {
+        rsession *s = *pp;
+        if (s->open == 0 && now - s->idle_since >= SC_CATALOG_SESSION_GRACE_MS) {
+            *pp = s->next;
+            SC_INFO("catalog", "recording session %.8s of %s ended", s->id, s->room);
+            composite_start(cat, s->room, s->id, NULL);
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+    arm_timer(cat);
+}
+
+static void arm_timer(sc_catalog *cat)
+{
+    int64_t now = mono_ms(), next = INT64_MAX;
+
+    if (!cat->srv || !cat->srv->ctx)
+        return;
+    for (rsession *s = cat->sessions; s; s = s->next)
+        if (s->open == 0 && s->idle_since + SC_CATALOG_SESSION_GRACE_MS < next)
+            next = s->idle_since + SC_CATALOG_SESSION_GRACE_MS;
+    if (next == INT64_MAX)
+        return;
+    lws_sul_schedule(cat->srv->ctx, 0, &cat->timer.sul, session_tick,
+                     (next > now ? next - now : 0) * LWS_US_PER_MS + 1000);
+    cat->timer_armed = true;
+}
+
+/* ---- applying the reports (signalling thread) ------------------------------------ */
+
+static void stop_reason(const report *r, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s", sc_recording_stop_name(r->stop), r->message[0] ? ": " : "",
+             r->message);
+}
+
+static void apply_started(sc_catalog *cat, report *r)
+{
+    sc_store_recording row;
+    rsession *s = session_join(cat, r->room);
+
+    if (row_init(&row, r->path, r->room, r->start_ms, "recording", "track") < 0)
+        return;
+    row.slot = r->slot;
+    if (s)
+        snprintf(row.session, sizeof(row.session), "%s", s->id);
+    if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0)
+        SC_WARN("catalog", "cannot catalog %s", r->path);
+}
+
+static void apply_done(sc_catalog *cat, report *r)
+{
+    sc_store_recording row, old;
+    struct stat st;
+    bool known = sc_store_recording_by_path(cat->store, r->path, &old) == 0 && old.session[0];
+
+    /* The writer's count may leave out the Cues written at close. */
+    if (stat(r->path, &st) == 0)
+        r->bytes = (uint64_t)st.st_size;
+    if (row_init(&row, r->path, r->room, r->start_ms, r->error ? "failed" : "ready", "track") <
+        0)
+        return;
+    row.slot = r->slot;
+    row.duration_ms = r->duration_ms;
+    row.bytes = (int64_t)r->bytes;
+    tracks_json(row.tracks, sizeof(row.tracks), r->has_audio, r->has_video);
+    if (r->error)
+        stop_reason(r, row.reason, sizeof(row.reason));
+    if (known) {
+        snprintf(row.session, sizeof(row.session), "%s", old.session);
+    } else {
+        /* Its start was never reported (queue full): it still belongs to
+         * the room's session. */
+        rsession *s = session_join(cat, r->room);
+        if (s)
+            snprintf(row.session, sizeof(row.session), "%s", s->id);
+    }
+    if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0)
+        SC_WARN("catalog", "cannot catalog %s", r->path);
+    else
+        SC_INFO("catalog", "recording of %s %s: %s (%.1f s)", r->room, row.status, r->path,
+                (double)r->duration_ms / 1000.0);
+    if (row.session[0])
+        session_file_closed(cat, row.session);
+}
+
+typedef struct rec_error_fan {
+    json_t *msg;
+} rec_error_fan;
+
+static void send_to_moderator(void *ud, sc_ws_client *c)
+{
+    if (sc__is_moderator(c))
+        sc_ws_send(c, json_incref(ud));
+}
+
+static void apply_error(sc_catalog *cat, report *r)
+{
+    const char *code = sc_recording_stop_name(r->stop);
+    json_t *msg;
+
+    pthread_mutex_lock(&cat->lock);
+    if (r->stop == SC_RECORDING_STOP_QUOTA)
+        cat->stats.failed_quota++;
+    else if (r->stop == SC_RECORDING_STOP_DISK_FULL)
+        cat->stats.failed_disk_full++;
+    else
+        cat->stats.failed_disk_error++;
+    pthread_mutex_unlock(&cat->lock);
+    SC_WARN("catalog", "recording of %s slot %d stopped: %s%s%s", r->room, r->slot, code,
+            r->message[0] ? ": " : "", r->message);
+    if (!cat->srv || !code[0])
+        return;
+    msg = json_pack("{s:s,s:s,s:s,s:i}", "type", "recording_error", "code", code, "message",
+                    r->message[0] ? r->message : code, "slot", r->slot);
+    if (msg)
+        sc_ws_foreach_client(cat->srv, r->room, send_to_moderator, msg);
+    json_decref(msg);
+}
+
+static void apply_composite(sc_catalog *cat, report *r)
+{
+    struct stat st;
+
+    if (r->rc == 0) {
+        if (r->path && stat(r->path, &st) == 0)
+            r->bytes = (uint64_t)st.st_size;
+        sc_store_recording_set_status(cat->store, r->id, "ready", NULL, r->duration_ms,
+                                      (int64_t)r->bytes, sc_wall_ms());
+        pthread_mutex_lock(&cat->lock);
+        cat->stats.composites_ready++;
+        pthread_mutex_unlock(&cat->lock);
+        SC_INFO("catalog", "composite %s ready (%.1f s)", r->id, (double)r->duration_ms / 1e3);
+    } else {
+        composite_failed(cat, r->id, r->message[0] ? r->message : "composite failed");
+    }
 }
 
 void sc_catalog_drain(sc_catalog *cat)
@@ -322,21 +933,27 @@ void sc_catalog_drain(sc_catalog *cat)
     pthread_mutex_unlock(&cat->lock);
     while (list) {
         report *r = list;
-        struct stat st;
         list = r->next;
-        /* The writer's count may leave out the Cues written at close. */
-        if (stat(r->path, &st) == 0)
-            r->bytes = (uint64_t)st.st_size;
-        if (put_row(cat, r->path, r->room, r->start_ms, r->duration_ms, r->bytes,
-                    r->error ? "failed" : "ready") < 0)
-            SC_WARN("catalog", "cannot catalog %s", r->path);
-        else
-            SC_INFO("catalog", "recording of %s ready: %s (%.1f s)", r->room, r->path,
-                    (double)r->duration_ms / 1000.0);
+        switch (r->kind) {
+        case REP_STARTED:
+            apply_started(cat, r);
+            break;
+        case REP_DONE:
+            apply_done(cat, r);
+            break;
+        case REP_ERROR:
+            apply_error(cat, r);
+            break;
+        case REP_COMPOSITE:
+            apply_composite(cat, r);
+            break;
+        }
         free(r->path);
         free(r);
     }
 }
+
+/* ---- start-up: files on disk, rows left unfinished ------------------------------- */
 
 /* Start time from the recorder's file name (YYYYMMDDTHHMMSSZ-slotN...),
  * else the file's modification time less its duration. */
@@ -383,7 +1000,7 @@ static bool has_suffix(const char *s, const char *suf)
 static int scan_room(sc_catalog *cat, const char *room)
 {
     char dpath[SC_PATH_MAX + 80], path[SC_PATH_MAX + 400];
-    sc_store_recording existing;
+    sc_store_recording existing, row;
     struct dirent *e;
     struct stat st;
     int added = 0;
@@ -403,12 +1020,96 @@ static int scan_room(sc_catalog *cat, const char *room)
         if (sc_store_recording_by_path(cat->store, path, &existing) == 0)
             continue;
         bool ok = file_duration(path, &dur) == 0;
-        if (put_row(cat, path, room, start_from_name(e->d_name, &st, dur), dur,
-                    (uint64_t)st.st_size, ok ? "ready" : "failed") == 0)
+        if (row_init(&row, path, room, start_from_name(e->d_name, &st, dur), ok ? "ready" : "failed",
+                     "track") < 0)
+            continue;
+        row.duration_ms = dur;
+        row.bytes = (int64_t)st.st_size;
+        if (!ok)
+            snprintf(row.reason, sizeof(row.reason), "no duration in the file");
+        if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) == 0)
             added++;
     }
     closedir(d);
     return added;
+}
+
+typedef struct resolve_ctx {
+    sc_catalog *cat;
+    json_t *sessions;              /* session -> room, of track rows */
+    json_t *done;                  /* sessions that have a composite row */
+    json_t *rerun;                 /* composite rows to run again */
+    int fixed;
+} resolve_ctx;
+
+/* A row a killed server left "recording": the recorder has repaired and
+ * renamed its .part file by now (it starts first), or could not. */
+static void resolve_track(void *ud, const sc_store_recording *r)
+{
+    resolve_ctx *x = ud;
+    char part[sizeof(r->path) + 8];
+    int64_t dur = 0;
+    struct stat st;
+
+    if (strcmp(r->kind, "track") != 0 || strcmp(r->status, "recording") != 0)
+        return;
+    snprintf(part, sizeof(part), "%s.part", r->path);
+    if (stat(r->path, &st) == 0 && file_duration(r->path, &dur) == 0)
+        sc_store_recording_set_status(x->cat->store, r->id, "ready", NULL, dur,
+                                      (int64_t)st.st_size, sc_wall_ms());
+    else
+        sc_store_recording_set_status(x->cat->store, r->id, "failed",
+                                      stat(part, &st) == 0 ? "interrupted; the file could not be repaired"
+                                                           : "interrupted; the file is missing",
+                                      0, 0, sc_wall_ms());
+    x->fixed++;
+}
+
+static void collect_sessions(void *ud, const sc_store_recording *r)
+{
+    resolve_ctx *x = ud;
+    if (!r->session[0])
+        return;
+    if (strcmp(r->kind, "composite") == 0) {
+        json_object_set_new(x->done, r->session, json_true());
+        if (strcmp(r->status, "processing") == 0)
+            json_object_set_new(x->rerun, r->id, json_string(r->room));
+    } else {
+        json_object_set_new(x->sessions, r->session, json_string(r->room));
+    }
+}
+
+/* Rows left "recording" become ready (repaired) or failed; composites left
+ * "processing" run again; a session whose end the server did not see
+ * (killed, or stopped within the grace period) gets its composite now. */
+static void resolve_unfinished(sc_catalog *cat)
+{
+    sc_store_recording_filter all = {0};
+    resolve_ctx x = {cat, json_object(), json_object(), json_object(), 0};
+    const char *key;
+    json_t *v;
+
+    if (!x.sessions || !x.done || !x.rerun)
+        goto out;
+    all.status = "recording";
+    sc_store_recordings_query(cat->store, &all, resolve_track, &x);
+    all.status = NULL;
+    sc_store_recordings_query(cat->store, &all, collect_sessions, &x);
+    json_object_foreach(x.rerun, key, v) {
+        sc_store_recording row;
+        if (sc_store_recording_get(cat->store, key, &row) == 0)
+            composite_start(cat, row.room, row.session, &row);
+    }
+    json_object_foreach(x.sessions, key, v) {
+        if (!json_object_get(x.done, key))
+            composite_start(cat, json_string_value(v), key, NULL);
+    }
+    if (x.fixed)
+        SC_INFO("catalog", "%d interrupted recording(s) resolved", x.fixed);
+out:
+    json_decref(x.sessions);
+    json_decref(x.done);
+    json_decref(x.rerun);
 }
 
 int sc_catalog_scan(sc_catalog *cat)
@@ -419,6 +1120,7 @@ int sc_catalog_scan(sc_catalog *cat)
 
     if (!cat)
         return -EINVAL;
+    resolve_unfinished(cat);
     d = opendir(cat->dir);
     if (!d)
         return errno == ENOENT ? 0 : -errno;
@@ -474,12 +1176,21 @@ static bool id_ok(const char *id)
 static json_t *recording_json(const sc_store_recording *r)
 {
     char url[96];
+    json_t *o, *tracks = r->tracks[0] ? json_loads(r->tracks, 0, NULL) : NULL;
+
     snprintf(url, sizeof(url), "/media/recordings/%s.webm", r->id);
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s,s:I,s:b}", "id", r->id, "room", r->room,
-                     "title", r->title, "status", r->status, "started_at",
-                     (json_int_t)r->started_at_ms, "duration_s",
-                     (double)r->duration_ms / 1000.0, "media_url", url, "bytes",
-                     (json_int_t)r->bytes, "published", r->published);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s,s:I,s:b,s:s,s:o,s:o,s:o}", "id", r->id, "room",
+                  r->room, "title", r->title, "status", r->status, "started_at",
+                  (json_int_t)r->started_at_ms, "duration_s", (double)r->duration_ms / 1000.0,
+                  "media_url", url, "bytes", (json_int_t)r->bytes, "published", r->published,
+                  "kind", r->kind[0] ? r->kind : "track", "session",
+                  r->session[0] ? json_string(r->session) : json_null(), "reason",
+                  r->reason[0] ? json_string(r->reason) : json_null(), "tracks",
+                  json_is_array(tracks) ? json_incref(tracks) : json_array());
+    json_decref(tracks);
+    if (o && r->slot >= 0)
+        json_object_set_new(o, "slot", json_integer(r->slot));
+    return o;
 }
 
 static void list_row(void *ud, const sc_store_recording *r)
@@ -500,9 +1211,13 @@ static bool parse_ms(const char *s, int64_t *out)
 
 static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
 {
-    char room[SC_ROOM_NAME_MAX + 2], v[32];
+    char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
     bool by_room = query_arg(req->query, "room", room, sizeof(room)) && room[0];
+    bool by_kind = query_arg(req->query, "kind", kind, sizeof(kind)) && kind[0];
+    bool by_status = query_arg(req->query, "status", status, sizeof(status)) && status[0];
+    bool by_session = query_arg(req->query, "session", session, sizeof(session)) && session[0];
     int64_t from = INT64_MIN, to = INT64_MAX;
+    sc_store_recording_filter f;
     json_t *arr;
 
     rep->action = "listing recordings";
@@ -515,9 +1230,28 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
         sc_http_error(rep, 400, "bad-request", "from and to are Unix times in milliseconds");
         return;
     }
+    if (by_kind && strcmp(kind, "track") != 0 && strcmp(kind, "composite") != 0) {
+        sc_http_error(rep, 400, "bad-request", "kind is track or composite");
+        return;
+    }
+    if (by_status && strcmp(status, "recording") != 0 && strcmp(status, "processing") != 0 &&
+        strcmp(status, "ready") != 0 && strcmp(status, "failed") != 0) {
+        sc_http_error(rep, 400, "bad-request", "status is recording, processing, ready or failed");
+        return;
+    }
+    if (by_session && !id_ok(session)) {
+        sc_http_error(rep, 400, "bad-request", "session is 32 hex digits");
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    f.room = by_room ? room : NULL;
+    f.from_ms = from;
+    f.to_ms = to;
+    f.kind = by_kind ? kind : NULL;
+    f.status = by_status ? status : NULL;
+    f.session = by_session ? session : NULL;
     arr = json_array();
-    if (!arr || sc_store_recordings_list(srv->store, by_room ? room : NULL, from, to, list_row,
-                                         arr) < 0) {
+    if (!arr || sc_store_recordings_query(srv->store, &f, list_row, arr) < 0) {
         json_decref(arr);
         sc_http_error(rep, 500, "internal", "cannot read the catalog");
         return;
@@ -534,6 +1268,138 @@ static int admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep
     return r;
 }
 
+/* ---- the replay timeline -------------------------------------------------------- */
+
+/* The kinds a replay shows (votes, likes, check-ins, moderation and held
+ * messages are not part of what the audience saw as a story). */
+static bool timeline_kind(const char *kind)
+{
+    static const char *const kinds[] = {"chat", "danmaku", "question", "answer", "poll",
+                                        "poll_open", "poll_close", "lottery", "announcement",
+                                        "chapter"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+typedef struct timeline {
+    int64_t start_ms;
+    json_t *items, *chapters;
+} timeline;
+
+static void timeline_row(void *ud, const sc_store_interaction *row)
+{
+    timeline *t = ud;
+    json_t *data, *item;
+    const char *key;
+    void *tmp;
+
+    if (!row->kind || !timeline_kind(row->kind))
+        return;
+    data = row->data ? json_loads(row->data, 0, NULL) : NULL;
+    if (!json_is_object(data)) {
+        json_decref(data);
+        return;
+    }
+    /* Private fields (voters, the asker of an anonymous question) start
+     * with '_' in the stored message; the room never saw them. */
+    json_object_foreach_safe(data, tmp, key, item) {
+        if (key[0] == '_')
+            json_object_del(data, key);
+    }
+    item = json_pack("{s:I,s:s,s:I,s:I,s:o}", "id", (json_int_t)row->id, "kind", row->kind,
+                     "t_ms", (json_int_t)(row->ts_ms - t->start_ms), "ts",
+                     (json_int_t)row->ts_ms, "data", data);
+    if (!item)
+        return;
+    if (strcmp(row->kind, "chapter") == 0)
+        json_array_append_new(t->chapters,
+                              json_pack("{s:I,s:O,s:I}", "id", (json_int_t)row->id, "title",
+                                        json_object_get(data, "title"), "t_ms",
+                                        (json_int_t)(row->ts_ms - t->start_ms)));
+    json_array_append_new(t->items, item);
+}
+
+/* GET /api/recordings/{id}/timeline: admins, and the room's tokens once the
+ * recording is published (as for its media). */
+static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
+                         sc_http_reply *rep)
+{
+    char qtok[2048];
+    sc_http_req areq = *req;
+    sc_store_recording r;
+    sc_token tok;
+    timeline t;
+    int64_t end;
+    int e;
+
+    rep->action = "reading a recording's timeline";
+    if (!areq.token && query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
+        areq.token = qtok;
+    e = id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
+    if (e < 0) {
+        if (!admin_auth(srv, &areq, rep))
+            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
+                          "no such recording");
+        return;
+    }
+    if (r.published) {
+        if (sc_http_auth(srv, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
+            return;
+    } else if (sc_http_auth(srv, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
+        if (rep->status == 403)
+            sc_http_error(rep, 403, "forbidden", "this recording is not published");
+        return;
+    }
+    /* A file still being written reaches up to now. */
+    end = strcmp(r.status, "recording") == 0 ? sc_wall_ms() : r.started_at_ms + r.duration_ms;
+    t.start_ms = r.started_at_ms;
+    t.items = json_array();
+    t.chapters = json_array();
+    if (!t.items || !t.chapters ||
+        sc_store_interactions_between(srv->store, r.room, r.started_at_ms, end, timeline_row,
+                                      &t) < 0) {
+        json_decref(t.items);
+        json_decref(t.chapters);
+        sc_http_error(rep, 500, "internal", "cannot read the interactions");
+        return;
+    }
+    sc_http_json(rep, 200,
+                 json_pack("{s:s,s:s,s:I,s:f,s:o,s:o}", "recording", r.id, "room", r.room,
+                           "started_at", (json_int_t)r.started_at_ms, "duration_s",
+                           (double)r.duration_ms / 1000.0, "items", t.items, "chapters",
+                           t.chapters));
+}
+
+json_t *sc_catalog_stats_json(sc_server *srv)
+{
+    sc_catalog_stats cs;
+    json_t *o;
+
+    sc_catalog_stats_get(srv ? srv->catalog : NULL, &cs);
+    o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "failed_quota", (json_int_t)cs.failed_quota,
+                  "failed_disk_full", (json_int_t)cs.failed_disk_full, "failed_disk_error",
+                  (json_int_t)cs.failed_disk_error, "composites_ready",
+                  (json_int_t)cs.composites_ready, "composites_failed",
+                  (json_int_t)cs.composites_failed, "reports_dropped",
+                  (json_int_t)cs.reports_dropped);
+    if (o && srv && srv->recorder) {
+        sc_recorder_stats rs;
+        sc_recorder_stats_get(srv->recorder, &rs);
+        json_object_set_new(
+            o, "recorder",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s}", "files_open",
+                      (json_int_t)rs.files_open, "files_done", (json_int_t)rs.files_done,
+                      "files_repaired", (json_int_t)rs.files_repaired, "bytes_written",
+                      (json_int_t)rs.bytes_written, "bytes_used", (json_int_t)rs.bytes_used,
+                      "drops_queue_full", (json_int_t)rs.drops_queue_full, "frames_dropped",
+                      (json_int_t)rs.frames_dropped, "errors", (json_int_t)rs.errors,
+                      "error", rs.error, "last_error", rs.last_error));
+    }
+    return o;
+}
+
 void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
                          char args[][SC_ROOM_NAME_MAX + 32], sc_http_reply *rep)
 {
@@ -541,10 +1407,24 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
     int e;
 
     rep->action = "managing recordings";
+    if (nargs == 2 && strcmp(args[1], "timeline") == 0) {
+        if (req->method != SC_HTTP_GET) {
+            sc_http_error(rep, 405, "method-not-allowed", "the timeline is read with GET");
+            snprintf(rep->allow, sizeof(rep->allow), "GET");
+            return;
+        }
+        api_timeline(srv, req, args[0], rep);
+        return;
+    }
     if (admin_auth(srv, req, rep))
         return;
     if (nargs == 0) {
         api_list(srv, req, rep);
+        return;
+    }
+    if (nargs == 1 && strcmp(args[0], "stats") == 0 && req->method == SC_HTTP_GET) {
+        rep->action = "reading recording stats";
+        sc_http_json(rep, 200, sc_catalog_stats_json(srv));
         return;
     }
     if (!id_ok(args[0]) || (e = sc_store_recording_get(srv->store, args[0], &r)) == -ENOENT) {
@@ -557,6 +1437,11 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
     }
     if (nargs == 2) {
         bool pub = strcmp(args[1], "publish") == 0;
+        if (req->method != SC_HTTP_POST) {
+            sc_http_error(rep, 405, "method-not-allowed", "publish and unpublish need POST");
+            snprintf(rep->allow, sizeof(rep->allow), "POST");
+            return;
+        }
         if (!pub && strcmp(args[1], "unpublish") != 0) {
             sc_http_error(rep, 404, "not-found", "no such resource");
             return;
@@ -651,3 +1536,54 @@ int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *ar
     }
     return fd;
 }
+
+/* ---- chapters (WebSocket) ----------------------------------------------------------- */
+
+/* {"type":"chapter","title":"..."}: the host marks a chapter while the
+ * room is live; it is stored as an interaction (so the replay's timeline
+ * and chapter menu find it by time) and shown to the room. */
+static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    sc_iroom *r = sc__iroom_of(c);
+    sc_server *srv = sc_ws_client_server(c);
+    sc_sfu_publisher_info pub;
+    int n = 0, viewers = 0;
+    int64_t now, rowid;
+    char *title;
+    json_t *m;
+
+    if (!r) {
+        sc_ws_error(c, id, "internal", "out of memory");
+        return;
+    }
+    if (!srv->sfu || sc_sfu_room_info(srv->sfu, r->name, &pub, 1, &n, &viewers) < 0 || n == 0) {
+        sc_ws_error(c, id, "not-live", "chapters are marked while the room is live");
+        return;
+    }
+    title = sc__text_arg(c, id, msg, "title", SC_CATALOG_CHAPTER_MAX, false, NULL);
+    if (!title)
+        return;
+    now = sc__now_ms();
+    m = json_pack("{s:s,s:s,s:o,s:I,s:I}", "type", "chapter", "title", title, "by",
+                  sc__from(r, sc_ws_client_token(c)), "ts", (json_int_t)now, "media_ms",
+                  (json_int_t)sc__media_ms(r, now));
+    free(title);
+    if (!m) {
+        sc_ws_error(c, id, "internal", "out of memory");
+        return;
+    }
+    rowid = sc__record(r, "chapter", sc_ws_client_token(c), m);
+    if (rowid <= 0) {
+        json_decref(m);
+        sc_ws_error(c, id, "internal", "cannot store the chapter");
+        return;
+    }
+    json_object_set_new(m, "id", json_integer((json_int_t)rowid));
+    sc_ws_reply(c, id, json_pack("{s:s,s:I}", "type", "ok", "chapter", (json_int_t)rowid));
+    sc_ws_broadcast(srv, r->name, m);
+}
+
+const sc_ws_command sc_catalog_commands[] = {
+    {"chapter", cmd_chapter, SC_PERM_MODERATE, true, "marking a chapter"},
+};
+const size_t sc_catalog_n_commands = sizeof(sc_catalog_commands) / sizeof(sc_catalog_commands[0]);

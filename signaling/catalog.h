@@ -1,11 +1,19 @@
-/* The recordings catalog (issue 6): one SQLite row per finished WebM file
- * (store.h), the admin REST API over it and the media it serves.
+/* The recordings catalog (issue 6): one SQLite row per WebM file (store.h)
+ * from the moment it starts, grouped in room sessions, the composite of
+ * each session, the admin REST API over them, the media they serve, the
+ * replay timeline and the host's chapter marks.
  *
- * Rows come from two places: a scan of the recordings directory at start
- * (files finished by an earlier run, or repaired by the recorder), and the
- * recorder's done callback.  That callback runs on the writer thread, so it
- * only queues the facts (a short mutex) and wakes the signalling thread,
- * which writes the rows in sc_catalog_drain. */
+ * Rows come from a scan of the recordings directory at start (files of an
+ * earlier run, rows it left unfinished) and from the recorder's callbacks
+ * (started, done, error).  Those run on the writer thread, so they only
+ * queue the facts (a short mutex) and wake the signalling thread, which
+ * writes the rows in sc_catalog_drain.
+ *
+ * A room session is the files of one room that overlap in time; it ends
+ * SC_CATALOG_SESSION_GRACE_MS after its last file finished if no other
+ * started.  Its composite (recorder/composite.h) then runs on the
+ * catalog's own thread, one job at a time, and its row goes processing ->
+ * ready or failed. */
 #ifndef SC_CATALOG_H
 #define SC_CATALOG_H
 
@@ -15,22 +23,46 @@
 #include "http.h"
 #include "recorder.h"
 
+#define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */
+#define SC_CATALOG_CHAPTER_MAX 200        /* characters in a chapter title */
+
 typedef struct sc_catalog sc_catalog;
+
+typedef struct sc_catalog_stats {
+    uint64_t failed_quota;         /* files stopped (or refused) by the quota */
+    uint64_t failed_disk_full;
+    uint64_t failed_disk_error;
+    uint64_t composites_ready;
+    uint64_t composites_failed;
+    uint64_t reports_dropped;      /* the queue from the writer was full */
+} sc_catalog_stats;
 
 /* dir: the recordings directory (borrowed string is copied).  wake is
  * called on the writer thread after a report is queued (sc_server_notify).
  * NULL on allocation failure. */
 sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *), void *wake_ud);
+/* The server whose clients hear recording_error and whose event loop runs
+ * the session timer (borrowed; set before the first drain). */
+void sc_catalog_set_server(sc_catalog *cat, sc_server *srv);
 /* Frees; reports still queued are dropped (call sc_catalog_drain first).
- * Accepts NULL. */
+ * A composite in progress is left to finish on its thread (its row stays
+ * "processing" and runs again at the next start).  Accepts NULL. */
 void sc_catalog_free(sc_catalog *cat);
 
-/* Add every DIR/<room>/<name>.webm not yet in the catalog.  Signalling
- * thread.  Number of rows added, or a negative errno. */
+/* At start: resolve rows an earlier run left "recording" (repaired files
+ * -> ready, else failed) or "processing" (run again), make the composites
+ * of sessions that never got one, and add every DIR/<room>/<name>.webm
+ * not yet in the catalog.  Signalling thread.  Number of files added, or a
+ * negative errno. */
 int sc_catalog_scan(sc_catalog *cat);
 
-/* sc_recorder_done_fn: any thread; ud is the catalog. */
+/* The recorder's callbacks (sc_recorder_done_fn, sc_recorder_events):
+ * any thread; ud is the catalog. */
 void sc_catalog_on_done(void *ud, const sc_recording_info *info);
+void sc_catalog_on_started(void *ud, const sc_recording_info *info);
+void sc_catalog_on_error(void *ud, const sc_recording_info *info);
+
+void sc_catalog_stats_get(sc_catalog *cat, sc_catalog_stats *out);
 
 /* Write the queued reports to the store.  Signalling thread. */
 void sc_catalog_drain(sc_catalog *cat);
@@ -48,8 +80,10 @@ int sc_catalog_range_parse(const char *h, uint64_t total, uint64_t *start, uint6
 
 /* ---- HTTP (called by http.c's route table) ------------------------------ */
 
-/* GET /api/recordings[?room=&from=&to=], GET|DELETE /api/recordings/{id},
- * POST /api/recordings/{id}/{publish|unpublish}.  args: path segments. */
+/* GET /api/recordings[?room=&from=&to=&kind=&status=&session=],
+ * GET|DELETE /api/recordings/{id}, POST /api/recordings/{id}/{publish|
+ * unpublish}, GET /api/recordings/{id}/timeline, GET /api/recordings/stats.
+ * args: path segments. */
 void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
                          char args[][SC_ROOM_NAME_MAX + 32], sc_http_reply *rep);
 
@@ -60,5 +94,8 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
 int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *arg,
                           const char *range, int *status, uint64_t *start, uint64_t *len,
                           uint64_t *total, sc_http_reply *rep);
+
+/* The catalog's and the recorder's counters (for /api/stats). */
+json_t *sc_catalog_stats_json(sc_server *srv);
 
 #endif

@@ -270,7 +270,8 @@ static void api_room_export(sc_server *srv, conn *c)
     sc_interact_http_export(srv, &c->req, c->args[0], c->args[1], &c->rep);
 }
 
-/* /api/recordings[/{id}[/{publish|unpublish}]] (catalog.c) */
+/* /api/recordings[/{id}[/{publish|unpublish|timeline}]], /api/recordings/stats
+ * (catalog.c) */
 static void api_recordings(sc_server *srv, conn *c)
 {
     sc_catalog_http_api(srv, &c->req, c->route->nargs, c->args, &c->rep);
@@ -302,7 +303,7 @@ static const route routes[] = {
     {"/api/rooms", 2, SC_HTTP_GET, "room export", api_room_export},
     {"/api/recordings", 0, SC_HTTP_GET, "recordings", api_recordings},
     {"/api/recordings", 1, SC_HTTP_GET | SC_HTTP_DELETE, "recording", api_recordings},
-    {"/api/recordings", 2, SC_HTTP_POST, "recording action", api_recordings},
+    {"/api/recordings", 2, SC_HTTP_GET | SC_HTTP_POST, "recording action", api_recordings},
     {"/media/recordings", 1, SC_HTTP_GET, "recording media", media_recording},
     {"/whip", 1, SC_HTTP_POST, "WHIP", whip_route},
     {"/whip", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHIP session", whip_route},

@@ -120,11 +120,19 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "stagecast serve: out of memory\n");
         goto out;
     }
+    sc_catalog_set_server(catalog, srv);
     if (sc_catalog_scan(catalog) < 0)
         SC_WARN("main", "cannot scan %s for recordings", recdir);
     srv->catalog = catalog;
-    if (recorder)
+    if (recorder) {
+        static const sc_recorder_events rec_events = {
+            .version = SC_RECORDER_EVENTS_VERSION,
+            .started = sc_catalog_on_started,
+            .error = sc_catalog_on_error,
+        };
         sc_recorder_set_done_callback(recorder, sc_catalog_on_done, catalog);
+        sc_recorder_set_events(recorder, &rec_events, catalog);
+    }
     sc_sfu_config_defaults(&scfg);
     scfg.tap = recorder ? tap_to_recorder : NULL;
     scfg.tap_ud = recorder;

@@ -71,6 +71,16 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL);"
     "CREATE INDEX recordings_room ON recordings(room, started_at);"
     "CREATE INDEX recordings_start ON recordings(started_at);",
+    /* 4: rows from the moment a file starts (status recording), a room
+     * session grouping a session's per-slot files and its composite, why a
+     * row failed, the tracks a file holds (JSON array). */
+    "ALTER TABLE recordings ADD COLUMN kind TEXT NOT NULL DEFAULT 'track';"
+    "ALTER TABLE recordings ADD COLUMN session TEXT;"
+    "ALTER TABLE recordings ADD COLUMN reason TEXT;"
+    "ALTER TABLE recordings ADD COLUMN tracks TEXT;"
+    "ALTER TABLE recordings ADD COLUMN slot INTEGER NOT NULL DEFAULT -1;"
+    "CREATE INDEX recordings_session ON recordings(session);"
+    "CREATE INDEX recordings_status ON recordings(status);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -425,7 +435,8 @@ char *sc_store_setting_get(sc_store *st, const char *room, const char *key)
 /* ---- recordings catalog ------------------------------------------------------ */
 
 static const char rec_cols[] = "id, room, title, status, started_at, duration_ms, bytes, path,"
-                               " published, created_at, updated_at";
+                               " published, created_at, updated_at, kind, session, reason,"
+                               " tracks, slot";
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int i)
 {
@@ -447,6 +458,19 @@ static void rec_from_row(sqlite3_stmt *s, sc_store_recording *r)
     r->published = sqlite3_column_int(s, 8) != 0;
     r->created_at_ms = sqlite3_column_int64(s, 9);
     r->updated_at_ms = sqlite3_column_int64(s, 10);
+    copy_col(r->kind, sizeof(r->kind), s, 11);
+    copy_col(r->session, sizeof(r->session), s, 12);
+    copy_col(r->reason, sizeof(r->reason), s, 13);
+    copy_col(r->tracks, sizeof(r->tracks), s, 14);
+    r->slot = sqlite3_column_int(s, 15);
+}
+
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v && v[0])
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms)
@@ -455,9 +479,11 @@ int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t no
      * id, title and published flag. */
     static const char sql[] =
         "INSERT INTO recordings (id, room, title, status, started_at, duration_ms, bytes, path,"
-        " published, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)"
+        " published, created_at, updated_at, kind, session, reason, tracks, slot)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12, ?13, ?14)"
         " ON CONFLICT(path) DO UPDATE SET status = ?4, duration_ms = ?6, bytes = ?7,"
-        " updated_at = ?9";
+        " updated_at = ?9, session = COALESCE(session, ?11), reason = ?12,"
+        " tracks = COALESCE(?13, tracks)";
     sqlite3_stmt *s;
     int rc;
 
@@ -472,6 +498,11 @@ int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t no
     sqlite3_bind_int64(s, 7, r->bytes);
     bind_text(s, 8, r->path);
     sqlite3_bind_int64(s, 9, now_ms);
+    bind_text(s, 10, r->kind[0] ? r->kind : "track");
+    bind_opt(s, 11, r->session);
+    bind_opt(s, 12, r->reason);
+    bind_opt(s, 13, r->tracks);
+    sqlite3_bind_int(s, 14, r->slot);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -515,22 +546,34 @@ int sc_store_recording_by_path(sc_store *st, const char *path, sc_store_recordin
 int sc_store_recordings_list(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
                              void (*fn)(void *ud, const sc_store_recording *r), void *ud)
 {
-    char sql[320];
+    sc_store_recording_filter f = {.room = room, .from_ms = from_ms, .to_ms = to_ms};
+    return sc_store_recordings_query(st, &f, fn, ud);
+}
+
+int sc_store_recordings_query(sc_store *st, const sc_store_recording_filter *f,
+                              void (*fn)(void *ud, const sc_store_recording *r), void *ud)
+{
+    char sql[512];
     sqlite3_stmt *s;
     sc_store_recording r;
     int rc, n = 0;
 
-    if (!st)
+    if (!st || !f)
         return -EIO;
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM recordings WHERE (?1 IS NULL OR room = ?1) AND started_at >= ?2"
-             " AND started_at <= ?3 ORDER BY started_at DESC, id",
+             " AND started_at <= ?3 AND (?4 IS NULL OR kind = ?4)"
+             " AND (?5 IS NULL OR session = ?5) AND (?6 IS NULL OR status = ?6)"
+             " ORDER BY started_at DESC, id",
              rec_cols);
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
-    bind_text(s, 1, room);
-    sqlite3_bind_int64(s, 2, from_ms);
-    sqlite3_bind_int64(s, 3, to_ms);
+    bind_text(s, 1, f->room);
+    sqlite3_bind_int64(s, 2, f->from_ms || f->to_ms ? f->from_ms : INT64_MIN);
+    sqlite3_bind_int64(s, 3, f->from_ms || f->to_ms ? f->to_ms : INT64_MAX);
+    bind_text(s, 4, f->kind);
+    bind_text(s, 5, f->session);
+    bind_text(s, 6, f->status);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rec_from_row(s, &r);
         fn(ud, &r);
@@ -570,4 +613,64 @@ int sc_store_recording_delete(sc_store *st, const char *id)
 {
     return rec_change(st, "DELETE FROM recordings WHERE id = ?1", id, 0, 0,
                       "deleting a recording");
+}
+
+int sc_store_recording_set_status(sc_store *st, const char *id, const char *status,
+                                  const char *reason, int64_t duration_ms, int64_t bytes,
+                                  int64_t now_ms)
+{
+    static const char sql[] = "UPDATE recordings SET status = ?2, reason = ?3,"
+                              " duration_ms = ?4, bytes = ?5, updated_at = ?6 WHERE id = ?1";
+    sqlite3_stmt *s;
+    int rc;
+
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, id);
+    bind_text(s, 2, status);
+    bind_opt(s, 3, reason);
+    sqlite3_bind_int64(s, 4, duration_ms);
+    sqlite3_bind_int64(s, 5, bytes);
+    sqlite3_bind_int64(s, 6, now_ms);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "updating a recording failed: %s", sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return sqlite3_changes(st->db) > 0 ? 0 : -ENOENT;
+}
+
+int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_ms,
+                                  int64_t to_ms,
+                                  void (*fn)(void *ud, const sc_store_interaction *row),
+                                  void *ud)
+{
+    /* The replay timeline: by time, using the (room, kind, id) index's room
+     * prefix; ids grow with time, so id order is time order. */
+    static const char sql[] = "SELECT id, kind, user_id, name, ts, media_ms, data"
+                              " FROM interactions WHERE room = ?1 AND ts >= ?2 AND ts <= ?3"
+                              " ORDER BY id LIMIT 100000";
+    sqlite3_stmt *s;
+    sc_store_interaction row;
+    int rc, n = 0;
+
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, room);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, to_ms);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row.id = sqlite3_column_int64(s, 0);
+        row.kind = (const char *)sqlite3_column_text(s, 1);
+        row.user_id = (const char *)sqlite3_column_text(s, 2);
+        row.name = (const char *)sqlite3_column_text(s, 3);
+        row.ts_ms = sqlite3_column_int64(s, 4);
+        row.media_ms = sqlite3_column_int64(s, 5);
+        row.data = (const char *)sqlite3_column_text(s, 6);
+        fn(ud, &row);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
 }

@@ -87,10 +87,27 @@ typedef struct sc_store_recording {
     bool published;
     int64_t created_at_ms;
     int64_t updated_at_ms;
+    char kind[16];                 /* track (one slot's file) or composite */
+    char session[33];              /* the room session it belongs to; "" none */
+    char reason[160];              /* why it failed; "" */
+    char tracks[128];              /* JSON array: ["audio","video"], or the
+                                      composite's slots [0,1]; "" unknown */
+    int slot;                      /* stage slot of a track, -1 */
 } sc_store_recording;
 
-/* Insert r, or (same path) update its status, duration and size, keeping
- * the row's id, title and published flag.  0 or -EIO. */
+/* What sc_store_recordings_query keeps; NULL / 0 fields do not filter
+ * (from_ms = to_ms = 0: any time). */
+typedef struct sc_store_recording_filter {
+    const char *room;
+    int64_t from_ms, to_ms;
+    const char *kind;
+    const char *session;
+    const char *status;
+} sc_store_recording_filter;
+
+/* Insert r, or (same path) update its status, duration, size, reason and
+ * tracks (and a missing session), keeping the row's id, title, kind and
+ * published flag.  0 or -EIO. */
 int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms);
 /* 0, -ENOENT or -EIO. */
 int sc_store_recording_get(sc_store *st, const char *id, sc_store_recording *out);
@@ -103,5 +120,19 @@ int sc_store_recordings_list(sc_store *st, const char *room, int64_t from_ms, in
 int sc_store_recording_set_published(sc_store *st, const char *id, int published,
                                      int64_t now_ms);
 int sc_store_recording_delete(sc_store *st, const char *id);
+/* Newest first.  Count or -EIO. */
+int sc_store_recordings_query(sc_store *st, const sc_store_recording_filter *f,
+                              void (*fn)(void *ud, const sc_store_recording *r), void *ud);
+/* Status (and reason: NULL or "" clears it), duration and size of row id.
+ * 0, -ENOENT or -EIO. */
+int sc_store_recording_set_status(sc_store *st, const char *id, const char *status,
+                                  const char *reason, int64_t duration_ms, int64_t bytes,
+                                  int64_t now_ms);
+/* A room's interactions with ts in [from_ms, to_ms], oldest first (the
+ * replay timeline).  Count or -EIO. */
+int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_ms,
+                                  int64_t to_ms,
+                                  void (*fn)(void *ud, const sc_store_interaction *row),
+                                  void *ud);
 
 #endif

@@ -421,6 +421,7 @@ static const struct {
 } command_tables[] = {
     {sc_interact_commands, &sc_interact_n_commands},
     {sc_stage_commands, &sc_stage_n_commands},
+    {sc_catalog_commands, &sc_catalog_n_commands},
 };
 
 static const ws_cmd *find_command(const char *type)

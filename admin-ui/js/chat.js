@@ -2,6 +2,8 @@
 // join, live messages from the server's batches, a box to send.  The
 // protocol is docs/protocol.md, "Interactions".
 
+import { explain, hasPerm } from './interact-ui.js';
+
 const MAX_SHOWN = 200;
 
 export class ChatPanel {
@@ -17,19 +19,30 @@ export class ChatPanel {
                      aria-label="Message" placeholder="Say something…">
               <button type="submit">Send</button>
             </form>
+            <p class="note chat-rules" id="chat-rules" hidden></p>
             <p class="note chat-status" role="status"></p>`;
         this.list = root.querySelector('.chat-list');
         this.form = root.querySelector('.chat-form');
         this.input = root.querySelector('.chat-input');
         this.status = root.querySelector('.chat-status');
+        this.rules = root.querySelector('.chat-rules');
         this.seen = new Set();
+        this.held = new Set();       // review ids of my messages waiting for a moderator
+        this.moderator = false;
         this.form.addEventListener('submit', (ev) => {
             ev.preventDefault();
             this.send();
         });
         sig.on('joined', (msg) => {
             this.root.hidden = false;
-            this.input.disabled = !(Array.isArray(msg.perms) && msg.perms.includes('chat'));
+            this.input.disabled = !hasPerm(msg, 'chat');
+            this.moderator = hasPerm(msg, 'moderate');
+        });
+        sig.on('room_settings', (s) => this.showRules(s));
+        sig.on('review_done', (msg) => {
+            if (!this.held.delete(msg.review_id)) return;
+            this.status.textContent = msg.approved
+                ? 'A moderator approved your message.' : 'A moderator did not approve your message.';
         });
         sig.on('chat_history', (msg) => (msg.messages || []).forEach((m) => this.add(m)));
         sig.on('batch', (msg) => (msg.messages || []).forEach((m) => {
@@ -53,6 +66,16 @@ export class ChatPanel {
         this.list.scrollTop = this.list.scrollHeight;
     }
 
+    // What the room's settings mean for this person (moderators skip them).
+    showRules(s) {
+        const rules = [];
+        if (s.chat_off) rules.push(this.moderator ? 'Chat is off for the audience.' : 'Chat is off.');
+        if (s.slow_mode_s > 0) rules.push(`Slow mode: one message every ${s.slow_mode_s} s.`);
+        if (s.preapprove) rules.push('Messages appear after a moderator approves them.');
+        this.rules.textContent = rules.join(' ');
+        this.rules.hidden = rules.length === 0;
+    }
+
     async send() {
         const text = this.input.value.trim();
         if (!text) return;
@@ -60,9 +83,12 @@ export class ChatPanel {
         try {
             const reply = await this.sig.request({ type: 'chat', text });
             this.input.value = '';
-            if (reply.type === 'held') this.status.textContent = 'Waiting for a moderator to approve.';
+            if (reply.type === 'held') {
+                this.held.add(reply.review_id);
+                this.status.textContent = 'Your message is held: waiting for a moderator to approve.';
+            }
         } catch (err) {
-            this.status.textContent = err.message || String(err);
+            this.status.textContent = explain(err);
         }
     }
 }

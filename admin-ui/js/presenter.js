@@ -4,9 +4,12 @@
 // and #viewer-count holds the room's subscriber count; tests read both.
 // With the moderate permission it also runs the stage: the hand queue with
 // Invite buttons, the guests with mute and remove buttons
-// (docs/protocol.md, "Stage").
+// (docs/protocol.md, "Stage"), the recording switch, and the interaction
+// panel's host tabs (js/interact-panel.js).
 
-import { ChatPanel } from './chat.js';
+import { AnnouncementBanner } from './interact-announce.js';
+import { DanmakuLayer } from './interact-danmaku.js';
+import { InteractPanel } from './interact-panel.js';
 import { SignalingClient, SignalingError } from './signaling.js';
 import {
     $, backoffDelay, clearError, preferCodec, readParams, setState, showError,
@@ -47,11 +50,15 @@ const ui = {
     hands: $('#hands'),
     handsCount: $('#hands-count'),
     handsEmpty: $('#hands-empty'),
+    recordRow: $('#record-row'),
+    recordState: $('#record-state'),
+    recordToggle: $('#record-toggle'),
+    likes: $('#likes-total'),
 };
 
 const params = readParams();
 let sig = null;
-let chat = null;   // the room's chat panel
+let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let stream = null;        // the local MediaStream being previewed / sent
 let pc = null;
 let session = null;       // hex id from the server's `answer`
@@ -399,6 +406,32 @@ function watchStage() {
     });
 }
 
+// ---- recording -----------------------------------------------------------
+
+let recording = false;
+
+function showRecording(on) {
+    recording = !!on;
+    ui.recordState.textContent = recording ? '● Recording' : 'Not recording';
+    ui.recordState.classList.toggle('on', recording);
+    ui.recordToggle.textContent = recording ? 'Stop recording' : 'Start recording';
+    ui.recordToggle.setAttribute('aria-pressed', String(recording));
+}
+
+async function toggleRecording() {
+    ui.recordToggle.disabled = true;
+    try {
+        await sig.request({ type: 'record', on: !recording });
+        clearError(ui.error);
+    } catch (err) {
+        showError(ui.error, err.code === 'unsupported'
+            ? 'This server does not record (it was started without a recorder).'
+            : `Recording could not be switched (${err.code || 'error'}): ${err.message}`);
+    } finally {
+        ui.recordToggle.disabled = false;
+    }
+}
+
 // ---- signalling --------------------------------------------------------
 
 function setViewers(n) {
@@ -407,12 +440,19 @@ function setViewers(n) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
-    chat = new ChatPanel($('#chat'), sig);
+    interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
+    new AnnouncementBanner($('#announcement'), sig);
+    new DanmakuLayer($('.stage .tile-main'), sig, $('#show-danmaku'));
+    sig.on('batch', (msg) => (msg.messages || []).forEach((m) => {
+        if (m.type === 'likes' && typeof m.total === 'number') ui.likes.textContent = String(m.total);
+    }));
+    sig.on('recording', (msg) => showRecording(msg.on));
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;
         videoCodec = params.codec || msg.video_codec || 'vp8';
         canModerate = Array.isArray(msg.perms) && msg.perms.includes('moderate');
         ui.stageAdmin.hidden = !canModerate;
+        ui.recordRow.hidden = !canModerate;
         setViewers(msg.viewers);
         if (wantLive) publish();
         else status('idle', 'Ready');
@@ -449,6 +489,7 @@ function startSignaling() {
 function init() {
     ui.room.textContent = params.room;
     ui.goLive.addEventListener('click', goLive);
+    ui.recordToggle.addEventListener('click', toggleRecording);
     ui.stop.addEventListener('click', () => stopLive());
     for (const radio of document.querySelectorAll('input[name="source"]')) {
         radio.addEventListener('change', () => switchSource());
@@ -463,6 +504,7 @@ function init() {
         get pc() { return pc; },
         get session() { return session; },
         get signaling() { return sig; },
+        get interact() { return interact; },
         stats: () => (pc ? pc.getStats() : Promise.resolve(null)),
     };
 

@@ -8,9 +8,17 @@
 // "on-stage".  #tiles has data-layout "speaker" (one main tile and
 // thumbnails) or "grid" (three or more on stage, nobody pinned).
 // window.stagecast exposes the PeerConnection and stats() for tests.
+// The interactions (docs/protocol.md, "Interactions"): bullet comments over
+// the stage, likes, the tabbed panel (chat, Q&A, polls; the host's tools
+// for a token with `moderate`), the check-in prompt, lottery results, the
+// pinned announcement, and the notices a moderator's actions cause.
 
 import { GuestPublisher } from './guest.js';
-import { ChatPanel } from './chat.js';
+import { AnnouncementBanner } from './interact-announce.js';
+import { CheckinPrompt } from './interact-checkin.js';
+import { DanmakuForm, DanmakuLayer, LikeButton } from './interact-danmaku.js';
+import { LotteryNotice } from './interact-lottery.js';
+import { InteractPanel } from './interact-panel.js';
 import { SignalingClient, SignalingError } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
 import {
@@ -47,11 +55,12 @@ const ui = {
     guestStatus: $('#guest-status'),
     muteNote: $('#mute-note'),
     leaveStage: $('#leave-stage'),
+    mutedNotice: $('#muted-notice'),
 };
 
 const params = readParams();
 let sig = null;
-let chat = null;   // the room's chat panel
+let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let pc = null;
 let meter = null;
 let session = null;
@@ -489,6 +498,34 @@ function watchStage() {
     });
 }
 
+// ---- interactions ------------------------------------------------------
+
+function watchInteractions() {
+    interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
+    new AnnouncementBanner($('#announcement'), sig);
+    new CheckinPrompt($('#checkin-prompt'), sig);
+    new LotteryNotice($('#lottery-notice'), sig);
+    new DanmakuLayer($('#stage'), sig, $('#show-danmaku'));
+    new DanmakuForm($('#danmaku-box'), sig);
+    new LikeButton($('#like-box'), sig);
+    sig.on('muted', (msg) => {
+        ui.mutedNotice.hidden = !msg.muted;
+        ui.mutedNotice.textContent = msg.muted
+            ? 'A moderator muted you: your messages, comments and questions are refused until you are unmuted.' : '';
+    });
+    // A new connection is not muted until the server says so.
+    sig.on('joined', () => { ui.mutedNotice.hidden = true; });
+    // Kicked or banned: the server closes the socket; coming back at once
+    // would be rude (kick) or refused (ban), so the page stops here.
+    sig.on('kicked', (msg) => {
+        const why = msg.reason === 'banned' ? 'You were banned from this room' : 'A moderator removed you from the room';
+        fail(`${why}${msg.message ? `: ${msg.message}` : '.'}`);
+    });
+    sig.on('transport-error', (err) => {
+        if (err?.code === 'banned') fail('You are banned from this room.');
+    });
+}
+
 // ---- signalling --------------------------------------------------------
 
 function setPublishers(list) {
@@ -500,7 +537,7 @@ function setPublishers(list) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
-    chat = new ChatPanel($('#chat'), sig);
+    watchInteractions();
     sig.on('joined', (msg) => {
         clearError(ui.error);
         ui.room.textContent = msg.room;
@@ -571,6 +608,7 @@ function init() {
         get userId() { return myUserId; },
         get stage() { return { state: stageState, members: [...stageMembers.values()] }; },
         get guest() { return guest; },
+        get interact() { return interact; },
         // Raw inbound counters: {video: [{mid, framesDecoded, ...}], audio: [...], rttMs}.
         stats: () => (pc ? readInbound(pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
     };

@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +127,37 @@ export class Platform {
         return page;
     }
 
+    // A token with chosen permissions (the CLI gives each role its
+    // defaults only), e.g. an assistant: a viewer granted `moderate`.  It is
+    // signed with the key in DATA/secret, found by checking which reading
+    // of the file reproduces a CLI-made token's signature.
+    async tokenWithPerms(role, name, perms, sub) {
+        const probe = await this.token(role, name);
+        const [head, body, sig] = probe.split('.');
+        const raw = readFileSync(join(this.dataDir, 'secret'));
+        const text = raw.toString('latin1').trim();
+        const keys = [raw, Buffer.from(text, 'latin1')];
+        if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) keys.push(Buffer.from(text, 'hex'));
+        const b64 = (buf) => Buffer.from(buf).toString('base64url');
+        const sign = (key, input) => createHmac('sha256', key).update(input).digest('base64url');
+        const key = keys.find((k) => sign(k, `${head}.${body}`) === sig);
+        assert.ok(key, 'cannot recover the signing key from DATA/secret');
+        const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+        claims.perms = perms;
+        if (sub) claims.sub = sub;
+        const payload = b64(JSON.stringify(claims));
+        return `${head}.${payload}.${sign(key, `${head}.${payload}`)}`;
+    }
+
+    // open() with a token made elsewhere (tokenWithPerms).
+    async openWithToken(path, token, label, extra = '') {
+        const context = await this.browser.newContext();
+        const page = await context.newPage();
+        page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
+        await page.goto(`${this.base}/${path}#room=${this.room}&token=${token}${extra ? `&${extra}` : ''}`);
+        return page;
+    }
+
     // SIGTERM must end the server by itself; returns its exit.
     async stop() {
         if (this.browser) await this.browser.close().catch(() => {});
@@ -151,4 +183,18 @@ export async function goLive(page) {
         assert.notEqual(state, 'error', await page.textContent('#error'));
         return state === 'live';
     });
+}
+
+// The text of every element matching selector, as a person reads it.
+export function texts(page, selector) {
+    return page.$$eval(selector, (els) => els.map((e) => e.textContent.replace(/\s+/g, ' ').trim()));
+}
+
+// Poll until some element matching selector reads a text containing
+// `needle`; returns that text.
+export function waitForText(page, selector, needle, what, timeoutMs) {
+    return waitFor(what || `"${needle}" in ${selector}`, async () => {
+        const all = await texts(page, selector);
+        return all.find((t) => t.includes(needle)) || null;
+    }, timeoutMs);
 }

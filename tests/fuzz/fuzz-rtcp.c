@@ -58,6 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t a, b;
         (void)sc_rtcp_parse_sr(&pkt, &sr, blocks, 31, &n);
         (void)sc_rtcp_parse_sr(&pkt, &sr, blocks, 1, &n);
+        sc_twcc_fb tw;
+        static int64_t arr[1024];
+        (void)sc_rtcp_parse_twcc(&pkt, &tw, arr, 1024);
+        (void)sc_rtcp_parse_twcc(&pkt, &tw, arr, 3);
         (void)sc_rtcp_parse_rr(&pkt, &a, blocks, 31, &n);
         (void)sc_rtcp_parse_fb(&pkt, &a, &b);
 

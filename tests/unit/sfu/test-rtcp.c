@@ -538,8 +538,92 @@ static void test_truncations(void)
     SC_CHECK_INT(valid, 3); /* exactly at each packet boundary */
 }
 
+/* Transport-cc feedback written by hand: base 100, 5 statuses as one
+ * run-length chunk (2 received, small deltas) and a one-bit vector
+ * (received, lost, received), reference time 2 (128 ms). */
+static void test_twcc_hand(void)
+{
+    static const uint8_t fb[] = {
+        0x8f, 205, 0x00, 0x06,            /* FMT 15, 7 words */
+        0, 0, 0, 1, 0, 0, 0, 2,           /* sender, media SSRC */
+        0x00, 100, 0x00, 5,               /* base seq 100, 5 statuses */
+        0x00, 0x00, 0x02, 9,              /* reference time 2, fb count 9 */
+        0x20, 0x02,                       /* run: symbol 1 (small), length 2 */
+        0xa8, 0x00,                       /* vector (1 bit): 1 0 1, rest unused */
+        4, 8, 8, 4,                       /* deltas: 1, 2, 2, 1 ms */
+    };
+    sc_rtcp_pkt pkt;
+    SC_CHECK_INT(next_ok(fb, sizeof(fb), &pkt), 1);
+    sc_twcc_fb f;
+    int64_t at[8];
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, at, 8), 0);
+    SC_CHECK_INT(f.base_seq, 100);
+    SC_CHECK_INT(f.count, 5);
+    SC_CHECK_INT(f.fb_count, 9);
+    SC_CHECK(f.ref_us == 128000);
+    SC_CHECK(at[0] == 129000);
+    SC_CHECK(at[1] == 131000);
+    SC_CHECK(at[2] == 133000);
+    SC_CHECK(at[3] == SC_TWCC_LOST);
+    SC_CHECK(at[4] == 134000);
+    /* One delta byte short. */
+    uint8_t cut[28];
+    memcpy(cut, fb, sizeof(cut));
+    cut[15] = 6;    /* six statuses ... */
+    cut[22] = 0xac; /* ... the sixth received too: five deltas, four present */
+    SC_CHECK_INT(next_ok(cut, sizeof(cut), &pkt), 1);
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, at, 8), -EINVAL);
+}
+
+static void test_twcc_roundtrip(void)
+{
+    int64_t in[40];
+    for (int i = 0; i < 40; i++)
+        in[i] = i % 9 == 4 ? SC_TWCC_LOST : 5000000 + i * 1250 + (i == 20 ? 90000 : 0);
+    in[30] = in[29] - 500; /* reordered: a negative delta (large symbol) */
+    uint8_t buf[512];
+    int len = sc_rtcp_build_twcc(buf, sizeof(buf), 7, 8, 65530, 3, in, 40);
+    SC_CHECK(len > 0 && len % 4 == 0);
+    sc_rtcp_pkt pkt;
+    SC_CHECK_INT(next_ok(buf, (size_t)len, &pkt), 1);
+    sc_twcc_fb f;
+    int64_t out[40];
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, out, 40), 0);
+    SC_CHECK_INT(f.base_seq, 65530);
+    SC_CHECK_INT(f.count, 40);
+    int same = 0;
+    for (int i = 0; i < 40; i++)
+        same += out[i] == in[i];
+    SC_CHECK_INT(same, 40);
+    /* A caller with room for 10 gets the first 10. */
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, out, 10), 0);
+    SC_CHECK_INT(f.count, 10);
+    SC_CHECK(out[9] == in[9]);
+    /* Every truncation is refused, never read past. */
+    int ok = 0;
+    for (int n = 16; n < len; n += 4) {
+        uint8_t *b = malloc((size_t)n);
+        memcpy(b, buf, (size_t)n);
+        sc_wr16(b + 2, (uint16_t)(n / 4 - 1));
+        sc_rtcp_pkt tp;
+        if (next_ok(b, (size_t)n, &tp) == 1 && sc_rtcp_parse_twcc(&tp, &f, out, 40) == 0)
+            ok++;
+        free(b);
+    }
+    SC_CHECK_INT(ok, 0);
+    /* A zero-length run (cannot advance) and the reserved symbol. */
+    uint8_t bad[24] = {0x8f, 205, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0};
+    SC_CHECK_INT(next_ok(bad, sizeof(bad), &pkt), 1);
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, out, 40), -EINVAL);
+    bad[20] = 0x60; /* run of symbol 3 */
+    bad[21] = 0x03;
+    SC_CHECK_INT(sc_rtcp_parse_twcc(&pkt, &f, out, 40), -EINVAL);
+}
+
 int main(void)
 {
+    test_twcc_hand();
+    test_twcc_roundtrip();
     test_sr_two_blocks();
     test_report_count_overrun();
     test_compound_rr_remb();

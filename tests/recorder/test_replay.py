@@ -1,0 +1,297 @@
+"""Recording statuses, room sessions and their composite, chapters, the
+replay timeline and disk-quota failures, driven by an aiortc WHIP publisher
+against a real `stagecast serve`:
+
+- a slot's row is listed as `recording` while the file is written, then
+  `ready`, with its tracks and a session id;
+- when the session ends a composite row (same session) appears as
+  `processing` and ends `ready`, a VP8 + Opus file ffprobe reads;
+- a chapter the host marks during the recording is stored, broadcast, and
+  shows in GET /api/recordings/{id}/timeline with the chat sent meanwhile,
+  `t_ms` within a second of when it was sent; viewers may read the
+  timeline only once the recording is published;
+- a tiny --recordings-quota stops the file: the row is `failed` (reason
+  `quota`), the host gets `recording_error`, the stats count it;
+- a server killed mid-recording resolves the row at the next start and
+  makes the session's composite then.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+import stagecast  # noqa: E402
+import rtc  # noqa: E402
+import wsclient  # noqa: E402
+
+
+def ffprobe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format",
+                          "-show_streams", path], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def auth(token):
+    return {"Authorization": "Bearer " + token} if token else {}
+
+
+class ReplayTest(unittest.IsolatedAsyncioTestCase):
+    def _setupAsyncioRunner(self):
+        super()._setupAsyncioRunner()
+        self._asyncioRunner.get_loop().set_debug(False)
+
+    def get(self, server, path, token):
+        return server.request("GET", path, None, auth(token))
+
+    async def rows(self, server, admin, query=""):
+        r = await asyncio.to_thread(self.get, server, "/api/recordings" + query, admin)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["recordings"]
+
+    async def wait_rows(self, server, admin, query, pred, what, timeout=40.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = await self.rows(server, admin, query)
+            if pred(last):
+                return last
+            await asyncio.sleep(0.2)
+        self.fail("timed out waiting for %s; rows: %s\n%s"
+                  % (what, json.dumps(last)[:2000], server.log_tail()))
+
+    def join(self, server, room, role, name):
+        ws = wsclient.WsClient("127.0.0.1", server.port)
+        joined = ws.request({"type": "join", "id": 1, "token": server.token(room, role, name)},
+                            want=("joined", "error"))
+        self.assertEqual(joined["type"], "joined", joined)
+        return ws
+
+    async def test_statuses_chapters_timeline_and_composite(self):
+        server = stagecast.Server(extra_args=["--record-by-default"]).start()
+        host = viewer = None
+        try:
+            room = "replay"
+            admin = server.admin_token()
+            host = self.join(server, room, "presenter", "Host")
+            viewer = self.join(server, room, "viewer", "Vera")
+
+            # Nobody live yet: no chapter.
+            r = host.request({"type": "chapter", "id": 5, "title": "too early"})
+            self.assertEqual((r["type"], r.get("code")), ("error", "not-live"), r)
+
+            token = server.token(room, "presenter", "Encoder")
+            pc, resp = await rtc.publish(server, room, token)
+            self.assertEqual(resp.status, 201, resp)
+            self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
+
+            # Listed while it is written.
+            live = await self.wait_rows(server, admin, "?kind=track",
+                                        lambda l: len(l) == 1 and l[0]["status"] == "recording",
+                                        "a row in status recording")
+            rec = live[0]
+            self.assertEqual((rec["kind"], rec["room"], rec["slot"]), ("track", room, 0))
+            self.assertRegex(rec["session"] or "", "^[0-9a-f]{32}$")
+
+            await asyncio.sleep(2.0)
+            chat = viewer.request({"type": "chat", "id": 7, "text": "hello from the audience"})
+            self.assertEqual(chat["type"], "sent", chat)
+            await asyncio.sleep(1.5)
+            # Only moderators mark chapters.
+            r = viewer.request({"type": "chapter", "id": 8, "title": "nope"})
+            self.assertEqual(r.get("code"), "forbidden", r)
+            r = host.request({"type": "chapter", "id": 9, "title": ""})
+            self.assertEqual(r.get("code"), "bad-request", r)
+            chapter_sent_ms = time.time() * 1000
+            ok = host.request({"type": "chapter", "id": 10, "title": "Questions"})
+            self.assertEqual(ok["type"], "ok", ok)
+            self.assertIsInstance(ok.get("chapter"), int)
+            seen = viewer.recv_type(("chapter",))
+            self.assertEqual((seen["title"], seen["id"]), ("Questions", ok["chapter"]))
+            await asyncio.sleep(2.0)
+
+            # While live the timeline reaches up to now.
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], admin)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual([c["title"] for c in r.json()["chapters"]], ["Questions"])
+
+            await asyncio.to_thread(server.delete, resp.headers["location"], token)
+            await pc.close()
+
+            done = await self.wait_rows(server, admin, "?kind=track",
+                                        lambda l: l and l[0]["status"] != "recording",
+                                        "the track row to finish")
+            track = done[0]
+            self.assertEqual(track["id"], rec["id"])
+            self.assertEqual(track["status"], "ready", track)
+            self.assertIsNone(track["reason"])
+            self.assertEqual(sorted(track["tracks"]), ["audio", "video"])
+            self.assertEqual(track["session"], rec["session"])
+            self.assertGreater(track["duration_s"], 4.0)
+
+            # The timeline: the chat and the chapter, placed in the file.
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], admin)
+            self.assertEqual(r.status, 200, r)
+            tl = r.json()
+            kinds = [i["kind"] for i in tl["items"]]
+            self.assertIn("chat", kinds, tl)
+            self.assertIn("chapter", kinds, tl)
+            chat_item = next(i for i in tl["items"] if i["kind"] == "chat")
+            self.assertEqual(chat_item["data"]["text"], "hello from the audience")
+            chap = tl["chapters"][0]
+            self.assertEqual(chap["title"], "Questions")
+            expected = chapter_sent_ms - track["started_at"]
+            self.assertLess(abs(chap["t_ms"] - expected), 1000,
+                            "chapter at %d ms, sent at %d ms" % (chap["t_ms"], expected))
+            self.assertLess(chap["t_ms"], track["duration_s"] * 1000)
+            self.assertLess(chat_item["t_ms"], chap["t_ms"])
+            for item in tl["items"]:
+                self.assertFalse([k for k in item["data"] if k.startswith("_")], item)
+
+            # Who may read it.
+            vtok = server.token(room, "viewer")
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], vtok)
+            self.assertEqual((r.status, r.error_code()), (403, "forbidden"))
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], None)
+            self.assertEqual(r.status, 401)
+            r = self.get(server, "/api/recordings/%s/timeline" % ("0" * 32), admin)
+            self.assertEqual((r.status, r.error_code()), (404, "not-found"))
+            r = self.get(server, "/api/recordings/nope/timeline", admin)
+            self.assertEqual(r.status, 404)
+            r = server.request("POST", "/api/recordings/%s/publish" % rec["id"], None, auth(admin))
+            self.assertEqual(r.status, 200, r)
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], vtok)
+            self.assertEqual(r.status, 200, r)
+            r = self.get(server, "/api/recordings/%s/timeline?token=%s" % (rec["id"], vtok), None)
+            self.assertEqual(r.status, 200, r)
+            other = server.token("elsewhere", "viewer")
+            r = self.get(server, "/api/recordings/%s/timeline" % rec["id"], other)
+            self.assertEqual(r.status, 403)
+
+            # The session's composite: one row, same session, then a result.
+            comp = await self.wait_rows(server, admin, "?kind=composite",
+                                        lambda l: len(l) == 1, "the composite row")
+            c = comp[0]
+            self.assertEqual((c["session"], c["room"], c["tracks"]), (rec["session"], room, [0]))
+            final = await self.wait_rows(server, admin, "?kind=composite",
+                                         lambda l: l[0]["status"] in ("ready", "failed"),
+                                         "the composite to finish", timeout=120.0)
+            c = final[0]
+            self.check_composite(server, admin, c, track)
+
+            # Filters: kind, status, session; bad values refused.
+            self.assertEqual(len(await self.rows(server, admin, "?session=" + rec["session"])), 2)
+            self.assertEqual([x["id"] for x in await self.rows(server, admin, "?status=ready&kind=track")],
+                             [rec["id"]])
+            for q in ("?kind=movie", "?status=done", "?session=xyz"):
+                r = self.get(server, "/api/recordings" + q, admin)
+                self.assertEqual((r.status, r.error_code()), (400, "bad-request"), q)
+        finally:
+            for ws in (host, viewer):
+                if ws:
+                    ws.close()
+            rc = server.stop()
+            server.cleanup()
+            self.assertEqual(rc, 0)
+
+    def check_composite(self, server, admin, c, track):
+        """The composite ends `ready` with a file ffprobe reads, as long as
+        the session's slot file (one slot: the same duration)."""
+        self.assertEqual(c["status"], "ready", c)
+        r = self.get(server, c["media_url"], admin)
+        self.assertEqual(r.status, 200)
+        path = os.path.join(server.data, "composite-check.webm")
+        with open(path, "wb") as f:
+            f.write(r.body)
+        info = ffprobe(path)
+        self.assertEqual(sorted(s["codec_name"] for s in info["streams"]), ["opus", "vp8"])
+        self.assertLess(abs(float(info["format"]["duration"]) - track["duration_s"]), 1.0)
+
+    async def test_quota_failure(self):
+        # The quota (1 MiB, the smallest) is nearly used up by an older file,
+        # so the new recording stops after a few hundred KiB.
+        server = stagecast.Server(extra_args=["--record-by-default", "--recordings-quota", "1"])
+        pad = os.path.join(server.data, "recordings", "filler")
+        os.makedirs(pad)
+        with open(os.path.join(pad, "old.bin"), "wb") as f:
+            f.write(b"\0" * (1024 * 1024 - 200 * 1024))
+        server.start()
+        host = None
+        try:
+            room = "full"
+            admin = server.admin_token()
+            host = self.join(server, room, "presenter", "Host")
+            token = server.token(room, "presenter", "Encoder")
+            pc, resp = await rtc.publish(server, room, token)
+            self.assertEqual(resp.status, 201, resp)
+            self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
+            err = await asyncio.to_thread(host.recv_type, ("recording_error",), 60.0)
+            self.assertEqual(err["code"], "quota", err)
+            self.assertTrue(err["message"])
+            rows = await self.wait_rows(server, admin, "?kind=track",
+                                        lambda l: l and l[0]["status"] == "failed",
+                                        "the row to fail")
+            self.assertTrue(rows[0]["reason"].startswith("quota"), rows[0])
+            # What was written still plays.
+            r = self.get(server, rows[0]["media_url"], admin)
+            self.assertEqual(r.status, 200)
+            self.assertGreater(len(r.body), 1000)
+            st = self.get(server, "/api/recordings/stats", admin).json()
+            self.assertGreaterEqual(st["failed_quota"], 1, st)
+            self.assertGreaterEqual(st["recorder"]["errors"], 1, st)
+            await asyncio.to_thread(server.delete, resp.headers["location"], token)
+            await pc.close()
+            # The media plane and the signalling keep serving.
+            self.assertEqual(server.health().status, 200)
+            r = host.request({"type": "ping", "id": 3}, want=("pong",))
+            self.assertEqual(r["type"], "pong")
+            # Stats are for admins only.
+            r = self.get(server, "/api/recordings/stats", server.token(room, "presenter"))
+            self.assertEqual(r.status, 403)
+        finally:
+            if host:
+                host.close()
+            rc = server.stop()
+            server.cleanup()
+            self.assertEqual(rc, 0)
+
+    async def test_killed_server_resolves_rows(self):
+        server = stagecast.Server(extra_args=["--record-by-default"]).start()
+        try:
+            room = "crash"
+            admin = server.admin_token()
+            token = server.token(room, "presenter")
+            pc, resp = await rtc.publish(server, room, token)
+            self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
+            live = await self.wait_rows(server, admin, "?kind=track",
+                                        lambda l: len(l) == 1 and l[0]["status"] == "recording",
+                                        "a row in status recording")
+            await asyncio.sleep(3.0)
+            server.proc.kill()
+            server.proc.wait()
+            server._log.close()
+            await pc.close()
+            server.start()
+            admin = server.admin_token()
+            rows = await self.rows(server, admin, "?kind=track")
+            self.assertEqual([(x["id"], x["status"]) for x in rows], [(live[0]["id"], "ready")],
+                             server.log_tail())
+            self.assertGreater(rows[0]["duration_s"], 1.0)
+            comp = await self.wait_rows(server, admin, "?kind=composite",
+                                        lambda l: len(l) == 1 and l[0]["status"] != "processing",
+                                        "the composite made at restart", timeout=120.0)
+            self.assertEqual(comp[0]["session"], live[0]["session"])
+            self.check_composite(server, admin, comp[0], rows[0])
+        finally:
+            rc = server.stop()
+            server.cleanup()
+            self.assertEqual(rc, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
