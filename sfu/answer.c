@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sctp.h"
 #include "util.h"
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -189,6 +190,41 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
     sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
 }
 
+/* Whether an m-line is a data channel section we can take.  Its own ICE
+ * credentials do not matter: bundled, it rides on the transport the media
+ * fixed (RFC 8843), as every m-line we accept does.  Malformed ones are
+ * refused, never fatal. */
+static bool datachannel_ok(const sc_sdp_media *m)
+{
+    bool proto_ok = m->sctp_legacy ? strcmp(m->proto, "DTLS/SCTP") == 0
+                                   : strcmp(m->proto, "UDP/DTLS/SCTP") == 0;
+    return m->kind == SC_SDP_APPLICATION && m->port != 0 && proto_ok && m->fmt_datachannel &&
+           !m->sctp_bad;
+}
+
+static void append_datachannel(sc_strbuf *sb, const sc_sdp_media *m, const sc_negotiated *neg,
+                               const sc_answer_params *p)
+{
+    const char *setup = neg->dtls_role == SC_DTLS_ROLE_CLIENT ? "active" : "passive";
+    /* Answered in the form it was offered in. */
+    if (m->sctp_legacy)
+        sc_strbuf_appendf(sb, "m=application %u DTLS/SCTP %d\r\n", p->port, SC_SCTP_PORT);
+    else
+        sc_strbuf_appendf(sb, "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\n", p->port);
+    sc_strbuf_appendf(sb, "c=IN IP4 %s\r\n", p->ip);
+    sc_strbuf_appendf(sb, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", neg->local_ufrag, neg->local_pwd);
+    sc_strbuf_appendf(sb, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", p->fingerprint, setup);
+    if (m->mid[0])
+        sc_strbuf_appendf(sb, "a=mid:%s\r\n", m->mid);
+    if (m->sctp_legacy)
+        sc_strbuf_appendf(sb, "a=sctpmap:%d webrtc-datachannel 1024\r\n", SC_SCTP_PORT);
+    else
+        sc_strbuf_appendf(sb, "a=sctp-port:%d\r\n", SC_SCTP_PORT);
+    sc_strbuf_appendf(sb, "a=max-message-size:%d\r\n", SC_SCTP_MAX_MESSAGE);
+    sc_strbuf_appendf(sb, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, p->port);
+    sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
+}
+
 int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiated *neg,
                     char **answer, char *err, size_t errlen)
 {
@@ -329,6 +365,18 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         return -ENOTSUP;
     }
 
+    neg->sctp_mline = -1;
+    for (int i = 0; i < offer->n_media; i++) {
+        const sc_sdp_media *m = &offer->media[i];
+        if (neg->sctp || !datachannel_ok(m))
+            continue;
+        accepted[i] = true;
+        neg->sctp = true;
+        neg->sctp_mline = i;
+        neg->sctp_remote_port = m->sctp_port ? m->sctp_port : SC_SCTP_PORT;
+        neg->sctp_max_message = m->max_message_size;
+    }
+
     sc_strbuf_init(&sb);
     sc_strbuf_appendf(&sb, "v=0\r\no=- %llu 2 IN IP4 %s\r\ns=stagecast\r\nt=0 0\r\n",
                       (unsigned long long)(sc_random_u64() >> 2), p->ip);
@@ -347,6 +395,10 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
     for (int i = 0; i < offer->n_media; i++) {
         if (!accepted[i]) {
             append_rejected(&sb, &offer->media[i]);
+            continue;
+        }
+        if (i == neg->sctp_mline) {
+            append_datachannel(&sb, &offer->media[i], neg, p);
             continue;
         }
         append_accepted(&sb, &offer->media[i], &neg->tracks[ti++], codec[i], rtxc[i], n_codec[i],

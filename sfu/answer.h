@@ -68,6 +68,11 @@ typedef struct sc_negotiated {
     uint8_t twcc_id;
     int n_tracks;
     sc_track_map tracks[SC_SDP_MAX_MEDIA];
+    /* The data channel section (RFC 8841), when one was accepted. */
+    bool sctp;
+    int sctp_mline;
+    uint16_t sctp_remote_port;   /* the offer's a=sctp-port (5000 when absent) */
+    uint32_t sctp_max_message;   /* the offer's a=max-message-size, 0 = not given */
 } sc_negotiated;
 
 typedef struct sc_answer_params {
@@ -78,7 +83,10 @@ typedef struct sc_answer_params {
     int max_slots;            /* subscriber m-line pairs beyond this are rejected */
 } sc_answer_params;
 
-/* Negotiate.  Fills *neg (generating our ICE credentials and SSRCs) and
+/* Negotiate.  An offered `m=application <port> UDP/DTLS/SCTP webrtc-datachannel`
+ * section is accepted (one, bundled with the media, same ICE credentials)
+ * with a=sctp-port:5000 and a=max-message-size:65536; a malformed one gets
+ * port 0 and the media goes on without it.  Fills *neg (generating our ICE credentials and SSRCs) and
  * returns a malloc'd SDP answer in *answer.  -EINVAL with a reason when the
  * offer lacks what WebRTC requires (ICE credentials, fingerprint, rtcp-mux on
  * an accepted m-line), -ENOTSUP when no m-line can be accepted. */

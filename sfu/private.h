@@ -13,6 +13,7 @@
 #include "bwe.h"
 #include "packet.h"
 #include "dtls.h"
+#include "sctp.h"
 #include "sfu.h"
 #include "srtp.h"
 #include "stream.h"
@@ -34,6 +35,22 @@ typedef struct sc_transport sc_transport;
 #define SC_ALLOC_EVERY_MS 500         /* viewers with an estimate re-plan their layers */
 #define SC_AUDIO_BUDGET_BPS 40000     /* set aside per audio track in a viewer's budget */
 #define SC_REMB_FRESH_MS 3000         /* a viewer's REMB counts this long */
+
+/* What the control thread must know of a session's data channel without
+ * touching the transport: shared by the control side's directory entry and
+ * the transport, freed by whichever lets go last.  All fields atomic. */
+#define SC_DC_RX_PENDING_MAX 256  /* DATA events not yet polled; more are dropped */
+typedef struct sc_dc_gate {
+    int refs;
+    bool open;              /* worker: a channel is open */
+    bool full;              /* worker: SCTP refused a message, until it drains */
+    size_t inflight;        /* bytes queued to the worker, not yet given to SCTP */
+    int rx_pending;         /* DATA events emitted, not yet delivered */
+} sc_dc_gate;
+
+sc_dc_gate *sc__dc_gate_new(void);
+sc_dc_gate *sc__dc_gate_ref(sc_dc_gate *g);
+void sc__dc_gate_unref(sc_dc_gate *g);
 
 /* A remote address that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
@@ -117,6 +134,8 @@ struct sc_transport {
     sc_dtls *dtls;
     sc_srtp *srtp;
     bool connected;
+    sc_sctp *sctp;           /* data channels, once DTLS is up (neg.sctp) */
+    sc_dc_gate *dc;          /* shared with the control side, NULL without neg.sctp */
     uint32_t rtcp_ssrc;      /* our SSRC in feedback we send */
     uint8_t fir_seq;
 
@@ -174,6 +193,7 @@ typedef struct sc_counters {
     uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
     uint64_t drop_queue_full;
     uint64_t probe_packets;
+    uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
 } sc_counters;
 
 #define SC_COUNT(w, field, n) \
@@ -235,6 +255,11 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
 /* Control thread: a viewer's layer choice for a stage slot. */
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
 void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width);
+/* Control thread: one data channel message for a session (buf malloc'd,
+ * ownership moves; the gate's inflight already counts len). */
+void sc__worker_send_data(sc_worker *w, uint64_t id, uint8_t *buf, size_t len, bool binary);
+/* Any thread (usrsctp callbacks): have the worker poll a transport's SCTP. */
+void sc__worker_sctp_wake(sc_worker *w, uint64_t id);
 /* Control thread: turn recording of one publisher on or off. */
 void sc__worker_set_record(sc_worker *w, uint64_t id, bool on);
 /* Worker thread: an output buffer to fill, then commit it to go to addr. */
@@ -255,6 +280,9 @@ void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
                            const struct sockaddr *from, socklen_t fromlen);
 void sc__transport_on_packet(sc_transport *t, uint8_t *buf, size_t len);
 void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool second_due);
+/* Worker thread: the transport's SCTP wants polling; a message to send. */
+void sc__transport_sctp_poll(sc_transport *t);
+void sc__transport_send_data(sc_transport *t, const uint8_t *buf, size_t len, bool binary);
 /* Protect and send RTCP (buf has room for the SRTCP trailer). */
 void sc__transport_send_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 

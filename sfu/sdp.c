@@ -299,8 +299,19 @@ static int parse_media(sdp_ctx *c, char *p)
     char *fmt;
     while ((fmt = next_tok(&p))) {
         n_fmt++;
-        if (!c->rtp)
+        if (!c->rtp) {
+            if (strcmp(fmt, "webrtc-datachannel") == 0) {
+                m->fmt_datachannel = true;
+            } else if (strcmp(proto, "DTLS/SCTP") == 0 && n_fmt == 1) {
+                /* draft form: the format is the SCTP port */
+                m->sctp_legacy = true;
+                if (parse_uint(fmt, 65535, &v) && v > 0)
+                    m->sctp_port = (uint16_t)v;
+                else
+                    m->sctp_bad = true;
+            }
             continue;
+        }
         if (!parse_uint(fmt, SDP_RTP_PT_MAX, &v)) {
             if (all_digits(fmt))
                 return fail(c, -EINVAL, "m= payload type %.16s out of range", fmt);
@@ -769,6 +780,44 @@ static int a_rid(sdp_ctx *c, const attr_spec *a, char *val)
     return 0;
 }
 
+/* a=sctp-port / a=max-message-size (RFC 8841): a bad value rejects the data
+ * channel section only, not the whole offer. */
+static int a_sctp_num(sdp_ctx *c, const attr_spec *a, char *val)
+{
+    uint64_t v;
+    char *p = val;
+    char *tok = next_tok(&p);
+    bool port = a->arg == 0;
+    if (!tok || next_tok(&p) || !parse_uint(tok, port ? 65535 : UINT32_MAX, &v) ||
+        (port && v == 0)) {
+        c->m->sctp_bad = true;
+        return 0;
+    }
+    if (port)
+        c->m->sctp_port = (uint16_t)v;
+    else
+        c->m->max_message_size = (uint32_t)v;
+    return 0;
+}
+
+/* a=sctpmap:<port> webrtc-datachannel [<streams>] (the draft form). */
+static int a_sctpmap(sdp_ctx *c, const attr_spec *a, char *val)
+{
+    uint64_t v;
+    char *p = val;
+    char *port = next_tok(&p);
+    char *name = next_tok(&p);
+    if (!c->m->sctp_legacy)
+        return 0;
+    if (!port || !name || !parse_uint(port, 65535, &v) || v != c->m->sctp_port) {
+        c->m->sctp_bad = true;
+        return 0;
+    }
+    if (strcmp(name, "webrtc-datachannel") == 0)
+        c->m->fmt_datachannel = true;
+    return 0;
+}
+
 static const attr_spec attr_table[] = {
     {"ice-ufrag", a_ice_cred, A_VALUE, 0},
     {"ice-pwd", a_ice_cred, A_VALUE, 1},
@@ -792,6 +841,9 @@ static const attr_spec attr_table[] = {
     {"ssrc-group", a_ssrc_group, A_VALUE | A_MEDIA, 0},
     {"msid", a_msid, A_VALUE | A_MEDIA, 0},
     {"rid", a_rid, A_VALUE | A_MEDIA, 0},
+    {"sctp-port", a_sctp_num, A_VALUE | A_MEDIA, 0},
+    {"sctpmap", a_sctpmap, A_VALUE | A_MEDIA, 0},
+    {"max-message-size", a_sctp_num, A_VALUE | A_MEDIA, 1},
 };
 
 static int parse_attr(sdp_ctx *c, char *p)

@@ -99,6 +99,14 @@ typedef struct sc_sdp_media {
     /* a=rid:<id> send|recv (simulcast; parsed, not used yet). */
     uint8_t n_rids;
     char rids[SC_SDP_MAX_RIDS][32];
+    /* m=application ... UDP/DTLS/SCTP webrtc-datachannel (RFC 8841), or the
+     * older draft form still sent by some stacks (aiortc 1.4):
+     * m=application ... DTLS/SCTP <port> + a=sctpmap:<port> webrtc-datachannel */
+    bool fmt_datachannel;      /* "webrtc-datachannel" is the format */
+    bool sctp_legacy;          /* the draft form: sctp_port came from the m= line */
+    uint16_t sctp_port;        /* a=sctp-port, 0 when absent */
+    uint32_t max_message_size; /* a=max-message-size, 0 when absent (= 64 KiB) */
+    bool sctp_bad;             /* an sctp attribute did not parse: reject the m= line */
 } sc_sdp_media;
 
 typedef struct sc_sdp {

@@ -27,6 +27,7 @@ typedef struct dir_session {
     char remote_ufrag[257];   /* to tell a trickle fragment from an ICE restart */
     int level;                /* last reported mean -dBov (publishers) */
     uint64_t level_ms;        /* when */
+    sc_dc_gate *dc;           /* data channel state, NULL when none negotiated */
 } dir_session;
 
 /* Who is talking in a room, as the viewers are told. */
@@ -64,6 +65,7 @@ struct sc_sfu {
 
     pthread_mutex_t ev_lock;
     event_node *ev_head, *ev_tail;
+    bool sctp_ref;            /* holds a usrsctp global reference */
 };
 
 void sc_sfu_config_defaults(sc_sfu_config *cfg)
@@ -85,8 +87,10 @@ const sc_sfu_config *sc__sfu_config(sc_sfu *sfu) { return &sfu->cfg; }
 static void push_event(sc_sfu *sfu, const sc_sfu_event *ev)
 {
     event_node *n = malloc(sizeof(*n));
-    if (!n)
+    if (!n) {
+        free(ev->data); /* the queue owns a DATA event's bytes */
         return;
+    }
     n->ev = *ev;
     n->next = NULL;
     pthread_mutex_lock(&sfu->ev_lock);
@@ -101,6 +105,27 @@ static void push_event(sc_sfu *sfu, const sc_sfu_event *ev)
 }
 
 void sc__sfu_emit(sc_sfu *sfu, const sc_sfu_event *ev) { push_event(sfu, ev); }
+
+sc_dc_gate *sc__dc_gate_new(void)
+{
+    sc_dc_gate *g = calloc(1, sizeof(*g));
+    if (g)
+        g->refs = 1;
+    return g;
+}
+
+sc_dc_gate *sc__dc_gate_ref(sc_dc_gate *g)
+{
+    if (g)
+        __atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+    return g;
+}
+
+void sc__dc_gate_unref(sc_dc_gate *g)
+{
+    if (g && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(g);
+}
 
 static void srtp_init_once(void)
 {
@@ -134,6 +159,8 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
     pthread_mutex_init(&sfu->ev_lock, NULL);
 
     pthread_once(&srtp_once, srtp_init_once);
+    sc_sctp_global_ref();
+    sfu->sctp_ref = true;
     sfu->cert = sc_dtls_cert_new();
     if (!sfu->cert) {
         snprintf(err, errlen, "cannot create the DTLS certificate");
@@ -180,11 +207,16 @@ void sc_sfu_free(sc_sfu *sfu)
     for (int i = 0; sfu->workers && i < sfu->n_workers; i++)
         sc__worker_free(sfu->workers[i]);
     free(sfu->workers);
+    if (sfu->sctp_ref)
+        sc_sctp_global_unref(); /* every association went with the workers */
     sc_dtls_cert_free(sfu->cert);
+    for (int i = 0; i < sfu->n_sessions; i++)
+        sc__dc_gate_unref(sfu->sessions[i].dc);
     free(sfu->sessions);
     free(sfu->speakers);
     for (event_node *n = sfu->ev_head, *next; n; n = next) {
         next = n->next;
+        free(n->ev.data);
         free(n);
     }
     pthread_mutex_destroy(&sfu->ev_lock);
@@ -242,6 +274,8 @@ static void forget_session(sc_sfu *sfu, dir_session *s)
 {
     dir_session copy = *s;
     *s = sfu->sessions[--sfu->n_sessions];
+    sc__dc_gate_unref(copy.dc);
+    copy.dc = NULL;
     sc_sfu_event ev;
     speaker_state *st = speaker_for(sfu, copy.room, false);
     if (st && st->current == copy.id) {
@@ -336,6 +370,10 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     t = sc__transport_new(neg, p, slot);
     if (t)
         t->generation = ++sfu->generation;
+    if (t && neg->sctp && !(t->dc = sc__dc_gate_new())) {
+        sc__transport_free(t);
+        t = NULL;
+    }
     if (sfu->n_sessions == sfu->cap_sessions) {
         int cap = sfu->cap_sessions ? sfu->cap_sessions * 2 : 64;
         dir_session *ns = realloc(sfu->sessions, (size_t)cap * sizeof(*ns));
@@ -364,6 +402,7 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     snprintf(s->name, sizeof(s->name), "%s", p->name ? p->name : "");
     snprintf(s->user_id, sizeof(s->user_id), "%s", p->user_id ? p->user_id : "");
     snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", neg->remote_ufrag);
+    s->dc = sc__dc_gate_ref(t->dc);
     *session_id = t->id;
     sc_sfu_event ev;
     int viewers = count_room(sfu, p->room, SC_SESSION_SUBSCRIBE);
@@ -506,6 +545,28 @@ int sc_sfu_set_recording(sc_sfu *sfu, const char *room, bool on)
     return n ? 0 : -ENOENT;
 }
 
+int sc_sfu_send_data(sc_sfu *sfu, uint64_t session_id, const void *buf, size_t len, bool binary)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s || !s->dc)
+        return -ENOENT;
+    if (len > SC_SCTP_MAX_MESSAGE)
+        return -EMSGSIZE;
+    sc_dc_gate *g = s->dc;
+    if (!__atomic_load_n(&g->open, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&g->full, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&g->inflight, __ATOMIC_RELAXED) + len > SC_DC_QUEUE_MAX)
+        return -EAGAIN;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -ENOMEM;
+    if (len)
+        memcpy(copy, buf, len);
+    __atomic_add_fetch(&g->inflight, len, __ATOMIC_RELAXED);
+    sc__worker_send_data(sfu->workers[s->worker], session_id, copy, len, binary);
+    return 0;
+}
+
 int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref pref)
 {
     dir_session *s = find_session(sfu, session_id);
@@ -550,8 +611,14 @@ void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
                 if (s)
                     forget_session(sfu, s);
             } else {
+                if (n->ev.type == SC_EVENT_DATA) {
+                    dir_session *s = find_session(sfu, n->ev.session_id);
+                    if (s && s->dc)
+                        __atomic_sub_fetch(&s->dc->rx_pending, 1, __ATOMIC_RELAXED);
+                }
                 fn(ud, &n->ev);
             }
+            free(n->ev.data);
             free(n);
             n = next;
         }
@@ -594,6 +661,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
         ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets);
+        ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
 #undef ADD
     }
 }

@@ -18,6 +18,7 @@
 
 #define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
 #define SC_PEER_NAME_MAX 64
+#define SC_DC_LABEL_MAX 128    /* data channel labels (longer ones are refused) */
 
 typedef struct sc_sfu sc_sfu;
 
@@ -119,6 +120,14 @@ typedef enum sc_sfu_event_type {
                                      (debounced): session_id/slot/name/user_id
                                      of the new speaker, slot -1 = nobody */
     SC_EVENT_AUDIO_LEVEL,         /* internal (worker -> control), never delivered */
+    /* Data channels (RFC 8831), for sessions whose offer had an
+     * m=application webrtc-datachannel section: */
+    SC_EVENT_DATA_OPEN,           /* the session's first channel opened (label set);
+                                     sc_sfu_send_data works from now on */
+    SC_EVENT_DATA,                /* one message: label, data/len, binary */
+    SC_EVENT_DATA_CLOSED,         /* its last open channel closed (the media
+                                     session goes on; SESSION_CLOSED also ends
+                                     the channels, without this event) */
 } sc_sfu_event_type;
 
 typedef struct sc_sfu_event {
@@ -134,7 +143,24 @@ typedef struct sc_sfu_event {
     const char *reason;           /* static string for SESSION_CLOSED:
                                      "closed", "consent-expired", "dtls-failed",
                                      "replaced", "shutdown" */
+    char label[SC_DC_LABEL_MAX + 1]; /* DATA_OPEN, DATA, DATA_CLOSED: the channel */
+    /* SC_EVENT_DATA: the message.  The event queue owns the bytes: they are
+     * freed when the callback returns (copy what you keep).  NUL-terminated
+     * for convenience (len excludes the NUL); text is as the peer sent it,
+     * not checked for UTF-8. */
+    uint8_t *data;
+    size_t len;
+    bool binary;
 } sc_sfu_event;
+
+/* Send one message on a session's data channel (its first open channel),
+ * as text (PPID 51) or binary (53); a copy is queued to the session's worker,
+ * this never blocks.  0; -ENOENT (no such session, or no data channel was
+ * negotiated); -EAGAIN (no channel open yet / any more, or over
+ * SC_DC_QUEUE_MAX bytes are waiting: the peer is not reading); -EMSGSIZE
+ * (over 64 KiB or the peer's a=max-message-size); -ENOMEM. */
+#define SC_DC_QUEUE_MAX (1024 * 1024)
+int sc_sfu_send_data(sc_sfu *sfu, uint64_t session_id, const void *buf, size_t len, bool binary);
 
 typedef void (*sc_sfu_event_fn)(void *ud, const sc_sfu_event *ev);
 /* Deliver every queued event to fn, on the calling (control) thread. */
@@ -171,6 +197,11 @@ typedef struct sc_sfu_stats {
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;
     uint64_t dtls_failed;
+    /* Data channels: messages delivered / sent, and everything refused
+     * (malformed DCEP, oversized or unknown-PPID messages, messages on no
+     * open channel, a peer flooding faster than signalling reads). */
+    uint64_t dc_messages_rx, dc_messages_tx;
+    uint64_t drop_sctp;
 } sc_sfu_stats;
 
 void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out);

@@ -64,6 +64,10 @@ void sc__transport_free(sc_transport *t)
 {
     if (!t)
         return;
+    sc_sctp_free(t->sctp); /* before DTLS: usrsctp may still hold its packets */
+    if (t->dc)
+        __atomic_store_n(&t->dc->open, false, __ATOMIC_RELAXED);
+    sc__dc_gate_unref(t->dc);
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
     free(t->bwe);
@@ -80,6 +84,151 @@ static void dtls_send(void *ud, const uint8_t *buf, size_t len)
     uint8_t *out = sc__worker_out_buf(t->w);
     memcpy(out, buf, len);
     sc__worker_out_commit(t->w, len, t->selected);
+}
+
+/* ---- data channels: the SCTP association's events (worker thread) ---- */
+
+static void fill_dc_event(const sc_transport *t, sc_sfu_event *ev, sc_sfu_event_type type,
+                          const char *label)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->type = type;
+    ev->session_id = t->id;
+    ev->kind = t->kind;
+    ev->slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1;
+    snprintf(ev->room, sizeof(ev->room), "%s", t->room_name);
+    snprintf(ev->name, sizeof(ev->name), "%s", t->name);
+    snprintf(ev->user_id, sizeof(ev->user_id), "%s", t->user_id);
+    snprintf(ev->label, sizeof(ev->label), "%s", label ? label : "");
+}
+
+static void sctp_send(void *ud, const uint8_t *pkt, size_t len)
+{
+    sc_transport *t = ud;
+    if (sc_dtls_send(t->dtls, pkt, len) < 0)
+        SC_COUNT(t->w, drop_sctp, 1);
+}
+
+static void sctp_wake(void *ud)
+{
+    sc_transport *t = ud;
+    sc__worker_sctp_wake(t->w, t->id);
+}
+
+static void sctp_open(void *ud, uint16_t stream, const char *label, const char *protocol)
+{
+    sc_transport *t = ud;
+    if (__atomic_exchange_n(&t->dc->open, true, __ATOMIC_RELAXED))
+        return; /* the session already has an open channel */
+    SC_INFO("transport", "session %016llx: data channel \"%s\" open (stream %u)",
+            (unsigned long long)t->id, label, stream);
+    sc_sfu_event ev;
+    fill_dc_event(t, &ev, SC_EVENT_DATA_OPEN, label);
+    sc__sfu_emit(t->w->sfu, &ev);
+}
+
+static void sctp_message(void *ud, uint16_t stream, const char *label, const uint8_t *buf,
+                         size_t len, bool binary)
+{
+    sc_transport *t = ud;
+    /* A peer sending faster than the signalling thread reads is cut short
+     * here, not queued without bound. */
+    if (__atomic_load_n(&t->dc->rx_pending, __ATOMIC_RELAXED) >= SC_DC_RX_PENDING_MAX) {
+        SC_COUNT(t->w, drop_sctp, 1);
+        return;
+    }
+    sc_sfu_event ev;
+    fill_dc_event(t, &ev, SC_EVENT_DATA, label);
+    ev.data = malloc(len + 1);
+    if (!ev.data) {
+        SC_COUNT(t->w, drop_sctp, 1);
+        return;
+    }
+    if (len)
+        memcpy(ev.data, buf, len);
+    ev.data[len] = 0;
+    ev.len = len;
+    ev.binary = binary;
+    __atomic_add_fetch(&t->dc->rx_pending, 1, __ATOMIC_RELAXED);
+    SC_COUNT(t->w, dc_messages_rx, 1);
+    sc__sfu_emit(t->w->sfu, &ev);
+}
+
+static void sctp_closed(void *ud, uint16_t stream, const char *label)
+{
+    sc_transport *t = ud;
+    if (sc_sctp_has_open_channel(t->sctp) || t->closing)
+        return;
+    if (!__atomic_exchange_n(&t->dc->open, false, __ATOMIC_RELAXED))
+        return;
+    SC_INFO("transport", "session %016llx: data channel \"%s\" closed",
+            (unsigned long long)t->id, label);
+    sc_sfu_event ev;
+    fill_dc_event(t, &ev, SC_EVENT_DATA_CLOSED, label);
+    sc__sfu_emit(t->w->sfu, &ev);
+}
+
+static void sctp_writable(void *ud)
+{
+    sc_transport *t = ud;
+    __atomic_store_n(&t->dc->full, false, __ATOMIC_RELAXED);
+}
+
+static void sctp_drop(void *ud, const char *why)
+{
+    sc_transport *t = ud;
+    SC_COUNT(t->w, drop_sctp, 1);
+    SC_DEBUG("transport", "session %016llx: data channel drop: %s", (unsigned long long)t->id,
+             why);
+}
+
+static const sc_sctp_events sctp_events = {
+    .send = sctp_send, .wake = sctp_wake, .open = sctp_open, .message = sctp_message,
+    .closed = sctp_closed, .writable = sctp_writable, .drop = sctp_drop,
+};
+
+static void start_sctp(sc_transport *t);
+
+/* DTLS application data is SCTP (RFC 8261). */
+static void dtls_data(void *ud, const uint8_t *buf, size_t len)
+{
+    sc_transport *t = ud;
+    /* The peer's INIT may share a datagram with its last handshake flight,
+     * before on_dtls_state has seen CONNECTED. */
+    start_sctp(t);
+    if (!t->sctp) {
+        SC_COUNT(t->w, drop_sctp, 1);
+        return;
+    }
+    sc_sctp_input(t->sctp, buf, len);
+}
+
+void sc__transport_sctp_poll(sc_transport *t)
+{
+    sc_sctp_poll(t->sctp);
+}
+
+void sc__transport_send_data(sc_transport *t, const uint8_t *buf, size_t len, bool binary)
+{
+    if (t->dc)
+        __atomic_sub_fetch(&t->dc->inflight, len, __ATOMIC_RELAXED);
+    int r = t->sctp ? sc_sctp_send(t->sctp, buf, len, binary) : -EAGAIN;
+    if (r == 0) {
+        SC_COUNT(t->w, dc_messages_tx, 1);
+        return;
+    }
+    if (r == -EAGAIN && t->dc)
+        __atomic_store_n(&t->dc->full, true, __ATOMIC_RELAXED);
+    SC_COUNT(t->w, drop_sctp, 1);
+}
+
+static void start_sctp(sc_transport *t)
+{
+    if (!t->neg.sctp || !t->dc || t->sctp)
+        return;
+    t->sctp = sc_sctp_new(t->neg.sctp_remote_port, t->neg.sctp_max_message, &sctp_events, t);
+    if (!t->sctp)
+        SC_WARN("transport", "session %016llx: cannot start SCTP", (unsigned long long)t->id);
 }
 
 static void on_dtls_state(sc_transport *t, sc_dtls_state st)
@@ -115,6 +264,7 @@ static void on_dtls_state(sc_transport *t, sc_dtls_state st)
     snprintf(ev.user_id, sizeof(ev.user_id), "%s", t->user_id);
     sc__sfu_emit(t->w->sfu, &ev);
     sc__room_on_connected(t);
+    start_sctp(t);
 }
 
 static int ensure_dtls(sc_transport *t)
@@ -122,7 +272,7 @@ static int ensure_dtls(sc_transport *t)
     if (t->dtls)
         return 0;
     t->dtls = sc_dtls_new(sc__sfu_cert(t->w->sfu), t->neg.dtls_role, t->neg.fp_alg, t->neg.fp,
-                          dtls_send, NULL, t);
+                          dtls_send, dtls_data, t);
     if (!t->dtls) {
         SC_COUNT(t->w, dtls_failed, 1);
         sc__transport_close(t, "dtls-failed");

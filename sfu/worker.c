@@ -21,7 +21,11 @@
 #define RECV_BATCH 32
 #define RECV_BUF 2048
 
-typedef enum { CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_RECORD } cmd_type;
+typedef enum {
+    CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_RECORD,
+    CMD_DATA,       /* a data channel message to send */
+    CMD_SCTP_POLL,  /* a usrsctp callback ran on another thread for this transport */
+} cmd_type;
 
 struct sc_cmd {
     cmd_type type;
@@ -31,7 +35,9 @@ struct sc_cmd {
     char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
     int slot;                        /* CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT */
     int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on;
-                                        VIEWPORT: width */
+                                        VIEWPORT: width; DATA: binary */
+    uint8_t *data;                   /* CMD_DATA: the message (owned) */
+    size_t len;
     struct sc_cmd *next;
 };
 
@@ -337,6 +343,18 @@ void sc__worker_set_record(sc_worker *w, uint64_t id, bool on)
     send_cmd(w, &(struct sc_cmd){.type = CMD_RECORD, .id = id, .arg = on});
 }
 
+void sc__worker_send_data(sc_worker *w, uint64_t id, uint8_t *buf, size_t len, bool binary)
+{
+    if (send_cmd(w, &(struct sc_cmd){.type = CMD_DATA, .id = id, .data = buf, .len = len,
+                                     .arg = binary}) < 0)
+        free(buf);
+}
+
+void sc__worker_sctp_wake(sc_worker *w, uint64_t id)
+{
+    send_cmd(w, &(struct sc_cmd){.type = CMD_SCTP_POLL, .id = id});
+}
+
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice)
 {
     send_cmd(w, &(struct sc_cmd){.type = CMD_LAYER, .id = id, .slot = slot, .arg = choice});
@@ -443,6 +461,17 @@ static void run_commands(sc_worker *w)
             sc_transport *t = find_by_id(w, c->id);
             if (t && t->kind == SC_SESSION_PUBLISH)
                 t->record = c->arg != 0;
+        } else if (c->type == CMD_DATA) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t && !t->closing)
+                sc__transport_send_data(t, c->data, c->len, c->arg != 0);
+            else
+                SC_COUNT(w, drop_sctp, 1);
+            free(c->data);
+        } else if (c->type == CMD_SCTP_POLL) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t)
+                sc__transport_sctp_poll(t);
         } else if (c->type == CMD_LAYER) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
@@ -464,6 +493,7 @@ static void run_commands(sc_worker *w)
 static void tick(sc_worker *w)
 {
     uint64_t now = sc_now_ms();
+    sc_sctp_tick(now); /* usrsctp's timers are global: any worker drives them */
     bool dtls_due = now - w->last_dtls_tick_ms >= 50;
     bool second_due = now - w->last_second_ms >= 1000;
     if (!dtls_due && !second_due)
@@ -623,6 +653,7 @@ void sc__worker_free(sc_worker *w)
         n = c->next;
         if (c->type == CMD_ADD)
             sc__transport_free(c->t);
+        free(c->data);
         free(c);
     }
     for (int i = 0; i < 64; i++)

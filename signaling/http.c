@@ -219,6 +219,9 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(plis_sent);
     STAT(consent_expired);
     STAT(dtls_failed);
+    STAT(dc_messages_rx);
+    STAT(dc_messages_tx);
+    STAT(drop_sctp);
 #undef STAT
     errs = json_object();
     for (int i = 0; i < SC_HTTP_STATUS_SLOTS; i++) {

@@ -18,6 +18,7 @@
 #include "sfu.h"
 #include "store.h"
 #include "token.h"
+#include "ws.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -167,6 +168,8 @@ static int cmd_serve(int argc, char **argv)
     SC_INFO("main", "stopping");
     rc = 0;
 out:
+    if (srv)
+        sc_ws_dc_free_all(srv);
     sc_server_detach_sfu(srv);
     sc_sfu_free(sfu);
     /* After the media plane: nothing pushes any more; open files finish. */

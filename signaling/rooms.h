@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "sfu.h"
+#include "token.h"
 
 typedef struct sc_rooms sc_rooms;
 typedef struct sc_ws_client sc_ws_client; /* defined in ws.c */
@@ -26,6 +27,9 @@ typedef struct sc_session_entry {
     bool http;                           /* created by WHIP/WHEP */
     bool closing;                        /* close requested, CLOSED event pending */
     sc_ws_client *owner;                 /* WebSocket that created it, or NULL */
+    sc_token tok;                        /* the creator's verified token: its data
+                                            channel acts as this user */
+    sc_ws_client *dc;                    /* the client its data channel backs, or NULL */
 } sc_session_entry;
 
 sc_rooms *sc_rooms_new(void);

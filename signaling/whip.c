@@ -10,6 +10,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "store.h"
+#include "ws.h"
 
 int64_t sc_wall_ms(void)
 {
@@ -82,6 +83,7 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
     e.kind = kind;
     e.http = owner == NULL;
     e.owner = owner;
+    e.tok = *tok;
     if (sc_rooms_add_session(srv->rooms, &e) < 0) {
         /* Without an entry nobody could close it: end it now. */
         sc_sfu_close_session(srv->sfu, *id);
@@ -118,8 +120,10 @@ int sc_session_close(sc_server *srv, uint64_t id)
 
 void sc_session_closed(sc_server *srv, uint64_t id, const char *reason)
 {
-    if (!sc_rooms_find_session(srv->rooms, id))
+    sc_session_entry *e = sc_rooms_find_session(srv->rooms, id);
+    if (!e)
         return;
+    sc_ws_dc_closed(srv, e); /* its data channel's client goes with it */
     sc_store_session_ended(srv->store, id, sc_wall_ms(), reason ? reason : "closed");
     sc_rooms_remove_session(srv->rooms, id);
 }

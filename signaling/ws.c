@@ -29,7 +29,8 @@ typedef struct out_msg {
 
 struct sc_ws_client {
     sc_server *srv;
-    struct lws *wsi;
+    struct lws *wsi;         /* NULL for a client backed by a data channel */
+    uint64_t dc_session;     /* the media session whose data channel backs it, or 0 */
     unsigned serial;
     char peer[64];
     bool joined;
@@ -53,10 +54,29 @@ static void broadcast(sc_server *srv, const char *room, json_t *msg);
 
 /* ---- sending ---------------------------------------------------------------- */
 
+/* A data channel client's messages go straight to the media plane, which
+ * queues them to the session's worker (bounded: SC_DC_QUEUE_MAX). */
+static int dc_send(sc_ws_client *c, const char *s, size_t len)
+{
+    if (c->closing || c->close_when_sent)
+        return -EPIPE;
+    int r = c->srv->sfu ? sc_sfu_send_data(c->srv->sfu, c->dc_session, s, len, false) : -ENOENT;
+    if (r == -EAGAIN || r == -EMSGSIZE) {
+        /* The peer is not reading (or a reply cannot fit a message): lose
+         * this one, counted, rather than hold the signalling thread. */
+        c->srv->stats.ws_dropped_slow++;
+        SC_DEBUG("ws", "%s #%u: data channel message of %zu bytes dropped: %s", c->peer,
+                 c->serial, len, strerror(-r));
+    }
+    return r;
+}
+
 static int queue_raw(sc_ws_client *c, const char *s, size_t len)
 {
     out_msg *m;
 
+    if (c->dc_session)
+        return dc_send(c, s, len);
     if (c->closing)
         return -EPIPE;
     if (c->queued + len > WS_QUEUE_MAX) {
@@ -183,15 +203,15 @@ static int join_room_of(sc_ws_client *c, json_t *msg, json_t *id, const char *to
     return 0;
 }
 
+static int enter_room(sc_ws_client *c, const char *room, json_t *id);
+
 static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
 {
     sc_server *srv = c->srv;
-    sc_sfu_publisher_info pubs[64];
     const char *token = json_string_value(json_object_get(msg, "token"));
     const char *code = NULL, *why = NULL;
     char room[SC_ROOM_NAME_MAX + 1];
-    int n = 0, viewers = 0, r;
-    json_t *arr;
+    int r;
 
     if (c->joined) {
         send_error(c, id, "already-joined", "already joined room %s", c->room);
@@ -217,9 +237,22 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
     }
     if (sc_interact_join_check(c, room, id) < 0)
         return;
+    enter_room(c, room, id);
+}
+
+/* The token is verified and the user may enter: join the room and tell the
+ * client what it needs (the `joined` reply, recording, stage, interactions).
+ * 0, or -1 with the error sent. */
+static int enter_room(sc_ws_client *c, const char *room, json_t *id)
+{
+    sc_server *srv = c->srv;
+    sc_sfu_publisher_info pubs[64];
+    int n = 0, viewers = 0;
+    json_t *arr;
+
     if (sc_rooms_join(srv->rooms, room, c) < 0) {
         send_error(c, id, "internal", "out of memory");
-        return;
+        return -1;
     }
     c->joined = true;
     snprintf(c->room, sizeof(c->room), "%s", room);
@@ -240,6 +273,7 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
     sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(srv, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
+    return 0;
 }
 
 static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
@@ -470,27 +504,29 @@ static void handle_message(sc_ws_client *c, const char *buf, size_t len)
     const ws_cmd *cmd = NULL;
     json_t *msg, *id;
     const char *type;
+    /* The data channel protocol names every unreadable message bad-request. */
+    const char *bad = c->dc_session ? "bad-request" : "bad-json";
 
     c->srv->stats.ws_messages++;
     c->action = "reading a message";
     if (json_too_deep(buf, len, WS_JSON_DEPTH_MAX)) {
-        send_error(c, NULL, "bad-json", "JSON nested deeper than %d", WS_JSON_DEPTH_MAX);
+        send_error(c, NULL, bad, "JSON nested deeper than %d", WS_JSON_DEPTH_MAX);
         return;
     }
     msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!msg) {
-        send_error(c, NULL, "bad-json", "invalid JSON: %s", jerr.text);
+        send_error(c, NULL, bad, "invalid JSON: %s", jerr.text);
         return;
     }
     if (!json_is_object(msg)) {
-        send_error(c, NULL, "bad-json", "a message must be a JSON object");
+        send_error(c, NULL, bad, "a message must be a JSON object");
         json_decref(msg);
         return;
     }
     id = json_object_get(msg, "id");
     type = json_string_value(json_object_get(msg, "type"));
     if (!type) {
-        send_error(c, id, "bad-json", "a message needs a string \"type\"");
+        send_error(c, id, bad, "a message needs a string \"type\"");
         goto done;
     }
     cmd = find_command(type);
@@ -621,7 +657,8 @@ static void client_free(sc_ws_client *c)
         free(m);
     }
     free(c->rx);
-    srv->stats.ws_clients--;
+    if (!c->dc_session)
+        srv->stats.ws_clients--;
     free(c);
 }
 
@@ -704,6 +741,78 @@ static void broadcast(sc_server *srv, const char *room, json_t *msg)
     free(s);
 }
 
+/* ---- data channels ------------------------------------------------------------
+ * A session's data channel is a client like a WebSocket: created when the
+ * channel opens, acting as the token that created the session, joined to
+ * the session's room, fed through the same command tables; what is sent to
+ * it goes out over the channel (sc_sfu_send_data). */
+
+static void dc_open(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
+{
+    static unsigned serial;
+    char hex[17];
+
+    if (!e || e->dc || e->closing)
+        return;
+    sc_ws_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->srv = srv;
+    c->dc_session = e->id;
+    c->serial = ++serial;
+    c->tok = e->tok;
+    sc_session_id_format(e->id, hex);
+    snprintf(c->peer, sizeof(c->peer), "dc:%s", hex);
+    e->dc = c;
+    SC_INFO("ws", "%s #%u: data channel \"%s\" open for user %s in room %s", c->peer, c->serial,
+            ev->label, c->tok.sub, e->room);
+    c->action = "joining over a data channel";
+    /* Banned since the session began: refused like a join, and the session
+     * ends as a kick would end it. */
+    if (sc_interact_join_check(c, e->room, NULL) < 0 || enter_room(c, e->room, NULL) < 0)
+        sc_ws_client_close(c, "refused");
+    c->action = NULL;
+}
+
+static void dc_message(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
+{
+    sc_ws_client *c = e ? e->dc : NULL;
+    size_t max = (size_t)srv->cfg->max_ws_message;
+
+    if (!c || c->closing || c->close_when_sent)
+        return;
+    if (ev->binary || ev->len > max) {
+        srv->stats.ws_messages++;
+        c->action = "reading a data channel message";
+        if (ev->binary)
+            send_error(c, NULL, "bad-request", "data channel messages are JSON text");
+        else
+            send_error(c, NULL, "too-large", "message over the %zu-byte limit", max);
+        c->action = NULL;
+        return;
+    }
+    handle_message(c, (const char *)ev->data, ev->len);
+}
+
+void sc_ws_dc_closed(sc_server *srv, sc_session_entry *e)
+{
+    sc_ws_client *c = e->dc;
+    if (!c)
+        return;
+    e->dc = NULL;
+    client_free(c);
+}
+
+static void free_dc(void *ud, sc_session_entry *e)
+{
+    sc_ws_dc_closed(ud, e);
+}
+
+void sc_ws_dc_free_all(sc_server *srv)
+{
+    sc_rooms_foreach_session(srv->rooms, free_dc, srv);
+}
+
 static void on_sfu_event(void *ud, const sc_sfu_event *ev)
 {
     sc_server *srv = ud;
@@ -748,6 +857,16 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
                                   publisher_json(ev->session_id, ev->slot, ev->name,
                                                  ev->user_id)));
         break;
+    case SC_EVENT_DATA_OPEN:
+        dc_open(srv, e, ev);
+        break;
+    case SC_EVENT_DATA:
+        dc_message(srv, e, ev);
+        break;
+    case SC_EVENT_DATA_CLOSED:
+        if (e)
+            sc_ws_dc_closed(srv, e);
+        break;
     case SC_EVENT_AUDIO_LEVEL: /* consumed by the media plane's control side */
         break;
     }
@@ -790,6 +909,17 @@ void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms) { c->tok.perms = pe
 void sc_ws_client_close(sc_ws_client *c, const char *reason)
 {
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+    if (c->dc_session) {
+        /* What was sent is already queued ahead of the close on the
+         * session's worker; the SESSION_CLOSED event frees the client. */
+        sc_session_entry *e = sc_rooms_find_session(c->srv->rooms, c->dc_session);
+        /* Not sc_session_close: it may finish the session (and free this
+         * client) at once, and kicks call this while walking the room. */
+        if (e && !e->closing && c->srv->sfu && sc_sfu_close_session(c->srv->sfu, e->id) == 0)
+            e->closing = true;
+        c->close_when_sent = true;
+        return;
+    }
     c->close_when_sent = true;
     lws_callback_on_writable(c->wsi);
 }

@@ -26,6 +26,14 @@ int sc_ws_send(sc_ws_client *c, json_t *msg);
  * fan them out to the rooms' clients. */
 void sc_ws_poll_sfu(sc_server *srv);
 
+/* Data channels: a session's channel is a client of this module (see
+ * docs/protocol.md "Data channels").  sc_ws_dc_closed frees the client a
+ * session's channel backs (the channel or the session ended); no-op when
+ * none.  sc_ws_dc_free_all frees every such client (shutdown). */
+struct sc_session_entry;
+void sc_ws_dc_closed(sc_server *srv, struct sc_session_entry *e);
+void sc_ws_dc_free_all(sc_server *srv);
+
 /* ---- for modules that add message types (interactions, the stage) ---------- */
 
 struct sc_token;

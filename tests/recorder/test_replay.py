@@ -11,7 +11,8 @@ against a real `stagecast serve`:
   `t_ms` within a second of when it was sent; viewers may read the
   timeline only once the recording is published;
 - a tiny --recordings-quota stops the file: the row is `failed` (reason
-  `quota`), the host gets `recording_error`, the stats count it;
+  `quota`), the host gets `recording_error`, the stats count it; a real
+  full disk (a small tmpfs) does the same with `disk-full`;
 - a server killed mid-recording resolves the row at the next start and
   makes the session's composite then.
 """
@@ -19,8 +20,10 @@ against a real `stagecast serve`:
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -276,6 +279,68 @@ class ReplayTest(unittest.IsolatedAsyncioTestCase):
                 host.close()
             rc = server.stop()
             server.cleanup()
+            self.assertEqual(rc, 0)
+
+    async def test_disk_full(self):
+        """A real full disk: the server runs in its own mount namespace with
+        a 512 KiB tmpfs over its recordings directory."""
+        real = stagecast.binary()
+        wrapper_dir = tempfile.mkdtemp(prefix="stagecast-diskfull-")
+        wrapper = os.path.join(wrapper_dir, "stagecast")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "if [ \"$1\" = serve ]; then\n"
+                    "  exec unshare --mount sh -c 'mount -t tmpfs -o size=512k tmpfs \"$0\" &&"
+                    " exec \"$@\"' \"$RECDIR\" \"$REAL\" \"$@\"\n"
+                    "fi\n"
+                    "exec \"$REAL\" \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        server = stagecast.Server(extra_args=["--record-by-default"])
+        os.makedirs(os.path.join(server.data, "recordings"))
+        env = {"REAL": real, "RECDIR": os.path.join(server.data, "recordings"),
+               "STAGECAST_BIN": wrapper}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        host = None
+        try:
+            server.start()
+            room = "tiny"
+            admin = server.admin_token()
+            host = self.join(server, room, "presenter", "Host")
+            token = server.token(room, "presenter", "Encoder")
+            pc, resp = await rtc.publish(server, room, token)
+            self.assertEqual(resp.status, 201, resp)
+            self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
+            err = await asyncio.to_thread(host.recv_type, ("recording_error",), 60.0)
+            self.assertEqual(err["code"], "disk-full", err)
+            rows = await self.wait_rows(server, admin, "?kind=track",
+                                        lambda l: l and l[0]["status"] == "failed",
+                                        "the row to fail")
+            self.assertTrue(rows[0]["reason"].startswith("disk-full"), rows[0])
+            st = self.get(server, "/api/recordings/stats", admin).json()
+            self.assertGreaterEqual(st["failed_disk_full"], 1, st)
+            # The live stream goes on: a WHEP viewer still receives media.
+            vpc, vresp, counter = await rtc.view(server, room, server.token(room, "viewer"))
+            self.assertEqual(vresp.status, 201, vresp)
+            self.assertTrue(await rtc.wait_connected(vpc), "viewer did not connect")
+            deadline = time.monotonic() + 20.0
+            while counter.video < 10 and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            self.assertGreaterEqual(counter.video, 10, "the viewer decodes no video")
+            await vpc.close()
+            await asyncio.to_thread(server.delete, resp.headers["location"], token)
+            await pc.close()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            if host:
+                host.close()
+            rc = server.stop()
+            server.cleanup()
+            shutil.rmtree(wrapper_dir, ignore_errors=True)
             self.assertEqual(rc, 0)
 
     async def test_killed_server_resolves_rows(self):
