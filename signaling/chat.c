@@ -35,7 +35,7 @@ bool sc__may_post(sc_ws_client *c, sc_iroom *r, json_t *id)
         return false;
     }
     if (!sc__rate_ok(r, u, true, now)) {
-        sc_ws_error(c, id, "rate-limited", "over %d messages per second", SC_INTERACT_CHAT_RATE);
+        sc_ws_error(c, id, "rate-limited", "over %d messages per second", sc__lim_chat_rate(r));
         return false;
     }
     if (r->slow_s > 0 && !mod && u->last_chat_ms &&
@@ -59,7 +59,7 @@ int64_t sc__chat_publish(sc_iroom *r, const char *kind, json_t *m, const char *u
         json_object_set_new(m, "id", json_integer((json_int_t)rowid));
     if (strcmp(kind, "chat") == 0) {
         json_array_append(r->history, m);
-        while (json_array_size(r->history) > SC_INTERACT_HISTORY)
+        while (json_array_size(r->history) > (size_t)sc__lim_history(r))
             json_array_remove(r->history, 0);
     }
     sc__outbox_add(r, m);
@@ -149,7 +149,7 @@ void sc__cmd_like(sc_ws_client *c, json_t *msg, json_t *id)
     }
     if (!sc__rate_ok(r, u, false, sc__now_ms())) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
-                    SC_INTERACT_ACTION_RATE);
+                    sc__lim_action_rate(r));
         return;
     }
     /* Likes are counted, not relayed: the tick sends one "likes" total. */
@@ -186,5 +186,8 @@ void sc__chat_load_history(sc_iroom *r)
 {
     /* History survives a restart: the last N shown messages come back
      * from SQLite (held and rejected ones are stored under other kinds). */
-    sc_store_interactions(r->srv->store, r->name, "chat", SC_INTERACT_HISTORY, history_row, r);
+    int n = sc__lim_history(r);
+    /* last = 0 would mean every row */
+    if (n > 0)
+        sc_store_interactions(r->srv->store, r->name, "chat", n, history_row, r);
 }

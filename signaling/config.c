@@ -76,6 +76,15 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
             SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
             "close a media session after this long without ICE consent (RFC 7675)"),
+    INT_OPT(sc_config, "--chat-rate", "N", chat_rate, 1, 1000, SC_STR(SC_DEFAULT_CHAT_RATE),
+            "chat, danmaku and questions per user per second (sustained)"),
+    INT_OPT(sc_config, "--chat-burst", "N", chat_burst, 1, 1000, SC_STR(SC_DEFAULT_CHAT_BURST),
+            "chat, danmaku and questions a user may send at once"),
+    INT_OPT(sc_config, "--action-rate", "N", action_rate, 1, 10000,
+            SC_STR(SC_DEFAULT_ACTION_RATE),
+            "likes, votes and check-ins per user per second (also the burst)"),
+    INT_OPT(sc_config, "--chat-history", "N", chat_history, 0, 1000,
+            SC_STR(SC_DEFAULT_CHAT_HISTORY), "chat messages a joining client is sent"),
     STR_OPT(sc_config, "--secret-file", "PATH", secret_file, "DATA/secret",
             "token signing secret (hex or raw bytes)"),
 };
@@ -115,6 +124,10 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_ws_message = SC_DEFAULT_MAX_WS_MESSAGE;
     cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
     cfg->recordings_quota_mib = SC_DEFAULT_RECORDINGS_QUOTA_MIB;
+    cfg->chat_rate = SC_DEFAULT_CHAT_RATE;
+    cfg->chat_burst = SC_DEFAULT_CHAT_BURST;
+    cfg->action_rate = SC_DEFAULT_ACTION_RATE;
+    cfg->chat_history = SC_DEFAULT_CHAT_HISTORY;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 

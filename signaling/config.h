@@ -26,6 +26,12 @@
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
+/* Interaction limits per user (RELIABILITY: chat messages per user per
+ * second); interact.h names the same values SC_INTERACT_*. */
+#define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
+#define SC_DEFAULT_CHAT_BURST 5
+#define SC_DEFAULT_ACTION_RATE 20          /* likes, votes, check-ins per second */
+#define SC_DEFAULT_CHAT_HISTORY 50         /* chat messages sent on join */
 
 #define SC_SECRET_LEN 32                   /* bytes; stored as 64 hex chars */
 #define SC_SECRET_MAX 256
@@ -49,6 +55,10 @@ typedef struct sc_config {
     int max_body;
     int max_ws_message;
     int consent_timeout_ms;
+    int chat_rate;             /* per user per second; burst chat_burst */
+    int chat_burst;
+    int action_rate;           /* also the action burst */
+    int chat_history;
     char secret_file[SC_PATH_MAX]; /* empty: DATA/secret */
 } sc_config;
 

@@ -49,6 +49,7 @@ const sc_ws_command sc_interact_commands[] = {
     {"review_list", sc__cmd_review_list, MOD, true, "reading the review queue"},
     {"review", sc__cmd_review, MOD, true, "reviewing a message"},
     {"audience", sc__cmd_audience, MOD, true, "listing the audience"},
+    {"bans", sc__cmd_bans, MOD, true, "listing the room's bans"},
 };
 const size_t sc_interact_n_commands = sizeof(sc_interact_commands) / sizeof(sc_interact_commands[0]);
 
@@ -71,6 +72,31 @@ int64_t sc__now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Options parsed by config.c; a zeroed config (unit tests) gets the
+ * defaults. */
+static int chat_burst(const sc_iroom *r)
+{
+    int v = r->srv->cfg ? r->srv->cfg->chat_burst : 0;
+    return v > 0 ? v : SC_INTERACT_CHAT_BURST;
+}
+
+int sc__lim_chat_rate(const sc_iroom *r)
+{
+    int v = r->srv->cfg ? r->srv->cfg->chat_rate : 0;
+    return v > 0 ? v : SC_INTERACT_CHAT_RATE;
+}
+
+int sc__lim_action_rate(const sc_iroom *r)
+{
+    int v = r->srv->cfg ? r->srv->cfg->action_rate : 0;
+    return v > 0 ? v : SC_INTERACT_ACTION_RATE;
+}
+
+int sc__lim_history(const sc_iroom *r)
+{
+    return r->srv->cfg ? r->srv->cfg->chat_history : SC_INTERACT_HISTORY;
 }
 
 static void tick(lws_sorted_usec_list_t *sul);
@@ -174,8 +200,8 @@ sc_iuser *sc__iuser(sc_iroom *r, const char *uid)
     sc_iuser *u = &r->users[r->n_users];
     memset(u, 0, sizeof(*u));
     snprintf(u->user_id, sizeof(u->user_id), "%s", uid);
-    u->chat_tokens = SC_INTERACT_CHAT_BURST;
-    u->act_tokens = SC_INTERACT_ACTION_BURST;
+    u->chat_tokens = chat_burst(r);
+    u->act_tokens = sc__lim_action_rate(r);
     u->refill_ms = sc__now_ms();
     json_object_set_new(r->user_index, uid, json_integer((json_int_t)r->n_users));
     r->n_users++;
@@ -293,15 +319,16 @@ int64_t sc__id_arg(sc_ws_client *c, json_t *id, json_t *msg, const char *field)
 
 bool sc__rate_ok(sc_iroom *r, sc_iuser *u, bool chat, int64_t now)
 {
-    (void)r;
     if (now > u->refill_ms) {
         double dt = (double)(now - u->refill_ms) / 1000.0;
-        u->chat_tokens += dt * SC_INTERACT_CHAT_RATE;
-        if (u->chat_tokens > SC_INTERACT_CHAT_BURST)
-            u->chat_tokens = SC_INTERACT_CHAT_BURST;
-        u->act_tokens += dt * SC_INTERACT_ACTION_RATE;
-        if (u->act_tokens > SC_INTERACT_ACTION_BURST)
-            u->act_tokens = SC_INTERACT_ACTION_BURST;
+        int burst = chat_burst(r), act = sc__lim_action_rate(r);
+        u->chat_tokens += dt * sc__lim_chat_rate(r);
+        if (u->chat_tokens > burst)
+            u->chat_tokens = burst;
+        /* Actions: the burst is the rate (one second's worth). */
+        u->act_tokens += dt * act;
+        if (u->act_tokens > act)
+            u->act_tokens = act;
         u->refill_ms = now;
     }
     double *b = chat ? &u->chat_tokens : &u->act_tokens;
@@ -432,6 +459,14 @@ void sc_interact_on_join(sc_ws_client *c)
     if (r->announcement)
         sc_ws_send(c, json_deep_copy(r->announcement));
     sc_ws_send(c, json_pack("{s:s,s:O}", "type", "chat_history", "messages", r->history));
+    /* The likes counter as it stands (delta 0), so a page shows the total
+     * before anyone likes again. */
+    sc_ws_send(c, json_pack("{s:s,s:i,s:I}", "type", "likes", "delta", 0, "total",
+                            (json_int_t)r->likes_total));
+    /* Mutes live in the room's memory, not in the page: a reload must
+     * learn it again, or the page offers a chat box that is refused. */
+    if (sc__is_muted(r, sc_ws_client_token(c)->sub))
+        sc_ws_send(c, json_pack("{s:s,s:b}", "type", "muted", "muted", 1));
     sc__poll_on_join(r, c);
     if (r->checkin && strcmp(json_string_value(json_object_get(r->checkin, "state")), "open") == 0)
         sc_ws_send(c, sc__checkin_public(r->checkin));

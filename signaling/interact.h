@@ -25,8 +25,9 @@
 #include "ws.h"
 
 /* Limits with their defaults (RELIABILITY: chat messages per user per
- * second).  Not yet command-line options: config.c belongs to the
- * foundation; see the report. */
+ * second).  The chat rate and burst, the action rate and the history
+ * length are `serve` options (config.c: --chat-rate, --chat-burst,
+ * --action-rate, --chat-history); read them through sc__lim_*(). */
 #define SC_INTERACT_TEXT_MAX 500        /* characters in a chat/danmaku/question */
 #define SC_INTERACT_HISTORY 50          /* chat messages sent on join */
 #define SC_INTERACT_TICK_MS 100         /* fan-out batching period */
@@ -94,6 +95,10 @@ typedef struct sc_iroom {
 } sc_iroom;
 
 int64_t sc__now_ms(void);
+/* The configured limits (the SC_INTERACT_* default when unset). */
+int sc__lim_chat_rate(const sc_iroom *r);
+int sc__lim_action_rate(const sc_iroom *r);
+int sc__lim_history(const sc_iroom *r);
 /* The room's state (created on first use, loading what SQLite keeps). */
 sc_iroom *sc__iroom_get(sc_server *srv, const char *room);
 sc_iroom *sc__iroom_of(sc_ws_client *c);
@@ -183,6 +188,9 @@ void sc__cmd_words_get(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_review_list(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_review(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_audience(sc_ws_client *c, json_t *msg, json_t *id);
+void sc__cmd_bans(sc_ws_client *c, json_t *msg, json_t *id);
+/* Is uid muted in r (without creating its entry)? */
+bool sc__is_muted(const sc_iroom *r, const char *uid);
 /* Hold a message for review (kind "chat", "danmaku" or "question"). */
 void sc__review_hold(sc_iroom *r, sc_ws_client *c, json_t *id, const char *kind, json_t *m);
 json_t *sc__settings_json(const sc_iroom *r);

@@ -1,6 +1,6 @@
 /* Moderation.  Bans are rows in SQLite checked at join (ws.c calls
  * sc_interact_join_check), so they hold across restarts; mutes are
- * per-room memory.  Room settings and the room's word list are saved as
+ * per-room memory (told again to a muted user on join).  Room settings and the room's word list are saved as
  * room settings and reloaded when the room's state is first built. */
 #include "moderation.h"
 
@@ -423,6 +423,7 @@ void sc__cmd_review(sc_ws_client *c, json_t *msg, json_t *id)
 /* ---- audience ------------------------------------------------------------------------ */
 
 typedef struct audience {
+    const sc_iroom *room;
     json_t *seen;
     json_t *users;
     int connections;
@@ -436,14 +437,15 @@ static void add_member(void *ud, sc_ws_client *c)
     if (json_object_get(a->seen, t->sub))
         return;
     json_object_set_new(a->seen, t->sub, json_true());
-    json_array_append_new(a->users, json_pack("{s:s,s:s,s:s}", "user_id", t->sub, "name",
-                                              t->name, "role", sc_role_name(t->role)));
+    json_array_append_new(a->users, json_pack("{s:s,s:s,s:s,s:b}", "user_id", t->sub, "name",
+                                              t->name, "role", sc_role_name(t->role), "muted",
+                                              sc__is_muted(a->room, t->sub)));
 }
 
 void sc__cmd_audience(sc_ws_client *c, json_t *msg, json_t *id)
 {
     sc_iroom *r = sc__iroom_of(c);
-    audience a = {json_object(), json_array(), 0};
+    audience a = {r, json_object(), json_array(), 0};
     (void)msg;
     if (r)
         sc_ws_foreach_client(r->srv, r->name, add_member, &a);
@@ -451,4 +453,58 @@ void sc__cmd_audience(sc_ws_client *c, json_t *msg, json_t *id)
                                  (int)json_array_size(a.users), "connections", a.connections,
                                  "users", a.users));
     json_decref(a.seen);
+}
+
+bool sc__is_muted(const sc_iroom *r, const char *uid)
+{
+    json_t *ix = r ? json_object_get(r->user_index, uid) : NULL;
+    return ix && r->users[json_integer_value(ix)].muted;
+}
+
+/* ---- the ban list -------------------------------------------------------------------- */
+
+/* The bans table has no listing query in store.c, but every ban and unban
+ * is also a "moderation" interaction row with its reason and time: replay
+ * them, then keep only users the bans table still holds (it decides). */
+static void ban_row(void *ud, const sc_store_interaction *row)
+{
+    json_t *bans = ud;
+    json_t *d = json_loads(row->data, 0, NULL);
+    const char *action = json_string_value(json_object_get(d, "action"));
+    const char *uid = json_string_value(json_object_get(d, "user_id"));
+
+    if (action && uid) {
+        if (strcmp(action, "ban") == 0) {
+            json_t *reason = json_object_get(d, "reason");
+            json_object_set_new(bans, uid,
+                                json_pack("{s:s,s:O,s:I,s:s?}", "user_id", uid, "reason",
+                                          json_is_string(reason) ? reason : json_null(), "ts",
+                                          (json_int_t)row->ts_ms, "by", row->user_id));
+        } else if (strcmp(action, "unban") == 0) {
+            json_object_del(bans, uid);
+        }
+    }
+    json_decref(d);
+}
+
+void sc__cmd_bans(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    sc_iroom *r = sc__iroom_of(c);
+    json_t *seen = json_object(), *list = json_array(), *b;
+    const char *uid;
+    (void)msg;
+
+    if (!r || !seen || !list ||
+        sc_store_interactions(r->srv->store, r->name, "moderation", 0, ban_row, seen) < 0) {
+        sc_ws_error(c, id, "internal", "cannot read the bans");
+        goto done;
+    }
+    json_object_foreach(seen, uid, b) {
+        if (sc_store_is_banned(r->srv->store, r->name, uid) == 1)
+            json_array_append(list, b);
+    }
+    sc_ws_reply(c, id, json_pack("{s:s,s:O}", "type", "bans", "bans", list));
+done:
+    json_decref(seen);
+    json_decref(list);
 }
