@@ -110,7 +110,7 @@ void sc__cmd_checkin(sc_ws_client *c, json_t *msg, json_t *id)
     int64_t now = sc__now_ms();
     if (!u || !sc__rate_ok(r, u, false, now)) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
-                    SC_INTERACT_ACTION_RATE);
+                    sc__lim_action_rate(r));
         return;
     }
     users = json_object_get(r->checkin, "_users");

@@ -306,7 +306,7 @@ void sc__cmd_poll_vote(sc_ws_client *c, json_t *msg, json_t *id)
     if (!u || !sc__rate_ok(r, u, false, sc__now_ms())) {
         json_decref(choices);
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
-                    SC_INTERACT_ACTION_RATE);
+                    sc__lim_action_rate(r));
         return;
     }
     ballots = json_object_get(p, "_ballots");

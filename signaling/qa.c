@@ -114,7 +114,7 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id)
     u = sc__iuser(r, t->sub);
     if (!u || !sc__rate_ok(r, u, false, sc__now_ms())) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
-                    SC_INTERACT_ACTION_RATE);
+                    sc__lim_action_rate(r));
         return;
     }
     voters = json_object_get(q, "_voters");
