@@ -157,5 +157,9 @@ export class LikeButton {
         sig.on('batch', (msg) => (msg.messages || []).forEach((m) => {
             if (m.type === 'likes' && typeof m.total === 'number') this.total.textContent = String(m.total);
         }));
+        // On join the server sends the total alone (delta 0), outside a batch.
+        sig.on('likes', (m) => {
+            if (typeof m.total === 'number') this.total.textContent = String(m.total);
+        });
     }
 }

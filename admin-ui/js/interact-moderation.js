@@ -1,6 +1,7 @@
 // The moderators' tools (docs/protocol.md, "Interactions"): room settings
 // (chat off, slow mode, pre-approval), the review queue of held messages,
-// the audience with mute / kick / ban, and the room's sensitive-word list.
+// the audience with mute / kick / ban, the room's bans with Unban buttons,
+// and the room's sensitive-word list.
 
 import { actionButton, el, explain, hasPerm, setOff, timeOf } from './interact-ui.js';
 
@@ -22,7 +23,7 @@ export class ModerationAdmin {
         this.muted = new Map();      // user_id -> muted (as this page set it)
         this.queue = new Map();      // review_id -> item
         this.status = el('p', { class: 'note', role: 'status', id: 'moderation-status' });
-        root.append(this.status, this.buildSettings(), this.buildReview(), this.buildAudience(), this.buildWords());
+        root.append(this.status, this.buildSettings(), this.buildReview(), this.buildAudience(), this.buildBans(), this.buildWords());
 
         sig.on('joined', (msg) => {
             this.active = hasPerm(msg, 'moderate');
@@ -35,6 +36,7 @@ export class ModerationAdmin {
                 this.words.value = (r.words || []).join('\n');
             }).catch(() => {});
             this.refreshAudience();
+            this.refreshBans();
         });
         sig.on('room_settings', (s) => this.showSettings(s));
         sig.on('review_queue', (m) => this.setQueue(m.items));
@@ -144,6 +146,7 @@ export class ModerationAdmin {
             await this.sig.request({ type: 'unban', user_id: id });
             unbanId.value = '';
             this.status.textContent = `${id} may come back.`;
+            await this.refreshBans();
         }, { statusEl: this.status });
         return el('section', { class: 'mod-section', 'aria-labelledby': 'mod-audience-h' },
             el('h3', { id: 'mod-audience-h' }, 'Audience ', this.audienceInfo),
@@ -166,13 +169,15 @@ export class ModerationAdmin {
         this.audienceInfo.textContent = `(${r.count ?? users.length} people, ${r.connections ?? 0} connections)`;
         this.audienceList.replaceChildren(...users.map((u) => {
             const name = u.name || u.user_id;
-            const muted = this.muted.get(u.user_id) === true;
+            // The server says who is muted (also mutes set from another page).
+            const muted = typeof u.muted === 'boolean' ? u.muted : this.muted.get(u.user_id) === true;
             const li = el('li', { dataset: { userId: u.user_id } },
                 el('span', { class: 'who', text: name }), ' ',
                 el('span', { class: 'detail', text: `${u.role}${muted ? ' · muted' : ''}` }));
             const mute = actionButton(muted ? 'Unmute' : 'Mute', async () => {
                 await this.sig.request({ type: 'mute', user_id: u.user_id, muted: !muted });
                 this.muted.set(u.user_id, !muted);
+                u.muted = !muted;
                 this.renderAudience(r);
             }, { statusEl: this.status, label: `${muted ? 'Unmute' : 'Mute'} ${name}` });
             const kick = actionButton('Kick', async () => {
@@ -193,6 +198,7 @@ export class ModerationAdmin {
                     await this.sig.request({ type: 'ban', user_id: u.user_id, reason: this.reason.value.trim() || undefined });
                     this.status.textContent = `${name} is banned (user id ${u.user_id}).`;
                     await this.refreshAudience();
+                    await this.refreshBans();
                 } catch (err) {
                     this.status.textContent = explain(err);
                     setOff(ban, false);
@@ -201,6 +207,39 @@ export class ModerationAdmin {
             li.append(el('span', { class: 'row-actions' }, mute, kick, ban));
             return li;
         }));
+    }
+
+    // ---- bans ---------------------------------------------------------------------
+
+    buildBans() {
+        this.banCount = el('span', { class: 'count', id: 'bans-count' });
+        this.banList = el('ul', { class: 'people bans-list', id: 'bans-list', 'aria-label': 'Banned users' });
+        this.banEmpty = el('p', { class: 'note', text: 'Nobody is banned from this room.' });
+        return el('section', { class: 'mod-section', 'aria-labelledby': 'mod-bans-h' },
+            el('h3', { id: 'mod-bans-h' }, 'Banned ', this.banCount), this.banList, this.banEmpty);
+    }
+
+    async refreshBans() {
+        try {
+            const r = await this.sig.request({ type: 'bans' });
+            this.renderBans(r.bans || []);
+        } catch (err) {
+            this.status.textContent = explain(err);
+        }
+    }
+
+    renderBans(bans) {
+        this.banList.replaceChildren(...bans.map((b) => el('li', { dataset: { userId: b.user_id } },
+            el('span', { class: 'who', text: b.user_id }), ' ',
+            el('span', { class: 'detail', text: `${b.reason ? b.reason + ' · ' : ''}since ${timeOf(b.ts)}` }),
+            el('span', { class: 'row-actions' },
+                actionButton('Unban', async () => {
+                    await this.sig.request({ type: 'unban', user_id: b.user_id });
+                    this.status.textContent = `${b.user_id} may come back.`;
+                    await this.refreshBans();
+                }, { statusEl: this.status, label: `Unban ${b.user_id}` })))));
+        this.banEmpty.hidden = bans.length > 0;
+        this.banCount.textContent = bans.length ? `(${bans.length})` : '';
     }
 
     // ---- sensitive words ------------------------------------------------------------
