@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rtc  # noqa: E402
 import stagecast  # noqa: E402
 from aiortc import RTCPeerConnection  # noqa: E402
-from ic import join  # noqa: E402
+from ic import http_get, join  # noqa: E402
 
 _ids = itertools.count(100000)
 MAX_WS = 16384  # the server's --max-ws-message for this suite
@@ -313,6 +313,171 @@ class DataChannelTest(unittest.TestCase):
         self.assertTrue(await wait_until(lambda: self.stat("sessions") == sessions0),
                         "sessions left open")
         self.assertTrue(srv.alive())
+
+    # ---- every interaction over a channel too (issue 5 follow-ups) -------------
+
+    def test_qa_lottery_checkin_over_channels(self):
+        asyncio.run(self._qa_lottery_checkin())
+
+    async def _qa_lottery_checkin(self):
+        srv, room = self.srv, "dc-more"
+        pub = await Peer.open(srv, "whip", room, "presenter", "Host", "m-host")
+        await pub.dc.wait("joined")
+        viewers = []
+        for i in range(4):
+            v = await Peer.open(srv, "whep", room, "viewer", "V%d" % i, "m-v%d" % i)
+            await v.dc.wait("joined")
+            viewers.append(v)
+        a, b, c, d = viewers
+
+        # Q&A: ask, vote (once), answer; everyone sees the answered question
+        q = await a.dc.req({"type": "question_ask", "text": "When is the break?"})
+        self.assertEqual(q["type"], "sent", q)
+        qid = q["question"]
+        await pub.dc.wait(lambda m: m.get("type") == "question" and m["id"] == qid)
+        self.assertEqual((await b.dc.req({"type": "question_vote", "question": qid}))["type"],
+                         "ok")
+        self.assertEqual((await c.dc.req({"type": "question_vote", "question": qid}))["type"],
+                         "ok")
+        self.assertEqual((await b.dc.req({"type": "question_vote", "question": qid}))["code"],
+                         "already-voted")
+        self.assertEqual((await b.dc.req({"type": "question_answer", "question": qid,
+                                          "text": "no"}))["code"], "forbidden")
+        r = await pub.dc.req({"type": "question_answer", "question": qid, "text": "At 3 pm"})
+        self.assertEqual(r["type"], "ok", r)
+        ans = await d.dc.wait(lambda m: m.get("type") == "question" and m["id"] == qid
+                              and m["answered"])
+        self.assertEqual((ans["answer"], ans["votes"]), ("At 3 pm", 2))
+        lst = (await d.dc.req({"type": "question_list"}))["questions"]
+        self.assertEqual([(x["id"], x["votes"], x["answered"]) for x in lst], [(qid, 2, True)])
+
+        # check-in: a and c check in (c twice), then the export has exactly them
+        ck = await pub.dc.req({"type": "checkin_open", "duration_s": 60})
+        self.assertEqual(ck["type"], "ok", ck)
+        ckid = ck["checkin"]
+        await a.dc.wait(lambda m: m.get("type") == "checkin" and m["state"] == "open")
+        for v in (a, c):
+            r = await v.dc.req({"type": "checkin"})
+            self.assertEqual((r["type"], r["checkin"], r["already"]), ("checked_in", ckid, False))
+        self.assertTrue((await c.dc.req({"type": "checkin"}))["already"])
+        self.assertEqual((await b.dc.req({"type": "checkin_list"}))["code"], "forbidden")
+        cl = await pub.dc.req({"type": "checkin_list"})
+        self.assertEqual(sorted(u["user_id"] for u in cl["users"]), ["m-v0", "m-v2"])
+        self.assertEqual((await pub.dc.req({"type": "checkin_close"}))["type"], "ok")
+        self.assertEqual((await d.dc.req({"type": "checkin"}))["code"], "not-open")
+        tok = srv.token(room, "presenter", "H")
+        ex = await asyncio.to_thread(http_get, srv, "/api/rooms/%s/checkins" % room, tok)
+        self.assertEqual(ex.status, 200)
+        rows = ex.json()["checkins"]
+        self.assertEqual(sorted((x["checkin"], x["user_id"]) for x in rows),
+                         [(ckid, "m-v0"), (ckid, "m-v2")])
+        csv = await asyncio.to_thread(http_get, srv, "/api/rooms/%s/checkins.csv" % room, tok)
+        lines = csv.body.decode().splitlines()
+        self.assertEqual(lines[0], "checkin,user_id,name,ts,media_ms")
+        self.assertEqual(sorted(ln.split(",")[1] for ln in lines[1:]), ['"m-v0"', '"m-v2"'])
+
+        # lottery among the checked-in: both win, nobody else
+        lo = await pub.dc.req({"type": "lottery_draw", "count": 5, "among": "checked_in",
+                               "prize": "book", "exclude_winners": False})
+        self.assertEqual(lo["type"], "ok", lo)
+        drawn = await d.dc.wait(lambda m: m.get("type") == "lottery" and m["id"] == lo["lottery"])
+        self.assertEqual(drawn["eligible"], 2)
+        self.assertEqual(sorted(w["user_id"] for w in drawn["winners"]), ["m-v0", "m-v2"])
+        one = await pub.dc.req({"type": "lottery_draw", "count": 1, "among": "checked_in",
+                                "exclude_winners": False})
+        got = await b.dc.wait(lambda m: m.get("type") == "lottery" and m["id"] == one["lottery"])
+        self.assertEqual(len(got["winners"]), 1)
+        self.assertIn(got["winners"][0]["user_id"], ("m-v0", "m-v2"))
+        self.assertEqual((await a.dc.req({"type": "lottery_draw", "count": 1}))["code"],
+                         "forbidden")
+
+        for p in [pub] + viewers:
+            self.assertEqual((await p.close()).status, 200)
+
+    def test_preapproval_and_words_over_channels(self):
+        asyncio.run(self._preapproval_words())
+
+    async def _preapproval_words(self):
+        srv, room = self.srv, "dc-mod"
+        pub = await Peer.open(srv, "whip", room, "presenter", "Host", "p-host")
+        ann = await Peer.open(srv, "whep", room, "viewer", "Ann", "p-ann")
+        bob = await Peer.open(srv, "whep", room, "viewer", "Bob", "p-bob")
+        for p in (pub, ann, bob):
+            await p.dc.wait("chat_history")
+
+        # the word filter on mixed Chinese/English text
+        r = await pub.dc.req({"type": "words_set", "words": ["内幕", "pump"]})
+        self.assertEqual((r["count"], r["refused"]), (2, 0))
+        r = await ann.dc.req({"type": "chat", "text": "他说有内幕, PUMP it! pumpkin 南瓜"})
+        self.assertEqual(r["type"], "sent", r)
+        m = await bob.dc.wait_batched(lambda m: m.get("from", {}).get("user_id") == "p-ann")
+        self.assertEqual(m["text"], "他说有**, **** it! pumpkin 南瓜")
+
+        # pre-approval: held, seen by the moderator, approved, then shown
+        self.assertEqual((await pub.dc.req({"type": "room_settings", "preapprove": True}))["type"],
+                         "ok")
+        await ann.dc.wait(lambda m: m.get("type") == "room_settings" and m["preapprove"])
+        h = await ann.dc.req({"type": "chat", "text": "请批准 please"})
+        self.assertEqual(h["type"], "held", h)
+        rid = h["review_id"]
+        item = await pub.dc.wait(lambda m: m.get("type") == "review"
+                                 and m["item"]["review_id"] == rid)
+        self.assertEqual(item["item"]["message"]["text"], "请批准 please")
+        await asyncio.sleep(0.3)
+        self.assertFalse([x for x in bob.dc.batched() if x.get("text") == "请批准 please"])
+        self.assertEqual((await bob.dc.req({"type": "review", "review_id": rid,
+                                            "approve": True}))["code"], "forbidden")
+        self.assertEqual((await pub.dc.req({"type": "review", "review_id": rid,
+                                            "approve": True}))["type"], "ok")
+        shown = await bob.dc.wait_batched(lambda m: m.get("text") == "请批准 please")
+        self.assertEqual(shown["from"]["user_id"], "p-ann")
+        done = await ann.dc.wait("review_done")
+        self.assertEqual((done["review_id"], done["approved"], done["msg_id"]),
+                         (rid, True, shown["id"]))
+        for p in (pub, ann, bob):
+            self.assertEqual((await p.close()).status, 200)
+
+
+class DataChannelBanTest(unittest.TestCase):
+    def test_ban_survives_restart_on_a_channel(self):
+        srv = stagecast.Server(workers=1)
+        srv.start()
+        try:
+            asyncio.run(self._ban(srv))
+        finally:
+            rc = srv.stop()
+            srv.cleanup()
+        self.assertEqual(rc, 0)
+
+    async def _ban(self, srv):
+        room = "dc-ban"
+        pub = await Peer.open(srv, "whip", room, "presenter", "Host", "bn-host")
+        eve = await Peer.open(srv, "whep", room, "viewer", "Eve", "bn-eve")
+        await eve.dc.wait("joined")
+        r = await pub.dc.req({"type": "ban", "user_id": "bn-eve", "reason": "abuse"})
+        self.assertEqual((r["type"], r["closed"]), ("ok", 1))
+        self.assertEqual((await eve.dc.wait("kicked"))["reason"], "banned")
+        bans = (await pub.dc.req({"type": "bans"}))["bans"]
+        self.assertEqual([(b["user_id"], b["reason"]) for b in bans], [("bn-eve", "abuse")])
+        eve.counter.cancel()
+        await eve.pc.close()
+        await pub.close()
+
+        self.assertEqual(await asyncio.to_thread(srv.stop), 0)
+        await asyncio.to_thread(srv.start)
+        # after the restart a new channel of the banned user is refused
+        again = await Peer.open(srv, "whep", room, "viewer", "Eve", "bn-eve")
+        e = await again.dc.wait("error")
+        self.assertEqual(e["code"], "banned")
+        self.assertFalse([m for m in again.dc.inbox if m.get("type") == "joined"])
+        # others still get in, and the list survived too
+        host = await Peer.open(srv, "whep", room, "presenter", "Host", "bn-host")
+        await host.dc.wait("joined")
+        bans = (await host.dc.req({"type": "bans"}))["bans"]
+        self.assertEqual([b["user_id"] for b in bans], ["bn-eve"])
+        again.counter.cancel()
+        await again.pc.close()
+        await host.close()
 
 
 if __name__ == "__main__":
