@@ -81,7 +81,9 @@ describe('replay page', { timeout: 300000 }, () => {
             const [sent] = await wsSend(side, viewerTok, [{ type: 'chat', text: 'a question from the floor' }]);
             assert.equal(sent.type, 'sent', JSON.stringify(sent));
             await sleep(2500);
+            const chapterSent = Date.now();
             const [ok] = await wsSend(side, hostTok, [{ type: 'chapter', title: 'Part two' }]);
+            const chapterAcked = Date.now();
             assert.equal(ok.type, 'ok', JSON.stringify(ok));
             await sleep(3000);
             await presenter.getByRole('button', { name: 'Stop', exact: true }).click();
@@ -104,7 +106,12 @@ describe('replay page', { timeout: 300000 }, () => {
             assert.equal(await page.evaluate(() => document.body.dataset.playing), comp.id);
             assert.equal(await page.locator('#chapter-list button').count(), 1);
             const chapterT = Number(await page.locator('#chapter-list button').getAttribute('data-t'));
-            assert.ok(chapterT > 3000 && chapterT < 8000, `chapter at ${chapterT} ms`);
+            // Placed where it was sent, in the played file's time (the
+            // composite starts with the slot file).
+            assert.ok(chapterT >= chapterSent - comp.started_at - 1000
+                && chapterT <= chapterAcked - comp.started_at + 1000,
+            `chapter at ${chapterT} ms, sent ${chapterSent - comp.started_at}..${chapterAcked - comp.started_at} ms in`);
+            assert.ok(chapterT < track.duration_s * 1000, `chapter at ${chapterT} ms, file ${track.duration_s} s`);
 
             // Before playing, nothing is revealed; the chat appears as the
             // media time passes it.
