@@ -35,6 +35,7 @@ typedef struct sc_transport sc_transport;
 #define SC_ALLOC_EVERY_MS 500         /* viewers with an estimate re-plan their layers */
 #define SC_AUDIO_BUDGET_BPS 40000     /* set aside per audio track in a viewer's budget */
 #define SC_REMB_FRESH_MS 3000         /* a viewer's REMB counts this long */
+#define SC_DYNACAST_HOLD_MS 3000      /* a layer nobody wants this long is paused */
 
 /* What the control thread must know of a session's data channel without
  * touching the transport: shared by the control side's directory entry and
@@ -170,6 +171,9 @@ typedef struct sc_slot_mirror {
     uint64_t last_seen_ms[SC_MAX_LAYERS];
     uint16_t width[SC_MAX_LAYERS];  /* from each layer's last keyframe */
     uint8_t available;              /* bit per layer seen in the last SC_LAYER_TIMEOUT_MS */
+    uint8_t known;                  /* bit per layer seen from this source (paused or not) */
+    uint64_t wanted_ms[3];          /* dynacast: a viewer here last wanted low/medium/high */
+    int16_t demand_sent;            /* mask last reported, -1 none */
     uint32_t bps[SC_MAX_LAYERS];    /* each layer's bitrate, smoothed */
     uint32_t bytes[SC_MAX_LAYERS];  /* in the current rate window */
     uint64_t rate_window_ms;
@@ -291,6 +295,8 @@ sc_room *sc__room_get(sc_worker *w, const char *name, bool create);
 void sc__room_add(sc_room *r, sc_transport *t);
 void sc__room_remove(sc_room *r, sc_transport *t);
 void sc__room_free_if_empty(sc_worker *w, sc_room *r);
+/* Once a second: report which layers this worker's viewers want (dynacast). */
+void sc__room_demand_tick(sc_worker *w, sc_room *r, uint64_t now_ms);
 void sc__room_on_connected(sc_transport *t);
 /* Worker thread: a packet (local or from another worker) for this worker's viewers. */
 void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt);

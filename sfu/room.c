@@ -40,9 +40,20 @@ sc_room *sc__room_get(sc_worker *w, const char *name, bool create)
     if (!r)
         return NULL;
     snprintf(r->name, sizeof(r->name), "%s", name);
+    for (int s = 0; s < SC_MAX_SLOTS; s++)
+        r->mirrors[s].demand_sent = -1;
     r->next = w->rooms[b];
     w->rooms[b] = r;
     return r;
+}
+
+static void report_demand(sc_worker *w, sc_room *r, int slot, int mask)
+{
+    sc_sfu_event ev = {.type = SC_EVENT_LAYER_DEMAND, .slot = slot, .layers = mask,
+                       .worker = w->index};
+    snprintf(ev.room, sizeof(ev.room), "%s", r->name);
+    r->mirrors[slot].demand_sent = (int16_t)mask;
+    sc__sfu_emit(w->sfu, &ev);
 }
 
 void sc__room_free_if_empty(sc_worker *w, sc_room *r)
@@ -52,6 +63,9 @@ void sc__room_free_if_empty(sc_worker *w, sc_room *r)
     for (int s = 0; s < SC_MAX_SLOTS; s++)
         if (r->slots[s])
             return;
+    for (int s = 0; s < SC_MAX_SLOTS; s++)
+        if (r->mirrors[s].demand_sent > 0)
+            report_demand(w, r, s, 0); /* nobody here wants anything now */
     for (sc_room **pp = &w->rooms[room_bucket(r->name)]; *pp; pp = &(*pp)->next) {
         if (*pp == r) {
             *pp = r->next;
@@ -393,6 +407,63 @@ void sc__room_fast_tick(sc_transport *t, uint64_t now_ms)
     }
 }
 
+/* Dynacast: the layer classes this worker's viewers of a slot would take
+ * if they were flowing (their fixed choice, or on Auto what their rendered size
+ * calls for: not their bandwidth, which changes faster than a paused
+ * encoder restarts), always the lowest (a new viewer starts at once), held
+ * SC_DYNACAST_HOLD_MS after the last viewer stops wanting them.  Reported
+ * to the control thread when it changes. */
+void sc__room_demand_tick(sc_worker *w, sc_room *r, uint64_t now_ms)
+{
+    for (int s = 0; s < SC_MAX_SLOTS; s++) {
+        sc_slot_mirror *m = &r->mirrors[s];
+        if (!m->generation || !m->known)
+            continue;
+        int order[SC_MAX_LAYERS], n = 0;
+        for (int l = 0; l < SC_MAX_LAYERS; l++)
+            if (m->known & (1u << l))
+                order[n++] = l;
+        for (int i = 1; i < n; i++) { /* by width, as rank_layers */
+            int l = order[i], j = i;
+            while (j > 0 && m->width[order[j - 1]] > m->width[l] && m->width[l]) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = l;
+        }
+        bool viewers = false;
+        for (int i = 0; i < r->n_subs; i++) {
+            const sc_sub_track *st = &r->subs[i]->sub_video[s];
+            if (st->map < 0)
+                continue;
+            viewers = true;
+            /* Reported as a class (low / medium / high), not a layer:
+             * this worker may never have seen a layer that is paused, and
+             * the control thread maps classes onto the publisher's rids. */
+            int cls;
+            switch (st->choice) {
+            case SC_CHOICE_LOW: cls = 0; break;
+            case SC_CHOICE_MEDIUM: cls = 1; break;
+            case SC_CHOICE_HIGH: cls = 2; break;
+            default: {
+                int rank = viewport_rank(m, order, n, st->max_width);
+                cls = rank == n - 1 ? 2 : rank == 0 ? 0 : 1;
+                break;
+            }
+            }
+            m->wanted_ms[cls] = now_ms;
+        }
+        if (viewers)
+            m->wanted_ms[0] = now_ms;
+        int mask = 0;
+        for (int l = 0; l < SC_MAX_LAYERS; l++)
+            if (m->wanted_ms[l] && now_ms - m->wanted_ms[l] < SC_DYNACAST_HOLD_MS)
+                mask |= 1 << l;
+        if (mask != m->demand_sent)
+            report_demand(w, r, s, mask);
+    }
+}
+
 void sc__room_on_connected(sc_transport *t)
 {
     sc_room *r = t->room;
@@ -534,6 +605,7 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
         }
         m->rate_window_ms = now;
     }
+    m->known |= (uint8_t)(1u << l);
     if (!(m->available & (1u << l))) {
         m->available |= (uint8_t)(1u << l);
         m->epoch++;
@@ -573,6 +645,7 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         m->generation = pkt->generation;
         m->src_worker = pkt->src_worker;
         m->available = 0;
+        m->known = 0;
         m->epoch++;
         for (int i = 0; i < r->n_subs; i++) {
             sc_transport *s = r->subs[i];

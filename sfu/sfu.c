@@ -28,7 +28,19 @@ typedef struct dir_session {
     int level;                /* last reported mean -dBov (publishers) */
     uint64_t level_ms;        /* when */
     sc_dc_gate *dc;           /* data channel state, NULL when none negotiated */
+    bool record;              /* publisher: being recorded (dynacast keeps every layer) */
+    int n_layers;             /* publisher: simulcast layers offered (rid order) */
 } dir_session;
+
+/* Dynacast: what each worker's viewers of a room's slot want, and what the
+ * slot's publisher was last told. */
+typedef struct demand_state {
+    char room[SC_ROOM_NAME_MAX + 1];
+    int slot;
+    uint8_t by_worker[64];
+    int told;                 /* mask last sent, -1 never */
+    uint64_t told_to;         /* the publisher session it was sent to */
+} demand_state;
 
 /* Who is talking in a room, as the viewers are told. */
 typedef struct speaker_state {
@@ -62,6 +74,8 @@ struct sc_sfu {
     sc_video_codec preferred_codec;
     speaker_state *speakers;
     int n_speakers, cap_speakers;
+    demand_state *demands;
+    int n_demands, cap_demands;
 
     pthread_mutex_t ev_lock;
     event_node *ev_head, *ev_tail;
@@ -214,6 +228,7 @@ void sc_sfu_free(sc_sfu *sfu)
         sc__dc_gate_unref(sfu->sessions[i].dc);
     free(sfu->sessions);
     free(sfu->speakers);
+    free(sfu->demands);
     for (event_node *n = sfu->ev_head, *next; n; n = next) {
         next = n->next;
         free(n->ev.data);
@@ -403,6 +418,10 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     snprintf(s->user_id, sizeof(s->user_id), "%s", p->user_id ? p->user_id : "");
     snprintf(s->remote_ufrag, sizeof(s->remote_ufrag), "%s", neg->remote_ufrag);
     s->dc = sc__dc_gate_ref(t->dc);
+    s->record = p->kind == SC_SESSION_PUBLISH && p->record;
+    for (int i = 0; i < neg->n_tracks; i++)
+        if (p->kind == SC_SESSION_PUBLISH && neg->tracks[i].kind == SC_SDP_VIDEO)
+            s->n_layers = neg->tracks[i].n_rids;
     *session_id = t->id;
     sc_sfu_event ev;
     int viewers = count_room(sfu, p->room, SC_SESSION_SUBSCRIBE);
@@ -540,7 +559,11 @@ int sc_sfu_set_recording(sc_sfu *sfu, const char *room, bool on)
         if (s->kind != SC_SESSION_PUBLISH || strcmp(s->room, room) != 0)
             continue;
         sc__worker_set_record(sfu->workers[s->worker], s->id, on);
+        s->record = on;
         n++;
+        sc_sfu_event ev = {.type = SC_EVENT_LAYER_DEMAND, .slot = s->slot, .worker = -1};
+        snprintf(ev.room, sizeof(ev.room), "%s", s->room);
+        push_event(sfu, &ev);
     }
     return n ? 0 : -ENOENT;
 }
@@ -590,6 +613,86 @@ int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width)
     return 0;
 }
 
+static demand_state *demand_for(sc_sfu *sfu, const char *room, int slot, bool create)
+{
+    for (int i = 0; i < sfu->n_demands; i++)
+        if (sfu->demands[i].slot == slot && strcmp(sfu->demands[i].room, room) == 0)
+            return &sfu->demands[i];
+    if (!create)
+        return NULL;
+    if (sfu->n_demands == sfu->cap_demands) {
+        int cap = sfu->cap_demands ? sfu->cap_demands * 2 : 8;
+        demand_state *d = realloc(sfu->demands, (size_t)cap * sizeof(*d));
+        if (!d)
+            return NULL;
+        sfu->demands = d;
+        sfu->cap_demands = cap;
+    }
+    demand_state *d = &sfu->demands[sfu->n_demands++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->room, sizeof(d->room), "%s", room);
+    d->slot = slot;
+    d->told = -1;
+    return d;
+}
+
+/* Tell the slot's publisher which layers to send when that changed (or it
+ * is a new publisher).  Everything while it is recorded (the recording
+ * takes the top layer); no demand at all pauses all but the lowest. */
+static void tell_layers(sc_sfu *sfu, demand_state *d, sc_sfu_event_fn fn, void *ud)
+{
+    const dir_session *pub = NULL;
+    for (int i = 0; i < sfu->n_sessions && !pub; i++) {
+        const dir_session *o = &sfu->sessions[i];
+        if (o->kind == SC_SESSION_PUBLISH && o->slot == d->slot && strcmp(o->room, d->room) == 0)
+            pub = o;
+    }
+    if (!pub || pub->n_layers < 2)
+        return; /* not simulcast: nothing to pause */
+    int classes = 0;
+    for (int w = 0; w < sfu->n_workers && w < 64; w++)
+        classes |= d->by_worker[w];
+    /* Classes onto the rids, lowest first (as the pages and encoders
+     * order them); the lowest always, so a first viewer starts at once. */
+    int n = pub->n_layers, mask = 1;
+    if (classes & 2)
+        mask |= 1 << ((n - 1) / 2);
+    if (classes & 4)
+        mask |= 1 << (n - 1);
+    if (pub->record)
+        mask = (1 << n) - 1;
+    if (mask == d->told && pub->id == d->told_to)
+        return;
+    d->told = mask;
+    d->told_to = pub->id;
+    sc_sfu_event ev;
+    fill_event(&ev, SC_EVENT_LAYERS, pub, 0);
+    ev.layers = mask;
+    fn(ud, &ev);
+}
+
+static void on_demand(sc_sfu *sfu, const sc_sfu_event *ev, sc_sfu_event_fn fn, void *ud)
+{
+    if (ev->slot < 0 || ev->slot >= SC_MAX_SLOTS || ev->worker >= 64)
+        return;
+    if (ev->worker < 0) { /* recording changed: tell again */
+        demand_state *d = demand_for(sfu, ev->room, ev->slot, false);
+        if (d)
+            tell_layers(sfu, d, fn, ud);
+        return;
+    }
+    demand_state *d = demand_for(sfu, ev->room, ev->slot, ev->layers != 0);
+    if (!d)
+        return;
+    d->by_worker[ev->worker] = (uint8_t)ev->layers;
+    tell_layers(sfu, d, fn, ud);
+    bool any = false;
+    for (int w = 0; w < 64; w++)
+        any |= d->by_worker[w] != 0;
+    if (!any) /* the list must not grow with every room ever watched */
+        *d = sfu->demands[--sfu->n_demands];
+}
+
 void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
 {
     for (;;) {
@@ -603,6 +706,13 @@ void sc_sfu_poll_events(sc_sfu *sfu, sc_sfu_event_fn fn, void *ud)
             event_node *next = n->next;
             if (n->ev.type == SC_EVENT_AUDIO_LEVEL) {
                 on_audio_level(sfu, &n->ev, fn, ud);
+            } else if (n->ev.type == SC_EVENT_LAYER_DEMAND) {
+                on_demand(sfu, &n->ev, fn, ud);
+            } else if (n->ev.type == SC_EVENT_PUBLISHER_JOINED) {
+                fn(ud, &n->ev);
+                demand_state *d = demand_for(sfu, n->ev.room, n->ev.slot, false);
+                if (d)
+                    tell_layers(sfu, d, fn, ud); /* a new publisher learns at once */
             } else if (n->ev.type == SC_EVENT_SESSION_CLOSED) {
                 /* Closed by the worker (consent, DTLS): the directory learns
                  * here; closes we asked for were already forgotten. */

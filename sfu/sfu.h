@@ -119,7 +119,13 @@ typedef enum sc_sfu_event_type {
     SC_EVENT_ACTIVE_SPEAKER,      /* the room's loudest publisher changed
                                      (debounced): session_id/slot/name/user_id
                                      of the new speaker, slot -1 = nobody */
+    SC_EVENT_LAYERS,              /* dynacast: which simulcast layers the
+                                     publisher session_id (slot) should send:
+                                     bit i of `layers` = its i-th layer in its
+                                     offer's rid order; the others no viewer
+                                     asks for (pause them to save uplink) */
     SC_EVENT_AUDIO_LEVEL,         /* internal (worker -> control), never delivered */
+    SC_EVENT_LAYER_DEMAND,        /* internal: one worker's viewers' demand */
     /* Data channels (RFC 8831), for sessions whose offer had an
      * m=application webrtc-datachannel section: */
     SC_EVENT_DATA_OPEN,           /* the session's first channel opened (label set);
@@ -140,6 +146,8 @@ typedef struct sc_sfu_event {
     int slot;                     /* stage slot of a publisher, -1 otherwise */
     int viewers;                  /* room's subscriber count after the change */
     int level;                    /* SC_EVENT_AUDIO_LEVEL: mean -dBov (0 loud .. 127 silent) */
+    int layers;                   /* SC_EVENT_LAYERS / LAYER_DEMAND: layer bits */
+    int worker;                   /* internal: the reporting worker */
     const char *reason;           /* static string for SESSION_CLOSED:
                                      "closed", "consent-expired", "dtls-failed",
                                      "replaced", "shutdown" */

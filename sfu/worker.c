@@ -505,6 +505,9 @@ static void tick(sc_worker *w)
     for (sc_transport *t = w->all; t; t = t->next_all)
         if (!t->closing)
             sc__transport_tick(t, now, dtls_due, second_due);
+    for (size_t b = 0; second_due && b < SC_ARRAY_SIZE(w->rooms); b++)
+        for (sc_room *r = w->rooms[b]; r; r = r->next)
+            sc__room_demand_tick(w, r, now);
     sc__worker_flush(w);
 }
 

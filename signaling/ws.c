@@ -867,7 +867,17 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         if (e)
             sc_ws_dc_closed(srv, e);
         break;
+    case SC_EVENT_LAYERS: /* dynacast: the publisher's page pauses what nobody takes */
+        SC_INFO("ws", "session %s (room %s, slot %d): layers %s%s%s wanted", hex, ev->room,
+                ev->slot, ev->layers & 1 ? "0" : "-", ev->layers & 2 ? "1" : "-",
+                ev->layers & 4 ? "2" : "-");
+        if (e && e->owner)
+            sc_ws_send(e->owner, json_pack("{s:s,s:s,s:[b,b,b]}", "type", "layers", "session", hex,
+                                           "active", ev->layers & 1, ev->layers & 2,
+                                           ev->layers & 4));
+        break;
     case SC_EVENT_AUDIO_LEVEL: /* consumed by the media plane's control side */
+    case SC_EVENT_LAYER_DEMAND:
         break;
     }
 }

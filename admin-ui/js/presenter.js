@@ -438,6 +438,31 @@ function setViewers(n) {
     if (typeof n === 'number' && n >= 0) ui.viewers.textContent = String(n);
 }
 
+// Dynacast: the server says which simulcast layers some viewer takes; the
+// others are paused at the encoder (saving this uplink and CPU) until a
+// viewer wants them again.  The flags follow SIMULCAST_LAYERS' order.
+async function applyLayers(msg) {
+    if (!pc || msg.session !== session || !Array.isArray(msg.active)) return;
+    const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    params.encodings.forEach((enc, i) => {
+        const want = msg.active[i] !== false;
+        if (enc.active !== want) {
+            enc.active = want;
+            changed = true;
+        }
+    });
+    if (!changed) return;
+    try {
+        await sender.setParameters(params);
+    } catch (err) {
+        console.warn('pausing layers refused', err);
+    }
+}
+
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
@@ -447,6 +472,8 @@ function startSignaling() {
         if (m.type === 'likes' && typeof m.total === 'number') ui.likes.textContent = String(m.total);
     }));
     sig.on('recording', (msg) => showRecording(msg.on));
+    sig.on('layers', (msg) => applyLayers(msg));
+    sig.on('likes', (m) => { if (typeof m.total === 'number') ui.likes.textContent = String(m.total); });
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;
         videoCodec = params.codec || msg.video_codec || 'vp8';

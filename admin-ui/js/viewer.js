@@ -146,6 +146,9 @@ function makeTile(slot) {
     stats.className = 'stats';
     stats.setAttribute('aria-label', 'Stream statistics');
     root.append(video, label, stats);
+    // The size the slot is shown at caps what Auto sends it (a thumbnail
+    // does not need the 720p layer).
+    if (window.ResizeObserver) new ResizeObserver(() => scheduleViewports()).observe(video);
     // Clicking the pinned tile again unpins it.
     root.addEventListener('click', () => {
         pinnedSlot = pinnedSlot === slot ? null : slot;
@@ -301,6 +304,7 @@ async function subscribe() {
         session = answer.session;
         await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
         applyQuality();
+        sendViewports(true);
         renderTiles();
     } catch (err) {
         if (gen !== generation) return;
@@ -330,6 +334,31 @@ function applyQuality() {
 }
 
 ui.quality.addEventListener('change', applyQuality);
+
+// {"type":"viewport"}: each slot's rendered width in device pixels, sent
+// when it changes by more than a tenth (or for a new session: force).
+const sentWidths = new Map();
+let viewportTimer = null;
+
+function scheduleViewports() {
+    clearTimeout(viewportTimer);
+    viewportTimer = setTimeout(() => sendViewports(false), 400);
+}
+
+function sendViewports(force) {
+    if (!sig?.isJoined || !session) return;
+    if (force) sentWidths.clear();
+    for (const [slot, tile] of tiles) {
+        const width = Math.round(tile.video.clientWidth * (window.devicePixelRatio || 1));
+        if (!width) continue;
+        const last = sentWidths.get(slot);
+        if (last && Math.abs(width - last) <= last / 10) continue;
+        sentWidths.set(slot, width);
+        sig.request({ type: 'viewport', session, slot, width }).catch((err) => {
+            console.warn('viewport refused', err);
+        });
+    }
+}
 
 // ---- stats -------------------------------------------------------------
 
