@@ -243,6 +243,7 @@ static void api_stats(sc_server *srv, conn *c)
 #undef SIG
     json_object_set_new(o, "signalling_sessions",
                         json_integer((json_int_t)sc_rooms_session_count(srv->rooms)));
+    json_object_set_new(o, "recordings", sc_catalog_stats_json(srv));
     sc_http_json(&c->rep, 200, o);
 }
 
