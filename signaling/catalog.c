@@ -18,6 +18,7 @@
 #include "composite.h"
 #include "interact.h"
 #include "log.h"
+#include "replay.h"
 #include "token.h"
 #include "whip.h"
 #include "ws.h"
@@ -72,7 +73,17 @@ typedef struct cjob {
     sc_composite_input in[SC_COMPOSITE_MAX_INPUTS];
     char paths[SC_COMPOSITE_MAX_INPUTS][SC_PATH_MAX];
     char out[SC_PATH_MAX + 64];
+    sc_composite_speaker *speakers; /* the session's speaker timeline, or NULL */
+    int n_speakers;
+    bool speaker_layout;
 } cjob;
+
+static void cjob_free(cjob *j)
+{
+    if (j)
+        free(j->speakers);
+    free(j);
+}
 
 /* The composite thread: decoding and encoding a session takes seconds to
  * minutes, so it never runs on the control or media threads.  Jobs run one
@@ -107,6 +118,7 @@ struct sc_catalog {
     bool timer_armed;
     cworker *worker;
     sc_catalog_stats stats;
+    sc__speaker_note *speakers;    /* each talking room's last speaker */
 };
 
 static int64_t mono_ms(void)
@@ -156,6 +168,7 @@ void sc_catalog_free(sc_catalog *cat)
         cat->sessions = s->next;
         free(s);
     }
+    sc__replay_notes_free(&cat->speakers);
     pthread_mutex_destroy(&cat->lock);
     free(cat);
 }
@@ -223,6 +236,9 @@ static void *worker_main(void *arg)
         int rc;
         memset(&res, 0, sizeof(res));
         sc_composite_opts_defaults(&opts);
+        opts.speaker_layout = j->speaker_layout;
+        opts.speakers = j->speakers;
+        opts.n_speakers = j->n_speakers;
         rc = sc_composite_run(j->in, j->n, &opts, j->out, &res, err, sizeof(err));
 
         report *r = calloc(1, sizeof(*r));
@@ -241,7 +257,7 @@ static void *worker_main(void *arg)
         } else {
             free(r);
         }
-        free(j);
+        cjob_free(j);
     }
     bool orphan = w->detached;
     pthread_mutex_unlock(&w->mu);
@@ -250,7 +266,7 @@ static void *worker_main(void *arg)
         while (w->head) {
             cjob *j = w->head;
             w->head = j->next;
-            free(j);
+            cjob_free(j);
         }
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
@@ -305,7 +321,7 @@ static void worker_release(cworker *w)
     while (w->head) {
         cjob *j = w->head;
         w->head = j->next;
-        free(j);
+        cjob_free(j);
     }
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
@@ -612,6 +628,7 @@ static rsession *session_join(sc_catalog *cat, const char *room)
         snprintf(s->room, sizeof(s->room), "%s", room);
         s->next = cat->sessions;
         cat->sessions = s;
+        sc__replay_session_began(cat->speakers, cat->store, room);
     }
     s->open++;
     s->idle_since = 0;
@@ -692,6 +709,19 @@ static void composite_failed(sc_catalog *cat, const char *id, const char *reason
     SC_WARN("catalog", "composite %s failed: %s", id, reason);
 }
 
+/* The composite may not push the recordings past the quota: refused before
+ * it starts when the quota is already used up, and checked again with its
+ * real size when it ends (apply_composite).  0, or 1 with the row failed. */
+static int quota_refuse(sc_catalog *cat, const char *id, int64_t adding)
+{
+    char why[160];
+
+    if (!sc__replay_over_quota(cat->srv, adding, why, sizeof(why)))
+        return 0;
+    composite_failed(cat, id, why);
+    return 1;
+}
+
 /* Queue the composite of `session` into row `id` (created if existing is
  * NULL).  Signalling thread. */
 static int composite_start(sc_catalog *cat, const char *room, const char *session,
@@ -726,9 +756,16 @@ static int composite_start(sc_catalog *cat, const char *room, const char *sessio
         snprintf(slots + n, sizeof(slots) - n, "%s%d", i ? "," : "", g->rows[i].slot);
     }
     snprintf(slots + strlen(slots), sizeof(slots) - strlen(slots), "]");
+    j = calloc(1, sizeof(*j));
+    if (!j)
+        goto out;
     if (existing) {
         row = *existing;
         snprintf(out, sizeof(out), "%s", existing->path);
+        /* Run again: processing, without the last run's outcome. */
+        snprintf(row.status, sizeof(row.status), "processing");
+        row.reason[0] = '\0';
+        row.duration_ms = row.bytes = 0;
     } else {
         composite_path(cat, g, room, session, out, sizeof(out));
         if (row_init(&row, out, room, g->start_ms, "processing", "composite") < 0) {
@@ -737,15 +774,17 @@ static int composite_start(sc_catalog *cat, const char *room, const char *sessio
         }
         snprintf(row.session, sizeof(row.session), "%s", session);
         snprintf(row.tracks, sizeof(row.tracks), "%s", slots);
-        if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0 ||
-            sc_store_recording_by_path(cat->store, out, &row) < 0) {
-            rc = -EIO;
-            goto out;
-        }
     }
-    j = calloc(1, sizeof(*j));
-    if (!j) {
-        composite_failed(cat, row.id, "out of memory");
+    j->n_speakers = sc__replay_layout(cat->store, room, g->rows, g->n, &j->speakers);
+    j->speaker_layout = j->n_speakers > 0;
+    snprintf(row.layout, sizeof(row.layout), "%s", j->speaker_layout ? "speaker" : "grid");
+    if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0 ||
+        sc_store_recording_by_path(cat->store, out, &row) < 0) {
+        rc = -EIO;
+        goto out;
+    }
+    if (quota_refuse(cat, row.id, 0)) {
+        rc = -EDQUOT;
         goto out;
     }
     snprintf(j->id, sizeof(j->id), "%s", row.id);
@@ -757,29 +796,24 @@ static int composite_start(sc_catalog *cat, const char *room, const char *sessio
         j->in[i].start_unix_ms = g->rows[i].started_at_ms;
     }
     j->n = g->n;
-    if (existing)
-        sc_store_recording_set_status(cat->store, row.id, "processing", NULL, 0, 0,
-                                      sc_wall_ms());
     rc = worker_submit(cat, j);
     if (rc < 0) {
-        free(j);
         composite_failed(cat, row.id, "cannot start the composite thread");
-    } else {
-        SC_INFO("catalog", "composite of %s (%d file%s) queued: %s", room, g->n,
-                g->n == 1 ? "" : "s", out);
+        goto out;
     }
+    SC_INFO("catalog", "composite of %s (%d file%s, %s layout) queued: %s", room, g->n,
+            g->n == 1 ? "" : "s", row.layout, out);
+    j = NULL;
 out:
+    cjob_free(j);
     free(g);
     return rc;
 }
 
-static void session_tick(lws_sorted_usec_list_t *sul)
+void sc__catalog_sessions_tick(sc_catalog *cat, int64_t now)
 {
-    sc_catalog *cat = ((sess_timer *)sul)->cat;
-    int64_t now = mono_ms();
     rsession **pp = &cat->sessions;
 
-    cat->timer_armed = false;
     while (*pp) {
         rsession *s = *pp;
         if (s->open == 0 && now - s->idle_since >= SC_CATALOG_SESSION_GRACE_MS) {
@@ -791,7 +825,26 @@ static void session_tick(lws_sorted_usec_list_t *sul)
             pp = &s->next;
         }
     }
+}
+
+static void session_tick(lws_sorted_usec_list_t *sul)
+{
+    sc_catalog *cat = ((sess_timer *)sul)->cat;
+
+    cat->timer_armed = false;
+    sc__catalog_sessions_tick(cat, mono_ms());
     arm_timer(cat);
+}
+
+void sc_catalog_on_speaker(sc_server *srv, const char *room, int slot, int64_t unix_ms)
+{
+    sc_catalog *cat = srv ? srv->catalog : NULL;
+
+    /* Stored only while the room records: that is all a composite needs. */
+    if (cat && room &&
+        sc__replay_speaker_note(&cat->speakers, cat->store, room, slot, unix_ms,
+                                session_of_room(cat, room) != NULL) < 0)
+        SC_WARN("catalog", "cannot note the speaker of %s", room);
 }
 
 static void arm_timer(sc_catalog *cat)
@@ -909,6 +962,12 @@ static void apply_composite(sc_catalog *cat, report *r)
     if (r->rc == 0) {
         if (r->path && stat(r->path, &st) == 0)
             r->bytes = (uint64_t)st.st_size;
+        if (quota_refuse(cat, r->id, (int64_t)r->bytes)) {
+            /* Over the quota once made: the file goes, the row says why. */
+            if (r->path && unlink(r->path) != 0 && errno != ENOENT)
+                SC_WARN("catalog", "cannot remove %s: %s", r->path, strerror(errno));
+            return;
+        }
         sc_store_recording_set_status(cat->store, r->id, "ready", NULL, r->duration_ms,
                                       (int64_t)r->bytes, sc_wall_ms());
         pthread_mutex_lock(&cat->lock);
@@ -1120,6 +1179,9 @@ int sc_catalog_scan(sc_catalog *cat)
 
     if (!cat)
         return -EINVAL;
+    /* Speaker changes only lay out composites, made within minutes (or at
+     * the next start): older ones are of no use. */
+    sc_store_speakers_prune(cat->store, sc_wall_ms() - SC_CATALOG_SPEAKERS_KEEP_MS);
     resolve_unfinished(cat);
     d = opendir(cat->dir);
     if (!d)
@@ -1141,7 +1203,7 @@ int sc_catalog_scan(sc_catalog *cat)
 
 /* The value of `name` in the query string, copied into out; false if
  * absent.  lws has already url-decoded each argument. */
-static bool query_arg(const char *query, const char *name, char *out, size_t cap)
+bool sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap)
 {
     size_t n = strlen(name);
     const char *p = query;
@@ -1162,7 +1224,7 @@ static bool query_arg(const char *query, const char *name, char *out, size_t cap
     return false;
 }
 
-static bool id_ok(const char *id)
+bool sc__catalog_id_ok(const char *id)
 {
     size_t n = strlen(id);
     if (n != 32)
@@ -1173,7 +1235,7 @@ static bool id_ok(const char *id)
     return true;
 }
 
-static json_t *recording_json(const sc_store_recording *r)
+json_t *sc__catalog_recording_json(const sc_store_recording *r)
 {
     char url[96];
     json_t *o, *tracks = r->tracks[0] ? json_loads(r->tracks, 0, NULL) : NULL;
@@ -1190,12 +1252,14 @@ static json_t *recording_json(const sc_store_recording *r)
     json_decref(tracks);
     if (o && r->slot >= 0)
         json_object_set_new(o, "slot", json_integer(r->slot));
+    if (o && r->layout[0])
+        json_object_set_new(o, "layout", json_string(r->layout));
     return o;
 }
 
 static void list_row(void *ud, const sc_store_recording *r)
 {
-    json_array_append_new(ud, recording_json(r));
+    json_array_append_new(ud, sc__catalog_recording_json(r));
 }
 
 static bool parse_ms(const char *s, int64_t *out)
@@ -1212,10 +1276,10 @@ static bool parse_ms(const char *s, int64_t *out)
 static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
 {
     char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
-    bool by_room = query_arg(req->query, "room", room, sizeof(room)) && room[0];
-    bool by_kind = query_arg(req->query, "kind", kind, sizeof(kind)) && kind[0];
-    bool by_status = query_arg(req->query, "status", status, sizeof(status)) && status[0];
-    bool by_session = query_arg(req->query, "session", session, sizeof(session)) && session[0];
+    bool by_room = sc__catalog_query_arg(req->query, "room", room, sizeof(room)) && room[0];
+    bool by_kind = sc__catalog_query_arg(req->query, "kind", kind, sizeof(kind)) && kind[0];
+    bool by_status = sc__catalog_query_arg(req->query, "status", status, sizeof(status)) && status[0];
+    bool by_session = sc__catalog_query_arg(req->query, "session", session, sizeof(session)) && session[0];
     int64_t from = INT64_MIN, to = INT64_MAX;
     sc_store_recording_filter f;
     json_t *arr;
@@ -1225,8 +1289,8 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
         sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
         return;
     }
-    if ((query_arg(req->query, "from", v, sizeof(v)) && !parse_ms(v, &from)) ||
-        (query_arg(req->query, "to", v, sizeof(v)) && !parse_ms(v, &to))) {
+    if ((sc__catalog_query_arg(req->query, "from", v, sizeof(v)) && !parse_ms(v, &from)) ||
+        (sc__catalog_query_arg(req->query, "to", v, sizeof(v)) && !parse_ms(v, &to))) {
         sc_http_error(rep, 400, "bad-request", "from and to are Unix times in milliseconds");
         return;
     }
@@ -1239,7 +1303,7 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
         sc_http_error(rep, 400, "bad-request", "status is recording, processing, ready or failed");
         return;
     }
-    if (by_session && !id_ok(session)) {
+    if (by_session && !sc__catalog_id_ok(session)) {
         sc_http_error(rep, 400, "bad-request", "session is 32 hex digits");
         return;
     }
@@ -1259,7 +1323,7 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
     sc_http_json(rep, 200, json_pack("{s:o}", "recordings", arr));
 }
 
-static int admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
+int sc__catalog_admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
 {
     sc_token tok;
     int r = sc_http_auth(srv, req, "*", SC_PERM_ADMIN, &tok, rep);
@@ -1268,142 +1332,16 @@ static int admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep
     return r;
 }
 
-/* ---- the replay timeline -------------------------------------------------------- */
-
-/* The kinds a replay shows (votes, likes, check-ins, moderation and held
- * messages are not part of what the audience saw as a story). */
-static bool timeline_kind(const char *kind)
-{
-    static const char *const kinds[] = {"chat", "danmaku", "question", "answer", "poll",
-                                        "poll_open", "poll_close", "lottery", "announcement",
-                                        "chapter"};
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(kind, kinds[i]) == 0)
-            return true;
-    return false;
-}
-
-typedef struct timeline {
-    int64_t start_ms;
-    json_t *items, *chapters;
-} timeline;
-
-static void timeline_row(void *ud, const sc_store_interaction *row)
-{
-    timeline *t = ud;
-    json_t *data, *item;
-    const char *key;
-    void *tmp;
-
-    if (!row->kind || !timeline_kind(row->kind))
-        return;
-    data = row->data ? json_loads(row->data, 0, NULL) : NULL;
-    if (!json_is_object(data)) {
-        json_decref(data);
-        return;
-    }
-    /* Private fields (voters, the asker of an anonymous question) start
-     * with '_' in the stored message; the room never saw them. */
-    json_object_foreach_safe(data, tmp, key, item) {
-        if (key[0] == '_')
-            json_object_del(data, key);
-    }
-    item = json_pack("{s:I,s:s,s:I,s:I,s:o}", "id", (json_int_t)row->id, "kind", row->kind,
-                     "t_ms", (json_int_t)(row->ts_ms - t->start_ms), "ts",
-                     (json_int_t)row->ts_ms, "data", data);
-    if (!item)
-        return;
-    if (strcmp(row->kind, "chapter") == 0)
-        json_array_append_new(t->chapters,
-                              json_pack("{s:I,s:O,s:I}", "id", (json_int_t)row->id, "title",
-                                        json_object_get(data, "title"), "t_ms",
-                                        (json_int_t)(row->ts_ms - t->start_ms)));
-    json_array_append_new(t->items, item);
-}
-
-typedef struct pick {
-    bool found;
-    sc_store_recording row;
-} pick;
-
-static void pick_row(void *ud, const sc_store_recording *r)
-{
-    pick *p = ud;
-    if (!p->found) {
-        p->found = true;
-        p->row = *r;
-    }
-}
-
-/* GET /api/recordings/{id}/timeline: admins, and the room's tokens once the
- * recording is published (as for its media). */
-static void api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
-                         sc_http_reply *rep)
-{
-    char qtok[2048];
-    sc_http_req areq = *req;
-    sc_store_recording r, play;
-    sc_token tok;
-    timeline t;
-    int64_t end;
-    int e;
-
-    rep->action = "reading a recording's timeline";
-    if (!areq.token && query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
-        areq.token = qtok;
-    e = id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
-    if (e < 0) {
-        if (!admin_auth(srv, &areq, rep))
-            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
-                          "no such recording");
-        return;
-    }
-    if (r.published) {
-        if (sc_http_auth(srv, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
-            return;
-    } else if (sc_http_auth(srv, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
-        if (rep->status == 403)
-            sc_http_error(rep, 403, "forbidden", "this recording is not published");
-        return;
-    }
-    /* What to play: the session's composite once it is ready (and the
-     * caller may see it), else this file.  Times are relative to it. */
-    play = r;
-    if (strcmp(r.kind, "track") == 0 && r.session[0]) {
-        sc_store_recording_filter f = {.kind = "composite", .session = r.session,
-                                       .status = "ready"};
-        pick p;
-        memset(&p, 0, sizeof(p));
-        if (sc_store_recordings_query(srv->store, &f, pick_row, &p) > 0 &&
-            (p.row.published || (tok.perms & SC_PERM_ADMIN)))
-            play = p.row;
-    }
-    /* A file still being written reaches up to now. */
-    end = strcmp(play.status, "recording") == 0 ? sc_wall_ms()
-                                                : play.started_at_ms + play.duration_ms;
-    t.start_ms = play.started_at_ms;
-    t.items = json_array();
-    t.chapters = json_array();
-    if (!t.items || !t.chapters ||
-        sc_store_interactions_between(srv->store, r.room, r.started_at_ms, end, timeline_row,
-                                      &t) < 0) {
-        json_decref(t.items);
-        json_decref(t.chapters);
-        sc_http_error(rep, 500, "internal", "cannot read the interactions");
-        return;
-    }
-    sc_http_json(rep, 200,
-                 json_pack("{s:s,s:s,s:o,s:o,s:o}", "recording", r.id, "room", r.room, "play",
-                           recording_json(&play), "items", t.items, "chapters", t.chapters));
-}
-
 json_t *sc_catalog_stats_json(sc_server *srv)
 {
     sc_catalog_stats cs;
     json_t *o;
 
     sc_catalog_stats_get(srv ? srv->catalog : NULL, &cs);
-    o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "failed_quota", (json_int_t)cs.failed_quota,
+    o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "composite_bytes",
+                  (json_int_t)(srv ? sc_store_recordings_bytes(srv->store, "composite", "ready")
+                                   : 0),
+                  "failed_quota", (json_int_t)cs.failed_quota,
                   "failed_disk_full", (json_int_t)cs.failed_disk_full, "failed_disk_error",
                   (json_int_t)cs.failed_disk_error, "composites_ready",
                   (json_int_t)cs.composites_ready, "composites_failed",
@@ -1438,10 +1376,10 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
             snprintf(rep->allow, sizeof(rep->allow), "GET");
             return;
         }
-        api_timeline(srv, req, args[0], rep);
+        sc__replay_api_timeline(srv, req, args[0], rep);
         return;
     }
-    if (admin_auth(srv, req, rep))
+    if (sc__catalog_admin_auth(srv, req, rep))
         return;
     if (nargs == 0) {
         api_list(srv, req, rep);
@@ -1452,7 +1390,7 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
         sc_http_json(rep, 200, sc_catalog_stats_json(srv));
         return;
     }
-    if (!id_ok(args[0]) || (e = sc_store_recording_get(srv->store, args[0], &r)) == -ENOENT) {
+    if (!sc__catalog_id_ok(args[0]) || (e = sc_store_recording_get(srv->store, args[0], &r)) == -ENOENT) {
         sc_http_error(rep, 404, "not-found", "no such recording");
         return;
     }
@@ -1477,7 +1415,7 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
             sc_http_error(rep, 500, "internal", "cannot update the catalog");
             return;
         }
-        sc_http_json(rep, 200, recording_json(&r));
+        sc_http_json(rep, 200, sc__catalog_recording_json(&r));
         return;
     }
     if (req->method == SC_HTTP_DELETE) {
@@ -1501,7 +1439,7 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
         return;
     }
     rep->action = "describing a recording";
-    sc_http_json(rep, 200, recording_json(&r));
+    sc_http_json(rep, 200, sc__catalog_recording_json(&r));
 }
 
 int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *arg,
@@ -1518,7 +1456,7 @@ int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *ar
 
     rep->action = "serving a recording";
     /* <video> cannot send headers: the token may come as ?token=. */
-    if (!areq.token && query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
+    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
         areq.token = qtok;
     if (n != 37 || !has_suffix(arg, ".webm")) {
         sc_http_error(rep, 404, "not-found", "no such recording");
@@ -1526,10 +1464,10 @@ int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *ar
     }
     memcpy(id, arg, 32);
     id[32] = '\0';
-    e = id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
+    e = sc__catalog_id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
     if (e == -ENOENT || e < 0) {
         /* Say "not found" only to admins; others learn nothing. */
-        if (!admin_auth(srv, &areq, rep))
+        if (!sc__catalog_admin_auth(srv, &areq, rep))
             sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
                           "no such recording");
         return -1;
@@ -1567,54 +1505,3 @@ int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *ar
     }
     return fd;
 }
-
-/* ---- chapters (WebSocket) ----------------------------------------------------------- */
-
-/* {"type":"chapter","title":"..."}: the host marks a chapter while the
- * room is live; it is stored as an interaction (so the replay's timeline
- * and chapter menu find it by time) and shown to the room. */
-static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
-{
-    sc_iroom *r = sc__iroom_of(c);
-    sc_server *srv = sc_ws_client_server(c);
-    sc_sfu_publisher_info pub;
-    int n = 0, viewers = 0;
-    int64_t now, rowid;
-    char *title;
-    json_t *m;
-
-    if (!r) {
-        sc_ws_error(c, id, "internal", "out of memory");
-        return;
-    }
-    if (!srv->sfu || sc_sfu_room_info(srv->sfu, r->name, &pub, 1, &n, &viewers) < 0 || n == 0) {
-        sc_ws_error(c, id, "not-live", "chapters are marked while the room is live");
-        return;
-    }
-    title = sc__text_arg(c, id, msg, "title", SC_CATALOG_CHAPTER_MAX, false, NULL);
-    if (!title)
-        return;
-    now = sc__now_ms();
-    m = json_pack("{s:s,s:s,s:o,s:I,s:I}", "type", "chapter", "title", title, "by",
-                  sc__from(r, sc_ws_client_token(c)), "ts", (json_int_t)now, "media_ms",
-                  (json_int_t)sc__media_ms(r, now));
-    free(title);
-    if (!m) {
-        sc_ws_error(c, id, "internal", "out of memory");
-        return;
-    }
-    rowid = sc__record(r, "chapter", sc_ws_client_token(c), m);
-    if (rowid <= 0) {
-        json_decref(m);
-        sc_ws_error(c, id, "internal", "cannot store the chapter");
-        return;
-    }
-    json_object_set_new(m, "id", json_integer((json_int_t)rowid));
-    sc_ws_reply(c, id, json_pack("{s:s,s:I}", "type", "ok", "chapter", (json_int_t)rowid));
-    sc_ws_broadcast(srv, r->name, m);
-}
-
-const sc_ws_command sc_catalog_commands[] = {
-    {"chapter", cmd_chapter, SC_PERM_MODERATE, true, "marking a chapter"},
-};
-const size_t sc_catalog_n_commands = sizeof(sc_catalog_commands) / sizeof(sc_catalog_commands[0]);

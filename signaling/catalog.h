@@ -1,7 +1,7 @@
 /* The recordings catalog (issue 6): one SQLite row per WebM file (store.h)
  * from the moment it starts, grouped in room sessions, the composite of
  * each session, the admin REST API over them, the media they serve, the
- * replay timeline and the host's chapter marks.
+ * replay timeline and the host's chapter marks (those two in replay.c).
  *
  * Rows come from a scan of the recordings directory at start (files of an
  * earlier run, rows it left unfinished) and from the recorder's callbacks
@@ -25,6 +25,7 @@
 
 #define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */
 #define SC_CATALOG_CHAPTER_MAX 200        /* characters in a chapter title */
+#define SC_CATALOG_SPEAKERS_KEEP_MS (7LL * 24 * 3600 * 1000) /* speaker changes kept */
 
 typedef struct sc_catalog sc_catalog;
 
@@ -66,6 +67,17 @@ void sc_catalog_stats_get(sc_catalog *cat, sc_catalog_stats *out);
 
 /* Write the queued reports to the store.  Signalling thread. */
 void sc_catalog_drain(sc_catalog *cat);
+
+/* The room's active speaker changed to stage slot `slot` (-1: nobody) at
+ * unix_ms (ws.c, on SC_EVENT_ACTIVE_SPEAKER).  Stored while the room
+ * records: the composite shows the speaker large when several slots were
+ * on stage.  Signalling thread; srv->catalog may be NULL. */
+void sc_catalog_on_speaker(sc_server *srv, const char *room, int slot, int64_t unix_ms);
+
+/* For tests: end the room sessions idle for SC_CATALOG_SESSION_GRACE_MS
+ * at monotonic time now (ms) and queue their composites, as the session
+ * timer does. */
+void sc__catalog_sessions_tick(sc_catalog *cat, int64_t now);
 
 /* Pure: the Duration of a WebM file from its first bytes (EBML header,
  * Segment, Info).  0 with *ms set, -ENOENT (no Duration before the first

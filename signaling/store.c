@@ -81,6 +81,14 @@ static const char *const migrations[] = {
     "ALTER TABLE recordings ADD COLUMN slot INTEGER NOT NULL DEFAULT -1;"
     "CREATE INDEX recordings_session ON recordings(session);"
     "CREATE INDEX recordings_status ON recordings(status);",
+    /* 5: the rooms' active-speaker changes while they record (the
+     * composite's speaker layout follows them); a composite's layout. */
+    "CREATE TABLE speakers ("
+    "  room TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"          /* Unix ms */
+    "  slot INTEGER NOT NULL);"       /* stage slot, -1: nobody */
+    "CREATE INDEX speakers_room ON speakers(room, ts);"
+    "ALTER TABLE recordings ADD COLUMN layout TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -436,7 +444,7 @@ char *sc_store_setting_get(sc_store *st, const char *room, const char *key)
 
 static const char rec_cols[] = "id, room, title, status, started_at, duration_ms, bytes, path,"
                                " published, created_at, updated_at, kind, session, reason,"
-                               " tracks, slot";
+                               " tracks, slot, layout";
 
 static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int i)
 {
@@ -463,6 +471,7 @@ static void rec_from_row(sqlite3_stmt *s, sc_store_recording *r)
     copy_col(r->reason, sizeof(r->reason), s, 13);
     copy_col(r->tracks, sizeof(r->tracks), s, 14);
     r->slot = sqlite3_column_int(s, 15);
+    copy_col(r->layout, sizeof(r->layout), s, 16);
 }
 
 static void bind_opt(sqlite3_stmt *s, int i, const char *v)
@@ -479,11 +488,11 @@ int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t no
      * id, title and published flag. */
     static const char sql[] =
         "INSERT INTO recordings (id, room, title, status, started_at, duration_ms, bytes, path,"
-        " published, created_at, updated_at, kind, session, reason, tracks, slot)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12, ?13, ?14)"
+        " published, created_at, updated_at, kind, session, reason, tracks, slot, layout)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         " ON CONFLICT(path) DO UPDATE SET status = ?4, duration_ms = ?6, bytes = ?7,"
         " updated_at = ?9, session = COALESCE(session, ?11), reason = ?12,"
-        " tracks = COALESCE(?13, tracks)";
+        " tracks = COALESCE(?13, tracks), layout = COALESCE(?15, layout)";
     sqlite3_stmt *s;
     int rc;
 
@@ -503,6 +512,7 @@ int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t no
     bind_opt(s, 12, r->reason);
     bind_opt(s, 13, r->tracks);
     sqlite3_bind_int(s, 14, r->slot);
+    bind_opt(s, 15, r->layout);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -673,4 +683,86 @@ int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_m
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? n : -EIO;
+}
+
+/* ---- speakers (the composite's layout) ---------------------------------------- */
+
+/* One-off statements: step, finalize, report. */
+static int step_finalize(sc_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        SC_WARN("store", "%s failed: %s", what, sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int sc_store_speaker_add(sc_store *st, const char *room, int slot, int64_t ts_ms)
+{
+    static const char sql[] = "INSERT INTO speakers (room, ts, slot) VALUES (?1, ?2, ?3)";
+    sqlite3_stmt *s;
+
+    if (!st || !room || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, room);
+    sqlite3_bind_int64(s, 2, ts_ms);
+    sqlite3_bind_int(s, 3, slot);
+    return step_finalize(st, s, "saving a speaker change");
+}
+
+int sc_store_speakers_between(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
+                              int limit, void (*fn)(void *ud, int64_t ts_ms, int slot),
+                              void *ud)
+{
+    /* The change in effect at from_ms (the latest at or before it) starts
+     * the list: a speaker heard before the first file opened still speaks. */
+    static const char sql[] =
+        "SELECT ts, slot FROM speakers WHERE room = ?1 AND ts <= ?3 AND ts >= "
+        "COALESCE((SELECT MAX(ts) FROM speakers WHERE room = ?1 AND ts <= ?2), ?2)"
+        " ORDER BY ts, rowid LIMIT ?4";
+    sqlite3_stmt *s;
+    int rc, n = 0;
+
+    if (!st || !room || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, room);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, to_ms);
+    sqlite3_bind_int(s, 4, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fn(ud, sqlite3_column_int64(s, 0), sqlite3_column_int(s, 1));
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}
+
+int sc_store_speakers_prune(sc_store *st, int64_t before_ms)
+{
+    static const char sql[] = "DELETE FROM speakers WHERE ts < ?1";
+    sqlite3_stmt *s;
+
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, before_ms);
+    return step_finalize(st, s, "pruning speaker changes");
+}
+
+int64_t sc_store_recordings_bytes(sc_store *st, const char *kind, const char *status)
+{
+    static const char sql[] = "SELECT COALESCE(SUM(bytes), 0) FROM recordings"
+                              " WHERE kind = ?1 AND status = ?2";
+    sqlite3_stmt *s;
+    int64_t total = -EIO;
+
+    if (!st || !kind || !status || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_text(s, 1, kind);
+    bind_text(s, 2, status);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        total = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return total;
 }

@@ -93,6 +93,7 @@ typedef struct sc_store_recording {
     char tracks[128];              /* JSON array: ["audio","video"], or the
                                       composite's slots [0,1]; "" unknown */
     int slot;                      /* stage slot of a track, -1 */
+    char layout[16];               /* a composite's: grid or speaker; "" */
 } sc_store_recording;
 
 /* What sc_store_recordings_query keeps; NULL / 0 fields do not filter
@@ -105,8 +106,8 @@ typedef struct sc_store_recording_filter {
     const char *status;
 } sc_store_recording_filter;
 
-/* Insert r, or (same path) update its status, duration, size, reason and
- * tracks (and a missing session), keeping the row's id, title, kind and
+/* Insert r, or (same path) update its status, duration, size, reason,
+ * tracks and layout (and a missing session), keeping the row's id, title, kind and
  * published flag.  0 or -EIO. */
 int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms);
 /* 0, -ENOENT or -EIO. */
@@ -134,5 +135,22 @@ int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_m
                                   int64_t to_ms,
                                   void (*fn)(void *ud, const sc_store_interaction *row),
                                   void *ud);
+
+/* ---- speakers (the composite's layout) ---------------------------------- */
+
+/* A room's active speaker changed at ts_ms to `slot` (-1: nobody).
+ * 0 or -EIO. */
+int sc_store_speaker_add(sc_store *st, const char *room, int slot, int64_t ts_ms);
+/* fn for the change in effect at from_ms (the latest at or before it), then
+ * each one up to to_ms, oldest first; at most `limit` (<= 0: all).  Count or
+ * -EIO. */
+int sc_store_speakers_between(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
+                              int limit, void (*fn)(void *ud, int64_t ts_ms, int slot),
+                              void *ud);
+/* Forget changes older than before_ms.  0 or -EIO. */
+int sc_store_speakers_prune(sc_store *st, int64_t before_ms);
+/* Sum of `bytes` over the recordings of kind and status (e.g. the ready
+ * composites).  Bytes or -EIO. */
+int64_t sc_store_recordings_bytes(sc_store *st, const char *kind, const char *status);
 
 #endif

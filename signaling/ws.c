@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "jwt.h"
 #include "log.h"
 #include "interact.h"
@@ -850,6 +851,7 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         sc_session_closed(srv, ev->session_id, ev->reason);
         break;
     case SC_EVENT_ACTIVE_SPEAKER:
+        sc_catalog_on_speaker(srv, ev->room, ev->slot, sc_wall_ms()); /* composite layout */
         broadcast(srv, ev->room,
                   ev->slot < 0
                       ? json_pack("{s:s,s:n}", "type", "active_speaker", "speaker")

@@ -1,7 +1,9 @@
 /* The recordings catalog: Range header parsing, the WebM Duration reader
  * (on files the recorder's writer makes, and on broken input), the catalog
  * rows (put keeps id / title / published by path; list filters; publish;
- * delete), the start-up scan and the writer-thread hand-over. */
+ * delete), the start-up scan and the writer-thread hand-over; room sessions
+ * (grouping by room and time, the grace period), the speaker history that
+ * lays out a composite, and the composite's quota check. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,8 +14,11 @@
 
 #include "../sc_test.h"
 #include "catalog.h"
+#include "config.h"
+#include "replay.h"
 #include "store.h"
 #include "webm.h"
+#include <time.h>
 
 static void test_range(void)
 {
@@ -244,6 +249,286 @@ static void test_scan_and_done(sc_store *st, const char *dir)
     unlink(live);
 }
 
+/* ---- room sessions ---- */
+
+static void report(sc_catalog *cat, bool done, const char *room, int slot, const char *path)
+{
+    sc_recording_info info = {.path = path, .room = room, .slot = slot, .generation = 1,
+                              .start_unix_ms = 1700000000000LL, .duration_ms = 1000};
+    if (done)
+        sc_catalog_on_done(cat, &info);
+    else
+        sc_catalog_on_started(cat, &info);
+}
+
+/* The session of the row at path ("" when there is no row). */
+static const char *session_of(sc_store *st, const char *path)
+{
+    static char out[4][33];
+    static int k;
+    sc_store_recording r;
+    char *o = out[k++ % 4];
+
+    o[0] = '\0';
+    if (sc_store_recording_by_path(st, path, &r) == 0)
+        snprintf(o, 33, "%s", r.session);
+    return o;
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_sessions(sc_store *st, const char *dir)
+{
+    char a[6][300], b[2][300], c0[300], s_a[33], s_b[33];
+    sc_catalog *cat = sc_catalog_new(st, dir, NULL, NULL);
+    int64_t t0;
+
+    SC_CHECK(cat != NULL);
+    if (!cat)
+        return;
+    /* Paths that do not exist: sessions end without a composite (nothing
+     * playable), so no composite thread runs here. */
+    for (int i = 0; i < 6; i++)
+        snprintf(a[i], sizeof(a[i]), "%s/nowhere/a%d.webm", dir, i);
+    for (int i = 0; i < 2; i++)
+        snprintf(b[i], sizeof(b[i]), "%s/nowhere/b%d.webm", dir, i);
+    snprintf(c0, sizeof(c0), "%s/nowhere/c0.webm", dir);
+
+    /* Files of one room overlapping in time share a session; another room
+     * has its own. */
+    report(cat, false, "ra", 0, a[0]);
+    report(cat, false, "ra", 1, a[1]);
+    report(cat, false, "rb", 0, b[0]);
+    sc_catalog_drain(cat);
+    snprintf(s_a, sizeof(s_a), "%s", session_of(st, a[0]));
+    snprintf(s_b, sizeof(s_b), "%s", session_of(st, b[0]));
+    SC_CHECK_INT(strlen(s_a), 32);
+    SC_CHECK_INT(strlen(s_b), 32);
+    SC_CHECK_STR(session_of(st, a[1]), s_a);
+    SC_CHECK(strcmp(s_a, s_b) != 0);
+
+    /* One file of ra ends: the other keeps the session open, whatever the
+     * time; a third file joins it. */
+    report(cat, true, "ra", 0, a[0]);
+    sc_catalog_drain(cat);
+    sc__catalog_sessions_tick(cat, mono_now() + 10 * SC_CATALOG_SESSION_GRACE_MS);
+    report(cat, false, "ra", 2, a[2]);
+    sc_catalog_drain(cat);
+    SC_CHECK_STR(session_of(st, a[2]), s_a);
+    SC_CHECK_STR(session_of(st, a[0]), s_a); /* the done row keeps its session */
+
+    /* Every file of ra done: within the grace period a new file still
+     * joins the session ... */
+    report(cat, true, "ra", 1, a[1]);
+    report(cat, true, "ra", 2, a[2]);
+    sc_catalog_drain(cat);
+    t0 = mono_now();
+    sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS / 2);
+    report(cat, false, "ra", 0, a[3]);
+    sc_catalog_drain(cat);
+    SC_CHECK_STR(session_of(st, a[3]), s_a);
+    /* ... and after it the session is over: the next file starts another. */
+    report(cat, true, "ra", 0, a[3]);
+    sc_catalog_drain(cat);
+    t0 = mono_now();
+    sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS - 500);
+    report(cat, false, "ra", 1, a[4]);
+    sc_catalog_drain(cat);
+    SC_CHECK_STR(session_of(st, a[4]), s_a); /* not yet */
+    report(cat, true, "ra", 1, a[4]);
+    sc_catalog_drain(cat);
+    sc__catalog_sessions_tick(cat, mono_now() + SC_CATALOG_SESSION_GRACE_MS + 10);
+    report(cat, false, "ra", 0, a[5]);
+    sc_catalog_drain(cat);
+    SC_CHECK_INT(strlen(session_of(st, a[5])), 32);
+    SC_CHECK(strcmp(session_of(st, a[5]), s_a) != 0);
+    SC_CHECK(strcmp(session_of(st, a[5]), s_b) != 0);
+
+    /* rb was open all along: untouched by ra's ticks. */
+    report(cat, false, "rb", 1, b[1]);
+    sc_catalog_drain(cat);
+    SC_CHECK_STR(session_of(st, b[1]), s_b);
+
+    /* A file whose start was never reported (queue full) still lands in
+     * its room's session. */
+    report(cat, true, "rb", 0, c0);
+    sc_catalog_drain(cat);
+    SC_CHECK_STR(session_of(st, c0), s_b);
+    sc_catalog_free(cat);
+}
+
+/* ---- speakers and the composite's layout ---- */
+
+typedef struct spk_list {
+    int64_t ts[16];
+    int slot[16];
+    int n;
+} spk_list;
+
+static void spk_row(void *ud, int64_t ts, int slot)
+{
+    spk_list *l = ud;
+    if (l->n < 16) {
+        l->ts[l->n] = ts;
+        l->slot[l->n] = slot;
+    }
+    l->n++;
+}
+
+static int spk_between(sc_store *st, const char *room, int64_t from, int64_t to, spk_list *l)
+{
+    memset(l, 0, sizeof(*l));
+    int n = sc_store_speakers_between(st, room, from, to, 0, spk_row, l);
+    return n == l->n ? n : -1;
+}
+
+static void test_speakers(sc_store *st, const char *dir)
+{
+    sc_server srv;
+    sc_catalog *cat = sc_catalog_new(st, dir, NULL, NULL);
+    sc_composite_speaker *sp = NULL;
+    sc_store_recording rows[2];
+    char path[300];
+    spk_list l;
+    int n;
+
+    SC_CHECK(cat != NULL);
+    if (!cat)
+        return;
+    memset(&srv, 0, sizeof(srv));
+    srv.store = st;
+    srv.catalog = cat;
+
+    /* Not recording: remembered, not stored. */
+    sc_catalog_on_speaker(&srv, "talk", 1, 100);
+    SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 0);
+    /* The room starts recording: the speaker in effect is stored ... */
+    snprintf(path, sizeof(path), "%s/nowhere/talk0.webm", dir);
+    report(cat, false, "talk", 0, path);
+    sc_catalog_drain(cat);
+    SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 1);
+    SC_CHECK_INT(l.ts[0], 100);
+    SC_CHECK_INT(l.slot[0], 1);
+    /* ... then every change while it records. */
+    sc_catalog_on_speaker(&srv, "talk", 0, 200);
+    sc_catalog_on_speaker(&srv, "talk", 0, 250);
+    sc_catalog_on_speaker(&srv, "talk", -1, 300);
+    sc_catalog_on_speaker(&srv, "talk", 1, 400);
+    sc_catalog_on_speaker(&srv, "other", 1, 410); /* another room, not recording */
+    SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 5);
+    SC_CHECK_INT(spk_between(st, "other", 0, 1000000, &l), 0);
+    /* From 220: the change in effect then (200) comes first. */
+    SC_CHECK_INT(spk_between(st, "talk", 220, 1000000, &l), 4);
+    SC_CHECK_INT(l.ts[0], 200);
+    SC_CHECK_INT(l.slot[0], 0);
+    SC_CHECK_INT(l.ts[3], 400);
+    SC_CHECK_INT(spk_between(st, "talk", 220, 310, &l), 3);
+
+    /* The composite's timeline: repeats dropped, oldest first. */
+    n = sc__replay_speakers(st, "talk", 150, 1000000, &sp);
+    SC_CHECK_INT(n, 4);
+    if (sp && n == 4) {
+        SC_CHECK_INT(sp[0].unix_ms, 100);
+        SC_CHECK_INT(sp[0].slot, 1);
+        SC_CHECK_INT(sp[1].unix_ms, 200);
+        SC_CHECK_INT(sp[1].slot, 0);
+        SC_CHECK_INT(sp[2].slot, -1);
+        SC_CHECK_INT(sp[3].unix_ms, 400);
+        SC_CHECK_INT(sp[3].slot, 1);
+    }
+    free(sp);
+    SC_CHECK_INT(sc__replay_speakers(st, "other", 0, 1000000, &sp), 0);
+    SC_CHECK(sp == NULL);
+
+    /* The layout: the speaker timeline when two slots were on stage, the
+     * grid with one slot (or nobody heard). */
+    memset(rows, 0, sizeof(rows));
+    rows[0].slot = 0;
+    rows[0].started_at_ms = 150;
+    rows[0].duration_ms = 200;
+    rows[1].slot = 1;
+    rows[1].started_at_ms = 180;
+    rows[1].duration_ms = 1000;
+    n = sc__replay_layout(st, "talk", rows, 2, &sp);
+    SC_CHECK_INT(n, 4); /* up to 1180: the change at 400 included */
+    free(sp);
+    rows[1].duration_ms = 100; /* ends at 350: 400 is outside */
+    n = sc__replay_layout(st, "talk", rows, 2, &sp);
+    SC_CHECK_INT(n, 3);
+    free(sp);
+    rows[1].slot = 0;
+    SC_CHECK_INT(sc__replay_layout(st, "talk", rows, 2, &sp), 0);
+    SC_CHECK(sp == NULL);
+    rows[1].slot = 1;
+    SC_CHECK_INT(sc__replay_layout(st, "other", rows, 2, &sp), 0);
+    SC_CHECK(sp == NULL);
+
+    /* Old changes are pruned. */
+    SC_CHECK_INT(sc_store_speakers_prune(st, 260), 0);
+    SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 2);
+    SC_CHECK_INT(l.ts[0], 300);
+    sc_catalog_free(cat);
+}
+
+/* ---- the composite's quota ---- */
+
+static void test_quota(sc_store *st)
+{
+    sc_config cfg;
+    sc_server srv;
+    sc_store_recording r, got;
+    char why[160] = "";
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&srv, 0, sizeof(srv));
+    srv.store = st;
+    srv.cfg = &cfg;
+    /* No quota: never over. */
+    SC_CHECK(!sc__replay_over_quota(&srv, 1LL << 40, why, sizeof(why)));
+    cfg.recordings_quota_mib = 1;
+
+    /* A ready composite of 1 MiB - 100 bytes; a processing one does not
+     * count yet. */
+    memset(&r, 0, sizeof(r));
+    snprintf(r.id, sizeof(r.id), "%032d", 41);
+    snprintf(r.room, sizeof(r.room), "q");
+    snprintf(r.title, sizeof(r.title), "q");
+    snprintf(r.status, sizeof(r.status), "ready");
+    snprintf(r.kind, sizeof(r.kind), "composite");
+    snprintf(r.layout, sizeof(r.layout), "speaker");
+    snprintf(r.path, sizeof(r.path), "/x/q/composite/1.webm");
+    r.slot = -1;
+    r.bytes = (1 << 20) - 100;
+    SC_CHECK_INT(sc_store_recording_put(st, &r, 1), 0);
+    SC_CHECK_INT(sc_store_recording_get(st, r.id, &got), 0);
+    SC_CHECK_STR(got.layout, "speaker");
+    snprintf(r.id, sizeof(r.id), "%032d", 42);
+    snprintf(r.status, sizeof(r.status), "processing");
+    snprintf(r.path, sizeof(r.path), "/x/q/composite/2.webm");
+    r.layout[0] = '\0';
+    SC_CHECK_INT(sc_store_recording_put(st, &r, 1), 0);
+    SC_CHECK_INT(sc_store_recording_get(st, r.id, &got), 0);
+    SC_CHECK_STR(got.layout, "");
+    SC_CHECK_INT(sc_store_recordings_bytes(st, "composite", "ready"), (1 << 20) - 100);
+    SC_CHECK_INT(sc__replay_usage(&srv), (1 << 20) - 100);
+
+    SC_CHECK(!sc__replay_over_quota(&srv, 0, why, sizeof(why)));   /* room left: may start */
+    SC_CHECK(!sc__replay_over_quota(&srv, 100, why, sizeof(why))); /* fits exactly */
+    SC_CHECK(sc__replay_over_quota(&srv, 101, why, sizeof(why)));  /* one byte too many */
+    SC_CHECK(strncmp(why, "quota", 5) == 0);
+    /* Used up: not even started. */
+    SC_CHECK_INT(sc_store_recording_set_status(st, r.id, "ready", NULL, 1000, 100, 2), 0);
+    SC_CHECK(sc__replay_over_quota(&srv, 0, why, sizeof(why)));
+    SC_CHECK_INT(sc_store_recording_delete(st, "00000000000000000000000000000041"), 0);
+    SC_CHECK_INT(sc_store_recording_delete(st, r.id), 0);
+    SC_CHECK_INT(sc__replay_usage(&srv), 0);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sc-catalog-XXXXXX", db[128], err[256];
@@ -261,6 +546,9 @@ int main(void)
     if (st) {
         test_rows(st);
         test_scan_and_done(st, dir);
+        test_sessions(st, dir);
+        test_speakers(st, dir);
+        test_quota(st);
         sc_store_close(st);
     }
     char cmd[200];
