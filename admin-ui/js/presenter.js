@@ -7,6 +7,7 @@
 // (docs/protocol.md, "Stage"), the recording switch, and the interaction
 // panel's host tabs (js/interact-panel.js).
 
+import { attachDataChannel } from './datachannel.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { DanmakuLayer } from './interact-danmaku.js';
 import { InteractPanel } from './interact-panel.js';
@@ -277,6 +278,7 @@ async function publish() {
             sendEncodings: source() === 'screen' ? undefined : SIMULCAST_LAYERS,
         });
         preferCodec(vt, videoCodec);
+        attachDataChannel(conn, sig);
         await conn.setLocalDescription(await conn.createOffer());
         await waitForIceGathering(conn, 1000);
         if (gen !== generation) return;

@@ -10,6 +10,12 @@
 //   sig.on('viewers', (msg) => ...);
 //   sig.start();
 //   const answer = await sig.request({ type: 'subscribe', sdp });
+//
+// The interactions may travel over the PeerConnection's data channel
+// instead: js/datachannel.js's attachDataChannel(pc, sig) sets
+// `sig.channel`, which then picks the transport of each interaction
+// request and which copy of each interaction broadcast the handlers see.
+// Handlers registered with on() do not need to know which one it was.
 
 import { backoffDelay } from './util.js';
 
@@ -41,6 +47,12 @@ export class SignalingClient {
         this.stopped = true;
         this.reconnectTimer = null;
         this.pingTimer = null;
+        this.channel = null;         // a ChannelRouter (js/datachannel.js), or null: all on /ws
+    }
+
+    // Which transport carries the interactions now: "datachannel" or "websocket".
+    get interactionTransport() {
+        return this.channel?.usable ? 'datachannel' : 'websocket';
     }
 
     on(type, fn) {
@@ -135,7 +147,8 @@ export class SignalingClient {
             else p.resolve(msg);
             return;
         }
-        this.emit(msg.type, msg);
+        if (this.channel) this.channel.route(msg);
+        else this.emit(msg.type, msg);
     }
 
     onClose(ws, ev) {
@@ -176,8 +189,14 @@ export class SignalingClient {
     }
 
     // Send a request and resolve with its reply (the message whose `re` is
-    // our `id`); an `error` reply rejects with a SignalingError.
+    // our `id`); an `error` reply rejects with a SignalingError.  An
+    // interaction goes over the data channel while it is usable.
     request(msg, timeoutMs = this.requestTimeoutMs) {
+        if (this.channel?.carries(msg)) return this.channel.request(msg, timeoutMs);
+        return this.socketRequest(msg, timeoutMs);
+    }
+
+    socketRequest(msg, timeoutMs = this.requestTimeoutMs) {
         const ws = this.ws;
         if (!ws || ws.readyState !== WebSocket.OPEN) {
             return Promise.reject(new SignalingError('closed', 'not connected'));
@@ -195,6 +214,7 @@ export class SignalingClient {
 
     // Fire-and-forget, for requests whose reply nobody waits for.
     send(msg) {
+        if (this.channel?.carries(msg) && this.channel.send(msg)) return;
         if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
     }
 }

@@ -13,6 +13,7 @@
 // for a token with `moderate`), the check-in prompt, lottery results, the
 // pinned announcement, and the notices a moderator's actions cause.
 
+import { attachDataChannel } from './datachannel.js';
 import { GuestPublisher } from './guest.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { CheckinPrompt } from './interact-checkin.js';
@@ -293,6 +294,8 @@ async function subscribe() {
         }
         for (const tile of tiles.values()) tile.video.srcObject = null;
         conn.ontrack = (ev) => onTrack(conn, ev);
+        // The interactions' data channel (js/datachannel.js); signalling stays on /ws.
+        attachDataChannel(conn, sig);
         await conn.setLocalDescription(await conn.createOffer());
         await waitForIceGathering(conn, 1000);
         if (gen !== generation) return;

@@ -158,6 +158,22 @@ export class Platform {
         return page;
     }
 
+    // An admin token for every room (GET /api/stats and the like).
+    async adminToken() {
+        if (!this.admin) {
+            const { stdout } = await run(this.bin, ['token', '--data', this.dataDir, '--room', '*', '--role', 'admin']);
+            this.admin = stdout.trim().split('\n').pop().trim();
+        }
+        return this.admin;
+    }
+
+    // GET /api/stats as the admin: the server's counters.
+    async stats() {
+        const res = await fetch(`${this.base}/api/stats`, { headers: { Authorization: `Bearer ${await this.adminToken()}` } });
+        assert.equal(res.status, 200, `GET /api/stats: ${res.status}`);
+        return res.json();
+    }
+
     // SIGTERM must end the server by itself; returns its exit.
     async stop() {
         if (this.browser) await this.browser.close().catch(() => {});
