@@ -439,6 +439,12 @@ static void write_frame(sc_recorder *r, rec_stream *s, rec_track *t, const sc_fr
         }
     }
     int64_t ms = frame_ms(s, t, f->ts);
+    /* A sender report can move the RTP-to-media-time mapping back by a few
+     * ms, and a frame completed by a retransmission arrives after a newer
+     * one: a track's times must still only go forward (players and muxers
+     * refuse non-monotonic timestamps). */
+    if (t->wrote && ms <= t->last_ms)
+        ms = t->last_ms + 1;
     uint64_t before = sc_webm_bytes(s->w);
     if (r->quota && r->st.bytes_used + f->len > r->quota) {
         fail_stream(r, s, -EDQUOT);
