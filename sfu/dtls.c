@@ -29,6 +29,11 @@
 #define SC_DTLS_TIMER_MAX_US 8000000u
 #define SC_DTLS_SRTP_LABEL "EXTRACTOR-dtls_srtp"
 #define SC_DTLS_FP_MAX (EVP_MAX_MD_SIZE * 3)
+/* A session without application data drops its OpenSSL state once the peer
+ * has been quiet this long after the handshake.  The peer retransmits its
+ * last flight when ours was lost (first after about 1 s, then 2 s later):
+ * two rounds must fit, or the peer could never finish. */
+#define SC_DTLS_SETTLE_MS 4000
 
 struct sc_dtls_cert {
     SSL_CTX *ctx;
@@ -48,6 +53,7 @@ struct sc_dtls {
     sc_dtls_send_fn send;
     sc_dtls_data_fn data;
     void *ud;
+    uint64_t last_rx_ms;    /* last datagram fed (or the handshake's end) */
     char error[128];
 };
 
@@ -173,8 +179,8 @@ static SSL_CTX *make_ctx(X509 *x509, EVP_PKEY *key)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* After the handshake a session's DTLS is idle (until data channels):
-     * let OpenSSL free its read/write buffers (~34 KiB a session) while so. */
+    /* OpenSSL 3.0 honours this for TLS only; DTLS sessions free their
+     * record buffers explicitly (release_buffers below). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 
@@ -354,6 +360,48 @@ void sc_dtls_free(sc_dtls *d)
     free(d);
 }
 
+/* An established session holds a 16.7 KiB read and a 16.7 KiB write record
+ * buffer, idle between datagrams (SSL_MODE_RELEASE_BUFFERS does nothing for
+ * DTLS in OpenSSL 3.0): give them back after each use (OpenSSL refuses
+ * while a record is pending).  OpenSSL 3.0's DTLS write path does not
+ * allocate them again by itself (SSL_write, or a flight retransmitted from
+ * inside SSL_read, would write through NULL), so every entry into OpenSSL
+ * on an established session first takes them back with acquire_buffers. */
+static bool acquire_buffers(sc_dtls *d)
+{
+    if (d->state != SC_DTLS_CONNECTED)
+        return true;
+    if (SSL_alloc_buffers(d->ssl) == 1)
+        return true;
+    ERR_clear_error();
+    return false;
+}
+
+static void release_buffers(sc_dtls *d)
+{
+    if (d->ssl && d->state == SC_DTLS_CONNECTED)
+        (void)SSL_free_buffers(d->ssl);
+}
+
+/* A session without a data callback needs OpenSSL only until the keys are
+ * out and the peer has finished too: then the SSL object (handshake buffer,
+ * retransmission queue, cipher state: about 35 KiB) goes.  What the peer
+ * sends afterwards (a close_notify we could no longer authenticate) is
+ * dropped; consent expiry or the signalling DELETE ends such a session. */
+static void maybe_drop_ssl(sc_dtls *d, uint64_t now_ms)
+{
+    if (d->data || !d->ssl || d->state != SC_DTLS_CONNECTED)
+        return;
+    /* The client's last flight is the handshake's last: once we are
+     * connected the server has all it needs.  As the server we wait for the
+     * client to stop retransmitting. */
+    if (d->role == SC_DTLS_ROLE_SERVER && now_ms - d->last_rx_ms < SC_DTLS_SETTLE_MS)
+        return;
+    SSL_free(d->ssl);
+    d->ssl = NULL;
+    d->rbio = NULL;
+}
+
 static void set_error(sc_dtls *d, const char *why)
 {
     if (why) {
@@ -384,6 +432,7 @@ static void handshake_done(sc_dtls *d)
         return;
     }
     d->state = SC_DTLS_CONNECTED;
+    d->last_rx_ms = sc_now_ms();
 }
 
 static void step_handshake(sc_dtls *d)
@@ -501,7 +550,12 @@ sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
         return d->state;
     if (!buf || !datagram_ok(buf, len) || len > 65535)
         return d->state;
+    if (!d->ssl)
+        return d->state; /* state dropped (maybe_drop_ssl): nothing reads it */
 
+    d->last_rx_ms = sc_now_ms();
+    if (!acquire_buffers(d))
+        return d->state; /* out of memory: as if the datagram were lost */
     ERR_clear_error();
     /* Each feed is one datagram: nothing of an earlier one may linger. */
     (void)BIO_reset(d->rbio);
@@ -523,6 +577,7 @@ sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
      * flight, which OpenSSL answers inside SSL_read) are handled here. */
     read_app_data(d);
     (void)BIO_reset(d->rbio);
+    release_buffers(d);
     return d->state;
 }
 
@@ -532,6 +587,8 @@ sc_dtls_state sc_dtls_tick(sc_dtls *d)
         return SC_DTLS_FAILED;
     if (d->state != SC_DTLS_CONNECTING && d->state != SC_DTLS_CONNECTED)
         return d->state;
+    if (!d->ssl || !acquire_buffers(d))
+        return d->state;
     ERR_clear_error();
     /* Retransmits the last flight when its timer expired; OpenSSL gives up
      * (and we fail) after its retransmission limit. */
@@ -539,6 +596,8 @@ sc_dtls_state sc_dtls_tick(sc_dtls *d)
         fail(d, NULL);
     else
         ERR_clear_error();
+    release_buffers(d);
+    maybe_drop_ssl(d, sc_now_ms());
     return d->state;
 }
 
@@ -560,6 +619,8 @@ int sc_dtls_srtp_keys(sc_dtls *d, sc_srtp_keys *out)
         return -EINVAL;
     if (d->state != SC_DTLS_CONNECTED)
         return -EAGAIN;
+    if (!d->ssl)
+        return -ENOTCONN; /* asked after the state was dropped */
     SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(d->ssl);
     if (!prof)
         return -ENOTSUP;
@@ -606,18 +667,25 @@ int sc_dtls_send(sc_dtls *d, const uint8_t *buf, size_t len)
         return -EINVAL;
     if (d->state != SC_DTLS_CONNECTED)
         return d->state == SC_DTLS_FAILED || d->state == SC_DTLS_CLOSED ? -ENOTCONN : -EAGAIN;
+    if (!d->ssl)
+        return -ENOTCONN; /* no data callback: no application data either */
     if (len == 0)
         return 0;
     /* One record per call; the caller (SCTP) keeps its packets under the
      * path MTU, we only refuse what cannot be a single record. */
     if (len > SSL3_RT_MAX_PLAIN_LENGTH)
         return -EMSGSIZE;
+    if (!acquire_buffers(d))
+        return -ENOMEM;
     ERR_clear_error();
     int r = SSL_write(d->ssl, buf, (int)len);
-    if (r == (int)len)
+    if (r == (int)len) {
+        release_buffers(d);
         return 0;
+    }
     int err = SSL_get_error(d->ssl, r);
     ERR_clear_error();
+    release_buffers(d);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
         return -EAGAIN;
     return -EIO;

@@ -1,10 +1,18 @@
-/* SRTP / SRTCP for one transport on top of libsrtp2.
+/* SRTP / SRTCP for one transport.
  *
- * Two libsrtp sessions: outbound (ssrc_any_outbound, our keys) and inbound
- * (ssrc_any_inbound, the peer's keys).  libsrtp clones a stream from the
- * inbound template for every SSRC that authenticates, so a peer holding the
- * keys could make us allocate without bound; we remember which SSRCs we let
- * in and refuse new ones past SC_SRTP_MAX_SSRCS (RELIABILITY 11). */
+ * AES_CM_128_HMAC_SHA1_80: two libsrtp sessions, outbound (ssrc_any_outbound,
+ * our keys) and inbound (ssrc_any_inbound, the peer's keys).
+ * AEAD_AES_128_GCM (what browsers get): outbound RTP and SRTCP both ways are
+ * done here with OpenSSL; libsrtp only decrypts inbound RTP, and its session
+ * is made when the first RTP packet arrives, so a viewer (who sends only
+ * RTCP) never has one.  A libsrtp GCM session on Debian's NSS build costs
+ * about 20 KiB, plus 4.5 KiB per SSRC stream: most of a viewer's memory
+ * before this (docs/BENCHMARKS.md "Memory per viewer").
+ *
+ * libsrtp clones a stream from the inbound template for every SSRC that
+ * authenticates, and our SRTCP keeps a replay window per SSRC, so a peer
+ * holding the keys could make us allocate without bound; we remember which
+ * SSRCs we let in and refuse new ones past SC_SRTP_MAX_SSRCS (RELIABILITY 11). */
 #include "srtp.h"
 
 #include <arpa/inet.h>
@@ -41,11 +49,29 @@ typedef struct gcm_tx {
     gcm_tx_stream streams[GCM_MAX_SSRCS];
 } gcm_tx;
 
+/* SRTCP with AEAD_AES_128_GCM (RFC 7714 9): the replay window of one
+ * inbound SSRC, 128 indexes as libsrtp keeps. */
+typedef struct gcm_rtcp_window {
+    bool any;
+    uint32_t top;           /* highest SRTCP index accepted */
+    uint64_t seen[2];       /* bit i: index top - i was accepted */
+} gcm_rtcp_window;
+
+typedef struct gcm_rtcp {
+    EVP_CIPHER_CTX *tx, *rx;        /* SRTCP session keys, ours and the peer's */
+    uint8_t tx_salt[12], rx_salt[12];
+    uint32_t tx_index;              /* next SRTCP index we send */
+    gcm_rtcp_window win[SC_SRTP_MAX_SSRCS]; /* parallel to sc_srtp.in_ssrcs */
+} gcm_rtcp;
+
 struct sc_srtp {
-    srtp_t out;
-    srtp_t in;
+    sc_srtp_keys in_keys;   /* GCM: the peer's keys until `in` is made (local zeroed) */
+    srtp_t out;             /* AES-CM only */
+    srtp_t in;              /* AES-CM: always; GCM: once inbound RTP arrived */
     gcm_tx *gcm;            /* outbound RTP when the profile is GCM */
-    /* SSRCs that have an inbound libsrtp stream (authenticated at least once). */
+    gcm_rtcp *rtcp;         /* SRTCP when the profile is GCM */
+    /* SSRCs admitted inbound (authenticated at least once): a libsrtp
+     * stream and/or an SRTCP window. */
     uint32_t in_ssrcs[SC_SRTP_MAX_SSRCS];
     int n_in_ssrcs;
 };
@@ -151,28 +177,137 @@ static int srtp_kdf(const uint8_t *master_key, const uint8_t *master_salt, size_
     return ok ? 0 : -EIO;
 }
 
-static gcm_tx *gcm_tx_new(const uint8_t *key_salt)
+/* An AES-128-GCM context keyed with the session key derived under
+ * key_label, and the session salt under salt_label (RFC 3711 4.3.2: 0x00 /
+ * 0x02 for SRTP, 0x03 / 0x05 for SRTCP). */
+static EVP_CIPHER_CTX *gcm_ctx_new(const uint8_t *key_salt, uint8_t key_label,
+                                   uint8_t salt_label, uint8_t salt[12], bool encrypt)
 {
     uint8_t session_key[16];
+    EVP_CIPHER_CTX *ctx = NULL;
+    if (srtp_kdf(key_salt, key_salt + 16, 12, key_label, session_key, 16) < 0 ||
+        srtp_kdf(key_salt, key_salt + 16, 12, salt_label, salt, 12) < 0)
+        goto fail;
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL, encrypt) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+        EVP_CipherInit_ex(ctx, NULL, NULL, session_key, NULL, encrypt) != 1)
+        goto fail;
+    memset(session_key, 0, sizeof(session_key));
+    return ctx;
+fail:
+    memset(session_key, 0, sizeof(session_key));
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+}
+
+static gcm_tx *gcm_tx_new(const uint8_t *key_salt)
+{
     gcm_tx *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
-    if (srtp_kdf(key_salt, key_salt + 16, 12, 0x00, session_key, 16) < 0 ||
-        srtp_kdf(key_salt, key_salt + 16, 12, 0x02, g->salt, 12) < 0)
-        goto fail;
-    g->ctx = EVP_CIPHER_CTX_new();
-    if (!g->ctx || EVP_EncryptInit_ex(g->ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-        EVP_EncryptInit_ex(g->ctx, NULL, NULL, session_key, NULL) != 1)
-        goto fail;
-    memset(session_key, 0, sizeof(session_key));
+    g->ctx = gcm_ctx_new(key_salt, 0x00, 0x02, g->salt, true);
+    if (!g->ctx) {
+        free(g);
+        return NULL;
+    }
     return g;
-fail:
-    memset(session_key, 0, sizeof(session_key));
-    if (g)
-        EVP_CIPHER_CTX_free(g->ctx);
-    free(g);
-    return NULL;
+}
+
+static gcm_rtcp *gcm_rtcp_new(const sc_srtp_keys *keys)
+{
+    gcm_rtcp *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->tx = gcm_ctx_new(keys->local, 0x03, 0x05, r->tx_salt, true);
+    r->rx = gcm_ctx_new(keys->remote, 0x03, 0x05, r->rx_salt, false);
+    if (!r->tx || !r->rx) {
+        EVP_CIPHER_CTX_free(r->tx);
+        EVP_CIPHER_CTX_free(r->rx);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void gcm_rtcp_free(gcm_rtcp *r)
+{
+    if (!r)
+        return;
+    EVP_CIPHER_CTX_free(r->tx);
+    EVP_CIPHER_CTX_free(r->rx);
+    memset(r, 0, sizeof(*r));
+    free(r);
+}
+
+/* RFC 7714 9.1: 00 00 | SSRC | 00 00 | 0 + 31-bit SRTCP index, XOR salt. */
+static void gcm_rtcp_iv(uint8_t iv[12], const uint8_t salt[12], uint32_t ssrc, uint32_t index)
+{
+    memset(iv, 0, 12);
+    sc_wr32(iv + 2, ssrc);
+    sc_wr32(iv + 8, index & 0x7fffffffu);
+    for (int i = 0; i < 12; i++)
+        iv[i] ^= salt[i];
+}
+
+/* RFC 7714 9.2/17: encrypted portion | tag | E=1 + index; the AAD is the
+ * first 8 octets (header and sender SSRC) then the E + index word. */
+static int gcm_rtcp_protect(gcm_rtcp *r, uint8_t *buf, size_t *len, size_t cap)
+{
+    size_t n = *len;
+    if (n < 8 || n > INT_MAX - SC_SRTCP_MAX_TRAILER)
+        return -EINVAL;
+    if (cap < n + 16 + 4)
+        return -ENOSPC;
+    if (r->tx_index > 0x7fffffffu)
+        return -EKEYEXPIRED; /* 2^31 packets under one key: rekey */
+    uint8_t iv[12], word[4];
+    int outl;
+    gcm_rtcp_iv(iv, r->tx_salt, sc_rd32(buf + 4), r->tx_index);
+    sc_wr32(word, 0x80000000u | r->tx_index);
+    if (EVP_EncryptInit_ex(r->tx, NULL, NULL, NULL, iv) != 1 ||
+        EVP_EncryptUpdate(r->tx, NULL, &outl, buf, 8) != 1 ||
+        EVP_EncryptUpdate(r->tx, NULL, &outl, word, 4) != 1 ||
+        (n > 8 && EVP_EncryptUpdate(r->tx, buf + 8, &outl, buf + 8, (int)(n - 8)) != 1) ||
+        EVP_EncryptFinal_ex(r->tx, buf + n, &outl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(r->tx, EVP_CTRL_GCM_GET_TAG, 16, buf + n) != 1)
+        return -EIO;
+    memcpy(buf + n + 16, word, 4);
+    r->tx_index++;
+    *len = n + 20;
+    return 0;
+}
+
+static bool window_replayed(const gcm_rtcp_window *w, uint32_t index)
+{
+    if (!w->any || index > w->top)
+        return false;
+    uint32_t d = w->top - index;
+    if (d >= 128)
+        return true; /* older than the window: cannot tell, refuse */
+    return (w->seen[d / 64] >> (d % 64)) & 1;
+}
+
+static void window_accept(gcm_rtcp_window *w, uint32_t index)
+{
+    if (!w->any || index > w->top) {
+        uint32_t d = w->any ? index - w->top : 128;
+        if (d >= 128) {
+            w->seen[1] = w->seen[0] = 0;
+        } else if (d >= 64) {
+            w->seen[1] = w->seen[0] << (d - 64);
+            w->seen[0] = 0;
+        } else {
+            w->seen[1] = (w->seen[1] << d) | (w->seen[0] >> (64 - d));
+            w->seen[0] <<= d;
+        }
+        w->any = true;
+        w->top = index;
+        w->seen[0] |= 1;
+        return;
+    }
+    uint32_t d = w->top - index;
+    w->seen[d / 64] |= (uint64_t)1 << (d % 64);
 }
 
 static void gcm_tx_free(gcm_tx *g)
@@ -285,11 +420,16 @@ sc_srtp *sc_srtp_new(const sc_srtp_keys *keys)
     s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    if (keys->profile == SC_SRTP_AEAD_AES_128_GCM) {
+        if (!(s->gcm = gcm_tx_new(keys->local)) || !(s->rtcp = gcm_rtcp_new(keys)))
+            goto fail;
+        s->in_keys = *keys;
+        memset(s->in_keys.local, 0, sizeof(s->in_keys.local));
+        return s;
+    }
     if (session_new(&s->out, keys, keys->local, ssrc_any_outbound) < 0)
         goto fail;
     if (session_new(&s->in, keys, keys->remote, ssrc_any_inbound) < 0)
-        goto fail;
-    if (keys->profile == SC_SRTP_AEAD_AES_128_GCM && !(s->gcm = gcm_tx_new(keys->local)))
         goto fail;
     return s;
 
@@ -307,15 +447,22 @@ void sc_srtp_free(sc_srtp *s)
     if (s->in)
         srtp_dealloc(s->in);
     gcm_tx_free(s->gcm);
+    gcm_rtcp_free(s->rtcp);
+    memset(s, 0, sizeof(*s)); /* the peer's master key */
     free(s);
+}
+
+static int ssrc_index(const sc_srtp *s, uint32_t ssrc)
+{
+    for (int i = 0; i < s->n_in_ssrcs; i++)
+        if (s->in_ssrcs[i] == ssrc)
+            return i;
+    return -1;
 }
 
 static bool ssrc_known(const sc_srtp *s, uint32_t ssrc)
 {
-    for (int i = 0; i < s->n_in_ssrcs; i++)
-        if (s->in_ssrcs[i] == ssrc)
-            return true;
-    return false;
+    return ssrc_index(s, ssrc) >= 0;
 }
 
 /* Called after a packet from `ssrc` authenticated: libsrtp now holds a stream
@@ -329,7 +476,8 @@ static int admit_ssrc(sc_srtp *s, uint32_t ssrc, bool was_known)
         return 0;
     }
     /* libsrtp takes the SSRC in network byte order, as it sits in the header. */
-    srtp_remove_stream(s->in, htonl(ssrc));
+    if (s->in)
+        srtp_remove_stream(s->in, htonl(ssrc));
     return -ENOSPC;
 }
 
@@ -365,7 +513,51 @@ int sc_srtp_protect_rtcp(sc_srtp *s, uint8_t *buf, size_t *len, size_t cap)
 {
     if (!s)
         return -EINVAL;
+    if (s->rtcp) {
+        if (!buf || !len)
+            return -EINVAL;
+        return gcm_rtcp_protect(s->rtcp, buf, len, cap);
+    }
     return protect(s->out, buf, len, cap, 8, SC_SRTCP_MAX_TRAILER, true);
+}
+
+/* GCM SRTCP in: authenticate and decrypt, then the replay window and the
+ * SSRC limit.  Only encrypted SRTCP (E = 1) is accepted: the profile
+ * always encrypts, and browsers do. */
+static int gcm_rtcp_unprotect(sc_srtp *s, uint8_t *buf, size_t *len)
+{
+    gcm_rtcp *r = s->rtcp;
+    size_t n = *len;
+    if (n < 8 + 16 + 4 || n > INT_MAX)
+        return -EINVAL;
+    uint32_t word = sc_rd32(buf + n - 4), index = word & 0x7fffffffu;
+    if (!(word & 0x80000000u))
+        return -EBADMSG;
+    uint32_t ssrc = sc_rd32(buf + 4);
+    int k = ssrc_index(s, ssrc);
+    if (k >= 0 && window_replayed(&r->win[k], index))
+        return -EBADMSG;
+    size_t body = n - 16 - 4; /* header + ciphertext */
+    uint8_t iv[12];
+    int outl;
+    gcm_rtcp_iv(iv, r->rx_salt, ssrc, index);
+    if (EVP_DecryptInit_ex(r->rx, NULL, NULL, NULL, iv) != 1 ||
+        EVP_DecryptUpdate(r->rx, NULL, &outl, buf, 8) != 1 ||
+        EVP_DecryptUpdate(r->rx, NULL, &outl, buf + n - 4, 4) != 1 ||
+        (body > 8 && EVP_DecryptUpdate(r->rx, buf + 8, &outl, buf + 8, (int)(body - 8)) != 1) ||
+        EVP_CIPHER_CTX_ctrl(r->rx, EVP_CTRL_GCM_SET_TAG, 16, buf + body) != 1)
+        return -EIO;
+    if (EVP_DecryptFinal_ex(r->rx, buf + body, &outl) != 1)
+        return -EBADMSG;
+    if (k < 0) {
+        int rc = admit_ssrc(s, ssrc, false);
+        if (rc < 0)
+            return rc;
+        k = s->n_in_ssrcs - 1;
+    }
+    window_accept(&r->win[k], index);
+    *len = body;
+    return 0;
 }
 
 static int unprotect(sc_srtp *s, uint8_t *buf, size_t *len, size_t min_len, size_t ssrc_off,
@@ -373,6 +565,14 @@ static int unprotect(sc_srtp *s, uint8_t *buf, size_t *len, size_t min_len, size
 {
     if (!s || !buf || !len || *len < min_len || *len > INT_MAX)
         return -EINVAL;
+    if (rtcp && s->rtcp)
+        return gcm_rtcp_unprotect(s, buf, len);
+    if (!s->in) {
+        /* GCM: the first inbound RTP packet makes the libsrtp session. */
+        int rc = session_new(&s->in, &s->in_keys, s->in_keys.remote, ssrc_any_inbound);
+        if (rc < 0)
+            return rc;
+    }
     uint32_t ssrc = sc_rd32(buf + ssrc_off);
     bool known = ssrc_known(s, ssrc);
     int n = (int)*len;

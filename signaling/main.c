@@ -1,6 +1,7 @@
 /* stagecast: `serve` runs the signalling server and the media plane;
  * `token` issues an access token signed with the same secret. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -57,6 +58,14 @@ static int cmd_serve(int argc, char **argv)
     struct sigaction sa;
     sigset_t block, old;
     int secret_len, r, rc = 1;
+
+    /* Blocks of 16 KiB and more (OpenSSL's per-session record and handshake
+     * buffers, freed once a session's DTLS is established) come straight
+     * from mmap and go back to the system when freed; from the heap they
+     * left holes between long-lived session objects that stayed resident
+     * (about 30 KiB a viewer, docs/BENCHMARKS.md "Memory per viewer").
+     * Setting it also stops glibc from raising the threshold on its own. */
+    mallopt(M_MMAP_THRESHOLD, 16 * 1024);
 
     sc_config_defaults(&cfg);
     r = sc_config_parse(&cfg, argc, argv, stdout, err, sizeof(err));
