@@ -49,7 +49,8 @@ const OUTGOING = new Set([
     'words_set', 'words_get', 'review_list', 'review', 'audience', 'bans',
 ]);
 
-// Server-to-client interaction broadcasts: taken from one transport only.
+// Server-to-client interaction broadcasts: each reaches the handlers once,
+// from the transport chosen as the comment at the top says.
 const INCOMING = new Set([
     'batch', 'chat_history', 'likes', 'question', 'poll', 'poll_results', 'quiz_scores',
     'lottery', 'checkin', 'checkin_count', 'announcement', 'room_settings',
