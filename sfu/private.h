@@ -107,6 +107,12 @@ typedef struct sc_sub_track {
     /* The size the viewer renders this slot at (pixels wide, 0: unknown):
      * no layer much wider than that is sent. */
     uint16_t max_width;
+    /* VP8 temporal layers: the highest temporal layer id forwarded (3: all),
+     * what the viewer asked for, what its estimate pays for, and the
+     * current frame's verdict (decided at its first packet). */
+    int8_t fwd_tid, user_tid, bwe_tid;
+    bool frame_pass;
+    int32_t frame_pid;
     uint8_t lossy_reports;
     uint64_t calm_since_ms, last_step_ms;
     uint16_t rtx_seq;
@@ -176,6 +182,11 @@ typedef struct sc_slot_mirror {
     int16_t demand_sent;            /* mask last reported, -1 none */
     uint32_t bps[SC_MAX_LAYERS];    /* each layer's bitrate, smoothed */
     uint32_t bytes[SC_MAX_LAYERS];  /* in the current rate window */
+    /* VP8 temporal layers per simulcast layer: bitrate of each temporal
+     * layer id (0-2; 3 counts as 2) and the highest id seen (-1: none) */
+    uint32_t tbps[SC_MAX_LAYERS][3];
+    uint32_t tbytes[SC_MAX_LAYERS][3];
+    int8_t max_tid[SC_MAX_LAYERS];
     uint64_t rate_window_ms;
     uint32_t epoch;                 /* changes whenever available or width does */
 } sc_slot_mirror;
@@ -259,6 +270,7 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
 /* Control thread: a viewer's layer choice for a stage slot. */
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
 void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width);
+void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid);
 /* Control thread: one data channel message for a session (buf malloc'd,
  * ownership moves; the gate's inflight already counts len). */
 void sc__worker_send_data(sc_worker *w, uint64_t id, uint8_t *buf, size_t len, bool binary);
@@ -307,6 +319,7 @@ void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_tick(sc_transport *t, uint64_t now_ms);
 void sc__room_set_layer(sc_transport *sub, int slot, int choice);
 void sc__room_set_viewport(sc_transport *sub, int slot, int width);
+void sc__room_set_temporal(sc_transport *sub, int slot, int max_tid);
 /* Every 50 ms for connected viewers: layer plan and bandwidth probes. */
 void sc__room_fast_tick(sc_transport *t, uint64_t now_ms);
 

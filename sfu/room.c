@@ -40,8 +40,10 @@ sc_room *sc__room_get(sc_worker *w, const char *name, bool create)
     if (!r)
         return NULL;
     snprintf(r->name, sizeof(r->name), "%s", name);
-    for (int s = 0; s < SC_MAX_SLOTS; s++)
+    for (int s = 0; s < SC_MAX_SLOTS; s++) {
         r->mirrors[s].demand_sent = -1;
+        memset(r->mirrors[s].max_tid, -1, sizeof(r->mirrors[s].max_tid));
+    }
     r->next = w->rooms[b];
     w->rooms[b] = r;
     return r;
@@ -287,6 +289,13 @@ void sc__room_set_viewport(sc_transport *sub, int slot, int width)
     sub->last_alloc_ms = 0; /* plan again at the next tick */
 }
 
+void sc__room_set_temporal(sc_transport *sub, int slot, int max_tid)
+{
+    if (sub->kind != SC_SESSION_SUBSCRIBE || slot < 0 || slot >= SC_MAX_SLOTS)
+        return;
+    sub->sub_video[slot].user_tid = (int8_t)max_tid;
+}
+
 /* A layer's cost in a viewer's budget: its measured rate, or a typical one
  * for its rank while it has not been measured yet. */
 static int64_t layer_cost(const sc_slot_mirror *m, const int *order, int n, int rank)
@@ -298,55 +307,92 @@ static int64_t layer_cost(const sc_slot_mirror *m, const int *order, int n, int 
     return typical[SC_MAX_LAYERS - n + rank];
 }
 
+/* What a viewer on Auto may be sent of a slot, cheapest first: each
+ * spatial layer (by rank) at each of its temporal layers, the full frame
+ * rate last (tid 3).  Going down the list, frame rate is shaved before a
+ * spatial layer is given up. */
+typedef struct step {
+    int8_t rank, tid;
+    int64_t cost;
+} step;
+
+#define MAX_STEPS (SC_MAX_LAYERS * 3)
+
+static int plan_steps(const sc_slot_mirror *m, const int *order, int n, int top, step *out)
+{
+    int k = 0;
+    for (int i = 0; i <= top && i < n; i++) {
+        int l = order[i];
+        int64_t full = layer_cost(m, order, n, i);
+        int mt = m->max_tid[l];
+        uint64_t sum = 0;
+        for (int t = 0; t < mt && mt > 0; t++) {
+            sum += m->tbps[l][t];
+            /* unmeasured yet: a share of the layer's rate */
+            int64_t c = sum ? (int64_t)sum : full * (t + 1) / (mt + 1);
+            out[k++] = (step){(int8_t)i, (int8_t)t, c};
+        }
+        out[k++] = (step){(int8_t)i, 3, full};
+    }
+    return k;
+}
+
 /* Share a viewer's estimate among the stage slots it receives on Auto:
- * every slot gets its lowest layer first, then slots move up a rank at a
- * time, in slot order, while the budget lasts (keeping a layer needs 3/4
- * of its rate, reaching it all of it, so a viewer does not flap on a
- * layer whose rate wobbles).  What the next step would need is the
- * estimator's "want": probes find out whether the path carries it. */
+ * every slot gets its cheapest step first, then slots move up a step at a
+ * time, in slot order, while the budget lasts (keeping a step needs 3/4 of
+ * its rate, reaching it all of it, so a viewer does not flap on a layer
+ * whose rate wobbles).  What the next step would need is the estimator's
+ * "want": probes find out whether the path carries it. */
 static void allocate(sc_transport *sub, uint64_t now_ms)
 {
     sc_room *r = sub->room;
-    if (!r || !has_estimate(sub, now_ms))
+    if (!r)
         return;
+    if (!has_estimate(sub, now_ms)) { /* (no longer) planned: every frame */
+        for (int s = 0; s < SC_MAX_SLOTS; s++)
+            sub->sub_video[s].bwe_tid = 3;
+        return;
+    }
     uint32_t est = sub->bwe && sub->bwe->have_feedback ? sc_bwe_estimate(sub->bwe)
                                                        : sub->remb_bps;
     int64_t budget = est;
-    int order[SC_MAX_SLOTS][SC_MAX_LAYERS], n[SC_MAX_SLOTS], cap[SC_MAX_SLOTS], top[SC_MAX_SLOTS];
+    step steps[SC_MAX_SLOTS][MAX_STEPS];
+    int n_steps[SC_MAX_SLOTS], at[SC_MAX_SLOTS];
     for (int s = 0; s < SC_MAX_SLOTS; s++) {
         const sc_slot_mirror *m = &r->mirrors[s];
         const sc_sub_track *st = &sub->sub_video[s];
-        cap[s] = -1;
+        int order[SC_MAX_LAYERS];
+        at[s] = -1;
         if (sub->sub_audio[s].map >= 0 && m->generation)
             budget -= SC_AUDIO_BUDGET_BPS;
-        n[s] = st->map >= 0 ? rank_layers(m, order[s]) : 0;
-        if (n[s] == 0)
+        int n = st->map >= 0 ? rank_layers(m, order) : 0;
+        if (n == 0)
             continue;
         if (st->choice != SC_CHOICE_AUTO) {
             int l = choose_layer(sub, m, st);
-            for (int i = 0; i < n[s]; i++)
-                if (order[s][i] == l)
-                    budget -= layer_cost(m, order[s], n[s], i);
+            for (int i = 0; i < n; i++)
+                if (order[i] == l)
+                    budget -= layer_cost(m, order, n, i);
             continue;
         }
-        top[s] = viewport_rank(m, order[s], n[s], st->max_width);
-        cap[s] = 0;
-        budget -= layer_cost(m, order[s], n[s], 0);
+        n_steps[s] = plan_steps(m, order, n, viewport_rank(m, order, n, st->max_width), steps[s]);
+        at[s] = 0;
+        budget -= steps[s][0].cost;
     }
     uint32_t want = 0;
     for (bool moved = true; moved;) {
         moved = false;
         for (int s = 0; s < SC_MAX_SLOTS; s++) {
-            if (cap[s] < 0 || cap[s] >= top[s])
+            if (at[s] < 0 || at[s] + 1 >= n_steps[s])
                 continue;
-            const sc_slot_mirror *m = &r->mirrors[s];
-            int64_t cur = layer_cost(m, order[s], n[s], cap[s]);
-            int64_t next = layer_cost(m, order[s], n[s], cap[s] + 1);
-            bool holding = sub->sub_video[s].bwe_cap > cap[s];
-            int64_t need = (holding ? next * 3 / 4 : next) - cur;
+            const sc_sub_track *st = &sub->sub_video[s];
+            const step *cur = &steps[s][at[s]], *next = &steps[s][at[s] + 1];
+            bool holding = st->bwe_cap > next->rank ||
+                           (st->bwe_cap == next->rank && st->bwe_tid >= next->tid);
+            int64_t need = (holding ? next->cost * 3 / 4 : next->cost) - cur->cost;
             if (need <= budget) {
-                budget -= next - cur;
-                cap[s]++;
+                budget -= next->cost - cur->cost;
+                at[s]++;
                 moved = true;
             } else if (!want) {
                 int64_t w = (int64_t)est + (need - budget);
@@ -358,13 +404,18 @@ static void allocate(sc_transport *sub, uint64_t now_ms)
         sc_bwe_set_want(sub->bwe, want);
     for (int s = 0; s < SC_MAX_SLOTS; s++) {
         sc_sub_track *st = &sub->sub_video[s];
-        if (cap[s] >= 0 && cap[s] != st->bwe_cap) {
-            SC_INFO("bwe", "session %016llx: estimate %u kbit/s (%s), slot %d rank %d -> %d, "
-                    "want %u kbit/s", (unsigned long long)sub->id, est / 1000,
-                    sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb", s,
-                    st->bwe_cap, cap[s], want / 1000);
-            st->bwe_cap = (int8_t)cap[s];
-            st->epoch = 0; /* choose again at the next packet */
+        if (at[s] < 0)
+            continue;
+        const step *got = &steps[s][at[s]];
+        if (got->rank != st->bwe_cap || got->tid != st->bwe_tid) {
+            SC_INFO("bwe", "session %016llx: estimate %u kbit/s (%s), slot %d: rank %d tid %d "
+                    "-> rank %d tid %d, want %u kbit/s", (unsigned long long)sub->id,
+                    est / 1000, sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb",
+                    s, st->bwe_cap, st->bwe_tid, got->rank, got->tid, want / 1000);
+            if (got->rank != st->bwe_cap)
+                st->epoch = 0; /* choose the spatial layer again at the next packet */
+            st->bwe_cap = got->rank;
+            st->bwe_tid = got->tid;
         }
     }
 }
@@ -517,6 +568,28 @@ static bool video_gate(sc_worker *w, sc_room *r, sc_transport *sub, sc_sub_track
     return true;
 }
 
+/* VP8 temporal layers: a frame is forwarded when its temporal layer id is
+ * at most the viewer's.  The verdict is taken at a frame's first packet
+ * and kept for the rest of it.  Going down takes effect at the next frame;
+ * going up waits for a frame of the new layer that references only the
+ * base layer (the layer-sync bit) or a keyframe, so the decoder never
+ * misses a reference. */
+static bool temporal_pass(sc_sub_track *st, const sc_vp8 *d)
+{
+    if (d->tid < 0 || d->picture_id < 0)
+        return true;
+    if (d->picture_id != st->frame_pid) {
+        st->frame_pid = d->picture_id;
+        int want = st->user_tid < st->bwe_tid ? st->user_tid : st->bwe_tid;
+        if (want < st->fwd_tid)
+            st->fwd_tid = (int8_t)want;
+        else if (want > st->fwd_tid && (d->is_keyframe || (d->layer_sync && d->tid <= want)))
+            st->fwd_tid = (int8_t)(d->is_keyframe ? want : d->tid);
+        st->frame_pass = d->tid <= st->fwd_tid;
+    }
+    return st->frame_pass;
+}
+
 static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
 {
     uint64_t now_us = sc_now_us();
@@ -534,6 +607,10 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
             continue;
         if (video && !video_gate(w, r, sub, st, pkt, now_us / 1000))
             continue;
+        if (video && pkt->codec == SC_CODEC_VP8 && !temporal_pass(st, &pkt->desc)) {
+            sc_rewriter_drop(&st->rw, rtp->seq, pkt->desc.picture_id);
+            continue;
+        }
         uint16_t seq;
         uint32_t ts;
         if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
@@ -594,6 +671,12 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
     int l = pkt->layer;
     m->last_seen_ms[l] = now;
     m->bytes[l] += (uint32_t)pkt->len;
+    if (pkt->codec == SC_CODEC_VP8 && pkt->desc.tid >= 0) {
+        int t = pkt->desc.tid > 2 ? 2 : pkt->desc.tid;
+        m->tbytes[l][t] += (uint32_t)pkt->len;
+        if (t > m->max_tid[l])
+            m->max_tid[l] = (int8_t)t;
+    }
     if (!m->rate_window_ms) {
         m->rate_window_ms = now;
     } else if (now - m->rate_window_ms >= 1000) {
@@ -602,6 +685,11 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
             uint32_t bps = (uint32_t)((uint64_t)m->bytes[o] * 8000 / dt);
             m->bps[o] = m->bps[o] && bps ? (m->bps[o] + bps) / 2 : bps;
             m->bytes[o] = 0;
+            for (int t = 0; t < 3; t++) {
+                uint32_t tb = (uint32_t)((uint64_t)m->tbytes[o][t] * 8000 / dt);
+                m->tbps[o][t] = m->tbps[o][t] && tb ? (m->tbps[o][t] + tb) / 2 : tb;
+                m->tbytes[o][t] = 0;
+            }
         }
         m->rate_window_ms = now;
     }
@@ -641,6 +729,9 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
             m->last_kf_request_ms[l] = 0;
             m->width[l] = 0;
             m->bps[l] = m->bytes[l] = 0;
+            memset(m->tbps[l], 0, sizeof(m->tbps[l]));
+            memset(m->tbytes[l], 0, sizeof(m->tbytes[l]));
+            m->max_tid[l] = -1;
         }
         m->generation = pkt->generation;
         m->src_worker = pkt->src_worker;
@@ -705,9 +796,9 @@ static int slot_of_ssrc(const sc_transport *sub, uint32_t ssrc, bool *video)
 static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
                          uint16_t out_seq, uint64_t now_ms, bool probe)
 {
-    uint16_t src_seq;
+    uint16_t src_seq, pid_offset;
     int l = st->current_layer;
-    if (l < 0 || !m->rtx[l] || !sc_rewriter_unmap_seq(&st->rw, out_seq, &src_seq))
+    if (l < 0 || !m->rtx[l] || !sc_rewriter_unmap(&st->rw, out_seq, &src_seq, &pid_offset))
         return 0;
     const sc_media_pkt *pkt = sc_rtx_buffer_get(m->rtx[l], src_seq, now_ms);
     if (!pkt || pkt->rtp.ssrc != st->rw.src_ssrc)
@@ -741,7 +832,7 @@ static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirr
         uint16_t mask = desc->picture_id_bits == 15 ? 0x7fff : 0x7f;
         uint8_t tl0 = desc->tl0picidx >= 0 ? (uint8_t)desc->tl0picidx : 0;
         sc_vp8_rewrite(out + 12 + (twcc ? 8 : 0) + (use_rtx ? 2 : 0), desc,
-                       (uint16_t)((desc->picture_id + st->rw.pid_offset) & mask),
+                       (uint16_t)((desc->picture_id + pid_offset) & mask),
                        (uint8_t)(tl0 + st->rw.tl0_offset));
     }
     if (twcc)

@@ -602,6 +602,17 @@ int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref p
     return 0;
 }
 
+int sc_sfu_set_temporal(sc_sfu *sfu, uint64_t session_id, int slot, int max_tid)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s || s->kind != SC_SESSION_SUBSCRIBE)
+        return -ENOENT;
+    if (slot < 0 || slot >= SC_MAX_SLOTS || max_tid < 0 || max_tid > 3)
+        return -EINVAL;
+    sc__worker_set_temporal(sfu->workers[s->worker], session_id, slot, max_tid);
+    return 0;
+}
+
 int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width)
 {
     dir_session *s = find_session(sfu, session_id);

@@ -110,6 +110,12 @@ int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref p
  * limit).  0, -ENOENT, -EINVAL. */
 int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width);
 
+/* The highest VP8 temporal layer a viewer gets of a slot (0: the base
+ * frame rate only ... 3: every frame, the default); frames above it are
+ * dropped with the sequence numbers and picture ids closed up.  The
+ * viewer's estimate may shave further.  0, -ENOENT, -EINVAL. */
+int sc_sfu_set_temporal(sc_sfu *sfu, uint64_t session_id, int slot, int max_tid);
+
 typedef enum sc_sfu_event_type {
     SC_EVENT_SESSION_CONNECTED,   /* ICE + DTLS done, media can flow */
     SC_EVENT_SESSION_CLOSED,      /* any reason; reason set */

@@ -15,12 +15,102 @@ void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8)
     rw->last_ts = sc_random_u32();
     rw->last_pid = (uint16_t)(sc_random_u32() & 0x7fff);
     rw->last_tl0 = (uint8_t)sc_random_u32();
+    rw->dropped_pid = -1;
 }
+
+struct sc_rw_shift {
+    uint16_t src_seq;       /* from this source seq on ... */
+    uint16_t seq_offset;    /* ... these offsets */
+    uint16_t pid_offset;
+};
 
 void sc_rewriter_reset_source(sc_rewriter *rw)
 {
     rw->anchored = false;
     rw->pid_anchored = false;
+    rw->n_shifts = rw->shift_next = 0;
+    rw->base_limited = false;
+    rw->have_max = false;
+    rw->dropped_pid = -1;
+}
+
+void sc_rewriter_release(sc_rewriter *rw)
+{
+    free(rw->shifts);
+    rw->shifts = NULL;
+    rw->n_shifts = rw->shift_next = 0;
+}
+
+static const struct sc_rw_shift *shift_at(const sc_rewriter *rw, int back)
+{
+    return &rw->shifts[(rw->shift_next + SC_RW_SHIFTS - 1 - back) % SC_RW_SHIFTS];
+}
+
+/* The offsets that applied to source seq `seq`: the newest shift at or
+ * before it, else the base.  False when it is older than what is known. */
+static bool offsets_for(const sc_rewriter *rw, uint16_t seq, uint16_t *so, uint16_t *po)
+{
+    for (int i = 0; i < rw->n_shifts; i++) {
+        const struct sc_rw_shift *e = shift_at(rw, i);
+        if (seq == e->src_seq || sc_seq_newer(seq, e->src_seq)) {
+            *so = e->seq_offset;
+            *po = e->pid_offset;
+            return true;
+        }
+    }
+    if (!rw->n_shifts) {
+        *so = rw->seq_offset;
+        *po = rw->pid_offset;
+        return true;
+    }
+    if (rw->base_limited && seq != rw->base_from && !sc_seq_newer(seq, rw->base_from))
+        return false;
+    *so = rw->base_seq_offset;
+    *po = rw->base_pid_offset;
+    return true;
+}
+
+void sc_rewriter_drop(sc_rewriter *rw, uint16_t seq, int32_t picture_id)
+{
+    if (!rw->anchored || (seq != rw->anchor_seq && !sc_seq_newer(seq, rw->anchor_seq)))
+        return;
+    if (rw->have_max && !sc_seq_newer(seq, rw->max_src_seq))
+        return; /* late: the gap it leaves was closed already */
+    if (!rw->shifts && !(rw->shifts = calloc(SC_RW_SHIFTS, sizeof(*rw->shifts))))
+        return; /* out of memory: the viewer sees a gap, NACKs find nothing */
+    if (!rw->n_shifts) {
+        rw->base_seq_offset = rw->seq_offset;
+        rw->base_pid_offset = rw->pid_offset;
+    }
+    rw->have_max = true;
+    rw->max_src_seq = seq;
+    rw->seq_offset--;
+    if (picture_id >= 0 && rw->pid_anchored && picture_id != rw->dropped_pid) {
+        rw->pid_offset--;
+        rw->dropped_pid = picture_id;
+    }
+    struct sc_rw_shift *last = rw->n_shifts ? &rw->shifts[(rw->shift_next + SC_RW_SHIFTS - 1) %
+                                                          SC_RW_SHIFTS]
+                                            : NULL;
+    if (last && last->src_seq == seq) { /* consecutive drops: one shift */
+        last->src_seq = (uint16_t)(seq + 1);
+        last->seq_offset = rw->seq_offset;
+        last->pid_offset = rw->pid_offset;
+        return;
+    }
+    if (rw->n_shifts == SC_RW_SHIFTS) { /* the oldest becomes the base */
+        const struct sc_rw_shift *old = &rw->shifts[rw->shift_next];
+        rw->base_seq_offset = old->seq_offset;
+        rw->base_pid_offset = old->pid_offset;
+        rw->base_from = old->src_seq;
+        rw->base_limited = true;
+        rw->n_shifts--;
+    }
+    rw->shifts[rw->shift_next] = (struct sc_rw_shift){
+        .src_seq = (uint16_t)(seq + 1), .seq_offset = rw->seq_offset,
+        .pid_offset = rw->pid_offset};
+    rw->shift_next = (uint8_t)((rw->shift_next + 1) % SC_RW_SHIFTS);
+    rw->n_shifts++;
 }
 
 bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, uint64_t now_us,
@@ -47,7 +137,15 @@ bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, 
     } else if (seq != rw->anchor_seq && !sc_seq_newer(seq, rw->anchor_seq)) {
         return false; /* late packet from before the switch */
     }
-    uint16_t s = (uint16_t)(seq + rw->seq_offset);
+    uint16_t so = rw->seq_offset, po = rw->pid_offset;
+    if (rw->n_shifts && !offsets_for(rw, seq, &so, &po))
+        return false; /* older than the drops we remember */
+    rw->cur_pid_offset = po;
+    if (!rw->have_max || sc_seq_newer(seq, rw->max_src_seq)) {
+        rw->have_max = true;
+        rw->max_src_seq = seq;
+    }
+    uint16_t s = (uint16_t)(seq + so);
     uint32_t t = ts + rw->ts_offset;
     if (!rw->started || sc_seq_newer(s, rw->last_seq)) {
         rw->last_seq = s;
@@ -60,15 +158,44 @@ bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, 
     return true;
 }
 
-bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq)
+bool sc_rewriter_unmap(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq,
+                       uint16_t *pid_offset)
 {
     if (!rw->anchored)
         return false;
-    uint16_t s = (uint16_t)(out_seq - rw->seq_offset);
+    uint16_t so = rw->seq_offset, po = rw->pid_offset;
+    if (rw->n_shifts) {
+        /* The newest era whose first output seq is at or before out_seq. */
+        bool found = false;
+        for (int i = 0; i < rw->n_shifts && !found; i++) {
+            const struct sc_rw_shift *e = shift_at(rw, i);
+            uint16_t first_out = (uint16_t)(e->src_seq + e->seq_offset);
+            if (out_seq == first_out || sc_seq_newer(out_seq, first_out)) {
+                so = e->seq_offset;
+                po = e->pid_offset;
+                found = true;
+            }
+        }
+        if (!found) {
+            so = rw->base_seq_offset;
+            po = rw->base_pid_offset;
+            uint16_t s = (uint16_t)(out_seq - so);
+            if (rw->base_limited && s != rw->base_from && !sc_seq_newer(s, rw->base_from))
+                return false;
+        }
+    }
+    uint16_t s = (uint16_t)(out_seq - so);
     if (s != rw->anchor_seq && !sc_seq_newer(s, rw->anchor_seq))
         return false;
     *src_seq = s;
+    if (pid_offset)
+        *pid_offset = po;
     return true;
+}
+
+bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq)
+{
+    return sc_rewriter_unmap(rw, out_seq, src_seq, NULL);
 }
 
 void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc)
@@ -82,8 +209,11 @@ void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc)
         rw->pid_offset = (uint16_t)(rw->last_pid + 1 - pid);
         rw->tl0_offset = (uint8_t)(rw->last_tl0 + 1 - tl0);
         rw->pid_anchored = true;
+        rw->cur_pid_offset = rw->pid_offset;
     }
-    uint16_t out_pid = (uint16_t)((pid + rw->pid_offset) & mask);
+    /* The offset of this packet's era (sc_rewriter_map found it): a late
+     * packet keeps the picture id it would have had. */
+    uint16_t out_pid = (uint16_t)((pid + rw->cur_pid_offset) & mask);
     uint8_t out_tl0 = (uint8_t)(tl0 + rw->tl0_offset);
     rw->last_pid = out_pid;
     rw->last_tl0 = out_tl0;

@@ -35,7 +35,23 @@ typedef struct sc_rewriter {
     uint8_t tl0_offset;
     uint16_t last_pid;
     uint8_t last_tl0;
+    /* Frames dropped to shave frame rate (VP8 temporal layers): each drop
+     * lowers the offsets for what follows, so the viewer sees contiguous
+     * sequence numbers and picture ids.  Packets that arrive late, and
+     * NACKs, need the offsets of their time: the changes since the anchor
+     * are kept in a ring (allocated at the first drop). */
+    struct sc_rw_shift *shifts;
+    uint8_t n_shifts, shift_next;
+    bool base_limited;          /* the ring has wrapped: older seqs are unknown */
+    uint16_t base_from;         /* ... before this source seq */
+    uint16_t base_seq_offset, base_pid_offset;   /* before the oldest shift */
+    bool have_max;
+    uint16_t max_src_seq;       /* newest source seq mapped or dropped */
+    int32_t dropped_pid;        /* picture id of the frame last dropped, -1 */
+    uint16_t cur_pid_offset;    /* the picture id offset of the packet just mapped */
 } sc_rewriter;
+
+#define SC_RW_SHIFTS 32
 
 void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8);
 /* Forget the source: the next packet re-anchors (also what a new SSRC does). */
@@ -45,8 +61,18 @@ void sc_rewriter_reset_source(sc_rewriter *rw);
 bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, uint64_t now_us,
                      uint16_t *out_seq, uint32_t *out_ts);
 /* The source sequence number an output sequence number came from (for
- * NACKs); false when it predates the current anchor. */
+ * NACKs); false when it predates the current anchor (or the oldest drop
+ * remembered).  pid_offset (may be NULL) receives the picture id offset
+ * the packet was sent with. */
 bool sc_rewriter_unmap_seq(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq);
+bool sc_rewriter_unmap(const sc_rewriter *rw, uint16_t out_seq, uint16_t *src_seq,
+                       uint16_t *pid_offset);
+/* A source packet is not forwarded (its frame's temporal layer is above
+ * what the viewer gets): later packets close the gap, in sequence numbers
+ * and, once per dropped frame (picture_id, -1 when absent), picture ids. */
+void sc_rewriter_drop(sc_rewriter *rw, uint16_t seq, int32_t picture_id);
+/* Frees the drop history (the rewriter itself is embedded). */
+void sc_rewriter_release(sc_rewriter *rw);
 /* VP8 picture id / TL0PICIDX continuity: map and rewrite in place. */
 void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc);
 

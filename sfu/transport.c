@@ -46,6 +46,8 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
             st->target_layer = -1;
             st->auto_cap = -1;
             st->bwe_cap = -1;
+            st->fwd_tid = st->user_tid = st->bwe_tid = 3;
+            st->frame_pid = -1;
             st->rtx_seq = (uint16_t)sc_random_u32();
         }
         /* Transport-wide feedback negotiated: we estimate the downlink. */
@@ -71,6 +73,8 @@ void sc__transport_free(sc_transport *t)
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
     free(t->bwe);
+    for (int s = 0; s < SC_MAX_SLOTS && t->kind == SC_SESSION_SUBSCRIBE; s++)
+        sc_rewriter_release(&t->sub_video[s].rw);
     free(t);
 }
 

@@ -22,7 +22,7 @@
 #define RECV_BUF 2048
 
 typedef enum {
-    CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_RECORD,
+    CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_TEMPORAL, CMD_RECORD,
     CMD_DATA,       /* a data channel message to send */
     CMD_SCTP_POLL,  /* a usrsctp callback ran on another thread for this transport */
 } cmd_type;
@@ -35,7 +35,8 @@ struct sc_cmd {
     char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
     int slot;                        /* CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT */
     int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on;
-                                        VIEWPORT: width; DATA: binary */
+                                        VIEWPORT: width; TEMPORAL: max tid;
+                                        DATA: binary */
     uint8_t *data;                   /* CMD_DATA: the message (owned) */
     size_t len;
     struct sc_cmd *next;
@@ -365,6 +366,11 @@ void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width)
     send_cmd(w, &(struct sc_cmd){.type = CMD_VIEWPORT, .id = id, .slot = slot, .arg = width});
 }
 
+void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid)
+{
+    send_cmd(w, &(struct sc_cmd){.type = CMD_TEMPORAL, .id = id, .slot = slot, .arg = max_tid});
+}
+
 int sc__workers_link(sc_worker **workers, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -480,6 +486,10 @@ static void run_commands(sc_worker *w)
             sc_transport *t = find_by_id(w, c->id);
             if (t)
                 sc__room_set_viewport(t, c->slot, c->arg);
+        } else if (c->type == CMD_TEMPORAL) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t)
+                sc__room_set_temporal(t, c->slot, c->arg);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)

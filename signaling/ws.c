@@ -379,11 +379,15 @@ static void cmd_layer(sc_ws_client *c, json_t *msg, json_t *id)
     for (int i = 0; layer && i < 4; i++)
         if (strcmp(layer, names[i]) == 0)
             pref = i;
-    if (pref < 0) {
-        send_error(c, id, "bad-request", "need \"layer\" (auto, low, medium, high)");
+    json_t *jt = json_object_get(msg, "temporal");
+    if (pref < 0 || (jt && (!json_is_integer(jt) || json_integer_value(jt) < 0 ||
+                            json_integer_value(jt) > 3))) {
+        send_error(c, id, "bad-request",
+                   "need \"layer\" (auto, low, medium, high) and optionally \"temporal\" (0-3)");
         return;
     }
-    if (!c->srv->sfu || sc_sfu_set_layer(c->srv->sfu, sid, slot, (sc_layer_pref)pref) < 0) {
+    if (!c->srv->sfu || sc_sfu_set_layer(c->srv->sfu, sid, slot, (sc_layer_pref)pref) < 0 ||
+        sc_sfu_set_temporal(c->srv->sfu, sid, slot, jt ? (int)json_integer_value(jt) : 3) < 0) {
         send_error(c, id, "not-found", "session already gone");
         return;
     }

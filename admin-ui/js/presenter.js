@@ -275,7 +275,10 @@ async function publish() {
         const vt = conn.addTransceiver(video || 'video', {
             direction: 'sendonly',
             streams: [stream],
-            sendEncodings: source() === 'screen' ? undefined : SIMULCAST_LAYERS,
+            // VP8 with three temporal layers per simulcast layer: the SFU
+            // can shave frame rate for a viewer before giving up a size.
+            sendEncodings: source() === 'screen' ? undefined
+                : SIMULCAST_LAYERS.map((e) => (videoCodec === 'vp8' ? { ...e, scalabilityMode: 'L1T3' } : e)),
         });
         preferCodec(vt, videoCodec);
         attachDataChannel(conn, sig);

@@ -165,8 +165,90 @@ static void test_ring(void)
     sc_ring_free(r);               /* releases every queued reference */
 }
 
+/* One VP8 packet through the rewriter: returns its output seq and picture
+ * id (the payload is a descriptor with a 15-bit picture id). */
+static void fwd(sc_rewriter *rw, uint16_t seq, uint16_t pid, uint16_t *oseq, int *opid)
+{
+    uint8_t p[] = {0x90, 0x80, (uint8_t)(0x80 | pid >> 8), (uint8_t)pid, 0, 0, 0, 0};
+    sc_vp8 d;
+    uint32_t ts;
+    SC_CHECK(sc_rewriter_map(rw, 0xabc, seq, seq * 10u, 1000, oseq, &ts));
+    SC_CHECK_INT(sc_vp8_parse(p, sizeof(p), &d), 0);
+    sc_rewriter_vp8(rw, p, &d);
+    SC_CHECK_INT(sc_vp8_parse(p, sizeof(p), &d), 0);
+    *opid = d.picture_id;
+}
+
+/* Frames of a higher temporal layer dropped: what the viewer gets has no
+ * gap in sequence numbers or picture ids; late packets and NACKs find the
+ * offsets of their time. */
+static void test_temporal_drops(void)
+{
+    sc_rewriter rw;
+    sc_rewriter_init(&rw, 90000, true);
+    uint16_t o[8];
+    int pid[8];
+    fwd(&rw, 1000, 50, &o[0], &pid[0]);
+    fwd(&rw, 1001, 50, &o[1], &pid[1]);
+    sc_rewriter_drop(&rw, 1002, 51); /* a two-packet frame dropped */
+    sc_rewriter_drop(&rw, 1003, 51);
+    fwd(&rw, 1004, 52, &o[2], &pid[2]);
+    sc_rewriter_drop(&rw, 1005, 53);
+    fwd(&rw, 1006, 54, &o[3], &pid[3]);
+    SC_CHECK_INT(o[1], (uint16_t)(o[0] + 1));
+    SC_CHECK_INT(o[2], (uint16_t)(o[0] + 2));
+    SC_CHECK_INT(o[3], (uint16_t)(o[0] + 3));
+    SC_CHECK_INT(pid[2], (pid[0] + 1) & 0x7fff);
+    SC_CHECK_INT(pid[3], (pid[0] + 2) & 0x7fff);
+    SC_CHECK_INT(rw.n_shifts, 2); /* consecutive drops coalesce */
+    /* A late copy of 1001 keeps its output seq and picture id. */
+    uint16_t late;
+    int late_pid;
+    fwd(&rw, 1001, 50, &late, &late_pid);
+    SC_CHECK_INT(late, o[1]);
+    SC_CHECK_INT(late_pid, pid[1]);
+    /* NACKs map back to the right source packets and picture id offsets. */
+    uint16_t src, po;
+    SC_CHECK(sc_rewriter_unmap(&rw, o[3], &src, &po));
+    SC_CHECK_INT(src, 1006);
+    SC_CHECK_INT((54 + po) & 0x7fff, pid[3]);
+    SC_CHECK(sc_rewriter_unmap(&rw, o[2], &src, &po));
+    SC_CHECK_INT(src, 1004);
+    SC_CHECK_INT((52 + po) & 0x7fff, pid[2]);
+    SC_CHECK(sc_rewriter_unmap(&rw, o[1], &src, &po));
+    SC_CHECK_INT(src, 1001);
+    SC_CHECK_INT((50 + po) & 0x7fff, pid[1]);
+    /* A late packet of a dropped frame changes nothing. */
+    sc_rewriter_drop(&rw, 1003, 51);
+    uint16_t o4;
+    int p4;
+    fwd(&rw, 1007, 54, &o4, &p4);
+    SC_CHECK_INT(o4, (uint16_t)(o[3] + 1));
+    SC_CHECK_INT(p4, pid[3]);
+    /* Many drops: the ring wraps, the oldest eras are forgotten (a NACK
+     * that old finds nothing rather than the wrong packet), recent ones
+     * still map. */
+    uint16_t seq = 1008, pic = 55, last_o = o4;
+    for (int i = 0; i < 3 * SC_RW_SHIFTS; i++) {
+        sc_rewriter_drop(&rw, seq++, pic++);
+        int pp;
+        fwd(&rw, seq++, pic++, &last_o, &pp);
+    }
+    SC_CHECK(rw.base_limited);
+    SC_CHECK(!sc_rewriter_unmap(&rw, o[1], &src, &po));
+    SC_CHECK(sc_rewriter_unmap(&rw, last_o, &src, &po));
+    SC_CHECK_INT(src, (uint16_t)(seq - 1));
+    SC_CHECK(sc_rewriter_unmap(&rw, (uint16_t)(last_o - 1), &src, &po));
+    SC_CHECK_INT(src, (uint16_t)(seq - 3)); /* seq - 2 was dropped */
+    /* A new source forgets the drops. */
+    sc_rewriter_reset_source(&rw);
+    SC_CHECK_INT(rw.n_shifts, 0);
+    sc_rewriter_release(&rw);
+}
+
 int main(void)
 {
+    test_temporal_drops();
     test_continuous_within_source();
     test_source_switch();
     test_wraparound();
