@@ -222,14 +222,22 @@ void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc)
 
 struct sc_rtx_buffer {
     uint32_t max_age_ms;
-    sc_media_pkt *slots[SC_RTX_SLOTS];
+    uint32_t n_slots;            /* a power of two, so seq % n_slots survives wrap */
+    sc_media_pkt **slots;
 };
 
 sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms)
 {
     sc_rtx_buffer *b = calloc(1, sizeof(*b));
-    if (b)
-        b->max_age_ms = max_age_ms;
+    if (!b)
+        return NULL;
+    b->max_age_ms = max_age_ms;
+    b->n_slots = SC_RTX_MIN_SLOTS;
+    b->slots = calloc(b->n_slots, sizeof(*b->slots));
+    if (!b->slots) {
+        free(b);
+        return NULL;
+    }
     return b;
 }
 
@@ -237,14 +245,43 @@ void sc_rtx_buffer_free(sc_rtx_buffer *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < SC_RTX_SLOTS; i++)
+    for (size_t i = 0; i < b->n_slots; i++)
         sc_media_pkt_unref(b->slots[i]);
+    free(b->slots);
     free(b);
+}
+
+uint32_t sc_rtx_buffer_slots(const sc_rtx_buffer *b)
+{
+    return b->n_slots;
+}
+
+/* Twice the slots, each packet moved to its new place (none collide: two
+ * packets that shared a slot of 2n would have shared one of n). */
+static bool grow(sc_rtx_buffer *b)
+{
+    uint32_t n = b->n_slots * 2;
+    sc_media_pkt **slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return false;
+    for (uint32_t i = 0; i < b->n_slots; i++)
+        if (b->slots[i])
+            slots[b->slots[i]->rtp.seq % n] = b->slots[i];
+    free(b->slots);
+    b->slots = slots;
+    b->n_slots = n;
+    return true;
 }
 
 void sc_rtx_buffer_put(sc_rtx_buffer *b, sc_media_pkt *pkt)
 {
-    sc_media_pkt **slot = &b->slots[pkt->rtp.seq % SC_RTX_SLOTS];
+    sc_media_pkt *old = b->slots[pkt->rtp.seq % b->n_slots];
+    /* Sized by time: a slot still holding a packet young enough to be
+     * asked for means the stream sends more per max_age than we keep. */
+    if (old && old->rtp.seq != pkt->rtp.seq && pkt->recv_ms - old->recv_ms < b->max_age_ms &&
+        b->n_slots < SC_RTX_MAX_SLOTS)
+        grow(b);
+    sc_media_pkt **slot = &b->slots[pkt->rtp.seq % b->n_slots];
     sc_media_pkt_ref(pkt);
     sc_media_pkt_unref(*slot);
     *slot = pkt;
@@ -252,7 +289,7 @@ void sc_rtx_buffer_put(sc_rtx_buffer *b, sc_media_pkt *pkt)
 
 sc_media_pkt *sc_rtx_buffer_get(const sc_rtx_buffer *b, uint16_t seq, uint64_t now_ms)
 {
-    sc_media_pkt *p = b->slots[seq % SC_RTX_SLOTS];
+    sc_media_pkt *p = b->slots[seq % b->n_slots];
     if (!p || p->rtp.seq != seq || now_ms - p->recv_ms > b->max_age_ms)
         return NULL;
     return p;

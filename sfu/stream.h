@@ -76,16 +76,22 @@ void sc_rewriter_release(sc_rewriter *rw);
 /* VP8 picture id / TL0PICIDX continuity: map and rewrite in place. */
 void sc_rewriter_vp8(sc_rewriter *rw, uint8_t *payload, const sc_vp8 *desc);
 
-/* Retransmission buffer: references to the last SC_RTX_SLOTS packets of a
- * stream, indexed by sequence number, each kept no longer than max_age_ms
- * (by the packet's recv_ms). */
-#define SC_RTX_SLOTS 1024
+/* Retransmission buffer: references to a stream's packets of the last
+ * max_age_ms (by the packet's recv_ms), indexed by sequence number.  Sized
+ * by time: it starts small and doubles (up to SC_RTX_MAX_SLOTS) when a
+ * packet would push out one still young enough to be asked for, so a
+ * 300 kbit/s layer holds a few KiB and a 10 Mbit/s one still keeps its
+ * whole second. */
+#define SC_RTX_MIN_SLOTS 256
+#define SC_RTX_MAX_SLOTS 8192
 
 typedef struct sc_rtx_buffer sc_rtx_buffer;
 
 sc_rtx_buffer *sc_rtx_buffer_new(uint32_t max_age_ms);
 /* Drops every reference it holds. */
 void sc_rtx_buffer_free(sc_rtx_buffer *b);
+/* Slots allocated now (for tests and stats). */
+uint32_t sc_rtx_buffer_slots(const sc_rtx_buffer *b);
 /* Keep a reference to pkt under its RTP sequence number (replacing and
  * releasing whatever shared its slot). */
 void sc_rtx_buffer_put(sc_rtx_buffer *b, sc_media_pkt *pkt);

@@ -127,8 +127,9 @@ static void test_rtx_buffer(void)
     SC_CHECK(out && out->rtp.payload[0] == (uint8_t)999);
     out = sc_rtx_buffer_get(b, 2, 5100); /* across the wrap */
     SC_CHECK(out && out->rtp.seq == 2);
-    /* evicted by newer packets sharing its slot */
-    SC_CHECK(sc_rtx_buffer_get(b, 65000, 5100) == NULL);
+    /* 1,536 packets within one max_age: the buffer grew to keep them all */
+    SC_CHECK(sc_rtx_buffer_slots(b) >= 2048);
+    SC_CHECK(sc_rtx_buffer_get(b, 65000, 5100) != NULL);
     /* RELIABILITY 10: 65,535 back finds nothing */
     SC_CHECK(sc_rtx_buffer_get(b, (uint16_t)(999 - 65535), 5100) == NULL);
     /* too old */
@@ -136,12 +137,39 @@ static void test_rtx_buffer(void)
     /* never seen */
     SC_CHECK(sc_rtx_buffer_get(b, 30000, 5100) == NULL);
     /* replacing a slot releases the old packet */
-    sc_media_pkt *p = make_pkt((uint16_t)(999 + SC_RTX_SLOTS), 5200);
+    uint32_t n = sc_rtx_buffer_slots(b);
+    sc_media_pkt *p = make_pkt((uint16_t)(999 + n), 7000); /* 999 is stale by then */
     sc_rtx_buffer_put(b, p);
     sc_media_pkt_unref(p);
     SC_CHECK_INT(kept->refs, 1);
+    SC_CHECK_INT(sc_rtx_buffer_slots(b), n); /* no growth for a stale neighbour */
     sc_rtx_buffer_free(b);
     sc_media_pkt_unref(kept); /* LeakSanitizer checks the rest were freed */
+
+    /* A slow stream (50 packets a second) stays small, and what is older
+     * than the buffer holds is gone, not confused with a newer packet. */
+    b = sc_rtx_buffer_new(1000);
+    for (int i = 0; i < 3000; i++) {
+        p = make_pkt((uint16_t)i, 10000 + (uint64_t)i * 20);
+        sc_rtx_buffer_put(b, p);
+        sc_media_pkt_unref(p);
+    }
+    SC_CHECK_INT(sc_rtx_buffer_slots(b), SC_RTX_MIN_SLOTS);
+    SC_CHECK(sc_rtx_buffer_get(b, 2999, 10000 + 2999 * 20) != NULL);
+    SC_CHECK(sc_rtx_buffer_get(b, 2990, 10000 + 2999 * 20) != NULL);
+    SC_CHECK(sc_rtx_buffer_get(b, 2999 - SC_RTX_MIN_SLOTS, 10000 + 2999 * 20) == NULL);
+    sc_rtx_buffer_free(b);
+
+    /* A fast one (10,000 a second) is capped at SC_RTX_MAX_SLOTS. */
+    b = sc_rtx_buffer_new(1000);
+    for (int i = 0; i < 20000; i++) {
+        p = make_pkt((uint16_t)i, 10000 + (uint64_t)i / 10);
+        sc_rtx_buffer_put(b, p);
+        sc_media_pkt_unref(p);
+    }
+    SC_CHECK_INT(sc_rtx_buffer_slots(b), SC_RTX_MAX_SLOTS);
+    SC_CHECK(sc_rtx_buffer_get(b, 19999 - SC_RTX_MAX_SLOTS + 1, 12000) != NULL);
+    sc_rtx_buffer_free(b);
 }
 
 static void test_ring(void)
