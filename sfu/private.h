@@ -154,6 +154,7 @@ struct sc_transport {
 
     sc_pub_track audio, video;                 /* publisher */
     bool record;                               /* publisher: packets go to the tap */
+    bool muted_audio, muted_video;             /* publisher: the host muted it (dropped here) */
     sc_sub_track sub_audio[SC_MAX_SLOTS];      /* subscriber, by slot */
     sc_sub_track sub_video[SC_MAX_SLOTS];
 
@@ -208,6 +209,7 @@ typedef struct sc_counters {
     uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
     uint64_t drop_queue_full;
     uint64_t probe_packets;
+    uint64_t muted_packets;
     uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
 } sc_counters;
 
@@ -271,6 +273,8 @@ void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int
 void sc__worker_set_layer(sc_worker *w, uint64_t id, int slot, int choice);
 void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width);
 void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid);
+/* Control thread: a publisher's media muted by the host (bit 1 audio, 2 video). */
+void sc__worker_set_muted(sc_worker *w, uint64_t id, int bits);
 /* Control thread: one data channel message for a session (buf malloc'd,
  * ownership moves; the gate's inflight already counts len). */
 void sc__worker_send_data(sc_worker *w, uint64_t id, uint8_t *buf, size_t len, bool binary);

@@ -225,6 +225,12 @@ void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp
     if (!t->room)
         return;
     bool video = pt == &t->video;
+    if (video ? t->muted_video : t->muted_audio) {
+        /* The host muted this co-host: nothing reaches viewers or the
+         * recording, whatever the page does (nor does it speak). */
+        SC_COUNT(w, muted_packets, 1);
+        return;
+    }
     sc_video_codec codec = video ? t->neg.tracks[pt->map].codec : SC_CODEC_VP8;
     sc_vp8 desc = {0};
     sc_h264 h264;

@@ -32,6 +32,12 @@ typedef struct dir_session {
     int n_layers;             /* publisher: simulcast layers offered (rid order) */
 } dir_session;
 
+struct mute_entry {
+    char room[SC_ROOM_NAME_MAX + 1];
+    char user_id[SC_PEER_NAME_MAX + 1];
+    int bits;                 /* 1 audio, 2 video */
+};
+
 /* Dynacast: what each worker's viewers of a room's slot want, and what the
  * slot's publisher was last told. */
 typedef struct demand_state {
@@ -76,6 +82,8 @@ struct sc_sfu {
     int n_speakers, cap_speakers;
     demand_state *demands;
     int n_demands, cap_demands;
+    struct mute_entry *mutes;     /* users the host muted, by room */
+    int n_mutes, cap_mutes;
 
     pthread_mutex_t ev_lock;
     event_node *ev_head, *ev_tail;
@@ -229,6 +237,7 @@ void sc_sfu_free(sc_sfu *sfu)
     free(sfu->sessions);
     free(sfu->speakers);
     free(sfu->demands);
+    free(sfu->mutes);
     for (event_node *n = sfu->ev_head, *next; n; n = next) {
         next = n->next;
         free(n->ev.data);
@@ -430,6 +439,13 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     SC_INFO("sfu", "session %016llx: %s in room %s (slot %d, worker %d)",
             (unsigned long long)t->id, p->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
             p->room, p->kind == SC_SESSION_PUBLISH ? slot : -1, wi);
+    for (int i = 0; p->kind == SC_SESSION_PUBLISH && p->user_id && i < sfu->n_mutes; i++) {
+        const struct mute_entry *me = &sfu->mutes[i];
+        if (strcmp(me->room, p->room) == 0 && strcmp(me->user_id, p->user_id) == 0) {
+            t->muted_audio = me->bits & 1; /* still muted after reconnecting */
+            t->muted_video = (me->bits & 2) != 0;
+        }
+    }
     sc__worker_add(sfu->workers[wi], t);
     t = NULL;
     push_event(sfu, &ev);
@@ -599,6 +615,42 @@ int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref p
         return -EINVAL;
     /* sc_layer_pref and the worker's sc_layer_choice share their values. */
     sc__worker_set_layer(sfu->workers[s->worker], session_id, slot, (int)pref);
+    return 0;
+}
+
+int sc_sfu_set_muted(sc_sfu *sfu, const char *room, const char *user_id, bool audio, bool video)
+{
+    int bits = (audio ? 1 : 0) | (video ? 2 : 0);
+    if (!room || !user_id || !*user_id)
+        return -EINVAL;
+    int at = -1;
+    for (int i = 0; i < sfu->n_mutes && at < 0; i++)
+        if (strcmp(sfu->mutes[i].room, room) == 0 && strcmp(sfu->mutes[i].user_id, user_id) == 0)
+            at = i;
+    if (!bits && at >= 0) {
+        sfu->mutes[at] = sfu->mutes[--sfu->n_mutes];
+    } else if (bits) {
+        if (at < 0) {
+            if (sfu->n_mutes == sfu->cap_mutes) {
+                int cap = sfu->cap_mutes ? sfu->cap_mutes * 2 : 8;
+                struct mute_entry *m = realloc(sfu->mutes, (size_t)cap * sizeof(*m));
+                if (!m)
+                    return -ENOMEM;
+                sfu->mutes = m;
+                sfu->cap_mutes = cap;
+            }
+            at = sfu->n_mutes++;
+            snprintf(sfu->mutes[at].room, sizeof(sfu->mutes[at].room), "%s", room);
+            snprintf(sfu->mutes[at].user_id, sizeof(sfu->mutes[at].user_id), "%s", user_id);
+        }
+        sfu->mutes[at].bits = bits;
+    }
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        const dir_session *s = &sfu->sessions[i];
+        if (s->kind == SC_SESSION_PUBLISH && strcmp(s->room, room) == 0 &&
+            strcmp(s->user_id, user_id) == 0)
+            sc__worker_set_muted(sfu->workers[s->worker], s->id, bits);
+    }
     return 0;
 }
 
@@ -781,7 +833,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(drop_unknown_source); ADD(drop_stun_invalid); ADD(drop_dtls); ADD(drop_srtp);
         ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
-        ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets);
+        ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets); ADD(muted_packets);
         ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
 #undef ADD
     }

@@ -110,6 +110,11 @@ int sc_sfu_set_layer(sc_sfu *sfu, uint64_t session_id, int slot, sc_layer_pref p
  * limit).  0, -ENOENT, -EINVAL. */
 int sc_sfu_set_viewport(sc_sfu *sfu, uint64_t session_id, int slot, int width);
 
+/* The host mutes a co-host: the media plane drops that user's audio and/or
+ * video in the room (not only its page), now and in any publisher session
+ * the user opens later, until unmuted (both false).  0, -ENOMEM. */
+int sc_sfu_set_muted(sc_sfu *sfu, const char *room, const char *user_id, bool audio, bool video);
+
 /* The highest VP8 temporal layer a viewer gets of a slot (0: the base
  * frame rate only ... 3: every frame, the default); frames above it are
  * dropped with the sequence numbers and picture ids closed up.  The
@@ -207,6 +212,7 @@ typedef struct sc_sfu_stats {
     uint64_t drop_oversize;       /* datagrams larger than the MTU */
     uint64_t drop_queue_full;     /* packets a busy worker could not take */
     uint64_t probe_packets;       /* recent packets resent to probe a viewer's path */
+    uint64_t muted_packets;       /* from publishers the host muted, not forwarded */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

@@ -22,7 +22,7 @@
 #define RECV_BUF 2048
 
 typedef enum {
-    CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_TEMPORAL, CMD_RECORD,
+    CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_TEMPORAL, CMD_RECORD, CMD_MUTE,
     CMD_DATA,       /* a data channel message to send */
     CMD_SCTP_POLL,  /* a usrsctp callback ran on another thread for this transport */
 } cmd_type;
@@ -366,6 +366,11 @@ void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width)
     send_cmd(w, &(struct sc_cmd){.type = CMD_VIEWPORT, .id = id, .slot = slot, .arg = width});
 }
 
+void sc__worker_set_muted(sc_worker *w, uint64_t id, int bits)
+{
+    send_cmd(w, &(struct sc_cmd){.type = CMD_MUTE, .id = id, .arg = bits});
+}
+
 void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid)
 {
     send_cmd(w, &(struct sc_cmd){.type = CMD_TEMPORAL, .id = id, .slot = slot, .arg = max_tid});
@@ -486,6 +491,15 @@ static void run_commands(sc_worker *w)
             sc_transport *t = find_by_id(w, c->id);
             if (t)
                 sc__room_set_viewport(t, c->slot, c->arg);
+        } else if (c->type == CMD_MUTE) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t && t->kind == SC_SESSION_PUBLISH) {
+                bool was_video = t->muted_video;
+                t->muted_audio = c->arg & 1;
+                t->muted_video = (c->arg & 2) != 0;
+                if (was_video && !t->muted_video) /* viewers need a fresh picture */
+                    sc__pub_request_keyframe(t, -1, sc_now_ms());
+            }
         } else if (c->type == CMD_TEMPORAL) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)

@@ -214,6 +214,7 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(drop_oversize);
     STAT(drop_queue_full);
     STAT(probe_packets);
+    STAT(muted_packets);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);

@@ -508,6 +508,8 @@ static void cmd_accept(sc_ws_client *c, json_t *msg, json_t *id)
     s->since_ms = sc_wall_ms();
     s->audio_only = json_is_true(json_object_get(msg, "audio_only"));
     s->audio_muted = s->video_muted = false;
+    if (sc_ws_client_server(c)->sfu) /* a new turn on stage starts unmuted */
+        sc_sfu_set_muted(sc_ws_client_server(c)->sfu, room, tok->sub, false, false);
     s->perms_before = tok->perms;
     sc_ws_client_set_perms(c, tok->perms | SC_PERM_PUBLISH);
     if ((h = hand_of(r, c)))
@@ -581,8 +583,11 @@ static void cmd_stage_mute(sc_ws_client *c, json_t *msg, json_t *id)
         s->video_muted = json_is_true(video);
     SC_INFO("stage", "room %s: %s set %s's mute to audio %d video %d", sc_ws_client_room(c),
             sc_ws_client_token(c)->sub, s->user, s->audio_muted, s->video_muted);
-    /* The order goes to the guest's page, which disables its track; the
-     * media plane itself does not filter (the page is trusted to obey). */
+    /* The order goes to the guest's page, which disables its track, and to
+     * the media plane, which drops what the page would still send. */
+    sc_server *srv = sc_ws_client_server(c);
+    if (srv->sfu)
+        sc_sfu_set_muted(srv->sfu, sc_ws_client_room(c), s->user, s->audio_muted, s->video_muted);
     sc_ws_send(s->c, json_pack("{s:s,s:b,s:b,s:s}", "type", "mute", "audio", s->audio_muted,
                                "video", s->video_muted, "by", sc_ws_client_token(c)->name));
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));

@@ -320,6 +320,16 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
             window.stagecast.stage.members[0]?.audio_muted === true));
         await waitFor('host button flips to Unmute', async () =>
             (await host.getByRole('button', { name: 'Unmute Alice\'s microphone' }).count()) === 1);
+        // Not only her page: the media plane drops what her (disabled,
+        // still sending) microphone track sends, so a page that ignored the
+        // order would be muted all the same.
+        const { stdout } = await run(bin, ['token', '--data', dataDir, '--room', '*', '--role', 'admin']);
+        const admin = stdout.trim().split('\n').pop().trim();
+        const muted = async () => (await (await fetch(`${base}/api/stats`,
+            { headers: { Authorization: `Bearer ${admin}` } })).json()).muted_packets;
+        const before = await muted();
+        await waitFor('the SFU dropping Alice\'s audio', async () => (await muted()) >= before + 20,
+            20000, 500);
     });
 
     step('the host removes Alice: her tile goes, her page is back in the audience', async () => {
