@@ -29,11 +29,11 @@
 #define SC_DTLS_TIMER_MAX_US 8000000u
 #define SC_DTLS_SRTP_LABEL "EXTRACTOR-dtls_srtp"
 #define SC_DTLS_FP_MAX (EVP_MAX_MD_SIZE * 3)
-/* A session without application data drops its OpenSSL state once the peer
- * has been quiet this long after the handshake.  The peer retransmits its
- * last flight when ours was lost (first after about 1 s, then 2 s later):
- * two rounds must fit, or the peer could never finish. */
-#define SC_DTLS_SETTLE_MS 4000
+/* Our last handshake flight, kept after the SSL object is gone (a few
+ * datagrams of about 100 bytes), and how often we answer a peer's
+ * retransmitted flight with it. */
+#define SC_DTLS_FLIGHT_MAX 4
+#define SC_DTLS_FLIGHT_RESENDS 8
 
 struct sc_dtls_cert {
     SSL_CTX *ctx;
@@ -53,7 +53,14 @@ struct sc_dtls {
     sc_dtls_send_fn send;
     sc_dtls_data_fn data;
     void *ud;
-    uint64_t last_rx_ms;    /* last datagram fed (or the handshake's end) */
+    /* Sessions without a data callback drop the SSL object when the
+     * handshake completes (drop_ssl): what is still needed is kept here. */
+    bool capture;           /* out_write copies datagrams into flight */
+    int n_flight, resends;
+    uint8_t *flight[SC_DTLS_FLIGHT_MAX];
+    size_t flight_len[SC_DTLS_FLIGHT_MAX];
+    bool have_keys;
+    sc_srtp_keys keys;
     char error[128];
 };
 
@@ -63,10 +70,25 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* ---- outgoing datagram BIO ------------------------------------------------ */
 
+static void flight_clear(sc_dtls *d)
+{
+    for (int i = 0; i < d->n_flight; i++)
+        free(d->flight[i]);
+    d->n_flight = 0;
+}
+
 static int out_write(BIO *b, const char *buf, int len)
 {
     sc_dtls *d = BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (len > 0 && d && d->capture && d->n_flight < SC_DTLS_FLIGHT_MAX) {
+        uint8_t *copy = malloc((size_t)len);
+        if (copy) {
+            memcpy(copy, buf, (size_t)len);
+            d->flight[d->n_flight] = copy;
+            d->flight_len[d->n_flight++] = (size_t)len;
+        }
+    }
     if (len > 0 && d && d->send)
         d->send(d->ud, (const uint8_t *)buf, (size_t)len);
     return len;
@@ -357,6 +379,8 @@ void sc_dtls_free(sc_dtls *d)
     if (!d)
         return;
     SSL_free(d->ssl); /* frees both BIOs */
+    flight_clear(d);
+    OPENSSL_cleanse(&d->keys, sizeof(d->keys));
     free(d);
 }
 
@@ -383,23 +407,48 @@ static void release_buffers(sc_dtls *d)
         (void)SSL_free_buffers(d->ssl);
 }
 
-/* A session without a data callback needs OpenSSL only until the keys are
- * out and the peer has finished too: then the SSL object (handshake buffer,
- * retransmission queue, cipher state: about 35 KiB) goes.  What the peer
- * sends afterwards (a close_notify we could no longer authenticate) is
- * dropped; consent expiry or the signalling DELETE ends such a session. */
-static void maybe_drop_ssl(sc_dtls *d, uint64_t now_ms)
+static int export_keys(sc_dtls *d, sc_srtp_keys *out);
+static void fail(sc_dtls *d, const char *why);
+
+/* A session without a data callback needs OpenSSL only for the handshake:
+ * once it completes, the keys are exported and the SSL object (cipher
+ * state, peer certificate, the 16 KiB handshake buffer: about 35 KiB) goes.
+ * As the server, our last flight (ChangeCipherSpec, Finished) may be lost;
+ * the client then retransmits its own and must get ours again (RFC 6347
+ * 4.2.4), so the datagrams we sent are kept and resent as they were (the
+ * peer never saw their record numbers).  A close_notify from the peer is no
+ * longer seen: consent expiry or the signalling DELETE ends the session. */
+static void drop_ssl(sc_dtls *d)
 {
     if (d->data || !d->ssl || d->state != SC_DTLS_CONNECTED)
         return;
-    /* The client's last flight is the handshake's last: once we are
-     * connected the server has all it needs.  As the server we wait for the
-     * client to stop retransmitting. */
-    if (d->role == SC_DTLS_ROLE_SERVER && now_ms - d->last_rx_ms < SC_DTLS_SETTLE_MS)
+    if (export_keys(d, &d->keys) < 0) {
+        fail(d, "cannot export the SRTP keys");
         return;
+    }
+    d->have_keys = true;
     SSL_free(d->ssl);
     d->ssl = NULL;
     d->rbio = NULL;
+}
+
+/* After drop_ssl: the peer's Finished again (the one encrypted handshake
+ * record of its flight, as OpenSSL itself watches for) means it did not get
+ * our last flight.  Answer with it, a bounded number of times. */
+static void resend_flight(sc_dtls *d, const uint8_t *p, size_t len)
+{
+    bool handshake = false;
+    while (len >= 13) { /* datagram_ok checked the record framing */
+        size_t rlen = sc_rd16(p + 11);
+        handshake |= p[0] == 22 && sc_rd16(p + 3) != 0;
+        p += 13 + rlen;
+        len -= 13 + rlen;
+    }
+    if (!handshake || d->resends >= SC_DTLS_FLIGHT_RESENDS)
+        return;
+    d->resends++;
+    for (int i = 0; i < d->n_flight; i++)
+        d->send(d->ud, d->flight[i], d->flight_len[i]);
 }
 
 static void set_error(sc_dtls *d, const char *why)
@@ -432,7 +481,6 @@ static void handshake_done(sc_dtls *d)
         return;
     }
     d->state = SC_DTLS_CONNECTED;
-    d->last_rx_ms = sc_now_ms();
 }
 
 static void step_handshake(sc_dtls *d)
@@ -550,10 +598,10 @@ sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
         return d->state;
     if (!buf || !datagram_ok(buf, len) || len > 65535)
         return d->state;
-    if (!d->ssl)
-        return d->state; /* state dropped (maybe_drop_ssl): nothing reads it */
-
-    d->last_rx_ms = sc_now_ms();
+    if (!d->ssl) {
+        resend_flight(d, buf, len); /* drop_ssl: only our last flight is left */
+        return d->state;
+    }
     if (!acquire_buffers(d))
         return d->state; /* out of memory: as if the datagram were lost */
     ERR_clear_error();
@@ -561,12 +609,18 @@ sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
     (void)BIO_reset(d->rbio);
     if (BIO_write(d->rbio, buf, (int)len) != (int)len) {
         ERR_clear_error();
+        release_buffers(d);
         return d->state;
     }
     if (d->state == SC_DTLS_NEW || d->state == SC_DTLS_CONNECTING) {
         sc_dtls_state before = d->state;
         d->state = SC_DTLS_CONNECTING;
+        /* The flight this step sends may be our last: keep it for drop_ssl. */
+        d->capture = !d->data && d->role == SC_DTLS_ROLE_SERVER;
+        if (d->capture)
+            flight_clear(d);
         step_handshake(d);
+        d->capture = false;
         /* A server stays NEW until a ClientHello was actually accepted, so
          * noise does not look like a handshake in progress. */
         if (before == SC_DTLS_NEW && d->state == SC_DTLS_CONNECTING &&
@@ -578,6 +632,9 @@ sc_dtls_state sc_dtls_feed(sc_dtls *d, const uint8_t *buf, size_t len)
     read_app_data(d);
     (void)BIO_reset(d->rbio);
     release_buffers(d);
+    drop_ssl(d);
+    if (d->ssl || d->state != SC_DTLS_CONNECTED)
+        flight_clear(d); /* kept only for a dropped session */
     return d->state;
 }
 
@@ -597,7 +654,6 @@ sc_dtls_state sc_dtls_tick(sc_dtls *d)
     else
         ERR_clear_error();
     release_buffers(d);
-    maybe_drop_ssl(d, sc_now_ms());
     return d->state;
 }
 
@@ -613,14 +669,21 @@ const char *sc_dtls_error(const sc_dtls *d)
 
 int sc_dtls_srtp_keys(sc_dtls *d, sc_srtp_keys *out)
 {
-    uint8_t km[2 * SC_SRTP_MAX_KEY_SALT];
-
     if (!d || !out)
         return -EINVAL;
     if (d->state != SC_DTLS_CONNECTED)
         return -EAGAIN;
-    if (!d->ssl)
-        return -ENOTCONN; /* asked after the state was dropped */
+    if (d->have_keys) {
+        *out = d->keys;
+        return 0;
+    }
+    return export_keys(d, out);
+}
+
+static int export_keys(sc_dtls *d, sc_srtp_keys *out)
+{
+    uint8_t km[2 * SC_SRTP_MAX_KEY_SALT];
+
     SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(d->ssl);
     if (!prof)
         return -ENOTSUP;

@@ -275,9 +275,9 @@ static int ensure_dtls(sc_transport *t)
 {
     if (t->dtls)
         return 0;
-    /* Without a data channel nothing rides on DTLS after the keys: no data
-     * callback lets sc_dtls drop its OpenSSL state once the handshake has
-     * settled (about 35 KiB a session). */
+    /* Without a data channel nothing rides on DTLS after the keys: with no
+     * data callback sc_dtls drops its OpenSSL state (about 35 KiB) as soon
+     * as the handshake completes. */
     t->dtls = sc_dtls_new(sc__sfu_cert(t->w->sfu), t->neg.dtls_role, t->neg.fp_alg, t->neg.fp,
                           dtls_send, t->neg.sctp ? dtls_data : NULL, t);
     if (!t->dtls) {
@@ -387,8 +387,6 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
     }
     if (!second_due || t->closing)
         return;
-    if (t->connected)
-        sc_dtls_tick(t->dtls); /* lets an idle session give its buffers back */
     /* RFC 7675: the peer's consent checks keep the session alive. */
     if (now_ms - t->last_consent_ms > (uint64_t)timeout) {
         SC_INFO("transport", "session %016llx: no consent for %d ms, closing",
