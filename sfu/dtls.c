@@ -412,7 +412,7 @@ static void fail(sc_dtls *d, const char *why);
 
 /* A session without a data callback needs OpenSSL only for the handshake:
  * once it completes, the keys are exported and the SSL object (cipher
- * state, peer certificate, the 16 KiB handshake buffer: about 35 KiB) goes.
+ * state, peer certificate, the 16 KiB handshake buffer: about 40 KiB) goes.
  * As the server, our last flight (ChangeCipherSpec, Finished) may be lost;
  * the client then retransmits its own and must get ours again (RFC 6347
  * 4.2.4), so the datagrams we sent are kept and resent as they were (the

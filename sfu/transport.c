@@ -276,7 +276,7 @@ static int ensure_dtls(sc_transport *t)
     if (t->dtls)
         return 0;
     /* Without a data channel nothing rides on DTLS after the keys: with no
-     * data callback sc_dtls drops its OpenSSL state (about 35 KiB) as soon
+     * data callback sc_dtls drops its OpenSSL state (about 40 KiB) as soon
      * as the handshake completes. */
     t->dtls = sc_dtls_new(sc__sfu_cert(t->w->sfu), t->neg.dtls_role, t->neg.fp_alg, t->neg.fp,
                           dtls_send, t->neg.sctp ? dtls_data : NULL, t);
