@@ -210,6 +210,7 @@ typedef struct sc_counters {
     uint64_t drop_queue_full;
     uint64_t probe_packets;
     uint64_t muted_packets;
+    uint64_t temporal_dropped;
     uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
 } sc_counters;
 

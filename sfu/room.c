@@ -275,6 +275,8 @@ void sc__room_set_layer(sc_transport *sub, int slot, int choice)
         return;
     sc_sub_track *st = &sub->sub_video[slot];
     st->choice = (uint8_t)choice;
+    if (choice != SC_CHOICE_AUTO)
+        st->bwe_tid = 3; /* a fixed layer is sent whole */
     st->auto_cap = -1;
     st->lossy_reports = 0;
     st->epoch = 0; /* choose again at the next packet */
@@ -369,10 +371,13 @@ static void allocate(sc_transport *sub, uint64_t now_ms)
         if (n == 0)
             continue;
         if (st->choice != SC_CHOICE_AUTO) {
+            /* A fixed choice is the viewer's call: that layer, every frame
+             * (its own "temporal" cap aside). */
             int l = choose_layer(sub, m, st);
             for (int i = 0; i < n; i++)
                 if (order[i] == l)
                     budget -= layer_cost(m, order, n, i);
+            sub->sub_video[s].bwe_tid = 3;
             continue;
         }
         n_steps[s] = plan_steps(m, order, n, viewport_rank(m, order, n, st->max_width), steps[s]);
@@ -571,9 +576,10 @@ static bool video_gate(sc_worker *w, sc_room *r, sc_transport *sub, sc_sub_track
 /* VP8 temporal layers: a frame is forwarded when its temporal layer id is
  * at most the viewer's.  The verdict is taken at a frame's first packet
  * and kept for the rest of it.  Going down takes effect at the next frame;
- * going up waits for a frame of the new layer that references only the
- * base layer (the layer-sync bit) or a keyframe, so the decoder never
- * misses a reference. */
+ * going up waits for a base-layer frame (every later frame references
+ * only frames from there on, all forwarded), a keyframe, or a frame of the
+ * new layer with the layer-sync bit (it references only the base layer),
+ * so the decoder never misses a reference. */
 static bool temporal_pass(sc_sub_track *st, const sc_vp8 *d)
 {
     if (d->tid < 0 || d->picture_id < 0)
@@ -583,8 +589,10 @@ static bool temporal_pass(sc_sub_track *st, const sc_vp8 *d)
         int want = st->user_tid < st->bwe_tid ? st->user_tid : st->bwe_tid;
         if (want < st->fwd_tid)
             st->fwd_tid = (int8_t)want;
-        else if (want > st->fwd_tid && (d->is_keyframe || (d->layer_sync && d->tid <= want)))
-            st->fwd_tid = (int8_t)(d->is_keyframe ? want : d->tid);
+        else if (want > st->fwd_tid && (d->is_keyframe || d->tid == 0))
+            st->fwd_tid = (int8_t)want;
+        else if (want > st->fwd_tid && d->layer_sync && d->tid <= want)
+            st->fwd_tid = d->tid;
         st->frame_pass = d->tid <= st->fwd_tid;
     }
     return st->frame_pass;
@@ -609,6 +617,7 @@ static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
             continue;
         if (video && pkt->codec == SC_CODEC_VP8 && !temporal_pass(st, &pkt->desc)) {
             sc_rewriter_drop(&st->rw, rtp->seq, pkt->desc.picture_id);
+            SC_COUNT(w, temporal_dropped, 1);
             continue;
         }
         uint16_t seq;

@@ -213,6 +213,7 @@ typedef struct sc_sfu_stats {
     uint64_t drop_queue_full;     /* packets a busy worker could not take */
     uint64_t probe_packets;       /* recent packets resent to probe a viewer's path */
     uint64_t muted_packets;       /* from publishers the host muted, not forwarded */
+    uint64_t temporal_dropped;    /* packets not sent to a viewer: above its temporal layer */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

@@ -215,6 +215,7 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(drop_queue_full);
     STAT(probe_packets);
     STAT(muted_packets);
+    STAT(temporal_dropped);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);
