@@ -244,6 +244,16 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
 /* The token is verified and the user may enter: join the room and tell the
  * client what it needs (the `joined` reply, recording, stage, interactions).
  * 0, or -1 with the error sent. */
+/* The room's video codec (room_codec), else the server's (--video-codec). */
+static const char *room_codec(sc_server *srv, const char *room, char *buf, size_t cap)
+{
+    char *v = srv->store ? sc_store_setting_get(srv->store, room, "video_codec") : NULL;
+    snprintf(buf, cap, "%s", v && (strcmp(v, "vp8") == 0 || strcmp(v, "h264") == 0)
+                                 ? v : srv->cfg->video_codec);
+    free(v);
+    return buf;
+}
+
 static int enter_room(sc_ws_client *c, const char *room, json_t *id)
 {
     sc_server *srv = c->srv;
@@ -259,6 +269,7 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     snprintf(c->room, sizeof(c->room), "%s", room);
     if (!srv->sfu || sc_sfu_room_info(srv->sfu, room, pubs, 64, &n, &viewers) < 0)
         n = viewers = 0;
+    char codec[8];
     arr = json_array();
     for (int i = 0; i < n && i < 64; i++)
         json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
@@ -270,7 +281,7 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
                     "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
                     srv->cfg->max_publishers, "publishers", arr, "viewers", viewers,
-                    "video_codec", srv->cfg->video_codec));
+                    "video_codec", room_codec(srv, room, codec, sizeof(codec))));
     sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(srv, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
@@ -414,6 +425,25 @@ static void cmd_viewport(sc_ws_client *c, json_t *msg, json_t *id)
     reply(c, id, json_pack("{s:s}", "type", "ok"));
 }
 
+/* {"type":"room_codec","video_codec":"vp8"|"h264"}: the codec the room's
+ * pages put first in their offers from now on (publishers that join or
+ * republish later; viewers take both).  Kept in SQLite. */
+static void cmd_room_codec(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    const char *v = json_string_value(json_object_get(msg, "video_codec"));
+    if (!v || (strcmp(v, "vp8") != 0 && strcmp(v, "h264") != 0)) {
+        send_error(c, id, "bad-request", "need \"video_codec\": \"vp8\" or \"h264\"");
+        return;
+    }
+    if (sc_store_setting_set(c->srv->store, c->room, "video_codec", v) < 0) {
+        send_error(c, id, "internal", "could not save the room's codec");
+        return;
+    }
+    SC_INFO("ws", "%s #%u room %s: video codec %s", c->peer, c->serial, c->room, v);
+    reply(c, id, json_pack("{s:s}", "type", "ok"));
+    broadcast(c->srv, c->room, json_pack("{s:s,s:s}", "type", "room_codec", "video_codec", v));
+}
+
 /* {"type":"record","on":bool}: the host turns the room's recording on or
  * off; everyone in the room is told. */
 static void cmd_record(sc_ws_client *c, json_t *msg, json_t *id)
@@ -451,6 +481,7 @@ static const ws_cmd commands[] = {
     {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer"},
     {"viewport", cmd_viewport, SC_PERM_SUBSCRIBE, true, "telling the rendered size"},
     {"record", cmd_record, SC_PERM_MODERATE, true, "turning recording on or off"},
+    {"room_codec", cmd_room_codec, SC_PERM_MODERATE, true, "choosing the room's codec"},
     {"ping", cmd_ping, 0, true, "pinging"},
 };
 

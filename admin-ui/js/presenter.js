@@ -478,6 +478,7 @@ function startSignaling() {
     }));
     sig.on('recording', (msg) => showRecording(msg.on));
     sig.on('layers', (msg) => applyLayers(msg));
+    sig.on('room_codec', (msg) => { if (!params.codec) videoCodec = msg.video_codec; });
     sig.on('likes', (m) => { if (typeof m.total === 'number') ui.likes.textContent = String(m.total); });
     sig.on('joined', (msg) => {
         ui.room.textContent = msg.room;

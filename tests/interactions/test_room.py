@@ -240,3 +240,34 @@ class RoomInteractionsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RoomCodecTest(unittest.TestCase):
+    """The video codec is chosen per room: the pages put it first in their
+    offers (joined.video_codec); kept across restarts."""
+
+    def test_room_codec(self):
+        srv = start_server()
+        try:
+            host = join(srv, "codec-a", "presenter", "Host", "codec-host")
+            self.assertEqual(host.joined["video_codec"], "vp8")  # the server default
+            viewer = join(srv, "codec-a", "viewer", "V", "codec-v")
+            self.assertEqual(viewer.req({"type": "room_codec", "video_codec": "h264"})["code"],
+                             "forbidden")
+            self.assertEqual(host.req({"type": "room_codec", "video_codec": "av1"})["code"],
+                             "bad-request")
+            self.assertEqual(host.req({"type": "room_codec", "video_codec": "h264"})["type"], "ok")
+            told = viewer.wait(lambda m: m.get("type") == "room_codec")
+            self.assertEqual(told["video_codec"], "h264")
+            self.assertEqual(join(srv, "codec-a", "presenter", "Late", "codec-late")
+                             .joined["video_codec"], "h264")
+            # other rooms keep the server's
+            self.assertEqual(join(srv, "codec-b", "presenter", "B", "codec-b")
+                             .joined["video_codec"], "vp8")
+            self.assertEqual(srv.stop(), 0)
+            srv.start()
+            self.assertEqual(join(srv, "codec-a", "viewer", "After", "codec-after")
+                             .joined["video_codec"], "h264")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+            srv.cleanup()
