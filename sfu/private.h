@@ -211,6 +211,7 @@ typedef struct sc_counters {
     uint64_t probe_packets;
     uint64_t muted_packets;
     uint64_t temporal_dropped;
+    uint64_t gso_sends, gso_segments;
     uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
 } sc_counters;
 
@@ -218,7 +219,12 @@ typedef struct sc_counters {
     __atomic_store_n(&(w)->stats.field, (w)->stats.field + (n), __ATOMIC_RELAXED)
 
 /* worker.c */
-#define SC_SEND_BATCH 64
+#define SC_SEND_BATCH 128
+/* Media packets a worker holds before fanning them out, so that each viewer
+ * gets a run of consecutive packets (one GSO send) instead of one each. */
+#define SC_DELIVER_BATCH 32
+/* Linux's UDP_MAX_SEGMENTS is 64 (128 from 6.2 on). */
+#define SC_GSO_MAX_SEGS 64
 struct sc_worker {
     sc_sfu *sfu;
     int index;
@@ -243,10 +249,25 @@ struct sc_worker {
     sc_transport *all;
     sc_transport *closing;
 
+    /* Outgoing datagrams.  Consecutive ones to the same address with the
+     * same length (the last of a run may be shorter) leave as one UDP GSO
+     * send: one trip through the stack for the run. */
     int n_out;
+    bool gso;                        /* UDP_SEGMENT works on this socket */
+    uint16_t out_len[SC_SEND_BATCH];
+    const sc_binding *out_to[SC_SEND_BATCH];
     struct mmsghdr out_msgs[SC_SEND_BATCH];
     struct iovec out_iov[SC_SEND_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } out_ctrl[SC_SEND_BATCH];
     uint8_t out_buf[SC_SEND_BATCH][SC_MTU + 64];
+
+    /* Media packets waiting for sc__room_flush (references held). */
+    int n_pend;
+    sc_media_pkt *pend[SC_DELIVER_BATCH];
+    sc_room *pend_room[SC_DELIVER_BATCH];
 
     uint64_t last_dtls_tick_ms, last_second_ms;
     sc_counters stats;
@@ -315,8 +336,14 @@ void sc__room_free_if_empty(sc_worker *w, sc_room *r);
 /* Once a second: report which layers this worker's viewers want (dynacast). */
 void sc__room_demand_tick(sc_worker *w, sc_room *r, uint64_t now_ms);
 void sc__room_on_connected(sc_transport *t);
-/* Worker thread: a packet (local or from another worker) for this worker's viewers. */
+/* Worker thread: a packet (local or from another worker) for this worker's
+ * viewers.  Bookkeeping is done at once; the packet itself is held (a
+ * reference) until sc__room_flush, which sends each viewer its packets of
+ * the batch back to back. */
 void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt);
+/* Worker thread: fan out the held packets.  Called before the output is
+ * flushed and before anything that may free a room or a viewer. */
+void sc__room_flush(sc_worker *w);
 /* Worker thread: a keyframe request for a local publisher. */
 void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot, int layer);
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);

@@ -598,52 +598,86 @@ static bool temporal_pass(sc_sub_track *st, const sc_vp8 *d)
     return st->frame_pass;
 }
 
-static void fan_out(sc_worker *w, sc_room *r, const sc_media_pkt *pkt)
+/* One packet to one viewer: gate, rewrite, protect, queue. */
+static void send_to(sc_worker *w, sc_room *r, sc_transport *sub, const sc_media_pkt *pkt,
+                    uint64_t now_us)
 {
-    uint64_t now_us = sc_now_us();
     int slot = pkt->slot;
     bool video = pkt->video;
     const sc_rtp *rtp = &pkt->rtp;
+    sc_sub_track *st = video ? &sub->sub_video[slot] : &sub->sub_audio[slot];
+    if (st->map < 0)
+        return;
+    const sc_track_map *m = &sub->neg.tracks[st->map];
+    int pt = video ? m->pt_for[pkt->codec] : m->pt;
+    if (pt < 0) /* this viewer cannot decode what the publisher sends */
+        return;
+    if (video && !video_gate(w, r, sub, st, pkt, now_us / 1000))
+        return;
+    if (video && pkt->codec == SC_CODEC_VP8 && !temporal_pass(st, &pkt->desc)) {
+        sc_rewriter_drop(&st->rw, rtp->seq, pkt->desc.picture_id);
+        SC_COUNT(w, temporal_dropped, 1);
+        return;
+    }
+    uint16_t seq;
+    uint32_t ts;
+    if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
+        return;
+    uint8_t *out = sc__worker_out_buf(w);
+    uint8_t twcc = m->twcc ? sub->neg.twcc_id : 0;
+    int n = sc_rtp_copy_ext(rtp, pkt->data, NULL, 0, twcc, out, SC_MTU);
+    if (n < 0)
+        return;
+    if (twcc)
+        sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, now_us));
+    sc_rtp_set_seq(out, seq);
+    sc_rtp_set_ts(out, ts);
+    sc_rtp_set_ssrc(out, m->local_ssrc);
+    sc_rtp_set_pt(out, (uint8_t)pt);
+    if (video && pkt->codec == SC_CODEC_VP8)
+        sc_rewriter_vp8(&st->rw, out + 12 + (twcc ? 8 : 0), &pkt->desc);
+    size_t len = (size_t)n;
+    if (sc_srtp_protect_rtp(sub->srtp, out, &len, SC_MTU + 64) < 0)
+        return;
+    sc__worker_out_commit(w, len, sub->selected);
+    st->packets++;
+    st->octets += (uint32_t)rtp->payload_len;
+    SC_COUNT(w, forwarded_packets, 1);
+}
+
+/* Viewer by viewer, each gets the batch's packets back to back, so that a
+ * video frame's packets to one viewer leave in one GSO send. */
+static void fan_out(sc_worker *w, sc_room *r, sc_media_pkt *const *pkts, int n)
+{
+    uint64_t now_us = sc_now_us();
     for (int i = 0; i < r->n_subs; i++) {
         sc_transport *sub = r->subs[i];
-        sc_sub_track *st = video ? &sub->sub_video[slot] : &sub->sub_audio[slot];
-        if (st->map < 0 || !sub->connected || !sub->selected || sub->closing)
+        if (!sub->connected || !sub->selected || sub->closing)
             continue;
-        const sc_track_map *m = &sub->neg.tracks[st->map];
-        int pt = video ? m->pt_for[pkt->codec] : m->pt;
-        if (pt < 0) /* this viewer cannot decode what the publisher sends */
+        for (int k = 0; k < n; k++)
+            send_to(w, r, sub, pkts[k], now_us);
+    }
+}
+
+void sc__room_flush(sc_worker *w)
+{
+    int n = w->n_pend;
+    w->n_pend = 0;
+    for (int i = 0; i < n; i++) {
+        sc_room *r = w->pend_room[i];
+        if (!r)
             continue;
-        if (video && !video_gate(w, r, sub, st, pkt, now_us / 1000))
-            continue;
-        if (video && pkt->codec == SC_CODEC_VP8 && !temporal_pass(st, &pkt->desc)) {
-            sc_rewriter_drop(&st->rw, rtp->seq, pkt->desc.picture_id);
-            SC_COUNT(w, temporal_dropped, 1);
-            continue;
+        sc_media_pkt *batch[SC_DELIVER_BATCH];
+        int k = 0;
+        for (int j = i; j < n; j++) {
+            if (w->pend_room[j] == r) {
+                batch[k++] = w->pend[j];
+                w->pend_room[j] = NULL;
+            }
         }
-        uint16_t seq;
-        uint32_t ts;
-        if (!sc_rewriter_map(&st->rw, rtp->ssrc, rtp->seq, rtp->ts, now_us, &seq, &ts))
-            continue;
-        uint8_t *out = sc__worker_out_buf(w);
-        uint8_t twcc = m->twcc ? sub->neg.twcc_id : 0;
-        int n = sc_rtp_copy_ext(rtp, pkt->data, NULL, 0, twcc, out, SC_MTU);
-        if (n < 0)
-            continue;
-        if (twcc)
-            sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, now_us));
-        sc_rtp_set_seq(out, seq);
-        sc_rtp_set_ts(out, ts);
-        sc_rtp_set_ssrc(out, m->local_ssrc);
-        sc_rtp_set_pt(out, (uint8_t)pt);
-        if (video && pkt->codec == SC_CODEC_VP8)
-            sc_rewriter_vp8(&st->rw, out + 12 + (twcc ? 8 : 0), &pkt->desc);
-        size_t len = (size_t)n;
-        if (sc_srtp_protect_rtp(sub->srtp, out, &len, SC_MTU + 64) < 0)
-            continue;
-        sc__worker_out_commit(w, len, sub->selected);
-        st->packets++;
-        st->octets += (uint32_t)rtp->payload_len;
-        SC_COUNT(w, forwarded_packets, 1);
+        fan_out(w, r, batch, k);
+        for (int j = 0; j < k; j++)
+            sc_media_pkt_unref(batch[j]);
     }
 }
 
@@ -727,6 +761,8 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
     sc_slot_mirror *m = &r->mirrors[pkt->slot];
     if (pkt->generation < m->generation)
         return; /* from a publisher this slot has since replaced */
+    if (pkt->generation > m->generation || pkt->is_sr)
+        sc__room_flush(w); /* held packets go out under the state they came in */
     if (pkt->generation > m->generation) {
         /* A new source on the slot.  Viewers continue on the same SSRCs:
          * their rewriters re-anchor on it and video waits for its first
@@ -766,7 +802,11 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         if (m->rtx[pkt->layer])
             sc_rtx_buffer_put(m->rtx[pkt->layer], pkt);
     }
-    fan_out(w, r, pkt);
+    if (w->n_pend == SC_DELIVER_BATCH)
+        sc__room_flush(w);
+    sc_media_pkt_ref(pkt);
+    w->pend[w->n_pend] = pkt;
+    w->pend_room[w->n_pend++] = r;
 }
 
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len)

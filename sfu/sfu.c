@@ -834,7 +834,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
         ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets); ADD(muted_packets);
-        ADD(temporal_dropped);
+        ADD(temporal_dropped); ADD(gso_sends); ADD(gso_segments);
         ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
 #undef ADD
     }

@@ -30,6 +30,8 @@ typedef struct sc_sfu_config {
     int max_viewers_per_room;       /* default 10000 */
     uint32_t publisher_max_bitrate; /* REMB we send publishers, bit/s; default 2500000 */
     int consent_timeout_ms;         /* RFC 7675; default 30000 */
+    bool no_udp_gso;                /* send every datagram on its own (default: runs of
+                                       datagrams to one viewer leave as one UDP GSO send) */
     const char *video_codec;        /* "vp8" (default) or "h264": checked here, told
                                        to the pages (they put it first in their
                                        offers); a publisher sends what its offer
@@ -214,6 +216,8 @@ typedef struct sc_sfu_stats {
     uint64_t probe_packets;       /* recent packets resent to probe a viewer's path */
     uint64_t muted_packets;       /* from publishers the host muted, not forwarded */
     uint64_t temporal_dropped;    /* packets not sent to a viewer: above its temporal layer */
+    uint64_t gso_sends;           /* UDP GSO sends (several datagrams to one viewer at once) */
+    uint64_t gso_segments;        /* datagrams that left in them */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

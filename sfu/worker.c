@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ static sc_binding *find_binding(sc_worker *w, const struct sockaddr *a)
 
 static void unlink_binding(sc_worker *w, sc_binding *b)
 {
+    sc__room_flush(w);
     sc__worker_flush(w); /* queued datagrams may point at this address */
     sc_binding **pp = &w->by_addr[hash_addr((struct sockaddr *)&b->addr) % SC_ARRAY_SIZE(w->by_addr)];
     while (*pp && *pp != b)
@@ -236,6 +238,7 @@ void sc__transport_close(sc_transport *t, const char *reason)
 
 static void reap_closing(sc_worker *w)
 {
+    sc__room_flush(w); /* held packets point at rooms and viewers */
     while (w->closing) {
         sc_transport *t = w->closing;
         w->closing = t->next_closing;
@@ -252,34 +255,96 @@ uint8_t *sc__worker_out_buf(sc_worker *w)
 
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to)
 {
-    struct mmsghdr *m = &w->out_msgs[w->n_out];
-    w->out_iov[w->n_out].iov_base = w->out_buf[w->n_out];
-    w->out_iov[w->n_out].iov_len = len;
-    memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
-    m->msg_hdr.msg_name = (void *)&to->addr;
-    m->msg_hdr.msg_namelen = to->len;
-    m->msg_hdr.msg_iov = &w->out_iov[w->n_out];
-    m->msg_hdr.msg_iovlen = 1;
+    w->out_len[w->n_out] = (uint16_t)len;
+    w->out_to[w->n_out] = to;
     w->n_out++;
     SC_COUNT(w, tx_packets, 1);
     SC_COUNT(w, tx_bytes, len);
 }
 
-void sc__worker_flush(sc_worker *w)
+/* How many datagrams from `first` can leave as one GSO send: same address,
+ * same length, except that the run may end with a shorter one. */
+static int gso_run(const sc_worker *w, int first)
 {
+    int seg = w->out_len[first], total = seg, k = 1;
+    while (first + k < w->n_out && k < SC_GSO_MAX_SEGS) {
+        int len = w->out_len[first + k];
+        if (w->out_to[first + k] != w->out_to[first] || len > seg || total + len > 65000)
+            break;
+        total += len;
+        k++;
+        if (len < seg)
+            break;
+    }
+    return k;
+}
+
+/* Send datagrams [from, n_out).  Returns -1 when done, or the index to
+ * start again from after the kernel refused a GSO send (w->gso is then
+ * off: a device without checksum offload, an old kernel). */
+static int send_out(sc_worker *w, int from)
+{
+    int first[SC_SEND_BATCH], n_msgs = 0;
+    for (int i = from; i < w->n_out;) {
+        int k = w->gso ? gso_run(w, i) : 1;
+        struct msghdr *h = &w->out_msgs[n_msgs].msg_hdr;
+        memset(h, 0, sizeof(*h));
+        h->msg_name = (void *)&w->out_to[i]->addr;
+        h->msg_namelen = w->out_to[i]->len;
+        h->msg_iov = &w->out_iov[i];
+        h->msg_iovlen = (size_t)k;
+        for (int j = i; j < i + k; j++) {
+            w->out_iov[j].iov_base = w->out_buf[j];
+            w->out_iov[j].iov_len = w->out_len[j];
+        }
+        if (k > 1) {
+            h->msg_control = w->out_ctrl[n_msgs].buf;
+            h->msg_controllen = sizeof(w->out_ctrl[n_msgs].buf);
+            struct cmsghdr *c = CMSG_FIRSTHDR(h);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = w->out_len[i];
+            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+        }
+        first[n_msgs++] = i;
+        i += k;
+    }
     int off = 0;
-    while (off < w->n_out) {
-        int n = sendmmsg(w->sock, w->out_msgs + off, (unsigned)(w->n_out - off), 0);
+    while (off < n_msgs) {
+        int n = sendmmsg(w->sock, w->out_msgs + off, (unsigned)(n_msgs - off), 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (w->out_msgs[off].msg_hdr.msg_iovlen > 1 &&
+                (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+                SC_WARN("worker", "UDP GSO refused (%s): sending datagrams one by one",
+                        strerror(errno));
+                w->gso = false;
+                return first[off];
+            }
             /* EAGAIN (socket buffer full) or an unreachable peer: the packet
              * is lost like on the wire; skip it and keep the rest. */
             off++;
             continue;
         }
+        for (int i = off; i < off + n; i++) {
+            size_t k = w->out_msgs[i].msg_hdr.msg_iovlen;
+            if (k > 1) {
+                SC_COUNT(w, gso_sends, 1);
+                SC_COUNT(w, gso_segments, k);
+            }
+        }
         off += n;
     }
+    return -1;
+}
+
+void sc__worker_flush(sc_worker *w)
+{
+    int from = 0;
+    while (w->n_out && (from = send_out(w, from)) >= 0)
+        ;
     w->n_out = 0;
 }
 
@@ -323,10 +388,14 @@ static void drain_rings(sc_worker *w)
         while ((pkt = sc_ring_pop(r))) {
             sc__room_deliver(w, pkt);
             sc_media_pkt_unref(pkt);
-            if (++n % SC_SEND_BATCH == 0)
+            if (++n % SC_DELIVER_BATCH == 0) {
+                sc__room_flush(w);
                 sc__worker_flush(w);
+            }
         }
     }
+    sc__room_flush(w);
+    sc__worker_flush(w);
 }
 
 void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot,
@@ -446,6 +515,7 @@ static void drain_socket(sc_worker *w)
             on_datagram(w, bufs[i], len, (struct sockaddr *)&addrs[i],
                         msgs[i].msg_hdr.msg_namelen);
         }
+        sc__room_flush(w);
         sc__worker_flush(w);
         if (n < RECV_BATCH)
             break;
@@ -630,6 +700,12 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     int sz = 4 << 20; /* absorb bursts of fan-out */
     setsockopt(w->sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
     setsockopt(w->sock, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    /* UDP GSO (Linux 4.18): setting a zero segment size tells whether the
+     * kernel knows the option; a device that cannot segment is found at the
+     * first send (sc__worker_flush falls back). */
+    int zero = 0;
+    w->gso = !sc__sfu_config(sfu)->no_udp_gso &&
+             setsockopt(w->sock, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->evfd < 0 || w->epfd < 0) {

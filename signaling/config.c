@@ -76,6 +76,8 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
             SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
             "close a media session after this long without ICE consent (RFC 7675)"),
+    {"--no-udp-gso", "", OPT_FLAG, offsetof(sc_config, no_udp_gso), sizeof(int), 0, 0, "off",
+     "send every media datagram on its own instead of a viewer's runs as one UDP GSO send"},
     INT_OPT(sc_config, "--chat-rate", "N", chat_rate, 1, 1000, SC_STR(SC_DEFAULT_CHAT_RATE),
             "chat, danmaku and questions per user per second (sustained)"),
     INT_OPT(sc_config, "--chat-burst", "N", chat_burst, 1, 1000, SC_STR(SC_DEFAULT_CHAT_BURST),

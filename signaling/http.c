@@ -216,6 +216,8 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(probe_packets);
     STAT(muted_packets);
     STAT(temporal_dropped);
+    STAT(gso_sends);
+    STAT(gso_segments);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);

@@ -151,6 +151,7 @@ static int cmd_serve(int argc, char **argv)
     scfg.max_publishers_per_room = cfg.max_publishers;
     scfg.max_viewers_per_room = cfg.max_viewers;
     scfg.consent_timeout_ms = cfg.consent_timeout_ms;
+    scfg.no_udp_gso = cfg.no_udp_gso != 0;
     scfg.video_codec = cfg.video_codec;
     scfg.notify = sc_server_notify;
     scfg.notify_ud = srv;
