@@ -160,22 +160,31 @@ static void draw(lg_media *m)
 }
 
 /* RFC 7741 descriptor: X, S on the first packet, PID 0; I with a 15-bit
- * picture id. */
+ * picture id.  The frame is split about equally, as libwebrtc does (its
+ * last len % n packets one byte larger), not into full packets and a short
+ * last one: the sizes a browser's packets have. */
 static void packetize(lg_media *m, const uint8_t *data, size_t len, lg_frame *out)
 {
     const size_t hdr = 4, room = LG_MAX_PAYLOAD - hdr;
-    size_t off = 0;
+    size_t n = (len + room - 1) / room, off = 0;
+    if (n > LG_MAX_FRAME_PKTS)
+        n = LG_MAX_FRAME_PKTS;
+    if (!n)
+        return;
+    size_t each = len / n, larger = len % n;
 
-    while (off < len && out->n < LG_MAX_FRAME_PKTS) {
+    for (size_t i = 0; i < n && off < len; i++) {
         lg_payload *p = &out->pkts[out->n++];
-        size_t n = len - off < room ? len - off : room;
+        size_t take = each + (i >= n - larger ? 1 : 0);
+        if (take > room || off + take > len)
+            take = len - off < room ? len - off : room;
         p->data[0] = (uint8_t)(0x80 | (off == 0 ? 0x10 : 0));
         p->data[1] = 0x80;
         p->data[2] = (uint8_t)(0x80 | (m->picture_id >> 8));
         p->data[3] = (uint8_t)(m->picture_id & 0xff);
-        memcpy(p->data + hdr, data + off, n);
-        p->len = (uint16_t)(hdr + n);
-        off += n;
+        memcpy(p->data + hdr, data + off, take);
+        p->len = (uint16_t)(hdr + take);
+        off += take;
         p->marker = off >= len;
     }
     if (out->n)

@@ -571,7 +571,11 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
         }
         s->received++;
     }
-    if (p->srtp && ++p->pkt_counter % (uint64_t)p->sample_every == 0)
+    /* The first packet of every stream is always decrypted: libsrtp takes
+     * its rollover counter as 0 at the first index it sees, and the server
+     * starts each stream at a random sequence number, so a stream that
+     * wrapped before its first sample would fail every sample after. */
+    if (p->srtp && (++p->pkt_counter % (uint64_t)p->sample_every == 0 || (s && s->received == 1)))
         sample(p, buf, len, now_us, queue_us, lat);
 }
 
