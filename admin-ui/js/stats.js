@@ -49,6 +49,7 @@ export async function readInbound(pc) {
                 keyFramesDecoded: s.keyFramesDecoded ?? 0,
                 framesDropped: s.framesDropped ?? 0,
                 freezeCount: s.freezeCount ?? 0,
+                pliCount: s.pliCount ?? 0,
                 codec: report.get(s.codecId)?.mimeType ?? null,
             });
             video.push(entry);

@@ -96,15 +96,25 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         assert.ok(high.framesDecoded > before.framesDecoded && medium.framesDecoded > high.framesDecoded &&
             end.framesDecoded > medium.framesDecoded, 'frames kept decoding across the switches');
         assert.ok(end.keyFramesDecoded >= before.keyFramesDecoded + 2, 'each switch started at a keyframe');
-        // The decoder never saw a broken stream: no more drops or freezes
-        // than the same time without switching (plus one frame of slack).
+        // The decoder never saw a broken stream: a VP8 decoder missing a
+        // reference asks for a keyframe (PLI), so the viewer's PLIs must not
+        // rise beyond the same time without switching; drops and freezes
+        // neither (plus one frame of slack).  A busy machine also drops
+        // frames at 1280 for want of CPU: up to 10 % of the frames decoded
+        // while switching pass when the decoder asked for nothing.
         const allowed = (d) => Math.ceil(d * (switchMs / baseMs)) + 1;
-        const baseDropped = (before.framesDropped ?? 0) - (base0.framesDropped ?? 0);
-        const baseFrozen = (before.freezeCount ?? 0) - (base0.freezeCount ?? 0);
-        const dropped = (end.framesDropped ?? 0) - (before.framesDropped ?? 0);
-        const frozen = (end.freezeCount ?? 0) - (before.freezeCount ?? 0);
-        assert.ok(dropped <= allowed(baseDropped),
-            `framesDropped rose by ${dropped} while switching (baseline ${baseDropped} in ${baseMs} ms)`);
+        const delta = (a, b, k) => (a[k] ?? 0) - (b[k] ?? 0);
+        const basePli = delta(before, base0, 'pliCount');
+        const pli = delta(end, before, 'pliCount');
+        const baseDropped = delta(before, base0, 'framesDropped');
+        const baseFrozen = delta(before, base0, 'freezeCount');
+        const dropped = delta(end, before, 'framesDropped');
+        const frozen = delta(end, before, 'freezeCount');
+        const decoded = delta(end, before, 'framesDecoded');
+        assert.ok(pli <= Math.ceil(basePli * (switchMs / baseMs)),
+            `the viewer asked for ${pli} keyframes while switching (baseline ${basePli} in ${baseMs} ms): its decoder saw a gap`);
+        assert.ok(dropped <= allowed(baseDropped) || (pli === 0 && dropped <= Math.ceil(decoded * 0.1)),
+            `framesDropped rose by ${dropped} of ${decoded} decoded while switching (baseline ${baseDropped} in ${baseMs} ms, ${pli} PLIs)`);
         assert.ok(frozen <= allowed(baseFrozen),
             `freezeCount rose by ${frozen} while switching (baseline ${baseFrozen} in ${baseMs} ms)`);
     });
