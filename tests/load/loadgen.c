@@ -13,6 +13,12 @@
  * CLOCK_MONOTONIC send time in microseconds): they are not meant to be
  * decoded.
  *
+ * --sink (saturation runs): viewers join exactly as usual (ICE, DTLS, SRTP,
+ * first media packet, so join time still counts), then stop reading; the
+ * kernel drops their media at a minimal receive buffer and the loadgen's CPU
+ * is left to the publishers and the consent timers.  Loss and latency are
+ * then not measured (null in the JSON, "mode": "sink").
+ *
  * --target janus runs the same load against Janus's VideoRoom (REST API,
  * janus.c) for scripts/bench --vs-janus: publishers join and configure with
  * an offer, viewers subscribe and answer Janus's offer. */
@@ -61,6 +67,7 @@ typedef struct lg_opts {
     int sample_every;
     int width, height, fps, video_kbps, audio_kbps;
     bool json;
+    bool sink;                 /* viewers stop reading after their first media */
     bool janus;                /* --target janus */
     uint64_t janus_room;
     const char *local_ip;
@@ -77,7 +84,9 @@ typedef struct lg_viewers {
     atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
     atomic_uint_fast64_t rx_rtp;       /* of which RTP (not RTCP, STUN, DTLS) */
     atomic_int connected, failed;
+    atomic_int sunk;                    /* --sink: viewers that stopped reading */
     atomic_int tid;
+    bool sink;
     sc_dtls_cert *cert;
     lg_latency lat;
     uint64_t rx_overflow;               /* kernel drops on our sockets (SO_RXQ_OVFL) */
@@ -104,6 +113,9 @@ static void usage(void)
             "  --video-kbps N        VP8 target (default 700); --audio-kbps N (default 32)\n"
             "  --size WxH --fps F    picture (default 640x360 at 30)\n"
             "  --json                print one JSON object on stdout\n"
+            "  --sink                viewers stop reading after their first media packet\n"
+            "                        (saturation runs: the kernel drops the rest; no loss\n"
+            "                        or latency figures)\n"
             "  --target janus        Janus VideoRoom over its REST API (--url is Janus's\n"
             "                        HTTP transport); no tokens; forwarded packets are\n"
             "                        counted at the viewers (Janus has no stats API here)\n"
@@ -115,7 +127,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_TARGET, O_JROOM, O_LOCALIP, O_HELP };
+           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -126,6 +138,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "pairs", 1, 0, O_PAIRS }, { "sample", 1, 0, O_SAMPLE },
         { "video-kbps", 1, 0, O_VKBPS }, { "audio-kbps", 1, 0, O_AKBPS },
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
+        { "sink", 0, 0, O_SINK },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
         { "local-ip", 1, 0, O_LOCALIP }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
     };
@@ -162,6 +175,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
             break;
         case O_FPS: o->fps = atoi(optarg); break;
         case O_JSON: o->json = true; break;
+        case O_SINK: o->sink = true; break;
         case O_TARGET:
             if (strcmp(optarg, "janus") != 0 && strcmp(optarg, "stagecast") != 0)
                 return -EINVAL;
@@ -220,7 +234,7 @@ static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
 }
 
 /* Read everything queued on one viewer's socket. */
-static void viewer_drain(lg_viewers *vw, lg_peer *p)
+static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
 {
     static uint8_t bufs[LG_BATCH][1600];
     static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
@@ -273,6 +287,14 @@ static void viewer_drain(lg_viewers *vw, lg_peer *p)
             else if (p->state == LG_PEER_FAILED)
                 atomic_fetch_add(&vw->failed, 1);
         }
+        if (vw->sink && p->t_first_media_us && p->state == LG_PEER_CONNECTED) {
+            /* Joined: from now on only the consent timer runs (viewer_thread's
+             * tick loop walks vw->all, not the poll set). */
+            epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+            if (lg_peer_sink(p) == 0)
+                atomic_fetch_add(&vw->sunk, 1);
+            return;
+        }
         if (n < LG_BATCH)
             return;
     }
@@ -305,7 +327,7 @@ static void *viewer_thread(void *arg)
                 viewers_adopt(vw, ep, lg_now_us());
                 continue;
             }
-            viewer_drain(vw, evs[i].data.ptr);
+            viewer_drain(vw, ep, evs[i].data.ptr);
         }
         now = lg_now_us();
         if (now >= next_tick) {
@@ -759,8 +781,83 @@ static json_t *loss_json(lg_run *r, uint64_t *worst_ppm_out, int *over_1pct)
 typedef struct lg_snap {
     int64_t t_us;
     int64_t server_cpu_us, self_cpu_us, viewer_thread_cpu_us;
-    uint64_t forwarded, rx_packets;
+    uint64_t forwarded, rx_packets, pub_sent;
+    uint64_t udp_rcvbuf, udp_sndbuf;        /* the namespace's Udp: counters */
+    uint64_t drops_unconnected, drops_connected;
+    uint64_t cpu_busy, cpu_total, cpu_softirq;  /* /proc/stat "cpu" line, ticks */
+    int64_t ksoftirqd_us;                       /* every ksoftirqd thread's CPU */
 } lg_snap;
+
+/* The whole machine's CPU (every core): busy, total and softirq ticks.  On
+ * loopback the receiving half of a send runs in softirq, sometimes deferred
+ * to ksoftirqd, whose time no process is charged for. */
+static void machine_cpu(lg_snap *s)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+
+    s->cpu_busy = s->cpu_total = s->cpu_softirq = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            s->cpu_total += v[i];
+        s->cpu_busy = s->cpu_total - v[3] - v[4];
+        s->cpu_softirq = v[6];
+    }
+    fclose(f);
+}
+
+static int64_t ksoftirqd_cpu_us(void)
+{
+    char path[64], comm[32];
+    int64_t total = 0;
+
+    /* The kernel starts its per-cpu threads at boot: low pids. */
+    for (int pid = 2; pid < 1000; pid++) {
+        FILE *f;
+        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+        if (!(f = fopen(path, "r")))
+            continue;
+        if (fgets(comm, sizeof(comm), f) && strncmp(comm, "ksoftirqd/", 10) == 0) {
+            snprintf(path, sizeof(path), "%d", pid);
+            int64_t us = lg_proc_cpu_us(path);
+            if (us > 0)
+                total += us;
+        }
+        fclose(f);
+    }
+    return total;
+}
+
+/* Per-socket drops of the namespace's IPv4 UDP sockets (/proc/net/udp's
+ * last column), split by whether the socket is connected: the server's media
+ * sockets are not (its ingress overflowing), the loadgen's peers are (a sink
+ * viewer's discarded media, or a loadgen that did not keep up). */
+static void udp_socket_drops(uint64_t *unconnected, uint64_t *connected)
+{
+    char line[512], rem[64];
+    unsigned long long drops;
+    FILE *f = fopen("/proc/net/udp", "r");
+
+    *unconnected = *connected = 0;
+    if (!f)
+        return;
+    if (!fgets(line, sizeof(line), f)) {
+        /* header only */
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%*s %*s %63s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", rem,
+                   &drops) != 2)
+            continue;
+        if (strcmp(rem, "00000000:0000") == 0)
+            *unconnected += drops;
+        else
+            *connected += drops;
+    }
+    fclose(f);
+}
 
 static void snapshot(lg_run *r, lg_snap *s)
 {
@@ -786,6 +883,58 @@ static void snapshot(lg_run *r, lg_snap *s)
     snprintf(path, sizeof(path), "self/task/%d", atomic_load(&r->vw->tid));
     s->viewer_thread_cpu_us = lg_proc_cpu_us(path);
     s->rx_packets = atomic_load(&r->vw->rx_packets);
+    s->pub_sent = 0;
+    for (int k = 0; k < r->n_pubs; k++)
+        s->pub_sent += r->pubs[k]->sent_packets;
+    lg_udp_errors(&s->udp_rcvbuf, &s->udp_sndbuf);
+    udp_socket_drops(&s->drops_unconnected, &s->drops_connected);
+    machine_cpu(s);
+    s->ksoftirqd_us = ksoftirqd_cpu_us();
+}
+
+/* What the window offered and what got dropped where.  offered_pps is what
+ * the server would forward if it kept up: the publishers' packets times the
+ * viewers that receive them (every viewer takes every publisher). */
+static json_t *window_json(lg_run *r, const lg_snap *a, const lg_snap *b, double win)
+{
+    json_t *o = json_object();
+    int receiving = 0;
+    double offered;
+
+    for (int i = 0; i < r->n_viewers; i++)
+        receiving += r->viewers[i]->t_first_media_us != 0;
+    offered = (double)(b->pub_sent - a->pub_sent) / win * receiving;
+    json_object_set_new(o, "publisher_pps", json_real((double)(b->pub_sent - a->pub_sent) / win));
+    json_object_set_new(o, "viewers_receiving", json_integer(receiving));
+    json_object_set_new(o, "offered_pps", json_real(offered));
+    json_object_set_new(o, "forwarded_over_offered",
+                        offered > 0 ? json_real((double)(b->forwarded - a->forwarded) / win /
+                                                offered)
+                                    : json_null());
+    json_object_set_new(o, "udp_rcvbuf_errors", json_integer((json_int_t)(b->udp_rcvbuf -
+                                                                          a->udp_rcvbuf)));
+    json_object_set_new(o, "udp_sndbuf_errors", json_integer((json_int_t)(b->udp_sndbuf -
+                                                                          a->udp_sndbuf)));
+    json_object_set_new(o, "server_socket_drops",
+                        json_integer((json_int_t)(b->drops_unconnected - a->drops_unconnected)));
+    json_object_set_new(o, "loadgen_socket_drops",
+                        json_integer((json_int_t)(b->drops_connected - a->drops_connected)));
+    json_object_set_new(o, "loadgen_socket_drops_pps",
+                        json_real((double)(b->drops_connected - a->drops_connected) / win));
+    /* In % of one core, like the process figures. */
+    if (b->cpu_total > a->cpu_total) {
+        double ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN), t = (double)(b->cpu_total -
+                                                                             a->cpu_total);
+        json_object_set_new(o, "machine_busy_pct",
+                            json_real(100 * ncpu * (double)(b->cpu_busy - a->cpu_busy) / t));
+        json_object_set_new(o, "machine_softirq_pct",
+                            json_real(100 * ncpu * (double)(b->cpu_softirq - a->cpu_softirq) /
+                                      t));
+    }
+    json_object_set_new(o, "ksoftirqd_cpu_pct",
+                        json_real(100.0 * (double)(b->ksoftirqd_us - a->ksoftirqd_us) / 1e6 /
+                                  win));
+    return o;
 }
 
 static int delete_session(lg_run *r, lg_peer *p, const char *token)
@@ -845,6 +994,7 @@ static int setup(lg_run *r)
     if (!r->cert || !r->sdp || !r->frame || !r->media || r->ep < 0 || !r->vw || !r->viewers)
         return -ENOMEM;
     pthread_mutex_init(&r->vw->lock, NULL);
+    r->vw->sink = r->o.sink;
     r->vw->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     r->vw->cert = sc_dtls_cert_new();
     r->vw->lat.fwd.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
@@ -960,6 +1110,13 @@ int main(int argc, char **argv)
         json_object_set_new(out, "target", json_string("janus"));
         json_object_set_new(out, "forwarded_source", json_string("viewer_rtp_received"));
     }
+    json_object_set_new(out, "mode", json_string(r->o.sink ? "sink" : "full"));
+    if (r->o.sink) {
+        json_object_set_new(out, "mode_note",
+                            json_string("viewers stop reading after their first media packet: "
+                                        "loss and latency are not measured (null)"));
+        json_object_set_new(out, "viewers_sunk", json_integer(atomic_load(&r->vw->sunk)));
+    }
     json_object_set_new(out, "viewers_requested", json_integer(r->o.viewers));
     json_object_set_new(out, "viewers_connected", json_integer(connected));
     json_object_set_new(out, "viewers_failed", json_integer(r->n_viewers - connected +
@@ -974,8 +1131,16 @@ int main(int argc, char **argv)
     json_object_set_new(lat, "loadgen_queue", hist_json(&r->vw->lat.queue));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
-    json_object_set_new(out, "latency", lat);
-    json_object_set_new(out, "loss", loss_json(r, &worst_ppm, &over1));
+    if (r->o.sink) {
+        /* The few packets read before each viewer sank say nothing. */
+        json_decref(lat);
+        json_object_set_new(out, "latency", json_null());
+        json_object_set_new(out, "loss", json_null());
+        worst_ppm = 0;
+    } else {
+        json_object_set_new(out, "latency", lat);
+        json_object_set_new(out, "loss", loss_json(r, &worst_ppm, &over1));
+    }
 
     win = (double)(b.t_us - a.t_us) / 1e6;
     server = json_object();
@@ -996,6 +1161,7 @@ int main(int argc, char **argv)
                             connected ? json_real((double)(rss1 - rss0) / connected) : json_null());
     }
     json_object_set_new(out, "server", server);
+    json_object_set_new(out, "window", window_json(r, &a, &b, win));
 
     /* Tear down: every viewer, then the publishers; the server must return
      * to zero sessions. */
@@ -1045,21 +1211,38 @@ int main(int argc, char **argv)
     if (st_end)
         json_object_set_new(out, "server_stats_end", st_end);
 
-    fprintf(stderr,
-            "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
-            "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
-            "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
-            connected, r->o.viewers,
-            json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p50_ms")),
-            json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p99_ms")),
-            hist_pct(&r->vw->lat.fwd, 0.5), hist_pct(&r->vw->lat.fwd, 0.99),
-            (double)r->vw->lat.fwd.max_us / 1000,
-            json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
-            (double)worst_ppm / 10000.0,
-            json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
-            json_real_value(json_object_get(server, "rss_per_viewer_kb")),
-            json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
-            sessions_after);
+    if (r->o.sink)
+        fprintf(stderr,
+                "loadgen: sink: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, server "
+                "%.0f pps forwarded of %.0f offered, %.0f%% cpu, %.2f us/pkt, loadgen cpu "
+                "%.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
+                connected, r->o.viewers,
+                json_real_value(json_object_get(json_object_get(out, "join_first_media"),
+                                                "p50_ms")),
+                json_real_value(json_object_get(json_object_get(out, "join_first_media"),
+                                                "p99_ms")),
+                json_real_value(json_object_get(server, "forwarded_pps")),
+                json_real_value(json_object_get(json_object_get(out, "window"), "offered_pps")),
+                json_real_value(json_object_get(server, "cpu_pct")),
+                json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
+                json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
+                sessions_after);
+    else
+        fprintf(stderr,
+                "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
+                "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
+                "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
+                connected, r->o.viewers,
+                json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p50_ms")),
+                json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p99_ms")),
+                hist_pct(&r->vw->lat.fwd, 0.5), hist_pct(&r->vw->lat.fwd, 0.99),
+                (double)r->vw->lat.fwd.max_us / 1000,
+                json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
+                (double)worst_ppm / 10000.0,
+                json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
+                json_real_value(json_object_get(server, "rss_per_viewer_kb")),
+                json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
+                sessions_after);
     if (r->o.json) {
         char *s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
         if (s)

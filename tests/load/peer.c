@@ -604,6 +604,27 @@ void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, int64_t
     }
 }
 
+int lg_peer_sink(lg_peer *p)
+{
+    uint8_t buf[64];
+    int zero = 0;
+
+    if (p->fd < 0)
+        return -EBADF;
+    /* 0 asks for the floor (SOCK_MIN_RCVBUF): one queued datagram fills it
+     * and UDP drops the rest before any wake-up.  The SO_RXQ_OVFL counter
+     * and kernel timestamps are no longer read, so they go too. */
+    if (setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof(zero)) < 0)
+        return -errno;
+    setsockopt(p->fd, SOL_SOCKET, SO_RXQ_OVFL, &zero, sizeof(zero));
+    setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &zero, sizeof(zero));
+    /* Free what the deep buffer already holds (truncated reads suffice). */
+    while (recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+    }
+    p->sunk = true;
+    return 0;
+}
+
 int64_t lg_peer_tick(lg_peer *p, int64_t now_us)
 {
     int64_t next;

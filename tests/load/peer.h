@@ -95,6 +95,7 @@ typedef struct lg_peer {
     uint64_t rx_rtp, rx_rtcp, rx_other, pkt_counter;
     int sample_every;
     bool counting;          /* false once the run winds down: stop counting */
+    bool sunk;              /* --sink: no longer read (lg_peer_sink) */
     bool deleted;
     uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
     int http_status;
@@ -135,6 +136,14 @@ int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);
  * (CLOCK_MONOTONIC); queue_us how long it then waited for us to read it. */
 void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,
                    lg_latency *lat);
+
+/* --sink: the viewer stops reading media.  Shrinks the socket's receive
+ * buffer to the kernel's minimum and discards what is queued, so further
+ * datagrams are dropped at the socket (counted as RcvbufErrors and in the
+ * socket's drops) without waking anyone.  The caller takes the socket out of
+ * its poll set; lg_peer_tick keeps sending consent checks, which need no
+ * reading.  0 or a negative errno. */
+int lg_peer_sink(lg_peer *p);
 
 /* Timers: check retransmission and consent (every ~5 s), DTLS timeouts.
  * Returns the time the peer next wants a tick. */
