@@ -376,11 +376,7 @@ static int64_t frame_ms(rec_stream *s, rec_track *t, int64_t ts)
              (ntp_ms(t->sr_ntp) - ntp_ms(a->sr_ntp)) + (double)(ts - v_sr) * 1000.0 / t->clock;
     }
     int64_t v = (int64_t)(ms + 0.5);
-    if (v < 0)
-        v = 0;
-    if (t->wrote && v <= t->last_ms)
-        v = t->last_ms + 1;
-    return v;
+    return v < 0 ? 0 : v;
 }
 
 static void fail_stream(sc_recorder *r, rec_stream *s, int rc)
@@ -426,6 +422,7 @@ static int add_track(rec_stream *s, rec_track *t, const sc_frame *f)
 
 static void write_frame(sc_recorder *r, rec_stream *s, rec_track *t, const sc_frame *f)
 {
+    int64_t prev_ts = t->last_ts64;
     t->last_ts64 = f->ts;
     if (t->index < 0) {
         if (t == &s->video && !f->keyframe)
@@ -442,9 +439,13 @@ static void write_frame(sc_recorder *r, rec_stream *s, rec_track *t, const sc_fr
     /* A sender report can move the RTP-to-media-time mapping back by a few
      * ms, and a frame completed by a retransmission arrives after a newer
      * one: a track's times must still only go forward (players and muxers
-     * refuse non-monotonic timestamps). */
-    if (t->wrote && ms <= t->last_ms)
-        ms = t->last_ms + 1;
+     * refuse non-monotonic timestamps).  The frame then follows the last
+     * one by its RTP distance, not by 1 ms: frames 1 ms apart (an Opus frame
+     * lasts 20) overlap, and ffmpeg's rescaled timestamps collide. */
+    if (t->wrote && ms <= t->last_ms) {
+        int64_t step = (f->ts - prev_ts) * 1000 / (int64_t)t->clock;
+        ms = t->last_ms + (step > 0 ? step : 1);
+    }
     uint64_t before = sc_webm_bytes(s->w);
     if (r->quota && r->st.bytes_used + f->len > r->quota) {
         fail_stream(r, s, -EDQUOT);
