@@ -84,6 +84,7 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         const baseStart = Date.now();
         await sleep(6000);
         const before = await video(page);
+        const highBefore = await video(viewers.high);
         const baseMs = Date.now() - baseStart;
         const switchStart = Date.now();
         await choose(page, 'high');
@@ -92,6 +93,7 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         const medium = await decodesWidth(page, 'viewer-low switched to medium', 640);
         await sleep(2000);
         const end = await video(page);
+        const highEnd = await video(viewers.high);
         const switchMs = Date.now() - switchStart;
         assert.ok(high.framesDecoded > before.framesDecoded && medium.framesDecoded > high.framesDecoded &&
             end.framesDecoded > medium.framesDecoded, 'frames kept decoding across the switches');
@@ -100,8 +102,10 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         // reference asks for a keyframe (PLI), so the viewer's PLIs must not
         // rise beyond the same time without switching; drops and freezes
         // neither (plus one frame of slack).  A busy machine also drops
-        // frames at 1280 for want of CPU: up to 10 % of the frames decoded
-        // while switching pass when the decoder asked for nothing.
+        // frames at 1280 for want of CPU: the High viewer, decoding 1280
+        // all along on the same machine in the same seconds, measures that;
+        // when the decoder asked for nothing, the switching viewer may drop
+        // as many as it (plus 10 % of its own decoded frames).
         const allowed = (d) => Math.ceil(d * (switchMs / baseMs)) + 1;
         const delta = (a, b, k) => (a[k] ?? 0) - (b[k] ?? 0);
         const basePli = delta(before, base0, 'pliCount');
@@ -111,10 +115,12 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         const dropped = delta(end, before, 'framesDropped');
         const frozen = delta(end, before, 'freezeCount');
         const decoded = delta(end, before, 'framesDecoded');
+        const highDropped = delta(highEnd, highBefore, 'framesDropped');
         assert.ok(pli <= Math.ceil(basePli * (switchMs / baseMs)),
             `the viewer asked for ${pli} keyframes while switching (baseline ${basePli} in ${baseMs} ms): its decoder saw a gap`);
-        assert.ok(dropped <= allowed(baseDropped) || (pli === 0 && dropped <= Math.ceil(decoded * 0.1)),
-            `framesDropped rose by ${dropped} of ${decoded} decoded while switching (baseline ${baseDropped} in ${baseMs} ms, ${pli} PLIs)`);
+        assert.ok(dropped <= allowed(baseDropped) ||
+            (pli === 0 && dropped <= highDropped + Math.ceil(decoded * 0.1)),
+            `framesDropped rose by ${dropped} of ${decoded} decoded while switching (baseline ${baseDropped} in ${baseMs} ms, ${pli} PLIs; the High viewer dropped ${highDropped} meanwhile)`);
         assert.ok(frozen <= allowed(baseFrozen),
             `freezeCount rose by ${frozen} while switching (baseline ${baseFrozen} in ${baseMs} ms)`);
     });
