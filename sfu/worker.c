@@ -89,10 +89,16 @@ static sc_binding *find_binding(sc_worker *w, const struct sockaddr *a)
     return b;
 }
 
-static void unlink_binding(sc_worker *w, sc_binding *b)
+/* Fan out the held media packets, then send every queued datagram. */
+static void send_all(sc_worker *w)
 {
     sc__room_flush(w);
-    sc__worker_flush(w); /* queued datagrams may point at this address */
+    sc__worker_flush(w);
+}
+
+static void unlink_binding(sc_worker *w, sc_binding *b)
+{
+    send_all(w); /* queued datagrams may point at this address */
     sc_binding **pp = &w->by_addr[hash_addr((struct sockaddr *)&b->addr) % SC_ARRAY_SIZE(w->by_addr)];
     while (*pp && *pp != b)
         pp = &(*pp)->next;
@@ -388,14 +394,11 @@ static void drain_rings(sc_worker *w)
         while ((pkt = sc_ring_pop(r))) {
             sc__room_deliver(w, pkt);
             sc_media_pkt_unref(pkt);
-            if (++n % SC_DELIVER_BATCH == 0) {
-                sc__room_flush(w);
-                sc__worker_flush(w);
-            }
+            if (++n % SC_DELIVER_BATCH == 0)
+                send_all(w);
         }
     }
-    sc__room_flush(w);
-    sc__worker_flush(w);
+    send_all(w);
 }
 
 void sc__worker_request_keyframe(sc_worker *w, int target, const char *room, int slot,
@@ -515,8 +518,7 @@ static void drain_socket(sc_worker *w)
             on_datagram(w, bufs[i], len, (struct sockaddr *)&addrs[i],
                         msgs[i].msg_hdr.msg_namelen);
         }
-        sc__room_flush(w);
-        sc__worker_flush(w);
+        send_all(w);
         if (n < RECV_BATCH)
             break;
     }

@@ -844,10 +844,7 @@ static void udp_socket_drops(uint64_t *unconnected, uint64_t *connected)
     *unconnected = *connected = 0;
     if (!f)
         return;
-    if (!fgets(line, sizeof(line), f)) {
-        /* header only */
-    }
-    while (fgets(line, sizeof(line), f)) {
+    while (fgets(line, sizeof(line), f)) {  /* the header line fails the sscanf */
         if (sscanf(line, "%*s %*s %63s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", rem,
                    &drops) != 2)
             continue;
@@ -1211,38 +1208,32 @@ int main(int argc, char **argv)
     if (st_end)
         json_object_set_new(out, "server_stats_end", st_end);
 
+    json_t *join = json_object_get(out, "join_first_media");
+    double join50 = json_real_value(json_object_get(join, "p50_ms"));
+    double join99 = json_real_value(json_object_get(join, "p99_ms"));
+    double us_pkt = json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet"));
+    double self_cpu = json_real_value(json_object_get(self, "cpu_pct"));
     if (r->o.sink)
         fprintf(stderr,
                 "loadgen: sink: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, server "
                 "%.0f pps forwarded of %.0f offered, %.0f%% cpu, %.2f us/pkt, loadgen cpu "
                 "%.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
-                connected, r->o.viewers,
-                json_real_value(json_object_get(json_object_get(out, "join_first_media"),
-                                                "p50_ms")),
-                json_real_value(json_object_get(json_object_get(out, "join_first_media"),
-                                                "p99_ms")),
+                connected, r->o.viewers, join50, join99,
                 json_real_value(json_object_get(server, "forwarded_pps")),
                 json_real_value(json_object_get(json_object_get(out, "window"), "offered_pps")),
-                json_real_value(json_object_get(server, "cpu_pct")),
-                json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
-                json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
-                sessions_after);
+                json_real_value(json_object_get(server, "cpu_pct")), us_pkt, self_cpu, del_ok,
+                del_total, sessions_after);
     else
         fprintf(stderr,
                 "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
                 "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
                 "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
-                connected, r->o.viewers,
-                json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p50_ms")),
-                json_real_value(json_object_get(json_object_get(out, "join_first_media"), "p99_ms")),
-                hist_pct(&r->vw->lat.fwd, 0.5), hist_pct(&r->vw->lat.fwd, 0.99),
-                (double)r->vw->lat.fwd.max_us / 1000,
+                connected, r->o.viewers, join50, join99, hist_pct(&r->vw->lat.fwd, 0.5),
+                hist_pct(&r->vw->lat.fwd, 0.99), (double)r->vw->lat.fwd.max_us / 1000,
                 json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
-                (double)worst_ppm / 10000.0,
-                json_real_value(json_object_get(server, "cpu_us_per_forwarded_packet")),
-                json_real_value(json_object_get(server, "rss_per_viewer_kb")),
-                json_real_value(json_object_get(self, "cpu_pct")), del_ok, del_total,
-                sessions_after);
+                (double)worst_ppm / 10000.0, us_pkt,
+                json_real_value(json_object_get(server, "rss_per_viewer_kb")), self_cpu, del_ok,
+                del_total, sessions_after);
     if (r->o.json) {
         char *s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
         if (s)

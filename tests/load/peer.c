@@ -621,7 +621,6 @@ int lg_peer_sink(lg_peer *p)
     /* Free what the deep buffer already holds (truncated reads suffice). */
     while (recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
     }
-    p->sunk = true;
     return 0;
 }
 

@@ -95,7 +95,6 @@ typedef struct lg_peer {
     uint64_t rx_rtp, rx_rtcp, rx_other, pkt_counter;
     int sample_every;
     bool counting;          /* false once the run winds down: stop counting */
-    bool sunk;              /* --sink: no longer read (lg_peer_sink) */
     bool deleted;
     uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
     int http_status;
