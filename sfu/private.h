@@ -231,6 +231,7 @@ struct sc_worker {
     uint16_t port;
     pthread_t thread;
     bool thread_started;
+    int cpu;                    /* pinned to this CPU, or -1 */
     int epfd, sock, evfd;
     bool stop;
 
@@ -284,6 +285,7 @@ void sc__worker_add(sc_worker *w, sc_transport *t);
 void sc__worker_close(sc_worker *w, uint64_t id, const char *reason);
 /* Control thread, once, before the workers start: connect them. */
 int sc__workers_link(sc_worker **workers, int n);
+int sc__parse_cpu_list(const char *s, int *cpus, int max, char *err, size_t errlen);
 /* Worker thread: deliver a packet here and on every other worker (the
  * caller keeps its reference). */
 void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt);

@@ -4,6 +4,7 @@
  * queue back to the signalling. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,58 @@ struct sc_sfu {
     event_node *ev_head, *ev_tail;
     bool sctp_ref;            /* holds a usrsctp global reference */
 };
+
+/* "0,2,4-7" -> cpus[] in that order; each must be one this process may run
+ * on (sched_getaffinity).  Returns how many, or -EINVAL with err set. */
+int sc__parse_cpu_list(const char *s, int *cpus, int max, char *err, size_t errlen)
+{
+    cpu_set_t allowed;
+    int n = 0;
+    const char *p = s;
+
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+        CPU_ZERO(&allowed);
+    while (*p) {
+        char *end;
+        long lo, hi;
+        errno = 0;
+        lo = strtol(p, &end, 10);
+        if (end == p || errno || lo < 0 || lo >= CPU_SETSIZE)
+            goto bad;
+        hi = lo;
+        p = end;
+        if (*p == '-') {
+            p++;
+            hi = strtol(p, &end, 10);
+            if (end == p || errno || hi < lo || hi >= CPU_SETSIZE)
+                goto bad;
+            p = end;
+        }
+        for (long c = lo; c <= hi; c++) {
+            if (!CPU_ISSET((int)c, &allowed)) {
+                snprintf(err, errlen, "worker CPU list '%s': CPU %ld is not one this process may run on",
+                         s, c);
+                return -EINVAL;
+            }
+            if (n == max) {
+                snprintf(err, errlen, "worker CPU list '%s': more than %d CPUs", s, max);
+                return -EINVAL;
+            }
+            cpus[n++] = (int)c;
+        }
+        if (*p == ',')
+            p++;
+        else if (*p)
+            goto bad;
+    }
+    if (n == 0)
+        goto bad;
+    return n;
+bad:
+    snprintf(err, errlen, "worker CPU list '%s': expected CPU numbers and ranges, e.g. 0,2 or 2-3", s);
+    return -EINVAL;
+}
 
 void sc_sfu_config_defaults(sc_sfu_config *cfg)
 {
@@ -196,10 +249,17 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
     sfu->workers = calloc((size_t)sfu->n_workers, sizeof(*sfu->workers));
     if (!sfu->workers)
         goto fail;
+    int cpus[64], n_cpus = 0;
+    if (cfg->worker_cpus) {
+        n_cpus = sc__parse_cpu_list(cfg->worker_cpus, cpus, 64, err, errlen);
+        if (n_cpus < 0)
+            goto fail;
+    }
     for (int i = 0; i < sfu->n_workers; i++) {
         sfu->workers[i] = sc__worker_new(sfu, i, sfu->media_ip, (uint16_t)(cfg->udp_port + i), err, errlen);
         if (!sfu->workers[i])
             goto fail;
+        sfu->workers[i]->cpu = n_cpus ? cpus[i % n_cpus] : -1;
     }
     if (sc__workers_link(sfu->workers, sfu->n_workers) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -212,8 +272,9 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
             goto fail;
         }
     }
-    SC_INFO("sfu", "%d media worker(s) on %s UDP %u-%u", sfu->n_workers, sfu->media_ip,
-            cfg->udp_port, cfg->udp_port + sfu->n_workers - 1);
+    SC_INFO("sfu", "%d media worker(s) on %s UDP %u-%u%s%s", sfu->n_workers, sfu->media_ip,
+            cfg->udp_port, cfg->udp_port + sfu->n_workers - 1,
+            cfg->worker_cpus ? ", pinned to CPUs " : "", cfg->worker_cpus ? cfg->worker_cpus : "");
     return sfu;
 fail:
     sc_sfu_free(sfu);

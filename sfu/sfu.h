@@ -26,6 +26,8 @@ typedef struct sc_sfu_config {
     const char *media_ip;           /* address advertised and bound, default "127.0.0.1" */
     uint16_t udp_port;              /* first worker's port; worker i uses udp_port + i */
     int workers;                    /* 0 = one per core */
+    const char *worker_cpus;        /* "0,2" or "2-3": worker i is pinned to the i-th
+                                       CPU listed, cycling; NULL = not pinned */
     int max_publishers_per_room;    /* default 6 (the stage) */
     int max_viewers_per_room;       /* default 10000 */
     uint32_t publisher_max_bitrate; /* REMB we send publishers, bit/s; default 2500000 */

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/udp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,7 +677,7 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->sfu = sfu;
     w->index = index;
     w->port = port;
-    w->sock = w->epfd = w->evfd = -1;
+    w->sock = w->epfd = w->evfd = w->cpu = -1;
     pthread_mutex_init(&w->cmd_lock, NULL);
 
     struct sockaddr_storage ss = {0};
@@ -726,9 +728,25 @@ fail:
 
 int sc__worker_start(sc_worker *w)
 {
-    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
     if (rc != 0)
         return -rc;
+    if (w->cpu >= 0) {
+        /* Pinned from its first instruction (--worker-cpus). */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->cpu, &set);
+        rc = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+    }
+    if (rc == 0)
+        rc = pthread_create(&w->thread, &attr, worker_main, w);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -rc;
+    char name[16];
+    snprintf(name, sizeof(name), "sc-worker-%d", w->index);
+    pthread_setname_np(w->thread, name); /* top -H, perf, /proc */
     w->thread_started = true;
     return 0;
 }

@@ -51,6 +51,8 @@ static const opt_spec serve_opts[] = {
             "data directory (secret, database); created if missing"),
     INT_OPT(sc_config, "--workers", "N", workers, 0, 256, SC_STR(SC_DEFAULT_WORKERS),
             "media worker threads, 0 = one per core"),
+    STR_OPT(sc_config, "--worker-cpus", "LIST", worker_cpus, "(none)",
+            "pin media worker i to the i-th CPU of LIST (e.g. 2-3 or 0,2), cycling"),
     STR_OPT(sc_config, "--ui-dir", "DIR", ui_dir, SC_SOURCE_UI_DIR,
             "directory of the web pages"),
     {"--log-level", "L", OPT_LEVEL, offsetof(sc_config, log_level),

@@ -44,6 +44,7 @@ typedef struct sc_config {
     int udp_port;
     char data_dir[SC_PATH_MAX];
     int workers;
+    char worker_cpus[256];       /* "" = let the kernel place the workers */
     char ui_dir[SC_PATH_MAX];
     char log_level[16];
     char video_codec[8];

@@ -148,6 +148,7 @@ static int cmd_serve(int argc, char **argv)
     scfg.media_ip = cfg.media_ip;
     scfg.udp_port = (uint16_t)cfg.udp_port;
     scfg.workers = cfg.workers;
+    scfg.worker_cpus = cfg.worker_cpus[0] ? cfg.worker_cpus : NULL;
     scfg.max_publishers_per_room = cfg.max_publishers;
     scfg.max_viewers_per_room = cfg.max_viewers;
     scfg.consent_timeout_ms = cfg.consent_timeout_ms;

@@ -110,6 +110,7 @@ static void usage(void)
             "  --admin-token T       for GET /api/stats (forwarded packets, sessions)\n"
             "  --server-pid PID      for server CPU (/proc/PID/stat) and RSS\n"
             "  --sample N            decrypt 1 in N packets per viewer (default 10)\n"
+
             "  --video-kbps N        VP8 target (default 700); --audio-kbps N (default 32)\n"
             "  --size WxH --fps F    picture (default 640x360 at 30)\n"
             "  --json                print one JSON object on stdout\n"
@@ -554,7 +555,7 @@ static void send_video(lg_run *r, int64_t now)
     r->video_bytes += r->frame->bytes;
     for (int i = 0; i < r->frame->n; i++) {
         const lg_payload *pl = &r->frame->pkts[i];
-        int64_t t = lg_now_us();
+        int64_t t = lg_now_us() | (r->frame->keyframe ? (int64_t)LG_TRAILER_KEY : 0);
         for (int k = 0; k < r->n_pubs; k++)
             lg_peer_send_rtp(r->pubs[k], true, pl->data, pl->len, pl->marker, r->frame->ts90k,
                              t);
@@ -782,6 +783,7 @@ typedef struct lg_snap {
     int64_t t_us;
     int64_t server_cpu_us, self_cpu_us, viewer_thread_cpu_us;
     uint64_t forwarded, rx_packets, pub_sent;
+    uint64_t frames, keyframes;              /* the publishers' video frames */
     uint64_t udp_rcvbuf, udp_sndbuf;        /* the namespace's Udp: counters */
     uint64_t drops_unconnected, drops_connected;
     uint64_t cpu_busy, cpu_total, cpu_softirq;  /* /proc/stat "cpu" line, ticks */
@@ -862,6 +864,8 @@ static void snapshot(lg_run *r, lg_snap *s)
     struct rusage ru;
 
     s->t_us = lg_now_us();
+    s->frames = r->frames;
+    s->keyframes = r->keyframes;
     if (r->o.janus) {
         /* No stats API on Janus here (admin off): what the viewers got. */
         s->forwarded = atomic_load(&r->vw->rx_rtp);
@@ -903,6 +907,9 @@ static json_t *window_json(lg_run *r, const lg_snap *a, const lg_snap *b, double
     offered = (double)(b->pub_sent - a->pub_sent) / win * receiving;
     json_object_set_new(o, "publisher_pps", json_real((double)(b->pub_sent - a->pub_sent) / win));
     json_object_set_new(o, "viewers_receiving", json_integer(receiving));
+    /* Keyframes are the big frames: a window with some has a longer tail. */
+    json_object_set_new(o, "video_frames", json_integer((json_int_t)(b->frames - a->frames)));
+    json_object_set_new(o, "keyframes", json_integer((json_int_t)(b->keyframes - a->keyframes)));
     json_object_set_new(o, "offered_pps", json_real(offered));
     json_object_set_new(o, "forwarded_over_offered",
                         offered > 0 ? json_real((double)(b->forwarded - a->forwarded) / win /
@@ -996,8 +1003,10 @@ static int setup(lg_run *r)
     r->vw->cert = sc_dtls_cert_new();
     r->vw->lat.fwd.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
     r->vw->lat.queue.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
+    r->vw->lat.fwd_key.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
     r->vw->all = calloc((size_t)r->o.viewers + 1, sizeof(*r->vw->all));
-    if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.fwd.b || !r->vw->lat.queue.b || !r->vw->all)
+    if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.fwd.b || !r->vw->lat.queue.b || !r->vw->lat.fwd_key.b ||
+        !r->vw->all)
         return -ENOMEM;
     return 0;
 }
@@ -1126,6 +1135,7 @@ int main(int argc, char **argv)
     json_object_set_new(out, "join_connected", join_json(r, 2));
     lat = hist_json(&r->vw->lat.fwd);
     json_object_set_new(lat, "loadgen_queue", hist_json(&r->vw->lat.queue));
+    json_object_set_new(lat, "keyframe_packets", hist_json(&r->vw->lat.fwd_key));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
     if (r->o.sink) {
@@ -1252,6 +1262,7 @@ int main(int argc, char **argv)
     sc_dtls_cert_free(r->vw->cert);
     free(r->vw->lat.fwd.b);
     free(r->vw->lat.queue.b);
+    free(r->vw->lat.fwd_key.b);
     free(r->vw->all);
     free(r->vw);
     free(r->viewers);

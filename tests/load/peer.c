@@ -537,10 +537,14 @@ static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, i
         return;
     t = rtp.payload + rtp.payload_len - LG_TRAILER;
     sent = (int64_t)((uint64_t)sc_rd32(t) << 32 | sc_rd32(t + 4));
+    bool key = (uint64_t)sent & LG_TRAILER_KEY;
+    sent &= ~(int64_t)LG_TRAILER_KEY;
     d = now_us - sent;
     if (d < 0 || d > 600000000)
         return;  /* not our trailer */
     lg_hist_add(&lat->fwd, d);
+    if (key)
+        lg_hist_add(&lat->fwd_key, d);
     lg_hist_add(&lat->queue, queue_us);
 }
 

@@ -18,6 +18,7 @@
 #define LG_MAX_PAIRS 8        /* audio+video pairs a viewer offers (stage slots) */
 #define LG_MAX_RX_STREAMS 20
 #define LG_TRAILER 8          /* publisher send time, CLOCK_MONOTONIC us, big-endian */
+#define LG_TRAILER_KEY (1ULL << 62) /* set in the trailer on a keyframe's packets */
 #define LG_PT_OPUS 111
 #define LG_PT_VP8 96
 #define LG_PT_RTX 97
@@ -52,6 +53,7 @@ typedef struct lg_latency {
     bool enabled;          /* only inside the measurement window */
     lg_hist fwd;           /* publisher send -> kernel receive on the viewer socket */
     lg_hist queue;         /* kernel receive -> loadgen read: our own lag */
+    lg_hist fwd_key;       /* fwd, keyframe packets only */
     uint64_t auth_ok, auth_fail;
 } lg_latency;
 
