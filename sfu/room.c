@@ -600,7 +600,7 @@ static bool temporal_pass(sc_sub_track *st, const sc_vp8 *d)
 
 /* One packet to one viewer: gate, rewrite, protect, queue. */
 static void send_to(sc_worker *w, sc_room *r, sc_transport *sub, const sc_media_pkt *pkt,
-                    uint64_t now_us)
+                    int pad, uint64_t now_us)
 {
     int slot = pkt->slot;
     bool video = pkt->video;
@@ -628,6 +628,13 @@ static void send_to(sc_worker *w, sc_room *r, sc_transport *sub, const sc_media_
     int n = sc_rtp_copy_ext(rtp, pkt->data, NULL, 0, twcc, out, SC_MTU);
     if (n < 0)
         return;
+    if (pad > 0 && n + pad <= SC_MTU) {
+        /* RFC 3550 padding (the receiver drops it): see pad_runs */
+        memset(out + n, 0, (size_t)pad - 1);
+        out[n + pad - 1] = (uint8_t)pad;
+        out[0] |= 0x20;
+        n += pad;
+    }
     if (twcc)
         sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, now_us));
     sc_rtp_set_seq(out, seq);
@@ -645,17 +652,66 @@ static void send_to(sc_worker *w, sc_room *r, sc_transport *sub, const sc_media_
     SC_COUNT(w, forwarded_packets, 1);
 }
 
+/* The order a viewer gets a batch in: video first, then audio (each in
+ * arrival order; the two are separate streams, so nothing is reordered
+ * within one).  A frame's packets then sit together, with the audio after
+ * them: shorter, it may end the same GSO run. */
+static int viewer_order(sc_media_pkt *const *pkts, int n, int *order)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (pkts[i]->video)
+            order[k++] = i;
+    for (int i = 0; i < n; i++)
+        if (!pkts[i]->video)
+            order[k++] = i;
+    return k;
+}
+
+/* A frame split "about equally" (libwebrtc makes its last packets one byte
+ * longer) would leave as two GSO sends: a run may only end shorter.  Within
+ * a run of one slot and layer whose payloads differ by at most
+ * SC_GSO_MAX_PAD bytes, every packet but the last is padded to the longest
+ * (RFC 3550 padding), so the run leaves as one. */
+#define SC_GSO_MAX_PAD 4
+static void pad_runs(sc_media_pkt *const *pkts, const int *order, int n, int *pad)
+{
+    for (int i = 0; i < n; i++)
+        pad[order[i]] = 0;
+    for (int i = 0; i < n;) {
+        const sc_media_pkt *a = pkts[order[i]];
+        size_t lo = a->rtp.payload_len, hi = lo;
+        int j = i + 1;
+        while (a->video && j < n) {
+            const sc_media_pkt *b = pkts[order[j]];
+            size_t l = b->rtp.payload_len;
+            size_t nlo = l < lo ? l : lo, nhi = l > hi ? l : hi;
+            if (!b->video || b->slot != a->slot || b->layer != a->layer || nhi - nlo > SC_GSO_MAX_PAD)
+                break;
+            lo = nlo;
+            hi = nhi;
+            j++;
+        }
+        for (int k = i; k < j - 1; k++)
+            pad[order[k]] = (int)(hi - pkts[order[k]]->rtp.payload_len);
+        i = j;
+    }
+}
+
 /* Viewer by viewer, each gets the batch's packets back to back, so that a
  * video frame's packets to one viewer leave in one GSO send. */
 static void fan_out(sc_worker *w, sc_room *r, sc_media_pkt *const *pkts, int n)
 {
     uint64_t now_us = sc_now_us();
+    int order[SC_DELIVER_BATCH], pad[SC_DELIVER_BATCH];
+    n = viewer_order(pkts, n, order);
+    pad_runs(pkts, order, n, pad);
     for (int i = 0; i < r->n_subs; i++) {
         sc_transport *sub = r->subs[i];
         if (!sub->connected || !sub->selected || sub->closing)
             continue;
         for (int k = 0; k < n; k++)
-            send_to(w, r, sub, pkts[k], now_us);
+            send_to(w, r, sub, pkts[order[k]], pad[order[k]], now_us);
     }
 }
 
