@@ -233,6 +233,7 @@ struct sc_worker {
     bool thread_started;
     int cpu;                    /* pinned to this CPU, or -1 */
     int epfd, sock, evfd;
+    int ctl_sock;               /* STUN, DTLS, RTCP (bind_sockets), or -1 */
     bool stop;
 
     pthread_mutex_t cmd_lock;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -392,12 +393,9 @@ static void drain_rings(sc_worker *w)
         __atomic_store_n(&w->peers[i]->wake[w->index], false, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         sc_media_pkt *pkt;
-        int n = 0;
         while ((pkt = sc_ring_pop(r))) {
-            sc__room_deliver(w, pkt);
+            sc__room_deliver(w, pkt); /* fans out by itself when the batch is full */
             sc_media_pkt_unref(pkt);
-            if (++n % SC_DELIVER_BATCH == 0)
-                send_all(w);
         }
     }
     send_all(w);
@@ -493,14 +491,17 @@ static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct soc
     sc__transport_on_packet(bnd->t, buf, len);
 }
 
-static void drain_socket(sc_worker *w)
+/* Read up to `rounds` batches from one of the worker's sockets and handle
+ * them; returns how many datagrams were read. */
+static int drain_one(sc_worker *w, int fd, int rounds)
 {
     static __thread uint8_t bufs[RECV_BATCH][RECV_BUF];
     struct mmsghdr msgs[RECV_BATCH];
     struct iovec iov[RECV_BATCH];
     struct sockaddr_storage addrs[RECV_BATCH];
+    int total = 0;
 
-    for (int rounds = 0; rounds < 64; rounds++) {
+    for (int round = 0; round < rounds; round++) {
         for (int i = 0; i < RECV_BATCH; i++) {
             iov[i].iov_base = bufs[i];
             iov[i].iov_len = RECV_BUF;
@@ -510,9 +511,10 @@ static void drain_socket(sc_worker *w)
             msgs[i].msg_hdr.msg_name = &addrs[i];
             msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
         }
-        int n = recvmmsg(w->sock, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
+        total += n;
         for (int i = 0; i < n; i++) {
             size_t len = msgs[i].msg_len;
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -520,10 +522,32 @@ static void drain_socket(sc_worker *w)
             on_datagram(w, bufs[i], len, (struct sockaddr *)&addrs[i],
                         msgs[i].msg_hdr.msg_namelen);
         }
-        send_all(w);
+        /* Held media is fanned out when SC_DELIVER_BATCH packets are held
+         * (sc__room_deliver) and after the rings are drained too
+         * (worker_main): a worker fed both by its socket and by other
+         * workers' rings then gives each viewer longer runs to send as one
+         * GSO send.  The datagrams queued so far (STUN, DTLS, RTCP
+         * answers) go now. */
+        sc__worker_flush(w);
         if (n < RECV_BATCH)
             break;
     }
+    return total;
+}
+
+/* The control socket (STUN, DTLS, RTCP: see bind_sockets) before every
+ * batch of media, so that under overload joins, consent and feedback wait
+ * for at most one batch's fan-out, not for the media queue. */
+static void drain_socket(sc_worker *w)
+{
+    for (int rounds = 0; rounds < 64; rounds++) {
+        if (w->ctl_sock >= 0)
+            drain_one(w, w->ctl_sock, 8);
+        if (drain_one(w, w->sock, 1) < RECV_BATCH)
+            break;
+    }
+    if (w->ctl_sock >= 0)
+        drain_one(w, w->ctl_sock, 8);
 }
 
 static void run_commands(sc_worker *w)
@@ -536,6 +560,8 @@ static void run_commands(sc_worker *w)
     __atomic_store_n(&w->cmd_head, NULL, __ATOMIC_RELAXED);
     w->cmd_tail = NULL;
     pthread_mutex_unlock(&w->cmd_lock);
+    if (c)
+        sc__room_flush(w); /* held packets go out under the state they came in */
     while (c) {
         struct sc_cmd *next = c->next;
         if (c->type == CMD_ADD) {
@@ -616,7 +642,7 @@ static void *worker_main(void *arg)
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == w->sock)
+            if (evs[i].data.fd == w->sock || evs[i].data.fd == w->ctl_sock)
                 drain_socket(w);
             else if (evs[i].data.fd == w->evfd)
                 run_commands(w);
@@ -666,6 +692,75 @@ void sc__worker_close(sc_worker *w, uint64_t id, const char *reason)
     send_cmd(w, &(struct sc_cmd){.type = CMD_CLOSE, .id = id, .reason = reason});
 }
 
+/* One UDP port, two sockets in a SO_REUSEPORT group: a classic BPF
+ * program on the group sends RTP (publishers' media, the bulk) to the first
+ * and everything else (STUN, DTLS with the data channels, RTCP) to the
+ * second, which the worker reads first.  A worker that cannot keep up then
+ * drops media at its own socket while viewers still join, answer consent
+ * and send feedback.  Without the program (a kernel older than 4.5, or a
+ * refused option) one socket takes everything, as before.  The reuseport
+ * group only admits sockets of our own user. */
+static int bind_sockets(sc_worker *w, const struct sockaddr_storage *ss, socklen_t sl)
+{
+    int one = 1, sz = 4 << 20; /* absorb bursts of fan-out */
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof(bound);
+
+    /* SO_REUSEPORT would let a second server of ours bind the same port
+     * (and get nothing): a plain bind first keeps "address in use" an error. */
+    int probe = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return -1;
+    if (bind(probe, (const struct sockaddr *)ss, sl) < 0) {
+        int e = errno;
+        close(probe);
+        errno = e;
+        return -1;
+    }
+    close(probe);
+    w->sock = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (w->sock < 0)
+        return -1;
+    setsockopt(w->sock, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(w->sock, (const struct sockaddr *)ss, sl) < 0)
+        return -1;
+    setsockopt(w->sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(w->sock, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (getsockname(w->sock, (struct sockaddr *)&bound, &bl) < 0)
+        return 0;
+
+    /* The program sees the UDP payload.  Returns the socket's index in the
+     * group (bind order): 0 media, 1 control.  A load past the end of a
+     * short datagram ends the program with 0 (media: refused there). */
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),          /* A = first byte */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 128, 1, 0), /* RTP/RTCP range? */
+        BPF_STMT(BPF_RET | BPF_K, 1),                   /* STUN, DTLS, other: control */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 192, 4, 0), /* not version 2: control */
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),          /* A = second byte */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 192, 0, 1), /* RTCP types 192-223 */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 224, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),                   /* RTP: media */
+        BPF_STMT(BPF_RET | BPF_K, 1),                   /* RTCP: control */
+    };
+    struct sock_fprog prog = {.len = SC_ARRAY_SIZE(code), .filter = code};
+    int ctl = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (ctl < 0)
+        return 0;
+    int csz = 1 << 20;
+    if (setsockopt(ctl, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(ctl, (struct sockaddr *)&bound, bl) < 0 ||
+        setsockopt(w->sock, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
+        SC_WARN("worker", "no separate control socket (%s): media and control share one queue",
+                strerror(errno));
+        close(ctl);
+        return 0;
+    }
+    setsockopt(ctl, SOL_SOCKET, SO_RCVBUF, &csz, sizeof(csz));
+    w->ctl_sock = ctl;
+    return 0;
+}
+
 sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
                           size_t errlen)
 {
@@ -677,7 +772,7 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->sfu = sfu;
     w->index = index;
     w->port = port;
-    w->sock = w->epfd = w->evfd = w->cpu = -1;
+    w->sock = w->ctl_sock = w->epfd = w->evfd = w->cpu = -1;
     pthread_mutex_init(&w->cmd_lock, NULL);
 
     struct sockaddr_storage ss = {0};
@@ -696,14 +791,10 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
         snprintf(err, errlen, "media address '%s' is not an IP address", ip);
         goto fail;
     }
-    w->sock = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (w->sock < 0 || bind(w->sock, (struct sockaddr *)&ss, sl) < 0) {
+    if (bind_sockets(w, &ss, sl) < 0) {
         snprintf(err, errlen, "cannot bind UDP %s:%u: %s", ip, port, strerror(errno));
         goto fail;
     }
-    int sz = 4 << 20; /* absorb bursts of fan-out */
-    setsockopt(w->sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    setsockopt(w->sock, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     /* UDP GSO (Linux 4.18): setting a zero segment size tells whether the
      * kernel knows the option; a device that cannot segment is found at the
      * first send (sc__worker_flush falls back). */
@@ -718,6 +809,10 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->sock};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sock, &ev);
+    if (w->ctl_sock >= 0) {
+        ev.data.fd = w->ctl_sock;
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ctl_sock, &ev);
+    }
     ev.data.fd = w->evfd;
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
     return w;
@@ -783,6 +878,8 @@ void sc__worker_free(sc_worker *w)
         sc_ring_free(w->in[i]);
     if (w->sock >= 0)
         close(w->sock);
+    if (w->ctl_sock >= 0)
+        close(w->ctl_sock);
     if (w->evfd >= 0)
         close(w->evfd);
     if (w->epfd >= 0)

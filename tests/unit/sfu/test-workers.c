@@ -1,6 +1,7 @@
-/* sfu/sfu.c: --worker-cpus lists are parsed into CPU numbers, refused with a
- * clear message when malformed or naming a CPU this process may not use, and
- * a pinned worker runs only on its CPU. */
+/* sfu/sfu.c, sfu/worker.c: --worker-cpus lists are parsed into CPU numbers,
+ * refused with a clear message when malformed or naming a CPU this process
+ * may not use; a pinned worker runs only on its CPU; a worker's port stays
+ * its own. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -105,6 +106,14 @@ static void test_pinned_workers(void)
         return;
     }
     SC_CHECK_INT(threads_pinned_to(c), 2);
+    /* The media ports are taken: a second server on them is refused (the
+     * workers' SO_REUSEPORT pairs must not let it in to receive nothing). */
+    sc_sfu_config again = cfg;
+    again.worker_cpus = NULL;
+    err[0] = '\0';
+    SC_CHECK(sc_sfu_new(&again, err, sizeof(err)) == NULL);
+    SC_CHECK(strstr(err, "cannot bind UDP") != NULL);
+    SC_CHECK(strstr(err, "in use") != NULL);
     sc_sfu_free(sfu);
 
     cfg.worker_cpus = "x";
