@@ -213,7 +213,19 @@ typedef struct sc_counters {
     uint64_t temporal_dropped;
     uint64_t gso_sends, gso_segments;
     uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
+    /* Load, set by the worker once a second (measure_load): */
+    uint64_t busy_us;                 /* time outside epoll_wait, cumulative */
+    uint64_t load_pct;                /* busy share of the last second, 0-100 */
+    uint64_t sock_drops_media;        /* the kernel's drops on its sockets */
+    uint64_t sock_drops_control;
+    uint64_t overloaded;              /* 1: see measure_load */
 } sc_counters;
+
+#define SC_OVERLOAD_PCT 95
+#define SC_OVERLOAD_QUEUED (256 * 1024) /* bytes of media waiting in the socket */
+/* A worker reads its socket for at most this long before it turns to the
+ * rings, its timers and its commands. */
+#define SC_DRAIN_BUDGET_US 5000
 
 #define SC_COUNT(w, field, n) \
     __atomic_store_n(&(w)->stats.field, (w)->stats.field + (n), __ATOMIC_RELAXED)
@@ -234,6 +246,8 @@ struct sc_worker {
     int cpu;                    /* pinned to this CPU, or -1 */
     int epfd, sock, evfd;
     int ctl_sock;               /* STUN, DTLS, RTCP (bind_sockets), or -1 */
+    uint64_t load_mark_us, load_mark_busy; /* measure_load's last reading */
+    bool load_hot;                          /* its last second looked overloaded */
     bool stop;
 
     pthread_mutex_t cmd_lock;

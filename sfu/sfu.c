@@ -76,6 +76,7 @@ struct sc_sfu {
     /* Control thread only. */
     dir_session *sessions;
     int n_sessions, cap_sessions;
+    uint64_t joins_refused_overload;
 
     uint64_t generation;
     sc_video_codec preferred_codec;
@@ -310,17 +311,28 @@ void sc_sfu_free(sc_sfu *sfu)
 
 /* Sessions go to the worker with the fewest, so one room's viewers spread
  * over every core; a publisher's packets reach the other workers by
- * reference (sc__worker_dispatch). */
-static int pick_worker(const sc_sfu *sfu)
+ * reference (sc__worker_dispatch).  Overloaded workers (measure_load) are
+ * passed over while another is not; when every one is, -1 for a viewer
+ * (refused: admitting it would take media from everyone already watching)
+ * unless admission control is off.  Publishers are always placed: a stage
+ * that cannot go live is worse than a slower one. */
+static int pick_worker(const sc_sfu *sfu, bool viewer)
 {
     int counts[64] = {0};
     for (int i = 0; i < sfu->n_sessions; i++)
         counts[sfu->sessions[i].worker]++;
-    int best = 0;
-    for (int i = 1; i < sfu->n_workers; i++)
-        if (counts[i] < counts[best])
+    int best = -1, any = 0;
+    for (int i = 0; i < sfu->n_workers; i++) {
+        if (counts[i] < counts[any])
+            any = i;
+        if (__atomic_load_n(&sfu->workers[i]->stats.overloaded, __ATOMIC_RELAXED))
+            continue;
+        if (best < 0 || counts[i] < counts[best])
             best = i;
-    return best;
+    }
+    if (best >= 0)
+        return best;
+    return viewer && !sfu->cfg.no_admission_control ? -1 : any;
 }
 
 static dir_session *find_session(sc_sfu *sfu, uint64_t id)
@@ -441,7 +453,14 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
         rc = -EINVAL;
         goto out;
     }
-    int wi = pick_worker(sfu);
+    int wi = pick_worker(sfu, p->kind == SC_SESSION_SUBSCRIBE);
+    if (wi < 0) {
+        sfu->joins_refused_overload++;
+        rc = -EBUSY;
+        snprintf(err, errlen, "every media worker is overloaded (busy, with media waiting or "
+                              "dropped at its socket); try again shortly");
+        goto out;
+    }
     sc_answer_params ap = {
         .kind = p->kind,
         .fingerprint = sc_dtls_cert_fingerprint(sfu->cert),
@@ -898,5 +917,29 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(temporal_dropped); ADD(gso_sends); ADD(gso_segments);
         ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
 #undef ADD
+        out->socket_drops_media += __atomic_load_n(&c->sock_drops_media, __ATOMIC_RELAXED);
+        out->socket_drops_control += __atomic_load_n(&c->sock_drops_control, __ATOMIC_RELAXED);
+        out->workers_overloaded += __atomic_load_n(&c->overloaded, __ATOMIC_RELAXED);
     }
+    out->joins_refused_overload = sfu->joins_refused_overload;
+}
+
+int sc_sfu_worker_loads(sc_sfu *sfu, sc_sfu_worker_load *out, int max)
+{
+    int counts[64] = {0};
+    for (int i = 0; i < sfu->n_sessions; i++)
+        counts[sfu->sessions[i].worker]++;
+    for (int i = 0; i < sfu->n_workers && i < max; i++) {
+        const sc_worker *w = sfu->workers[i];
+        out[i] = (sc_sfu_worker_load){
+            .index = i,
+            .cpu = w->cpu,
+            .sessions = counts[i],
+            .load_pct = (int)__atomic_load_n(&w->stats.load_pct, __ATOMIC_RELAXED),
+            .overloaded = __atomic_load_n(&w->stats.overloaded, __ATOMIC_RELAXED) != 0,
+            .socket_drops_media = __atomic_load_n(&w->stats.sock_drops_media, __ATOMIC_RELAXED),
+            .socket_drops_control = __atomic_load_n(&w->stats.sock_drops_control, __ATOMIC_RELAXED),
+        };
+    }
+    return sfu->n_workers;
 }

@@ -32,6 +32,8 @@ typedef struct sc_sfu_config {
     int max_viewers_per_room;       /* default 10000 */
     uint32_t publisher_max_bitrate; /* REMB we send publishers, bit/s; default 2500000 */
     int consent_timeout_ms;         /* RFC 7675; default 30000 */
+    bool no_admission_control;      /* admit viewers even when every worker is
+                                       overloaded (default: refuse, -EBUSY) */
     bool no_udp_gso;                /* send every datagram on its own (default: runs of
                                        datagrams to one viewer leave as one UDP GSO send) */
     const char *video_codec;        /* "vp8" (default) or "h264": checked here, told
@@ -229,8 +231,27 @@ typedef struct sc_sfu_stats {
      * open channel, a peer flooding faster than signalling reads). */
     uint64_t dc_messages_rx, dc_messages_tx;
     uint64_t drop_sctp;
+    /* Overload: datagrams the kernel dropped at the workers' sockets (media
+     * and control), workers overloaded now, viewers refused for it. */
+    uint64_t socket_drops_media, socket_drops_control;
+    uint64_t workers_overloaded;
+    uint64_t joins_refused_overload;
 } sc_sfu_stats;
 
 void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out);
+
+/* One media worker's load, as it measured it over its last second. */
+typedef struct sc_sfu_worker_load {
+    int index;
+    int cpu;                       /* --worker-cpus, or -1 */
+    int sessions;                  /* placed on it */
+    int load_pct;                  /* time outside epoll_wait, 0-100 */
+    bool overloaded;               /* 2 s running: load >= 95 % with media waiting
+                                      (256 KiB) or dropped at its socket */
+    uint64_t socket_drops_media, socket_drops_control;
+} sc_sfu_worker_load;
+
+/* Fills up to max entries; returns the number of workers. */
+int sc_sfu_worker_loads(sc_sfu *sfu, sc_sfu_worker_load *out, int max);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -540,10 +541,15 @@ static int drain_one(sc_worker *w, int fd, int rounds)
  * for at most one batch's fan-out, not for the media queue. */
 static void drain_socket(sc_worker *w)
 {
+    uint64_t start = sc_now_us();
     for (int rounds = 0; rounds < 64; rounds++) {
         if (w->ctl_sock >= 0)
             drain_one(w, w->ctl_sock, 8);
         if (drain_one(w, w->sock, 1) < RECV_BATCH)
+            break;
+        /* A saturated worker would otherwise stay here for seconds (a batch
+         * to 2,000 viewers is tens of ms) while timers and commands wait. */
+        if (sc_now_us() - start >= SC_DRAIN_BUDGET_US)
             break;
     }
     if (w->ctl_sock >= 0)
@@ -614,6 +620,56 @@ static void run_commands(sc_worker *w)
     }
 }
 
+/* SO_MEMINFO of one of our sockets: bytes waiting in its receive queue and
+ * the kernel's count of datagrams dropped there; false where unknown. */
+static bool socket_meminfo(int fd, uint64_t *queued, uint64_t *drops)
+{
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
+    *queued = *drops = 0;
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+        len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
+        return false;
+    *queued = mem[SK_MEMINFO_RMEM_ALLOC];
+    *drops = mem[SK_MEMINFO_DROPS];
+    return true;
+}
+
+/* Once a second: the busy share of the last second, the sockets' drops, and
+ * whether this worker is overloaded: for two seconds running busy nearly
+ * all the time while media waits in its socket (SC_OVERLOAD_QUEUED, about a
+ * hundred datagrams) or is dropped there.  sc_sfu_create_session then
+ * places viewers elsewhere, or refuses them. */
+static void measure_load(sc_worker *w)
+{
+    uint64_t now = sc_now_us();
+    uint64_t busy = w->stats.busy_us;
+    uint64_t pct = 0, queued, media, cq, control;
+    if (w->load_mark_us && now > w->load_mark_us) {
+        pct = (busy - w->load_mark_busy) * 100 / (now - w->load_mark_us);
+        if (pct > 100)
+            pct = 100;
+    }
+    w->load_mark_us = now;
+    w->load_mark_busy = busy;
+    socket_meminfo(w->sock, &queued, &media);
+    socket_meminfo(w->ctl_sock, &cq, &control);
+    bool hot = pct >= SC_OVERLOAD_PCT &&
+               (queued >= SC_OVERLOAD_QUEUED || media > w->stats.sock_drops_media);
+    uint64_t over = hot && w->load_hot;
+    w->load_hot = hot;
+    if (over != w->stats.overloaded)
+        SC_WARN("worker", "worker %d %s (busy %d %%, %llu bytes of media waiting, %llu dropped)",
+                w->index, over ? "overloaded: new viewers go elsewhere or are refused"
+                               : "no longer overloaded",
+                (int)pct, (unsigned long long)queued,
+                (unsigned long long)(media - w->stats.sock_drops_media));
+    __atomic_store_n(&w->stats.load_pct, pct, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->stats.sock_drops_media, media, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->stats.sock_drops_control, control, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->stats.overloaded, over, __ATOMIC_RELAXED);
+}
+
 static void tick(sc_worker *w)
 {
     uint64_t now = sc_now_ms();
@@ -624,8 +680,10 @@ static void tick(sc_worker *w)
         return;
     if (dtls_due)
         w->last_dtls_tick_ms = now;
-    if (second_due)
+    if (second_due) {
         w->last_second_ms = now;
+        measure_load(w);
+    }
     for (sc_transport *t = w->all; t; t = t->next_all)
         if (!t->closing)
             sc__transport_tick(t, now, dtls_due, second_due);
@@ -641,6 +699,7 @@ static void *worker_main(void *arg)
     struct epoll_event evs[8];
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
+        uint64_t t0 = sc_now_us();
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == w->sock || evs[i].data.fd == w->ctl_sock)
                 drain_socket(w);
@@ -651,6 +710,7 @@ static void *worker_main(void *arg)
         tick(w);
         sc__worker_flush(w);
         reap_closing(w);
+        SC_COUNT(w, busy_us, sc_now_us() - t0);
     }
     return NULL;
 }

@@ -57,6 +57,7 @@ typedef struct sc_config {
     int max_ws_message;
     int consent_timeout_ms;
     int no_udp_gso;
+    int no_admission_control;
     int chat_rate;             /* per user per second; burst chat_burst */
     int chat_burst;
     int action_rate;           /* also the action burst */

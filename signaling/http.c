@@ -138,10 +138,20 @@ int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint3
 
 static void api_health(sc_server *srv, conn *c)
 {
+    sc_sfu_stats st;
+    memset(&st, 0, sizeof(st));
+    if (srv->sfu)
+        sc_sfu_get_stats(srv->sfu, &st);
     c->rep.action = "answering a health check";
+    /* "overloaded": every media worker is; a load balancer in front of
+     * several servers should send new viewers elsewhere (this one refuses
+     * them with 503 "overloaded" unless --no-admission-control). */
     sc_http_json(&c->rep, 200,
-                 json_pack("{s:s,s:s,s:b}", "status", "ok", "version", SC_VERSION, "media",
-                           srv->sfu != NULL));
+                 json_pack("{s:s,s:s,s:b,s:i,s:b}", "status", "ok", "version", SC_VERSION,
+                           "media", srv->sfu != NULL, "workers_overloaded",
+                           (int)st.workers_overloaded, "overloaded",
+                           srv->sfu && st.workers_overloaded > 0 &&
+                               (int)st.workers_overloaded == sc_sfu_worker_loads(srv->sfu, NULL, 0)));
 }
 
 static json_t *publisher_json(uint64_t session, int slot, const char *name, const char *user)
@@ -226,7 +236,24 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(dc_messages_rx);
     STAT(dc_messages_tx);
     STAT(drop_sctp);
+    STAT(socket_drops_media);
+    STAT(socket_drops_control);
+    STAT(workers_overloaded);
+    STAT(joins_refused_overload);
 #undef STAT
+    if (srv->sfu) {
+        sc_sfu_worker_load wl[64];
+        int nw = sc_sfu_worker_loads(srv->sfu, wl, 64);
+        json_t *arr = json_array();
+        for (int i = 0; i < nw && i < 64; i++)
+            json_array_append_new(
+                arr, json_pack("{s:i,s:i,s:i,s:i,s:b,s:I,s:I}", "index", wl[i].index, "cpu",
+                               wl[i].cpu, "sessions", wl[i].sessions, "load_pct", wl[i].load_pct,
+                               "overloaded", wl[i].overloaded, "socket_drops_media",
+                               (json_int_t)wl[i].socket_drops_media, "socket_drops_control",
+                               (json_int_t)wl[i].socket_drops_control));
+        json_object_set_new(o, "workers", arr);
+    }
     errs = json_object();
     for (int i = 0; i < SC_HTTP_STATUS_SLOTS; i++) {
         char k[8];

@@ -153,6 +153,7 @@ static int cmd_serve(int argc, char **argv)
     scfg.max_viewers_per_room = cfg.max_viewers;
     scfg.consent_timeout_ms = cfg.consent_timeout_ms;
     scfg.no_udp_gso = cfg.no_udp_gso != 0;
+    scfg.no_admission_control = cfg.no_admission_control != 0;
     scfg.video_codec = cfg.video_codec;
     scfg.notify = sc_server_notify;
     scfg.notify_ud = srv;

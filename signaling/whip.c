@@ -69,6 +69,10 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
         snprintf(msg, msglen, "room %s has no free %s", room,
                  kind == SC_SESSION_PUBLISH ? "stage slot" : "viewer place");
         return 409;
+    case -EBUSY:
+        *code = "overloaded";
+        snprintf(msg, msglen, "%s", err);
+        return 503;
     default:
         *code = "internal";
         snprintf(msg, msglen, "cannot create session (%s)", strerror(-r));

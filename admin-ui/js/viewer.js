@@ -314,8 +314,10 @@ async function subscribe() {
         if (err instanceof SignalingError && FATAL_SUBSCRIBE.has(err.code)) {
             fail(`The server refused to subscribe (${err.code}): ${err.message}`);
         } else if (err instanceof SignalingError) {
-            // Includes room-full: a seat may free up.
-            scheduleResubscribe(`Subscribe failed (${err.code})`);
+            // Includes room-full (a seat may free up) and overloaded (the
+            // server refuses new viewers while its media workers catch up).
+            scheduleResubscribe(err.code === 'overloaded' ? 'The server is at capacity'
+                                                          : `Subscribe failed (${err.code})`);
         } else {
             fail(err);
         }

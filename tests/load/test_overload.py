@@ -1,0 +1,150 @@
+"""Admission control under real overload (issue 3).
+
+A server with one media worker pinned to one CPU serves 600 sink viewers of
+one publisher (the C loadgen).  Then a SCHED_FIFO busy loop takes that CPU:
+the kernel leaves the worker about 5 % of it, far less than the fan-out
+needs, so media piles up in the worker's socket.  The test asserts what a
+user sees: the server reports itself overloaded (/api/health, /api/stats,
+its log), a new viewer is refused at once with 503 and the error code
+"overloaded" instead of joining a server that cannot feed it, and once the
+CPU is back the overload clears and a new viewer is admitted (201).  It
+asserts no timing: every wait is for a state, with a generous deadline.
+Run by tests/load/run inside its network namespace; needs root (chrt -f)
+and two CPUs.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stagecast  # noqa: E402
+
+REPO = stagecast.REPO
+LOADGEN = os.environ.get("LOADGEN_BIN") or os.path.join(REPO, os.environ.get("BUILD_DIR", "build"),
+                                                        "tests", "load", "loadgen")
+VIEWERS = 600
+OFFER = open(os.path.join(REPO, "tests", "data", "sdp", "chrome-whep.sdp")).read()
+fails = []
+
+
+def need(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        fails.append(what)
+
+
+def wait_for(what, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.25)
+    return None
+
+
+def main():
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        print("FAIL: the overload test needs two CPUs (one to starve, one for the rest)")
+        return 1
+    cpu = cpus[0]
+    srv = stagecast.Server(workers=1, extra_args=["--worker-cpus", str(cpu), "--log-level", "warn"])
+    loadgen = hog = None
+    try:
+        srv.start()
+        # Everything but the worker (this test, the loadgen, the server's
+        # control and recorder threads) stays off the CPU that is taken.
+        os.sched_setaffinity(0, cpus[1:])
+        for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
+            with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
+                if not f.read().startswith("sc-worker-"):
+                    os.sched_setaffinity(int(tid), cpus[1:])
+        admin = srv.token("*", "admin")
+        view = srv.token("load", "viewer", name="late-viewer")
+        pub = srv.token("load", "presenter", name="loadgen-pub")
+        lview = srv.token("load", "viewer", name="loadgen-viewer")
+        report = os.path.join(srv.data, "report.json")
+        loadgen = subprocess.Popen(
+            [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--room", "load",
+             "--publisher-token", pub, "--viewer-token", lview, "--admin-token", admin,
+             "--server-pid", str(srv.proc.pid), "--viewers", str(VIEWERS), "--join-rate", "200",
+             "--settle", "1", "--duration", "60", "--sink", "--json"],
+            stdout=open(report, "w"), stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
+
+        joined = wait_for("viewers joined",
+                          lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
+        need(joined, "the publisher and %d viewers joined before the CPU was taken" % VIEWERS)
+        health = srv.health().json()
+        need(health.get("overloaded") is False, "not overloaded before (%s)" % health)
+        st = srv.stats(admin)
+        need(len(st.get("workers", [])) == 1 and st["workers"][0]["cpu"] == cpu
+             and st["workers"][0]["sessions"] == VIEWERS + 1,
+             "/api/stats lists the one worker, pinned, with every session (%s)"
+             % st.get("workers"))
+
+        # SCHED_FIFO on the worker's CPU: the kernel's RT throttling leaves
+        # ordinary tasks about 5 % of it.  `timeout` ends it whatever happens.
+        hog = subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
+                                "taskset", "-c", str(cpu), sys.executable, "-c",
+                                "while True: pass"], start_new_session=True)
+        over = wait_for("overloaded", lambda: srv.health().json().get("overloaded") is True, 45)
+        need(over, "the server reports itself overloaded once its worker cannot keep up")
+        st = srv.stats(admin)
+        need(st.get("workers_overloaded") == 1 and st["workers"][0]["overloaded"] is True,
+             "/api/stats: workers_overloaded 1 (%s)" % st.get("workers"))
+        need(st["workers"][0]["load_pct"] >= 95, "the worker was busy (%s %%)"
+             % st["workers"][0]["load_pct"])
+
+        r = srv.whep("load", OFFER, view)
+        need(r.status == 503 and r.error_code() == "overloaded",
+             "a new viewer is refused with 503 \"overloaded\" (%r)" % r)
+        need("overloaded" in (r.json().get("error", {}).get("message", "") if r.status == 503 else ""),
+             "the refusal says why")
+        st = srv.stats(admin)
+        need(st.get("joins_refused_overload", 0) >= 1,
+             "joins_refused_overload counts it (%s)" % st.get("joins_refused_overload"))
+        pub2 = srv.token("load", "cohost", name="late-cohost")
+        r = srv.whip("load", open(os.path.join(REPO, "tests", "data", "sdp",
+                                               "chrome-publish.sdp")).read(), pub2)
+        need(r.status == 201, "a publisher is still placed while overloaded (%r)" % r)
+        if r.status == 201:
+            srv.delete(r.headers["location"], pub2)
+
+        os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait()
+        hog = None
+        clear = wait_for("recovered", lambda: srv.health().json().get("overloaded") is False, 45)
+        need(clear, "the overload clears once the CPU is back")
+        r = srv.whep("load", OFFER, view)
+        need(r.status == 201, "then a new viewer is admitted (%r)" % r)
+        if r.status == 201:
+            srv.delete(r.headers["location"], view)
+        need("overloaded: new viewers go elsewhere or are refused" in srv.log_text(),
+             "the server's log says when the worker became overloaded")
+    finally:
+        if hog is not None:
+            os.killpg(hog.pid, signal.SIGKILL)
+            hog.wait()
+        if loadgen is not None and loadgen.poll() is None:
+            loadgen.send_signal(signal.SIGINT)
+            try:
+                loadgen.wait(30)
+            except subprocess.TimeoutExpired:
+                loadgen.kill()
+                loadgen.wait()
+        status = srv.stop()
+        need(status == 0, "the server exits cleanly (%s)" % status)
+        if fails:
+            print(srv.log_tail(30))
+        srv.cleanup()
+    print("overload test: %s" % ("FAIL" if fails else "ok"))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
