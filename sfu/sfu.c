@@ -316,11 +316,17 @@ void sc_sfu_free(sc_sfu *sfu)
  * (refused: admitting it would take media from everyone already watching)
  * unless admission control is off.  Publishers are always placed: a stage
  * that cannot go live is worse than a slower one. */
-static int pick_worker(const sc_sfu *sfu, bool viewer)
+static void sessions_per_worker(const sc_sfu *sfu, int counts[64])
 {
-    int counts[64] = {0};
+    memset(counts, 0, 64 * sizeof(int));
     for (int i = 0; i < sfu->n_sessions; i++)
         counts[sfu->sessions[i].worker]++;
+}
+
+static int pick_worker(const sc_sfu *sfu, bool viewer)
+{
+    int counts[64];
+    sessions_per_worker(sfu, counts);
     int best = -1, any = 0;
     for (int i = 0; i < sfu->n_workers; i++) {
         if (counts[i] < counts[any])
@@ -926,9 +932,8 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
 
 int sc_sfu_worker_loads(sc_sfu *sfu, sc_sfu_worker_load *out, int max)
 {
-    int counts[64] = {0};
-    for (int i = 0; i < sfu->n_sessions; i++)
-        counts[sfu->sessions[i].worker]++;
+    int counts[64];
+    sessions_per_worker(sfu, counts);
     for (int i = 0; i < sfu->n_workers && i < max; i++) {
         const sc_worker *w = sfu->workers[i];
         out[i] = (sc_sfu_worker_load){

@@ -621,18 +621,17 @@ static void run_commands(sc_worker *w)
 }
 
 /* SO_MEMINFO of one of our sockets: bytes waiting in its receive queue and
- * the kernel's count of datagrams dropped there; false where unknown. */
-static bool socket_meminfo(int fd, uint64_t *queued, uint64_t *drops)
+ * the kernel's count of datagrams dropped there (0 and 0 where unknown). */
+static void socket_meminfo(int fd, uint64_t *queued, uint64_t *drops)
 {
     uint32_t mem[SK_MEMINFO_VARS];
     socklen_t len = sizeof(mem);
     *queued = *drops = 0;
     if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
         len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
-        return false;
+        return;
     *queued = mem[SK_MEMINFO_RMEM_ALLOC];
     *drops = mem[SK_MEMINFO_DROPS];
-    return true;
 }
 
 /* Once a second: the busy share of the last second, the sockets' drops, and
@@ -644,7 +643,7 @@ static void measure_load(sc_worker *w)
 {
     uint64_t now = sc_now_us();
     uint64_t busy = w->stats.busy_us;
-    uint64_t pct = 0, queued, media, cq, control;
+    uint64_t pct = 0, queued, media, control_queued, control;
     if (w->load_mark_us && now > w->load_mark_us) {
         pct = (busy - w->load_mark_busy) * 100 / (now - w->load_mark_us);
         if (pct > 100)
@@ -653,7 +652,7 @@ static void measure_load(sc_worker *w)
     w->load_mark_us = now;
     w->load_mark_busy = busy;
     socket_meminfo(w->sock, &queued, &media);
-    socket_meminfo(w->ctl_sock, &cq, &control);
+    socket_meminfo(w->ctl_sock, &control_queued, &control);
     bool hot = pct >= SC_OVERLOAD_PCT &&
                (queued >= SC_OVERLOAD_QUEUED || media > w->stats.sock_drops_media);
     uint64_t over = hot && w->load_hot;

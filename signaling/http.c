@@ -138,20 +138,18 @@ int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint3
 
 static void api_health(sc_server *srv, conn *c)
 {
-    sc_sfu_stats st;
-    memset(&st, 0, sizeof(st));
-    if (srv->sfu)
-        sc_sfu_get_stats(srv->sfu, &st);
+    sc_sfu_worker_load wl[64];
+    int n = srv->sfu ? sc_sfu_worker_loads(srv->sfu, wl, 64) : 0, over = 0;
+    for (int i = 0; i < n && i < 64; i++)
+        over += wl[i].overloaded;
     c->rep.action = "answering a health check";
     /* "overloaded": every media worker is; a load balancer in front of
      * several servers should send new viewers elsewhere (this one refuses
      * them with 503 "overloaded" unless --no-admission-control). */
     sc_http_json(&c->rep, 200,
                  json_pack("{s:s,s:s,s:b,s:i,s:b}", "status", "ok", "version", SC_VERSION,
-                           "media", srv->sfu != NULL, "workers_overloaded",
-                           (int)st.workers_overloaded, "overloaded",
-                           srv->sfu && st.workers_overloaded > 0 &&
-                               (int)st.workers_overloaded == sc_sfu_worker_loads(srv->sfu, NULL, 0)));
+                           "media", srv->sfu != NULL, "workers_overloaded", over, "overloaded",
+                           n > 0 && over == n));
 }
 
 static json_t *publisher_json(uint64_t session, int slot, const char *name, const char *user)
