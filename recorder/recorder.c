@@ -28,7 +28,7 @@ typedef struct rec_track {
     bool anchored;
     int64_t anchor_ts, anchor_ms;
     int64_t last_ts64;
-    int64_t last_ms;
+    double last_time;         /* ms, unrounded: the last frame written */
     bool wrote;
     bool have_sr;
     uint64_t sr_ntp;
@@ -365,7 +365,7 @@ static double ntp_ms(uint64_t ntp)
 
 /* A frame's time in the file.  Audio is the reference; once both tracks
  * have a sender report, video follows audio through the NTP clock. */
-static int64_t frame_ms(rec_stream *s, rec_track *t, int64_t ts)
+static double frame_time(rec_stream *s, rec_track *t, int64_t ts)
 {
     double ms = (double)t->anchor_ms + (double)(ts - t->anchor_ts) * 1000.0 / t->clock;
     rec_track *a = &s->audio;
@@ -375,8 +375,7 @@ static int64_t frame_ms(rec_stream *s, rec_track *t, int64_t ts)
         ms = (double)a->anchor_ms + (double)(a_sr - a->anchor_ts) * 1000.0 / a->clock +
              (ntp_ms(t->sr_ntp) - ntp_ms(a->sr_ntp)) + (double)(ts - v_sr) * 1000.0 / t->clock;
     }
-    int64_t v = (int64_t)(ms + 0.5);
-    return v < 0 ? 0 : v;
+    return ms < 0 ? 0 : ms;
 }
 
 static void fail_stream(sc_recorder *r, rec_stream *s, int rc)
@@ -435,17 +434,23 @@ static void write_frame(sc_recorder *r, rec_stream *s, rec_track *t, const sc_fr
             return;
         }
     }
-    int64_t ms = frame_ms(s, t, f->ts);
+    double time = frame_time(s, t, f->ts);
     /* A sender report can move the RTP-to-media-time mapping back by a few
-     * ms, and a frame completed by a retransmission arrives after a newer
-     * one: a track's times must still only go forward (players and muxers
-     * refuse non-monotonic timestamps).  The frame then follows the last
-     * one by its RTP distance, not by 1 ms: frames 1 ms apart (an Opus frame
-     * lasts 20) overlap, and ffmpeg's rescaled timestamps collide. */
-    if (t->wrote && ms <= t->last_ms) {
-        int64_t step = (f->ts - prev_ts) * 1000 / (int64_t)t->clock;
-        ms = t->last_ms + (step > 0 ? step : 1);
+     * ms (the first one that syncs video to audio, or a jittery one), and a
+     * frame completed by a retransmission arrives after a newer one: a
+     * frame still follows the last one by at least its RTP distance (1 ms
+     * if it has none).  Closer frames overlap, and ffmpeg's rescaled
+     * timestamps collide (two frames of a 30 fps track 18 ms apart, or two
+     * Opus frames 1 ms apart).  A move back is thus kept as a lag of at
+     * most the largest such move; a move forward applies at once.  Kept
+     * unrounded, so that 30 fps frames stay 33 or 34 ms apart, on average
+     * 33.3, and do not drift off the frame grid. */
+    if (t->wrote) {
+        double step = (double)(f->ts - prev_ts) * 1000.0 / t->clock;
+        if (time < t->last_time + (step > 0 ? step : 1))
+            time = t->last_time + (step > 0 ? step : 1);
     }
+    int64_t ms = (int64_t)(time + 0.5);
     uint64_t before = sc_webm_bytes(s->w);
     if (r->quota && r->st.bytes_used + f->len > r->quota) {
         fail_stream(r, s, -EDQUOT);
@@ -457,7 +462,7 @@ static void write_frame(sc_recorder *r, rec_stream *s, rec_track *t, const sc_fr
         return;
     }
     t->wrote = true;
-    t->last_ms = ms;
+    t->last_time = time;
     uint64_t grown = sc_webm_bytes(s->w) - before;
     pthread_mutex_lock(&r->mu);
     r->st.bytes_written += grown;
