@@ -20,6 +20,7 @@ typedef struct sc_media_pkt {
     bool is_sr;                /* a sender report, not RTP: only `sr` is valid */
     int slot;                  /* the publisher's stage slot */
     int layer;                 /* simulcast layer (index in the publisher's rids), 0 otherwise */
+    int n_layers;              /* the publisher's simulcast video layers (1: none) */
     int codec;                 /* video: sc_video_codec */
     int src_worker;            /* where the publisher lives (keyframe requests go there) */
     uint64_t generation;       /* the publisher session's generation: a newer one on

@@ -179,6 +179,7 @@ typedef struct sc_slot_mirror {
     uint16_t width[SC_MAX_LAYERS];  /* from each layer's last keyframe */
     uint8_t available;              /* bit per layer seen in the last SC_LAYER_TIMEOUT_MS */
     uint8_t known;                  /* bit per layer seen from this source (paused or not) */
+    uint8_t declared;               /* bit per layer the source offers (its rids) */
     uint64_t wanted_ms[3];          /* dynacast: a viewer here last wanted low/medium/high */
     int16_t demand_sent;            /* mask last reported, -1 none */
     uint32_t bps[SC_MAX_LAYERS];    /* each layer's bitrate, smoothed */

@@ -189,6 +189,7 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
 {
     pkt->video = video;
     pkt->layer = layer;
+    pkt->n_layers = t->video.map >= 0 ? t->video.n_layers : 1;
     pkt->slot = t->slot;
     pkt->src_worker = t->w->index;
     pkt->generation = t->generation;

@@ -156,12 +156,12 @@ void sc__room_remove(sc_room *r, sc_transport *t)
  * source is sending now, ranked by the width of their last keyframes (in
  * the publisher's rid order until those are known).  Auto takes the best
  * (bandwidth estimation comes later). */
-/* Available layers ranked low to high; returns how many. */
-static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
+/* The layers in `mask` ranked low to high; returns how many. */
+static int rank_mask(const sc_slot_mirror *m, unsigned mask, int order[SC_MAX_LAYERS])
 {
     int n = 0;
     for (int l = 0; l < SC_MAX_LAYERS; l++)
-        if (m->available & (1u << l))
+        if (mask & (1u << l))
             order[n++] = l;
     for (int i = 1; i < n; i++) { /* insertion sort by width, stable */
         int l = order[i], j = i;
@@ -172,6 +172,33 @@ static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
         order[j] = l;
     }
     return n;
+}
+
+/* Available layers ranked low to high; returns how many. */
+static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
+{
+    return rank_mask(m, m->available, order);
+}
+
+/* A fixed choice (Low, Medium, High) names a layer of everything the
+ * source offers, the same one dynacast asks the publisher to send
+ * (tell_layers in sfu.c): not a rank among the layers flowing now, which
+ * shrink when nobody else wants the rest.  While that layer is paused or
+ * not yet seen, the nearest flowing one below it (else above) stands in. */
+static int fixed_layer(const sc_slot_mirror *m, sc_layer_choice choice)
+{
+    int order[SC_MAX_LAYERS];
+    int n = rank_mask(m, m->declared | m->known, order);
+    if (n == 0)
+        return -1;
+    int want = choice == SC_CHOICE_LOW ? 0 : choice == SC_CHOICE_MEDIUM ? (n - 1) / 2 : n - 1;
+    for (int i = want; i >= 0; i--)
+        if (m->available & (1u << order[i]))
+            return order[i];
+    for (int i = want + 1; i < n; i++)
+        if (m->available & (1u << order[i]))
+            return order[i];
+    return -1;
 }
 
 /* The highest rank worth sending a viewer that renders the slot max_width
@@ -205,11 +232,9 @@ static int choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const 
         return -1;
     switch (st->choice) {
     case SC_CHOICE_LOW:
-        return order[0];
     case SC_CHOICE_MEDIUM:
-        return order[(n - 1) / 2];
     case SC_CHOICE_HIGH:
-        return order[n - 1];
+        return fixed_layer(m, st->choice);
     default: { /* auto: what the viewer renders, capped by what its path carries */
         int cap = viewport_rank(m, order, n, st->max_width);
         int path = has_estimate(sub, sc_now_ms()) ? st->bwe_cap : st->auto_cap;
@@ -793,6 +818,12 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
         m->rate_window_ms = now;
     }
     m->known |= (uint8_t)(1u << l);
+    int offered = pkt->n_layers < 1 ? 1 : pkt->n_layers > SC_MAX_LAYERS ? SC_MAX_LAYERS : pkt->n_layers;
+    uint8_t declared = (uint8_t)((1u << offered) - 1);
+    if (declared != m->declared) {
+        m->declared = declared;
+        m->epoch++;
+    }
     if (!(m->available & (1u << l))) {
         m->available |= (uint8_t)(1u << l);
         m->epoch++;
@@ -838,6 +869,7 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         m->src_worker = pkt->src_worker;
         m->available = 0;
         m->known = 0;
+        m->declared = 0;
         m->epoch++;
         for (int i = 0; i < r->n_subs; i++) {
             sc_transport *s = r->subs[i];

@@ -34,7 +34,7 @@ describe('layers nobody watches are paused', { timeout: 240000 }, () => {
         assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
     });
 
-    test('a Low-only audience pauses m and h; asking for High resumes h', async () => {
+    test('a Low-only audience pauses m and h; Medium resumes m alone, High resumes h', async () => {
         try {
             const presenter = await platform.open('presenter.html', 'presenter', 'presenter');
             await goLive(presenter);
@@ -54,6 +54,24 @@ describe('layers nobody watches are paused', { timeout: 240000 }, () => {
             const low = await viewerVideo(viewer);
             assert.ok(low.frameWidth <= 320, `the viewer gets the low layer (${low.frameWidth})`);
 
+            // Medium names the m layer even while only l flows: asking for
+            // it resumes m (h stays paused) and the viewer moves to m.  (A
+            // rank among the flowing layers would have meant l for ever:
+            // with l and m flowing, the middle of two is the lower.)
+            await viewer.selectOption('#quality', 'medium');
+            await waitFor('m active again, h still paused', async () => {
+                const e = await encodings(presenter);
+                return e && e.active[1] && !e.active[2] ? e : null;
+            }, 30000, 250);
+            const medium = await waitFor('the viewer decoding 640 px wide', async () => {
+                const v = await viewerVideo(viewer);
+                return v && v.frameWidth === 640 && v.framesDecoded > low.framesDecoded ? v : null;
+            }, 60000, 500);
+            await sleep(2000);
+            const still = await viewerVideo(viewer);
+            assert.equal(still.frameWidth, 640, 'the Medium viewer stays on m');
+            assert.ok(!(await encodings(presenter)).active[2], 'h stays paused: nobody wants it');
+
             await viewer.selectOption('#quality', 'high');
             await waitFor('h active again', async () => {
                 const e = await encodings(presenter);
@@ -61,7 +79,7 @@ describe('layers nobody watches are paused', { timeout: 240000 }, () => {
             }, 30000, 250);
             await waitFor('the viewer decoding 1280 px wide', async () => {
                 const v = await viewerVideo(viewer);
-                return v && v.frameWidth === 1280 && v.framesDecoded > low.framesDecoded ? v : null;
+                return v && v.frameWidth === 1280 && v.framesDecoded > medium.framesDecoded ? v : null;
             }, 60000, 500);
         } catch (err) {
             failed = true;

@@ -121,7 +121,7 @@ export class Platform {
     async open(path, role, label, extra = '') {
         const context = await this.browser.newContext();
         const page = await context.newPage();
-        page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
+        this.watch(page, label);
         const tok = await this.token(role, label);
         await page.goto(`${this.base}/${path}#room=${this.room}&token=${tok}${extra ? `&${extra}` : ''}`);
         return page;
@@ -149,11 +149,34 @@ export class Platform {
         return `${head}.${payload}.${sign(key, `${head}.${payload}`)}`;
     }
 
+    // Page errors fail the test (see pageErrors); the page's console is
+    // kept (the last 50 lines) so a failing test can say what the page saw.
+    watch(page, label) {
+        page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
+        const lines = [];
+        page.on('console', (msg) => {
+            lines.push(`${new Date().toISOString().slice(11, 23)} ${msg.type()}: ${msg.text()}`);
+            if (lines.length > 50) lines.shift();
+        });
+        page.consoleLines = lines;
+    }
+
+    // What a page shows and logged, for a failure message.
+    static async describe(page) {
+        const shown = await page.evaluate(() => ({
+            state: document.body.dataset.state,
+            status: document.querySelector('#status')?.textContent ?? null,
+            error: document.querySelector('#error')?.textContent ?? null,
+            pc: window.stagecast?.pc ? window.stagecast.pc.connectionState : null,
+        })).catch((err) => ({ unreadable: err.message }));
+        return `page ${JSON.stringify(shown)}; console:\n${(page.consoleLines || []).join('\n')}`;
+    }
+
     // open() with a token made elsewhere (tokenWithPerms).
     async openWithToken(path, token, label, extra = '') {
         const context = await this.browser.newContext();
         const page = await context.newPage();
-        page.on('pageerror', (err) => this.pageErrors.push(`${label}: ${err.message}`));
+        this.watch(page, label);
         await page.goto(`${this.base}/${path}#room=${this.room}&token=${token}${extra ? `&${extra}` : ''}`);
         return page;
     }

@@ -16,12 +16,37 @@ async function choose(page, layer) {
     await page.selectOption('#quality', layer);
 }
 
+// What the presenter's browser sends per layer, for failure messages.
+const sent = (page) => page.evaluate(async () => {
+    const pc = window.stagecast?.pc;
+    if (!pc) return null;
+    const out = [];
+    (await pc.getStats()).forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video') {
+            out.push({ rid: r.rid, active: r.active, width: r.frameWidth, fps: r.framesPerSecond,
+                       limit: r.qualityLimitationReason, kbps: Math.round((r.targetBitrate ?? 0) / 1000) });
+        }
+    });
+    return out.sort((a, b) => String(a.rid).localeCompare(String(b.rid)));
+}).catch((err) => err.message);
+
+let presenter;
+
 // Waits until the viewer decodes pictures `width` wide.
 async function decodesWidth(page, label, width) {
-    return waitFor(`${label} decoding ${width} px wide`, async () => {
-        const v = await video(page);
-        return v && v.frameWidth === width && v.framesDecoded > 0 ? v : null;
-    }, 60000, 500);
+    let seen = null;
+    try {
+        return await waitFor(`${label} decoding ${width} px wide`, async () => {
+            const v = await video(page);
+            seen = v;
+            return v && v.frameWidth === width && v.framesDecoded > 0 ? v : null;
+        }, 60000, 500);
+    } catch (err) {
+        err.message += `\n${label} decodes ${JSON.stringify(seen)}` +
+            `\nthe presenter sends ${JSON.stringify(await sent(presenter))}` +
+            `\n${label}: ${await Platform.describe(page)}`;
+        throw err;
+    }
 }
 
 describe('simulcast layers per viewer', { timeout: 300000 }, () => {
@@ -44,7 +69,6 @@ describe('simulcast layers per viewer', { timeout: 300000 }, () => {
         assert.deepEqual(platform.pageErrors, []);
     });
 
-    let presenter;
     const viewers = {};
 
     step('the presenter publishes three layers', async () => {
