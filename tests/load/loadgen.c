@@ -26,6 +26,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -68,6 +69,7 @@ typedef struct lg_opts {
     int width, height, fps, video_kbps, audio_kbps;
     bool json;
     bool sink;                 /* viewers stop reading after their first media */
+    bool gro;                  /* UDP_GRO on viewer sockets */
     bool janus;                /* --target janus */
     uint64_t janus_room;
     const char *local_ip;
@@ -83,6 +85,7 @@ typedef struct lg_viewers {
     atomic_bool lat_enabled;
     atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
     atomic_uint_fast64_t rx_rtp;       /* of which RTP (not RTCP, STUN, DTLS) */
+    atomic_uint_fast64_t rx_coalesced; /* datagrams that came in a GRO buffer of several */
     atomic_int connected, failed;
     atomic_int sunk;                    /* --sink: viewers that stopped reading */
     atomic_int tid;
@@ -121,14 +124,17 @@ static void usage(void)
             "                        HTTP transport); no tokens; forwarded packets are\n"
             "                        counted at the viewers (Janus has no stats API here)\n"
             "  --janus-room N        VideoRoom room id to create (default 1234)\n"
-            "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n");
+            "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n"
+            "  --gro                 UDP_GRO on viewer sockets: a server's GSO send is\n"
+            "                        received whole, so on loopback the server no longer\n"
+            "                        pays the receiving half per datagram (as with a NIC)\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_HELP };
+           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -141,7 +147,8 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
         { "sink", 0, 0, O_SINK },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
-        { "local-ip", 1, 0, O_LOCALIP }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+        { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "help", 0, 0, O_HELP },
+        { 0, 0, 0, 0 },
     };
     const char *url = NULL;
     int c;
@@ -184,6 +191,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
             break;
         case O_JROOM: o->janus_room = strtoull(optarg, NULL, 10); break;
         case O_LOCALIP: o->local_ip = optarg; break;
+        case O_GRO: o->gro = true; break;
         default: return -EINVAL;
         }
     }
@@ -194,6 +202,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         return -EINVAL;
     if (o->local_ip && lg_peer_set_local_ip(o->local_ip) < 0)
         return -EINVAL;
+    lg_peer_set_gro(o->gro);
     if (o->publishers < 0 || o->publishers > LG_MAX_PUBLISHERS || o->viewers < 0 ||
         o->viewers > LG_MAX_VIEWERS || o->join_rate <= 0 || o->sample_every < 1 ||
         o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1)
@@ -237,8 +246,10 @@ static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
 /* Read everything queued on one viewer's socket. */
 static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
 {
-    static uint8_t bufs[LG_BATCH][1600];
-    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
+    /* A GRO buffer holds a whole GSO send (at most 64 KiB). */
+    static uint8_t bufs[LG_BATCH][65536];
+    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
+                              CMSG_SPACE(sizeof(int))];
     struct mmsghdr msgs[LG_BATCH];
     struct iovec iov[LG_BATCH];
     int n;
@@ -259,14 +270,18 @@ static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
         clock_gettime(CLOCK_REALTIME, &rt);
         /* SO_TIMESTAMPNS is CLOCK_REALTIME: map it onto CLOCK_MONOTONIC. */
         int64_t real_minus_mono = ((int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000) - now;
-        atomic_fetch_add_explicit(&vw->rx_packets, (uint64_t)n, memory_order_relaxed);
         for (int i = 0; i < n; i++) {
-            if (bufs[i][0] >= 128 && bufs[i][0] <= 191 &&
-                !sc_rtp_is_rtcp(bufs[i], msgs[i].msg_len))
-                atomic_fetch_add_explicit(&vw->rx_rtp, 1, memory_order_relaxed);
             struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
             int64_t rx = now;
+            size_t seg = msgs[i].msg_len;
             for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                    int g;
+                    memcpy(&g, CMSG_DATA(c), sizeof(g));
+                    if (g > 0)
+                        seg = (size_t)g;
+                    continue;
+                }
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
                     uint32_t d;
                     memcpy(&d, CMSG_DATA(c), sizeof(d));
@@ -280,7 +295,18 @@ static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
                         rx = now;
                 }
             }
-            lg_peer_input(p, bufs[i], msgs[i].msg_len, rx, now - rx, &vw->lat);
+            if (seg < msgs[i].msg_len)
+                atomic_fetch_add_explicit(&vw->rx_coalesced, (msgs[i].msg_len + seg - 1) / seg,
+                                          memory_order_relaxed);
+            /* Every datagram of a GRO buffer is seg bytes but the last. */
+            for (size_t off = 0; off < msgs[i].msg_len; off += seg) {
+                uint8_t *d = bufs[i] + off;
+                size_t len = msgs[i].msg_len - off < seg ? msgs[i].msg_len - off : seg;
+                atomic_fetch_add_explicit(&vw->rx_packets, 1, memory_order_relaxed);
+                if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
+                    atomic_fetch_add_explicit(&vw->rx_rtp, 1, memory_order_relaxed);
+                lg_peer_input(p, d, len, rx, now - rx, &vw->lat);
+            }
         }
         if (p->state != before) {
             if (p->state == LG_PEER_CONNECTED)
@@ -1117,6 +1143,12 @@ int main(int argc, char **argv)
         json_object_set_new(out, "forwarded_source", json_string("viewer_rtp_received"));
     }
     json_object_set_new(out, "mode", json_string(r->o.sink ? "sink" : "full"));
+    json_object_set_new(out, "gro", json_boolean(r->o.gro));
+    json_object_set_new(out, "gro_coalesced_share",
+                        json_real(atomic_load(&r->vw->rx_packets)
+                                      ? (double)atomic_load(&r->vw->rx_coalesced) /
+                                            (double)atomic_load(&r->vw->rx_packets)
+                                      : 0));
     if (r->o.sink) {
         json_object_set_new(out, "mode_note",
                             json_string("viewers stop reading after their first media packet: "

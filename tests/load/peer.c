@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,14 @@ static struct in_addr lg_local_ip = { .s_addr = 0 };
 int lg_peer_set_local_ip(const char *ip)
 {
     return inet_pton(AF_INET, ip, &lg_local_ip) == 1 ? 0 : -EINVAL;
+}
+
+/* UDP_GRO on viewer sockets: a GSO send reaches us as one buffer. */
+static bool lg_gro;
+
+void lg_peer_set_gro(bool on)
+{
+    lg_gro = on;
 }
 
 int64_t lg_now_us(void)
@@ -227,6 +236,13 @@ static int take_remote(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
     /* Kernel receive times: latency and join time are taken when the packet
      * reached our socket, not when a busy loadgen got round to it. */
     setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &buf, sizeof(buf));
+    /* On loopback the sender's system call also runs the receiver's half
+     * of every datagram; with GRO a GSO send is queued here whole (as a
+     * NIC's segmentation offload would leave the server's CPU), and the
+     * viewer thread splits it (LG_GRO_SEG). */
+    if (lg_gro && !p->publisher &&
+        setsockopt(p->fd, SOL_UDP, UDP_GRO, &buf, sizeof(buf)) < 0)
+        goto fail_errno;
     local.sin_addr.s_addr = lg_local_ip.s_addr ? lg_local_ip.s_addr : htonl(INADDR_LOOPBACK);
     if (bind(p->fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
         connect(p->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0)

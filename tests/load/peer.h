@@ -129,6 +129,7 @@ char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
 /* The address peers bind their sockets to (default 127.0.0.1).  0 or
  * -EINVAL.  Call before any peer takes an answer. */
 int lg_peer_set_local_ip(const char *ip);
+void lg_peer_set_gro(bool on);
 
 /* Start ICE: the first check goes out now. */
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);
