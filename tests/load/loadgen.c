@@ -70,6 +70,7 @@ typedef struct lg_opts {
     bool json;
     bool sink;                 /* viewers stop reading after their first media */
     bool gro;                  /* UDP_GRO on viewer sockets */
+    bool viewers_idle;         /* the viewer thread runs SCHED_IDLE */
     bool janus;                /* --target janus */
     uint64_t janus_room;
     const char *local_ip;
@@ -90,6 +91,7 @@ typedef struct lg_viewers {
     atomic_int sunk;                    /* --sink: viewers that stopped reading */
     atomic_int tid;
     bool sink;
+    bool idle;                         /* SCHED_IDLE: runs only on a CPU nothing else wants */
     sc_dtls_cert *cert;
     lg_latency lat;
     uint64_t rx_overflow;               /* kernel drops on our sockets (SO_RXQ_OVFL) */
@@ -127,14 +129,17 @@ static void usage(void)
             "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n"
             "  --gro                 UDP_GRO on viewer sockets: a server's GSO send is\n"
             "                        received whole, so on loopback the server no longer\n"
-            "                        pays the receiving half per datagram (as with a NIC)\n");
+            "                        pays the receiving half per datagram (as with a NIC)\n"
+            "  --viewers-idle        the viewer thread runs SCHED_IDLE: it reads only when\n"
+            "                        the CPUs have nothing else to do (latency comes from\n"
+            "                        kernel receive times, so it stays exact)\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_HELP };
+           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_IDLE, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -147,7 +152,8 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
         { "sink", 0, 0, O_SINK },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
-        { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "help", 0, 0, O_HELP },
+        { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
+        { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
     const char *url = NULL;
@@ -192,6 +198,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_JROOM: o->janus_room = strtoull(optarg, NULL, 10); break;
         case O_LOCALIP: o->local_ip = optarg; break;
         case O_GRO: o->gro = true; break;
+        case O_IDLE: o->viewers_idle = true; break;
         default: return -EINVAL;
         }
     }
@@ -338,6 +345,14 @@ static void *viewer_thread(void *arg)
     atomic_store(&vw->tid, (int)syscall(SYS_gettid));
     if (ep < 0)
         return NULL;
+    if (vw->idle) {
+        /* Kernel receive timestamps keep the latency exact however late
+         * we read; this keeps our reading off the server's cores while
+         * it has work (viewers on other hosts would not share them). */
+        struct sched_param sp = { 0 };
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+            fprintf(stderr, "loadgen: SCHED_IDLE refused; the viewer thread runs normally\n");
+    }
     epoll_ctl(ep, EPOLL_CTL_ADD, vw->evfd, &ev);
     while (!atomic_load(&vw->stop)) {
         int64_t now = lg_now_us();
@@ -1025,6 +1040,7 @@ static int setup(lg_run *r)
         return -ENOMEM;
     pthread_mutex_init(&r->vw->lock, NULL);
     r->vw->sink = r->o.sink;
+    r->vw->idle = r->o.viewers_idle;
     r->vw->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     r->vw->cert = sc_dtls_cert_new();
     r->vw->lat.fwd.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
@@ -1144,6 +1160,7 @@ int main(int argc, char **argv)
     }
     json_object_set_new(out, "mode", json_string(r->o.sink ? "sink" : "full"));
     json_object_set_new(out, "gro", json_boolean(r->o.gro));
+    json_object_set_new(out, "viewers_idle", json_boolean(r->o.viewers_idle));
     json_object_set_new(out, "gro_coalesced_share",
                         json_real(atomic_load(&r->vw->rx_packets)
                                       ? (double)atomic_load(&r->vw->rx_coalesced) /
