@@ -500,18 +500,8 @@ void sc__room_demand_tick(sc_worker *w, sc_room *r, uint64_t now_ms)
         sc_slot_mirror *m = &r->mirrors[s];
         if (!m->generation || !m->known)
             continue;
-        int order[SC_MAX_LAYERS], n = 0;
-        for (int l = 0; l < SC_MAX_LAYERS; l++)
-            if (m->known & (1u << l))
-                order[n++] = l;
-        for (int i = 1; i < n; i++) { /* by width, as rank_layers */
-            int l = order[i], j = i;
-            while (j > 0 && m->width[order[j - 1]] > m->width[l] && m->width[l]) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = l;
-        }
+        int order[SC_MAX_LAYERS];
+        int n = rank_mask(m, m->known, order);
         bool viewers = false;
         for (int i = 0; i < r->n_subs; i++) {
             const sc_sub_track *st = &r->subs[i]->sub_video[s];
@@ -818,12 +808,6 @@ static void track_layers(sc_slot_mirror *m, const sc_media_pkt *pkt)
         m->rate_window_ms = now;
     }
     m->known |= (uint8_t)(1u << l);
-    int offered = pkt->n_layers < 1 ? 1 : pkt->n_layers > SC_MAX_LAYERS ? SC_MAX_LAYERS : pkt->n_layers;
-    uint8_t declared = (uint8_t)((1u << offered) - 1);
-    if (declared != m->declared) {
-        m->declared = declared;
-        m->epoch++;
-    }
     if (!(m->available & (1u << l))) {
         m->available |= (uint8_t)(1u << l);
         m->epoch++;
@@ -869,7 +853,11 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         m->src_worker = pkt->src_worker;
         m->available = 0;
         m->known = 0;
-        m->declared = 0;
+        /* A source's rids are fixed for its session: taken once, here. */
+        int offered = pkt->n_layers < 1               ? 1
+                      : pkt->n_layers > SC_MAX_LAYERS ? SC_MAX_LAYERS
+                                                      : pkt->n_layers;
+        m->declared = (uint8_t)((1u << offered) - 1);
         m->epoch++;
         for (int i = 0; i < r->n_subs; i++) {
             sc_transport *s = r->subs[i];

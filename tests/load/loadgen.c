@@ -128,8 +128,8 @@ static void usage(void)
             "  --janus-room N        VideoRoom room id to create (default 1234)\n"
             "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n"
             "  --gro                 UDP_GRO on viewer sockets: a server's GSO send is\n"
-            "                        received whole, so on loopback the server no longer\n"
-            "                        pays the receiving half per datagram (as with a NIC)\n"
+            "                        received whole, so on loopback the receiving half\n"
+            "                        runs once per send, not once per datagram\n"
             "  --viewers-idle        the viewer thread runs SCHED_IDLE: it reads only when\n"
             "                        the CPUs have nothing else to do (latency comes from\n"
             "                        kernel receive times, so it stays exact)\n");

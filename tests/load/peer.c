@@ -236,10 +236,9 @@ static int take_remote(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
     /* Kernel receive times: latency and join time are taken when the packet
      * reached our socket, not when a busy loadgen got round to it. */
     setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &buf, sizeof(buf));
-    /* On loopback the sender's system call also runs the receiver's half
-     * of every datagram; with GRO a GSO send is queued here whole (as a
-     * NIC's segmentation offload would leave the server's CPU), and the
-     * viewer thread splits it (LG_GRO_SEG). */
+    /* On loopback the server's send also runs our receiving half of each
+     * datagram; with GRO a GSO send is queued here whole, once, and the
+     * viewer thread splits it (viewer_drain in loadgen.c). */
     if (lg_gro && !p->publisher &&
         setsockopt(p->fd, SOL_UDP, UDP_GRO, &buf, sizeof(buf)) < 0)
         goto fail_errno;
