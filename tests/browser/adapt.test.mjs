@@ -4,7 +4,13 @@
 // the datagrams going to that one viewer's port.  A second viewer's downlink
 // is narrowed instead (a token bucket that queues before it drops, as a
 // congested link does): the transport-cc estimate moves it down, and once
-// the limit is lifted, padding probes find the room to move back up.
+// the limit is lifted it climbs back to the top layer.  How it climbs
+// depends on the encoder: when the next step needs more than half again
+// what gets through, padding probes find the room; when Chrome (short of
+// CPU) encodes the top layer small, the temporal steps form a ladder the
+// estimate climbs on media alone.  So this test reports the probes it saw,
+// and tests/unit/sfu/test-bwe.c asserts the probing itself (a probe that
+// fits raises the estimate; one that does not backs off).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -140,10 +146,9 @@ describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
                 return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
             }, 90000, 500);
             assert.ok(up.framesDecoded > full.framesDecoded, 'kept decoding');
-            // The estimator looked for room with padding probes (recent
-            // packets resent on RTX) rather than waiting blindly.
-            const probes1 = await probes();
-            assert.ok(probes1 > probes0, `padding probes were sent (${probes0} -> ${probes1})`);
+            // Probes are not asserted here (see the top of the file): a CI
+            // run came back up on media alone, 40 -> 40 probe packets.
+            console.log(`padding probe packets during the narrow-link test: ${await probes() - probes0}`);
         } catch (err) {
             failed = true;
             throw err;
