@@ -52,6 +52,7 @@
 #define LG_MAX_PUBLISHERS 8
 #define LG_MAX_VIEWERS 20000
 #define LG_BATCH 32
+#define LG_FRAME_PKT_BUCKETS 65   /* frames of 0..63 video packets, and 64 or more */
 
 typedef struct lg_opts {
     char host[64];
@@ -405,6 +406,7 @@ typedef struct lg_run {
     uint64_t feeds[LG_MAX_PUBLISHERS];  /* Janus publisher ids */
     int64_t next_video, next_audio;
     uint64_t frames, keyframes, video_bytes, audio_packets, late_frames;
+    uint64_t frame_pkts[LG_FRAME_PKT_BUCKETS]; /* frames by video packets (last: that or more) */
     lg_viewers *vw;
     lg_peer **viewers;
     int n_viewers;             /* POSTs attempted */
@@ -593,6 +595,7 @@ static void send_video(lg_run *r, int64_t now)
         return;
     r->frames++;
     r->keyframes += r->frame->keyframe;
+    r->frame_pkts[r->frame->n < LG_FRAME_PKT_BUCKETS ? r->frame->n : LG_FRAME_PKT_BUCKETS - 1]++;
     r->video_bytes += r->frame->bytes;
     for (int i = 0; i < r->frame->n; i++) {
         const lg_payload *pl = &r->frame->pkts[i];
@@ -825,6 +828,7 @@ typedef struct lg_snap {
     int64_t server_cpu_us, self_cpu_us, viewer_thread_cpu_us;
     uint64_t forwarded, rx_packets, pub_sent;
     uint64_t frames, keyframes;              /* the publishers' video frames */
+    uint64_t frame_pkts[LG_FRAME_PKT_BUCKETS];
     uint64_t udp_rcvbuf, udp_sndbuf;        /* the namespace's Udp: counters */
     uint64_t drops_unconnected, drops_connected;
     uint64_t cpu_busy, cpu_total, cpu_softirq;  /* /proc/stat "cpu" line, ticks */
@@ -907,6 +911,7 @@ static void snapshot(lg_run *r, lg_snap *s)
     s->t_us = lg_now_us();
     s->frames = r->frames;
     s->keyframes = r->keyframes;
+    memcpy(s->frame_pkts, r->frame_pkts, sizeof(s->frame_pkts));
     if (r->o.janus) {
         /* No stats API on Janus here (admin off): what the viewers got. */
         s->forwarded = atomic_load(&r->vw->rx_rtp);
@@ -934,6 +939,32 @@ static void snapshot(lg_run *r, lg_snap *s)
     s->ksoftirqd_us = ksoftirqd_cpu_us();
 }
 
+/* How many packets the window's video frames took: a frame leaves as one
+ * burst and its fan-out is the latency tail, so big frames make the p99. */
+static json_t *frame_packets_json(const lg_snap *a, const lg_snap *b)
+{
+    uint64_t n[LG_FRAME_PKT_BUCKETS], total = 0, seen = 0;
+    int max = 0;
+    double pct[] = { 0.5, 0.9, 0.99 };
+    const char *name[] = { "p50", "p90", "p99" };
+    json_t *o = json_object();
+
+    for (int i = 0; i < LG_FRAME_PKT_BUCKETS; i++) {
+        n[i] = b->frame_pkts[i] - a->frame_pkts[i];
+        total += n[i];
+        if (n[i])
+            max = i;
+    }
+    for (int k = 0, i = 0; k < 3; k++) {
+        while (i < LG_FRAME_PKT_BUCKETS - 1 && (double)(seen + n[i]) < pct[k] * (double)total)
+            seen += n[i++];
+        json_object_set_new(o, name[k], json_integer(total ? i : 0));
+    }
+    json_object_set_new(o, "max", json_integer(max));
+    json_object_set_new(o, "max_is_at_least", json_boolean(max == LG_FRAME_PKT_BUCKETS - 1));
+    return o;
+}
+
 /* What the window offered and what got dropped where.  offered_pps is what
  * the server would forward if it kept up: the publishers' packets times the
  * viewers that receive them (every viewer takes every publisher). */
@@ -951,6 +982,7 @@ static json_t *window_json(lg_run *r, const lg_snap *a, const lg_snap *b, double
     /* Keyframes are the big frames: a window with some has a longer tail. */
     json_object_set_new(o, "video_frames", json_integer((json_int_t)(b->frames - a->frames)));
     json_object_set_new(o, "keyframes", json_integer((json_int_t)(b->keyframes - a->keyframes)));
+    json_object_set_new(o, "frame_packets", frame_packets_json(a, b));
     json_object_set_new(o, "offered_pps", json_real(offered));
     json_object_set_new(o, "forwarded_over_offered",
                         offered > 0 ? json_real((double)(b->forwarded - a->forwarded) / win /
