@@ -85,16 +85,28 @@ static int video_init(lg_media *m, int video_kbps)
     vpx_codec_control(&m->vpx, VP8E_SET_STATIC_THRESHOLD, 1);
     vpx_codec_control(&m->vpx, VP8E_SET_NOISE_SENSITIVITY, 0);
     vpx_codec_control(&m->vpx, VP8E_SET_TOKEN_PARTITIONS, 0);
+    /* As libwebrtc does: a keyframe may take at most half the optimal
+     * buffer (600 ms), in percent of an average frame (900 % at 30 fps). */
+    vpx_codec_control(&m->vpx, VP8E_SET_MAX_INTRA_BITRATE_PCT,
+                      (unsigned)(cfg.rc_buf_optimal_sz / 2 * m->fps / 10));
 
     m->planes = malloc(ysz * 3 / 2);
     m->texture = malloc(ysz * 2);
     if (!m->planes || !m->texture)
         return -ENOMEM;
-    for (size_t i = 0; i < ysz * 2; i++)
-        m->texture[i] = (uint8_t)(xorshift(&m->rng) & 0xff);
-    /* Smooth the noise a little so motion search finds the scroll. */
-    for (size_t i = 1; i < ysz * 2; i++)
-        m->texture[i] = (uint8_t)((m->texture[i] + m->texture[i - 1]) / 2);
+    /* Rows twice the picture's width whose right half repeats the left, so
+     * the scroll wraps without a seam: a camera pans, it does not cut.  (A
+     * texture that jumped back every w / 3 frames made a scene cut every
+     * 7 s, a 48-packet inter frame each time.) */
+    for (int r = 0; r < m->height; r++) {
+        uint8_t *row = m->texture + (size_t)r * 2 * m->width;
+        for (int c = 0; c < m->width; c++)
+            row[c] = (uint8_t)(xorshift(&m->rng) & 0xff);
+        /* Smooth the noise a little so motion search finds the scroll. */
+        for (int c = 1; c < m->width; c++)
+            row[c] = (uint8_t)((row[c] + row[c - 1]) / 2);
+        memcpy(row + m->width, row, (size_t)m->width);
+    }
     vpx_img_wrap(&m->img, VPX_IMG_FMT_I420, (unsigned)m->width, (unsigned)m->height, 1,
                  m->planes);
     return 0;
@@ -130,6 +142,13 @@ void lg_media_force_keyframe(lg_media *m)
     m->force_kf = true;
 }
 
+/* pos folded into [0, span): back and forth, no jumps. */
+static int bounce(int64_t pos, int span)
+{
+    int p = (int)(pos % (2 * span));
+    return p < span ? p : 2 * span - 1 - p;
+}
+
 /* A scrolling textured background, a bright box moving across it and a
  * sprinkle of fresh noise each frame: enough change that the encoder spends
  * its whole budget, as a camera picture would. */
@@ -139,7 +158,7 @@ static void draw(lg_media *m)
     int64_t f = m->frame_no;
     int shift = (int)((f * 3) % w);
     uint8_t *y = m->img.planes[0], *u = m->img.planes[1], *v = m->img.planes[2];
-    int bx = (int)((f * 5) % (w - 64)), by = (int)((f * 2) % (h - 64));
+    int bx = bounce(f * 5, w - 64), by = bounce(f * 2, h - 64);
 
     for (int r = 0; r < h; r++) {
         memcpy(y + (size_t)r * m->img.stride[0], m->texture + (size_t)r * 2 * w + shift,
