@@ -67,6 +67,7 @@ typedef struct lg_opts {
     int viewers, publishers, pairs;
     double join_rate, duration, settle;
     int sample_every;
+    int clip_seconds;          /* 0: encode every frame during the run */
     int width, height, fps, video_kbps, audio_kbps;
     bool json;
     bool sink;                 /* viewers stop reading after their first media */
@@ -116,6 +117,9 @@ static void usage(void)
             "  --admin-token T       for GET /api/stats (forwarded packets, sessions)\n"
             "  --server-pid PID      for server CPU (/proc/PID/stat) and RSS\n"
             "  --sample N            decrypt 1 in N packets per viewer (default 10)\n"
+            "  --clip S              encode S seconds of video before the run and send\n"
+            "                        them in a loop (default 10; keyframe requests get a\n"
+            "                        keyframe encoded with the clip); 0 encodes live\n"
 
             "  --video-kbps N        VP8 target (default 700); --audio-kbps N (default 32)\n"
             "  --size WxH --fps F    picture (default 640x360 at 30)\n"
@@ -140,7 +144,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_IDLE, O_HELP };
+           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -154,7 +158,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "sink", 0, 0, O_SINK },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
-        { "help", 0, 0, O_HELP },
+        { "clip", 1, 0, O_CLIP }, { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
     const char *url = NULL;
@@ -162,7 +166,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 
     *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
                     .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
-                    .video_kbps = 700, .audio_kbps = 32, .janus_room = 1234 };
+                    .video_kbps = 700, .audio_kbps = 32, .clip_seconds = 10, .janus_room = 1234 };
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case O_URL: url = optarg; break;
@@ -182,6 +186,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_CMD: o->token_cmd = optarg; break;
         case O_PAIRS: o->pairs = atoi(optarg); break;
         case O_SAMPLE: o->sample_every = atoi(optarg); break;
+        case O_CLIP: o->clip_seconds = atoi(optarg); break;
         case O_VKBPS: o->video_kbps = atoi(optarg); break;
         case O_AKBPS: o->audio_kbps = atoi(optarg); break;
         case O_SIZE:
@@ -831,19 +836,21 @@ typedef struct lg_snap {
     uint64_t frame_pkts[LG_FRAME_PKT_BUCKETS];
     uint64_t udp_rcvbuf, udp_sndbuf;        /* the namespace's Udp: counters */
     uint64_t drops_unconnected, drops_connected;
-    uint64_t cpu_busy, cpu_total, cpu_softirq;  /* /proc/stat "cpu" line, ticks */
+    uint64_t cpu_busy, cpu_total, cpu_softirq, cpu_steal; /* /proc/stat "cpu" line, ticks */
     int64_t ksoftirqd_us;                       /* every ksoftirqd thread's CPU */
 } lg_snap;
 
-/* The whole machine's CPU (every core): busy, total and softirq ticks.  On
- * loopback the receiving half of a send runs in softirq, sometimes deferred
- * to ksoftirqd, whose time no process is charged for. */
+/* The whole machine's CPU (every core): busy, total, softirq and steal
+ * ticks.  On loopback the receiving half of a send runs in softirq,
+ * sometimes deferred to ksoftirqd, whose time no process is charged for.
+ * Steal is time the hypervisor gave our virtual CPUs to someone else: it
+ * counts as busy, and none of it is ours. */
 static void machine_cpu(lg_snap *s)
 {
     unsigned long long v[8] = { 0 };
     FILE *f = fopen("/proc/stat", "r");
 
-    s->cpu_busy = s->cpu_total = s->cpu_softirq = 0;
+    s->cpu_busy = s->cpu_total = s->cpu_softirq = s->cpu_steal = 0;
     if (!f)
         return;
     if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
@@ -852,6 +859,7 @@ static void machine_cpu(lg_snap *s)
             s->cpu_total += v[i];
         s->cpu_busy = s->cpu_total - v[3] - v[4];
         s->cpu_softirq = v[6];
+        s->cpu_steal = v[7];
     }
     fclose(f);
 }
@@ -1007,6 +1015,8 @@ static json_t *window_json(lg_run *r, const lg_snap *a, const lg_snap *b, double
         json_object_set_new(o, "machine_softirq_pct",
                             json_real(100 * ncpu * (double)(b->cpu_softirq - a->cpu_softirq) /
                                       t));
+        json_object_set_new(o, "machine_steal_pct",
+                            json_real(100 * ncpu * (double)(b->cpu_steal - a->cpu_steal) / t));
     }
     json_object_set_new(o, "ksoftirqd_cpu_pct",
                         json_real(100.0 * (double)(b->ksoftirqd_us - a->ksoftirqd_us) / 1e6 /
@@ -1070,6 +1080,8 @@ static int setup(lg_run *r)
     r->viewers = calloc((size_t)r->o.viewers + 1, sizeof(*r->viewers));
     if (!r->cert || !r->sdp || !r->frame || !r->media || r->ep < 0 || !r->vw || !r->viewers)
         return -ENOMEM;
+    if (r->o.clip_seconds > 0 && lg_media_make_clip(r->media, r->o.clip_seconds * r->o.fps) < 0)
+        return -EIO;
     pthread_mutex_init(&r->vw->lock, NULL);
     r->vw->sink = r->o.sink;
     r->vw->idle = r->o.viewers_idle;
@@ -1119,6 +1131,7 @@ static json_t *pub_json(lg_run *r, double window_s)
     json_object_set_new(o, "frames", json_integer((json_int_t)r->frames));
     json_object_set_new(o, "keyframes", json_integer((json_int_t)r->keyframes));
     json_object_set_new(o, "late_frames", json_integer((json_int_t)r->late_frames));
+    json_object_set_new(o, "clip_seconds", json_integer(r->o.clip_seconds));
     json_object_set_new(o, "video_kbps",
                         json_real(r->frames ? (double)r->video_bytes * 8 * r->o.fps /
                                                   (double)r->frames / 1000

@@ -13,6 +13,12 @@
 #define LG_AUDIO_RATE 48000
 #define LG_AUDIO_FRAME 960    /* 20 ms at 48 kHz */
 
+typedef struct lg_coded {
+    uint8_t *data;
+    size_t len, cap;
+    bool key;
+} lg_coded;
+
 struct lg_media {
     vpx_codec_ctx_t vpx;
     bool vpx_ok;
@@ -24,6 +30,13 @@ struct lg_media {
     bool force_kf;
     uint16_t picture_id;
     uint32_t rng;
+    /* Clip mode: frames encoded up front and sent in a loop, so the run's
+     * CPU goes to sending, not encoding; a keyframe (encoded in the same
+     * steady state) answers keyframe requests. */
+    lg_coded *clip;
+    int clip_n, clip_pos;
+    lg_coded clip_key;
+    lg_coded live;            /* live mode: the frame just encoded */
     OpusEncoder *opus;
     int16_t pcm[LG_AUDIO_FRAME * 2];
     double phase;
@@ -46,6 +59,11 @@ void lg_media_free(lg_media *m)
         vpx_codec_destroy(&m->vpx);
     if (m->opus)
         opus_encoder_destroy(m->opus);
+    for (int i = 0; i < m->clip_n; i++)
+        free(m->clip[i].data);
+    free(m->clip);
+    free(m->clip_key.data);
+    free(m->live.data);
     free(m->planes);
     free(m->texture);
     free(m);
@@ -210,28 +228,91 @@ static void packetize(lg_media *m, const uint8_t *data, size_t len, lg_frame *ou
         out->pkts[out->n - 1].marker = true;
 }
 
-int lg_media_video_frame(lg_media *m, lg_frame *out)
+/* Draw and encode the next picture into c (its buffer grows as needed). */
+static int encode(lg_media *m, bool key, lg_coded *c)
 {
     const vpx_codec_cx_pkt_t *pkt;
     vpx_codec_iter_t it = NULL;
-    vpx_enc_frame_flags_t flags = m->force_kf ? VPX_EFLAG_FORCE_KF : 0;
 
     draw(m);
-    out->n = 0;
-    out->keyframe = false;
-    out->bytes = 0;
-    out->ts90k = (uint32_t)(m->frame_no * 90000 / m->fps);
-    if (vpx_codec_encode(&m->vpx, &m->img, m->frame_no, 1, flags, VPX_DL_REALTIME))
+    c->len = 0;
+    c->key = false;
+    if (vpx_codec_encode(&m->vpx, &m->img, m->frame_no, 1, key ? VPX_EFLAG_FORCE_KF : 0,
+                         VPX_DL_REALTIME))
         return -EIO;
-    m->force_kf = false;
     m->frame_no++;
     while ((pkt = vpx_codec_get_cx_data(&m->vpx, &it))) {
         if (pkt->kind != VPX_CODEC_CX_FRAME_PKT)
             continue;
-        out->keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
-        out->bytes += pkt->data.frame.sz;
-        packetize(m, pkt->data.frame.buf, pkt->data.frame.sz, out);
+        size_t sz = pkt->data.frame.sz;
+        if (c->len + sz > c->cap) {
+            size_t cap = (c->len + sz) * 2;
+            uint8_t *d = realloc(c->data, cap);
+            if (!d)
+                return -ENOMEM;
+            c->data = d;
+            c->cap = cap;
+        }
+        memcpy(c->data + c->len, pkt->data.frame.buf, sz);
+        c->len += sz;
+        c->key |= (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
     }
+    return 0;
+}
+
+int lg_media_make_clip(lg_media *m, int frames)
+{
+    lg_coded scratch = { 0 };
+    int rc = 0;
+
+    if (frames <= 0 || m->clip)
+        return -EINVAL;
+    m->clip = calloc((size_t)frames, sizeof(*m->clip));
+    if (!m->clip)
+        return -ENOMEM;
+    /* Two seconds for the rate control to settle after the first
+     * keyframe; then the keyframe kept for requests; one more second for
+     * the debt it leaves to be paid; then the loop. */
+    for (int i = 0; i < 2 * m->fps && rc == 0; i++)
+        rc = encode(m, false, &scratch);
+    if (rc == 0)
+        rc = encode(m, true, &m->clip_key);
+    for (int i = 0; i < m->fps && rc == 0; i++)
+        rc = encode(m, false, &scratch);
+    for (; m->clip_n < frames && rc == 0; m->clip_n++)
+        rc = encode(m, false, &m->clip[m->clip_n]);
+    free(scratch.data);
+    m->frame_no = 0;        /* timestamps start from 0 as in live mode */
+    m->force_kf = true;     /* the first frame sent is a keyframe, as live */
+    return rc;
+}
+
+int lg_media_video_frame(lg_media *m, lg_frame *out)
+{
+    const lg_coded *c;
+
+    out->n = 0;
+    out->keyframe = false;
+    out->bytes = 0;
+    out->ts90k = (uint32_t)(m->frame_no * 90000 / m->fps);
+    if (m->clip) {
+        if (m->force_kf) {
+            c = &m->clip_key;
+        } else {
+            c = &m->clip[m->clip_pos];
+            m->clip_pos = (m->clip_pos + 1) % m->clip_n;
+        }
+        m->frame_no++;
+    } else {
+        int rc = encode(m, m->force_kf, &m->live);
+        if (rc < 0)
+            return rc;
+        c = &m->live;
+    }
+    m->force_kf = false;
+    out->keyframe = c->key;
+    out->bytes = c->len;
+    packetize(m, c->data, c->len, out);
     m->picture_id = (uint16_t)((m->picture_id + 1) & 0x7fff);
     return 0;
 }

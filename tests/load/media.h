@@ -31,7 +31,14 @@ typedef struct lg_media lg_media;
 lg_media *lg_media_new(int width, int height, int fps, int video_kbps, int audio_kbps);
 void lg_media_free(lg_media *m);
 
-/* The next encode makes a keyframe (the server's PLI / FIR). */
+/* Clip mode: encode `frames` pictures now (after the rate control has
+ * settled) and a keyframe; from then on lg_media_video_frame sends them in
+ * a loop, the keyframe when one is asked for, and encodes nothing.  The
+ * stream is the same as live (the payloads are not decoded: loadgen adds a
+ * trailer) at a fraction of the CPU.  0 or a negative errno. */
+int lg_media_make_clip(lg_media *m, int frames);
+
+/* The next frame is a keyframe (the server's PLI / FIR). */
 void lg_media_force_keyframe(lg_media *m);
 
 /* Encode the next picture and packetize it (VP8 payload descriptor with a
