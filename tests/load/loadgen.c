@@ -833,6 +833,7 @@ typedef struct lg_snap {
     int64_t server_cpu_us, self_cpu_us, viewer_thread_cpu_us;
     uint64_t forwarded, rx_packets, pub_sent;
     uint64_t frames, keyframes;              /* the publishers' video frames */
+    json_t *workers;                         /* /api/stats "workers" (owned), or NULL */
     uint64_t frame_pkts[LG_FRAME_PKT_BUCKETS];
     uint64_t udp_rcvbuf, udp_sndbuf;        /* the namespace's Udp: counters */
     uint64_t drops_unconnected, drops_connected;
@@ -917,6 +918,7 @@ static void snapshot(lg_run *r, lg_snap *s)
     struct rusage ru;
 
     s->t_us = lg_now_us();
+    s->workers = NULL;
     s->frames = r->frames;
     s->keyframes = r->keyframes;
     memcpy(s->frame_pkts, r->frame_pkts, sizeof(s->frame_pkts));
@@ -926,6 +928,7 @@ static void snapshot(lg_run *r, lg_snap *s)
     } else {
         json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
         s->forwarded = lg_json_u64(st, "forwarded_packets");
+        s->workers = json_incref(json_object_get(st, "workers"));
         json_decref(st);
     }
     if (r->o.server_pid > 0) {
@@ -1311,6 +1314,10 @@ int main(int argc, char **argv)
     json_object_set_new(out, "publish", pub_json(r, win));
     if (st_end)
         json_object_set_new(out, "server_stats_end", st_end);
+    /* Each worker's sessions, load and socket drops as the window ended
+     * (before the viewers leave): how evenly the load was spread. */
+    json_object_set_new(out, "server_workers_window_end", b.workers ? b.workers : json_null());
+    json_decref(a.workers);
 
     json_t *join = json_object_get(out, "join_first_media");
     double join50 = json_real_value(json_object_get(join, "p50_ms"));

@@ -7,8 +7,11 @@ needs, so media piles up in the worker's socket.  The test asserts what a
 user sees: the server reports itself overloaded (/api/health, /api/stats,
 its log), a new viewer is refused at once with 503 and the error code
 "overloaded" instead of joining a server that cannot feed it, and once the
-CPU is back the overload clears and a new viewer is admitted (201).  It
-asserts no timing: every wait is for a state, with a generous deadline.
+CPU is back the overload clears and a new viewer is admitted (201).  Then the
+same starvation with two workers and --no-admission-control: every new
+viewer is admitted, most go to the worker that is not overloaded, but only
+until it holds an eighth more sessions than the starved one.  It asserts
+no timing: every wait is for a state, with a generous deadline.
 Run by tests/load/run inside its network namespace; needs root (chrt -f)
 and two CPUs.
 """
@@ -27,6 +30,7 @@ REPO = stagecast.REPO
 LOADGEN = os.environ.get("LOADGEN_BIN") or os.path.join(REPO, os.environ.get("BUILD_DIR", "build"),
                                                         "tests", "load", "loadgen")
 VIEWERS = 600
+ALL_CPUS = sorted(os.sched_getaffinity(0))
 OFFER = open(os.path.join(REPO, "tests", "data", "sdp", "chrome-whep.sdp")).read()
 fails = []
 
@@ -48,7 +52,7 @@ def wait_for(what, pred, timeout):
 
 
 def main():
-    cpus = sorted(os.sched_getaffinity(0))
+    cpus = ALL_CPUS
     if len(cpus) < 2:
         print("FAIL: the overload test needs two CPUs (one to starve, one for the rest)")
         return 1
@@ -146,5 +150,91 @@ def main():
     return 1 if fails else 0
 
 
+def spread_without_admission():
+    """Two workers, --no-admission-control, worker 0 starved as above.  New
+    viewers are all admitted; they go to the worker that is not overloaded
+    only until it holds an eighth more sessions (+ 8) than the overloaded
+    one, then to the one with fewer: never all to one worker, which at
+    saturation left the other idle."""
+    cpus = ALL_CPUS
+    cpu = cpus[0]
+    os.sched_setaffinity(0, cpus)  # main() left this process off cpus[0]
+    srv = stagecast.Server(workers=2, extra_args=[
+        "--worker-cpus", "%d,%d" % (cpus[0], cpus[1]), "--no-admission-control",
+        "--log-level", "warn"])
+    loadgen = hog = None
+    late = []
+    try:
+        srv.start()
+        os.sched_setaffinity(0, cpus[1:])
+        for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
+            with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
+                if not f.read().startswith("sc-worker-"):
+                    os.sched_setaffinity(int(tid), cpus[1:])
+        admin = srv.token("*", "admin")
+        view = srv.token("load", "viewer", name="late-viewer")
+        pub = srv.token("load", "presenter", name="loadgen-pub")
+        lview = srv.token("load", "viewer", name="loadgen-viewer")
+        loadgen = subprocess.Popen(
+            [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--room", "load",
+             "--publisher-token", pub, "--viewer-token", lview, "--admin-token", admin,
+             "--server-pid", str(srv.proc.pid), "--viewers", str(VIEWERS), "--join-rate", "200",
+             "--settle", "1", "--duration", "60", "--sink", "--json"],
+            stdout=open(os.path.join(srv.data, "report.json"), "w"),
+            stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
+        joined = wait_for("viewers joined",
+                          lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
+        need(joined, "two workers: the publisher and %d viewers joined" % VIEWERS)
+        hog = subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
+                                "taskset", "-c", str(cpu), sys.executable, "-c",
+                                "while True: pass"], start_new_session=True)
+        over = wait_for("worker 0 overloaded",
+                        lambda: srv.stats(admin)["workers"][0]["overloaded"] is True, 45)
+        need(over, "worker 0, starved of its CPU, reports itself overloaded")
+        before = [w["sessions"] for w in srv.stats(admin)["workers"]]
+        statuses = []
+        for _ in range(150):
+            r = srv.whep("load", OFFER, view)
+            statuses.append(r.status)
+            if r.status == 201:
+                late.append(r.headers["location"])
+        need(all(st == 201 for st in statuses),
+             "without admission control all 150 new viewers are admitted (%s)"
+             % sorted(set(statuses)))
+        st = srv.stats(admin)
+        still = st["workers"][0]["overloaded"] is True
+        after = [w["sessions"] for w in st["workers"]]
+        got = [after[i] - before[i] for i in range(2)]
+        need(still, "worker 0 was still overloaded after the joins")
+        need(got[1] > got[0],
+             "most new viewers went to the worker that is not overloaded (%s, from %s)"
+             % (got, before))
+        need(got[0] > 0 and after[1] <= after[0] + after[0] // 8 + 9,
+             "but only up to an eighth more sessions (+ 8) than the other (%s)" % after)
+    finally:
+        if hog is not None:
+            os.killpg(hog.pid, signal.SIGKILL)
+            hog.wait()
+        for loc in late:
+            srv.delete(loc, view)
+        if loadgen is not None and loadgen.poll() is None:
+            loadgen.send_signal(signal.SIGINT)
+            try:
+                loadgen.wait(30)
+            except subprocess.TimeoutExpired:
+                loadgen.kill()
+                loadgen.wait()
+        status = srv.stop()
+        need(status == 0, "the two-worker server exits cleanly (%s)" % status)
+        if fails:
+            print(srv.log_tail(30))
+        srv.cleanup()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    if len(ALL_CPUS) >= 2:
+        print("=== overload without admission control: two workers, one starved", flush=True)
+        spread_without_admission()
+        print("spread test: %s" % ("FAIL" if fails else "ok"))
+    sys.exit(1 if rc or fails else 0)
