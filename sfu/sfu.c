@@ -334,11 +334,11 @@ static int pick_worker(const sc_sfu *sfu, bool viewer)
             any = i;
     /* Without admission control nobody is refused, so passing over an
      * overloaded worker only helps while the others are not much fuller:
-     * past an eighth more sessions, the whole box is saturated, and sending
+     * past a sixteenth more sessions, the whole box is saturated, and sending
      * every viewer to the same worker would leave the others idle (measured:
      * 1,337 against 670 sessions, one worker dropping, a tenth of the
      * CPUs unused). */
-    int cap = sfu->cfg.no_admission_control ? counts[any] + counts[any] / 8 + 8 : INT_MAX;
+    int cap = sfu->cfg.no_admission_control ? counts[any] + counts[any] / 16 + 8 : INT_MAX;
     int best = -1;
     for (int i = 0; i < sfu->n_workers; i++) {
         if (counts[i] > cap ||
