@@ -51,6 +51,58 @@ def wait_for(what, pred, timeout):
     return None
 
 
+def isolate_workers(srv, others):
+    """Everything but the server's media workers (this test, the loadgen,
+    the server's control and recorder threads) stays on `others`."""
+    os.sched_setaffinity(0, others)
+    for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
+        with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
+            if not f.read().startswith("sc-worker-"):
+                os.sched_setaffinity(int(tid), others)
+
+
+def start_loadgen(srv, admin):
+    """The C loadgen: one publisher and VIEWERS sink viewers for 60 s."""
+    pub = srv.token("load", "presenter", name="loadgen-pub")
+    lview = srv.token("load", "viewer", name="loadgen-viewer")
+    return subprocess.Popen(
+        [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--room", "load",
+         "--publisher-token", pub, "--viewer-token", lview, "--admin-token", admin,
+         "--server-pid", str(srv.proc.pid), "--viewers", str(VIEWERS), "--join-rate", "200",
+         "--settle", "1", "--duration", "60", "--sink", "--json"],
+        stdout=open(os.path.join(srv.data, "report.json"), "w"),
+        stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
+
+
+def start_hog(cpu):
+    """SCHED_FIFO on the worker's CPU: the kernel's RT throttling leaves
+    ordinary tasks about 5 % of it.  `timeout` ends it whatever happens."""
+    return subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
+                             "taskset", "-c", str(cpu), sys.executable, "-c",
+                             "while True: pass"], start_new_session=True)
+
+
+def stop_hog(hog):
+    if hog is not None:
+        os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait()
+
+
+def finish(srv, loadgen, what):
+    if loadgen is not None and loadgen.poll() is None:
+        loadgen.send_signal(signal.SIGINT)
+        try:
+            loadgen.wait(30)
+        except subprocess.TimeoutExpired:
+            loadgen.kill()
+            loadgen.wait()
+    status = srv.stop()
+    need(status == 0, "%s exits cleanly (%s)" % (what, status))
+    if fails:
+        print(srv.log_tail(30))
+    srv.cleanup()
+
+
 def main():
     cpus = ALL_CPUS
     if len(cpus) < 2:
@@ -61,24 +113,10 @@ def main():
     loadgen = hog = None
     try:
         srv.start()
-        # Everything but the worker (this test, the loadgen, the server's
-        # control and recorder threads) stays off the CPU that is taken.
-        os.sched_setaffinity(0, cpus[1:])
-        for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
-            with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
-                if not f.read().startswith("sc-worker-"):
-                    os.sched_setaffinity(int(tid), cpus[1:])
+        isolate_workers(srv, cpus[1:])
         admin = srv.token("*", "admin")
         view = srv.token("load", "viewer", name="late-viewer")
-        pub = srv.token("load", "presenter", name="loadgen-pub")
-        lview = srv.token("load", "viewer", name="loadgen-viewer")
-        report = os.path.join(srv.data, "report.json")
-        loadgen = subprocess.Popen(
-            [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--room", "load",
-             "--publisher-token", pub, "--viewer-token", lview, "--admin-token", admin,
-             "--server-pid", str(srv.proc.pid), "--viewers", str(VIEWERS), "--join-rate", "200",
-             "--settle", "1", "--duration", "60", "--sink", "--json"],
-            stdout=open(report, "w"), stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
+        loadgen = start_loadgen(srv, admin)
 
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
@@ -91,11 +129,7 @@ def main():
              "/api/stats lists the one worker, pinned, with every session (%s)"
              % st.get("workers"))
 
-        # SCHED_FIFO on the worker's CPU: the kernel's RT throttling leaves
-        # ordinary tasks about 5 % of it.  `timeout` ends it whatever happens.
-        hog = subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
-                                "taskset", "-c", str(cpu), sys.executable, "-c",
-                                "while True: pass"], start_new_session=True)
+        hog = start_hog(cpu)
         over = wait_for("overloaded", lambda: srv.health().json().get("overloaded") is True, 45)
         need(over, "the server reports itself overloaded once its worker cannot keep up")
         st = srv.stats(admin)
@@ -119,8 +153,7 @@ def main():
         if r.status == 201:
             srv.delete(r.headers["location"], pub2)
 
-        os.killpg(hog.pid, signal.SIGKILL)
-        hog.wait()
+        stop_hog(hog)
         hog = None
         clear = wait_for("recovered", lambda: srv.health().json().get("overloaded") is False, 45)
         need(clear, "the overload clears once the CPU is back")
@@ -131,21 +164,8 @@ def main():
         need("overloaded: new viewers go elsewhere or are refused" in srv.log_text(),
              "the server's log says when the worker became overloaded")
     finally:
-        if hog is not None:
-            os.killpg(hog.pid, signal.SIGKILL)
-            hog.wait()
-        if loadgen is not None and loadgen.poll() is None:
-            loadgen.send_signal(signal.SIGINT)
-            try:
-                loadgen.wait(30)
-            except subprocess.TimeoutExpired:
-                loadgen.kill()
-                loadgen.wait()
-        status = srv.stop()
-        need(status == 0, "the server exits cleanly (%s)" % status)
-        if fails:
-            print(srv.log_tail(30))
-        srv.cleanup()
+        stop_hog(hog)
+        finish(srv, loadgen, "the server")
     print("overload test: %s" % ("FAIL" if fails else "ok"))
     return 1 if fails else 0
 
@@ -166,28 +186,14 @@ def spread_without_admission():
     late = []
     try:
         srv.start()
-        os.sched_setaffinity(0, cpus[1:])
-        for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
-            with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
-                if not f.read().startswith("sc-worker-"):
-                    os.sched_setaffinity(int(tid), cpus[1:])
+        isolate_workers(srv, cpus[1:])
         admin = srv.token("*", "admin")
         view = srv.token("load", "viewer", name="late-viewer")
-        pub = srv.token("load", "presenter", name="loadgen-pub")
-        lview = srv.token("load", "viewer", name="loadgen-viewer")
-        loadgen = subprocess.Popen(
-            [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--room", "load",
-             "--publisher-token", pub, "--viewer-token", lview, "--admin-token", admin,
-             "--server-pid", str(srv.proc.pid), "--viewers", str(VIEWERS), "--join-rate", "200",
-             "--settle", "1", "--duration", "60", "--sink", "--json"],
-            stdout=open(os.path.join(srv.data, "report.json"), "w"),
-            stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
+        loadgen = start_loadgen(srv, admin)
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
         need(joined, "two workers: the publisher and %d viewers joined" % VIEWERS)
-        hog = subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
-                                "taskset", "-c", str(cpu), sys.executable, "-c",
-                                "while True: pass"], start_new_session=True)
+        hog = start_hog(cpu)
         over = wait_for("worker 0 overloaded",
                         lambda: srv.stats(admin)["workers"][0]["overloaded"] is True, 45)
         need(over, "worker 0, starved of its CPU, reports itself overloaded")
@@ -212,23 +218,10 @@ def spread_without_admission():
         need(got[0] > 0 and after[1] <= after[0] + after[0] // 16 + 9,
              "but only up to a sixteenth more sessions (+ 8) than the other (%s)" % after)
     finally:
-        if hog is not None:
-            os.killpg(hog.pid, signal.SIGKILL)
-            hog.wait()
+        stop_hog(hog)
         for loc in late:
             srv.delete(loc, view)
-        if loadgen is not None and loadgen.poll() is None:
-            loadgen.send_signal(signal.SIGINT)
-            try:
-                loadgen.wait(30)
-            except subprocess.TimeoutExpired:
-                loadgen.kill()
-                loadgen.wait()
-        status = srv.stop()
-        need(status == 0, "the two-worker server exits cleanly (%s)" % status)
-        if fails:
-            print(srv.log_tail(30))
-        srv.cleanup()
+        finish(srv, loadgen, "the two-worker server")
 
 
 if __name__ == "__main__":
