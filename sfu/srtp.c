@@ -504,7 +504,9 @@ sc_srtp *sc_srtp_new(const sc_srtp_keys *keys)
     if (!s)
         return NULL;
     if (keys->profile == SC_SRTP_AEAD_AES_128_GCM) {
-        if (!(s->gcm = gcm_dir_new(sizeof(gcm_tx), keys->local, true)) || !(s->rtcp = gcm_rtcp_new(keys)))
+        s->gcm = gcm_dir_new(sizeof(gcm_tx), keys->local, true);
+        s->rtcp = gcm_rtcp_new(keys);
+        if (!s->gcm || !s->rtcp)
             goto fail;
         s->in_keys = *keys;
         memset(s->in_keys.local, 0, sizeof(s->in_keys.local));

@@ -292,8 +292,6 @@ int lg_media_video_frame(lg_media *m, lg_frame *out)
     const lg_coded *c;
 
     out->n = 0;
-    out->keyframe = false;
-    out->bytes = 0;
     out->ts90k = (uint32_t)(m->frame_no * 90000 / m->fps);
     if (m->clip) {
         if (m->force_kf) {

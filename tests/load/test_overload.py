@@ -74,6 +74,16 @@ def start_loadgen(srv, admin):
         stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
 
 
+def serve_loaded(srv, cpus):
+    """Start srv, keep all but its workers off cpus[0], and start the
+    loadgen: (admin token, late-viewer token, loadgen process)."""
+    srv.start()
+    isolate_workers(srv, cpus[1:])
+    admin = srv.token("*", "admin")
+    view = srv.token("load", "viewer", name="late-viewer")
+    return admin, view, start_loadgen(srv, admin)
+
+
 def start_hog(cpu):
     """SCHED_FIFO on the worker's CPU: the kernel's RT throttling leaves
     ordinary tasks about 5 % of it.  `timeout` ends it whatever happens."""
@@ -112,11 +122,7 @@ def main():
     srv = stagecast.Server(workers=1, extra_args=["--worker-cpus", str(cpu), "--log-level", "warn"])
     loadgen = hog = None
     try:
-        srv.start()
-        isolate_workers(srv, cpus[1:])
-        admin = srv.token("*", "admin")
-        view = srv.token("load", "viewer", name="late-viewer")
-        loadgen = start_loadgen(srv, admin)
+        admin, view, loadgen = serve_loaded(srv, cpus)
 
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
@@ -185,11 +191,7 @@ def spread_without_admission():
     loadgen = hog = None
     late = []
     try:
-        srv.start()
-        isolate_workers(srv, cpus[1:])
-        admin = srv.token("*", "admin")
-        view = srv.token("load", "viewer", name="late-viewer")
-        loadgen = start_loadgen(srv, admin)
+        admin, view, loadgen = serve_loaded(srv, cpus)
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
         need(joined, "two workers: the publisher and %d viewers joined" % VIEWERS)
