@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gcm.h"
 #include "util.h"
 
 /* RTP and RTCP with AEAD_AES_128_GCM are done here with OpenSSL (AES-NI)
@@ -44,7 +45,7 @@ typedef struct gcm_tx_stream {
 
 /* One direction's SRTP session key (in an AES-128-GCM context) and salt. */
 typedef struct gcm_key {
-    EVP_CIPHER_CTX *ctx;
+    sc_gcm *ctx;
     uint8_t salt[12];
 } gcm_key;
 
@@ -64,7 +65,7 @@ typedef struct gcm_rtcp_window {
 } gcm_rtcp_window;
 
 typedef struct gcm_rtcp {
-    EVP_CIPHER_CTX *tx, *rx;        /* SRTCP session keys, ours and the peer's */
+    sc_gcm *tx, *rx;                /* SRTCP session keys, ours and the peer's */
     uint8_t tx_salt[12], rx_salt[12];
     uint32_t tx_index;              /* next SRTCP index we send */
     gcm_rtcp_window win[SC_SRTP_MAX_SSRCS]; /* parallel to sc_srtp.in_ssrcs */
@@ -204,25 +205,16 @@ static int srtp_kdf(const uint8_t *master_key, const uint8_t *master_salt, size_
 /* An AES-128-GCM context keyed with the session key derived under
  * key_label, and the session salt under salt_label (RFC 3711 4.3.2: 0x00 /
  * 0x02 for SRTP, 0x03 / 0x05 for SRTCP). */
-static EVP_CIPHER_CTX *gcm_ctx_new(const uint8_t *key_salt, uint8_t key_label,
-                                   uint8_t salt_label, uint8_t salt[12], bool encrypt)
+static sc_gcm *gcm_ctx_new(const uint8_t *key_salt, uint8_t key_label, uint8_t salt_label,
+                           uint8_t salt[12], bool encrypt)
 {
     uint8_t session_key[16];
-    EVP_CIPHER_CTX *ctx = NULL;
-    if (srtp_kdf(key_salt, key_salt + 16, 12, key_label, session_key, 16) < 0 ||
-        srtp_kdf(key_salt, key_salt + 16, 12, salt_label, salt, 12) < 0)
-        goto fail;
-    ctx = EVP_CIPHER_CTX_new();
-    if (!ctx || EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL, encrypt) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-        EVP_CipherInit_ex(ctx, NULL, NULL, session_key, NULL, encrypt) != 1)
-        goto fail;
+    sc_gcm *g = NULL;
+    if (srtp_kdf(key_salt, key_salt + 16, 12, key_label, session_key, 16) == 0 &&
+        srtp_kdf(key_salt, key_salt + 16, 12, salt_label, salt, 12) == 0)
+        g = sc_gcm_new(session_key, encrypt, false);
     memset(session_key, 0, sizeof(session_key));
-    return ctx;
-fail:
-    memset(session_key, 0, sizeof(session_key));
-    EVP_CIPHER_CTX_free(ctx);
-    return NULL;
+    return g;
 }
 
 /* A gcm_tx or gcm_rx (size bytes, zeroed), its gcm_key (the first
@@ -242,7 +234,7 @@ static void gcm_dir_free(void *g, size_t size)
 {
     if (!g)
         return;
-    EVP_CIPHER_CTX_free(((gcm_key *)g)->ctx);
+    sc_gcm_free(((gcm_key *)g)->ctx);
     memset(g, 0, size);
     free(g);
 }
@@ -267,8 +259,8 @@ static gcm_rtcp *gcm_rtcp_new(const sc_srtp_keys *keys)
     r->tx = gcm_ctx_new(keys->local, 0x03, 0x05, r->tx_salt, true);
     r->rx = gcm_ctx_new(keys->remote, 0x03, 0x05, r->rx_salt, false);
     if (!r->tx || !r->rx) {
-        EVP_CIPHER_CTX_free(r->tx);
-        EVP_CIPHER_CTX_free(r->rx);
+        sc_gcm_free(r->tx);
+        sc_gcm_free(r->rx);
         free(r);
         return NULL;
     }
@@ -279,8 +271,8 @@ static void gcm_rtcp_free(gcm_rtcp *r)
 {
     if (!r)
         return;
-    EVP_CIPHER_CTX_free(r->tx);
-    EVP_CIPHER_CTX_free(r->rx);
+    sc_gcm_free(r->tx);
+    sc_gcm_free(r->rx);
     memset(r, 0, sizeof(*r));
     free(r);
 }
@@ -307,16 +299,11 @@ static int gcm_rtcp_protect(gcm_rtcp *r, uint8_t *buf, size_t *len, size_t cap)
     if (r->tx_index > 0x7fffffffu)
         return -EKEYEXPIRED; /* 2^31 packets under one key: rekey */
     uint8_t iv[12], word[4];
-    int outl;
     gcm_rtcp_iv(iv, r->tx_salt, sc_rd32(buf + 4), r->tx_index);
     sc_wr32(word, 0x80000000u | r->tx_index);
-    if (EVP_EncryptInit_ex(r->tx, NULL, NULL, NULL, iv) != 1 ||
-        EVP_EncryptUpdate(r->tx, NULL, &outl, buf, 8) != 1 ||
-        EVP_EncryptUpdate(r->tx, NULL, &outl, word, 4) != 1 ||
-        (n > 8 && EVP_EncryptUpdate(r->tx, buf + 8, &outl, buf + 8, (int)(n - 8)) != 1) ||
-        EVP_EncryptFinal_ex(r->tx, buf + n, &outl) != 1 ||
-        EVP_CIPHER_CTX_ctrl(r->tx, EVP_CTRL_GCM_GET_TAG, 16, buf + n) != 1)
-        return -EIO;
+    int rc = sc_gcm_seal(r->tx, iv, buf, 8, word, 4, buf + 8, n - 8, buf + n);
+    if (rc < 0)
+        return rc;
     memcpy(buf + n + 16, word, 4);
     r->tx_index++;
     *len = n + 20;
@@ -416,13 +403,9 @@ static int gcm_protect(gcm_tx *g, uint8_t *buf, size_t *len, size_t cap)
         return rc;
     uint8_t iv[12];
     gcm_rtp_iv(iv, g->k.salt, ssrc, roc, seq);
-    int outl;
-    if (EVP_EncryptInit_ex(g->k.ctx, NULL, NULL, NULL, iv) != 1 ||
-        EVP_EncryptUpdate(g->k.ctx, NULL, &outl, buf, (int)hdr) != 1 ||
-        (n > hdr && EVP_EncryptUpdate(g->k.ctx, buf + hdr, &outl, buf + hdr, (int)(n - hdr)) != 1) ||
-        EVP_EncryptFinal_ex(g->k.ctx, buf + n, &outl) != 1 ||
-        EVP_CIPHER_CTX_ctrl(g->k.ctx, EVP_CTRL_GCM_GET_TAG, 16, buf + n) != 1)
-        return -EIO;
+    rc = sc_gcm_seal(g->k.ctx, iv, buf, hdr, NULL, 0, buf + hdr, n - hdr, buf + n);
+    if (rc < 0)
+        return rc;
     *len = n + 16;
     return 0;
 }
@@ -607,22 +590,6 @@ int sc_srtp_protect_rtcp(sc_srtp *s, uint8_t *buf, size_t *len, size_t cap)
     return protect(s->out, buf, len, cap, 8, SC_SRTCP_MAX_TRAILER, true);
 }
 
-/* AES-GCM open in place: authenticate aad (and aad2, if any) and data
- * against tag, decrypting data.  -EBADMSG if it does not authenticate. */
-static int gcm_open(EVP_CIPHER_CTX *ctx, const uint8_t iv[12], const uint8_t *aad,
-                    size_t aad_len, const uint8_t *aad2, size_t aad2_len, uint8_t *data,
-                    size_t data_len, const uint8_t *tag)
-{
-    int outl;
-    if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1 ||
-        EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1 ||
-        (aad2_len && EVP_DecryptUpdate(ctx, NULL, &outl, aad2, (int)aad2_len) != 1) ||
-        (data_len && EVP_DecryptUpdate(ctx, data, &outl, data, (int)data_len) != 1) ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, (void *)tag) != 1)
-        return -EIO;
-    return EVP_DecryptFinal_ex(ctx, data + data_len, &outl) == 1 ? 0 : -EBADMSG;
-}
-
 /* A packet from a new SSRC authenticated: admit it, *k its index. */
 static int admit_new_ssrc(sc_srtp *s, uint32_t ssrc, int *k)
 {
@@ -651,7 +618,7 @@ static int gcm_rtcp_unprotect(sc_srtp *s, uint8_t *buf, size_t *len)
     size_t body = n - 16 - 4; /* header + ciphertext */
     uint8_t iv[12];
     gcm_rtcp_iv(iv, r->rx_salt, ssrc, index);
-    int rc = gcm_open(r->rx, iv, buf, 8, buf + n - 4, 4, buf + 8, body - 8, buf + body);
+    int rc = sc_gcm_open(r->rx, iv, buf, 8, buf + n - 4, 4, buf + 8, body - 8, buf + body);
     if (rc == 0 && k < 0)
         rc = admit_new_ssrc(s, ssrc, &k);
     if (rc < 0)
@@ -692,7 +659,7 @@ static int gcm_unprotect(sc_srtp *s, uint8_t *buf, size_t *len)
     uint8_t iv[12];
     gcm_rtp_iv(iv, s->rx->k.salt, ssrc, roc, seq);
     size_t body = n - 16;
-    int rc = gcm_open(s->rx->k.ctx, iv, buf, hdr, NULL, 0, buf + hdr, body - hdr, buf + body);
+    int rc = sc_gcm_open(s->rx->k.ctx, iv, buf, hdr, NULL, 0, buf + hdr, body - hdr, buf + body);
     if (rc == 0 && k < 0) {
         rc = admit_new_ssrc(s, ssrc, &k);
         if (rc == 0)
