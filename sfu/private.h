@@ -213,6 +213,7 @@ typedef struct sc_counters {
     uint64_t muted_packets;
     uint64_t temporal_dropped;
     uint64_t gso_sends, gso_segments;
+    uint64_t fanout_batches, fanout_packets;
     uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
     /* Load, set by the worker once a second (measure_load): */
     uint64_t busy_us;                 /* time outside epoll_wait, cumulative */

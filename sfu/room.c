@@ -721,6 +721,8 @@ static void fan_out(sc_worker *w, sc_room *r, sc_media_pkt *const *pkts, int n)
     int order[SC_DELIVER_BATCH], pad[SC_DELIVER_BATCH];
     n = viewer_order(pkts, n, order);
     pad_runs(pkts, order, n, pad);
+    SC_COUNT(w, fanout_batches, 1);
+    SC_COUNT(w, fanout_packets, n);
     for (int i = 0; i < r->n_subs; i++) {
         sc_transport *sub = r->subs[i];
         if (!sub->connected || !sub->selected || sub->closing)

@@ -932,6 +932,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
         ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets); ADD(muted_packets);
         ADD(temporal_dropped); ADD(gso_sends); ADD(gso_segments);
+        ADD(fanout_batches); ADD(fanout_packets);
         ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
 #undef ADD
         out->socket_drops_media += __atomic_load_n(&c->sock_drops_media, __ATOMIC_RELAXED);

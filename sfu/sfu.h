@@ -222,6 +222,8 @@ typedef struct sc_sfu_stats {
     uint64_t temporal_dropped;    /* packets not sent to a viewer: above its temporal layer */
     uint64_t gso_sends;           /* UDP GSO sends (several datagrams to one viewer at once) */
     uint64_t gso_segments;        /* datagrams that left in them */
+    uint64_t fanout_batches;      /* batches of a room's packets fanned out together */
+    uint64_t fanout_packets;      /* packets in them (their mean: fanout_packets / fanout_batches) */
     uint64_t nacks_received, retransmits_sent;
     uint64_t plis_sent;           /* keyframe requests sent to publishers */
     uint64_t consent_expired;

@@ -226,6 +226,8 @@ static void api_stats(sc_server *srv, conn *c)
     STAT(temporal_dropped);
     STAT(gso_sends);
     STAT(gso_segments);
+    STAT(fanout_batches);
+    STAT(fanout_packets);
     STAT(nacks_received);
     STAT(retransmits_sent);
     STAT(plis_sent);
