@@ -404,6 +404,7 @@ typedef struct lg_run {
     sc_sdp *sdp;               /* scratch for answers */
     lg_media *media;
     lg_frame *frame;
+    lg_frame *frame_k;         /* another co-host's frame (send_video) */
     int ep;
     lg_peer *pubs[LG_MAX_PUBLISHERS];
     char *pub_tokens[LG_MAX_PUBLISHERS];
@@ -602,12 +603,19 @@ static void send_video(lg_run *r, int64_t now)
     r->keyframes += r->frame->keyframe;
     r->frame_pkts[r->frame->n < LG_FRAME_PKT_BUCKETS ? r->frame->n : LG_FRAME_PKT_BUCKETS - 1]++;
     r->video_bytes += r->frame->bytes;
-    for (int i = 0; i < r->frame->n; i++) {
-        const lg_payload *pl = &r->frame->pkts[i];
-        int64_t t = lg_now_us() | (r->frame->keyframe ? (int64_t)LG_TRAILER_KEY : 0);
-        for (int k = 0; k < r->n_pubs; k++)
-            lg_peer_send_rtp(r->pubs[k], true, pl->data, pl->len, pl->marker, r->frame->ts90k,
-                             t);
+    /* Each co-host its own frame (clip mode): publisher k is k/n of the
+     * clip ahead of publisher 0.  Live mode: all send the one frame. */
+    int clip_n = lg_media_clip_frames(r->media);
+    for (int k = 0; k < r->n_pubs; k++) {
+        const lg_frame *f = r->frame;
+        if (k > 0 && clip_n > 0 &&
+            lg_media_video_frame_shifted(r->media, k * clip_n / r->n_pubs, r->frame_k) == 0)
+            f = r->frame_k;
+        for (int i = 0; i < f->n; i++) {
+            const lg_payload *pl = &f->pkts[i];
+            int64_t t = lg_now_us() | (f->keyframe ? (int64_t)LG_TRAILER_KEY : 0);
+            lg_peer_send_rtp(r->pubs[k], true, pl->data, pl->len, pl->marker, f->ts90k, t);
+        }
     }
     (void)now;
 }
@@ -1076,12 +1084,13 @@ static int setup(lg_run *r)
     r->cert = sc_dtls_cert_new();
     r->sdp = malloc(sizeof(*r->sdp));
     r->frame = malloc(sizeof(*r->frame));
+    r->frame_k = malloc(sizeof(*r->frame_k));
     r->media = lg_media_new(r->o.width, r->o.height, r->o.fps, r->o.video_kbps,
                             r->o.audio_kbps);
     r->ep = epoll_create1(EPOLL_CLOEXEC);
     r->vw = calloc(1, sizeof(*r->vw));
     r->viewers = calloc((size_t)r->o.viewers + 1, sizeof(*r->viewers));
-    if (!r->cert || !r->sdp || !r->frame || !r->media || r->ep < 0 || !r->vw || !r->viewers)
+    if (!r->cert || !r->sdp || !r->frame || !r->frame_k || !r->media || r->ep < 0 || !r->vw || !r->viewers)
         return -ENOMEM;
     if (r->o.clip_seconds > 0 && lg_media_make_clip(r->media, r->o.clip_seconds * r->o.fps) < 0)
         return -EIO;
@@ -1369,5 +1378,6 @@ int main(int argc, char **argv)
     free(r->viewers);
     free(r->sdp);
     free(r->frame);
+    free(r->frame_k);
     return 0;
 }

@@ -35,6 +35,7 @@ struct lg_media {
      * steady state) answers keyframe requests. */
     lg_coded *clip;
     int clip_n, clip_pos;
+    int last_pos;             /* the clip frame sent last; -1: the keyframe */
     lg_coded clip_key;
     lg_coded live;            /* live mode: the frame just encoded */
     OpusEncoder *opus;
@@ -200,7 +201,7 @@ static void draw(lg_media *m)
  * picture id.  The frame is split about equally, as libwebrtc does (its
  * last len % n packets one byte larger), not into full packets and a short
  * last one: the sizes a browser's packets have. */
-static void packetize(lg_media *m, const uint8_t *data, size_t len, lg_frame *out)
+static void packetize(uint16_t picture_id, const uint8_t *data, size_t len, lg_frame *out)
 {
     const size_t hdr = 4, room = LG_MAX_PAYLOAD - hdr;
     size_t n = (len + room - 1) / room, off = 0;
@@ -217,8 +218,8 @@ static void packetize(lg_media *m, const uint8_t *data, size_t len, lg_frame *ou
             take = len - off < room ? len - off : room;
         p->data[0] = (uint8_t)(0x80 | (off == 0 ? 0x10 : 0));
         p->data[1] = 0x80;
-        p->data[2] = (uint8_t)(0x80 | (m->picture_id >> 8));
-        p->data[3] = (uint8_t)(m->picture_id & 0xff);
+        p->data[2] = (uint8_t)(0x80 | (picture_id >> 8));
+        p->data[3] = (uint8_t)(picture_id & 0xff);
         memcpy(p->data + hdr, data + off, take);
         p->len = (uint16_t)(hdr + take);
         off += take;
@@ -296,8 +297,10 @@ int lg_media_video_frame(lg_media *m, lg_frame *out)
     if (m->clip) {
         if (m->force_kf) {
             c = &m->clip_key;
+            m->last_pos = -1;
         } else {
             c = &m->clip[m->clip_pos];
+            m->last_pos = m->clip_pos;
             m->clip_pos = (m->clip_pos + 1) % m->clip_n;
         }
         m->frame_no++;
@@ -310,8 +313,27 @@ int lg_media_video_frame(lg_media *m, lg_frame *out)
     m->force_kf = false;
     out->keyframe = c->key;
     out->bytes = c->len;
-    packetize(m, c->data, c->len, out);
+    packetize(m->picture_id, c->data, c->len, out);
     m->picture_id = (uint16_t)((m->picture_id + 1) & 0x7fff);
+    return 0;
+}
+
+int lg_media_clip_frames(const lg_media *m)
+{
+    return m->clip ? m->clip_n : 0;
+}
+
+int lg_media_video_frame_shifted(const lg_media *m, int shift, lg_frame *out)
+{
+    if (!m->clip || m->frame_no == 0)
+        return -EINVAL;
+    const lg_coded *c = m->last_pos < 0 ? &m->clip_key
+                                        : &m->clip[(m->last_pos + shift % m->clip_n) % m->clip_n];
+    out->n = 0;
+    out->ts90k = (uint32_t)((m->frame_no - 1) * 90000 / m->fps);
+    out->keyframe = c->key;
+    out->bytes = c->len;
+    packetize((uint16_t)((m->picture_id + 0x7fff) & 0x7fff), c->data, c->len, out);
     return 0;
 }
 

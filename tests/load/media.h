@@ -1,7 +1,11 @@
 /* The load stream: VP8 (libvpx, realtime) from a synthetic moving picture
  * and Opus from a sine, cut into RTP payloads.  One encoder pair serves
- * every publisher of a run: co-hosts send the same bitstream under their own
- * SSRCs, which costs the server exactly what distinct pictures would. */
+ * every publisher of a run.  In clip mode co-hosts send different frames of
+ * the clip at each instant (lg_media_video_frame_shifted), as independent
+ * cameras would: had they all sent the same frame at once, a viewer's
+ * packets from all of them would have the same lengths back to back, and
+ * the server would send them as one UDP GSO run, which real co-hosts never
+ * give it. */
 #ifndef LG_MEDIA_H
 #define LG_MEDIA_H
 
@@ -44,6 +48,15 @@ void lg_media_force_keyframe(lg_media *m);
 /* Encode the next picture and packetize it (VP8 payload descriptor with a
  * 15-bit picture id, RFC 7741).  0 or a negative errno. */
 int lg_media_video_frame(lg_media *m, lg_frame *out);
+
+/* Clip mode: the frame `shift` frames further in the clip than the one
+ * lg_media_video_frame returned last (the keyframe if that was the
+ * keyframe), with its timestamp and picture id: another co-host's picture at
+ * the same instant.  -EINVAL in live mode or before the first frame. */
+int lg_media_video_frame_shifted(const lg_media *m, int shift, lg_frame *out);
+
+/* Frames in the clip (0: live mode). */
+int lg_media_clip_frames(const lg_media *m);
 
 /* Encode the next 20 ms of audio into out.  Returns its length or < 0. */
 int lg_media_audio_frame(lg_media *m, uint8_t *out, size_t cap);
