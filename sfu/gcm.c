@@ -28,8 +28,8 @@ typedef struct gcm_impl {
 
 struct sc_gcm {
     bool encrypt;
-    void *algctx;           /* direct: the provider's context */
-    EVP_CIPHER_CTX *evp;    /* otherwise */
+    void *algctx;        /* direct: the provider's context */
+    EVP_CIPHER_CTX *evp; /* otherwise */
 };
 
 static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
@@ -54,19 +54,32 @@ static void take_functions(const OSSL_DISPATCH *d)
 {
     for (; d->function_id != 0; d++) {
         switch (d->function_id) {
-        case OSSL_FUNC_CIPHER_NEWCTX: impl.newctx = OSSL_FUNC_cipher_newctx(d); break;
-        case OSSL_FUNC_CIPHER_FREECTX: impl.freectx = OSSL_FUNC_cipher_freectx(d); break;
-        case OSSL_FUNC_CIPHER_ENCRYPT_INIT: impl.einit = OSSL_FUNC_cipher_encrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_DECRYPT_INIT: impl.dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_UPDATE: impl.update = OSSL_FUNC_cipher_update(d); break;
-        case OSSL_FUNC_CIPHER_FINAL: impl.final = OSSL_FUNC_cipher_final(d); break;
+        case OSSL_FUNC_CIPHER_NEWCTX:
+            impl.newctx = OSSL_FUNC_cipher_newctx(d);
+            break;
+        case OSSL_FUNC_CIPHER_FREECTX:
+            impl.freectx = OSSL_FUNC_cipher_freectx(d);
+            break;
+        case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
+            impl.einit = OSSL_FUNC_cipher_encrypt_init(d);
+            break;
+        case OSSL_FUNC_CIPHER_DECRYPT_INIT:
+            impl.dinit = OSSL_FUNC_cipher_decrypt_init(d);
+            break;
+        case OSSL_FUNC_CIPHER_UPDATE:
+            impl.update = OSSL_FUNC_cipher_update(d);
+            break;
+        case OSSL_FUNC_CIPHER_FINAL:
+            impl.final = OSSL_FUNC_cipher_final(d);
+            break;
         case OSSL_FUNC_CIPHER_GET_CTX_PARAMS:
             impl.get_ctx_params = OSSL_FUNC_cipher_get_ctx_params(d);
             break;
         case OSSL_FUNC_CIPHER_SET_CTX_PARAMS:
             impl.set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d);
             break;
-        default: break;
+        default:
+            break;
         }
     }
 }
@@ -198,8 +211,7 @@ int sc_gcm_seal(sc_gcm *g, const uint8_t iv[12], const uint8_t *aad, size_t aad_
             OSSL_PARAM_END,
         };
         ok = direct_run(g, iv, aad, aad_len, aad2, aad2_len, data, data_len) &&
-             impl.final(g->algctx, NULL, &outl, 0) == 1 &&
-             impl.get_ctx_params(g->algctx, get) == 1;
+             impl.final(g->algctx, NULL, &outl, 0) == 1 && impl.get_ctx_params(g->algctx, get) == 1;
     } else {
         int outl;
         ok = evp_run(g, iv, aad, aad_len, aad2, aad2_len, data, data_len) &&

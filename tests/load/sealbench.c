@@ -27,16 +27,16 @@
 #include "sfu/util.h"
 
 #define MAX_THREADS 64
-#define RUN 8       /* packets sealed per context visit: a frame's GSO run */
-#define SLOTS 128   /* output slots, as a worker's send batch */
+#define RUN 8     /* packets sealed per context visit: a frame's GSO run */
+#define SLOTS 128 /* output slots, as a worker's send batch */
 
 typedef struct job {
     pthread_t thread;
-    int cpu;                /* -1: not pinned */
+    int cpu; /* -1: not pinned */
     int contexts;
     size_t size;
     bool evp;
-    bool direct;            /* what the contexts turned out to use */
+    bool direct; /* what the contexts turned out to use */
     long seals;
     double cpu_s;
     int err;
@@ -62,7 +62,7 @@ static void *run(void *arg)
             return NULL;
     }
     sc_gcm **g = calloc((size_t)j->contexts, sizeof(*g));
-    uint8_t (*out)[1500] = malloc(SLOTS * sizeof(*out));
+    uint8_t(*out)[1500] = malloc(SLOTS * sizeof(*out));
     uint8_t pkt[RUN][1500], key[16], iv[12] = {0}, tag[16];
     if (!g || !out) {
         j->err = ENOMEM;
@@ -116,18 +116,28 @@ int main(int argc, char **argv)
     size_t size = 1200;
     bool evp = false;
     static const struct option opts[] = {
-        {"threads", 1, 0, 't'}, {"cpus", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
+        {"threads", 1, 0, 't'},  {"cpus", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
         {"contexts", 1, 0, 'x'}, {"size", 1, 0, 'b'}, {"evp", 0, 0, 'e'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"help", 0, 0, 'h'},     {0, 0, 0, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 't': threads = atoi(optarg); break;
-        case 's': seconds = atof(optarg); break;
-        case 'x': contexts = atoi(optarg); break;
-        case 'b': size = (size_t)atol(optarg); break;
-        case 'e': evp = true; break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 'x':
+            contexts = atoi(optarg);
+            break;
+        case 'b':
+            size = (size_t)atol(optarg);
+            break;
+        case 'e':
+            evp = true;
+            break;
         case 'c':
             for (char *p = optarg; *p && n_cpus < MAX_THREADS;) {
                 cpus[n_cpus++] = (int)strtol(p, &p, 10);
@@ -137,8 +147,12 @@ int main(int argc, char **argv)
                     break;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (threads < 1 || threads > MAX_THREADS || contexts < 1 || seconds <= 0 || size < 13 ||
@@ -150,8 +164,8 @@ int main(int argc, char **argv)
     job jobs[MAX_THREADS];
     memset(jobs, 0, sizeof(jobs));
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (job){.cpu = n_cpus ? cpus[i] : -1, .contexts = contexts, .size = size,
-                        .evp = evp};
+        jobs[i] =
+            (job){.cpu = n_cpus ? cpus[i] : -1, .contexts = contexts, .size = size, .evp = evp};
         if (pthread_create(&jobs[i].thread, NULL, run, &jobs[i]) != 0) {
             fprintf(stderr, "sealbench: cannot start thread %d\n", i);
             return 1;
@@ -173,10 +187,11 @@ int main(int argc, char **argv)
     }
     if (failed)
         return 1;
-    printf("{\"threads\": %d, \"seconds\": %.2f, \"contexts_per_thread\": %d, \"size\": %zu, "
-           "\"direct\": %s, \"seals_per_s\": %.0f, \"cpu_ns_per_seal\": %.1f, \"per_thread_per_s\": [",
-           threads, seconds, contexts, size, jobs[0].direct ? "true" : "false",
-           (double)total / seconds, total ? cpu / (double)total * 1e9 : 0.0);
+    printf(
+        "{\"threads\": %d, \"seconds\": %.2f, \"contexts_per_thread\": %d, \"size\": %zu, "
+        "\"direct\": %s, \"seals_per_s\": %.0f, \"cpu_ns_per_seal\": %.1f, \"per_thread_per_s\": [",
+        threads, seconds, contexts, size, jobs[0].direct ? "true" : "false",
+        (double)total / seconds, total ? cpu / (double)total * 1e9 : 0.0);
     for (int i = 0; i < threads; i++)
         printf("%s%.0f", i ? ", " : "", (double)jobs[i].seals / seconds);
     printf("]}\n");

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sc_test.h"
 #include "gcm.h"
 #include "util.h"
-#include "../sc_test.h"
 
 static size_t unhex(const char *hex, uint8_t *out)
 {
@@ -30,9 +30,11 @@ static void test_known_answer(bool evp)
     unhex("cafebabefacedbaddecaf888", iv);
     unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad);
     unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-          "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39", pt);
+          "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+          pt);
     unhex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
-          "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091", ct);
+          "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+          ct);
     unhex("5bc94fbc3221a5db94fae95ae7121a47", tag);
 
     sc_gcm *seal = sc_gcm_new(key, true, evp), *open = sc_gcm_new(key, false, evp);
@@ -47,8 +49,9 @@ static void test_known_answer(bool evp)
     for (int split = 0; split <= 8; split += 8) {
         memcpy(buf, pt, 60);
         const uint8_t *a2 = split ? aad + split : NULL;
-        SC_CHECK_INT(sc_gcm_seal(seal, iv, aad, split ? split : 20, a2, split ? 20 - split : 0,
-                                 buf, 60, out_tag), 0);
+        SC_CHECK_INT(sc_gcm_seal(seal, iv, aad, split ? split : 20, a2, split ? 20 - split : 0, buf,
+                                 60, out_tag),
+                     0);
         SC_CHECK(memcmp(buf, ct, 60) == 0);
         SC_CHECK(memcmp(out_tag, tag, 16) == 0);
     }
