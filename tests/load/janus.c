@@ -1,8 +1,9 @@
-/* Janus REST signalling: every message is a JSON object with a "janus" verb
- * and a transaction; plugin replies come either at once ("success") or as an
- * "ack" followed by an "event" delivered on GET /janus/<session> (long
- * poll).  The loadgen signs peers in one at a time, so a poll only ever
- * waits for the request just sent. */
+/* Janus signalling: every message is a JSON object with a "janus" verb and
+ * a transaction; plugin replies come either at once ("success") or as an
+ * "ack" followed by an "event".  Over the WebSocket API (lg_janus_use_ws,
+ * what scripts/bench uses) the events arrive on the one connection; over
+ * REST they are long-polled with GET /janus/<session>.  The loadgen signs
+ * peers in one at a time, so only the request just sent is waited for. */
 #include "janus.h"
 
 #include <errno.h>
@@ -13,16 +14,77 @@
 #include <string.h>
 
 #include "http.h"
+#include "ws.h"
 
 #define LG_JANUS_POLLS 50  /* events skipped before giving up on one request */
 
-static unsigned lg_janus_txn;
+#define LG_JANUS_WS_SKIP 1000 /* messages read past before giving up on one */
+#define LG_JANUS_PENDING 16   /* events that arrived while a reply was awaited */
 
-/* POST a message (consumed) to path; the parsed reply or NULL with a reason. */
-static json_t *post(const char *host, int port, const char *path, json_t *msg, char *err,
-                    size_t errlen)
+static unsigned lg_janus_txn;
+static lg_ws *ws;               /* the WebSocket API, when in use */
+static json_t *pending[LG_JANUS_PENDING];
+static int n_pending;
+
+int lg_janus_use_ws(const char *host, int port, char *err, size_t errlen)
 {
-    char txn[32];
+    ws = lg_ws_open(host, port, "janus-protocol", err, errlen);
+    return ws ? 0 : -ECONNREFUSED;
+}
+
+void lg_janus_close(void)
+{
+    lg_ws_close(ws);
+    ws = NULL;
+    for (int i = 0; i < n_pending; i++)
+        json_decref(pending[i]);
+    n_pending = 0;
+}
+
+static const char *verb(json_t *o);
+
+/* The next message on the WebSocket, parsed; NULL on timeout or error. */
+static json_t *ws_next(void)
+{
+    char *text = lg_ws_recv(ws);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return o;
+}
+
+/* Send over the WebSocket and read until the reply to txn; events for
+ * other requests met on the way are kept for wait_event. */
+static json_t *ws_exchange(const char *text, const char *txn, char *err, size_t errlen)
+{
+    if (lg_ws_send(ws, text, strlen(text)) < 0) {
+        snprintf(err, errlen, "ws: send failed");
+        return NULL;
+    }
+    for (int i = 0; i < LG_JANUS_WS_SKIP; i++) {
+        json_t *o = ws_next();
+        if (!o) {
+            snprintf(err, errlen, "ws: no reply to %s", txn);
+            return NULL;
+        }
+        const char *t = json_string_value(json_object_get(o, "transaction"));
+        if (t && strcmp(t, txn) == 0 && strcmp(verb(o), "event") != 0)
+            return o;
+        if (strcmp(verb(o), "event") == 0 && n_pending < LG_JANUS_PENDING)
+            pending[n_pending++] = o;
+        else
+            json_decref(o);
+    }
+    snprintf(err, errlen, "ws: no reply to %s", txn);
+    return NULL;
+}
+
+/* Send a message (consumed) for session / handle (0: none): over the
+ * WebSocket with the ids in the message, else POSTed to the REST path.
+ * The parsed reply, or NULL with a reason. */
+static json_t *post(const char *host, int port, uint64_t session, uint64_t handle, json_t *msg,
+                    char *err, size_t errlen)
+{
+    char txn[32], path[96];
     char *text;
     lg_http_resp resp;
     json_t *reply = NULL;
@@ -34,12 +96,27 @@ static json_t *post(const char *host, int port, const char *path, json_t *msg, c
     }
     snprintf(txn, sizeof(txn), "lg%u", ++lg_janus_txn);
     json_object_set_new(msg, "transaction", json_string(txn));
+    if (ws && session)
+        json_object_set_new(msg, "session_id", json_integer((json_int_t)session));
+    if (ws && handle)
+        json_object_set_new(msg, "handle_id", json_integer((json_int_t)handle));
     text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     if (!text) {
         snprintf(err, errlen, "json_dumps");
         return NULL;
     }
+    if (ws) {
+        reply = ws_exchange(text, txn, err, errlen);
+        free(text);
+        return reply;
+    }
+    if (handle)
+        snprintf(path, sizeof(path), "/janus/%" PRIu64 "/%" PRIu64, session, handle);
+    else if (session)
+        snprintf(path, sizeof(path), "/janus/%" PRIu64, session);
+    else
+        snprintf(path, sizeof(path), "/janus");
     rc = lg_http_request(host, port, "POST", path, NULL, "application/json", text, strlen(text),
                          &resp);
     free(text);
@@ -89,17 +166,15 @@ static int take_id(json_t *reply, uint64_t *id, const char *what, char *err, siz
 int lg_janus_open(const char *host, int port, uint64_t *session, uint64_t *handle, char *err,
                   size_t errlen)
 {
-    char path[64];
     json_t *reply;
     int r;
 
-    reply = post(host, port, "/janus", json_pack("{ss}", "janus", "create"), err, errlen);
+    reply = post(host, port, 0, 0, json_pack("{ss}", "janus", "create"), err, errlen);
     r = take_id(reply, session, "create", err, errlen);
     json_decref(reply);
     if (r < 0)
         return r;
-    snprintf(path, sizeof(path), "/janus/%" PRIu64, *session);
-    reply = post(host, port, path,
+    reply = post(host, port, *session, 0,
                  json_pack("{ssss}", "janus", "attach", "plugin", "janus.plugin.videoroom"),
                  err, errlen);
     r = take_id(reply, handle, "attach", err, errlen);
@@ -138,16 +213,49 @@ static json_t *plugin_result(json_t *o, char *err, size_t errlen)
     return o;
 }
 
+static bool handle_event(json_t *ev, uint64_t handle)
+{
+    json_t *sender = json_object_get(ev, "sender");
+    return strcmp(verb(ev), "event") == 0 && json_is_integer(sender) &&
+           (uint64_t)json_integer_value(sender) == handle && lg_janus_data(ev);
+}
+
+/* The WebSocket's next event from `handle` with plugin data. */
+static json_t *ws_wait_event(uint64_t handle, char *err, size_t errlen)
+{
+    for (int i = 0; i < n_pending; i++) {
+        if (handle_event(pending[i], handle)) {
+            json_t *ev = pending[i];
+            memmove(pending + i, pending + i + 1, (size_t)(n_pending - i - 1) * sizeof(*pending));
+            n_pending--;
+            return plugin_result(ev, err, errlen);
+        }
+    }
+    for (int i = 0; i < LG_JANUS_WS_SKIP; i++) {
+        json_t *ev = ws_next();
+        if (!ev)
+            break;
+        if (handle_event(ev, handle))
+            return plugin_result(ev, err, errlen);
+        json_decref(ev); /* webrtcup, media, another handle's event */
+    }
+    snprintf(err, errlen, "ws: no event for the request");
+    return NULL;
+}
+
 /* Long-poll the session until an event from `handle` with plugin data. */
 static json_t *wait_event(const char *host, int port, uint64_t session, uint64_t handle,
                           char *err, size_t errlen)
 {
     char path[96];
 
+    if (ws)
+        return ws_wait_event(handle, err, errlen);
+
     snprintf(path, sizeof(path), "/janus/%" PRIu64 "?maxev=1", session);
     for (int i = 0; i < LG_JANUS_POLLS; i++) {
         lg_http_resp resp;
-        json_t *ev = NULL, *sender;
+        json_t *ev = NULL;
         int rc = lg_http_request(host, port, "GET", path, NULL, NULL, NULL, 0, &resp);
 
         if (rc == 0 && resp.status == 200 && resp.body)
@@ -165,9 +273,7 @@ static json_t *wait_event(const char *host, int port, uint64_t session, uint64_t
             if (!ev)
                 continue;
         }
-        sender = json_object_get(ev, "sender");
-        if (strcmp(verb(ev), "event") == 0 && json_is_integer(sender) &&
-            (uint64_t)json_integer_value(sender) == handle && lg_janus_data(ev))
+        if (handle_event(ev, handle))
             return plugin_result(ev, err, errlen);
         json_decref(ev);  /* keepalive, webrtcup, media, another handle's event */
     }
@@ -179,14 +285,12 @@ json_t *lg_janus_request(const char *host, int port, uint64_t session, uint64_t 
                          json_t *body, const char *jsep_type, const char *jsep_sdp, char *err,
                          size_t errlen)
 {
-    char path[96];
     json_t *msg = json_pack("{sssO}", "janus", "message", "body", body), *reply;
 
     if (msg && jsep_type)
         json_object_set_new(msg, "jsep",
                             json_pack("{ssss}", "type", jsep_type, "sdp", jsep_sdp));
-    snprintf(path, sizeof(path), "/janus/%" PRIu64 "/%" PRIu64, session, handle);
-    reply = post(host, port, path, msg, err, errlen);
+    reply = post(host, port, session, handle, msg, err, errlen);
     if (!reply || janus_error(reply, err, errlen)) {
         json_decref(reply);
         return NULL;
@@ -204,12 +308,11 @@ json_t *lg_janus_request(const char *host, int port, uint64_t session, uint64_t 
 
 int lg_janus_destroy(const char *host, int port, uint64_t session)
 {
-    char path[64], err[128];
+    char err[128];
     json_t *reply;
     int status;
 
-    snprintf(path, sizeof(path), "/janus/%" PRIu64, session);
-    reply = post(host, port, path, json_pack("{ss}", "janus", "destroy"), err, sizeof(err));
+    reply = post(host, port, session, 0, json_pack("{ss}", "janus", "destroy"), err, sizeof(err));
     status = reply && strcmp(verb(reply), "success") == 0 ? 200 : 0;
     json_decref(reply);
     return status;

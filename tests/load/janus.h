@@ -1,8 +1,9 @@
-/* Janus 1.1 signalling for the load generator (--target janus): the REST
- * API of janus.transport.http and the VideoRoom plugin, blocking, one
- * request per TCP connection (lg_http).  Only what the benchmark needs:
- * a session and a handle per peer, plugin requests with an optional JSEP,
- * and the long-poll that carries their asynchronous answers. */
+/* Janus 1.1 signalling for the load generator (--target janus): the
+ * VideoRoom plugin over Janus's WebSocket API (janus.transport.websockets,
+ * one connection, lg_janus_use_ws) or its REST API (janus.transport.http,
+ * one request per TCP connection), blocking.  Only what the benchmark
+ * needs: a session and a handle per peer, plugin requests with an optional
+ * JSEP, and the events that carry their asynchronous answers. */
 #ifndef LG_JANUS_H
 #define LG_JANUS_H
 
@@ -11,7 +12,13 @@
 
 #include <jansson.h>
 
-/* POST /janus {"janus":"create"}, then attach janus.plugin.videoroom.
+/* From now on talk to Janus over its WebSocket API at host:port
+ * (subprotocol janus-protocol) instead of REST.  0 or a negative errno. */
+int lg_janus_use_ws(const char *host, int port, char *err, size_t errlen);
+/* Close the WebSocket (after the last destroy). */
+void lg_janus_close(void);
+
+/* {"janus":"create"}, then attach janus.plugin.videoroom.
  * 0 or a negative errno with a reason in err. */
 int lg_janus_open(const char *host, int port, uint64_t *session, uint64_t *handle, char *err,
                   size_t errlen);
@@ -31,8 +38,8 @@ json_t *lg_janus_data(json_t *reply);
 /* jsep.sdp of an event (borrowed), NULL when absent. */
 const char *lg_janus_jsep_sdp(json_t *reply, const char *type);
 
-/* POST {"janus":"destroy"}: the HTTP status (200 when Janus says success,
- * 0 when the exchange failed or Janus refused). */
+/* {"janus":"destroy"}: 200 when Janus says success, 0 when the exchange
+ * failed or Janus refused. */
 int lg_janus_destroy(const char *host, int port, uint64_t session);
 
 #endif

@@ -75,6 +75,7 @@ typedef struct lg_opts {
     bool viewers_idle;         /* the viewer thread runs SCHED_IDLE */
     bool janus;                /* --target janus */
     uint64_t janus_room;
+    int janus_ws_port;         /* Janus's WebSocket API; 0: its REST API */
     const char *local_ip;
 } lg_opts;
 
@@ -131,6 +132,8 @@ static void usage(void)
             "                        HTTP transport); no tokens; forwarded packets are\n"
             "                        counted at the viewers (Janus has no stats API here)\n"
             "  --janus-room N        VideoRoom room id to create (default 1234)\n"
+            "  --janus-ws-port P     signal Janus over its WebSocket API on URL's host:P\n"
+            "                        (default: its REST API at URL)\n"
             "  --local-ip IP         address peer sockets bind to (default 127.0.0.1)\n"
             "  --gro                 UDP_GRO on viewer sockets: a server's GSO send is\n"
             "                        received whole, so on loopback the receiving half\n"
@@ -144,7 +147,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TARGET, O_JROOM, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
+           O_JSON, O_SINK, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -157,6 +160,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
         { "sink", 0, 0, O_SINK },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
+        { "janus-ws-port", 1, 0, O_JWS },
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
         { "clip", 1, 0, O_CLIP }, { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
@@ -202,6 +206,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
             o->janus = strcmp(optarg, "janus") == 0;
             break;
         case O_JROOM: o->janus_room = strtoull(optarg, NULL, 10); break;
+        case O_JWS: o->janus_ws_port = atoi(optarg); break;
         case O_LOCALIP: o->local_ip = optarg; break;
         case O_GRO: o->gro = true; break;
         case O_IDLE: o->viewers_idle = true; break;
@@ -557,6 +562,12 @@ out:
 
 static int start_publishers(lg_run *r)
 {
+    char err[256];
+    if (r->o.janus && r->o.janus_ws_port &&
+        lg_janus_use_ws(r->o.host, r->o.janus_ws_port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        return -ECONNREFUSED;
+    }
     for (int k = 0; k < r->o.publishers; k++) {
         struct epoll_event ev = { .events = EPOLLIN };
         lg_peer *p;
@@ -1288,6 +1299,8 @@ int main(int argc, char **argv)
         del_total++;
         del_ok += lg_janus_destroy(r->o.host, r->o.port, r->pubs[k]->janus_session) == 200;
     }
+    if (r->o.janus)
+        lg_janus_close();
     for (int i = 0; !r->o.janus && i < r->n_viewers; i++) {
         if (!r->viewers[i]->location[0])
             continue;
