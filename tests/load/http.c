@@ -39,7 +39,7 @@ int lg_http_parse_url(const char *url, char *host, size_t hostcap, int *port)
     return 0;
 }
 
-static int send_all(int fd, const char *buf, size_t len)
+int lg_http_send_all(int fd, const char *buf, size_t len)
 {
     while (len) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
@@ -203,9 +203,9 @@ int lg_http_request(const char *host, int port, const char *method, const char *
         r = -E2BIG;
         goto fail;
     }
-    if ((r = send_all(fd, head, (size_t)n)) < 0)
+    if ((r = lg_http_send_all(fd, head, (size_t)n)) < 0)
         goto fail;
-    if (body_len && (r = send_all(fd, body, body_len)) < 0)
+    if (body_len && (r = lg_http_send_all(fd, body, body_len)) < 0)
         goto fail;
     buf = malloc(cap);
     if (!buf) {

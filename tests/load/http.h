@@ -22,4 +22,7 @@ int lg_http_request(const char *host, int port, const char *method, const char *
                     lg_http_resp *resp);
 void lg_http_resp_free(lg_http_resp *resp);
 
+/* Write all of buf to a blocking socket (MSG_NOSIGNAL).  0 or a negative errno. */
+int lg_http_send_all(int fd, const char *buf, size_t len);
+
 #endif

@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "sfu/util.h"
 
 #define LG_WS_MAX_MSG (4 * 1024 * 1024)
@@ -23,21 +24,6 @@
 struct lg_ws {
     int fd;
 };
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int read_all(int fd, uint8_t *buf, size_t len)
 {
@@ -100,7 +86,7 @@ lg_ws *lg_ws_open(const char *host, int port, const char *protocol, char *err, s
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
                      host, port, key, protocol);
-    if (write_all(ws->fd, (const uint8_t *)req, (size_t)n) < 0) {
+    if (lg_http_send_all(ws->fd, req, (size_t)n) < 0) {
         snprintf(err, errlen, "ws: send: %s", strerror(errno));
         goto fail;
     }
@@ -167,7 +153,7 @@ static int send_frame(lg_ws *ws, int opcode, const uint8_t *data, size_t len)
     memcpy(buf, head, h);
     for (size_t i = 0; i < len; i++)
         buf[h + i] = data[i] ^ mask[i % 4];
-    int rc = write_all(ws->fd, buf, h + len);
+    int rc = lg_http_send_all(ws->fd, (const char *)buf, h + len);
     free(buf);
     return rc;
 }
