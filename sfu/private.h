@@ -250,6 +250,12 @@ struct sc_worker {
     int ctl_sock;               /* STUN, DTLS, RTCP (bind_sockets), or -1 */
     uint64_t load_mark_us, load_mark_busy; /* measure_load's last reading */
     bool load_hot;                          /* its last second looked overloaded */
+    /* Tests only: STAGECAST_TEST_STALL_FILE names a file of "WORKER US"
+     * lines, read once a second; while this worker's line is there it reads
+     * one media datagram per US microseconds, sleeping in between (counted
+     * as busy), so a test can overload it whatever the CPU's speed. */
+    const char *stall_file;
+    uint64_t stall_us;
     bool stop;
 
     pthread_mutex_t cmd_lock;

@@ -494,7 +494,20 @@ static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct soc
 
 /* Read up to `rounds` batches from one of the worker's sockets and handle
  * them; returns how many datagrams were read. */
+static int drain_batch(sc_worker *w, int fd, int rounds, int max);
+
 static int drain_one(sc_worker *w, int fd, int rounds)
+{
+    return drain_batch(w, fd, rounds, RECV_BATCH);
+}
+
+/* One datagram at most from fd: the stalled worker's media (drain_socket). */
+static int drain_one_max(sc_worker *w, int fd, int max)
+{
+    return drain_batch(w, fd, 1, max);
+}
+
+static int drain_batch(sc_worker *w, int fd, int rounds, int max)
 {
     static __thread uint8_t bufs[RECV_BATCH][RECV_BUF];
     struct mmsghdr msgs[RECV_BATCH];
@@ -512,7 +525,7 @@ static int drain_one(sc_worker *w, int fd, int rounds)
             msgs[i].msg_hdr.msg_name = &addrs[i];
             msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
         }
-        int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
         total += n;
@@ -530,7 +543,7 @@ static int drain_one(sc_worker *w, int fd, int rounds)
          * GSO send.  The datagrams queued so far (STUN, DTLS, RTCP
          * answers) go now. */
         sc__worker_flush(w);
-        if (n < RECV_BATCH)
+        if (n < max)
             break;
     }
     return total;
@@ -542,6 +555,13 @@ static int drain_one(sc_worker *w, int fd, int rounds)
 static void drain_socket(sc_worker *w)
 {
     uint64_t start = sc_now_us();
+    if (w->stall_us) { /* a test's stall (read_stall): one datagram, then sleep */
+        if (w->ctl_sock >= 0)
+            drain_one(w, w->ctl_sock, 8);
+        drain_one_max(w, w->sock, 1);
+        usleep((useconds_t)w->stall_us);
+        return;
+    }
     for (int rounds = 0; rounds < 64; rounds++) {
         if (w->ctl_sock >= 0)
             drain_one(w, w->ctl_sock, 8);
@@ -669,6 +689,26 @@ static void measure_load(sc_worker *w)
     __atomic_store_n(&w->stats.overloaded, over, __ATOMIC_RELAXED);
 }
 
+/* The test stall (sc_worker.stall_file): this worker's line of the file, or
+ * none.  A missing file or line ends the stall. */
+static void read_stall(sc_worker *w)
+{
+    FILE *f = fopen(w->stall_file, "r");
+    uint64_t us = 0;
+    int index;
+    unsigned long long v;
+    if (f) {
+        while (fscanf(f, "%d %llu", &index, &v) == 2)
+            if (index == w->index)
+                us = v > 1000000 ? 1000000 : v;
+        fclose(f);
+    }
+    if (us != w->stall_us)
+        SC_WARN("worker", "worker %d: test stall %llu us per media datagram", w->index,
+                (unsigned long long)us);
+    w->stall_us = us;
+}
+
 static void tick(sc_worker *w)
 {
     uint64_t now = sc_now_ms();
@@ -682,6 +722,8 @@ static void tick(sc_worker *w)
     if (second_due) {
         w->last_second_ms = now;
         measure_load(w);
+        if (w->stall_file)
+            read_stall(w);
     }
     for (sc_transport *t = w->all; t; t = t->next_all)
         if (!t->closing)
@@ -833,6 +875,8 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->port = port;
     w->sock = w->ctl_sock = w->epfd = w->evfd = w->cpu = -1;
     pthread_mutex_init(&w->cmd_lock, NULL);
+    const char *stall = getenv("STAGECAST_TEST_STALL_FILE");
+    w->stall_file = stall && *stall ? stall : NULL;
 
     struct sockaddr_storage ss = {0};
     socklen_t sl;

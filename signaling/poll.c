@@ -142,11 +142,17 @@ void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id)
         json_object_set_new(p, "_names", json_object());
         json_object_set(r->polls, key, p);
     }
-    sc_ws_reply(c, id, view(p, true));
-    if (json_is_true(json_object_get(msg, "open"))) {
+    /* With "open" the poll opens at once, recorded as poll_open does, and
+     * the reply is what the host now has: the open poll. */
+    bool open_now = json_is_true(json_object_get(msg, "open"));
+    if (open_now) {
         json_object_set_new(p, "state", json_string("open"));
-        sc_ws_broadcast(r->srv, r->name, view(p, false));
+        record(r, "poll_open", t,
+               json_pack("{s:s,s:O}", "type", "poll_open", "poll", json_object_get(p, "id")));
     }
+    sc_ws_reply(c, id, view(p, true));
+    if (open_now)
+        sc_ws_broadcast(r->srv, r->name, view(p, false));
 done:
     json_decref(p);
     json_decref(options);

@@ -94,6 +94,8 @@ class RoomInteractionsTest(unittest.TestCase):
         # multiple choice
         m = host.req({"type": "poll_create", "question": "Which?", "options": ["x", "y", "z"],
                       "multiple": True, "open": True})
+        # The reply to a create with "open" is the poll as the host now has it.
+        self.assertEqual((m["type"], m["state"]), ("poll", "open"))
         self.assertEqual(vs[0].req({"type": "poll_vote", "poll": m["id"],
                                     "choices": [0, 2]})["type"], "voted")
         self.assertEqual(vs[1].req({"type": "poll_vote", "poll": m["id"],

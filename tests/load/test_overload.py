@@ -1,19 +1,24 @@
-"""Admission control under real overload (issue 3).
+"""Admission control under real overload (issue 3, made deterministic by
+issue 13).
 
-A server with one media worker pinned to one CPU serves 600 sink viewers of
-one publisher (the C loadgen).  Then a SCHED_FIFO busy loop takes that CPU:
-the kernel leaves the worker about 5 % of it, far less than the fan-out
-needs, so media piles up in the worker's socket.  The test asserts what a
-user sees: the server reports itself overloaded (/api/health, /api/stats,
-its log), a new viewer is refused at once with 503 and the error code
-"overloaded" instead of joining a server that cannot feed it, and once the
-CPU is back the overload clears and a new viewer is admitted (201).  Then the
-same starvation with two workers and --no-admission-control: every new
-viewer is admitted, most go to the worker that is not overloaded, but only
-until it holds a sixteenth more sessions than the starved one.  It asserts
-no timing: every wait is for a state, with a generous deadline.
-Run by tests/load/run inside its network namespace; needs root (chrt -f)
-and two CPUs.
+A server with one media worker serves 200 sink viewers of one publisher
+(the C loadgen).  Then the test stalls that worker through the server's
+test hook (STAGECAST_TEST_STALL_FILE: the worker reads one media datagram
+per 50 ms and sleeps in between, counted as busy), so it can take 20 of
+the publisher's ~130 packets a second whatever the CPU's speed, and media
+piles up in its socket exactly as when the worker is starved of its CPU.
+(An earlier version starved it with a SCHED_FIFO hog; on a fast CPU the 5 %
+that RT throttling leaves was enough for 300 sessions and the test failed.)
+The test asserts what a user sees: the server reports itself overloaded
+(/api/health, /api/stats, its log), a new viewer is refused at once with
+503 and the error code "overloaded" instead of joining a server that cannot
+feed it, and once the stall ends the overload clears and a new viewer is
+admitted (201).  Then the same stall of worker 0 with two workers and
+--no-admission-control: every new viewer is admitted, most go to the worker
+that is not overloaded, but only until it holds a sixteenth more sessions
+than the stalled one.  It asserts no timing: every wait is for a state,
+with a generous deadline.  Run by tests/load/run inside its network
+namespace.
 """
 
 import json
@@ -21,6 +26,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -29,7 +35,7 @@ import stagecast  # noqa: E402
 REPO = stagecast.REPO
 LOADGEN = os.environ.get("LOADGEN_BIN") or os.path.join(REPO, os.environ.get("BUILD_DIR", "build"),
                                                         "tests", "load", "loadgen")
-VIEWERS = 600
+VIEWERS = 200  # enough for the placement bound to matter; the stall needs no load
 ALL_CPUS = sorted(os.sched_getaffinity(0))
 OFFER = open(os.path.join(REPO, "tests", "data", "sdp", "chrome-whep.sdp")).read()
 fails = []
@@ -51,16 +57,6 @@ def wait_for(what, pred, timeout):
     return None
 
 
-def isolate_workers(srv, others):
-    """Everything but the server's media workers (this test, the loadgen,
-    the server's control and recorder threads) stays on `others`."""
-    os.sched_setaffinity(0, others)
-    for tid in os.listdir("/proc/%d/task" % srv.proc.pid):
-        with open("/proc/%d/task/%s/comm" % (srv.proc.pid, tid)) as f:
-            if not f.read().startswith("sc-worker-"):
-                os.sched_setaffinity(int(tid), others)
-
-
 def start_loadgen(srv, admin):
     """The C loadgen: one publisher and VIEWERS sink viewers for 60 s."""
     pub = srv.token("load", "presenter", name="loadgen-pub")
@@ -74,28 +70,28 @@ def start_loadgen(srv, admin):
         stderr=open(os.path.join(srv.data, "loadgen.log"), "w"))
 
 
-def serve_loaded(srv, cpus):
-    """Start srv, keep all but its workers off cpus[0], and start the
-    loadgen: (admin token, late-viewer token, loadgen process)."""
+def serve_loaded(srv):
+    """Start srv and the loadgen: (admin token, late-viewer token, loadgen)."""
     srv.start()
-    isolate_workers(srv, cpus[1:])
     admin = srv.token("*", "admin")
     view = srv.token("load", "viewer", name="late-viewer")
     return admin, view, start_loadgen(srv, admin)
 
 
-def start_hog(cpu):
-    """SCHED_FIFO on the worker's CPU: the kernel's RT throttling leaves
-    ordinary tasks about 5 % of it.  `timeout` ends it whatever happens."""
-    return subprocess.Popen(["timeout", "-s", "KILL", "90", "chrt", "-f", "10",
-                             "taskset", "-c", str(cpu), sys.executable, "-c",
-                             "while True: pass"], start_new_session=True)
+STALL_FILE = None
 
 
-def stop_hog(hog):
-    if hog is not None:
-        os.killpg(hog.pid, signal.SIGKILL)
-        hog.wait()
+def stall(worker):
+    """Stall one worker (the server reads the file once a second): one media
+    datagram per 50 ms, far below what one publisher sends."""
+    with open(STALL_FILE + ".tmp", "w") as f:
+        f.write("%d 50000\n" % worker)
+    os.replace(STALL_FILE + ".tmp", STALL_FILE)
+
+
+def unstall():
+    if STALL_FILE and os.path.exists(STALL_FILE):
+        os.unlink(STALL_FILE)
 
 
 def finish(srv, loadgen, what):
@@ -114,19 +110,15 @@ def finish(srv, loadgen, what):
 
 
 def main():
-    cpus = ALL_CPUS
-    if len(cpus) < 2:
-        print("FAIL: the overload test needs two CPUs (one to starve, one for the rest)")
-        return 1
-    cpu = cpus[0]
+    cpu = ALL_CPUS[0]
     srv = stagecast.Server(workers=1, extra_args=["--worker-cpus", str(cpu), "--log-level", "warn"])
-    loadgen = hog = None
+    loadgen = None
     try:
-        admin, view, loadgen = serve_loaded(srv, cpus)
+        admin, view, loadgen = serve_loaded(srv)
 
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
-        need(joined, "the publisher and %d viewers joined before the CPU was taken" % VIEWERS)
+        need(joined, "the publisher and %d viewers joined before the worker was stalled" % VIEWERS)
         health = srv.health().json()
         need(health.get("overloaded") is False, "not overloaded before (%s)" % health)
         st = srv.stats(admin)
@@ -135,7 +127,7 @@ def main():
              "/api/stats lists the one worker, pinned, with every session (%s)"
              % st.get("workers"))
 
-        hog = start_hog(cpu)
+        stall(0)
         over = wait_for("overloaded", lambda: srv.health().json().get("overloaded") is True, 45)
         need(over, "the server reports itself overloaded once its worker cannot keep up")
         st = srv.stats(admin)
@@ -159,10 +151,9 @@ def main():
         if r.status == 201:
             srv.delete(r.headers["location"], pub2)
 
-        stop_hog(hog)
-        hog = None
+        unstall()
         clear = wait_for("recovered", lambda: srv.health().json().get("overloaded") is False, 45)
-        need(clear, "the overload clears once the CPU is back")
+        need(clear, "the overload clears once the stall ends")
         r = srv.whep("load", OFFER, view)
         need(r.status == 201, "then a new viewer is admitted (%r)" % r)
         if r.status == 201:
@@ -170,35 +161,32 @@ def main():
         need("overloaded: new viewers go elsewhere or are refused" in srv.log_text(),
              "the server's log says when the worker became overloaded")
     finally:
-        stop_hog(hog)
+        unstall()
         finish(srv, loadgen, "the server")
     print("overload test: %s" % ("FAIL" if fails else "ok"))
     return 1 if fails else 0
 
 
 def spread_without_admission():
-    """Two workers, --no-admission-control, worker 0 starved as above.  New
+    """Two workers, --no-admission-control, worker 0 stalled as above.  The
+    publisher joins first, so it is on worker 0 and its media piles up there.  New
     viewers are all admitted; they go to the worker that is not overloaded
     only until it holds a sixteenth more sessions (+ 8) than the overloaded
     one, then to the one with fewer: never all to one worker, which at
     saturation left the other idle."""
-    cpus = ALL_CPUS
-    cpu = cpus[0]
-    os.sched_setaffinity(0, cpus)  # main() left this process off cpus[0]
-    srv = stagecast.Server(workers=2, extra_args=[
-        "--worker-cpus", "%d,%d" % (cpus[0], cpus[1]), "--no-admission-control",
-        "--log-level", "warn"])
-    loadgen = hog = None
+    srv = stagecast.Server(workers=2, extra_args=["--no-admission-control",
+                                                  "--log-level", "warn"])
+    loadgen = None
     late = []
     try:
-        admin, view, loadgen = serve_loaded(srv, cpus)
+        admin, view, loadgen = serve_loaded(srv)
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
         need(joined, "two workers: the publisher and %d viewers joined" % VIEWERS)
-        hog = start_hog(cpu)
+        stall(0)
         over = wait_for("worker 0 overloaded",
                         lambda: srv.stats(admin)["workers"][0]["overloaded"] is True, 45)
-        need(over, "worker 0, starved of its CPU, reports itself overloaded")
+        need(over, "worker 0, stalled, reports itself overloaded")
         before = [w["sessions"] for w in srv.stats(admin)["workers"]]
         statuses = []
         for _ in range(150):
@@ -220,16 +208,21 @@ def spread_without_admission():
         need(got[0] > 0 and after[1] <= after[0] + after[0] // 16 + 9,
              "but only up to a sixteenth more sessions (+ 8) than the other (%s)" % after)
     finally:
-        stop_hog(hog)
+        unstall()
         for loc in late:
             srv.delete(loc, view)
         finish(srv, loadgen, "the two-worker server")
 
 
 if __name__ == "__main__":
-    rc = main()
-    if len(ALL_CPUS) >= 2:
-        print("=== overload without admission control: two workers, one starved", flush=True)
+    STALL_FILE = os.path.join(tempfile.mkdtemp(prefix="stagecast-stall-"), "stall")
+    os.environ["STAGECAST_TEST_STALL_FILE"] = STALL_FILE  # the servers inherit it
+    try:
+        rc = main()
+        print("=== overload without admission control: two workers, one stalled", flush=True)
         spread_without_admission()
         print("spread test: %s" % ("FAIL" if fails else "ok"))
+    finally:
+        unstall()
+        os.rmdir(os.path.dirname(STALL_FILE))
     sys.exit(1 if rc or fails else 0)
