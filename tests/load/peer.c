@@ -590,12 +590,20 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
         }
         s->received++;
     }
-    /* The first packet of every stream is always decrypted: libsrtp takes
-     * its rollover counter as 0 at the first index it sees, and the server
-     * starts each stream at a random sequence number, so a stream that
-     * wrapped before its first sample would fail every sample after. */
-    if (p->srtp && (++p->pkt_counter % (uint64_t)p->sample_every == 0 || (s && s->received == 1)))
+    /* The first packet of every stream once SRTP is up is always decrypted:
+     * libsrtp takes its rollover counter as 0 at the first index it sees,
+     * and the server starts each stream at a random sequence number, so a
+     * stream that wrapped before its first sample would fail every sample
+     * after.  (Keyed on SRTP being up, not on the stream's first packet:
+     * media may overtake the server's DTLS Finished.) */
+    if (!p->srtp)
+        return;
+    bool first = s && !s->decrypted;
+    if (++p->pkt_counter % (uint64_t)p->sample_every == 0 || first) {
+        if (s)
+            s->decrypted = true;
         sample(p, buf, len, now_us, queue_us, lat);
+    }
 }
 
 void lg_peer_input(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,

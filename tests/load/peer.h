@@ -40,6 +40,7 @@ typedef struct lg_rx_stream {
     uint32_t cycles;
     uint64_t first_ext;
     uint64_t received;
+    bool decrypted; /* one of its packets went through SRTP (on_rtp_viewer) */
 } lg_rx_stream;
 
 /* A latency histogram: LG_HIST_BUCKETS buckets of LG_HIST_US. */

@@ -119,8 +119,10 @@ def main():
         joined = wait_for("viewers joined",
                           lambda: srv.stats(admin).get("sessions", 0) >= VIEWERS + 1, 60)
         need(joined, "the publisher and %d viewers joined before the worker was stalled" % VIEWERS)
-        health = srv.health().json()
-        need(health.get("overloaded") is False, "not overloaded before (%s)" % health)
+        # A busy machine may keep the worker busy for a moment while 200 viewers
+        # join: wait for the state, never assume it.
+        calm = wait_for("not overloaded", lambda: srv.health().json().get("overloaded") is False, 60)
+        need(calm, "not overloaded before (%s)" % srv.health().json())
         st = srv.stats(admin)
         need(len(st.get("workers", [])) == 1 and st["workers"][0]["cpu"] == cpu
              and st["workers"][0]["sessions"] == VIEWERS + 1,
