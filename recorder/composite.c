@@ -18,6 +18,7 @@
 #include <vpx/vpx_decoder.h>
 #include <vpx/vpx_encoder.h>
 
+#include "clock.h"
 #include "webm.h"
 #include "webmread.h"
 
@@ -103,13 +104,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void sc_composite_opts_defaults(sc_composite_opts *o)
@@ -795,7 +789,7 @@ int sc_composite_run(const sc_composite_input *in, int n, const sc_composite_opt
                      const char *out_path, sc_composite_result *res, char *err,
                      size_t errlen)
 {
-    double t_start = now_s();
+    uint64_t t_start = sc_mono_us();
     char part[4096 + 8];
     sc_composite_opts o;
     if (opts)
@@ -852,7 +846,7 @@ int sc_composite_run(const sc_composite_input *in, int n, const sc_composite_opt
         res->duration_ms = out_ms;
         res->video_frames = c->video_frames;
         res->bytes = stat(out_path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        res->elapsed_s = now_s() - t_start;
+        res->elapsed_s = (double)(sc_mono_us() - t_start) / 1e6;
     }
     free_comp(c);
     return 0;

@@ -17,6 +17,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #include "answer.h"
+#include "clock.h"
 #include "depack.h"
 #include "webm.h"
 
@@ -78,13 +79,6 @@ struct sc_recorder {
     /* stats under mu */
     sc_recorder_stats st;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void record_error(sc_recorder *r, const char *fmt, ...)
 {
@@ -344,9 +338,7 @@ static rec_stream *find_stream(sc_recorder *r, const sc_media_pkt *p, bool creat
     s->audio.clock = 48000;
     s->video.clock = 90000;
     s->start_recv_ms = p->recv_ms;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    s->start_unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    s->start_unix_ms = sc_wall_ms();
     s->next = r->streams;
     r->streams = s;
     if (r->quota && r->st.bytes_used >= r->quota) {
@@ -526,7 +518,7 @@ static void handle_packet(sc_recorder *r, sc_media_pkt *p)
     rec_stream *s = find_stream(r, p, !p->is_sr);
     if (!s)
         return;
-    s->last_pkt_mono = mono_ms();
+    s->last_pkt_mono = sc_mono_ms();
     if (s->failed || !s->w)
         return;
     if (p->is_sr)
@@ -555,7 +547,7 @@ static void *writer_main(void *arg)
     sc_recorder *r = arg;
     enum { BATCH = 256 };
     sc_media_pkt *batch[BATCH];
-    uint64_t last_idle_check = mono_ms();
+    uint64_t last_idle_check = sc_mono_ms();
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (!r->qlen && !r->stops && !r->quit) {
@@ -588,7 +580,7 @@ static void *writer_main(void *arg)
             close_where(r, c->room, 0);
             free(c);
         }
-        uint64_t now = mono_ms();
+        uint64_t now = sc_mono_ms();
         if (now - last_idle_check >= 250) {
             last_idle_check = now;
             if (now > SC_RECORDER_IDLE_MS)

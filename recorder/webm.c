@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /* Element IDs (Matroska spec), written with their marker bits. */
 #define ID_EBML 0x1A45DFA3u
 #define ID_EBML_VERSION 0x4286u
@@ -114,13 +116,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- byte buffer and EBML encoding ---- */
@@ -450,7 +445,7 @@ sc_webm *sc_webm_open(const char *path, const sc_webm_track *tracks, int n, char
         set_err(err, errlen, "write %s: %s", path, strerror(-rc));
         goto fail;
     }
-    w->last_sync_ms = mono_ms();
+    w->last_sync_ms = sc_mono_ms();
     return w;
 fail:
     if (w->fd >= 0)
@@ -535,7 +530,7 @@ static int flush_cluster(sc_webm *w)
     w->bytes += b->len;
     b->len = 0;
     add_cluster_rec(&w->fi, &c);
-    uint64_t now = mono_ms();
+    uint64_t now = sc_mono_ms();
     if (now - w->last_sync_ms >= SC_WEBM_SYNC_MS) {
         w->last_sync_ms = now;
         fdatasync(w->fd);

@@ -6,11 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
+#include "h264.h"
 #include "private.h"
 #include "rtcp.h"
 #include "rtp.h"
 #include "util.h"
-#include "h264.h"
 #include "vp8.h"
 
 static void init_track(sc_pub_track *pt, const sc_negotiated *neg, sc_sdp_kind kind)
@@ -174,7 +175,7 @@ static void note_audio_level(sc_transport *t, const sc_rtp *rtp)
     sc_pub_track *a = &t->audio;
     a->level_sum += data[0] & 0x7f;
     a->level_count++;
-    uint64_t now = sc_now_ms();
+    uint64_t now = sc_mono_ms();
     if (now - a->level_window_ms < SC_AUDIO_LEVEL_WINDOW_MS)
         return;
     sc_sfu_event ev = {.type = SC_EVENT_AUDIO_LEVEL, .session_id = t->id, .kind = t->kind,
@@ -193,7 +194,7 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
     pkt->slot = t->slot;
     pkt->src_worker = t->w->index;
     pkt->generation = t->generation;
-    pkt->recv_ms = sc_now_ms();
+    pkt->recv_ms = sc_mono_ms();
     memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 
@@ -310,7 +311,7 @@ void sc__pub_on_rtcp(sc_transport *t, const sc_rtcp_pkt *pkt)
                 continue;
             l->have_sr = true;
             l->last_sr_mid = (uint32_t)(sr.ntp >> 16);
-            l->last_sr_ms = sc_now_ms();
+            l->last_sr_ms = sc_mono_ms();
             if (!t->room)
                 return;
             sc_media_pkt *mp = sc_media_pkt_new_sr(&sr);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "private.h"
 #include "rtcp.h"
@@ -104,7 +105,7 @@ void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot, int la
 {
     sc_room *r = sc__room_get(w, room, false);
     if (r && slot >= 0 && slot < SC_MAX_SLOTS && r->slots[slot])
-        sc__pub_request_keyframe(r->slots[slot], layer, sc_now_ms());
+        sc__pub_request_keyframe(r->slots[slot], layer, sc_mono_ms());
 }
 
 void sc__room_add(sc_room *r, sc_transport *t)
@@ -237,7 +238,7 @@ static int choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const 
         return fixed_layer(m, st->choice);
     default: { /* auto: what the viewer renders, capped by what its path carries */
         int cap = viewport_rank(m, order, n, st->max_width);
-        int path = has_estimate(sub, sc_now_ms()) ? st->bwe_cap : st->auto_cap;
+        int path = has_estimate(sub, sc_mono_ms()) ? st->bwe_cap : st->auto_cap;
         if (path >= 0 && path < cap)
             cap = path;
         return order[cap];
@@ -482,7 +483,7 @@ void sc__room_fast_tick(sc_transport *t, uint64_t now_ms)
         allocate(t, now_ms);
     }
     if (t->bwe) {
-        uint32_t pad = sc_bwe_padding(t->bwe, sc_now_us());
+        uint32_t pad = sc_bwe_padding(t->bwe, sc_mono_us());
         if (pad >= 200)
             send_probe(t, pad, now_ms);
     }
@@ -538,7 +539,7 @@ void sc__room_demand_tick(sc_worker *w, sc_room *r, uint64_t now_ms)
 void sc__room_on_connected(sc_transport *t)
 {
     sc_room *r = t->room;
-    uint64_t now = sc_now_ms();
+    uint64_t now = sc_mono_ms();
     if (!r)
         return;
     if (t->kind == SC_SESSION_PUBLISH) {
@@ -717,7 +718,7 @@ static void pad_runs(sc_media_pkt *const *pkts, const int *order, int n, int *pa
  * video frame's packets to one viewer leave in one GSO send. */
 static void fan_out(sc_worker *w, sc_room *r, sc_media_pkt *const *pkts, int n)
 {
-    uint64_t now_us = sc_now_us();
+    uint64_t now_us = sc_mono_us();
     int order[SC_DELIVER_BATCH], pad[SC_DELIVER_BATCH];
     n = viewer_order(pkts, n, order);
     pad_runs(pkts, order, n, pad);
@@ -840,7 +841,7 @@ void sc__room_deliver(sc_worker *w, sc_media_pkt *pkt)
         /* A new source on the slot.  Viewers continue on the same SSRCs:
          * their rewriters re-anchor on it and video waits for its first
          * keyframe. */
-        uint64_t now = sc_now_ms();
+        uint64_t now = sc_mono_ms();
         for (int l = 0; l < SC_MAX_LAYERS; l++) {
             sc_rtx_buffer_free(m->rtx[l]);
             m->rtx[l] = NULL;
@@ -963,7 +964,7 @@ static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirr
                        (uint8_t)(tl0 + st->rw.tl0_offset));
     }
     if (twcc)
-        sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, sc_now_us()));
+        sc_rtp_set_twcc_seq(out, sc_bwe_on_send(sub->bwe, (size_t)n + 16, sc_mono_us()));
     size_t olen = (size_t)n;
     if (sc_srtp_protect_rtp(sub->srtp, out, &olen, SC_MTU + 64) < 0)
         return 0;
@@ -996,7 +997,7 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
             int slot = slot_of_ssrc(sub, blocks[i].ssrc, &video);
             if (slot >= 0 && video)
                 adapt_to_loss(r, slot, &sub->sub_video[slot], blocks[i].fraction_lost,
-                              sc_now_ms());
+                              sc_mono_ms());
         }
         return;
     }
@@ -1009,7 +1010,7 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
         SC_COUNT(sub->w, drop_rtcp_invalid, 1);
         return;
     }
-    uint64_t now = sc_now_ms();
+    uint64_t now = sc_mono_ms();
     if (pkt->pt == SC_RTCP_RTPFB && pkt->count == 15) { /* transport-cc */
         sc_twcc_fb fb;
         int64_t arrival[512];
@@ -1018,7 +1019,7 @@ static void subscriber_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
             return;
         }
         if (sub->bwe)
-            sc_bwe_on_feedback(sub->bwe, &fb, arrival, sc_now_us());
+            sc_bwe_on_feedback(sub->bwe, &fb, arrival, sc_mono_us());
         return;
     }
     if (pkt->pt == SC_RTCP_PSFB && pkt->count == 15) { /* the viewer's REMB */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <usrsctp.h>
 
+#include "clock.h"
 #include "util.h"
 
 /* Received items waiting for the owner beyond this are dropped (only a
@@ -273,7 +274,7 @@ int sc_sctp_global_ref(void)
          * conn_output and timers run from sc_sctp_tick. */
         usrsctp_init_nothreads(0, conn_output, NULL);
         usrsctp_sysctl_set_sctp_ecn_enable(0);
-        g_last_tick_ms = sc_now_ms();
+        g_last_tick_ms = sc_mono_ms();
     }
     pthread_mutex_unlock(&g_lock);
     return 0;

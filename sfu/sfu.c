@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "private.h"
 #include "sdp.h"
@@ -638,7 +639,7 @@ static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn 
     dir_session *s = find_session(sfu, lv->session_id);
     if (!s)
         return;
-    uint64_t now = sc_now_ms();
+    uint64_t now = sc_mono_ms();
     s->level = lv->level;
     s->level_ms = now;
     const dir_session *loudest = NULL;

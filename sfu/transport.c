@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "log.h"
 #include "private.h"
 #include "rtp.h"
@@ -25,7 +26,7 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
     snprintf(t->name, sizeof(t->name), "%s", p->name ? p->name : "");
     snprintf(t->user_id, sizeof(t->user_id), "%s", p->user_id ? p->user_id : "");
     t->neg = *neg;
-    t->created_ms = t->last_consent_ms = sc_now_ms();
+    t->created_ms = t->last_consent_ms = sc_mono_ms();
     t->rtcp_ssrc = sc_random_u32() | 1;
     t->sub_index = -1;
     t->record = p->kind == SC_SESSION_PUBLISH && p->record;
@@ -54,7 +55,7 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
         if (neg->twcc_id) {
             t->bwe = malloc(sizeof(*t->bwe));
             if (t->bwe)
-                sc_bwe_init(t->bwe, sc_now_us());
+                sc_bwe_init(t->bwe, sc_mono_us());
             else
                 t->neg.twcc_id = 0; /* send no extension we cannot follow */
         }
@@ -321,7 +322,7 @@ void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
     sc__worker_out_commit(w, (size_t)n, b);
     if (!req.controlling) /* a role-conflict answer: nothing is bound by it */
         return;
-    t->last_consent_ms = sc_now_ms();
+    t->last_consent_ms = sc_mono_ms();
     if (req.use_candidate || !t->selected)
         t->selected = b;
     if (ensure_dtls(t) < 0)

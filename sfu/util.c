@@ -7,15 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t sc_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t sc_now_ms(void) { return sc_now_us() / 1000u; }
-
 uint64_t sc_ntp_now(void)
 {
     struct timespec ts;

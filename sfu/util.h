@@ -1,4 +1,4 @@
-/* Small helpers shared by the media plane and the signalling: clocks,
+/* Small helpers shared by the media plane and the signalling: the NTP clock,
  * secure randomness, hex, a growable string buffer. */
 #ifndef SC_UTIL_H
 #define SC_UTIL_H
@@ -12,9 +12,6 @@
 #define SC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Monotonic clock in microseconds / milliseconds. */
-uint64_t sc_now_us(void);
-uint64_t sc_now_ms(void);
 /* Wall clock as NTP 64-bit fixed point (RFC 3550 SR). */
 uint64_t sc_ntp_now(void);
 

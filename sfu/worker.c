@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "private.h"
 #include "rtp.h"
@@ -554,7 +555,7 @@ static int drain_batch(sc_worker *w, int fd, int rounds, int max)
  * for at most one batch's fan-out, not for the media queue. */
 static void drain_socket(sc_worker *w)
 {
-    uint64_t start = sc_now_us();
+    uint64_t start = sc_mono_us();
     if (w->stall_us) { /* a test's stall (read_stall): one datagram, then sleep */
         if (w->ctl_sock >= 0)
             drain_one(w, w->ctl_sock, 8);
@@ -569,7 +570,7 @@ static void drain_socket(sc_worker *w)
             break;
         /* A saturated worker would otherwise stay here for seconds (a batch
          * to 2,000 viewers is tens of ms) while timers and commands wait. */
-        if (sc_now_us() - start >= SC_DRAIN_BUDGET_US)
+        if (sc_mono_us() - start >= SC_DRAIN_BUDGET_US)
             break;
     }
     if (w->ctl_sock >= 0)
@@ -624,7 +625,7 @@ static void run_commands(sc_worker *w)
                 t->muted_audio = c->arg & 1;
                 t->muted_video = (c->arg & 2) != 0;
                 if (was_video && !t->muted_video) /* viewers need a fresh picture */
-                    sc__pub_request_keyframe(t, -1, sc_now_ms());
+                    sc__pub_request_keyframe(t, -1, sc_mono_ms());
             }
         } else if (c->type == CMD_TEMPORAL) {
             sc_transport *t = find_by_id(w, c->id);
@@ -661,7 +662,7 @@ static void socket_meminfo(int fd, uint64_t *queued, uint64_t *drops)
  * places viewers elsewhere, or refuses them. */
 static void measure_load(sc_worker *w)
 {
-    uint64_t now = sc_now_us();
+    uint64_t now = sc_mono_us();
     uint64_t busy = w->stats.busy_us;
     uint64_t pct = 0, queued, media, control_queued, control;
     if (w->load_mark_us && now > w->load_mark_us) {
@@ -711,7 +712,7 @@ static void read_stall(sc_worker *w)
 
 static void tick(sc_worker *w)
 {
-    uint64_t now = sc_now_ms();
+    uint64_t now = sc_mono_ms();
     sc_sctp_tick(now); /* usrsctp's timers are global: any worker drives them */
     bool dtls_due = now - w->last_dtls_tick_ms >= 50;
     bool second_due = now - w->last_second_ms >= 1000;
@@ -740,7 +741,7 @@ static void *worker_main(void *arg)
     struct epoll_event evs[8];
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
-        uint64_t t0 = sc_now_us();
+        uint64_t t0 = sc_mono_us();
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == w->sock || evs[i].data.fd == w->ctl_sock)
                 drain_socket(w);
@@ -751,7 +752,7 @@ static void *worker_main(void *arg)
         tick(w);
         sc__worker_flush(w);
         reap_closing(w);
-        SC_COUNT(w, busy_us, sc_now_us() - t0);
+        SC_COUNT(w, busy_us, sc_mono_us() - t0);
     }
     return NULL;
 }

@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "composite.h"
 #include "interact.h"
 #include "log.h"
 #include "replay.h"
 #include "token.h"
-#include "whip.h"
 #include "ws.h"
 
 /* Paths and reasons are bounded (SC_PATH_MAX, the row's columns); a cut
@@ -120,13 +120,6 @@ struct sc_catalog {
     sc_catalog_stats stats;
     sc__speaker_note *speakers;    /* each talking room's last speaker */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *), void *wake_ud)
 {
@@ -641,7 +634,7 @@ static void session_file_closed(sc_catalog *cat, const char *session)
         if (strcmp(s->id, session) != 0)
             continue;
         if (s->open > 0 && --s->open == 0) {
-            s->idle_since = mono_ms();
+            s->idle_since = sc_mono_ms();
             arm_timer(cat);
         }
         return;
@@ -832,7 +825,7 @@ static void session_tick(lws_sorted_usec_list_t *sul)
     sc_catalog *cat = ((sess_timer *)sul)->cat;
 
     cat->timer_armed = false;
-    sc__catalog_sessions_tick(cat, mono_ms());
+    sc__catalog_sessions_tick(cat, sc_mono_ms());
     arm_timer(cat);
 }
 
@@ -849,7 +842,7 @@ void sc_catalog_on_speaker(sc_server *srv, const char *room, int slot, int64_t u
 
 static void arm_timer(sc_catalog *cat)
 {
-    int64_t now = mono_ms(), next = INT64_MAX;
+    int64_t now = sc_mono_ms(), next = INT64_MAX;
 
     if (!cat->srv || !cat->srv->ctx)
         return;

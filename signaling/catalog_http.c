@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "interact.h"
 #include "log.h"
 #include "replay.h"
 #include "token.h"
-#include "whip.h"
 #include "ws.h"
 
 /* The value of `name` in the query string, copied into out; false if

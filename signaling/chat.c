@@ -3,6 +3,7 @@
  * room's media time, and queued to the room's outbox; the tick sends the
  * outbox as one batch (interact.c). */
 #include "chat.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ bool sc__may_post(sc_ws_client *c, sc_iroom *r, json_t *id)
     const sc_token *t = sc_ws_client_token(c);
     sc_iuser *u = sc__iuser(r, t->sub);
     bool mod = sc__is_moderator(c);
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
 
     if (!u) {
         sc_ws_error(c, id, "internal", "out of memory");
@@ -107,7 +108,7 @@ static void post(sc_ws_client *c, json_t *msg, json_t *id, const char *kind)
         free(text);
         return;
     }
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     m = json_pack("{s:s,s:o,s:s,s:I,s:I}", "type", kind, "from", sc__from(r, t), "text", text,
                   "ts", (json_int_t)now, "media_ms", (json_int_t)sc__media_ms(r, now));
     free(text);
@@ -147,7 +148,7 @@ void sc__cmd_like(sc_ws_client *c, json_t *msg, json_t *id)
         sc_ws_error(c, id, "internal", "out of memory");
         return;
     }
-    if (!sc__rate_ok(r, u, false, sc__now_ms())) {
+    if (!sc__rate_ok(r, u, false, sc_wall_ms())) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
                     sc__lim_action_rate(r));
         return;

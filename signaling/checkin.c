@@ -3,6 +3,7 @@
  * kind "checkin" (user id and name in the columns), which is what the
  * export endpoint lists. */
 #include "checkin.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static bool is_open(const sc_iroom *r)
 static void close_checkin(sc_iroom *r, const sc_token *by)
 {
     json_object_set_new(r->checkin, "state", json_string("closed"));
-    json_object_set_new(r->checkin, "closed_ms", json_integer((json_int_t)sc__now_ms()));
+    json_object_set_new(r->checkin, "closed_ms", json_integer((json_int_t)sc_wall_ms()));
     json_t *pub = sc__checkin_public(r->checkin);
     json_object_set_new(pub, "type", json_string("checkin_close"));
     sc__record(r, "checkin_close", by, pub);
@@ -60,7 +61,7 @@ void sc__cmd_checkin_open(sc_ws_client *c, json_t *msg, json_t *id)
         sc_ws_error(c, id, "conflict", "a check-in is already open");
         return;
     }
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     json_t *ck = json_pack("{s:s,s:s,s:I,s:I,s:I,s:i}", "type", "checkin", "state", "open",
                            "duration_s", dur, "opened_ms", (json_int_t)now, "ends_at",
                            (json_int_t)(now + dur * 1000), "count", 0);
@@ -107,7 +108,7 @@ void sc__cmd_checkin(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     u = sc__iuser(r, t->sub);
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     if (!u || !sc__rate_ok(r, u, false, now)) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
                     sc__lim_action_rate(r));
@@ -182,7 +183,7 @@ void sc__cmd_announce(sc_ws_client *c, json_t *msg, json_t *id)
     text = sc__text_arg(c, id, msg, "text", ANNOUNCEMENT_MAX, false, NULL);
     if (!text)
         return;
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     json_t *a = json_pack("{s:s,s:s,s:o,s:I,s:I}", "type", "announcement", "text", text, "by",
                           sc__from(r, sc_ws_client_token(c)), "ts", (json_int_t)now,
                           "media_ms", (json_int_t)sc__media_ms(r, now));
@@ -208,8 +209,8 @@ void sc__cmd_announce_clear(sc_ws_client *c, json_t *msg, json_t *id)
     (void)msg;
     if (!r)
         return;
-    json_t *a = json_pack("{s:s,s:n,s:I}", "type", "announcement", "text", "ts",
-                          (json_int_t)sc__now_ms());
+    json_t *a =
+        json_pack("{s:s,s:n,s:I}", "type", "announcement", "text", "ts", (json_int_t)sc_wall_ms());
     sc__record(r, "announcement", sc_ws_client_token(c), a);
     sc_store_setting_set(r->srv->store, r->name, "announcement", "");
     json_decref(r->announcement);

@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "clock.h"
+#include "interact.h"
 #include "log.h"
 #include "sc_build_config.h"
-#include "interact.h"
 #include "token.h"
 #include "whip.h"
 #include "ws.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sfu.h"
 
@@ -66,13 +67,6 @@ static sc_iroom *rooms;
 static ticker *tickers;
 static sc_wordfilter *global_words;
 static bool global_loaded;
-
-int64_t sc__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Options parsed by config.c; a zeroed config (unit tests) gets the
  * defaults. */
@@ -147,7 +141,7 @@ sc_iroom *sc__iroom_get(sc_server *srv, const char *room)
         return NULL;
     r->srv = srv;
     snprintf(r->name, sizeof(r->name), "%s", room);
-    r->first_join_ms = sc__now_ms();
+    r->first_join_ms = sc_wall_ms();
     r->user_index = json_object();
     r->history = json_array();
     r->outbox = json_array();
@@ -202,7 +196,7 @@ sc_iuser *sc__iuser(sc_iroom *r, const char *uid)
     snprintf(u->user_id, sizeof(u->user_id), "%s", uid);
     u->chat_tokens = chat_burst(r);
     u->act_tokens = sc__lim_action_rate(r);
-    u->refill_ms = sc__now_ms();
+    u->refill_ms = sc_wall_ms();
     json_object_set_new(r->user_index, uid, json_integer((json_int_t)r->n_users));
     r->n_users++;
     return u;
@@ -340,7 +334,7 @@ bool sc__rate_ok(sc_iroom *r, sc_iuser *u, bool chat, int64_t now)
 
 int64_t sc__record(sc_iroom *r, const char *kind, const sc_token *t, json_t *msg)
 {
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     json_t *ts = json_object_get(msg, "ts"), *mm = json_object_get(msg, "media_ms");
     char *s = json_dumps(msg, JSON_COMPACT);
     int64_t rowid;
@@ -425,7 +419,7 @@ static void flush_room(sc_iroom *r, int64_t now)
 static void tick(lws_sorted_usec_list_t *sul)
 {
     ticker *t = (ticker *)sul;
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
 
     for (sc_iroom *r = rooms; r; r = r->next)
         if (r->srv == t->srv)
@@ -454,7 +448,7 @@ void sc_interact_on_join(sc_ws_client *c)
     sc_iroom *r = sc__iroom_of(c);
     if (!r)
         return;
-    sc__media_ms(r, sc__now_ms());
+    sc__media_ms(r, sc_wall_ms());
     sc_ws_send(c, sc__settings_json(r));
     if (r->announcement)
         sc_ws_send(c, json_deep_copy(r->announcement));

@@ -94,7 +94,6 @@ typedef struct sc_iroom {
     struct sc_iroom *next;
 } sc_iroom;
 
-int64_t sc__now_ms(void);
 /* The configured limits (the SC_INTERACT_* default when unset). */
 int sc__lim_chat_rate(const sc_iroom *r);
 int sc__lim_action_rate(const sc_iroom *r);

@@ -4,6 +4,7 @@
  * draw is recorded before it is announced, so the export holds every
  * announced result. */
 #include "lottery.h"
+#include "clock.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -139,7 +140,7 @@ void sc__cmd_lottery_draw(sc_ws_client *c, json_t *msg, json_t *id)
                                                  name ? name : ""));
         free(name);
     }
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     m = json_pack("{s:s,s:s,s:s?,s:I,s:O,s:I,s:I}", "type", "lottery", "among",
                   among ? among : "present", "prize", prize, "eligible", (json_int_t)n,
                   "winners", winners, "ts", (json_int_t)now, "media_ms",

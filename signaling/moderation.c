@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define WORDS_SET_MAX 5000
@@ -78,7 +79,7 @@ static void log_action(sc_iroom *r, sc_ws_client *c, const char *action, const c
                        const char *reason)
 {
     json_t *m = json_pack("{s:s,s:s,s:s?,s:s?,s:I}", "type", "moderation", "action", action,
-                          "user_id", target, "reason", reason, "ts", (json_int_t)sc__now_ms());
+                          "user_id", target, "reason", reason, "ts", (json_int_t)sc_wall_ms());
     sc__record(r, "moderation", sc_ws_client_token(c), m);
     json_decref(m);
     SC_INFO("interact", "room %s: %s %s %s%s%s", r->name, sc_ws_client_token(c)->sub, action,
@@ -193,7 +194,7 @@ void sc__cmd_ban(sc_ws_client *c, json_t *msg, json_t *id)
     if (!target)
         return;
     if (sc_store_ban(r->srv->store, r->name, target, sc_ws_client_token(c)->sub, reason,
-                     sc__now_ms()) < 0) {
+                     sc_wall_ms()) < 0) {
         sc_ws_error(c, id, "internal", "cannot record the ban");
         free(reason);
         return;
@@ -333,10 +334,9 @@ void sc__review_hold(sc_iroom *r, sc_ws_client *c, json_t *id, const char *kind,
         sc_ws_error(c, id, "busy", "the review queue is full");
         return;
     }
-    json_t *item = json_pack("{s:I,s:s,s:o,s:I,s:s,s:s}", "review_id",
-                             (json_int_t)++r->next_review, "kind", kind, "message", m,
-                             "held_ms", (json_int_t)sc__now_ms(), "_uid", t->sub, "_name",
-                             t->name);
+    json_t *item = json_pack("{s:I,s:s,s:o,s:I,s:s,s:s}", "review_id", (json_int_t)++r->next_review,
+                             "kind", kind, "message", m, "held_ms", (json_int_t)sc_wall_ms(),
+                             "_uid", t->sub, "_name", t->name);
     if (!item) {
         sc_ws_error(c, id, "internal", "out of memory");
         return;
@@ -392,7 +392,7 @@ void sc__cmd_review(sc_ws_client *c, json_t *msg, json_t *id)
     bool approve = json_is_true(ja);
     if (approve) {
         /* Shown now, so the room's media time of the message is now. */
-        int64_t now = sc__now_ms();
+        int64_t now = sc_wall_ms();
         json_object_set_new(m, "ts", json_integer((json_int_t)now));
         json_object_set_new(m, "media_ms", json_integer((json_int_t)sc__media_ms(r, now)));
         if (strcmp(kind, "question") == 0)

@@ -4,6 +4,7 @@
  * results changed since the last tick.  Results go out at most once per
  * tick, so a thousand votes a second cost ten broadcasts. */
 #include "poll.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,9 +119,9 @@ void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id)
             goto done;
         }
     }
-    p = json_pack("{s:s,s:O,s:b,s:b,s:s,s:O,s:i,s:I}", "question", question, "options",
-                  options, "multiple", multiple, "quiz", quiz, "state", "draft", "counts",
-                  counts, "voters", 0, "created_ms", (json_int_t)sc__now_ms());
+    p = json_pack("{s:s,s:O,s:b,s:b,s:s,s:O,s:i,s:I}", "question", question, "options", options,
+                  "multiple", multiple, "quiz", quiz, "state", "draft", "counts", counts, "voters",
+                  0, "created_ms", (json_int_t)sc_wall_ms());
     if (!p) {
         sc_ws_error(c, id, "internal", "out of memory");
         goto done;
@@ -309,7 +310,7 @@ void sc__cmd_poll_vote(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     u = sc__iuser(r, t->sub);
-    if (!u || !sc__rate_ok(r, u, false, sc__now_ms())) {
+    if (!u || !sc__rate_ok(r, u, false, sc_wall_ms())) {
         json_decref(choices);
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
                     sc__lim_action_rate(r));

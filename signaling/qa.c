@@ -2,6 +2,7 @@
  * row id); fields starting with '_' (voters, the asker of an anonymous
  * question) stay on the server. */
 #include "qa.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ void sc__cmd_question_ask(sc_ws_client *c, json_t *msg, json_t *id)
         free(text);
         return;
     }
-    int64_t now = sc__now_ms();
+    int64_t now = sc_wall_ms();
     bool anonymous = json_is_true(anon);
     json_t *q = json_pack("{s:s,s:o,s:b,s:s,s:i,s:b,s:n,s:I,s:I}", "type", "question", "from",
                           anonymous ? json_null() : sc__from(r, t), "anonymous", anonymous,
@@ -112,7 +113,7 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     u = sc__iuser(r, t->sub);
-    if (!u || !sc__rate_ok(r, u, false, sc__now_ms())) {
+    if (!u || !sc__rate_ok(r, u, false, sc_wall_ms())) {
         sc_ws_error(c, id, "rate-limited", "over %d actions per second",
                     sc__lim_action_rate(r));
         return;

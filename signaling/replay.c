@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "clock.h"
 #include "interact.h"
 #include "log.h"
 #include "token.h"
-#include "whip.h"
 #include "ws.h"
 
 /* ---- the replay timeline -------------------------------------------------------- */
@@ -168,7 +168,7 @@ static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
     title = sc__text_arg(c, id, msg, "title", SC_CATALOG_CHAPTER_MAX, false, NULL);
     if (!title)
         return;
-    now = sc__now_ms();
+    now = sc_wall_ms();
     m = json_pack("{s:s,s:s,s:o,s:I,s:I}", "type", "chapter", "title", title, "by",
                   sc__from(r, sc_ws_client_token(c)), "ts", (json_int_t)now, "media_ms",
                   (json_int_t)sc__media_ms(r, now));

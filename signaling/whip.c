@@ -7,17 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "recorder.h"
 #include "store.h"
 #include "ws.h"
-
-int64_t sc_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *sc_session_kind_name(sc_session_kind kind)
 {

@@ -34,7 +34,6 @@ int sc_session_close(sc_server *srv, uint64_t id);
 void sc_session_closed(sc_server *srv, uint64_t id, const char *reason);
 
 const char *sc_session_kind_name(sc_session_kind kind);
-int64_t sc_wall_ms(void);
 
 /* Whether a room's publishers are recorded: the host's choice stored for
  * the room, else the server default (serve --record-by-default); never

@@ -9,9 +9,10 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "clock.h"
+#include "interact.h"
 #include "jwt.h"
 #include "log.h"
-#include "interact.h"
 #include "stage.h"
 #include "token.h"
 #include "whip.h"
