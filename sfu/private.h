@@ -204,17 +204,9 @@ struct sc_room {
 
 /* Counters; each worker writes its own with relaxed stores, readers sum. */
 typedef struct sc_counters {
-    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes, forwarded_packets;
-    uint64_t drop_unknown_source, drop_stun_invalid, drop_dtls, drop_srtp;
-    uint64_t drop_rtp_invalid, drop_rtcp_invalid, drop_unknown_ssrc, drop_oversize;
-    uint64_t nacks_received, retransmits_sent, plis_sent, consent_expired, dtls_failed;
-    uint64_t drop_queue_full;
-    uint64_t probe_packets;
-    uint64_t muted_packets;
-    uint64_t temporal_dropped;
-    uint64_t gso_sends, gso_segments;
-    uint64_t fanout_batches, fanout_packets;
-    uint64_t dc_messages_rx, dc_messages_tx, drop_sctp;
+#define SC__FIELD(name, what) uint64_t name;
+    SC_WORKER_COUNTERS(SC__FIELD)
+#undef SC__FIELD
     /* Load, set by the worker once a second (measure_load): */
     uint64_t busy_us;                 /* time outside epoll_wait, cumulative */
     uint64_t load_pct;                /* busy share of the last second, 0-100 */

@@ -926,15 +926,8 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
     out->sessions = (uint64_t)sfu->n_sessions;
     for (int i = 0; i < sfu->n_workers; i++) {
         const sc_counters *c = &sfu->workers[i]->stats;
-#define ADD(f) out->f += __atomic_load_n(&c->f, __ATOMIC_RELAXED)
-        ADD(rx_packets); ADD(tx_packets); ADD(rx_bytes); ADD(tx_bytes); ADD(forwarded_packets);
-        ADD(drop_unknown_source); ADD(drop_stun_invalid); ADD(drop_dtls); ADD(drop_srtp);
-        ADD(drop_rtp_invalid); ADD(drop_rtcp_invalid); ADD(drop_unknown_ssrc); ADD(drop_oversize);
-        ADD(nacks_received); ADD(retransmits_sent); ADD(plis_sent); ADD(consent_expired);
-        ADD(dtls_failed); ADD(drop_queue_full); ADD(probe_packets); ADD(muted_packets);
-        ADD(temporal_dropped); ADD(gso_sends); ADD(gso_segments);
-        ADD(fanout_batches); ADD(fanout_packets);
-        ADD(dc_messages_rx); ADD(dc_messages_tx); ADD(drop_sctp);
+#define ADD(f, what) out->f += __atomic_load_n(&c->f, __ATOMIC_RELAXED);
+        SC_WORKER_COUNTERS(ADD)
 #undef ADD
         out->socket_drops_media += __atomic_load_n(&c->sock_drops_media, __ATOMIC_RELAXED);
         out->socket_drops_control += __atomic_load_n(&c->sock_drops_control, __ATOMIC_RELAXED);

@@ -203,41 +203,56 @@ typedef struct sc_sfu_publisher_info {
 int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs, int max,
                      int *n, int *viewers);
 
-/* Counters for /api/stats and the bad-input tests: every drop is counted. */
+/* Every counter a media worker keeps, once: X(name, what it counts).  The
+ * list makes the workers' counters (private.h), the summed sc_sfu_stats
+ * and /api/stats; every drop is counted. */
+#define SC_WORKER_COUNTERS(X)                                                                      \
+    X(rx_packets, "datagrams received")                                                            \
+    X(tx_packets, "datagrams sent")                                                                \
+    X(rx_bytes, "bytes received")                                                                  \
+    X(tx_bytes, "bytes sent")                                                                      \
+    X(forwarded_packets, "RTP packets sent to viewers")                                            \
+    X(drop_unknown_source, "datagrams from an address no STUN check bound")                        \
+    X(drop_stun_invalid, "STUN malformed, with bad integrity or for an unknown ufrag")             \
+    X(drop_dtls, "DTLS records refused")                                                           \
+    X(drop_srtp, "SRTP/SRTCP authentication or replay failures")                                   \
+    X(drop_rtp_invalid, "RTP that failed parsing after decryption")                                \
+    X(drop_rtcp_invalid, "RTCP compounds that failed validation")                                  \
+    X(drop_unknown_ssrc, "RTP for no known stream")                                                \
+    X(drop_oversize, "datagrams larger than the MTU")                                              \
+    X(drop_queue_full, "packets a busy worker could not take")                                     \
+    X(probe_packets, "recent packets resent to probe a viewer's path")                             \
+    X(muted_packets, "packets from publishers the host muted, not forwarded")                      \
+    X(temporal_dropped, "packets not sent to a viewer: above its temporal layer")                  \
+    X(gso_sends, "UDP GSO sends (several datagrams to one viewer at once)")                        \
+    X(gso_segments, "datagrams that left in UDP GSO sends")                                        \
+    X(fanout_batches, "batches of a room's packets fanned out together")                           \
+    X(fanout_packets, "packets in those batches")                                                  \
+    X(nacks_received, "NACK feedback received from viewers")                                       \
+    X(retransmits_sent, "packets retransmitted for NACKs")                                         \
+    X(plis_sent, "keyframe requests sent to publishers")                                           \
+    X(consent_expired, "sessions ended because ICE consent expired")                               \
+    X(dtls_failed, "DTLS handshakes that failed")                                                  \
+    X(dc_messages_rx, "data channel messages delivered")                                           \
+    X(dc_messages_tx, "data channel messages sent")                                                \
+    X(drop_sctp, "data channel messages refused (malformed DCEP, oversized, unknown "              \
+                 "PPID, on no open channel, or a peer flooding faster than signalling reads)")
+
+/* What the SFU reports besides the workers' counters: X(name, what). */
+#define SC_SFU_GAUGES(X)                                                                           \
+    X(sessions, "sessions open now")                                                               \
+    X(socket_drops_media, "media datagrams the kernel dropped at the workers' sockets")            \
+    X(socket_drops_control, "control datagrams the kernel dropped there")                          \
+    X(workers_overloaded, "workers overloaded now")                                                \
+    X(joins_refused_overload, "viewers refused because every worker was overloaded")
+
+/* Counters for /api/stats and the bad-input tests: the gauges, then every
+ * worker's counters summed. */
 typedef struct sc_sfu_stats {
-    uint64_t sessions;            /* open now */
-    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
-    uint64_t forwarded_packets;   /* RTP packets sent to viewers */
-    uint64_t drop_unknown_source; /* from an address no STUN check bound */
-    uint64_t drop_stun_invalid;   /* malformed / bad integrity / unknown ufrag */
-    uint64_t drop_dtls;           /* DTLS records refused */
-    uint64_t drop_srtp;           /* SRTP/SRTCP auth or replay failures */
-    uint64_t drop_rtp_invalid;    /* RTP that failed parsing after decryption */
-    uint64_t drop_rtcp_invalid;   /* RTCP compounds that failed validation */
-    uint64_t drop_unknown_ssrc;   /* RTP for no known stream */
-    uint64_t drop_oversize;       /* datagrams larger than the MTU */
-    uint64_t drop_queue_full;     /* packets a busy worker could not take */
-    uint64_t probe_packets;       /* recent packets resent to probe a viewer's path */
-    uint64_t muted_packets;       /* from publishers the host muted, not forwarded */
-    uint64_t temporal_dropped;    /* packets not sent to a viewer: above its temporal layer */
-    uint64_t gso_sends;           /* UDP GSO sends (several datagrams to one viewer at once) */
-    uint64_t gso_segments;        /* datagrams that left in them */
-    uint64_t fanout_batches;      /* batches of a room's packets fanned out together */
-    uint64_t fanout_packets;      /* packets in them (their mean: fanout_packets / fanout_batches) */
-    uint64_t nacks_received, retransmits_sent;
-    uint64_t plis_sent;           /* keyframe requests sent to publishers */
-    uint64_t consent_expired;
-    uint64_t dtls_failed;
-    /* Data channels: messages delivered / sent, and everything refused
-     * (malformed DCEP, oversized or unknown-PPID messages, messages on no
-     * open channel, a peer flooding faster than signalling reads). */
-    uint64_t dc_messages_rx, dc_messages_tx;
-    uint64_t drop_sctp;
-    /* Overload: datagrams the kernel dropped at the workers' sockets (media
-     * and control), workers overloaded now, viewers refused for it. */
-    uint64_t socket_drops_media, socket_drops_control;
-    uint64_t workers_overloaded;
-    uint64_t joins_refused_overload;
+#define SC__FIELD(name, what) uint64_t name;
+    SC_SFU_GAUGES(SC__FIELD)
+    SC_WORKER_COUNTERS(SC__FIELD)
+#undef SC__FIELD
 } sc_sfu_stats;
 
 void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out);

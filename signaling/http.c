@@ -206,41 +206,9 @@ static void api_stats(sc_server *srv, conn *c)
     if (srv->sfu)
         sc_sfu_get_stats(srv->sfu, &st);
     o = json_object();
-#define STAT(f) json_object_set_new(o, #f, json_integer((json_int_t)st.f))
-    STAT(sessions);
-    STAT(rx_packets);
-    STAT(tx_packets);
-    STAT(rx_bytes);
-    STAT(tx_bytes);
-    STAT(forwarded_packets);
-    STAT(drop_unknown_source);
-    STAT(drop_stun_invalid);
-    STAT(drop_dtls);
-    STAT(drop_srtp);
-    STAT(drop_rtp_invalid);
-    STAT(drop_rtcp_invalid);
-    STAT(drop_unknown_ssrc);
-    STAT(drop_oversize);
-    STAT(drop_queue_full);
-    STAT(probe_packets);
-    STAT(muted_packets);
-    STAT(temporal_dropped);
-    STAT(gso_sends);
-    STAT(gso_segments);
-    STAT(fanout_batches);
-    STAT(fanout_packets);
-    STAT(nacks_received);
-    STAT(retransmits_sent);
-    STAT(plis_sent);
-    STAT(consent_expired);
-    STAT(dtls_failed);
-    STAT(dc_messages_rx);
-    STAT(dc_messages_tx);
-    STAT(drop_sctp);
-    STAT(socket_drops_media);
-    STAT(socket_drops_control);
-    STAT(workers_overloaded);
-    STAT(joins_refused_overload);
+#define STAT(f, what) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
+    SC_SFU_GAUGES(STAT)
+    SC_WORKER_COUNTERS(STAT)
 #undef STAT
     if (srv->sfu) {
         sc_sfu_worker_load wl[64];
