@@ -1,4 +1,4 @@
-/* The recordings catalog (issue 6): one SQLite row per WebM file (store.h)
+/* The recordings catalog: one SQLite row per WebM file (store.h)
  * from the moment it starts, grouped in room sessions, the composite of
  * each session, the admin REST API over them, the media they serve, the
  * replay timeline and the host's chapter marks (those two in replay.c).

@@ -1,5 +1,5 @@
 /* The interaction layer's WebSocket messages (chat, Q&A, polls, lottery,
- * check-in, announcements, moderation): issue 5.  This file holds the
+ * check-in, announcements, moderation).  This file holds the
  * dispatch table, the per-room state, the fan-out tick, the join hooks and
  * the HTTP export; each interaction lives in its own file (interact.h). */
 #include "interact.h"

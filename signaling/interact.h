@@ -1,4 +1,4 @@
-/* The interaction layer (issue 5): chat and danmaku, likes, Q&A, polls and
+/* The interaction layer: chat and danmaku, likes, Q&A, polls and
  * quizzes, lottery, check-in, announcements and moderation, over the /ws
  * WebSocket (docs/protocol.md, "Interactions").  The message formats are
  * transport-neutral so the data-channel path can reuse them.

@@ -1,4 +1,4 @@
-/* The replay side of the recordings catalog (issue 6): the timeline a
+/* The replay side of the recordings catalog: the timeline a
  * replay page follows (GET /api/recordings/{id}/timeline), the host's
  * chapter marks (the `chapter` WebSocket command, sc_catalog_commands in
  * ws.h), the room's active-speaker history that lays out the composite,
@@ -34,7 +34,7 @@ json_t *sc__catalog_recording_json(const sc_store_recording *r);
 
 /* ---- replay.c ---- */
 
-/* GET /api/recordings/{id}/timeline (catalog.c routes it here). */
+/* GET /api/recordings/{id}/timeline (catalog_http.c routes it here). */
 void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
                              sc_http_reply *rep);
 

@@ -1,4 +1,4 @@
-/* The stage (mic-linking, issue 5): viewers raise hands, a moderator
+/* The stage (mic-linking): viewers raise hands, a moderator
  * invites one, the invitee accepts and is granted `publish` on that
  * connection until it leaves the stage or is removed.  The message types
  * are in sc_stage_commands (ws.h); docs/protocol.md, "Stage".

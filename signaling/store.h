@@ -1,7 +1,8 @@
 /* Durable records of the signalling plane: SQLite at DATA/stagecast.db.
  *
  * WAL mode with synchronous=NORMAL keeps each write a short append to the
- * log; statements are prepared once.  Called only from the signalling
+ * log; the hot statements (sessions, interactions, bans) are prepared once,
+ * the rest per call.  Called only from the signalling
  * thread, never from a media path.  A schema_version table drives the
  * migrations (store.c lists them in order). */
 #ifndef SC_STORE_H
@@ -34,7 +35,7 @@ int sc_store_session_ended(sc_store *st, uint64_t session_id, int64_t ended_at_m
 /* Count of sessions rows, and of those still open (for tests). */
 int sc_store_count_sessions(sc_store *st, int *total, int *open);
 
-/* ---- interactions (issue 5) ------------------------------------------------ */
+/* ---- interactions ----------------------------------------------------------- */
 
 /* Record one interaction: kind ("chat", "danmaku", "question", "vote",
  * "lottery", "checkin", "moderation", ...), who (user_id/name may be NULL),
@@ -73,7 +74,7 @@ int sc_store_is_banned(sc_store *st, const char *room, const char *user_id);
 int sc_store_setting_set(sc_store *st, const char *room, const char *key, const char *value);
 char *sc_store_setting_get(sc_store *st, const char *room, const char *key);
 
-/* ---- recordings catalog (issue 6) ---------------------------------------- */
+/* ---- recordings catalog ------------------------------------------------- */
 
 typedef struct sc_store_recording {
     char id[33];                   /* 32 hex digits */

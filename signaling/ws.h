@@ -56,7 +56,7 @@ extern const sc_ws_command sc_interact_commands[];
 extern const size_t sc_interact_n_commands;
 extern const sc_ws_command sc_stage_commands[];
 extern const size_t sc_stage_n_commands;
-extern const sc_ws_command sc_catalog_commands[];   /* catalog.c: chapter */
+extern const sc_ws_command sc_catalog_commands[];   /* replay.c: chapter */
 extern const size_t sc_catalog_n_commands;
 
 /* The sender's verified token (role, name, sub, perms) and joined room. */
