@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ebml.h"
 
 /* Element IDs (Matroska spec), written with their marker bits. */
 #define ID_EBML 0x1A45DFA3u
@@ -718,79 +719,35 @@ int sc_webm_close(sc_webm *w)
 /* ---- reading, for repair ---- */
 
 /* Read an element header at off (file size fsize): id, data size (or
- * UNKNOWN_SIZE) and header length.  -EINVAL when malformed or past EOF. */
+ * SC_EBML_UNKNOWN) and header length.  -EINVAL when malformed or past EOF. */
 static int read_header(int fd, uint64_t off, uint64_t fsize, uint32_t *id, uint64_t *size,
                        int *hlen)
 {
     uint8_t h[12];
     size_t avail = fsize - off < sizeof(h) ? (size_t)(fsize - off) : sizeof(h);
-    if (off >= fsize || avail < 2 || pread_all(fd, h, avail, off) < 0)
+    size_t hl;
+    if (off >= fsize || avail < 2 || pread_all(fd, h, avail, off) < 0 ||
+        sc_ebml_header(h, avail, id, size, &hl) < 0)
         return -EINVAL;
-    int il = h[0] & 0x80 ? 1 : h[0] & 0x40 ? 2 : h[0] & 0x20 ? 3 : h[0] & 0x10 ? 4 : 0;
-    if (!il || (size_t)il >= avail)
-        return -EINVAL;
-    uint32_t v = 0;
-    for (int i = 0; i < il; i++)
-        v = v << 8 | h[i];
-    int sl = 0;
-    for (int i = 0; i < 8; i++)
-        if (h[il] & (0x80 >> i)) {
-            sl = i + 1;
-            break;
-        }
-    if (!sl || (size_t)(il + sl) > avail)
-        return -EINVAL;
-    uint64_t s = h[il] & (0xFF >> sl);
-    bool all_ones = s == (0xFFu >> sl);
-    for (int i = 1; i < sl; i++) {
-        s = s << 8 | h[il + i];
-        all_ones &= h[il + i] == 0xFF;
-    }
-    *id = v;
-    *size = all_ones ? UNKNOWN_SIZE : s;
-    *hlen = il + sl;
+    *hlen = (int)hl;
     return 0;
 }
 
-/* In-memory: a vint at p (len n); returns its length or 0. */
-static int mem_vint(const uint8_t *p, size_t n, uint64_t *v)
+/* An element header inside [p, p + n) whose data fits there too: its
+ * header length, or 0. */
+static size_t mem_header(const uint8_t *p, uint64_t n, uint32_t *id, uint64_t *sz)
 {
-    if (!n)
+    size_t hl;
+    if (sc_ebml_header(p, (size_t)n, id, sz, &hl) < 0 || *sz > n - hl)
         return 0;
-    int l = 0;
-    for (int i = 0; i < 8; i++)
-        if (p[0] & (0x80 >> i)) {
-            l = i + 1;
-            break;
-        }
-    if (!l || (size_t)l > n)
-        return 0;
-    uint64_t s = p[0] & (0xFF >> l);
-    for (int i = 1; i < l; i++)
-        s = s << 8 | p[i];
-    *v = s;
-    return l;
+    return hl;
 }
 
-static int mem_id(const uint8_t *p, size_t n, uint32_t *id)
-{
-    if (!n)
-        return 0;
-    int l = p[0] & 0x80 ? 1 : p[0] & 0x40 ? 2 : p[0] & 0x20 ? 3 : p[0] & 0x10 ? 4 : 0;
-    if (!l || (size_t)l > n)
-        return 0;
-    uint32_t v = 0;
-    for (int i = 0; i < l; i++)
-        v = v << 8 | p[i];
-    *id = v;
-    return l;
-}
-
+/* An unsigned integer element; longer than 8 bytes reads its first 8. */
 static uint64_t mem_uint(const uint8_t *p, uint64_t n)
 {
     uint64_t v = 0;
-    for (uint64_t i = 0; i < n && i < 8; i++)
-        v = v << 8 | p[i];
+    sc_ebml_uint(p, n < 8 ? n : 8, &v);
     return v;
 }
 
@@ -816,14 +773,11 @@ static int walk(const uint8_t *p, uint64_t n, child_fn fn, void *ctx)
     while (o < n) {
         uint32_t id;
         uint64_t sz;
-        int il = mem_id(p + o, (size_t)(n - o), &id);
-        if (!il)
+        size_t hl = mem_header(p + o, n - o, &id, &sz);
+        if (!hl)
             return -EINVAL;
-        int sl = mem_vint(p + o + il, (size_t)(n - o - (uint64_t)il), &sz);
-        if (!sl || sz > n - o - (uint64_t)il - (uint64_t)sl)
-            return -EINVAL;
-        fn(ctx, id, p + o + il + sl, sz, o);
-        o += (uint64_t)il + (uint64_t)sl + sz;
+        fn(ctx, id, p + o + hl, sz, o);
+        o += (uint64_t)hl + sz;
     }
     return 0;
 }
@@ -883,7 +837,7 @@ typedef struct cluster_ctx {
 static void on_block(cluster_ctx *cc, const uint8_t *d, uint64_t n, bool simple)
 {
     uint64_t tn;
-    int l = mem_vint(d, (size_t)n, &tn);
+    size_t l = sc_ebml_vint(d, (size_t)n, &tn);
     if (!l || n < (uint64_t)l + 3 || !cc->have_tc)
         return;
     int16_t rel = (int16_t)((uint16_t)d[l] << 8 | d[l + 1]);
@@ -921,10 +875,9 @@ static void on_cluster_child(void *ctx, uint32_t id, const uint8_t *d, uint64_t 
         /* Only the Block inside matters for timing. */
         uint32_t cid;
         uint64_t sz;
-        int il = mem_id(d, (size_t)n, &cid);
-        int sl = il ? mem_vint(d + il, (size_t)(n - (uint64_t)il), &sz) : 0;
-        if (sl && cid == ID_BLOCK && sz <= n - (uint64_t)il - (uint64_t)sl)
-            on_block(cc, d + il + sl, sz, false);
+        size_t hl = mem_header(d, n, &cid, &sz);
+        if (hl && cid == ID_BLOCK)
+            on_block(cc, d + hl, sz, false);
     }
 }
 
@@ -953,7 +906,7 @@ static int scan_segment(int fd, uint64_t fsize, repair_state *rs)
         uint32_t id;
         uint64_t sz;
         int hl;
-        if (read_header(fd, off, fsize, &id, &sz, &hl) < 0 || sz == UNKNOWN_SIZE ||
+        if (read_header(fd, off, fsize, &id, &sz, &hl) < 0 || sz == SC_EBML_UNKNOWN ||
             sz > fsize - off - (uint64_t)hl)
             break; /* torn tail */
         uint64_t data = off + (uint64_t)hl;

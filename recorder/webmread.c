@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ebml.h"
+
 #define ID_EBML 0x1A45DFA3u
 #define ID_DOCTYPE 0x4282u
 #define ID_SEGMENT 0x18538067u
@@ -34,76 +36,18 @@
 #define ID_CHAPTERS 0x1043A770u
 #define ID_ATTACHMENTS 0x1941A469u
 
-#define UNKNOWN UINT64_MAX
+#define UNKNOWN SC_EBML_UNKNOWN
 /* Cluster timecodes beyond this (in ticks) are not ones we could place on a
  * timeline anyway; refusing them keeps the arithmetic below overflow-free. */
 #define MAX_TICKS (1ll << 52)
 
-/* One element header at b[o..end): 0, -ENODATA when the header itself runs
- * past end, -EINVAL when it is malformed.  *size is UNKNOWN for the
- * all-ones size. */
+/* One element header at b[o..end) (sc_ebml_header). */
 static int read_hdr(const uint8_t *b, size_t end, size_t o, uint32_t *id, uint64_t *size,
                     size_t *hlen)
 {
     if (o >= end)
         return -ENODATA;
-    uint8_t c = b[o];
-    size_t il = c & 0x80 ? 1 : c & 0x40 ? 2 : c & 0x20 ? 3 : c & 0x10 ? 4 : 0;
-    if (!il)
-        return -EINVAL;
-    if (end - o < il + 1)
-        return -ENODATA;
-    uint32_t v = 0;
-    for (size_t i = 0; i < il; i++)
-        v = v << 8 | b[o + i];
-    uint8_t s0 = b[o + il];
-    size_t sl = 0;
-    for (size_t i = 0; i < 8; i++)
-        if (s0 & (0x80u >> i)) {
-            sl = i + 1;
-            break;
-        }
-    if (!sl)
-        return -EINVAL;
-    if (end - o - il < sl)
-        return -ENODATA;
-    uint64_t s = s0 & (0xFFu >> sl);
-    bool ones = s == (0xFFu >> sl);
-    for (size_t i = 1; i < sl; i++) {
-        s = s << 8 | b[o + il + i];
-        ones = ones && b[o + il + i] == 0xFF;
-    }
-    *id = v;
-    *size = ones ? UNKNOWN : s;
-    *hlen = il + sl;
-    return 0;
-}
-
-static bool get_uint(const uint8_t *d, uint64_t n, uint64_t *v)
-{
-    if (n > 8)
-        return false;
-    uint64_t x = 0;
-    for (uint64_t i = 0; i < n; i++)
-        x = x << 8 | d[i];
-    *v = x;
-    return true;
-}
-
-static bool get_float(const uint8_t *d, uint64_t n, double *v)
-{
-    uint64_t x;
-    if ((n != 4 && n != 8) || !get_uint(d, n, &x))
-        return false;
-    if (n == 4) {
-        uint32_t x32 = (uint32_t)x;
-        float f;
-        memcpy(&f, &x32, 4);
-        *v = f;
-    } else {
-        memcpy(v, &x, 8);
-    }
-    return true;
+    return sc_ebml_header(b + o, end - o, id, size, hlen);
 }
 
 /* Children of a master element whose data is b[o..end), all of known size
@@ -130,7 +74,7 @@ static int on_video(void *ctx, uint32_t id, const uint8_t *d, uint64_t n)
 {
     sc_webmr_track *t = ctx;
     uint64_t v;
-    if ((id == ID_PIXEL_WIDTH || id == ID_PIXEL_HEIGHT) && get_uint(d, n, &v) && v <= 65535) {
+    if ((id == ID_PIXEL_WIDTH || id == ID_PIXEL_HEIGHT) && sc_ebml_uint(d, n, &v) && v <= 65535) {
         if (id == ID_PIXEL_WIDTH)
             t->width = (uint32_t)v;
         else
@@ -144,9 +88,9 @@ static int on_audio(void *ctx, uint32_t id, const uint8_t *d, uint64_t n)
     sc_webmr_track *t = ctx;
     uint64_t v;
     double f;
-    if (id == ID_SAMPLING_FREQ && get_float(d, n, &f) && f > 0 && f <= 1e6)
+    if (id == ID_SAMPLING_FREQ && sc_ebml_float(d, n, &f) && f > 0 && f <= 1e6)
         t->sample_rate = f;
-    else if (id == ID_CHANNELS && get_uint(d, n, &v) && v <= 255)
+    else if (id == ID_CHANNELS && sc_ebml_uint(d, n, &v) && v <= 255)
         t->channels = (uint32_t)v;
     return 0;
 }
@@ -157,11 +101,11 @@ static int on_entry(void *ctx, uint32_t id, const uint8_t *d, uint64_t n)
     uint64_t v;
     switch (id) {
     case ID_TRACK_NUMBER:
-        if (get_uint(d, n, &v) && v <= UINT32_MAX)
+        if (sc_ebml_uint(d, n, &v) && v <= UINT32_MAX)
             t->number = (uint32_t)v;
         break;
     case ID_TRACK_TYPE:
-        if (get_uint(d, n, &v) && v <= 255)
+        if (sc_ebml_uint(d, n, &v) && v <= 255)
             t->type = (int)v;
         break;
     case ID_CODEC_ID: {
@@ -175,7 +119,7 @@ static int on_entry(void *ctx, uint32_t id, const uint8_t *d, uint64_t n)
         t->codec_private_len = (size_t)n;
         break;
     case ID_CODEC_DELAY:
-        if (get_uint(d, n, &v))
+        if (sc_ebml_uint(d, n, &v))
             t->codec_delay_ns = v;
         break;
     case ID_VIDEO:
@@ -213,10 +157,10 @@ static int on_info(void *ctx, uint32_t id, const uint8_t *d, uint64_t n)
     uint64_t v;
     double f;
     if (id == ID_TIMECODE_SCALE) {
-        if (!get_uint(d, n, &v) || v == 0 || v > 1000000000ull)
+        if (!sc_ebml_uint(d, n, &v) || v == 0 || v > 1000000000ull)
             return -EINVAL;
         r->timecode_scale = v;
-    } else if (id == ID_DURATION && get_float(d, n, &f) && f >= 0 && f < 1e15) {
+    } else if (id == ID_DURATION && sc_ebml_float(d, n, &f) && f >= 0 && f < 1e15) {
         r->duration_ms = f; /* in ticks for now; scaled once Info is done */
     }
     return 0;
@@ -452,7 +396,7 @@ int sc_webmr_next(sc_webmr *r, sc_webmr_frame *f)
         const uint8_t *d = r->buf + data;
         if (id == ID_CLUSTER_TIMECODE) {
             uint64_t v;
-            r->cl_tc = get_uint(d, sz, &v) && v < (uint64_t)MAX_TICKS ? (int64_t)v : -1;
+            r->cl_tc = sc_ebml_uint(d, sz, &v) && v < (uint64_t)MAX_TICKS ? (int64_t)v : -1;
         } else if (id == ID_SIMPLE_BLOCK) {
             if (parse_block(r, d, (size_t)sz, true, false, r->cl_tc >= 0, f))
                 return 1;

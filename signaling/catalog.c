@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "composite.h"
+#include "ebml.h"
 #include "interact.h"
 #include "log.h"
 #include "replay.h"
@@ -339,73 +340,29 @@ static int worker_submit(sc_catalog *cat, cjob *j)
 
 /* ---- parsers ------------------------------------------------------------------ */
 
-/* EBML variable-length integer: returns its length, or 0. */
-static size_t ebml_vint(const uint8_t *p, size_t len, uint64_t *v, bool strip_marker)
+/* An element header at p[0..len) (sc_ebml_header): its length, or 0. */
+static size_t ebml_elem(const uint8_t *p, size_t len, uint32_t *id, uint64_t *size)
 {
-    size_t n = 1;
-    uint8_t mask = 0x80;
-
-    if (len == 0 || p[0] == 0)
-        return 0;
-    while (!(p[0] & mask)) {
-        mask >>= 1;
-        n++;
-    }
-    if (n > len)
-        return 0;
-    *v = strip_marker ? (uint64_t)(p[0] & (mask - 1)) : p[0];
-    for (size_t i = 1; i < n; i++)
-        *v = (*v << 8) | p[i];
-    return n;
-}
-
-/* One element header: id (marker kept, as IDs are written) and size
- * (UINT64_MAX when "unknown"). */
-static size_t ebml_elem(const uint8_t *p, size_t len, uint64_t *id, uint64_t *size)
-{
-    size_t a = ebml_vint(p, len, id, false), b;
-    if (!a || a > 4)
-        return 0;
-    b = ebml_vint(p + a, len - a, size, true);
-    if (!b)
-        return 0;
-    if (*size == (1ull << (7 * b)) - 1)
-        *size = UINT64_MAX;
-    return a + b;
-}
-
-static uint64_t be_uint(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
+    size_t hl;
+    return sc_ebml_header(p, len, id, size, &hl) == 0 ? hl : 0;
 }
 
 static int info_duration(const uint8_t *p, size_t len, int64_t *ms)
 {
-    uint64_t scale = 1000000, id, size;
+    uint64_t scale = 1000000, size;
+    uint32_t id;
     double dur = -1;
     size_t off = 0;
 
     while (off < len) {
         size_t h = ebml_elem(p + off, len - off, &id, &size);
-        if (!h || size == UINT64_MAX || size > len - off - h)
+        if (!h || size == SC_EBML_UNKNOWN || size > len - off - h)
             return -EINVAL;
         const uint8_t *v = p + off + h;
-        if (id == 0x2AD7B1 && size >= 1 && size <= 8) {
-            scale = be_uint(v, size);
-        } else if (id == 0x4489 && (size == 4 || size == 8)) {
-            uint64_t bits = be_uint(v, size);
-            if (size == 4) {
-                uint32_t b32 = (uint32_t)bits;
-                float f;
-                memcpy(&f, &b32, 4);
-                dur = f;
-            } else {
-                memcpy(&dur, &bits, 8);
-            }
-        }
+        if (id == 0x2AD7B1 && size >= 1 && size <= 8)
+            sc_ebml_uint(v, size, &scale);
+        else if (id == 0x4489 && (size == 4 || size == 8))
+            sc_ebml_float(v, size, &dur);
         off += h + size;
     }
     if (!(dur >= 0) || scale == 0)
@@ -416,10 +373,11 @@ static int info_duration(const uint8_t *p, size_t len, int64_t *ms)
 
 int sc_catalog_webm_duration(const uint8_t *buf, size_t len, int64_t *ms)
 {
-    uint64_t id, size;
+    uint64_t size;
+    uint32_t id;
     size_t off, h = ebml_elem(buf, len, &id, &size);
 
-    if (!h || id != 0x1A45DFA3 || size == UINT64_MAX || size > len - h)
+    if (!h || id != 0x1A45DFA3 || size == SC_EBML_UNKNOWN || size > len - h)
         return -EINVAL;
     off = h + size;
     h = ebml_elem(buf + off, len - off, &id, &size);
@@ -434,7 +392,7 @@ int sc_catalog_webm_duration(const uint8_t *buf, size_t len, int64_t *ms)
             return -EINVAL;
         if (id == 0x1F43B675)
             return -ENOENT;
-        if (size == UINT64_MAX || size > len - off - h)
+        if (size == SC_EBML_UNKNOWN || size > len - off - h)
             return -EINVAL;
         if (id == 0x1549A966)
             return info_duration(buf + off + h, (size_t)size, ms);
