@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "recorder.h"
+#include "rooms.h"
 #include "sc_build_config.h"
 #include "sfu.h"
 #include "store.h"
@@ -221,14 +222,7 @@ static int cmd_token(int argc, char **argv)
         return 2;
     }
     if (!(strcmp(cfg.room, "*") == 0 && role == SC_ROLE_ADMIN)) {
-        size_t n = strlen(cfg.room);
-        bool ok = n >= 1 && n <= SC_ROOM_NAME_MAX;
-        for (size_t i = 0; ok && i < n; i++) {
-            char c = cfg.room[i];
-            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '-';
-        }
-        if (!ok) {
+        if (!sc_rooms_name_ok(cfg.room)) {
             fprintf(stderr, "stagecast token: --room must be 1..64 of [A-Za-z0-9_-]%s\n",
                     role == SC_ROLE_ADMIN ? " or *" : "");
             return 2;
