@@ -121,6 +121,92 @@ class Client:
         self.ws.close()
 
 
+# -- token buckets (rate limits) ------------------------------------------------
+#
+# The server limits each user with token buckets (signaling/interact.c,
+# sc__rate_ok): `burst` tokens, full when the user is first seen in a room,
+# refilled continuously at `rate` per second (measured in whole ms of
+# CLOCK_REALTIME) up to `burst`; a message is accepted if a whole token is
+# left.  So for a burst of n messages from a fresh user, handled by the server
+# over a span D between the first and the last:
+#   - the first min(n, burst) are always accepted (tokens only drop by
+#     acceptances), whatever the timing;
+#   - at most burst + floor(rate * D) are accepted in all.
+# D is not visible to the client, but it is at most the time from just before
+# the write to the arrival of the last reply (the server cannot handle a
+# message before it is sent, nor reply before handling it), so that is what
+# the bound uses, plus a few ms for the ms rounding.  A slow or busy machine
+# only loosens the upper bound; when it is loosened so far that it no longer
+# forces a refusal, the burst is sent again from a fresh user (see
+# rate_limited_burst), so the limit itself is always checked.
+
+RATE_MARGIN_S = 0.005
+
+
+def timed_burst(client, objs):
+    """Sends objs (each given a fresh id) in one TCP write and returns
+    (replies in order, elapsed): elapsed runs from just before the write to
+    the arrival of the last reply, an upper bound on the time the server
+    spent between handling the first message and the last."""
+    objs = [dict(o, id=next(_ids)) for o in objs]
+    want = {o["id"] for o in objs}
+    got = {}
+    t0 = time.monotonic()
+    client.send_many(objs)
+    while want - set(got):
+        m = client.wait(lambda m: m.get("re") in want)
+        got[m["re"]] = m
+    elapsed = time.monotonic() - t0
+    return [got[o["id"]] for o in objs], elapsed
+
+
+def reply_kind(r):
+    """"sent"/"ok"/... for a success, the error code for an error."""
+    return r.get("code") if r.get("type") == "error" else r.get("type")
+
+
+def check_bucket(test, kinds, ok, burst, rate, elapsed):
+    """Asserts what a full token bucket (burst, rate per second) allows for a
+    burst whose replies are `kinds` (see reply_kind), handled within
+    `elapsed` seconds.  Returns the upper bound on acceptances it applied."""
+    n = len(kinds)
+    test.assertEqual([k for k in kinds if k not in (ok, "rate-limited")], [], kinds)
+    lo = min(n, burst)
+    hi = min(n, burst + int(rate * (elapsed + RATE_MARGIN_S)))
+    test.assertEqual(kinds[:lo], [ok] * lo,
+                     "the first %d of a burst must pass a full bucket: %r" % (lo, kinds))
+    test.assertLessEqual(kinds.count(ok), hi,
+                         "burst %d + %d/s x %.3f s allows at most %d of %d, got %r"
+                         % (burst, rate, elapsed, hi, n, kinds))
+    return hi
+
+
+def rate_limited_burst(test, new_client, make_objs, ok, burst, rate, need_below=None,
+                       attempts=5):
+    """Sends a burst (make_objs(attempt)) from a fresh user (new_client(attempt),
+    so a full bucket) and checks it with check_bucket, until one attempt was
+    handled fast enough that the bound forces refusals: at most
+    need_below - 1 accepted (default: fewer than all).  Every attempt is
+    checked; if none was fast enough to exercise the limit, the test fails
+    rather than pass without checking it.  Returns one (client, replies,
+    kinds, elapsed) per attempt, the exercising one last."""
+    out = []
+    for attempt in range(attempts):
+        client = new_client(attempt)
+        objs = make_objs(attempt)
+        limit = len(objs) if need_below is None else need_below
+        replies, elapsed = timed_burst(client, objs)
+        kinds = [reply_kind(r) for r in replies]
+        hi = check_bucket(test, kinds, ok, burst, rate, elapsed)
+        out.append((client, replies, kinds, elapsed))
+        if hi < limit:
+            return out
+        print("\n  burst of %d took %.2f s: too slow to require a refusal, again"
+              % (len(objs), elapsed), file=sys.stderr)
+    test.fail("none of %d bursts was handled fast enough to exercise the rate limit "
+              "(elapsed: %s)" % (attempts, ", ".join("%.2f s" % o[3] for o in out)))
+
+
 def start_server(words=None):
     s = stagecast.Server(workers=1)
     if words is not None:

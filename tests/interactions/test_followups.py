@@ -3,28 +3,27 @@ on join, `muted` in the audience list, the moderators' `bans` list, and
 the interaction limits as `serve` options (--chat-rate, --chat-burst,
 --action-rate, --chat-history)."""
 
-import itertools
 import subprocess
+import sys
 import unittest
 
-from ic import join, start_server
+from ic import join, rate_limited_burst, start_server, timed_burst
 
 import stagecast  # noqa: E402  (ic puts tests/lib on the path)
 
-_ids = itertools.count(100000)
+
+def settle(client):
+    """Reads everything the server sent `client` before answering a ping
+    (so everything it sent on join), then a little more; all goes to the
+    inbox.  For negative checks: the ping makes them independent of speed,
+    the short drain only adds a chance to see a stray late message."""
+    client.req({"type": "ping"})
+    client.drain(0.3)
 
 
 def burst(client, objs):
-    """Send objs in one TCP write (read in one service turn, so no token
-    refills between them) and return their replies in order."""
-    objs = [dict(o, id=next(_ids)) for o in objs]
-    client.send_many(objs)
-    want = {o["id"] for o in objs}
-    got = {}
-    while want - set(got):
-        m = client.wait(lambda m: m.get("re") in want)
-        got[m["re"]] = m
-    return [got[o["id"]] for o in objs]
+    """Send objs in one TCP write and return their replies in order."""
+    return timed_burst(client, objs)[0]
 
 
 class JoinStateTest(unittest.TestCase):
@@ -43,8 +42,9 @@ class JoinStateTest(unittest.TestCase):
         host = join(self.srv, room, "presenter", "Host", "rm-host")
         ann = join(self.srv, room, "viewer", "Ann", "rm-ann")
         bob = join(self.srv, room, "viewer", "Bob", "rm-bob")
-        # nobody is told they are muted before a mute
-        ann.drain(0.3)
+        # nobody is told they are muted before a mute (settle: what join sent
+        # arrives before the reply to a later request)
+        settle(ann)
         self.assertFalse([m for m in ann.inbox if m.get("type") == "muted"])
         self.assertEqual(host.req({"type": "mute", "user_id": "rm-ann"})["type"], "ok")
         self.assertTrue(ann.wait("muted")["muted"])
@@ -58,13 +58,13 @@ class JoinStateTest(unittest.TestCase):
         self.assertEqual(ann2.req({"type": "chat", "text": "hi"})["code"], "muted")
         # others are not told anything
         bob2 = join(self.srv, room, "viewer", "Bob", "rm-bob")
-        bob2.drain(0.3)
+        settle(bob2)
         self.assertFalse([m for m in bob2.inbox if m.get("type") == "muted"])
         # unmuted: the next join carries no mute
         host.req({"type": "mute", "user_id": "rm-ann", "muted": False})
         self.assertFalse(ann2.wait("muted")["muted"])
         ann3 = join(self.srv, room, "viewer", "Ann", "rm-ann")
-        ann3.drain(0.3)
+        settle(ann3)
         self.assertFalse([m for m in ann3.inbox if m.get("type") == "muted"])
         aud = {u["user_id"]: u["muted"] for u in host.req({"type": "audience"})["users"]}
         self.assertFalse(aud["rm-ann"])
@@ -125,31 +125,62 @@ class LimitOptionsTest(unittest.TestCase):
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("--chat-rate", bad.stderr + bad.stdout)
 
-    def run_burst(self, extra, n):
+    def run_burst(self, extra, n, burst, rate, need_below=None):
+        """A burst of n chats from a fresh user of a server started with
+        `extra`, checked against a bucket of `burst` tokens refilled at `rate`
+        per second (ic.check_bucket: the first `burst` pass; at most burst +
+        rate x the time the server took).  Sent again from another fresh
+        user while too slow to force a refusal among the first need_below.
+        Returns the exercising attempt's reply kinds."""
         srv = stagecast.Server(workers=1, extra_args=extra).start()
         try:
-            c = join(srv, "rate", "viewer", "Ann", "rt-ann")
-            replies = burst(c, [{"type": "chat", "text": "m%d" % i} for i in range(n)])
-            c.close()
-            return [r["type"] if r["type"] != "error" else r["code"] for r in replies]
+            attempts = rate_limited_burst(
+                self, lambda a: join(srv, "rate", "viewer", "Ann", "rt-ann-%d" % a),
+                lambda a: [{"type": "chat", "text": "m%d" % i} for i in range(n)],
+                "sent", burst, rate, need_below)
+            for c, _, _, _ in attempts:
+                c.close()
+            _, _, kinds, elapsed = attempts[-1]
+            print("\n  %s: %d chats in %.3f s: %s" % (" ".join(extra) or "defaults", n, elapsed,
+                                                      kinds), file=sys.stderr)
+            return kinds
         finally:
             self.assertEqual(srv.stop(), 0)
             srv.cleanup()
 
     def test_lower_chat_rate_refuses_sooner(self):
-        default = self.run_burst([], 6)
-        self.assertEqual(default, ["sent"] * 5 + ["rate-limited"])
-        low = self.run_burst(["--chat-rate", "1", "--chat-burst", "2"], 6)
-        self.assertEqual(low, ["sent"] * 2 + ["rate-limited"] * 4)
+        # The defaults: burst 5 at 5/s.  The first 5 of 20 always pass, and
+        # some are refused (the bound forces it unless the server took ~3 s).
+        default = self.run_burst([], 20, burst=5, rate=5)
+        self.assertEqual(default[:5], ["sent"] * 5)
+        self.assertIn("rate-limited", default)
+        # Burst 2 at 1/s: the first 2 pass, and a refusal comes within the
+        # first 5, sooner than the defaults could refuse (forced unless the
+        # server took ~3 s; with under 1 s it is exactly 2 sent, 4 refused).
+        low = self.run_burst(["--chat-rate", "1", "--chat-burst", "2"], 6, burst=2, rate=1,
+                             need_below=5)
+        self.assertEqual(low[:2], ["sent"] * 2)
+        self.assertIn("rate-limited", low[:5])
 
     def test_action_rate_and_history(self):
         srv = stagecast.Server(workers=1, extra_args=["--action-rate", "3",
                                                       "--chat-history", "2"]).start()
         try:
-            c = join(srv, "act", "viewer", "Ann", "ar-ann")
-            likes = burst(c, [{"type": "like"} for _ in range(5)])
-            self.assertEqual([r.get("code", r["type"]) for r in likes],
-                             ["ok"] * 3 + ["rate-limited"] * 2)
+            # Actions: burst 3 (the rate) at 3/s.  12 likes in one write:
+            # the first 3 always pass, at most 3 + 3/s x the time the server
+            # took pass in all (a refusal is forced unless that was ~3 s).
+            attempts = rate_limited_burst(
+                self, lambda a: join(srv, "act", "viewer", "Ann", "ar-ann-%d" % a),
+                lambda a: [{"type": "like"} for _ in range(12)], "ok", burst=3, rate=3)
+            for x, _, _, _ in attempts[:-1]:
+                x.close()
+            c, _, likes, elapsed = attempts[-1]
+            self.assertEqual(likes[:3], ["ok"] * 3)
+            self.assertIn("rate-limited", likes)
+            print("\n  --action-rate 3: 12 likes in %.3f s: %s" % (elapsed, likes),
+                  file=sys.stderr)
+            # Four chats one at a time: within the chat bucket's burst (5),
+            # so none can be refused whatever the timing.
             for i in range(4):
                 burst(c, [{"type": "chat", "text": "h%d" % i}])
                 c.wait_batched(lambda m, i=i: m.get("text") == "h%d" % i)

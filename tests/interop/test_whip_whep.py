@@ -5,6 +5,7 @@ network namespace that has only loopback."""
 import asyncio
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -12,7 +13,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import stagecast  # noqa: E402
 import rtc  # noqa: E402
 
-MEDIA_TIMEOUT = 20.0   # generous: the assertions are on counts, not speed
+# Deadlines, not durations: each wait ends as soon as its condition holds.
+# Generous, because CI machines are 2-core and sometimes busy (issue 13).
+MEDIA_TIMEOUT = 30.0   # the assertions are on counts, not speed
+CONNECT_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 20.0   # for the room to show a DELETEd session gone
 MIN_VIDEO = 30
 MIN_AUDIO = 50
 
@@ -67,14 +72,16 @@ class WhipWhepTest(unittest.IsolatedAsyncioTestCase):
             pub, presp = await rtc.publish(s, room, ptok)
             pcs.append(pub)
             ploc = self.check_created(presp, "whip", room)
-            self.assertTrue(await rtc.wait_connected(pub), "publisher: %s" % pub.connectionState)
+            self.assertTrue(await rtc.wait_connected(pub, CONNECT_TIMEOUT),
+                            "publisher: %s" % pub.connectionState)
 
             viewer, vresp, c1 = await rtc.view(s, room, vtok)
             pcs.append(viewer)
             counters.append(c1)
             vloc = self.check_created(vresp, "whep", room)
             self.assertNotEqual(vloc.rsplit("/", 1)[1], ploc.rsplit("/", 1)[1])
-            self.assertTrue(await rtc.wait_connected(viewer), "viewer: %s" % viewer.connectionState)
+            self.assertTrue(await rtc.wait_connected(viewer, CONNECT_TIMEOUT),
+                            "viewer: %s" % viewer.connectionState)
 
             got = await c1.wait_for(video=MIN_VIDEO, audio=MIN_AUDIO, timeout=MEDIA_TIMEOUT)
             self.assertTrue(got, "viewer decoded %d video / %d audio frames in %.0f s"
@@ -99,7 +106,8 @@ class WhipWhepTest(unittest.IsolatedAsyncioTestCase):
             pcs.append(late)
             counters.append(c2)
             lloc = self.check_created(lresp, "whep", room)
-            self.assertTrue(await rtc.wait_connected(late), "late viewer: %s" % late.connectionState)
+            self.assertTrue(await rtc.wait_connected(late, CONNECT_TIMEOUT),
+                            "late viewer: %s" % late.connectionState)
             got = await c2.wait_for(video=MIN_VIDEO, audio=MIN_AUDIO, timeout=MEDIA_TIMEOUT)
             self.assertTrue(got, "late viewer decoded %d video / %d audio frames"
                             % (c2.video, c2.audio))
@@ -123,11 +131,15 @@ class WhipWhepTest(unittest.IsolatedAsyncioTestCase):
                 self.assertEqual(r.status, 404, "second DELETE %s: %r" % (loc, r))
                 self.assertEqual(r.error_code(), "not-found", r)
 
-            # Session close is delivered as an event: give it a moment.
-            for _ in range(50):
-                r = s.request("GET", "/api/rooms/" + room, None,
-                              {"Authorization": "Bearer " + vtok})
+            # Session close is delivered as an event: wait until the room shows
+            # it (or CLOSE_TIMEOUT passes).
+            deadline = time.monotonic() + CLOSE_TIMEOUT
+            while True:
+                r = await asyncio.to_thread(s.request, "GET", "/api/rooms/" + room, None,
+                                            {"Authorization": "Bearer " + vtok})
                 if r.status == 404 or (r.status == 200 and r.json()["publishers"] == []):
+                    break
+                if time.monotonic() >= deadline:
                     break
                 await asyncio.sleep(0.1)
             if r.status == 200:
@@ -148,7 +160,8 @@ class WhipWhepTest(unittest.IsolatedAsyncioTestCase):
         pub, presp = await rtc.publish(s, room, ptok)
         try:
             loc = self.check_created(presp, "whip", room)
-            self.assertTrue(await rtc.wait_connected(pub), "publisher: %s" % pub.connectionState)
+            self.assertTrue(await rtc.wait_connected(pub, CONNECT_TIMEOUT),
+                            "publisher: %s" % pub.connectionState)
             r = s.request("DELETE", loc)
             self.assertEqual(r.status, 401, r)
             self.assertEqual(r.error_code(), "token-missing", r)
