@@ -57,6 +57,7 @@ typedef struct rec_stream {
 typedef struct stop_cmd {
     struct stop_cmd *next;
     char room[65];
+    uint64_t after;            /* applies once this many packets are taken */
 } stop_cmd;
 
 struct sc_recorder {
@@ -69,6 +70,7 @@ struct sc_recorder {
     sc_media_pkt **q;          /* ring under mu */
     uint32_t qhead, qlen;
     stop_cmd *stops;
+    uint64_t pushed, popped;   /* packets ever queued / taken, under mu */
     bool quit;
     /* writer-thread state */
     rec_stream *streams;
@@ -566,8 +568,21 @@ static void *writer_main(void *arg)
             r->qhead = (r->qhead + 1) % SC_RECORDER_QUEUE;
             r->qlen--;
         }
-        stop_cmd *stops = r->stops;
-        r->stops = NULL;
+        r->popped += (uint64_t)n;
+        /* A stop applies once every packet queued before it is written: a
+         * writer behind by more than a batch would otherwise close the
+         * file, then open a second one for the rest of the same session. */
+        stop_cmd *stops = NULL;
+        for (stop_cmd **pc = &r->stops; *pc;) {
+            stop_cmd *c = *pc;
+            if (c->after <= r->popped) {
+                *pc = c->next;
+                c->next = stops;
+                stops = c;
+            } else {
+                pc = &c->next;
+            }
+        }
         bool quit = r->quit && !r->qlen;
         pthread_mutex_unlock(&r->mu);
         for (int i = 0; i < n; i++) {
@@ -667,6 +682,7 @@ void sc_recorder_push(sc_recorder *r, sc_media_pkt *pkt)
     }
     sc_media_pkt_ref(pkt);
     r->q[(r->qhead + r->qlen) % SC_RECORDER_QUEUE] = pkt;
+    r->pushed++;
     /* Wake the writer only when it may be sleeping on an empty queue. */
     if (r->qlen++ == 0)
         pthread_cond_signal(&r->cv);
@@ -682,6 +698,7 @@ int sc_recorder_stop_room(sc_recorder *r, const char *room)
         return -ENOMEM;
     snprintf(c->room, sizeof(c->room), "%s", room);
     pthread_mutex_lock(&r->mu);
+    c->after = r->pushed;
     c->next = r->stops;
     r->stops = c;
     pthread_cond_signal(&r->cv);

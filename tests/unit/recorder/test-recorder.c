@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../sc_test.h"
@@ -87,6 +88,13 @@ static void *video_thread(void *arg)
     return NULL;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int done_calls;
 static int64_t done_duration;
 static void on_done(void *ud, const sc_recording_info *info)
@@ -133,9 +141,11 @@ static void test_two_threads(void)
     sc_recorder_stats_get(rec, &st);
     SC_CHECK_INT(st.drops_queue_full, 0);
     SC_CHECK_INT(sc_recorder_stop_room(rec, "town/hall"), 0);
-    for (int i = 0; i < 200; i++) {
+    /* The writer thread closes the file when it gets to it: wait for that,
+     * as long as it takes on a busy machine (30 s at most). */
+    for (int64_t deadline = mono_ms() + 30000;;) {
         sc_recorder_stats_get(rec, &st);
-        if (st.files_done == 1)
+        if (st.files_done >= 1 || mono_ms() > deadline)
             break;
         usleep(20000);
     }
@@ -159,6 +169,60 @@ static void test_two_threads(void)
     SC_CHECK(fabs(p.start[0] - p.start[1]) <= 0.05);
     SC_CHECK(test_decodes(path, errors, sizeof(errors)));
     SC_CHECK(test_has_cues(path));
+}
+
+/* A stop applies after every packet queued before it: with 2,000 packets
+ * waiting (far more than one writer batch), stopping right after them
+ * gives one file with all of them, not a file closed after the first
+ * batch and a second one opened for the rest. */
+static int backlog_done;
+static int64_t backlog_duration;
+static void on_backlog_done(void *ud, const sc_recording_info *info)
+{
+    backlog_done++;
+    backlog_duration = info->duration_ms;
+}
+
+static void test_stop_after_backlog(void)
+{
+    char err[256], path[600];
+    rec = sc_recorder_new(dir, 0, err, sizeof(err));
+    SC_CHECK(rec != NULL);
+    if (!rec)
+        return;
+    sc_recorder_set_done_callback(rec, on_backlog_done, NULL);
+    /* Made first, then queued in one go, so the writer is far behind. */
+    enum { N = 2000 };
+    static sc_media_pkt *pkts[N];
+    test_opus o;
+    test_opus_init(&o);
+    uint8_t frame[4000];
+    for (int i = 0; i < N; i++) {
+        int n = test_opus_frame(&o, frame, sizeof(frame));
+        pkts[i] = make((uint16_t)i, (uint32_t)i * 960, 0xB0B0, true, frame, (size_t)n);
+        snprintf(pkts[i]->room, sizeof(pkts[i]->room), "backlog");
+        pkts[i]->recv_ms = BASE_MS + (uint64_t)i * 20;
+    }
+    test_opus_free(&o);
+    for (int i = 0; i < N; i++) {
+        sc_recorder_push(rec, pkts[i]);
+        sc_media_pkt_unref(pkts[i]);
+    }
+    SC_CHECK_INT(sc_recorder_stop_room(rec, "backlog"), 0);
+    sc_recorder_stats st;
+    for (int64_t deadline = mono_ms() + 30000;;) {
+        sc_recorder_stats_get(rec, &st);
+        if (st.files_done >= 1 || mono_ms() > deadline)
+            break;
+        usleep(20000);
+    }
+    SC_CHECK_INT(st.drops_queue_full, 0);
+    sc_recorder_free(rec);
+    SC_CHECK_INT(backlog_done, 1);
+    SC_CHECK(backlog_duration >= 39900 && backlog_duration <= 40100);
+    int count;
+    SC_CHECK(find_file("backlog", path, sizeof(path), &count));
+    SC_CHECK_INT(count, 1);
 }
 
 static void test_repair_at_start(void)
@@ -329,6 +393,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_two_threads();
+    test_stop_after_backlog();
     test_repair_at_start();
     test_quota();
     test_sender_report_moves_video_back();
