@@ -4,9 +4,10 @@ driven by aiortc WHIP publishers against a real `stagecast serve`:
 - two publishers on stage, each sending one solid colour (quiet: blue in
   slot 0, loud: red in slot 1, a tone with RFC 6464 audio levels); once the
   room hears the loud one as the active speaker the session's composite
-  row says layout "speaker", and a frame ffmpeg takes from its end shows
-  red in the large top area and blue in the strip below (in the grid the
-  left half would be blue and the strip area black);
+  row says layout "speaker", and a frame ffmpeg takes 1.5 s after the
+  room announced it (both publishers sent media 3 s past that) shows red
+  in the large top area and blue in the strip below (in the grid the left
+  half would be blue and the strip area black);
 - with a quota nearly used up, the composite of a session fails with
   reason "quota", its file is gone and the stats count it, while the
   slot's file stays.
@@ -26,9 +27,11 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import VideoStreamTrack
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import stagecast  # noqa: E402
 import rtc  # noqa: E402
+import sent  # noqa: E402
 import wsclient  # noqa: E402
 
 W, H = 1280, 720            # the composite's default picture
@@ -136,8 +139,17 @@ class CompositeLayoutTest(unittest.IsolatedAsyncioTestCase):
                 if speaker and speaker.get("name") == "Loud":
                     break
             self.assertTrue(speaker and speaker.get("name") == "Loud", speaker)
+            # The server noted the speaker before it told the room: by now.
+            announced = time.time()
             loud_slot = speaker["slot"]
-            await asyncio.sleep(4.0)
+            # Both publish on until each has sent media (audio and video)
+            # reaching 3 s past the announcement, however long a busy
+            # machine's encoders take.
+            for pc in pcs:
+                got = await sent.until(
+                    pc, lambda s: (s.covered_until() or 0) >= announced + 3.0, 90.0)
+                self.assertIsNotNone(got, "a publisher did not send 3 s of media after the "
+                                     "speaker was announced")
 
             for loc, tok in ((loud.headers["location"], ltok),
                              (quiet.headers["location"], qtok)):
@@ -162,8 +174,13 @@ class CompositeLayoutTest(unittest.IsolatedAsyncioTestCase):
             with open(path, "wb") as f:
                 f.write(r.body)
 
-            # Near the end (both still on stage, the loud one speaking).
-            img = await asyncio.to_thread(frame_at, path, max(0.5, c["duration_s"] - 2.0))
+            # 1.5 s after the announcement (the loud one speaking since, both
+            # on stage: each sent 3 s of media beyond it, of which at most
+            # 1 s may not have been recorded), in the composite's time (its
+            # 0 is the session's start).
+            at = announced + 1.5 - c["started_at"] / 1000
+            self.assertLess(at, c["duration_s"], (c, announced))
+            img = await asyncio.to_thread(frame_at, path, at)
             big, strip = (RED, BLUE) if loud_slot == 1 else (BLUE, RED)
             self.assertEqual(loud_slot, 1, "the quiet one published first: slot 0")
             # Large area on top: the speaker, centre and left of centre.
@@ -201,7 +218,10 @@ class CompositeLayoutTest(unittest.IsolatedAsyncioTestCase):
             self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
             await self.wait_rows(server, admin, "?kind=track",
                                  lambda l: len(l) == 1, "the slot's row")
-            await asyncio.sleep(3.0)
+            # 3 s of media sent (enough to use the quota up), however long
+            # the publisher takes.
+            got = await sent.publish_media(pc, 3.0)
+            self.assertIsNotNone(got, "the publisher did not send 3 s of media")
             await asyncio.to_thread(server.delete, resp.headers["location"], token)
             await pc.close()
 

@@ -323,20 +323,24 @@ static void test_sessions(sc_store *st, const char *dir)
     SC_CHECK_STR(session_of(st, a[0]), s_a); /* the done row keeps its session */
 
     /* Every file of ra done: within the grace period a new file still
-     * joins the session ... */
+     * joins the session ...  t0 is read before the drain that makes the
+     * session idle, so its idle_since is >= t0 and a tick before
+     * t0 + GRACE is inside the grace period however long the drain (or
+     * the machine) takes; a tick past now + GRACE, now read after the
+     * drain, is past it. */
     report(cat, true, "ra", 1, a[1]);
     report(cat, true, "ra", 2, a[2]);
-    sc_catalog_drain(cat);
     t0 = mono_now();
+    sc_catalog_drain(cat);
     sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS / 2);
     report(cat, false, "ra", 0, a[3]);
     sc_catalog_drain(cat);
     SC_CHECK_STR(session_of(st, a[3]), s_a);
     /* ... and after it the session is over: the next file starts another. */
     report(cat, true, "ra", 0, a[3]);
-    sc_catalog_drain(cat);
     t0 = mono_now();
-    sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS - 500);
+    sc_catalog_drain(cat);
+    sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS - 1);
     report(cat, false, "ra", 1, a[4]);
     sc_catalog_drain(cat);
     SC_CHECK_STR(session_of(st, a[4]), s_a); /* not yet */
