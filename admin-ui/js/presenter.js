@@ -246,6 +246,30 @@ function watchConnection(conn) {
     };
 }
 
+// What the encoder gives up when it is short of CPU or bandwidth: the
+// browser's default (balanced, for a camera) unless the link says otherwise
+// (#degrade=maintain-resolution, maintain-framerate or balanced).  With
+// maintain-resolution a busy machine lowers the frame rate and every
+// simulcast layer keeps its size, so each layer stays what its rid says
+// (the browser tests pin it so); balanced lets a starved encoder shrink all
+// three layers instead.  A shared screen already keeps its resolution.
+const DEGRADATION = new Set(['maintain-resolution', 'maintain-framerate', 'balanced']);
+
+async function setDegradation(sender) {
+    if (!params.degrade) return;
+    if (!DEGRADATION.has(params.degrade)) {
+        console.warn(`ignoring #degrade=${params.degrade}`);
+        return;
+    }
+    const p = sender.getParameters();
+    p.degradationPreference = params.degrade;
+    try {
+        await sender.setParameters(p);
+    } catch (err) {
+        console.warn('degradationPreference refused', err);
+    }
+}
+
 async function publish() {
     if (!wantLive) return;
     if (!sig.isJoined) {
@@ -281,6 +305,7 @@ async function publish() {
                 : SIMULCAST_LAYERS.map((e) => (videoCodec === 'vp8' ? { ...e, scalabilityMode: 'L1T3' } : e)),
         });
         preferCodec(vt, videoCodec);
+        await setDegradation(vt.sender);
         attachDataChannel(conn, sig);
         await conn.setLocalDescription(await conn.createOffer());
         await waitForIceGathering(conn, 1000);

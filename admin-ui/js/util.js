@@ -7,7 +7,10 @@ export function readParams(loc = window.location) {
     const hash = new URLSearchParams(loc.hash.replace(/^#/, ''));
     const query = new URLSearchParams(loc.search);
     const pick = (key) => hash.get(key) || query.get(key) || '';
-    return { room: pick('room'), token: pick('token'), name: pick('name'), codec: pick('codec') };
+    return {
+        room: pick('room'), token: pick('token'), name: pick('name'), codec: pick('codec'),
+        degrade: pick('degrade'),
+    };
 }
 
 // The signalling endpoint lives on the same host and port as the page.

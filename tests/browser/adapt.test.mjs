@@ -16,28 +16,26 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Platform, goLive, waitFor } from './harness.mjs';
+import { KEEP_SIZE, Platform, goLive, sendsFrames, sentLayers, waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 
 let presenter; // the page publishing, shared by both tests
 
-// The width the presenter's top layer is encoded at now: a busy machine
-// makes Chrome scale its own encoding down, which is not the SFU's doing.
-const topWidth = (page) => page.evaluate(async () => {
-    const sender = window.stagecast.pc?.getSenders().find((s) => s.track?.kind === 'video');
-    let w = 0;
-    (await sender.getStats()).forEach((r) => {
-        if (r.type === 'outbound-rtp' && r.rid === 'h') w = r.frameWidth ?? 0;
-    });
-    return w;
-});
-
-// The viewer below the top layer while the presenter still sends 1280.
-const steppedDown = async (viewer) => {
+// The viewer on the top layer: as wide as the presenter sends rid h now.
+const onTop = async (viewer, after = 0) => {
     const v = await mainVideo(viewer);
-    return v && v.frameWidth > 0 && v.frameWidth < 1280 && (await topWidth(presenter)) === 1280
-        ? v : null;
+    const h = (await sentLayers(presenter)).h;
+    return v && h && h.width > 0 && v.frameWidth === h.width && v.framesDecoded > after ? v : null;
+};
+
+// The viewer on a lower layer: as wide as what the presenter sends on l or
+// m now, narrower than the top layer it had (`top`).
+const steppedDown = async (viewer, top) => {
+    const v = await mainVideo(viewer);
+    const s = await sentLayers(presenter);
+    return v && v.frameWidth > 0 && v.frameWidth < top.frameWidth
+        && [s.l, s.m].some((x) => x && x.active && x.width === v.frameWidth) ? v : null;
 };
 
 const mainVideo = (page) => page.evaluate(async () => {
@@ -98,23 +96,18 @@ describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
 
     test('loss moves the viewer down a layer, calm moves it back', async () => {
         try {
-            presenter = await platform.open('presenter.html', 'presenter', 'presenter');
+            presenter = await platform.open('presenter.html', 'presenter', 'presenter', KEEP_SIZE);
             await goLive(presenter);
             const viewer = await platform.open('viewer.html', 'viewer', 'viewer');
-            const full = await waitFor('the viewer on the top layer', async () => {
-                const v = await mainVideo(viewer);
-                return v && v.frameWidth === 1280 ? v : null;
-            }, 60000, 500);
+            const full = await waitFor('the viewer on the top layer', () => onTop(viewer), 60000, 500);
             const port = await localPort(viewer);
             assert.ok(port, 'no selected candidate pair on the viewer');
             await dropTo(port, 30);
-            const down = await waitFor('a lower layer under loss', () => steppedDown(viewer), 60000, 500);
+            const down = await waitFor('a lower layer under loss', () => steppedDown(viewer, full), 60000, 500);
             assert.ok(down.framesDecoded > full.framesDecoded);
             await stopDropping();
-            const up = await waitFor('the top layer again once calm', async () => {
-                const v = await mainVideo(viewer);
-                return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
-            }, 90000, 500);
+            const up = await waitFor('the top layer again once calm', () => onTop(viewer, down.framesDecoded),
+                90000, 500);
             assert.ok(up.framesDecoded > down.framesDecoded, 'kept decoding');
         } catch (err) {
             failed = true;
@@ -125,26 +118,31 @@ describe('a lossy viewer steps down and back up', { timeout: 300000 }, () => {
     test('a narrow downlink moves the viewer down; once it widens, the top layer comes back', async () => {
         try {
             const viewer = await platform.open('viewer.html', 'viewer', 'viewer-narrow');
-            const full = await waitFor('the viewer on the top layer', async () => {
-                const v = await mainVideo(viewer);
-                return v && v.frameWidth === 1280 ? v : null;
-            }, 60000, 500);
+            const full = await waitFor('the viewer on the top layer', () => onTop(viewer), 60000, 500);
             const port = await localPort(viewer);
             assert.ok(port, 'no selected candidate pair on the viewer');
             const probes = async () => (await platform.stats()).probe_packets;
             const probes0 = await probes();
-            // 300 kbit/s: below what the top layer needs even at its base
-            // frame rate (1280 at 7.5 fps measured 350-390 kbit/s), so the
-            // allocator must give up picture size, not only frame rate (at
-            // 600 it rightly kept 1280 and shaved the frame rate).
-            await limitTo(port, 300);
-            const down = await waitFor('a lower layer on a 300 kbit/s link', () => steppedDown(viewer),
+            // Below what the top layer needs even at its base frame rate,
+            // so the allocator must give up picture size, not only frame
+            // rate (at 600 kbit/s it rightly kept 1280 and shaved the frame
+            // rate).  What the top layer needs depends on what this
+            // machine's encoder makes of it, so the limit follows the rate
+            // the presenter sends h at now: its base temporal layer carries
+            // about 40 % of that and keeps its step down to 3/4 of it, so a
+            // fifth leaves the top layer no room.  At most 300 kbit/s, and
+            // never below 150, which carries the low layer and the audio.
+            const h0 = (await sentLayers(presenter)).h;
+            const h1 = await sendsFrames(presenter, 'h', 60);
+            const topKbps = (h1.bytesSent - h0.bytesSent) * 8 / (h1.timestamp - h0.timestamp);
+            const kbit = Math.max(150, Math.min(300, Math.round(topKbps / 5)));
+            console.log(`the top layer sends ${Math.round(topKbps)} kbit/s; the link is narrowed to ${kbit} kbit/s`);
+            await limitTo(port, kbit);
+            const down = await waitFor(`a lower layer on a ${kbit} kbit/s link`, () => steppedDown(viewer, full),
                 60000, 500);
             await stopLimiting();
-            const up = await waitFor('the top layer again once the link is wide', async () => {
-                const v = await mainVideo(viewer);
-                return v && v.frameWidth === 1280 && v.framesDecoded > down.framesDecoded ? v : null;
-            }, 90000, 500);
+            const up = await waitFor('the top layer again once the link is wide',
+                () => onTop(viewer, down.framesDecoded), 90000, 500);
             assert.ok(up.framesDecoded > full.framesDecoded, 'kept decoding');
             // Probes are not asserted here (see the top of the file): a CI
             // run came back up on media alone, 40 -> 40 probe packets.

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Platform, goLive, sleep, waitFor } from './harness.mjs';
+import { Platform, goLive, sendsAudio, waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 const ROOM = 'admin-test';
@@ -41,7 +41,10 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
         try {
             const presenter = await platform.open('presenter.html', 'presenter', 'presenter');
             await goLive(presenter);
-            await sleep(6000);
+            // Six seconds of media into the open file, however long this
+            // machine takes to send them; the duration must show most of it.
+            await waitFor('the recording started', async () => (await list())[0]?.status === 'recording', 30000);
+            await sendsAudio(presenter, 6);
             await presenter.getByRole('button', { name: 'Stop', exact: true }).click();
             // The recorder closes a file after 5 s without packets.
             const recs = await waitFor('the recording in the catalog', async () => {

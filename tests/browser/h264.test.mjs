@@ -3,7 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Platform, goLive, sleep, waitFor } from './harness.mjs';
+import { Platform, goLive, waitFor } from './harness.mjs';
 
 describe('an H.264 presenter', { timeout: 240000 }, () => {
     const platform = new Platform('h264-test');
@@ -36,10 +36,12 @@ describe('an H.264 presenter', { timeout: 240000 }, () => {
                 const v = s.video.find((x) => x.framesDecoded > 0);
                 return v && v.codec?.toLowerCase() === 'video/h264' ? v : null;
             }, 60000, 500);
-            await sleep(2000);
-            const later = await viewer.evaluate(() => window.stagecast.stats());
-            const v = later.video.find((x) => x.mid === first.mid);
-            assert.ok(v.framesDecoded > first.framesDecoded, 'H.264 frames kept decoding');
+            const v = await waitFor('H.264 frames going on decoding', async () => {
+                const later = await viewer.evaluate(() => window.stagecast.stats());
+                const x = later.video.find((y) => y.mid === first.mid);
+                return x && x.framesDecoded > first.framesDecoded ? x : null;
+            }, 20000);
+            assert.equal(v.codec?.toLowerCase(), 'video/h264');
             assert.ok(v.frameWidth > 0 && v.frameHeight > 0);
         } catch (err) {
             failed = true;

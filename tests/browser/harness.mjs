@@ -224,6 +224,57 @@ export async function goLive(page) {
     });
 }
 
+// The #fragment that makes the presenter page keep its picture size when
+// short of CPU (it lowers the frame rate instead), so a busy machine does
+// not shrink every simulcast layer below its nominal width.
+export const KEEP_SIZE = 'degrade=maintain-resolution';
+
+// What a presenter page sends now per simulcast rid, from its video
+// sender's outbound-rtp stats: { l: { width, height, framesSent, bytesSent,
+// timestamp, active }, m: ..., h: ... }.  Tests compare what a viewer
+// decodes with these rather than with the rids' nominal sizes.
+export const sentLayers = (page) => page.evaluate(async () => {
+    const sender = window.stagecast.pc?.getSenders().find((s) => s.track?.kind === 'video');
+    const out = {};
+    if (!sender) return out;
+    const active = Object.fromEntries(sender.getParameters().encodings.map((e) => [e.rid, e.active !== false]));
+    (await sender.getStats()).forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.rid) {
+            out[r.rid] = { width: r.frameWidth ?? 0, height: r.frameHeight ?? 0, framesSent: r.framesSent ?? 0,
+                           bytesSent: r.bytesSent ?? 0, timestamp: r.timestamp,
+                           active: active[r.rid] ?? null };
+        }
+    });
+    return out;
+});
+
+// Wait until the presenter has sent `n` more frames on layer `rid`: a
+// stretch of media however fast or slow this machine makes it.  Returns
+// that layer's stats at the end.
+export async function sendsFrames(page, rid, n, timeoutMs = 60000) {
+    const start = (await sentLayers(page))[rid]?.framesSent ?? 0;
+    return waitFor(`${n} more frames sent on layer ${rid}`, async () => {
+        const now = (await sentLayers(page))[rid];
+        return now && now.framesSent >= start + n ? now : null;
+    }, timeoutMs, 250);
+}
+
+// Wait until a publishing page has sent `seconds` more of audio: Chrome's
+// Opus sends one packet per 20 ms, silence included, so its packet count is
+// media time, however fast or slow this machine runs.
+export async function sendsAudio(page, seconds, timeoutMs = 60000) {
+    const sent = () => page.evaluate(async () => {
+        let n = 0;
+        (await window.stagecast.pc.getStats()).forEach((r) => {
+            if (r.type === 'outbound-rtp' && r.kind === 'audio') n += r.packetsSent ?? 0;
+        });
+        return n;
+    });
+    const start = await sent();
+    await waitFor(`${seconds} s more of audio sent`, async () => (await sent()) >= start + seconds * 50,
+        timeoutMs, 250);
+}
+
 // The text of every element matching selector, as a person reads it.
 export function texts(page, selector) {
     return page.$$eval(selector, (els) => els.map((e) => e.textContent.replace(/\s+/g, ' ').trim()));

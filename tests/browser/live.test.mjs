@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, sleep, waitFor } from './harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, waitFor } from './harness.mjs';
 
 const ROOM = 'browser-test';
 const run = promisify(execFile);
@@ -165,24 +165,24 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
             });
         }
         const before = await Promise.all(viewers.map((p) => p.evaluate(() => window.stagecast.stats())));
-        await sleep(3000);
-        const afterwards = await Promise.all(viewers.map((p) => p.evaluate(() => window.stagecast.stats())));
         for (const [i, page] of viewers.entries()) {
             const b = before[i];
-            const a = afterwards[i];
             const label = `viewer-${i + 1}`;
-            assert.ok(sum(a.video, 'framesDecoded') > sum(b.video, 'framesDecoded'),
-                `${label}: framesDecoded did not rise (${sum(b.video, 'framesDecoded')} -> ${sum(a.video, 'framesDecoded')})`);
-            assert.ok(sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'),
-                `${label}: audio packetsReceived did not rise (${sum(b.audio, 'packetsReceived')} -> ${sum(a.audio, 'packetsReceived')})`);
-            assert.ok(a.video.some((v) => v.frameWidth > 0 && v.frameHeight > 0), `${label}: no decoded resolution`);
+            const now = () => page.evaluate(() => window.stagecast.stats());
+            await waitFor(`${label}: framesDecoded rising from ${sum(b.video, 'framesDecoded')}`, async () =>
+                sum((await now()).video, 'framesDecoded') > sum(b.video, 'framesDecoded'), 20000);
+            await waitFor(`${label}: audio packetsReceived rising from ${sum(b.audio, 'packetsReceived')}`, async () =>
+                sum((await now()).audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'), 20000);
+            assert.ok((await now()).video.some((v) => v.frameWidth > 0 && v.frameHeight > 0),
+                `${label}: no decoded resolution`);
             // What a person sees: the LIVE indicator, a playing tile and the stats overlay.
-            assert.equal(await page.isVisible('#live-indicator'), true, `${label}: LIVE indicator hidden`);
-            const playing = await page.evaluate(() => {
+            // (The page shows LIVE while frames advance: on a starved
+            // machine a second without a new frame hides it for a moment.)
+            await waitFor(`${label}: LIVE indicator shown`, () => page.isVisible('#live-indicator'), 20000);
+            await waitFor(`${label}: main tile playing`, () => page.evaluate(() => {
                 const v = document.querySelector('.tile-main video');
                 return !!v && v.videoWidth > 0 && !v.paused;
-            });
-            assert.equal(playing, true, `${label}: main tile is not playing`);
+            }), 20000);
             // Autoplay starts muted; the Unmute button turns the sound on.
             assert.equal(await page.evaluate(() => document.querySelector('.tile-main video').muted), true);
             await page.getByRole('button', { name: 'Unmute' }).click();
@@ -213,10 +213,14 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         await waitFor('viewer live again', async () =>
             (await page.evaluate(() => document.body.dataset.state)) === 'live', 60000);
         const b = await page.evaluate(() => window.stagecast.stats());
-        await sleep(2000);
-        const a = await page.evaluate(() => window.stagecast.stats());
-        assert.ok(sum(a.video, 'framesDecoded') > sum(b.video, 'framesDecoded'), 'video did not resume');
-        assert.ok(sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived'), 'audio did not resume');
+        await waitFor('video resumed', async () => {
+            const a = await page.evaluate(() => window.stagecast.stats());
+            return sum(a.video, 'framesDecoded') > sum(b.video, 'framesDecoded');
+        }, 20000);
+        await waitFor('audio resumed', async () => {
+            const a = await page.evaluate(() => window.stagecast.stats());
+            return sum(a.audio, 'packetsReceived') > sum(b.audio, 'packetsReceived');
+        }, 20000);
         await waitFor('viewer count 1 after restart', async () =>
             (await presenter.textContent('#viewer-count')).trim() === '1');
         assertServerUp();
@@ -238,8 +242,7 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
             return s.video.find((v) => v.mid === mid)?.framesDecoded ?? 0;
         });
         const b = await waitFor('slot 1 video decoding', slotFrames);
-        await sleep(2000);
-        assert.ok((await slotFrames()) > b, 'slot 1 video stopped');
+        await waitFor('slot 1 video going on', async () => (await slotFrames()) > b, 20000);
         assert.equal(await page.locator('.tile-main').count(), 1, 'exactly one main tile');
         if (process.env.STAGECAST_SCREENSHOTS) {
             await page.screenshot({ path: join(process.env.STAGECAST_SCREENSHOTS, 'viewer-two-slots.png') });
@@ -247,7 +250,8 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         }
         await cohost.context().close();
         await waitFor('one tile again', async () => (await page.locator('.tile').count()) === 1);
-        assert.equal(await page.evaluate(() => document.body.dataset.state), 'live');
+        await waitFor('the viewer live on the presenter alone', async () =>
+            (await page.evaluate(() => document.body.dataset.state)) === 'live', 20000);
         assertServerUp();
     });
 

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Platform, goLive, sleep, waitFor } from './harness.mjs';
+import { Platform, goLive, sendsAudio, waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 const ROOM = 'replay-test';
@@ -77,15 +77,20 @@ describe('replay page', { timeout: 300000 }, () => {
             const viewerTok = await platform.token('viewer', 'Vic');
             const hostTok = await platform.token('presenter', 'Host');
 
-            await sleep(2500);
+            // Each step a stretch of media into the open file (audio sent,
+            // however long this machine takes for it): the chat, then the
+            // chapter, then the end, in that order in the file.
+            await waitFor('the recording started', async () =>
+                (await api('GET', '/api/recordings?kind=track')).recordings[0]?.status === 'recording', 30000);
+            await sendsAudio(presenter, 2.5);
             const [sent] = await wsSend(side, viewerTok, [{ type: 'chat', text: 'a question from the floor' }]);
             assert.equal(sent.type, 'sent', JSON.stringify(sent));
-            await sleep(2500);
+            await sendsAudio(presenter, 2.5);
             const chapterSent = Date.now();
             const [ok] = await wsSend(side, hostTok, [{ type: 'chapter', title: 'Part two' }]);
             const chapterAcked = Date.now();
             assert.equal(ok.type, 'ok', JSON.stringify(ok));
-            await sleep(3000);
+            await sendsAudio(presenter, 3);
             await presenter.getByRole('button', { name: 'Stop', exact: true }).click();
 
             const track = await waitFor('the track row to finish', async () => {
