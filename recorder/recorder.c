@@ -70,7 +70,7 @@ struct sc_recorder {
     sc_media_pkt **q;          /* ring under mu */
     uint32_t qhead, qlen;
     stop_cmd *stops;
-    uint64_t pushed, popped;   /* packets ever queued / taken, under mu */
+    uint64_t pushed;           /* packets ever queued, under mu */
     bool quit;
     /* writer-thread state */
     rec_stream *streams;
@@ -568,14 +568,14 @@ static void *writer_main(void *arg)
             r->qhead = (r->qhead + 1) % SC_RECORDER_QUEUE;
             r->qlen--;
         }
-        r->popped += (uint64_t)n;
         /* A stop applies once every packet queued before it is written: a
          * writer behind by more than a batch would otherwise close the
          * file, then open a second one for the rest of the same session. */
+        uint64_t taken = r->pushed - r->qlen;
         stop_cmd *stops = NULL;
         for (stop_cmd **pc = &r->stops; *pc;) {
             stop_cmd *c = *pc;
-            if (c->after <= r->popped) {
+            if (c->after <= taken) {
                 *pc = c->next;
                 c->next = stops;
                 stops = c;

@@ -493,22 +493,10 @@ static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct soc
     sc__transport_on_packet(bnd->t, buf, len);
 }
 
-/* Read up to `rounds` batches from one of the worker's sockets and handle
- * them; returns how many datagrams were read. */
-static int drain_batch(sc_worker *w, int fd, int rounds, int max);
-
-static int drain_one(sc_worker *w, int fd, int rounds)
-{
-    return drain_batch(w, fd, rounds, RECV_BATCH);
-}
-
-/* One datagram at most from fd: the stalled worker's media (drain_socket). */
-static int drain_one_max(sc_worker *w, int fd, int max)
-{
-    return drain_batch(w, fd, 1, max);
-}
-
-static int drain_batch(sc_worker *w, int fd, int rounds, int max)
+/* Read up to `rounds` batches of at most `max` (<= RECV_BATCH) datagrams
+ * from one of the worker's sockets and handle them; returns how many
+ * datagrams were read. */
+static int drain_one(sc_worker *w, int fd, int rounds, int max)
 {
     static __thread uint8_t bufs[RECV_BATCH][RECV_BUF];
     struct mmsghdr msgs[RECV_BATCH];
@@ -558,15 +546,15 @@ static void drain_socket(sc_worker *w)
     uint64_t start = sc_mono_us();
     if (w->stall_us) { /* a test's stall (read_stall): one datagram, then sleep */
         if (w->ctl_sock >= 0)
-            drain_one(w, w->ctl_sock, 8);
-        drain_one_max(w, w->sock, 1);
+            drain_one(w, w->ctl_sock, 8, RECV_BATCH);
+        drain_one(w, w->sock, 1, 1);
         usleep((useconds_t)w->stall_us);
         return;
     }
     for (int rounds = 0; rounds < 64; rounds++) {
         if (w->ctl_sock >= 0)
-            drain_one(w, w->ctl_sock, 8);
-        if (drain_one(w, w->sock, 1) < RECV_BATCH)
+            drain_one(w, w->ctl_sock, 8, RECV_BATCH);
+        if (drain_one(w, w->sock, 1, RECV_BATCH) < RECV_BATCH)
             break;
         /* A saturated worker would otherwise stay here for seconds (a batch
          * to 2,000 viewers is tens of ms) while timers and commands wait. */
@@ -574,7 +562,7 @@ static void drain_socket(sc_worker *w)
             break;
     }
     if (w->ctl_sock >= 0)
-        drain_one(w, w->ctl_sock, 8);
+        drain_one(w, w->ctl_sock, 8, RECV_BATCH);
 }
 
 static void run_commands(sc_worker *w)

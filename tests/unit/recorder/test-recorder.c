@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../sc_test.h"
+#include "clock.h"
 #include "media.h"
 #include "webm.h"
 
@@ -88,11 +89,16 @@ static void *video_thread(void *arg)
     return NULL;
 }
 
-static int64_t mono_ms(void)
+/* The writer thread closes a stopped file when it gets to it: wait for
+ * that, as long as it takes on a busy machine (30 s at most). */
+static void wait_file_done(sc_recorder_stats *st)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    for (uint64_t deadline = sc_mono_ms() + 30000;;) {
+        sc_recorder_stats_get(rec, st);
+        if (st->files_done >= 1 || sc_mono_ms() > deadline)
+            return;
+        usleep(20000);
+    }
 }
 
 static int done_calls;
@@ -141,14 +147,7 @@ static void test_two_threads(void)
     sc_recorder_stats_get(rec, &st);
     SC_CHECK_INT(st.drops_queue_full, 0);
     SC_CHECK_INT(sc_recorder_stop_room(rec, "town/hall"), 0);
-    /* The writer thread closes the file when it gets to it: wait for that,
-     * as long as it takes on a busy machine (30 s at most). */
-    for (int64_t deadline = mono_ms() + 30000;;) {
-        sc_recorder_stats_get(rec, &st);
-        if (st.files_done >= 1 || mono_ms() > deadline)
-            break;
-        usleep(20000);
-    }
+    wait_file_done(&st);
     SC_CHECK_INT(st.files_done, 1);
     SC_CHECK_INT(st.files_open, 0);
     SC_CHECK(!st.error);
@@ -210,12 +209,7 @@ static void test_stop_after_backlog(void)
     }
     SC_CHECK_INT(sc_recorder_stop_room(rec, "backlog"), 0);
     sc_recorder_stats st;
-    for (int64_t deadline = mono_ms() + 30000;;) {
-        sc_recorder_stats_get(rec, &st);
-        if (st.files_done >= 1 || mono_ms() > deadline)
-            break;
-        usleep(20000);
-    }
+    wait_file_done(&st);
     SC_CHECK_INT(st.drops_queue_full, 0);
     sc_recorder_free(rec);
     SC_CHECK_INT(backlog_done, 1);

@@ -14,6 +14,7 @@
 
 #include "../sc_test.h"
 #include "catalog.h"
+#include "clock.h"
 #include "config.h"
 #include "replay.h"
 #include "store.h"
@@ -275,13 +276,6 @@ static const char *session_of(sc_store *st, const char *path)
     return o;
 }
 
-static int64_t mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void test_sessions(sc_store *st, const char *dir)
 {
     char a[6][300], b[2][300], c0[300], s_a[33], s_b[33];
@@ -316,7 +310,7 @@ static void test_sessions(sc_store *st, const char *dir)
      * time; a third file joins it. */
     report(cat, true, "ra", 0, a[0]);
     sc_catalog_drain(cat);
-    sc__catalog_sessions_tick(cat, mono_now() + 10 * SC_CATALOG_SESSION_GRACE_MS);
+    sc__catalog_sessions_tick(cat, (int64_t)sc_mono_ms() + 10 * SC_CATALOG_SESSION_GRACE_MS);
     report(cat, false, "ra", 2, a[2]);
     sc_catalog_drain(cat);
     SC_CHECK_STR(session_of(st, a[2]), s_a);
@@ -330,7 +324,7 @@ static void test_sessions(sc_store *st, const char *dir)
      * drain, is past it. */
     report(cat, true, "ra", 1, a[1]);
     report(cat, true, "ra", 2, a[2]);
-    t0 = mono_now();
+    t0 = (int64_t)sc_mono_ms();
     sc_catalog_drain(cat);
     sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS / 2);
     report(cat, false, "ra", 0, a[3]);
@@ -338,7 +332,7 @@ static void test_sessions(sc_store *st, const char *dir)
     SC_CHECK_STR(session_of(st, a[3]), s_a);
     /* ... and after it the session is over: the next file starts another. */
     report(cat, true, "ra", 0, a[3]);
-    t0 = mono_now();
+    t0 = (int64_t)sc_mono_ms();
     sc_catalog_drain(cat);
     sc__catalog_sessions_tick(cat, t0 + SC_CATALOG_SESSION_GRACE_MS - 1);
     report(cat, false, "ra", 1, a[4]);
@@ -346,7 +340,7 @@ static void test_sessions(sc_store *st, const char *dir)
     SC_CHECK_STR(session_of(st, a[4]), s_a); /* not yet */
     report(cat, true, "ra", 1, a[4]);
     sc_catalog_drain(cat);
-    sc__catalog_sessions_tick(cat, mono_now() + SC_CATALOG_SESSION_GRACE_MS + 10);
+    sc__catalog_sessions_tick(cat, (int64_t)sc_mono_ms() + SC_CATALOG_SESSION_GRACE_MS + 10);
     report(cat, false, "ra", 0, a[5]);
     sc_catalog_drain(cat);
     SC_CHECK_INT(strlen(session_of(st, a[5])), 32);
