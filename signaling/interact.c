@@ -60,10 +60,10 @@ const size_t sc_interact_n_commands = sizeof(sc_interact_commands) / sizeof(sc_i
 typedef struct ticker {
     lws_sorted_usec_list_t sul; /* first: the callback gets its address */
     sc_server *srv;
+    int64_t now;                /* of the current tick */
     struct ticker *next;
 } ticker;
 
-static sc_iroom *rooms;
 static ticker *tickers;
 static sc_wordfilter *global_words;
 static bool global_loaded;
@@ -128,19 +128,39 @@ static void load_global_words(sc_server *srv)
         SC_WARN("interact", "cannot read %s: %s", path, strerror(-n));
 }
 
-sc_iroom *sc__iroom_get(sc_server *srv, const char *room)
+static void iroom_free(void *state)
 {
+    sc_iroom *r = state;
+
+    json_decref(r->user_index);
+    free(r->users);
+    json_decref(r->history);
+    json_decref(r->outbox);
+    sc_wordfilter_free(r->words);
+    json_decref(r->review);
+    json_decref(r->announcement);
+    json_decref(r->questions);
+    json_decref(r->polls);
+    json_decref(r->checkin);
+    json_decref(r->winners);
+    free(r);
+}
+
+sc_iroom *sc__iroom_get(sc_server *srv, const char *name)
+{
+    sc_room *room = sc_rooms_open(srv->rooms, name, NULL);
     sc_iroom *r;
 
-    for (r = rooms; r; r = r->next)
-        if (r->srv == srv && strcmp(r->name, room) == 0)
-            return r;
+    if (!room)
+        return NULL;
+    if ((r = sc_room_state(room, SC_ROOM_SLOT_INTERACT)))
+        return r;
     load_global_words(srv);
     r = calloc(1, sizeof(*r));
     if (!r)
-        return NULL;
+        goto fail;
     r->srv = srv;
-    snprintf(r->name, sizeof(r->name), "%s", room);
+    snprintf(r->name, sizeof(r->name), "%s", name);
     r->first_join_ms = sc_wall_ms();
     r->user_index = json_object();
     r->history = json_array();
@@ -151,24 +171,20 @@ sc_iroom *sc__iroom_get(sc_server *srv, const char *room)
     r->polls = json_object();
     r->winners = json_object();
     if (!r->user_index || !r->history || !r->outbox || !r->words || !r->review ||
-        !r->questions || !r->polls || !r->winners)
+        !r->questions || !r->polls || !r->winners) {
+        iroom_free(r);
         goto fail;
+    }
     sc__moderation_load(r);
     sc__chat_load_history(r);
-    r->next = rooms;
-    rooms = r;
+    /* The interaction state stays for the life of the process: the room's
+     * history, polls and counters outlive its last client. */
+    sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, r, iroom_free);
     ticker_start(srv);
     return r;
 fail:
-    json_decref(r->user_index);
-    json_decref(r->history);
-    json_decref(r->outbox);
-    sc_wordfilter_free(r->words);
-    json_decref(r->review);
-    json_decref(r->questions);
-    json_decref(r->polls);
-    json_decref(r->winners);
-    free(r);
+    /* frees the room if this was its first use */
+    sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, NULL, NULL);
     return NULL;
 }
 
@@ -397,6 +413,8 @@ void sc__outbox_add(sc_iroom *r, json_t *msg)
 
 static void flush_room(sc_iroom *r, int64_t now)
 {
+    if (!r)
+        return;
     if (r->likes_pending) {
         json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "likes", "delta",
                               (json_int_t)r->likes_pending, "total", (json_int_t)r->likes_total,
@@ -416,14 +434,17 @@ static void flush_room(sc_iroom *r, int64_t now)
     sc__checkin_tick(r, now);
 }
 
+static void flush_one(void *ud, sc_room *room)
+{
+    ticker *t = ud;
+    flush_room(sc_room_state(room, SC_ROOM_SLOT_INTERACT), t->now);
+}
+
 static void tick(lws_sorted_usec_list_t *sul)
 {
     ticker *t = (ticker *)sul;
-    int64_t now = sc_wall_ms();
-
-    for (sc_iroom *r = rooms; r; r = r->next)
-        if (r->srv == t->srv)
-            flush_room(r, now);
+    t->now = sc_wall_ms();
+    sc_rooms_foreach(t->srv->rooms, flush_one, t);
     lws_sul_schedule(t->srv->ctx, 0, &t->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
 }
 

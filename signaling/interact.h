@@ -91,7 +91,6 @@ typedef struct sc_iroom {
     json_t *polls;              /* "id" -> poll (with private "ballots") */
     json_t *checkin;            /* the current or last check-in, or NULL */
     json_t *winners;            /* user_id -> true, every lottery so far */
-    struct sc_iroom *next;
 } sc_iroom;
 
 /* The configured limits (the SC_INTERACT_* default when unset). */

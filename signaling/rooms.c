@@ -8,7 +8,7 @@
 
 /* Session ids are random 64-bit values, so their low bits index the hash
  * directly.  A room's clients are a flat array: broadcasts walk it and
- * joins/leaves are rare next to messages. */
+ * joins/leaves are rare next to messages.  Rooms hash by name. */
 #define SESSION_BUCKETS 1024
 #define ROOM_BUCKETS 256
 
@@ -17,17 +17,27 @@ typedef struct session_node {
     struct session_node *next;
 } session_node;
 
-typedef struct room_node {
+typedef struct room_slot {
+    void *state;
+    void (*free_fn)(void *);
+} room_slot;
+
+struct sc_room {
     char name[SC_ROOM_NAME_MAX + 1];
+    sc_rooms *reg;
+    sc_room *parent;
+    size_t n_children;
     sc_ws_client **clients;
     size_t n, cap;
-    struct room_node *next;
-} room_node;
+    room_slot slots[SC_ROOM_SLOTS];
+    struct sc_room *next;          /* hash chain */
+};
 
 struct sc_rooms {
     session_node *sessions[SESSION_BUCKETS];
     size_t n_sessions;
-    room_node *rooms[ROOM_BUCKETS];
+    sc_room *rooms[ROOM_BUCKETS];
+    size_t n_rooms;
 };
 
 static size_t str_hash(const char *s)
@@ -54,8 +64,11 @@ void sc_rooms_free(sc_rooms *r)
         }
     }
     for (size_t i = 0; i < ROOM_BUCKETS; i++) {
-        for (room_node *n = r->rooms[i], *next; n; n = next) {
+        for (sc_room *n = r->rooms[i], *next; n; n = next) {
             next = n->next;
+            for (size_t k = 0; k < SC_ROOM_SLOTS; k++)
+                if (n->slots[k].state && n->slots[k].free_fn)
+                    n->slots[k].free_fn(n->slots[k].state);
             free(n->clients);
             free(n);
         }
@@ -129,77 +142,149 @@ int sc_rooms_disown(sc_rooms *r, sc_ws_client *c, sc_session_fn fn, void *ud)
     return found;
 }
 
-static room_node *find_room(sc_rooms *r, const char *room, room_node ***prev_out)
+static sc_room **room_link(sc_rooms *r, const char *name)
 {
-    room_node **p = &r->rooms[str_hash(room) % ROOM_BUCKETS];
-    for (; *p; p = &(*p)->next) {
-        if (strcmp((*p)->name, room) == 0) {
-            if (prev_out)
-                *prev_out = p;
-            return *p;
-        }
-    }
-    return NULL;
+    sc_room **p = &r->rooms[str_hash(name) % ROOM_BUCKETS];
+    while (*p && strcmp((*p)->name, name) != 0)
+        p = &(*p)->next;
+    return p;
 }
 
-int sc_rooms_join(sc_rooms *r, const char *room, sc_ws_client *c)
+sc_room *sc_rooms_find(sc_rooms *r, const char *name)
 {
-    room_node *rn = find_room(r, room, NULL);
+    return *room_link(r, name);
+}
 
-    if (!rn) {
-        room_node **head = &r->rooms[str_hash(room) % ROOM_BUCKETS];
-        rn = calloc(1, sizeof(*rn));
-        if (!rn)
-            return -ENOMEM;
-        snprintf(rn->name, sizeof(rn->name), "%s", room);
-        rn->next = *head;
-        *head = rn;
+sc_room *sc_rooms_open(sc_rooms *r, const char *name, sc_room *parent)
+{
+    sc_room **p = room_link(r, name), *room = *p;
+
+    if (room)
+        return room;
+    room = calloc(1, sizeof(*room));
+    if (!room)
+        return NULL;
+    snprintf(room->name, sizeof(room->name), "%s", name);
+    room->reg = r;
+    room->parent = parent;
+    if (parent)
+        parent->n_children++;
+    *p = room;
+    r->n_rooms++;
+    return room;
+}
+
+/* Frees room when nothing holds it any more (and then its parent, if that
+ * was all that held the parent). */
+static void room_release(sc_room *room)
+{
+    while (room) {
+        sc_room *parent = room->parent;
+        if (room->n || room->n_children)
+            return;
+        for (size_t k = 0; k < SC_ROOM_SLOTS; k++)
+            if (room->slots[k].state)
+                return;
+        *room_link(room->reg, room->name) = room->next;
+        room->reg->n_rooms--;
+        free(room->clients);
+        free(room);
+        if (parent)
+            parent->n_children--;
+        room = parent;
     }
-    if (rn->n == rn->cap) {
-        size_t cap = rn->cap ? rn->cap * 2 : 8;
-        sc_ws_client **nc = realloc(rn->clients, cap * sizeof(*nc));
-        if (!nc)
+}
+
+const char *sc_room_name(const sc_room *room)
+{
+    return room->name;
+}
+
+sc_room *sc_room_parent(const sc_room *room)
+{
+    return room->parent;
+}
+
+size_t sc_room_child_count(const sc_room *room)
+{
+    return room->n_children;
+}
+
+void *sc_room_state(const sc_room *room, sc_room_slot slot)
+{
+    return room->slots[slot].state;
+}
+
+void sc_room_set_state(sc_room *room, sc_room_slot slot, void *state, void (*free_fn)(void *))
+{
+    room_slot *s = &room->slots[slot];
+
+    if (s->state && s->state != state && state && s->free_fn)
+        s->free_fn(s->state);
+    s->state = state;
+    s->free_fn = free_fn;
+    if (!state)
+        room_release(room);
+}
+
+void sc_rooms_foreach(sc_rooms *r, sc_room_fn fn, void *ud)
+{
+    for (size_t i = 0; i < ROOM_BUCKETS; i++)
+        for (sc_room *n = r->rooms[i]; n; n = n->next)
+            fn(ud, n);
+}
+
+size_t sc_rooms_count(const sc_rooms *r)
+{
+    return r->n_rooms;
+}
+
+int sc_rooms_join(sc_rooms *r, const char *name, sc_ws_client *c)
+{
+    sc_room *room = sc_rooms_open(r, name, NULL);
+
+    if (!room)
+        return -ENOMEM;
+    if (room->n == room->cap) {
+        size_t cap = room->cap ? room->cap * 2 : 8;
+        sc_ws_client **nc = realloc(room->clients, cap * sizeof(*nc));
+        if (!nc) {
+            room_release(room);
             return -ENOMEM;
-        rn->clients = nc;
-        rn->cap = cap;
+        }
+        room->clients = nc;
+        room->cap = cap;
     }
-    rn->clients[rn->n++] = c;
+    room->clients[room->n++] = c;
     return 0;
 }
 
-void sc_rooms_leave(sc_rooms *r, const char *room, sc_ws_client *c)
+void sc_rooms_leave(sc_rooms *r, const char *name, sc_ws_client *c)
 {
-    room_node **prev = NULL;
-    room_node *rn = find_room(r, room, &prev);
+    sc_room *room = sc_rooms_find(r, name);
 
-    if (!rn)
+    if (!room)
         return;
-    for (size_t i = 0; i < rn->n; i++) {
-        if (rn->clients[i] == c) {
-            rn->clients[i] = rn->clients[--rn->n];
+    for (size_t i = 0; i < room->n; i++) {
+        if (room->clients[i] == c) {
+            room->clients[i] = room->clients[--room->n];
             break;
         }
     }
-    if (rn->n == 0) {
-        *prev = rn->next;
-        free(rn->clients);
-        free(rn);
-    }
+    room_release(room);
 }
 
-void sc_rooms_foreach_client(sc_rooms *r, const char *room, sc_client_fn fn, void *ud)
+void sc_rooms_foreach_client(sc_rooms *r, const char *name, sc_client_fn fn, void *ud)
 {
-    room_node *rn = find_room(r, room, NULL);
-    if (!rn)
-        return;
-    for (size_t i = 0; i < rn->n; i++)
-        fn(ud, rn->clients[i]);
+    sc_room *room = sc_rooms_find(r, name);
+    for (size_t i = 0; room && i < room->n; i++)
+        fn(ud, room->clients[i]);
 }
 
-size_t sc_rooms_client_count(sc_rooms *r, const char *room)
+size_t sc_rooms_client_count(sc_rooms *r, const char *name)
 {
-    room_node *rn = find_room(r, room, NULL);
-    return rn ? rn->n : 0;
+    sc_room *room = sc_rooms_find(r, name);
+    return room ? room->n : 0;
 }
 
 bool sc_rooms_name_ok(const char *room)

@@ -1,6 +1,10 @@
-/* The signalling plane's bookkeeping: which media sessions exist (and who
- * may PATCH/DELETE them or must hear their events), and which WebSocket
- * clients sit in which room (to broadcast room events).
+/* The signalling plane's rooms and sessions: which media sessions exist
+ * (and who may PATCH/DELETE them or must hear their events), and the room
+ * aggregate: one sc_room per room name, holding which WebSocket clients sit
+ * in it (to broadcast room events) and one state slot per feature module
+ * (the interactions, the stage), so that every module finds its part of a
+ * room in the same place.  A room may have a parent (a breakout group is a
+ * room whose parent is the class).
  *
  * Owned by the signalling thread; nothing here is locked.  The registry
  * stores client pointers but never dereferences them: ws.c removes a
@@ -16,6 +20,7 @@
 #include "token.h"
 
 typedef struct sc_rooms sc_rooms;
+typedef struct sc_room sc_room;
 typedef struct sc_ws_client sc_ws_client; /* defined in ws.c */
 
 typedef struct sc_session_entry {
@@ -49,7 +54,39 @@ void sc_rooms_foreach_session(sc_rooms *r, sc_session_fn fn, void *ud);
  * Returns how many it found. */
 int sc_rooms_disown(sc_rooms *r, sc_ws_client *c, sc_session_fn fn, void *ud);
 
-/* WebSocket membership.  join: 0 or -ENOMEM.  leave is a no-op if absent. */
+/* ---- The room aggregate ---------------------------------------------------- */
+
+/* Each feature module that keeps state per room owns one slot. */
+typedef enum sc_room_slot {
+    SC_ROOM_SLOT_INTERACT,   /* interact.h: chat, Q&A, polls, moderation... */
+    SC_ROOM_SLOT_STAGE,      /* stage.h: raised hands and seats */
+    SC_ROOM_SLOTS
+} sc_room_slot;
+
+/* The room called name, or NULL when it does not exist. */
+sc_room *sc_rooms_find(sc_rooms *r, const char *name);
+/* The room called name, created (under parent, which may be NULL) when it
+ * does not exist; NULL when out of memory.  An existing room keeps the
+ * parent it was created with.  A room lives while it has a client, a slot's state or
+ * a child room, and is freed when the last of them goes. */
+sc_room *sc_rooms_open(sc_rooms *r, const char *name, sc_room *parent);
+const char *sc_room_name(const sc_room *room);
+sc_room *sc_room_parent(const sc_room *room);
+size_t sc_room_child_count(const sc_room *room);
+/* A module's state in the room, or NULL. */
+void *sc_room_state(const sc_room *room, sc_room_slot slot);
+/* Set (or with state NULL clear) a module's state; free_fn(state) is
+ * called when the state is replaced or the registry is freed.  Clearing a
+ * slot does not call free_fn (the module frees its own state) and frees
+ * the room when nothing else holds it: do not use room afterwards. */
+void sc_room_set_state(sc_room *room, sc_room_slot slot, void *state, void (*free_fn)(void *));
+typedef void (*sc_room_fn)(void *ud, sc_room *room);
+/* Call fn for every room (fn must not create or free rooms). */
+void sc_rooms_foreach(sc_rooms *r, sc_room_fn fn, void *ud);
+size_t sc_rooms_count(const sc_rooms *r);
+
+/* WebSocket membership (opens the room on join, may free it on leave).
+ * join: 0 or -ENOMEM.  leave is a no-op if absent. */
 int sc_rooms_join(sc_rooms *r, const char *room, sc_ws_client *c);
 void sc_rooms_leave(sc_rooms *r, const char *room, sc_ws_client *c);
 typedef void (*sc_client_fn)(void *ud, sc_ws_client *c);

@@ -54,7 +54,7 @@ typedef struct seat {
 } seat;
 
 typedef struct stage_room {
-    struct stage_room *next;
+    sc_room *room;                   /* the aggregate holding this state */
     sc_server *srv;
     char name[SC_ROOM_NAME_MAX + 1];
     hand *hands;
@@ -68,24 +68,35 @@ typedef struct stage_room {
     unsigned lowered_next;
 } stage_room;
 
-/* Rooms with a hand or a seat; a room with neither is freed. */
-static stage_room *rooms;
-
 /* ---- state -------------------------------------------------------------------- */
 
+static void stage_free(void *state)
+{
+    stage_room *r = state;
+    free(r->hands);
+    free(r);
+}
+
+/* The room's stage state: kept in the room aggregate's stage slot while a
+ * hand or a seat remains. */
 static stage_room *room_find(sc_server *srv, const char *name, bool create)
 {
+    sc_room *room = create ? sc_rooms_open(srv->rooms, name, NULL)
+                           : sc_rooms_find(srv->rooms, name);
     stage_room *r;
 
-    for (r = rooms; r; r = r->next)
-        if (r->srv == srv && strcmp(r->name, name) == 0)
-            return r;
-    if (!create || !(r = calloc(1, sizeof(*r))))
+    if (!room)
         return NULL;
+    if ((r = sc_room_state(room, SC_ROOM_SLOT_STAGE)) || !create)
+        return r;
+    if (!(r = calloc(1, sizeof(*r)))) {
+        sc_room_set_state(room, SC_ROOM_SLOT_STAGE, NULL, NULL); /* frees a new room */
+        return NULL;
+    }
+    r->room = room;
     r->srv = srv;
     snprintf(r->name, sizeof(r->name), "%s", name);
-    r->next = rooms;
-    rooms = r;
+    sc_room_set_state(room, SC_ROOM_SLOT_STAGE, r, stage_free);
     return r;
 }
 
@@ -105,19 +116,16 @@ static void note_lowered(stage_room *r, const sc_ws_client *c)
     r->lowered_next = (r->lowered_next + 1) % STAGE_RECENT_MAX;
 }
 
-/* Rooms stay while a hand, a seat or a fresh lowered-hand note remains. */
+/* The stage state stays while a hand, a seat or a fresh lowered-hand note
+ * remains. */
 static void room_release_if_empty(stage_room *r)
 {
+    sc_room *room = r->room;
+
     if (r->n_hands || r->n_seats || lowered_recently(r, NULL, sc_wall_ms()))
         return;
-    for (stage_room **pp = &rooms; *pp; pp = &(*pp)->next) {
-        if (*pp == r) {
-            *pp = r->next;
-            break;
-        }
-    }
-    free(r->hands);
-    free(r);
+    stage_free(r);
+    sc_room_set_state(room, SC_ROOM_SLOT_STAGE, NULL, NULL);
 }
 
 static stage_room *room_of(sc_ws_client *c, bool create)

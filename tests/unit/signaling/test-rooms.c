@@ -1,4 +1,5 @@
-/* signaling/rooms.c: the session registry and room membership. */
+/* signaling/rooms.c: the session registry, room membership and the room
+ * aggregate. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +100,88 @@ static void test_membership(void)
     sc_rooms_free(r);
 }
 
+static int freed;
+static void free_state(void *state)
+{
+    freed += *(int *)state;
+}
+
+static void count_room(void *ud, sc_room *room)
+{
+    (void)room;
+    (*(int *)ud)++;
+}
+
+/* The aggregate: one room per name, a slot per module, freed when nothing
+ * (client, state, child) holds it. */
+static void test_aggregate(void)
+{
+    sc_rooms *r = sc_rooms_new();
+    sc_ws_client *a = (sc_ws_client *)(uintptr_t)0x1000;
+    int one = 1, ten = 10, n = 0;
+    sc_room *room, *cls, *g1, *g2;
+
+    SC_CHECK(sc_rooms_find(r, "demo") == NULL);
+    room = sc_rooms_open(r, "demo", NULL);
+    SC_CHECK(room != NULL);
+    SC_CHECK(sc_rooms_open(r, "demo", NULL) == room);
+    SC_CHECK(sc_rooms_find(r, "demo") == room);
+    SC_CHECK_STR(sc_room_name(room), "demo");
+    SC_CHECK(sc_room_state(room, SC_ROOM_SLOT_INTERACT) == NULL);
+
+    /* a joined client and a module's state share the one room */
+    SC_CHECK_INT(sc_rooms_join(r, "demo", a), 0);
+    SC_CHECK(sc_rooms_find(r, "demo") == room);
+    sc_room_set_state(room, SC_ROOM_SLOT_STAGE, &one, free_state);
+    SC_CHECK(sc_room_state(room, SC_ROOM_SLOT_STAGE) == &one);
+    SC_CHECK(sc_room_state(room, SC_ROOM_SLOT_INTERACT) == NULL);
+    sc_rooms_leave(r, "demo", a);
+    SC_CHECK(sc_rooms_find(r, "demo") == room); /* the stage state holds it */
+    SC_CHECK_INT(sc_rooms_count(r), 1);
+    /* replacing a state frees the old one; clearing does not call free_fn */
+    sc_room_set_state(room, SC_ROOM_SLOT_STAGE, &ten, free_state);
+    SC_CHECK_INT(freed, 1);
+    sc_room_set_state(room, SC_ROOM_SLOT_STAGE, NULL, NULL);
+    SC_CHECK_INT(freed, 1);
+    SC_CHECK(sc_rooms_find(r, "demo") == NULL); /* nothing held it: freed */
+    SC_CHECK_INT(sc_rooms_count(r), 0);
+
+    /* clearing an empty slot of a new room frees it (a module's failed
+     * first use leaves nothing behind) */
+    room = sc_rooms_open(r, "tmp", NULL);
+    sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, NULL, NULL);
+    SC_CHECK(sc_rooms_find(r, "tmp") == NULL);
+
+    /* groups: a child keeps its parent alive, and the parent is freed with
+     * its last child */
+    cls = sc_rooms_open(r, "class", NULL);
+    g1 = sc_rooms_open(r, "class-g1", cls);
+    g2 = sc_rooms_open(r, "class-g2", cls);
+    SC_CHECK(sc_room_parent(g1) == cls && sc_room_parent(g2) == cls);
+    SC_CHECK(sc_room_parent(cls) == NULL);
+    SC_CHECK_INT(sc_room_child_count(cls), 2);
+    SC_CHECK(sc_rooms_open(r, "class-g1", NULL) == g1); /* keeps its parent */
+    SC_CHECK(sc_room_parent(g1) == cls);
+    SC_CHECK_INT(sc_rooms_join(r, "class-g1", a), 0);
+    sc_room_set_state(g2, SC_ROOM_SLOT_INTERACT, NULL, NULL); /* g2 held by nothing */
+    SC_CHECK(sc_rooms_find(r, "class-g2") == NULL);
+    SC_CHECK_INT(sc_room_child_count(cls), 1);
+    SC_CHECK(sc_rooms_find(r, "class") == cls);
+    sc_rooms_foreach(r, count_room, &n);
+    SC_CHECK_INT(n, 2);
+    sc_rooms_leave(r, "class-g1", a);
+    SC_CHECK(sc_rooms_find(r, "class-g1") == NULL);
+    SC_CHECK(sc_rooms_find(r, "class") == NULL);
+    SC_CHECK_INT(sc_rooms_count(r), 0);
+
+    /* the registry frees the states it still holds */
+    room = sc_rooms_open(r, "kept", NULL);
+    sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, &ten, free_state);
+    freed = 0;
+    sc_rooms_free(r);
+    SC_CHECK_INT(freed, 10);
+}
+
 static void test_names_and_ids(void)
 {
     char name[80], hex[17];
@@ -136,6 +219,7 @@ int main(void)
 {
     test_sessions();
     test_membership();
+    test_aggregate();
     test_names_and_ids();
     SC_TEST_END();
 }
