@@ -21,6 +21,8 @@
 #include "interact.h"
 #include "log.h"
 #include "replay.h"
+#include "rooms.h"
+#include "store.h"
 #include "token.h"
 #include "ws.h"
 
@@ -109,7 +111,7 @@ struct sc_catalog {
     char dir[SC_PATH_MAX];
     void (*wake)(void *);
     void *wake_ud;
-    sc_server *srv;                /* for the timer and the room's clients */
+    sc_app *app;                /* for the timer and the room's clients */
     pthread_mutex_t lock;
     report *head, *tail;
     int queued;
@@ -136,10 +138,10 @@ sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *
     return cat;
 }
 
-void sc_catalog_set_server(sc_catalog *cat, sc_server *srv)
+void sc_catalog_set_app(sc_catalog *cat, sc_app *app)
 {
     if (cat)
-        cat->srv = srv;
+        cat->app = app;
 }
 
 static void worker_release(cworker *w);
@@ -148,8 +150,8 @@ void sc_catalog_free(sc_catalog *cat)
 {
     if (!cat)
         return;
-    if (cat->timer_armed && cat->srv && cat->srv->ctx)
-        lws_sul_schedule(cat->srv->ctx, 0, &cat->timer.sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+    if (cat->timer_armed && cat->app && cat->app->loop)
+        lws_sul_schedule(cat->app->loop, 0, &cat->timer.sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
     worker_release(cat->worker);
     while (cat->head) {
         report *r = cat->head;
@@ -667,7 +669,7 @@ static int quota_refuse(sc_catalog *cat, const char *id, int64_t adding)
 {
     char why[160];
 
-    if (!sc__replay_over_quota(cat->srv, adding, why, sizeof(why)))
+    if (!sc__replay_over_quota(cat->app, adding, why, sizeof(why)))
         return 0;
     composite_failed(cat, id, why);
     return 1;
@@ -787,9 +789,9 @@ static void session_tick(lws_sorted_usec_list_t *sul)
     arm_timer(cat);
 }
 
-void sc_catalog_on_speaker(sc_server *srv, const char *room, int slot, int64_t unix_ms)
+void sc_catalog_on_speaker(sc_app *app, const char *room, int slot, int64_t unix_ms)
 {
-    sc_catalog *cat = srv ? srv->catalog : NULL;
+    sc_catalog *cat = app ? app->catalog : NULL;
 
     /* Stored only while the room records: that is all a composite needs. */
     if (cat && room &&
@@ -802,14 +804,14 @@ static void arm_timer(sc_catalog *cat)
 {
     int64_t now = sc_mono_ms(), next = INT64_MAX;
 
-    if (!cat->srv || !cat->srv->ctx)
+    if (!cat->app || !cat->app->loop)
         return;
     for (rsession *s = cat->sessions; s; s = s->next)
         if (s->open == 0 && s->idle_since + SC_CATALOG_SESSION_GRACE_MS < next)
             next = s->idle_since + SC_CATALOG_SESSION_GRACE_MS;
     if (next == INT64_MAX)
         return;
-    lws_sul_schedule(cat->srv->ctx, 0, &cat->timer.sul, session_tick,
+    lws_sul_schedule(cat->app->loop, 0, &cat->timer.sul, session_tick,
                      (next > now ? next - now : 0) * LWS_US_PER_MS + 1000);
     cat->timer_armed = true;
 }
@@ -897,12 +899,12 @@ static void apply_error(sc_catalog *cat, report *r)
     pthread_mutex_unlock(&cat->lock);
     SC_WARN("catalog", "recording of %s slot %d stopped: %s%s%s", r->room, r->slot, code,
             r->message[0] ? ": " : "", r->message);
-    if (!cat->srv || !code[0])
+    if (!cat->app || !code[0])
         return;
     msg = json_pack("{s:s,s:s,s:s,s:i}", "type", "recording_error", "code", code, "message",
                     r->message[0] ? r->message : code, "slot", r->slot);
     if (msg)
-        sc_ws_foreach_client(cat->srv, r->room, send_to_moderator, msg);
+        sc_ws_foreach_client(cat->app, r->room, send_to_moderator, msg);
     json_decref(msg);
 }
 

@@ -22,6 +22,8 @@
 
 #include "http.h"
 #include "recorder.h"
+#include "sfu.h"
+#include "store.h"
 
 #define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */
 #define SC_CATALOG_CHAPTER_MAX 200        /* characters in a chapter title */
@@ -39,12 +41,12 @@ typedef struct sc_catalog_stats {
 } sc_catalog_stats;
 
 /* dir: the recordings directory (borrowed string is copied).  wake is
- * called on the writer thread after a report is queued (sc_server_notify).
+ * called on the writer thread after a report is queued (sc_app_notify).
  * NULL on allocation failure. */
 sc_catalog *sc_catalog_new(sc_store *store, const char *dir, void (*wake)(void *), void *wake_ud);
 /* The server whose clients hear recording_error and whose event loop runs
  * the session timer (borrowed; set before the first drain). */
-void sc_catalog_set_server(sc_catalog *cat, sc_server *srv);
+void sc_catalog_set_app(sc_catalog *cat, sc_app *app);
 /* Frees; reports still queued are dropped (call sc_catalog_drain first).
  * A composite in progress is left to finish on its thread (its row stays
  * "processing" and runs again at the next start).  Accepts NULL. */
@@ -71,8 +73,8 @@ void sc_catalog_drain(sc_catalog *cat);
 /* The room's active speaker changed to stage slot `slot` (-1: nobody) at
  * unix_ms (ws.c, on SC_EVENT_ACTIVE_SPEAKER).  Stored while the room
  * records: the composite shows the speaker large when several slots were
- * on stage.  Signalling thread; srv->catalog may be NULL. */
-void sc_catalog_on_speaker(sc_server *srv, const char *room, int slot, int64_t unix_ms);
+ * on stage.  Signalling thread; app->catalog may be NULL. */
+void sc_catalog_on_speaker(sc_app *app, const char *room, int slot, int64_t unix_ms);
 
 /* For tests: end the room sessions idle for SC_CATALOG_SESSION_GRACE_MS
  * at monotonic time now (ms) and queue their composites, as the session
@@ -90,24 +92,17 @@ int sc_catalog_webm_duration(const uint8_t *buf, size_t len, int64_t *ms);
  * -ERANGE when it cannot be satisfied (416). */
 int sc_catalog_range_parse(const char *h, uint64_t total, uint64_t *start, uint64_t *len);
 
-/* ---- HTTP (called by http.c's route table) ------------------------------ */
+/* ---- HTTP routes (catalog_http.c) ---------------------------------------- */
 
 /* GET /api/recordings[?room=&from=&to=&kind=&status=&session=],
  * GET|DELETE /api/recordings/{id}, POST /api/recordings/{id}/{publish|
- * unpublish}, GET /api/recordings/{id}/timeline, GET /api/recordings/stats.
- * args: path segments. */
-void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
-                         char args[][SC_ROOM_NAME_MAX + 32], sc_http_reply *rep);
-
-/* GET /media/recordings/{id}.webm: checks the token (Authorization or
- * ?token=) and the range.  Returns an open descriptor with *status (200 or
- * 206), *start, *len, *total set, or -1 with rep filled (401, 403, 404,
- * 416). */
-int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *arg,
-                          const char *range, int *status, uint64_t *start, uint64_t *len,
-                          uint64_t *total, sc_http_reply *rep);
+ * unpublish}, GET /api/recordings/{id}/timeline, GET /api/recordings/stats,
+ * and GET /media/recordings/{id}.webm (the token in Authorization or
+ * ?token=; Range honoured: 200, 206 or 416). */
+extern const sc_http_route sc_catalog_routes[];
+extern const size_t sc_catalog_n_routes;
 
 /* The catalog's and the recorder's counters (for /api/stats). */
-json_t *sc_catalog_stats_json(sc_server *srv);
+json_t *sc_catalog_stats_json(sc_app *app);
 
 #endif

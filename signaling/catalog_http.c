@@ -18,6 +18,8 @@
 #include "interact.h"
 #include "log.h"
 #include "replay.h"
+#include "rooms.h"
+#include "store.h"
 #include "token.h"
 #include "ws.h"
 
@@ -93,7 +95,7 @@ static bool parse_ms(const char *s, int64_t *out)
     return true;
 }
 
-static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
+static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 {
     char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
     bool by_room = sc__catalog_query_arg(req->query, "room", room, sizeof(room)) && room[0];
@@ -135,7 +137,7 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
     f.status = by_status ? status : NULL;
     f.session = by_session ? session : NULL;
     arr = json_array();
-    if (!arr || sc_store_recordings_query(srv->store, &f, list_row, arr) < 0) {
+    if (!arr || sc_store_recordings_query(app->store, &f, list_row, arr) < 0) {
         json_decref(arr);
         sc_http_error(rep, 500, "internal", "cannot read the catalog");
         return;
@@ -143,23 +145,23 @@ static void api_list(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
     sc_http_json(rep, 200, json_pack("{s:o}", "recordings", arr));
 }
 
-int sc__catalog_admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep)
+int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 {
     sc_token tok;
-    int r = sc_http_auth(srv, req, "*", SC_PERM_ADMIN, &tok, rep);
+    int r = sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep);
     if (r == 403)
         sc_http_error(rep, 403, "forbidden", "recordings need an admin token");
     return r;
 }
 
-json_t *sc_catalog_stats_json(sc_server *srv)
+json_t *sc_catalog_stats_json(sc_app *app)
 {
     sc_catalog_stats cs;
     json_t *o;
 
-    sc_catalog_stats_get(srv ? srv->catalog : NULL, &cs);
+    sc_catalog_stats_get(app ? app->catalog : NULL, &cs);
     o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "composite_bytes",
-                  (json_int_t)(srv ? sc_store_recordings_bytes(srv->store, "composite", "ready")
+                  (json_int_t)(app ? sc_store_recordings_bytes(app->store, "composite", "ready")
                                    : 0),
                   "failed_quota", (json_int_t)cs.failed_quota,
                   "failed_disk_full", (json_int_t)cs.failed_disk_full, "failed_disk_error",
@@ -167,9 +169,9 @@ json_t *sc_catalog_stats_json(sc_server *srv)
                   (json_int_t)cs.composites_ready, "composites_failed",
                   (json_int_t)cs.composites_failed, "reports_dropped",
                   (json_int_t)cs.reports_dropped);
-    if (o && srv && srv->recorder) {
+    if (o && app && app->recorder) {
         sc_recorder_stats rs;
-        sc_recorder_stats_get(srv->recorder, &rs);
+        sc_recorder_stats_get(app->recorder, &rs);
         json_object_set_new(
             o, "recorder",
             json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s}", "files_open",
@@ -183,9 +185,11 @@ json_t *sc_catalog_stats_json(sc_server *srv)
     return o;
 }
 
-void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
-                         char args[][SC_ROOM_NAME_MAX + 32], sc_http_reply *rep)
+/* /api/recordings[/{id}[/{publish|unpublish|timeline}]], /api/recordings/stats */
+static void api_recordings(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                           char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
+    int nargs = route->nargs;
     sc_store_recording r;
     int e;
 
@@ -196,21 +200,21 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
             snprintf(rep->allow, sizeof(rep->allow), "GET");
             return;
         }
-        sc__replay_api_timeline(srv, req, args[0], rep);
+        sc__replay_api_timeline(app, req, args[0], rep);
         return;
     }
-    if (sc__catalog_admin_auth(srv, req, rep))
+    if (sc__catalog_admin_auth(app, req, rep))
         return;
     if (nargs == 0) {
-        api_list(srv, req, rep);
+        api_list(app, req, rep);
         return;
     }
     if (nargs == 1 && strcmp(args[0], "stats") == 0 && req->method == SC_HTTP_GET) {
         rep->action = "reading recording stats";
-        sc_http_json(rep, 200, sc_catalog_stats_json(srv));
+        sc_http_json(rep, 200, sc_catalog_stats_json(app));
         return;
     }
-    if (!sc__catalog_id_ok(args[0]) || (e = sc_store_recording_get(srv->store, args[0], &r)) == -ENOENT) {
+    if (!sc__catalog_id_ok(args[0]) || (e = sc_store_recording_get(app->store, args[0], &r)) == -ENOENT) {
         sc_http_error(rep, 404, "not-found", "no such recording");
         return;
     }
@@ -230,8 +234,8 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
             return;
         }
         rep->action = pub ? "publishing a recording" : "unpublishing a recording";
-        if (sc_store_recording_set_published(srv->store, r.id, pub, sc_wall_ms()) < 0 ||
-            sc_store_recording_get(srv->store, r.id, &r) < 0) {
+        if (sc_store_recording_set_published(app->store, r.id, pub, sc_wall_ms()) < 0 ||
+            sc_store_recording_get(app->store, r.id, &r) < 0) {
             sc_http_error(rep, 500, "internal", "cannot update the catalog");
             return;
         }
@@ -250,7 +254,7 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
             sc_http_error(rep, 500, "internal", "cannot remove the file: %s", strerror(errno));
             return;
         }
-        if (sc_store_recording_delete(srv->store, r.id) < 0) {
+        if (sc_store_recording_delete(app->store, r.id) < 0) {
             sc_http_error(rep, 500, "internal", "cannot update the catalog");
             return;
         }
@@ -262,16 +266,19 @@ void sc_catalog_http_api(sc_server *srv, const sc_http_req *req, int nargs,
     sc_http_json(rep, 200, sc__catalog_recording_json(&r));
 }
 
-int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *arg,
-                          const char *range, int *status, uint64_t *start, uint64_t *len,
-                          uint64_t *total, sc_http_reply *rep)
+/* GET /media/recordings/{id}.webm: checks the token (Authorization or
+ * ?token=) and the range, and hands the file to the front end to stream. */
+static void media_recording(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                            char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
+    const char *arg = args[0], *range = req->range;
     char id[40], qtok[2048];
     sc_http_req areq = *req;
     sc_store_recording r;
     struct stat st;
     sc_token tok;
     size_t n = strlen(arg);
+    uint64_t total, start = 0, len = 0;
     int fd, e;
 
     rep->action = "serving a recording";
@@ -280,48 +287,58 @@ int sc_catalog_media_open(sc_server *srv, const sc_http_req *req, const char *ar
         areq.token = qtok;
     if (n != 37 || strcmp(arg + 32, ".webm") != 0) {
         sc_http_error(rep, 404, "not-found", "no such recording");
-        return -1;
+        return;
     }
     memcpy(id, arg, 32);
     id[32] = '\0';
-    e = sc__catalog_id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
+    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
     if (e == -ENOENT || e < 0) {
         /* Say "not found" only to admins; others learn nothing. */
-        if (!sc__catalog_admin_auth(srv, &areq, rep))
+        if (!sc__catalog_admin_auth(app, &areq, rep))
             sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
                           "no such recording");
-        return -1;
+        return;
     }
     if (r.published) {
-        if (sc_http_auth(srv, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
-            return -1;
-    } else if (sc_http_auth(srv, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
+        if (sc_http_auth(app, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
+            return;
+    } else if (sc_http_auth(app, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
         if (rep->status == 403)
             sc_http_error(rep, 403, "forbidden", "this recording is not published");
-        return -1;
+        return;
     }
     fd = open(r.path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
         sc_http_error(rep, 404, "not-found", "the recording's file is missing");
-        return -1;
+        return;
     }
-    *total = (uint64_t)st.st_size;
-    e = sc_catalog_range_parse(range && range[0] ? range : NULL, *total, start, len);
+    total = (uint64_t)st.st_size;
+    e = sc_catalog_range_parse(range[0] ? range : NULL, total, &start, &len);
     if (e == -ERANGE) {
         close(fd);
         sc_http_error(rep, 416, "range-not-satisfiable", "the file has %" PRIu64 " bytes",
-                      *total);
-        snprintf(rep->content_range, sizeof(rep->content_range), "bytes */%" PRIu64, *total);
-        return -1;
+                      total);
+        snprintf(rep->content_range, sizeof(rep->content_range), "bytes */%" PRIu64, total);
+        return;
     }
     if (e == 1) {
-        *start = 0;
-        *len = *total;
-        *status = 200;
-    } else {
-        *status = 206;
+        start = 0;
+        len = total;
     }
-    return fd;
+    rep->status = e == 1 ? 200 : 206;
+    rep->file = true;
+    rep->file_fd = fd;
+    rep->file_off = start;
+    rep->file_len = len;
+    rep->file_total = total;
 }
+
+const sc_http_route sc_catalog_routes[] = {
+    {"/api/recordings", 0, SC_HTTP_GET, "recordings", api_recordings, 0},
+    {"/api/recordings", 1, SC_HTTP_GET | SC_HTTP_DELETE, "recording", api_recordings, 0},
+    {"/api/recordings", 2, SC_HTTP_GET | SC_HTTP_POST, "recording action", api_recordings, 0},
+    {"/media/recordings", 1, SC_HTTP_GET, "recording media", media_recording, 0},
+};
+const size_t sc_catalog_n_routes = sizeof(sc_catalog_routes) / sizeof(sc_catalog_routes[0]);

@@ -4,6 +4,7 @@
  * outbox as one batch (interact.c). */
 #include "chat.h"
 #include "clock.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -190,5 +191,5 @@ void sc__chat_load_history(sc_iroom *r)
     int n = sc__lim_history(r);
     /* last = 0 would mean every row */
     if (n > 0)
-        sc_store_interactions(r->srv->store, r->name, "chat", n, history_row, r);
+        sc_store_interactions(r->app->store, r->name, "chat", n, history_row, r);
 }

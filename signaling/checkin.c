@@ -4,6 +4,7 @@
  * export endpoint lists. */
 #include "checkin.h"
 #include "clock.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static void close_checkin(sc_iroom *r, const sc_token *by)
     json_object_set_new(pub, "type", json_string("checkin_close"));
     sc__record(r, "checkin_close", by, pub);
     json_decref(pub);
-    sc_ws_broadcast(r->srv, r->name, sc__checkin_public(r->checkin));
+    sc_ws_broadcast(r->app, r->name, sc__checkin_public(r->checkin));
 }
 
 void sc__cmd_checkin_open(sc_ws_client *c, json_t *msg, json_t *id)
@@ -76,7 +77,7 @@ void sc__cmd_checkin_open(sc_ws_client *c, json_t *msg, json_t *id)
     json_decref(r->checkin);
     r->checkin = ck;
     sc_ws_reply(c, id, json_pack("{s:s,s:I}", "type", "ok", "checkin", (json_int_t)cid));
-    sc_ws_broadcast(r->srv, r->name, sc__checkin_public(ck));
+    sc_ws_broadcast(r->app, r->name, sc__checkin_public(ck));
 }
 
 void sc__cmd_checkin_close(sc_ws_client *c, json_t *msg, json_t *id)
@@ -195,12 +196,12 @@ void sc__cmd_announce(sc_ws_client *c, json_t *msg, json_t *id)
     sc__record(r, "announcement", sc_ws_client_token(c), a);
     char *s = json_dumps(a, JSON_COMPACT);
     if (s)
-        sc_store_setting_set(r->srv->store, r->name, "announcement", s);
+        sc_store_setting_set(r->app->store, r->name, "announcement", s);
     free(s);
     json_decref(r->announcement);
     r->announcement = a;
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, json_deep_copy(a));
+    sc_ws_broadcast(r->app, r->name, json_deep_copy(a));
 }
 
 void sc__cmd_announce_clear(sc_ws_client *c, json_t *msg, json_t *id)
@@ -212,9 +213,9 @@ void sc__cmd_announce_clear(sc_ws_client *c, json_t *msg, json_t *id)
     json_t *a =
         json_pack("{s:s,s:n,s:I}", "type", "announcement", "text", "ts", (json_int_t)sc_wall_ms());
     sc__record(r, "announcement", sc_ws_client_token(c), a);
-    sc_store_setting_set(r->srv->store, r->name, "announcement", "");
+    sc_store_setting_set(r->app->store, r->name, "announcement", "");
     json_decref(r->announcement);
     r->announcement = NULL;
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, a);
+    sc_ws_broadcast(r->app, r->name, a);
 }

@@ -15,7 +15,9 @@
 #include "clock.h"
 #include "interact.h"
 #include "log.h"
+#include "rooms.h"
 #include "sc_build_config.h"
+#include "sfu.h"
 #include "token.h"
 #include "whip.h"
 #include "ws.h"
@@ -34,9 +36,8 @@ typedef struct conn {
     bool deferred;      /* reply decided, sent once the body has been read */
     bool reply_ready;
     bool close_after;   /* the body was refused unread: close after replying */
-    const struct route *route;
-    char args[2][SC_ROOM_NAME_MAX + 32];
-    char range[128];    /* the Range header, for media */
+    const sc_http_route *route;
+    char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
     /* A recording being streamed (catalog.c opened it): headers first,
      * then MEDIA_CHUNK bytes per writeable callback. */
     bool media_open;
@@ -47,16 +48,6 @@ typedef struct conn {
 } conn;
 
 #define MEDIA_CHUNK 32768
-
-typedef void (*route_fn)(sc_server *srv, conn *c);
-
-typedef struct route {
-    const char *prefix;
-    int nargs;          /* path segments after the prefix */
-    unsigned methods;
-    const char *what;
-    route_fn fn;
-} route;
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -109,7 +100,7 @@ void sc_http_error(sc_http_reply *rep, int status, const char *code, const char 
                  json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint32_t perm,
+int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t perm,
                  sc_token *tok, sc_http_reply *rep)
 {
     const char *code = NULL, *why = NULL;
@@ -124,7 +115,7 @@ int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint3
         return 401;
     }
     memset(tok, 0, sizeof(*tok));
-    r = sc_token_check(srv->secret, srv->secret_len, req->token, room, perm, (int64_t)time(NULL),
+    r = sc_token_check(app->secret, app->secret_len, req->token, room, perm, (int64_t)time(NULL),
                        tok, &code, &why);
     if (r == 0)
         return 0;
@@ -137,19 +128,20 @@ int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint3
 
 /* ---- API handlers --------------------------------------------------------- */
 
-static void api_health(sc_server *srv, conn *c)
+static void api_health(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
     sc_sfu_worker_load wl[64];
-    int n = srv->sfu ? sc_sfu_worker_loads(srv->sfu, wl, 64) : 0, over = 0;
+    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, 64) : 0, over = 0;
     for (int i = 0; i < n && i < 64; i++)
         over += wl[i].overloaded;
-    c->rep.action = "answering a health check";
+    rep->action = "answering a health check";
     /* "overloaded": every media worker is; a load balancer in front of
      * several servers should send new viewers elsewhere (this one refuses
      * them with 503 "overloaded" unless --no-admission-control). */
-    sc_http_json(&c->rep, 200,
+    sc_http_json(rep, 200,
                  json_pack("{s:s,s:s,s:b,s:i,s:b}", "status", "ok", "version", SC_VERSION,
-                           "media", srv->sfu != NULL, "workers_overloaded", over, "overloaded",
+                           "media", app->sfu != NULL, "workers_overloaded", over, "overloaded",
                            n > 0 && over == n));
 }
 
@@ -161,22 +153,23 @@ static json_t *publisher_json(uint64_t session, int slot, const char *name, cons
                      "user_id", user);
 }
 
-static void api_room(sc_server *srv, conn *c)
+static void api_room(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
     sc_sfu_publisher_info pubs[64];
-    const char *room = c->args[0];
+    const char *room = args[0];
     int n = 0, viewers = 0;
     json_t *arr;
     sc_token tok;
 
-    c->rep.action = "describing a room";
+    rep->action = "describing a room";
     if (!sc_rooms_name_ok(room)) {
-        sc_http_error(&c->rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
+        sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
         return;
     }
-    if (sc_http_auth(srv, &c->req, room, 0, &tok, &c->rep))
+    if (sc_http_auth(app, req, room, 0, &tok, rep))
         return;
-    if (!srv->sfu || sc_sfu_room_info(srv->sfu, room, pubs, 64, &n, &viewers) < 0) {
+    if (!app->sfu || sc_sfu_room_info(app->sfu, room, pubs, 64, &n, &viewers) < 0) {
         n = 0;
         viewers = 0;
     }
@@ -184,35 +177,36 @@ static void api_room(sc_server *srv, conn *c)
     for (int i = 0; i < n && i < 64; i++)
         json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
                                                   pubs[i].name, pubs[i].user_id));
-    sc_http_json(&c->rep, 200,
+    sc_http_json(rep, 200,
                  json_pack("{s:s,s:i,s:o}", "room", room, "viewers", viewers, "publishers", arr));
 }
 
-static void api_stats(sc_server *srv, conn *c)
+static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
     sc_sfu_stats st;
     json_t *o, *errs;
     sc_token tok;
 
-    c->rep.action = "reading stats";
-    if (sc_http_auth(srv, &c->req, "*", SC_PERM_ADMIN, &tok, &c->rep) == 403) {
+    rep->action = "reading stats";
+    if (sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep) == 403) {
         /* A room token is valid, just not for this. */
-        sc_http_error(&c->rep, 403, "forbidden", "stats need an admin token");
+        sc_http_error(rep, 403, "forbidden", "stats need an admin token");
         return;
     }
-    if (c->rep.status)
+    if (rep->status)
         return;
     memset(&st, 0, sizeof(st));
-    if (srv->sfu)
-        sc_sfu_get_stats(srv->sfu, &st);
+    if (app->sfu)
+        sc_sfu_get_stats(app->sfu, &st);
     o = json_object();
 #define STAT(f, what) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
     SC_SFU_GAUGES(STAT)
     SC_WORKER_COUNTERS(STAT)
 #undef STAT
-    if (srv->sfu) {
+    if (app->sfu) {
         sc_sfu_worker_load wl[64];
-        int nw = sc_sfu_worker_loads(srv->sfu, wl, 64);
+        int nw = sc_sfu_worker_loads(app->sfu, wl, 64);
         json_t *arr = json_array();
         for (int i = 0; i < nw && i < 64; i++)
             json_array_append_new(
@@ -226,12 +220,12 @@ static void api_stats(sc_server *srv, conn *c)
     errs = json_object();
     for (int i = 0; i < SC_HTTP_STATUS_SLOTS; i++) {
         char k[8];
-        if (!srv->stats.http_errors[i])
+        if (!app->stats.http_errors[i])
             continue;
         snprintf(k, sizeof(k), "%d", i + SC_HTTP_STATUS_MIN);
-        json_object_set_new(errs, k, json_integer((json_int_t)srv->stats.http_errors[i]));
+        json_object_set_new(errs, k, json_integer((json_int_t)app->stats.http_errors[i]));
     }
-#define SIG(f) json_object_set_new(o, #f, json_integer((json_int_t)srv->stats.f))
+#define SIG(f) json_object_set_new(o, #f, json_integer((json_int_t)app->stats.f))
     SIG(http_requests);
     json_object_set_new(o, "http_errors", errs);
     SIG(ws_clients);
@@ -242,81 +236,67 @@ static void api_stats(sc_server *srv, conn *c)
     SIG(sfu_events);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",
-                        json_integer((json_int_t)sc_rooms_session_count(srv->rooms)));
-    json_object_set_new(o, "recordings", sc_catalog_stats_json(srv));
-    sc_http_json(&c->rep, 200, o);
+                        json_integer((json_int_t)sc_rooms_session_count(app->rooms)));
+    json_object_set_new(o, "recordings", sc_catalog_stats_json(app));
+    sc_http_json(rep, 200, o);
 }
 
-static void whip_route(sc_server *srv, conn *c)
-{
-    sc_session_kind kind =
-        c->route->prefix[3] == 'i' ? SC_SESSION_PUBLISH : SC_SESSION_SUBSCRIBE; /* whip/whep */
-    const char *room = c->args[0];
+const sc_http_route sc_http_core_routes[] = {
+    {"/api/health", 0, SC_HTTP_GET, "health", api_health, 0},
+    {"/api/stats", 0, SC_HTTP_GET, "stats", api_stats, 0},
+    {"/api/rooms", 1, SC_HTTP_GET, "room info", api_room, 0},
+};
+const size_t sc_http_n_core_routes = sizeof(sc_http_core_routes) / sizeof(sc_http_core_routes[0]);
 
-    if (!sc_rooms_name_ok(room)) {
-        c->rep.action = "routing a WHIP/WHEP request";
-        sc_http_error(&c->rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
-        return;
-    }
-    if (c->route->nargs == 1)
-        sc_whip_post(srv, &c->req, kind, room, &c->rep);
-    else if (c->req.method == SC_HTTP_PATCH)
-        sc_whip_patch(srv, &c->req, kind, room, c->args[1], &c->rep);
-    else
-        sc_whip_delete(srv, &c->req, kind, room, c->args[1], &c->rep);
-}
+/* ---- the route registry ------------------------------------------------------ */
 
-/* GET /api/rooms/{room}/{interactions|checkins|checkins.csv} (interact.c) */
-static void api_room_export(sc_server *srv, conn *c)
-{
-    sc_interact_http_export(srv, &c->req, c->args[0], c->args[1], &c->rep);
-}
+#define ROUTE_TABLES_MAX 16
 
-/* /api/recordings[/{id}[/{publish|unpublish|timeline}]], /api/recordings/stats
- * (catalog.c) */
-static void api_recordings(sc_server *srv, conn *c)
-{
-    sc_catalog_http_api(srv, &c->req, c->route->nargs, c->args, &c->rep);
-}
-
-/* GET /media/recordings/{id}.webm: streamed from the writeable callback. */
-static void media_recording(sc_server *srv, conn *c)
-{
-    uint64_t start = 0, len = 0, total = 0;
-    int status = 0;
-    int fd = sc_catalog_media_open(srv, &c->req, c->args[0], c->range, &status, &start, &len,
-                                   &total, &c->rep);
-    if (fd < 0)
-        return;
-    c->media_open = true;
-    c->media_headers_sent = false;
-    c->media_fd = fd;
-    c->media_status = status;
-    c->media_off = start;
-    c->media_left = len;
-    c->media_total = total;
-    c->rep.status = status;
-}
-
-static const route routes[] = {
-    {"/api/health", 0, SC_HTTP_GET, "health", api_health},
-    {"/api/stats", 0, SC_HTTP_GET, "stats", api_stats},
-    {"/api/rooms", 1, SC_HTTP_GET, "room info", api_room},
-    {"/api/rooms", 2, SC_HTTP_GET, "room export", api_room_export},
-    {"/api/recordings", 0, SC_HTTP_GET, "recordings", api_recordings},
-    {"/api/recordings", 1, SC_HTTP_GET | SC_HTTP_DELETE, "recording", api_recordings},
-    {"/api/recordings", 2, SC_HTTP_GET | SC_HTTP_POST, "recording action", api_recordings},
-    {"/media/recordings", 1, SC_HTTP_GET, "recording media", media_recording},
-    {"/whip", 1, SC_HTTP_POST, "WHIP", whip_route},
-    {"/whip", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHIP session", whip_route},
-    {"/whep", 1, SC_HTTP_POST, "WHEP", whip_route},
-    {"/whep", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHEP session", whip_route},
+struct sc_http_routes {
+    const sc_http_route *rows[ROUTE_TABLES_MAX];
+    size_t n[ROUTE_TABLES_MAX];
+    size_t tables;
 };
 
-#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+int sc_http_add_routes(sc_app *app, const sc_http_route *rows, size_t n)
+{
+    struct sc_http_routes *reg = app->routes;
+
+    if (!reg && !(reg = app->routes = calloc(1, sizeof(*reg))))
+        return -ENOMEM;
+    if (reg->tables == ROUTE_TABLES_MAX)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].nargs < 0 || rows[i].nargs > SC_HTTP_ARGS)
+            return -EINVAL;
+        for (size_t t = 0; t <= reg->tables; t++) {
+            const sc_http_route *other = t < reg->tables ? reg->rows[t] : rows;
+            size_t m = t < reg->tables ? reg->n[t] : i;
+            for (size_t j = 0; j < m; j++) {
+                if (other[j].nargs == rows[i].nargs && (other[j].methods & rows[i].methods) &&
+                    strcmp(other[j].prefix, rows[i].prefix) == 0) {
+                    SC_ERROR("http", "route %s (%d segments) registered twice", rows[i].prefix,
+                             rows[i].nargs);
+                    return -EEXIST;
+                }
+            }
+        }
+    }
+    reg->rows[reg->tables] = rows;
+    reg->n[reg->tables] = n;
+    reg->tables++;
+    return 0;
+}
+
+void sc_http_routes_free(sc_app *app)
+{
+    free(app->routes);
+    app->routes = NULL;
+}
 
 /* Splits what follows r->prefix into exactly r->nargs non-empty segments. */
-static bool route_match(const route *r, const char *path, char args[2][SC_ROOM_NAME_MAX + 32])
+static bool route_match(const sc_http_route *r, const char *path,
+                        char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX])
 {
     size_t plen = strlen(r->prefix);
     const char *p = path + plen;
@@ -424,7 +404,7 @@ static bool static_path_ok(const char *path)
 
 /* Returns the lws callback result, or 1 when the caller must reply itself
  * (c->rep filled). */
-static int serve_static(sc_server *srv, struct lws *wsi, conn *c)
+static int serve_static(sc_app *app, struct lws *wsi, conn *c)
 {
     const char *path = strcmp(c->req.path, "/") == 0 ? "/index.html" : c->req.path;
     char file[SC_PATH_MAX + 256];
@@ -439,7 +419,7 @@ static int serve_static(sc_server *srv, struct lws *wsi, conn *c)
         sc_http_error(&c->rep, 404, "not-found", "no such page");
         return 1;
     }
-    snprintf(file, sizeof(file), "%s%s", srv->cfg->ui_dir, path);
+    snprintf(file, sizeof(file), "%s%s", app->cfg->ui_dir, path);
     if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
         sc_http_error(&c->rep, 404, "not-found", "no such page");
         return 1;
@@ -449,7 +429,7 @@ static int serve_static(sc_server *srv, struct lws *wsi, conn *c)
         lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
                                     (const uint8_t *)"nosniff", 7, &p, end))
         return -1;
-    srv->stats.http_requests++;
+    app->stats.http_requests++;
     SC_DEBUG("http", "%s GET %s (serving a page)", c->req.peer, c->req.path);
     c->in_request = false;
     n = lws_serve_http_file(wsi, file, mime, (const char *)hdr, (int)(p - hdr));
@@ -466,7 +446,6 @@ static void request_reset(conn *c)
         close(c->media_fd);
     c->media_open = false;
     c->media_headers_sent = false;
-    c->range[0] = '\0';
     free(c->req.token);
     free(c->req.body);
     reply_reset(&c->rep);
@@ -520,8 +499,8 @@ static void read_headers(struct lws *wsi, conn *c)
         c->req.content_type[0] = '\0';
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         c->content_length = (size_t)strtoull(cl, NULL, 10);
-    if (lws_hdr_copy(wsi, c->range, sizeof(c->range), WSI_TOKEN_HTTP_RANGE) < 0)
-        c->range[0] = '\0';
+    if (lws_hdr_copy(wsi, c->req.range, sizeof(c->req.range), WSI_TOKEN_HTTP_RANGE) < 0)
+        c->req.range[0] = '\0';
     /* Query arguments (lws url-decodes each one), joined again by '&'. */
     for (int i = 0, off = 0; i < 32; i++) {
         char frag[1024];
@@ -561,15 +540,26 @@ static void finish_reply(struct lws *wsi, conn *c)
     lws_callback_on_writable(wsi);
 }
 
-static void run_route(sc_server *srv, struct lws *wsi, conn *c)
+static void run_route(sc_app *app, struct lws *wsi, conn *c)
 {
-    c->route->fn(srv, c);
+    c->route->fn(app, c->route, &c->req, c->args, &c->rep);
+    if (c->rep.file) {
+        /* Streamed from the writeable callback: headers first. */
+        c->media_open = true;
+        c->media_headers_sent = false;
+        c->media_fd = c->rep.file_fd;
+        c->media_status = c->rep.status;
+        c->media_off = c->rep.file_off;
+        c->media_left = c->rep.file_len;
+        c->media_total = c->rep.file_total;
+        c->rep.file = false;
+    }
     if (!c->rep.status)
         sc_http_error(&c->rep, 500, "internal", "no reply");
     finish_reply(wsi, c);
 }
 
-static int on_http(sc_server *srv, struct lws *wsi, conn *c, const char *uri)
+static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
 {
     unsigned allowed = 0;
 
@@ -580,14 +570,17 @@ static int on_http(sc_server *srv, struct lws *wsi, conn *c, const char *uri)
     read_headers(wsi, c);
     c->rep.action = "routing";
 
-    for (size_t i = 0; i < N_ROUTES; i++) {
-        char args[2][SC_ROOM_NAME_MAX + 32];
-        if (!route_match(&routes[i], c->req.path, args))
-            continue;
-        allowed |= routes[i].methods;
-        if (routes[i].methods & c->req.method) {
-            c->route = &routes[i];
-            memcpy(c->args, args, sizeof(args));
+    for (size_t t = 0; app->routes && t < app->routes->tables; t++) {
+        for (size_t i = 0; i < app->routes->n[t]; i++) {
+            const sc_http_route *r = &app->routes->rows[t][i];
+            char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+            if (!route_match(r, c->req.path, args))
+                continue;
+            allowed |= r->methods;
+            if (r->methods & c->req.method) {
+                c->route = r;
+                memcpy(c->args, args, sizeof(args));
+            }
         }
     }
     if (allowed && c->req.method == SC_HTTP_OPTIONS) {
@@ -600,7 +593,7 @@ static int on_http(sc_server *srv, struct lws *wsi, conn *c, const char *uri)
                       method_name(c->req.method), c->req.path);
     } else if (!allowed) {
         if (c->req.method == SC_HTTP_GET && strncmp(c->req.path, "/api/", 5) != 0) {
-            int r = serve_static(srv, wsi, c);
+            int r = serve_static(app, wsi, c);
             if (r != 1)
                 return r;
         } else {
@@ -608,12 +601,12 @@ static int on_http(sc_server *srv, struct lws *wsi, conn *c, const char *uri)
         }
     }
 
-    if (c->content_length > (size_t)srv->cfg->max_body) {
+    if (c->content_length > (size_t)app->cfg->max_body) {
         /* Refuse before reading any of it; the unread body makes the
          * connection unusable, so it closes after the reply. */
         c->rep.action = "refusing an oversized body";
         sc_http_error(&c->rep, 413, "too-large", "the body is over the %d-byte limit",
-                      srv->cfg->max_body);
+                      app->cfg->max_body);
         c->close_after = true;
         finish_reply(wsi, c);
         return 0;
@@ -637,11 +630,11 @@ static int on_http(sc_server *srv, struct lws *wsi, conn *c, const char *uri)
         }
         return 0;
     }
-    run_route(srv, wsi, c);
+    run_route(app, wsi, c);
     return 0;
 }
 
-static int on_body(sc_server *srv, conn *c, const void *in, size_t len)
+static int on_body(sc_app *app, conn *c, const void *in, size_t len)
 {
     if (!c->buffer_body)
         return 0;
@@ -655,7 +648,7 @@ static int on_body(sc_server *srv, conn *c, const void *in, size_t len)
     return 0;
 }
 
-static int on_body_done(sc_server *srv, struct lws *wsi, conn *c)
+static int on_body_done(sc_app *app, struct lws *wsi, conn *c)
 {
     if (!c->in_request)
         return 0;
@@ -666,7 +659,7 @@ static int on_body_done(sc_server *srv, struct lws *wsi, conn *c)
     }
     if (!c->buffer_body)
         return 0;
-    run_route(srv, wsi, c);
+    run_route(app, wsi, c);
     return 0;
 }
 
@@ -677,7 +670,7 @@ static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t
                                        (int)strlen(value), p, end);
 }
 
-static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
+static int write_reply(sc_app *app, struct lws *wsi, conn *c)
 {
     uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
     sc_http_reply *rep = &c->rep;
@@ -723,9 +716,9 @@ static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
             return -1;
     }
 
-    srv->stats.http_requests++;
+    app->stats.http_requests++;
     if (status >= SC_HTTP_STATUS_MIN && status < SC_HTTP_STATUS_MIN + SC_HTTP_STATUS_SLOTS)
-        srv->stats.http_errors[status - SC_HTTP_STATUS_MIN]++;
+        app->stats.http_errors[status - SC_HTTP_STATUS_MIN]++;
     if (status >= 500)
         SC_WARN("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
                 c->req.path, rep->action ? rep->action : "?", status);
@@ -744,7 +737,7 @@ static int write_reply(sc_server *srv, struct lws *wsi, conn *c)
 
 /* One step of a media reply: the headers, then one chunk per call.  Never
  * more than MEDIA_CHUNK bytes in memory, whatever the file's size. */
-static int write_media(sc_server *srv, struct lws *wsi, conn *c)
+static int write_media(sc_app *app, struct lws *wsi, conn *c)
 {
     static uint8_t buf[LWS_PRE + MEDIA_CHUNK];
     uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
@@ -766,7 +759,7 @@ static int write_media(sc_server *srv, struct lws *wsi, conn *c)
         if (lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         c->media_headers_sent = true;
-        srv->stats.http_requests++;
+        app->stats.http_requests++;
         SC_INFO("http", "%s GET %s (serving a recording): %d", c->req.peer, c->req.path,
                 c->media_status);
     } else if (c->media_left) {
@@ -796,31 +789,31 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
                        size_t len)
 {
     struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
-    sc_server *srv = ctx ? lws_context_user(ctx) : NULL;
+    sc_app *app = ctx ? lws_context_user(ctx) : NULL;
     conn *c = user;
 
-    if (!srv)
+    if (!app)
         return 0;
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        sc_ws_poll_sfu(srv);
-        sc_catalog_drain(srv->catalog);
+        sc_ws_poll_sfu(app);
+        sc_catalog_drain(app->catalog);
         return 0;
     }
     if (sc_ws_handles(reason))
-        return c ? sc_ws_callback(srv, wsi, reason, &c->ws, in, len) : -1;
+        return c ? sc_ws_callback(app, wsi, reason, &c->ws, in, len) : -1;
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return c ? on_http(srv, wsi, c, in) : -1;
+        return c ? on_http(app, wsi, c, in) : -1;
     case LWS_CALLBACK_HTTP_BODY:
-        return c ? on_body(srv, c, in, len) : -1;
+        return c ? on_body(app, c, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return c ? on_body_done(srv, wsi, c) : -1;
+        return c ? on_body_done(app, wsi, c) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (c && c->reply_ready && c->media_open)
-            return write_media(srv, wsi, c);
+            return write_media(app, wsi, c);
         if (c && c->reply_ready)
-            return write_reply(srv, wsi, c);
+            return write_reply(app, wsi, c);
         return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         /* lws 4.1 leaves ending a file transaction (keep-alive) to us. */
@@ -842,36 +835,28 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-sc_server *sc_server_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
-                         sc_store *store, char *err, size_t errlen)
+struct sc_http {
+    struct lws_context *ctx;
+    int port;
+};
+
+int sc_http_start(sc_app *app, char *err, size_t errlen)
 {
+    const sc_config *cfg = app->cfg;
     struct lws_context_creation_info info;
-    sc_server *srv = calloc(1, sizeof(*srv));
+    struct lws_vhost *vh;
+    sc_http *h = calloc(1, sizeof(*h));
 
-    if (!srv) {
+    if (!h) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return -1;
     }
-    if (secret_len > sizeof(srv->secret)) {
-        snprintf(err, errlen, "secret too long");
-        goto fail;
-    }
-    srv->cfg = cfg;
-    memcpy(srv->secret, secret, secret_len);
-    srv->secret_len = secret_len;
-    srv->store = store;
-    srv->rooms = sc_rooms_new();
-    if (!srv->rooms) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-
     lws_set_log_level(LLL_ERR, NULL);
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
     info.iface = cfg->listen_addr;
     info.protocols = protocols;
-    info.user = srv;
+    info.user = app;
     info.vhost_name = "stagecast";
     info.server_string = "stagecast";
     /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN. */
@@ -881,66 +866,39 @@ sc_server *sc_server_new(const sc_config *cfg, const uint8_t *secret, size_t sec
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!strchr(cfg->listen_addr, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    srv->ctx = lws_create_context(&info);
-    if (!srv->ctx) {
+    h->ctx = lws_create_context(&info);
+    if (!h->ctx) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or invalid?)",
                  cfg->listen_addr, cfg->listen_port);
-        goto fail;
+        free(h);
+        return -1;
     }
-    {
-        struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "stagecast");
-        srv->port = vh ? lws_get_vhost_listen_port(vh) : cfg->listen_port;
-    }
-    return srv;
-fail:
-    sc_server_free(srv);
-    return NULL;
+    vh = lws_get_vhost_by_name(h->ctx, "stagecast");
+    h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->listen_port;
+    app->http = h;
+    app->loop = h->ctx;
+    return 0;
 }
 
-void sc_server_set_sfu(sc_server *srv, sc_sfu *sfu)
+int sc_http_port(const sc_app *app)
 {
-    srv->sfu = sfu;
+    return app->http ? app->http->port : -1;
 }
 
-void sc_server_notify(void *ud)
+int sc_http_service(sc_app *app)
 {
-    sc_server *srv = ud;
-    if (srv && srv->ctx)
-        lws_cancel_service(srv->ctx);
+    return lws_service(app->http->ctx, 0);
 }
 
-int sc_server_port(const sc_server *srv)
+void sc_http_stop(sc_app *app)
 {
-    return srv->port;
-}
-
-int sc_server_service(sc_server *srv)
-{
-    return lws_service(srv->ctx, 0);
-}
-
-static void end_for_shutdown(void *ud, sc_session_entry *e)
-{
-    sc_server *srv = ud;
-    sc_store_session_ended(srv->store, e->id, sc_wall_ms(), "shutdown");
-}
-
-void sc_server_detach_sfu(sc_server *srv)
-{
-    if (!srv)
+    if (!app || !app->http)
         return;
-    sc_rooms_foreach_session(srv->rooms, end_for_shutdown, srv);
-    srv->sfu = NULL;
-}
-
-void sc_server_free(sc_server *srv)
-{
-    if (!srv)
-        return;
-    srv->sfu = NULL;
-    if (srv->ctx)
-        lws_context_destroy(srv->ctx);
-    sc_rooms_free(srv->rooms);
-    memset(srv->secret, 0, sizeof(srv->secret));
-    free(srv);
+    /* Close callbacks run inside the destroy: they must not reach the
+     * media plane any more (sc_app_detach_sfu ran before). */
+    app->sfu = NULL;
+    lws_context_destroy(app->http->ctx);
+    free(app->http);
+    app->http = NULL;
+    app->loop = NULL;
 }

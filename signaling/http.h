@@ -1,7 +1,7 @@
-/* The signalling server: one libwebsockets context serving HTTP (pages,
- * /api, WHIP/WHEP) and the /ws WebSocket on one port, driven by the
- * signalling (control) thread, which is also the only thread that calls
- * sfu.h.  The media plane wakes it through sc_server_notify(). */
+/* The front end: one libwebsockets context serving HTTP (pages, /api,
+ * WHIP/WHEP) and the /ws WebSocket on one port, driven by the signalling
+ * (control) thread, which is also the only thread that calls sfu.h.  The
+ * media plane wakes it through sc_app_notify(). */
 #ifndef SC_HTTP_H
 #define SC_HTTP_H
 
@@ -11,64 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "rooms.h"
-#include "sfu.h"
-#include "store.h"
+#include "app.h"
 
-typedef struct sc_server sc_server;
+/* Creates the front end (the lws context) and binds the listening socket;
+ * sets app->http and app->loop.  0, or -1 with a reason in err. */
+typedef struct sc_http sc_http;
 
-/* Creates the lws context and binds the listening socket.  cfg, store and
- * the secret are borrowed and must outlive the server.  NULL with a reason
- * in err. */
-sc_server *sc_server_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
-                         sc_store *store, char *err, size_t errlen);
-/* The media plane, created after the server (its notify needs the server).
- * Borrowed. */
-void sc_server_set_sfu(sc_server *srv, sc_sfu *sfu);
-/* sc_sfu_config.notify: safe on any thread; wakes the service loop. */
-void sc_server_notify(void *srv);
+int sc_http_start(sc_app *app, char *err, size_t errlen);
 /* The TCP port actually bound (useful with --listen ADDR:0). */
-int sc_server_port(const sc_server *srv);
+int sc_http_port(const sc_app *app);
 /* One turn of the event loop; returns <0 when the context failed.  A signal
  * interrupts the wait. */
-int sc_server_service(sc_server *srv);
-/* Before sc_sfu_free: records every open session as ended ("shutdown")
- * and forgets the media plane, so later close callbacks leave it alone. */
-void sc_server_detach_sfu(sc_server *srv);
-void sc_server_free(sc_server *srv);
+int sc_http_service(sc_app *app);
+/* Closes every connection and frees the front end. */
+void sc_http_stop(sc_app *app);
 
 /* ---- Internal to signaling/ (http.c, whip.c, ws.c) ---------------------- */
-
-#define SC_HTTP_STATUS_MIN 400
-#define SC_HTTP_STATUS_SLOTS 200   /* http_errors[] counts statuses 400..599 */
-
-typedef struct sc_server_counters {
-    uint64_t http_requests;
-    uint64_t http_errors[SC_HTTP_STATUS_SLOTS];
-    uint64_t ws_clients;           /* open now */
-    uint64_t ws_connections;       /* ever accepted */
-    uint64_t ws_messages;          /* received */
-    uint64_t ws_errors;            /* error replies sent */
-    uint64_t ws_dropped_slow;      /* closed for not reading their queue */
-    uint64_t sfu_events;
-} sc_server_counters;
-
-struct lws_context;
-
-struct sc_server {
-    const sc_config *cfg;
-    uint8_t secret[SC_SECRET_MAX];
-    size_t secret_len;
-    sc_store *store;
-    sc_sfu *sfu;                   /* NULL once detached */
-    struct sc_recorder *recorder;  /* NULL when recording is unavailable */
-    struct sc_catalog *catalog;    /* recordings catalog (catalog.h); may be NULL */
-    sc_rooms *rooms;
-    struct lws_context *ctx;
-    int port;
-    sc_server_counters stats;
-};
 
 typedef enum sc_http_method {
     SC_HTTP_GET = 1 << 0,
@@ -89,6 +47,7 @@ typedef struct sc_http_req {
     char *body;
     size_t body_len;
     char query[2048];     /* url-decoded arguments joined by '&' ("" if none) */
+    char range[128];      /* the Range header ("" if none) */
 } sc_http_req;
 
 typedef struct sc_http_reply {
@@ -101,7 +60,47 @@ typedef struct sc_http_reply {
     char allow[64];
     char content_range[96];
     const char *action;   /* what the request was doing, for the log line */
+    /* Instead of body: stream file_len bytes of file_fd from file_off (the
+     * front end closes the descriptor); file_total for Content-Range. */
+    bool file;
+    int file_fd;
+    uint64_t file_off, file_len, file_total;
 } sc_http_reply;
+
+/* ---- The route registry -------------------------------------------------- */
+
+/* Path segments a route captures after its prefix, and their size. */
+#define SC_HTTP_ARGS 2
+#define SC_HTTP_ARG_MAX 96
+
+typedef struct sc_http_route sc_http_route;
+/* Fills rep (a status at least; 500 "no reply" otherwise).  args holds
+ * route->nargs non-empty path segments. */
+typedef void (*sc_http_route_fn)(sc_app *app, const sc_http_route *route,
+                                 const sc_http_req *req, char args[][SC_HTTP_ARG_MAX],
+                                 sc_http_reply *rep);
+
+/* One row of a module's route table: prefix, then exactly nargs segments
+ * ("/whip" with 1 matches /whip/demo).  data is the row's own value for a
+ * handler that serves several rows (WHIP or WHEP). */
+struct sc_http_route {
+    const char *prefix;
+    int nargs;
+    unsigned methods;     /* sc_http_method bits */
+    const char *what;     /* for the log line */
+    sc_http_route_fn fn;
+    int data;
+};
+
+/* Register a table (borrowed: static).  0; -EEXIST when a row has the same
+ * prefix and nargs as a registered one and shares a method (logged, nothing
+ * of the table added); -EINVAL for nargs outside 0..SC_HTTP_ARGS; -ENOMEM. */
+int sc_http_add_routes(sc_app *app, const sc_http_route *rows, size_t n);
+/* Frees the registry (sc_app_free). */
+void sc_http_routes_free(sc_app *app);
+/* The front end's own routes: /api/health, /api/stats, /api/rooms/{room}. */
+extern const sc_http_route sc_http_core_routes[];
+extern const size_t sc_http_n_core_routes;
 
 /* Fill reply with the JSON error body {"error":{"code","message"}}. */
 void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)
@@ -115,7 +114,7 @@ int sc_http_body(sc_http_reply *rep, int status, const char *ctype, const char *
 /* Check req's bearer token for `room` and `perm`; on failure fills rep (401
  * or 403) and returns its status, else 0. */
 struct sc_token;
-int sc_http_auth(sc_server *srv, const sc_http_req *req, const char *room, uint32_t perm,
+int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t perm,
                  struct sc_token *tok, sc_http_reply *rep);
 
 #endif

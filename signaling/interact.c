@@ -13,115 +13,125 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rooms.h"
 #include "sfu.h"
+#include "store.h"
 
 #define MOD SC_PERM_MODERATE
 #define CHAT SC_PERM_CHAT
 
-const sc_ws_command sc_interact_commands[] = {
-    {"chat", sc__cmd_chat, CHAT, true, "chatting"},
-    {"danmaku", sc__cmd_danmaku, CHAT, true, "sending a bullet comment"},
-    {"like", sc__cmd_like, 0, true, "liking"},
-    {"chat_history", sc__cmd_chat_history, 0, true, "reading chat history"},
-    {"question_ask", sc__cmd_question_ask, CHAT, true, "asking a question"},
-    {"question_vote", sc__cmd_question_vote, 0, true, "voting for a question"},
-    {"question_answer", sc__cmd_question_answer, MOD, true, "answering a question"},
-    {"question_list", sc__cmd_question_list, 0, true, "listing questions"},
-    {"poll_create", sc__cmd_poll_create, MOD, true, "creating a poll"},
-    {"poll_open", sc__cmd_poll_open, MOD, true, "opening a poll"},
-    {"poll_close", sc__cmd_poll_close, MOD, true, "closing a poll"},
-    {"poll_vote", sc__cmd_poll_vote, 0, true, "voting"},
-    {"poll_list", sc__cmd_poll_list, 0, true, "listing polls"},
-    {"quiz_scores", sc__cmd_quiz_scores, MOD, true, "reading quiz scores"},
-    {"lottery_draw", sc__cmd_lottery_draw, MOD, true, "drawing a lottery"},
-    {"checkin_open", sc__cmd_checkin_open, MOD, true, "opening a check-in"},
-    {"checkin_close", sc__cmd_checkin_close, MOD, true, "closing a check-in"},
-    {"checkin", sc__cmd_checkin, 0, true, "checking in"},
-    {"checkin_list", sc__cmd_checkin_list, MOD, true, "listing check-ins"},
-    {"announce", sc__cmd_announce, MOD, true, "announcing"},
-    {"announce_clear", sc__cmd_announce_clear, MOD, true, "clearing the announcement"},
-    {"mute", sc__cmd_mute, MOD, true, "muting a user"},
-    {"kick", sc__cmd_kick, MOD, true, "kicking a user"},
-    {"ban", sc__cmd_ban, MOD, true, "banning a user"},
-    {"unban", sc__cmd_unban, MOD, true, "lifting a ban"},
-    {"room_settings", sc__cmd_room_settings, MOD, true, "changing room settings"},
-    {"words_set", sc__cmd_words_set, MOD, true, "setting the room's word list"},
-    {"words_get", sc__cmd_words_get, MOD, true, "reading the room's word list"},
-    {"review_list", sc__cmd_review_list, MOD, true, "reading the review queue"},
-    {"review", sc__cmd_review, MOD, true, "reviewing a message"},
-    {"audience", sc__cmd_audience, MOD, true, "listing the audience"},
-    {"bans", sc__cmd_bans, MOD, true, "listing the room's bans"},
+const sc_command sc_interact_commands[] = {
+    {"chat", sc__cmd_chat, CHAT, true, "chatting", NULL},
+    {"danmaku", sc__cmd_danmaku, CHAT, true, "sending a bullet comment", NULL},
+    {"like", sc__cmd_like, 0, true, "liking", NULL},
+    {"chat_history", sc__cmd_chat_history, 0, true, "reading chat history", NULL},
+    {"question_ask", sc__cmd_question_ask, CHAT, true, "asking a question", NULL},
+    {"question_vote", sc__cmd_question_vote, 0, true, "voting for a question", NULL},
+    {"question_answer", sc__cmd_question_answer, MOD, true, "answering a question", NULL},
+    {"question_list", sc__cmd_question_list, 0, true, "listing questions", NULL},
+    {"poll_create", sc__cmd_poll_create, MOD, true, "creating a poll", NULL},
+    {"poll_open", sc__cmd_poll_open, MOD, true, "opening a poll", NULL},
+    {"poll_close", sc__cmd_poll_close, MOD, true, "closing a poll", NULL},
+    {"poll_vote", sc__cmd_poll_vote, 0, true, "voting", NULL},
+    {"poll_list", sc__cmd_poll_list, 0, true, "listing polls", NULL},
+    {"quiz_scores", sc__cmd_quiz_scores, MOD, true, "reading quiz scores", NULL},
+    {"lottery_draw", sc__cmd_lottery_draw, MOD, true, "drawing a lottery", NULL},
+    {"checkin_open", sc__cmd_checkin_open, MOD, true, "opening a check-in", NULL},
+    {"checkin_close", sc__cmd_checkin_close, MOD, true, "closing a check-in", NULL},
+    {"checkin", sc__cmd_checkin, 0, true, "checking in", NULL},
+    {"checkin_list", sc__cmd_checkin_list, MOD, true, "listing check-ins", NULL},
+    {"announce", sc__cmd_announce, MOD, true, "announcing", NULL},
+    {"announce_clear", sc__cmd_announce_clear, MOD, true, "clearing the announcement", NULL},
+    {"mute", sc__cmd_mute, MOD, true, "muting a user", NULL},
+    {"kick", sc__cmd_kick, MOD, true, "kicking a user", NULL},
+    {"ban", sc__cmd_ban, MOD, true, "banning a user", NULL},
+    {"unban", sc__cmd_unban, MOD, true, "lifting a ban", NULL},
+    {"room_settings", sc__cmd_room_settings, MOD, true, "changing room settings", NULL},
+    {"words_set", sc__cmd_words_set, MOD, true, "setting the room's word list", NULL},
+    {"words_get", sc__cmd_words_get, MOD, true, "reading the room's word list", NULL},
+    {"review_list", sc__cmd_review_list, MOD, true, "reading the review queue", NULL},
+    {"review", sc__cmd_review, MOD, true, "reviewing a message", NULL},
+    {"audience", sc__cmd_audience, MOD, true, "listing the audience", NULL},
+    {"bans", sc__cmd_bans, MOD, true, "listing the room's bans", NULL},
 };
 const size_t sc_interact_n_commands = sizeof(sc_interact_commands) / sizeof(sc_interact_commands[0]);
 
 /* ---- per-room state ------------------------------------------------------------ */
 
-/* One fan-out timer per server (normally one per process). */
-typedef struct ticker {
-    lws_sorted_usec_list_t sul; /* first: the callback gets its address */
-    sc_server *srv;
+/* The module's process-wide state (app->interact): the fan-out timer and
+ * the server-wide sensitive-word list, both made on first use. */
+struct sc_interact {
+    lws_sorted_usec_list_t sul; /* first: the tick gets its address */
+    sc_app *app;
+    bool ticking;
     int64_t now;                /* of the current tick */
-    struct ticker *next;
-} ticker;
+    sc_wordfilter *global_words;
+};
 
-static ticker *tickers;
-static sc_wordfilter *global_words;
-static bool global_loaded;
+static sc_interact *module(sc_app *app)
+{
+    if (!app->interact && (app->interact = calloc(1, sizeof(*app->interact))))
+        app->interact->app = app;
+    return app->interact;
+}
+
+void sc_interact_free(sc_app *app)
+{
+    sc_interact *m = app->interact;
+
+    if (!m)
+        return;
+    if (m->ticking && app->loop)
+        lws_sul_cancel(&m->sul);
+    sc_wordfilter_free(m->global_words);
+    free(m);
+    app->interact = NULL;
+}
 
 /* Options parsed by config.c; a zeroed config (unit tests) gets the
  * defaults. */
 static int chat_burst(const sc_iroom *r)
 {
-    int v = r->srv->cfg ? r->srv->cfg->chat_burst : 0;
+    int v = r->app->cfg ? r->app->cfg->chat_burst : 0;
     return v > 0 ? v : SC_INTERACT_CHAT_BURST;
 }
 
 int sc__lim_chat_rate(const sc_iroom *r)
 {
-    int v = r->srv->cfg ? r->srv->cfg->chat_rate : 0;
+    int v = r->app->cfg ? r->app->cfg->chat_rate : 0;
     return v > 0 ? v : SC_INTERACT_CHAT_RATE;
 }
 
 int sc__lim_action_rate(const sc_iroom *r)
 {
-    int v = r->srv->cfg ? r->srv->cfg->action_rate : 0;
+    int v = r->app->cfg ? r->app->cfg->action_rate : 0;
     return v > 0 ? v : SC_INTERACT_ACTION_RATE;
 }
 
 int sc__lim_history(const sc_iroom *r)
 {
-    return r->srv->cfg ? r->srv->cfg->chat_history : SC_INTERACT_HISTORY;
+    return r->app->cfg ? r->app->cfg->chat_history : SC_INTERACT_HISTORY;
 }
 
 static void tick(lws_sorted_usec_list_t *sul);
 
-static void ticker_start(sc_server *srv)
+static void ticker_start(sc_interact *m)
 {
-    for (ticker *t = tickers; t; t = t->next)
-        if (t->srv == srv)
-            return;
-    ticker *t = calloc(1, sizeof(*t));
-    if (!t)
+    if (m->ticking || !m->app->loop)
         return;
-    t->srv = srv;
-    t->next = tickers;
-    tickers = t;
-    lws_sul_schedule(srv->ctx, 0, &t->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
+    m->ticking = true;
+    lws_sul_schedule(m->app->loop, 0, &m->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
 }
 
-static void load_global_words(sc_server *srv)
+static void load_global_words(sc_interact *m)
 {
     char path[SC_PATH_MAX + 32];
     int n;
 
-    if (global_loaded)
+    if (m->global_words || !(m->global_words = sc_wordfilter_new()))
         return;
-    global_loaded = true;
-    global_words = sc_wordfilter_new();
-    if (!global_words)
-        return;
-    snprintf(path, sizeof(path), "%s/%s", srv->cfg->data_dir, SC_INTERACT_WORDS_FILE);
-    n = sc_wordfilter_load(global_words, path);
+    snprintf(path, sizeof(path), "%s/%s", m->app->cfg->data_dir, SC_INTERACT_WORDS_FILE);
+    n = sc_wordfilter_load(m->global_words, path);
     if (n >= 0)
         SC_INFO("interact", "loaded %d sensitive words from %s", n, path);
     else if (n != -ENOENT)
@@ -146,20 +156,23 @@ static void iroom_free(void *state)
     free(r);
 }
 
-sc_iroom *sc__iroom_get(sc_server *srv, const char *name)
+sc_iroom *sc__iroom_get(sc_app *app, const char *name)
 {
-    sc_room *room = sc_rooms_open(srv->rooms, name, NULL);
+    sc_room *room = sc_rooms_open(app->rooms, name, NULL);
+    sc_interact *m = module(app);
     sc_iroom *r;
 
     if (!room)
         return NULL;
     if ((r = sc_room_state(room, SC_ROOM_SLOT_INTERACT)))
         return r;
-    load_global_words(srv);
+    if (!m)
+        goto fail;
+    load_global_words(m);
     r = calloc(1, sizeof(*r));
     if (!r)
         goto fail;
-    r->srv = srv;
+    r->app = app;
     snprintf(r->name, sizeof(r->name), "%s", name);
     r->first_join_ms = sc_wall_ms();
     r->user_index = json_object();
@@ -180,7 +193,7 @@ sc_iroom *sc__iroom_get(sc_server *srv, const char *name)
     /* The interaction state stays for the life of the process: the room's
      * history, polls and counters outlive its last client. */
     sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, r, iroom_free);
-    ticker_start(srv);
+    ticker_start(m);
     return r;
 fail:
     /* frees the room if this was its first use */
@@ -190,7 +203,7 @@ fail:
 
 sc_iroom *sc__iroom_of(sc_ws_client *c)
 {
-    sc_iroom *r = sc__iroom_get(sc_ws_client_server(c), sc_ws_client_room(c));
+    sc_iroom *r = sc__iroom_get(sc_ws_client_app(c), sc_ws_client_room(c));
     return r;
 }
 
@@ -220,12 +233,12 @@ sc_iuser *sc__iuser(sc_iroom *r, const char *uid)
 
 int64_t sc__media_ms(sc_iroom *r, int64_t now)
 {
-    if (!r->live_ms && r->srv->sfu) {
+    if (!r->live_ms && r->app->sfu) {
         /* Media time starts when the room first has a publisher live; until
          * then it counts from the first join. */
         int n = 0, viewers = 0;
         sc_sfu_publisher_info pub;
-        if (sc_sfu_room_info(r->srv->sfu, r->name, &pub, 1, &n, &viewers) == 0 && n > 0)
+        if (sc_sfu_room_info(r->app->sfu, r->name, &pub, 1, &n, &viewers) == 0 && n > 0)
             r->live_ms = now;
     }
     int64_t base = r->live_ms ? r->live_ms : r->first_join_ms;
@@ -242,7 +255,7 @@ char *sc__filter(sc_iroom *r, const char *text)
     char *a = NULL, *b = NULL;
     size_t len = strlen(text);
 
-    if (sc_wordfilter_apply(global_words, text, len, &a) > 0 && a)
+    if (sc_wordfilter_apply(r->app->interact->global_words, text, len, &a) > 0 && a)
         text = a;
     if (r && sc_wordfilter_apply(r->words, text, strlen(text), &b) > 0 && b) {
         free(a);
@@ -357,7 +370,7 @@ int64_t sc__record(sc_iroom *r, const char *kind, const sc_token *t, json_t *msg
 
     if (!s)
         return -EIO;
-    rowid = sc_store_interaction_add(r->srv->store, r->name, kind, t ? t->sub : NULL,
+    rowid = sc_store_interaction_add(r->app->store, r->name, kind, t ? t->sub : NULL,
                                      t ? t->name : NULL,
                                      json_is_integer(ts) ? json_integer_value(ts) : now,
                                      json_is_integer(mm) ? json_integer_value(mm)
@@ -386,7 +399,7 @@ static void to_moderator(void *ud, sc_ws_client *c)
 void sc__to_moderators(sc_iroom *r, json_t *msg)
 {
     fan f = {.msg = msg};
-    sc_ws_foreach_client(r->srv, r->name, to_moderator, &f);
+    sc_ws_foreach_client(r->app, r->name, to_moderator, &f);
     json_decref(msg);
 }
 
@@ -401,7 +414,7 @@ void sc__foreach_user(sc_iroom *r, const char *uid, void (*fn)(void *ud, sc_ws_c
                       void *ud)
 {
     fan f = {.uid = uid, .fn = fn, .ud = ud};
-    sc_ws_foreach_client(r->srv, r->name, to_user, &f);
+    sc_ws_foreach_client(r->app, r->name, to_user, &f);
 }
 
 void sc__outbox_add(sc_iroom *r, json_t *msg)
@@ -428,7 +441,7 @@ static void flush_room(sc_iroom *r, int64_t now)
         /* One text for every viewer: sc_ws_broadcast serialises once. */
         json_t *batch = json_pack("{s:s,s:o}", "type", "batch", "messages", r->outbox);
         r->outbox = json_array();
-        sc_ws_broadcast(r->srv, r->name, batch);
+        sc_ws_broadcast(r->app, r->name, batch);
     }
     sc__poll_tick(r);
     sc__checkin_tick(r, now);
@@ -436,25 +449,25 @@ static void flush_room(sc_iroom *r, int64_t now)
 
 static void flush_one(void *ud, sc_room *room)
 {
-    ticker *t = ud;
-    flush_room(sc_room_state(room, SC_ROOM_SLOT_INTERACT), t->now);
+    sc_interact *m = ud;
+    flush_room(sc_room_state(room, SC_ROOM_SLOT_INTERACT), m->now);
 }
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
-    ticker *t = (ticker *)sul;
-    t->now = sc_wall_ms();
-    sc_rooms_foreach(t->srv->rooms, flush_one, t);
-    lws_sul_schedule(t->srv->ctx, 0, &t->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
+    sc_interact *m = (sc_interact *)sul;
+    m->now = sc_wall_ms();
+    sc_rooms_foreach(m->app->rooms, flush_one, m);
+    lws_sul_schedule(m->app->loop, 0, &m->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
 }
 
 /* ---- join hooks ---------------------------------------------------------------- */
 
 int sc_interact_join_check(sc_ws_client *c, const char *room, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const sc_token *t = sc_ws_client_token(c);
-    int b = sc_store_is_banned(srv->store, room, t->sub);
+    int b = sc_store_is_banned(app->store, room, t->sub);
 
     if (b > 0) {
         SC_INFO("interact", "room %s: banned user %s refused", room, t->sub);
@@ -530,7 +543,7 @@ static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, bool 
     *len = (size_t)(o - *buf);
 }
 
-void sc_interact_http_export(sc_server *srv, const sc_http_req *req, const char *room,
+void sc_interact_http_export(sc_app *app, const sc_http_req *req, const char *room,
                              const char *what, sc_http_reply *rep)
 {
     sc_token tok;
@@ -548,10 +561,10 @@ void sc_interact_http_export(sc_server *srv, const sc_http_req *req, const char 
         sc_http_error(rep, 404, "not-found", "no such export");
         return;
     }
-    if (sc_http_auth(srv, req, room, SC_PERM_MODERATE, &tok, rep))
+    if (sc_http_auth(app, req, room, SC_PERM_MODERATE, &tok, rep))
         return;
     arr = json_array();
-    n = sc_store_interactions(srv->store, room, all ? NULL : "checkin", 0, export_row, arr);
+    n = sc_store_interactions(app->store, room, all ? NULL : "checkin", 0, export_row, arr);
     if (n < 0) {
         json_decref(arr);
         sc_http_error(rep, 500, "internal", "cannot read the interactions");
@@ -605,3 +618,15 @@ void sc_interact_http_export(sc_server *srv, const sc_http_req *req, const char 
         sc_http_error(rep, 500, "internal", "out of memory");
     free(buf);
 }
+
+/* GET /api/rooms/{room}/{interactions|checkins|checkins.csv} */
+static void export_route(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                         char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    sc_interact_http_export(app, req, args[0], args[1], rep);
+}
+
+const sc_http_route sc_interact_routes[] = {
+    {"/api/rooms", 2, SC_HTTP_GET, "room export", export_route, 0},
+};
+const size_t sc_interact_n_routes = sizeof(sc_interact_routes) / sizeof(sc_interact_routes[0]);

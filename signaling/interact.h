@@ -45,6 +45,11 @@
 
 /* Before a join is accepted (the token is already verified): refuses a
  * banned user with error "banned".  0 to go on, -1 when refused. */
+/* The module's process-wide state, app->interact (made on first use). */
+typedef struct sc_interact sc_interact;
+/* Frees app->interact (sc_app_free calls it).  The rooms' interaction state
+ * is freed with the room registry. */
+void sc_interact_free(sc_app *app);
 int sc_interact_join_check(sc_ws_client *c, const char *room, json_t *id);
 /* After the `joined` reply: room settings, the pinned announcement, the
  * chat history, open polls and check-in, and for moderators the review
@@ -52,7 +57,10 @@ int sc_interact_join_check(sc_ws_client *c, const char *room, json_t *id);
 void sc_interact_on_join(sc_ws_client *c);
 /* GET /api/rooms/{room}/{what}: what is "interactions", "checkins" or
  * "checkins.csv".  Needs a moderate (or admin) token for the room. */
-void sc_interact_http_export(sc_server *srv, const sc_http_req *req, const char *room,
+/* Its route: the export below. */
+extern const sc_http_route sc_interact_routes[];
+extern const size_t sc_interact_n_routes;
+void sc_interact_http_export(sc_app *app, const sc_http_req *req, const char *room,
                              const char *what, sc_http_reply *rep);
 
 /* ---- internal to the interaction modules ---------------------------------- */
@@ -66,7 +74,7 @@ typedef struct sc_iuser {
 } sc_iuser;
 
 typedef struct sc_iroom {
-    sc_server *srv;
+    sc_app *app;
     char name[SC_ROOM_NAME_MAX + 1];
     int64_t first_join_ms;
     int64_t live_ms;            /* first publisher seen live, 0 until then */
@@ -98,7 +106,7 @@ int sc__lim_chat_rate(const sc_iroom *r);
 int sc__lim_action_rate(const sc_iroom *r);
 int sc__lim_history(const sc_iroom *r);
 /* The room's state (created on first use, loading what SQLite keeps). */
-sc_iroom *sc__iroom_get(sc_server *srv, const char *room);
+sc_iroom *sc__iroom_get(sc_app *app, const char *room);
 sc_iroom *sc__iroom_of(sc_ws_client *c);
 sc_iuser *sc__iuser(sc_iroom *r, const char *user_id);
 int64_t sc__media_ms(sc_iroom *r, int64_t now);

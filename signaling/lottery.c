@@ -50,7 +50,7 @@ static json_t *eligible(sc_ws_client *c, sc_iroom *r, json_t *msg, json_t *id, c
 
     if (strcmp(among, "present") == 0) {
         present p = {set};
-        sc_ws_foreach_client(r->srv, r->name, add_present, &p);
+        sc_ws_foreach_client(r->app, r->name, add_present, &p);
     } else if (strcmp(among, "checked_in") == 0) {
         const char *uid;
         json_t *e;
@@ -154,7 +154,7 @@ void sc__cmd_lottery_draw(sc_ws_client *c, json_t *msg, json_t *id)
     for (size_t i = 0; i < k; i++)
         json_object_set_new(r->winners, uids[i], json_true());
     sc_ws_reply(c, id, json_pack("{s:s,s:I}", "type", "ok", "lottery", (json_int_t)lid));
-    sc_ws_broadcast(r->srv, r->name, json_incref(m));
+    sc_ws_broadcast(r->app, r->name, json_incref(m));
 done:
     free(uids);
     json_decref(set);

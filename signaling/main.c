@@ -49,7 +49,7 @@ static int cmd_serve(int argc, char **argv)
 {
     sc_config cfg;
     sc_sfu_config scfg;
-    sc_server *srv = NULL;
+    sc_app *app = NULL;
     sc_store *store = NULL;
     sc_sfu *sfu = NULL;
     sc_recorder *recorder = NULL;
@@ -107,8 +107,8 @@ static int cmd_serve(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    srv = sc_server_new(&cfg, secret, (size_t)secret_len, store, err, sizeof(err));
-    if (!srv) {
+    app = sc_app_new(&cfg, secret, (size_t)secret_len, store, err, sizeof(err));
+    if (!app || sc_http_start(app, err, sizeof(err)) < 0) {
         fprintf(stderr, "stagecast serve: %s\n", err);
         goto out;
     }
@@ -121,19 +121,19 @@ static int cmd_serve(int argc, char **argv)
     recorder = sc_recorder_new(recdir, (uint64_t)cfg.recordings_quota_mib << 20, err, sizeof(err));
     if (!recorder)
         SC_WARN("main", "recording unavailable: %s", err);
-    srv->recorder = recorder;
+    app->recorder = recorder;
     /* The catalog: files already on disk (repaired ones included, the
      * recorder has just done that), then each file as the writer finishes
      * it, handed over to this thread. */
-    catalog = sc_catalog_new(store, recdir, sc_server_notify, srv);
+    catalog = sc_catalog_new(store, recdir, sc_app_notify, app);
     if (!catalog) {
         fprintf(stderr, "stagecast serve: out of memory\n");
         goto out;
     }
-    sc_catalog_set_server(catalog, srv);
+    sc_catalog_set_app(catalog, app);
     if (sc_catalog_scan(catalog) < 0)
         SC_WARN("main", "cannot scan %s for recordings", recdir);
-    srv->catalog = catalog;
+    app->catalog = catalog;
     if (recorder) {
         static const sc_recorder_events rec_events = {
             .version = SC_RECORDER_EVENTS_VERSION,
@@ -156,24 +156,24 @@ static int cmd_serve(int argc, char **argv)
     scfg.no_udp_gso = cfg.no_udp_gso != 0;
     scfg.no_admission_control = cfg.no_admission_control != 0;
     scfg.video_codec = cfg.video_codec;
-    scfg.notify = sc_server_notify;
-    scfg.notify_ud = srv;
+    scfg.notify = sc_app_notify;
+    scfg.notify_ud = app;
     sfu = sc_sfu_new(&scfg, err, sizeof(err));
     if (!sfu) {
         fprintf(stderr, "stagecast serve: media plane: %s\n", err);
         goto out;
     }
-    sc_server_set_sfu(srv, sfu);
+    app->sfu = sfu;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     printf("stagecast listening on http://%s%s%s:%d\n", strchr(cfg.listen_addr, ':') ? "[" : "",
-           cfg.listen_addr, strchr(cfg.listen_addr, ':') ? "]" : "", sc_server_port(srv));
+           cfg.listen_addr, strchr(cfg.listen_addr, ':') ? "]" : "", sc_http_port(app));
     fflush(stdout);
     SC_INFO("main", "serving pages from %s, data in %s, media on %s:%d", cfg.ui_dir,
             cfg.data_dir, cfg.media_ip, cfg.udp_port);
 
     while (!stop_requested) {
-        if (sc_server_service(srv) < 0) {
+        if (sc_http_service(app) < 0) {
             SC_ERROR("main", "event loop failed");
             goto out;
         }
@@ -181,20 +181,21 @@ static int cmd_serve(int argc, char **argv)
     SC_INFO("main", "stopping");
     rc = 0;
 out:
-    if (srv)
-        sc_ws_dc_free_all(srv);
-    sc_server_detach_sfu(srv);
+    if (app)
+        sc_ws_dc_free_all(app);
+    sc_app_detach_sfu(app);
     sc_sfu_free(sfu);
     /* After the media plane: nothing pushes any more; open files finish. */
     sc_recorder_free(recorder);
-    if (srv) {
-        srv->recorder = NULL;
-        srv->catalog = NULL;
+    if (app) {
+        app->recorder = NULL;
+        app->catalog = NULL;
     }
     /* Files the recorder finished while stopping. */
     sc_catalog_drain(catalog);
     sc_catalog_free(catalog);
-    sc_server_free(srv);
+    sc_http_stop(app);
+    sc_app_free(app);
     sc_store_close(store);
     memset(secret, 0, sizeof(secret));
     return rc;

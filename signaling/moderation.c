@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "store.h"
 
 #define WORDS_SET_MAX 5000
 #define SLOW_MAX_S 3600
@@ -26,14 +27,14 @@ static void save_settings(sc_iroom *r)
     json_t *s = sc__settings_json(r);
     char *txt = json_dumps(s, JSON_COMPACT);
     if (txt)
-        sc_store_setting_set(r->srv->store, r->name, "settings", txt);
+        sc_store_setting_set(r->app->store, r->name, "settings", txt);
     free(txt);
     json_decref(s);
 }
 
 void sc__moderation_load(sc_iroom *r)
 {
-    char *s = sc_store_setting_get(r->srv->store, r->name, "settings");
+    char *s = sc_store_setting_get(r->app->store, r->name, "settings");
     json_t *j = s ? json_loads(s, 0, NULL) : NULL;
     if (json_is_object(j)) {
         r->chat_off = json_is_true(json_object_get(j, "chat_off"));
@@ -42,7 +43,7 @@ void sc__moderation_load(sc_iroom *r)
     }
     json_decref(j);
     free(s);
-    s = sc_store_setting_get(r->srv->store, r->name, "words");
+    s = sc_store_setting_get(r->app->store, r->name, "words");
     j = s ? json_loads(s, 0, NULL) : NULL;
     if (json_is_array(j)) {
         size_t i;
@@ -54,7 +55,7 @@ void sc__moderation_load(sc_iroom *r)
     }
     json_decref(j);
     free(s);
-    s = sc_store_setting_get(r->srv->store, r->name, "announcement");
+    s = sc_store_setting_get(r->app->store, r->name, "announcement");
     j = s && s[0] ? json_loads(s, 0, NULL) : NULL;
     if (json_is_object(j))
         r->announcement = j;
@@ -193,7 +194,7 @@ void sc__cmd_ban(sc_ws_client *c, json_t *msg, json_t *id)
 
     if (!target)
         return;
-    if (sc_store_ban(r->srv->store, r->name, target, sc_ws_client_token(c)->sub, reason,
+    if (sc_store_ban(r->app->store, r->name, target, sc_ws_client_token(c)->sub, reason,
                      sc_wall_ms()) < 0) {
         sc_ws_error(c, id, "internal", "cannot record the ban");
         free(reason);
@@ -212,11 +213,11 @@ void sc__cmd_unban(sc_ws_client *c, json_t *msg, json_t *id)
 
     if (!r || !target)
         return;
-    if (sc_store_is_banned(r->srv->store, r->name, target) != 1) {
+    if (sc_store_is_banned(r->app->store, r->name, target) != 1) {
         sc_ws_error(c, id, "not-found", "user %s is not banned", target);
         return;
     }
-    if (sc_store_unban(r->srv->store, r->name, target) < 0) {
+    if (sc_store_unban(r->app->store, r->name, target) < 0) {
         sc_ws_error(c, id, "internal", "cannot lift the ban");
         return;
     }
@@ -249,7 +250,7 @@ void sc__cmd_room_settings(sc_ws_client *c, json_t *msg, json_t *id)
     json_t *s = sc__settings_json(r);
     sc__record(r, "settings", sc_ws_client_token(c), s);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, s);
+    sc_ws_broadcast(r->app, r->name, s);
 }
 
 void sc__cmd_words_set(sc_ws_client *c, json_t *msg, json_t *id)
@@ -278,7 +279,7 @@ void sc__cmd_words_set(sc_ws_client *c, json_t *msg, json_t *id)
     }
     char *s = json_dumps(kept, JSON_COMPACT);
     if (s)
-        sc_store_setting_set(r->srv->store, r->name, "words", s);
+        sc_store_setting_set(r->app->store, r->name, "words", s);
     free(s);
     json_decref(kept);
     log_action(r, c, "words_set", NULL, NULL);
@@ -292,7 +293,7 @@ void sc__cmd_words_get(sc_ws_client *c, json_t *msg, json_t *id)
     (void)msg;
     if (!r)
         return;
-    char *s = sc_store_setting_get(r->srv->store, r->name, "words");
+    char *s = sc_store_setting_get(r->app->store, r->name, "words");
     json_t *j = s ? json_loads(s, 0, NULL) : NULL;
     free(s);
     if (!json_is_array(j)) {
@@ -448,7 +449,7 @@ void sc__cmd_audience(sc_ws_client *c, json_t *msg, json_t *id)
     audience a = {r, json_object(), json_array(), 0};
     (void)msg;
     if (r)
-        sc_ws_foreach_client(r->srv, r->name, add_member, &a);
+        sc_ws_foreach_client(r->app, r->name, add_member, &a);
     sc_ws_reply(c, id, json_pack("{s:s,s:i,s:i,s:o}", "type", "audience", "count",
                                  (int)json_array_size(a.users), "connections", a.connections,
                                  "users", a.users));
@@ -495,12 +496,12 @@ void sc__cmd_bans(sc_ws_client *c, json_t *msg, json_t *id)
     (void)msg;
 
     if (!r || !seen || !list ||
-        sc_store_interactions(r->srv->store, r->name, "moderation", 0, ban_row, seen) < 0) {
+        sc_store_interactions(r->app->store, r->name, "moderation", 0, ban_row, seen) < 0) {
         sc_ws_error(c, id, "internal", "cannot read the bans");
         goto done;
     }
     json_object_foreach(seen, uid, b) {
-        if (sc_store_is_banned(r->srv->store, r->name, uid) == 1)
+        if (sc_store_is_banned(r->app->store, r->name, uid) == 1)
             json_array_append(list, b);
     }
     sc_ws_reply(c, id, json_pack("{s:s,s:O}", "type", "bans", "bans", list));

@@ -153,7 +153,7 @@ void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id)
     }
     sc_ws_reply(c, id, view(p, true));
     if (open_now)
-        sc_ws_broadcast(r->srv, r->name, view(p, false));
+        sc_ws_broadcast(r->app, r->name, view(p, false));
 done:
     json_decref(p);
     json_decref(options);
@@ -193,7 +193,7 @@ void sc__cmd_poll_open(sc_ws_client *c, json_t *msg, json_t *id)
     record(r, "poll_open", sc_ws_client_token(c),
            json_pack("{s:s,s:O}", "type", "poll_open", "poll", json_object_get(p, "id")));
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, view(p, false));
+    sc_ws_broadcast(r->app, r->name, view(p, false));
 }
 
 static bool same_choices(json_t *a, json_t *b)
@@ -278,10 +278,10 @@ void sc__cmd_poll_close(sc_ws_client *c, json_t *msg, json_t *id)
     sc__record(r, "poll_close", sc_ws_client_token(c), v);
     json_decref(v);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, view(p, false));
+    sc_ws_broadcast(r->app, r->name, view(p, false));
     if (json_is_true(json_object_get(p, "quiz"))) {
         json_t *top = scores_json(r, LEADERBOARD, &quizzes);
-        sc_ws_broadcast(r->srv, r->name,
+        sc_ws_broadcast(r->app, r->name,
                         json_pack("{s:s,s:o,s:i}", "type", "quiz_scores", "scores", top,
                                   "quizzes", quizzes));
     }
@@ -346,7 +346,7 @@ void sc__poll_tick(sc_iroom *r)
         if (!json_is_true(json_object_get(p, "_dirty")))
             continue;
         json_object_del(p, "_dirty");
-        sc_ws_broadcast(r->srv, r->name,
+        sc_ws_broadcast(r->app, r->name,
                         json_pack("{s:s,s:O,s:O,s:O}", "type", "poll_results", "poll",
                                   json_object_get(p, "id"), "counts",
                                   json_object_get(p, "counts"), "voters",

@@ -49,7 +49,7 @@ int64_t sc__qa_publish(sc_iroom *r, json_t *q, const char *uid, const char *name
     json_object_set_new(q, "_uid", json_string(uid ? uid : ""));
     snprintf(key, sizeof(key), "%lld", (long long)rowid);
     json_object_set_new(r->questions, key, q);
-    sc_ws_broadcast(r->srv, r->name, public_view(q));
+    sc_ws_broadcast(r->app, r->name, public_view(q));
     return rowid;
 }
 
@@ -129,7 +129,7 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id)
     sc__record(r, "question_vote", t, rec);
     json_decref(rec);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, public_view(q));
+    sc_ws_broadcast(r->app, r->name, public_view(q));
 }
 
 void sc__cmd_question_answer(sc_ws_client *c, json_t *msg, json_t *id)
@@ -159,7 +159,7 @@ void sc__cmd_question_answer(sc_ws_client *c, json_t *msg, json_t *id)
     json_decref(rec);
     free(text);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    sc_ws_broadcast(r->srv, r->name, public_view(q));
+    sc_ws_broadcast(r->app, r->name, public_view(q));
 }
 
 static int by_votes(const void *a, const void *b)

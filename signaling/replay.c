@@ -10,6 +10,8 @@
 #include "clock.h"
 #include "interact.h"
 #include "log.h"
+#include "sfu.h"
+#include "store.h"
 #include "token.h"
 #include "ws.h"
 
@@ -82,7 +84,7 @@ static void pick_row(void *ud, const sc_store_recording *r)
 
 /* GET /api/recordings/{id}/timeline: admins, and the room's tokens once the
  * recording is published (as for its media). */
-void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
+void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id,
                              sc_http_reply *rep)
 {
     char qtok[2048];
@@ -96,17 +98,17 @@ void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char 
     rep->action = "reading a recording's timeline";
     if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
         areq.token = qtok;
-    e = sc__catalog_id_ok(id) ? sc_store_recording_get(srv->store, id, &r) : -ENOENT;
+    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
     if (e < 0) {
-        if (!sc__catalog_admin_auth(srv, &areq, rep))
+        if (!sc__catalog_admin_auth(app, &areq, rep))
             sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
                           "no such recording");
         return;
     }
     if (r.published) {
-        if (sc_http_auth(srv, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
+        if (sc_http_auth(app, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
             return;
-    } else if (sc_http_auth(srv, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
+    } else if (sc_http_auth(app, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
         if (rep->status == 403)
             sc_http_error(rep, 403, "forbidden", "this recording is not published");
         return;
@@ -119,7 +121,7 @@ void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char 
                                        .status = "ready"};
         pick p;
         memset(&p, 0, sizeof(p));
-        if (sc_store_recordings_query(srv->store, &f, pick_row, &p) > 0 &&
+        if (sc_store_recordings_query(app->store, &f, pick_row, &p) > 0 &&
             (p.row.published || (tok.perms & SC_PERM_ADMIN)))
             play = p.row;
     }
@@ -130,7 +132,7 @@ void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char 
     t.items = json_array();
     t.chapters = json_array();
     if (!t.items || !t.chapters ||
-        sc_store_interactions_between(srv->store, r.room, r.started_at_ms, end, timeline_row,
+        sc_store_interactions_between(app->store, r.room, r.started_at_ms, end, timeline_row,
                                       &t) < 0) {
         json_decref(t.items);
         json_decref(t.chapters);
@@ -150,7 +152,7 @@ void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char 
 static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
 {
     sc_iroom *r = sc__iroom_of(c);
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     sc_sfu_publisher_info pub;
     int n = 0, viewers = 0;
     int64_t now, rowid;
@@ -161,7 +163,7 @@ static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
         sc_ws_error(c, id, "internal", "out of memory");
         return;
     }
-    if (!srv->sfu || sc_sfu_room_info(srv->sfu, r->name, &pub, 1, &n, &viewers) < 0 || n == 0) {
+    if (!app->sfu || sc_sfu_room_info(app->sfu, r->name, &pub, 1, &n, &viewers) < 0 || n == 0) {
         sc_ws_error(c, id, "not-live", "chapters are marked while the room is live");
         return;
     }
@@ -185,11 +187,11 @@ static void cmd_chapter(sc_ws_client *c, json_t *msg, json_t *id)
     }
     json_object_set_new(m, "id", json_integer((json_int_t)rowid));
     sc_ws_reply(c, id, json_pack("{s:s,s:I}", "type", "ok", "chapter", (json_int_t)rowid));
-    sc_ws_broadcast(srv, r->name, m);
+    sc_ws_broadcast(app, r->name, m);
 }
 
-const sc_ws_command sc_catalog_commands[] = {
-    {"chapter", cmd_chapter, SC_PERM_MODERATE, true, "marking a chapter"},
+const sc_command sc_catalog_commands[] = {
+    {"chapter", cmd_chapter, SC_PERM_MODERATE, true, "marking a chapter", NULL},
 };
 const size_t sc_catalog_n_commands = sizeof(sc_catalog_commands) / sizeof(sc_catalog_commands[0]);
 
@@ -280,26 +282,26 @@ void sc__replay_notes_free(sc__speaker_note **list)
 
 /* ---- the composite's share of the quota ------------------------------------------- */
 
-int64_t sc__replay_quota(sc_server *srv)
+int64_t sc__replay_quota(sc_app *app)
 {
-    if (!srv || !srv->cfg)
+    if (!app || !app->cfg)
         return 0;
-    return (int64_t)srv->cfg->recordings_quota_mib << 20;
+    return (int64_t)app->cfg->recordings_quota_mib << 20;
 }
 
-int64_t sc__replay_usage(sc_server *srv)
+int64_t sc__replay_usage(sc_app *app)
 {
     int64_t comp;
     uint64_t slots = 0;
 
-    if (!srv)
+    if (!app)
         return 0;
-    comp = sc_store_recordings_bytes(srv->store, "composite", "ready");
+    comp = sc_store_recordings_bytes(app->store, "composite", "ready");
     if (comp < 0)
         return comp;
-    if (srv->recorder) {
+    if (app->recorder) {
         sc_recorder_stats rs;
-        sc_recorder_stats_get(srv->recorder, &rs);
+        sc_recorder_stats_get(app->recorder, &rs);
         slots = rs.bytes_used;
     }
     return comp + (int64_t)slots;
@@ -331,13 +333,13 @@ int sc__replay_layout(sc_store *st, const char *room, const sc_store_recording *
     return k > 0 ? k : 0;
 }
 
-bool sc__replay_over_quota(sc_server *srv, int64_t adding, char *why, size_t cap)
+bool sc__replay_over_quota(sc_app *app, int64_t adding, char *why, size_t cap)
 {
-    int64_t quota = sc__replay_quota(srv), used;
+    int64_t quota = sc__replay_quota(app), used;
 
     if (quota <= 0)
         return false;
-    used = sc__replay_usage(srv);
+    used = sc__replay_usage(app);
     /* Before the run (adding 0) the quota must have room left; after it,
      * the file must fit. */
     if (used < 0 || (adding == 0 ? used < quota : used + adding <= quota))

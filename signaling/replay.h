@@ -14,6 +14,7 @@
 
 #include "composite.h"
 #include "http.h"
+#include "sfu.h"
 #include "store.h"
 
 /* At most this many speaker changes lay out one composite (the rest of a
@@ -28,14 +29,14 @@ bool sc__catalog_query_arg(const char *query, const char *name, char *out, size_
 /* A recording id: 32 lowercase hex digits. */
 bool sc__catalog_id_ok(const char *id);
 /* 0 for an admin token; else the reply is filled (401 / 403). */
-int sc__catalog_admin_auth(sc_server *srv, const sc_http_req *req, sc_http_reply *rep);
+int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *rep);
 /* A row as the API shows it (new reference, NULL on allocation failure). */
 json_t *sc__catalog_recording_json(const sc_store_recording *r);
 
 /* ---- replay.c ---- */
 
 /* GET /api/recordings/{id}/timeline (catalog_http.c routes it here). */
-void sc__replay_api_timeline(sc_server *srv, const sc_http_req *req, const char *id,
+void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id,
                              sc_http_reply *rep);
 
 /* The speaker timeline of `room` between from_ms and to_ms for the
@@ -75,12 +76,12 @@ void sc__replay_notes_free(sc__speaker_note **list);
  * them: the recorder's count of slot files plus the ready composites in
  * the catalog (the recorder does not see the composite folders).  A
  * negative errno when the store cannot be read. */
-int64_t sc__replay_usage(sc_server *srv);
+int64_t sc__replay_usage(sc_app *app);
 /* The recordings quota in bytes (0: none). */
-int64_t sc__replay_quota(sc_server *srv);
+int64_t sc__replay_quota(sc_app *app);
 /* True (with a reason starting "quota" in why) when a composite may not
  * start (adding 0: the quota is used up) or keep its file of `adding`
  * bytes. */
-bool sc__replay_over_quota(sc_server *srv, int64_t adding, char *why, size_t cap);
+bool sc__replay_over_quota(sc_app *app, int64_t adding, char *why, size_t cap);
 
 #endif

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "rooms.h"
+#include "sfu.h"
 #include "token.h"
 #include "whip.h"
 
@@ -55,7 +56,7 @@ typedef struct seat {
 
 typedef struct stage_room {
     sc_room *room;                   /* the aggregate holding this state */
-    sc_server *srv;
+    sc_app *app;
     char name[SC_ROOM_NAME_MAX + 1];
     hand *hands;
     size_t n_hands, cap_hands;
@@ -79,10 +80,10 @@ static void stage_free(void *state)
 
 /* The room's stage state: kept in the room aggregate's stage slot while a
  * hand or a seat remains. */
-static stage_room *room_find(sc_server *srv, const char *name, bool create)
+static stage_room *room_find(sc_app *app, const char *name, bool create)
 {
-    sc_room *room = create ? sc_rooms_open(srv->rooms, name, NULL)
-                           : sc_rooms_find(srv->rooms, name);
+    sc_room *room = create ? sc_rooms_open(app->rooms, name, NULL)
+                           : sc_rooms_find(app->rooms, name);
     stage_room *r;
 
     if (!room)
@@ -94,7 +95,7 @@ static stage_room *room_find(sc_server *srv, const char *name, bool create)
         return NULL;
     }
     r->room = room;
-    r->srv = srv;
+    r->app = app;
     snprintf(r->name, sizeof(r->name), "%s", name);
     sc_room_set_state(room, SC_ROOM_SLOT_STAGE, r, stage_free);
     return r;
@@ -130,7 +131,7 @@ static void room_release_if_empty(stage_room *r)
 
 static stage_room *room_of(sc_ws_client *c, bool create)
 {
-    return room_find(sc_ws_client_server(c), sc_ws_client_room(c), create);
+    return room_find(sc_ws_client_app(c), sc_ws_client_room(c), create);
 }
 
 static hand *hand_of(stage_room *r, const sc_ws_client *c)
@@ -189,12 +190,12 @@ static int stage_occupancy(stage_room *r, const char *room)
 {
     sc_sfu_publisher_info pubs[64];
     int n = 0, viewers = 0, count = 0;
-    sc_server *srv = r ? r->srv : NULL;
+    sc_app *app = r ? r->app : NULL;
 
     for (size_t i = 0; r && i < r->n_seats; i++)
         if (r->seats[i].state == SEAT_ON_STAGE)
             count++;
-    if (!srv || !srv->sfu || sc_sfu_room_info(srv->sfu, room, pubs, 64, &n, &viewers) < 0)
+    if (!app || !app->sfu || sc_sfu_room_info(app->sfu, room, pubs, 64, &n, &viewers) < 0)
         return count;
     for (int i = 0; i < n && i < 64; i++) {
         seat *s = seat_by_user(r, pubs[i].user_id);
@@ -211,7 +212,7 @@ static int stage_occupancy(stage_room *r, const char *room)
 
 static int stage_limit(sc_ws_client *c)
 {
-    return sc_ws_client_server(c)->cfg->max_publishers;
+    return sc_ws_client_app(c)->cfg->max_publishers;
 }
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -254,20 +255,20 @@ static void send_copy_to_moderator(void *ud, sc_ws_client *c)
 }
 
 /* The hand queue goes only to those who may act on it. */
-static void tell_moderators(sc_server *srv, const char *room, json_t *msg)
+static void tell_moderators(sc_app *app, const char *room, json_t *msg)
 {
-    sc_ws_foreach_client(srv, room, send_copy_to_moderator, msg);
+    sc_ws_foreach_client(app, room, send_copy_to_moderator, msg);
     json_decref(msg);
 }
 
-static void publish_hands(sc_server *srv, const char *room, const stage_room *r)
+static void publish_hands(sc_app *app, const char *room, const stage_room *r)
 {
-    tell_moderators(srv, room, hands_json(r));
+    tell_moderators(app, room, hands_json(r));
 }
 
-static void publish_stage(sc_server *srv, const char *room, const stage_room *r)
+static void publish_stage(sc_app *app, const char *room, const stage_room *r)
 {
-    sc_ws_broadcast(srv, room, stage_json(r, srv->cfg->max_publishers));
+    sc_ws_broadcast(app, room, stage_json(r, app->cfg->max_publishers));
 }
 
 /* ---- leaving the stage ------------------------------------------------------------ */
@@ -291,13 +292,13 @@ static void collect_publish(void *ud, sc_session_entry *e)
  * plane. */
 static void end_publishing(sc_ws_client *c, uint32_t perms_before)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     owned_publish o = {.owner = c};
 
     sc_ws_client_set_perms(c, perms_before & ~(uint32_t)SC_PERM_PUBLISH);
-    sc_rooms_foreach_session(srv->rooms, collect_publish, &o);
+    sc_rooms_foreach_session(app->rooms, collect_publish, &o);
     for (int i = 0; i < o.n; i++)
-        sc_session_close(srv, o.ids[i]);
+        sc_session_close(app, o.ids[i]);
 }
 
 /* Take c off stage (or cancel its invitation) and tell it why. */
@@ -319,7 +320,7 @@ static void vacate(stage_room *r, seat *s, const char *reason, const char *by)
 static void cmd_raise_hand(sc_ws_client *c, json_t *msg, json_t *id)
 {
     const sc_token *tok = sc_ws_client_token(c);
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     stage_room *r;
     hand *h;
@@ -362,7 +363,7 @@ static void cmd_raise_hand(sc_ws_client *c, json_t *msg, json_t *id)
         snprintf(h->name, sizeof(h->name), "%s", tok->name);
         h->since_ms = sc_wall_ms();
         SC_INFO("stage", "room %s: %s raised a hand", room, tok->sub);
-        publish_hands(srv, room, r);
+        publish_hands(app, room, r);
     }
     sc_ws_reply(c, id, json_pack("{s:s,s:b,s:i}", "type", "hand", "raised", 1, "position",
                                  (int)(h - r->hands) + 1));
@@ -377,7 +378,7 @@ static void cmd_lower_hand(sc_ws_client *c, json_t *msg, json_t *id)
     if (h) {
         hand_remove(r, h);
         note_lowered(r, c);
-        publish_hands(sc_ws_client_server(c), sc_ws_client_room(c), r);
+        publish_hands(sc_ws_client_app(c), sc_ws_client_room(c), r);
         room_release_if_empty(r);
     }
     sc_ws_reply(c, id, json_pack("{s:s,s:b}", "type", "hand", "raised", 0));
@@ -413,7 +414,7 @@ static const char *user_arg(sc_ws_client *c, json_t *msg, json_t *id)
 
 static void cmd_invite(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     const char *user = user_arg(c, msg, id);
     find_user f = {0};
@@ -439,7 +440,7 @@ static void cmd_invite(sc_ws_client *c, json_t *msg, json_t *id)
             f.found = r->hands[i].c;
     if (!f.found) {
         f.user = user;
-        sc_ws_foreach_client(srv, room, match_user, &f);
+        sc_ws_foreach_client(app, room, match_user, &f);
     }
     if (!f.found) {
         sc_ws_error(c, id, f.publisher ? "already-on-stage" : "not-found",
@@ -472,7 +473,7 @@ static void cmd_invite(sc_ws_client *c, json_t *msg, json_t *id)
                                   sc_ws_client_token(c)->sub, "expires_in",
                                   STAGE_INVITE_TTL_MS / 1000));
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    publish_hands(srv, room, r);
+    publish_hands(app, room, r);
 out:
     room_release_if_empty(r);
 }
@@ -499,7 +500,7 @@ static seat *own_invitation(sc_ws_client *c, json_t *id, stage_room **rp)
 
 static void cmd_accept(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     const sc_token *tok = sc_ws_client_token(c);
     int limit = stage_limit(c);
@@ -517,8 +518,8 @@ static void cmd_accept(sc_ws_client *c, json_t *msg, json_t *id)
     s->since_ms = sc_wall_ms();
     s->audio_only = json_is_true(json_object_get(msg, "audio_only"));
     s->audio_muted = s->video_muted = false;
-    if (sc_ws_client_server(c)->sfu) /* a new turn on stage starts unmuted */
-        sc_sfu_set_muted(sc_ws_client_server(c)->sfu, room, tok->sub, false, false);
+    if (sc_ws_client_app(c)->sfu) /* a new turn on stage starts unmuted */
+        sc_sfu_set_muted(sc_ws_client_app(c)->sfu, room, tok->sub, false, false);
     s->perms_before = tok->perms;
     sc_ws_client_set_perms(c, tok->perms | SC_PERM_PUBLISH);
     if ((h = hand_of(r, c)))
@@ -526,13 +527,13 @@ static void cmd_accept(sc_ws_client *c, json_t *msg, json_t *id)
     SC_INFO("stage", "room %s: %s is on stage%s", room, tok->sub,
             s->audio_only ? " (audio only)" : "");
     sc_ws_reply(c, id, json_pack("{s:s,s:b}", "type", "on_stage", "audio_only", s->audio_only));
-    publish_stage(srv, room, r);
-    publish_hands(srv, room, r);
+    publish_stage(app, room, r);
+    publish_hands(app, room, r);
 }
 
 static void cmd_decline(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     const sc_token *tok = sc_ws_client_token(c);
     stage_room *r;
@@ -549,9 +550,9 @@ static void cmd_decline(sc_ws_client *c, json_t *msg, json_t *id)
         note_lowered(r, c);
     }
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    tell_moderators(srv, room, json_pack("{s:s,s:s,s:s}", "type", "invite_declined", "user_id",
+    tell_moderators(app, room, json_pack("{s:s,s:s,s:s}", "type", "invite_declined", "user_id",
                                          tok->sub, "name", tok->name));
-    publish_hands(srv, room, r);
+    publish_hands(app, room, r);
     room_release_if_empty(r);
 }
 
@@ -594,18 +595,18 @@ static void cmd_stage_mute(sc_ws_client *c, json_t *msg, json_t *id)
             sc_ws_client_token(c)->sub, s->user, s->audio_muted, s->video_muted);
     /* The order goes to the guest's page, which disables its track, and to
      * the media plane, which drops what the page would still send. */
-    sc_server *srv = sc_ws_client_server(c);
-    if (srv->sfu)
-        sc_sfu_set_muted(srv->sfu, sc_ws_client_room(c), s->user, s->audio_muted, s->video_muted);
+    sc_app *app = sc_ws_client_app(c);
+    if (app->sfu)
+        sc_sfu_set_muted(app->sfu, sc_ws_client_room(c), s->user, s->audio_muted, s->video_muted);
     sc_ws_send(s->c, json_pack("{s:s,s:b,s:b,s:s}", "type", "mute", "audio", s->audio_muted,
                                "video", s->video_muted, "by", sc_ws_client_token(c)->name));
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    publish_stage(sc_ws_client_server(c), sc_ws_client_room(c), r);
+    publish_stage(sc_ws_client_app(c), sc_ws_client_room(c), r);
 }
 
 static void cmd_stage_remove(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     stage_room *r;
     seat *s;
@@ -619,14 +620,14 @@ static void cmd_stage_remove(sc_ws_client *c, json_t *msg, json_t *id)
     vacate(r, s, "removed", sc_ws_client_token(c)->name);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
     if (was_on)
-        publish_stage(srv, room, r);
-    publish_hands(srv, room, r);
+        publish_stage(app, room, r);
+    publish_hands(app, room, r);
     room_release_if_empty(r);
 }
 
 static void cmd_leave_stage(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     stage_room *r = room_of(c, false);
     seat *s = seat_of(r, c);
@@ -639,19 +640,19 @@ static void cmd_leave_stage(sc_ws_client *c, json_t *msg, json_t *id)
     SC_INFO("stage", "room %s: %s left the stage", room, sc_ws_client_token(c)->sub);
     vacate(r, s, "left", sc_ws_client_token(c)->name);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
-    publish_stage(srv, room, r);
+    publish_stage(app, room, r);
     room_release_if_empty(r);
 }
 
-const sc_ws_command sc_stage_commands[] = {
-    {"raise_hand", cmd_raise_hand, SC_PERM_SUBSCRIBE, true, "raising a hand"},
-    {"lower_hand", cmd_lower_hand, 0, true, "lowering a hand"},
-    {"invite", cmd_invite, SC_PERM_MODERATE, true, "inviting to the stage"},
-    {"accept", cmd_accept, 0, true, "accepting an invitation"},
-    {"decline", cmd_decline, 0, true, "declining an invitation"},
-    {"stage_mute", cmd_stage_mute, SC_PERM_MODERATE, true, "muting a guest"},
-    {"stage_remove", cmd_stage_remove, SC_PERM_MODERATE, true, "removing a guest"},
-    {"leave_stage", cmd_leave_stage, 0, true, "leaving the stage"},
+const sc_command sc_stage_commands[] = {
+    {"raise_hand", cmd_raise_hand, SC_PERM_SUBSCRIBE, true, "raising a hand", NULL},
+    {"lower_hand", cmd_lower_hand, 0, true, "lowering a hand", NULL},
+    {"invite", cmd_invite, SC_PERM_MODERATE, true, "inviting to the stage", NULL},
+    {"accept", cmd_accept, 0, true, "accepting an invitation", NULL},
+    {"decline", cmd_decline, 0, true, "declining an invitation", NULL},
+    {"stage_mute", cmd_stage_mute, SC_PERM_MODERATE, true, "muting a guest", NULL},
+    {"stage_remove", cmd_stage_remove, SC_PERM_MODERATE, true, "removing a guest", NULL},
+    {"leave_stage", cmd_leave_stage, 0, true, "leaving the stage", NULL},
 };
 const size_t sc_stage_n_commands = sizeof(sc_stage_commands) / sizeof(sc_stage_commands[0]);
 
@@ -668,7 +669,7 @@ void sc_stage_on_join(sc_ws_client *c)
 
 void sc_stage_on_leave(sc_ws_client *c)
 {
-    sc_server *srv = sc_ws_client_server(c);
+    sc_app *app = sc_ws_client_app(c);
     const char *room = sc_ws_client_room(c);
     stage_room *r = room_of(c, false);
     bool hands_changed = false, stage_changed = false;
@@ -691,8 +692,8 @@ void sc_stage_on_leave(sc_ws_client *c)
         seat_remove(r, s);      /* its sessions end with the connection */
     }
     if (stage_changed)
-        publish_stage(srv, room, r);
+        publish_stage(app, room, r);
     if (hands_changed)
-        publish_hands(srv, room, r);
+        publish_hands(app, room, r);
     room_release_if_empty(r);
 }

@@ -10,6 +10,8 @@
 #include "clock.h"
 #include "log.h"
 #include "recorder.h"
+#include "rooms.h"
+#include "sfu.h"
 #include "store.h"
 #include "ws.h"
 
@@ -18,7 +20,7 @@ const char *sc_session_kind_name(sc_session_kind kind)
     return kind == SC_SESSION_PUBLISH ? "publish" : "subscribe";
 }
 
-int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
+int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
                     sc_session_kind kind, const char *offer, size_t offer_len,
                     sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
                     char *msg, size_t msglen)
@@ -28,14 +30,14 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
         .name = tok->name[0] ? tok->name : NULL,
         .user_id = tok->sub[0] ? tok->sub : NULL,
         .kind = kind,
-        .record = kind == SC_SESSION_PUBLISH && sc_room_recording(srv, room),
+        .record = kind == SC_SESSION_PUBLISH && sc_room_recording(app, room),
     };
     sc_session_entry e;
     char err[256] = "";
     int r;
 
     *answer = NULL;
-    if (!srv->sfu) {
+    if (!app->sfu) {
         *code = "internal";
         snprintf(msg, msglen, "media plane is shutting down");
         return 500;
@@ -45,7 +47,7 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
         snprintf(msg, msglen, "empty SDP offer");
         return 400;
     }
-    r = sc_sfu_create_session(srv->sfu, &p, offer, offer_len, answer, id, err, sizeof(err));
+    r = sc_sfu_create_session(app->sfu, &p, offer, offer_len, answer, id, err, sizeof(err));
     switch (r) {
     case 0:
         break;
@@ -82,48 +84,48 @@ int sc_session_open(sc_server *srv, const sc_token *tok, const char *room,
     e.http = owner == NULL;
     e.owner = owner;
     e.tok = *tok;
-    if (sc_rooms_add_session(srv->rooms, &e) < 0) {
+    if (sc_rooms_add_session(app->rooms, &e) < 0) {
         /* Without an entry nobody could close it: end it now. */
-        sc_sfu_close_session(srv->sfu, *id);
+        sc_sfu_close_session(app->sfu, *id);
         free(*answer);
         *answer = NULL;
         *code = "internal";
         snprintf(msg, msglen, "out of memory");
         return 500;
     }
-    sc_store_session_started(srv->store, *id, room, sc_session_kind_name(kind), tok->name,
+    sc_store_session_started(app->store, *id, room, sc_session_kind_name(kind), tok->name,
                              tok->sub, sc_wall_ms());
     return 0;
 }
 
-int sc_session_close(sc_server *srv, uint64_t id)
+int sc_session_close(sc_app *app, uint64_t id)
 {
-    sc_session_entry *e = sc_rooms_find_session(srv->rooms, id);
+    sc_session_entry *e = sc_rooms_find_session(app->rooms, id);
     int r;
 
-    if (!e || !srv->sfu)
+    if (!e || !app->sfu)
         return -ENOENT;
     if (e->closing)
         return -ENOENT; /* already ending: the resource is gone */
-    r = sc_sfu_close_session(srv->sfu, id);
+    r = sc_sfu_close_session(app->sfu, id);
     if (r == -ENOENT) {
         /* The media plane already forgot it (its CLOSED event is queued or
          * was lost); do not leave a ghost behind. */
-        sc_session_closed(srv, id, "closed");
+        sc_session_closed(app, id, "closed");
         return 0;
     }
     e->closing = true;
     return r;
 }
 
-void sc_session_closed(sc_server *srv, uint64_t id, const char *reason)
+void sc_session_closed(sc_app *app, uint64_t id, const char *reason)
 {
-    sc_session_entry *e = sc_rooms_find_session(srv->rooms, id);
+    sc_session_entry *e = sc_rooms_find_session(app->rooms, id);
     if (!e)
         return;
-    sc_ws_dc_closed(srv, e); /* its data channel's client goes with it */
-    sc_store_session_ended(srv->store, id, sc_wall_ms(), reason ? reason : "closed");
-    sc_rooms_remove_session(srv->rooms, id);
+    sc_ws_dc_closed(app, e); /* its data channel's client goes with it */
+    sc_store_session_ended(app->store, id, sc_wall_ms(), reason ? reason : "closed");
+    sc_rooms_remove_session(app->rooms, id);
 }
 
 static bool media_type_is(const char *ctype, const char *want)
@@ -142,7 +144,7 @@ static const char *base_path(sc_session_kind kind)
     return kind == SC_SESSION_PUBLISH ? "whip" : "whep";
 }
 
-void sc_whip_post(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
                   const char *room, sc_http_reply *rep)
 {
     uint32_t perm = kind == SC_SESSION_PUBLISH ? SC_PERM_PUBLISH : SC_PERM_SUBSCRIBE;
@@ -160,9 +162,9 @@ void sc_whip_post(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
                       "the body must be application/sdp");
         return;
     }
-    if (sc_http_auth(srv, req, room, perm, &tok, rep))
+    if (sc_http_auth(app, req, room, perm, &tok, rep))
         return;
-    status = sc_session_open(srv, &tok, room, kind, req->body, req->body_len, NULL, &answer,
+    status = sc_session_open(app, &tok, room, kind, req->body, req->body_len, NULL, &answer,
                              &id, &code, msg, sizeof(msg));
     if (status) {
         sc_http_error(rep, status, code, "%s", msg);
@@ -171,7 +173,7 @@ void sc_whip_post(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
     sc_session_id_format(id, hex);
     if (sc_http_body(rep, 201, "application/sdp", answer, strlen(answer)) < 0) {
         free(answer);
-        sc_session_close(srv, id);
+        sc_session_close(app, id);
         sc_http_error(rep, 500, "internal", "out of memory");
         return;
     }
@@ -183,7 +185,7 @@ void sc_whip_post(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
 }
 
 /* The session named by the URL, if the request's token may act on it. */
-static sc_session_entry *authorised_session(sc_server *srv, const sc_http_req *req,
+static sc_session_entry *authorised_session(sc_app *app, const sc_http_req *req,
                                             sc_session_kind kind, const char *room,
                                             const char *session_hex, sc_http_reply *rep)
 {
@@ -196,9 +198,9 @@ static sc_session_entry *authorised_session(sc_server *srv, const sc_http_req *r
         return NULL;
     }
     /* Authenticate before saying whether the session exists. */
-    if (sc_http_auth(srv, req, room, 0, &tok, rep))
+    if (sc_http_auth(app, req, room, 0, &tok, rep))
         return NULL;
-    e = sc_rooms_find_session(srv->rooms, id);
+    e = sc_rooms_find_session(app->rooms, id);
     if (!e || e->kind != kind || strcmp(e->room, room) != 0) {
         sc_http_error(rep, 404, "not-found", "no such session");
         return NULL;
@@ -210,7 +212,7 @@ static sc_session_entry *authorised_session(sc_server *srv, const sc_http_req *r
     return e;
 }
 
-void sc_whip_patch(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+void sc_whip_patch(sc_app *app, const sc_http_req *req, sc_session_kind kind,
                    const char *room, const char *session_hex, sc_http_reply *rep)
 {
     sc_session_entry *e;
@@ -224,14 +226,14 @@ void sc_whip_patch(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
                       "the body must be application/trickle-ice-sdpfrag");
         return;
     }
-    e = authorised_session(srv, req, kind, room, session_hex, rep);
+    e = authorised_session(app, req, kind, room, session_hex, rep);
     if (!e)
         return;
-    if (!srv->sfu) {
+    if (!app->sfu) {
         sc_http_error(rep, 500, "internal", "media plane is shutting down");
         return;
     }
-    r = sc_sfu_patch_session(srv->sfu, e->id, req->body ? req->body : "", req->body_len, &frag,
+    r = sc_sfu_patch_session(app->sfu, e->id, req->body ? req->body : "", req->body_len, &frag,
                              err, sizeof(err));
     if (r == -ENOENT) {
         sc_http_error(rep, 404, "not-found", "no such session");
@@ -254,42 +256,72 @@ void sc_whip_patch(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
     }
 }
 
-void sc_whip_delete(sc_server *srv, const sc_http_req *req, sc_session_kind kind,
+void sc_whip_delete(sc_app *app, const sc_http_req *req, sc_session_kind kind,
                     const char *room, const char *session_hex, sc_http_reply *rep)
 {
     sc_session_entry *e;
 
     rep->action = "ending a session";
-    e = authorised_session(srv, req, kind, room, session_hex, rep);
+    e = authorised_session(app, req, kind, room, session_hex, rep);
     if (!e)
         return;
-    if (sc_session_close(srv, e->id) < 0) {
+    if (sc_session_close(app, e->id) < 0) {
         sc_http_error(rep, 404, "not-found", "no such session");
         return;
     }
     rep->status = 200;
 }
 
-bool sc_room_recording(sc_server *srv, const char *room)
+bool sc_room_recording(sc_app *app, const char *room)
 {
-    if (!srv->recorder)
+    if (!app->recorder)
         return false;
-    char *v = sc_store_setting_get(srv->store, room, "record");
-    bool on = v ? strcmp(v, "on") == 0 : srv->cfg->record_by_default != 0;
+    char *v = sc_store_setting_get(app->store, room, "record");
+    bool on = v ? strcmp(v, "on") == 0 : app->cfg->record_by_default != 0;
     free(v);
     return on;
 }
 
-int sc_room_set_recording(sc_server *srv, const char *room, bool on)
+int sc_room_set_recording(sc_app *app, const char *room, bool on)
 {
-    if (!srv->recorder)
+    if (!app->recorder)
         return -ENOTSUP;
-    int r = sc_store_setting_set(srv->store, room, "record", on ? "on" : "off");
+    int r = sc_store_setting_set(app->store, room, "record", on ? "on" : "off");
     if (r < 0)
         return r;
-    if (srv->sfu)
-        sc_sfu_set_recording(srv->sfu, room, on);
+    if (app->sfu)
+        sc_sfu_set_recording(app->sfu, room, on);
     if (!on)
-        sc_recorder_stop_room(srv->recorder, room);
+        sc_recorder_stop_room(app->recorder, room);
     return 0;
 }
+
+/* /whip/{room} and /whep/{room}, and their sessions: route->data is the
+ * session kind. */
+static void whip_route(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    sc_session_kind kind = (sc_session_kind)route->data;
+    const char *room = args[0];
+
+    if (!sc_rooms_name_ok(room)) {
+        rep->action = "routing a WHIP/WHEP request";
+        sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
+        return;
+    }
+    if (route->nargs == 1)
+        sc_whip_post(app, req, kind, room, rep);
+    else if (req->method == SC_HTTP_PATCH)
+        sc_whip_patch(app, req, kind, room, args[1], rep);
+    else
+        sc_whip_delete(app, req, kind, room, args[1], rep);
+}
+
+const sc_http_route sc_whip_routes[] = {
+    {"/whip", 1, SC_HTTP_POST, "WHIP", whip_route, SC_SESSION_PUBLISH},
+    {"/whip", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHIP session", whip_route, SC_SESSION_PUBLISH},
+    {"/whep", 1, SC_HTTP_POST, "WHEP", whip_route, SC_SESSION_SUBSCRIBE},
+    {"/whep", 2, SC_HTTP_PATCH | SC_HTTP_DELETE, "WHEP session", whip_route,
+     SC_SESSION_SUBSCRIBE},
+};
+const size_t sc_whip_n_routes = sizeof(sc_whip_routes) / sizeof(sc_whip_routes[0]);

@@ -13,7 +13,10 @@
 #include "interact.h"
 #include "jwt.h"
 #include "log.h"
+#include "rooms.h"
+#include "sfu.h"
 #include "stage.h"
+#include "store.h"
 #include "token.h"
 #include "whip.h"
 
@@ -30,7 +33,7 @@ typedef struct out_msg {
 } out_msg;
 
 struct sc_ws_client {
-    sc_server *srv;
+    sc_app *app;
     struct lws *wsi;         /* NULL for a client backed by a data channel */
     uint64_t dc_session;     /* the media session whose data channel backs it, or 0 */
     unsigned serial;
@@ -50,9 +53,8 @@ struct sc_ws_client {
     const char *action;      /* request in progress, for log lines */
 };
 
-typedef sc_ws_command ws_cmd;
 
-static void broadcast(sc_server *srv, const char *room, json_t *msg);
+static void broadcast(sc_app *app, const char *room, json_t *msg);
 
 /* ---- sending ---------------------------------------------------------------- */
 
@@ -62,11 +64,11 @@ static int dc_send(sc_ws_client *c, const char *s, size_t len)
 {
     if (c->closing || c->close_when_sent)
         return -EPIPE;
-    int r = c->srv->sfu ? sc_sfu_send_data(c->srv->sfu, c->dc_session, s, len, false) : -ENOENT;
+    int r = c->app->sfu ? sc_sfu_send_data(c->app->sfu, c->dc_session, s, len, false) : -ENOENT;
     if (r == -EAGAIN || r == -EMSGSIZE) {
         /* The peer is not reading (or a reply cannot fit a message): lose
          * this one, counted, rather than hold the signalling thread. */
-        c->srv->stats.ws_dropped_slow++;
+        c->app->stats.ws_dropped_slow++;
         SC_DEBUG("ws", "%s #%u: data channel message of %zu bytes dropped: %s", c->peer,
                  c->serial, len, strerror(-r));
     }
@@ -83,7 +85,7 @@ static int queue_raw(sc_ws_client *c, const char *s, size_t len)
         return -EPIPE;
     if (c->queued + len > WS_QUEUE_MAX) {
         c->closing = true;
-        c->srv->stats.ws_dropped_slow++;
+        c->app->stats.ws_dropped_slow++;
         SC_WARN("ws", "%s #%u: over %d bytes queued unread, disconnecting", c->peer, c->serial,
                 WS_QUEUE_MAX);
         lws_callback_on_writable(c->wsi);
@@ -133,7 +135,7 @@ static void send_error(sc_ws_client *c, json_t *id, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    c->srv->stats.ws_errors++;
+    c->app->stats.ws_errors++;
     SC_INFO("ws", "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial, c->joined ? " room " : "",
             c->joined ? c->room : "", c->action ? c->action : "?", code, msg);
     reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg));
@@ -172,12 +174,12 @@ static json_t *publisher_json(uint64_t session, int slot, const char *name, cons
 static int join_room_of(sc_ws_client *c, json_t *msg, json_t *id, const char *token,
                         char *room, size_t roomlen)
 {
-    sc_server *srv = c->srv;
+    sc_app *app = c->app;
     const char *why = NULL, *troom, *want;
     json_t *claims = NULL;
     int r;
 
-    r = sc_jwt_verify(srv->secret, srv->secret_len, token, (int64_t)time(NULL), &claims, &why);
+    r = sc_jwt_verify(app->secret, app->secret_len, token, (int64_t)time(NULL), &claims, &why);
     if (r == -ETIMEDOUT) {
         send_error(c, id, "token-expired", "%s", why ? why : "token has expired");
         return -1;
@@ -209,7 +211,7 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id);
 
 static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
 {
-    sc_server *srv = c->srv;
+    sc_app *app = c->app;
     const char *token = json_string_value(json_object_get(msg, "token"));
     const char *code = NULL, *why = NULL;
     char room[SC_ROOM_NAME_MAX + 1];
@@ -229,7 +231,7 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
     }
     if (join_room_of(c, msg, id, token, room, sizeof(room)) < 0)
         return;
-    r = sc_token_check(srv->secret, srv->secret_len, token, room, 0, (int64_t)time(NULL),
+    r = sc_token_check(app->secret, app->secret_len, token, room, 0, (int64_t)time(NULL),
                        &c->tok, &code, &why);
     if (r) {
         send_error(c, id, code ? code : (r == 403 ? "forbidden" : "token-invalid"), "%s",
@@ -246,29 +248,29 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
  * client what it needs (the `joined` reply, recording, stage, interactions).
  * 0, or -1 with the error sent. */
 /* The room's video codec (room_codec), else the server's (--video-codec). */
-static const char *room_codec(sc_server *srv, const char *room, char *buf, size_t cap)
+static const char *room_codec(sc_app *app, const char *room, char *buf, size_t cap)
 {
-    char *v = srv->store ? sc_store_setting_get(srv->store, room, "video_codec") : NULL;
+    char *v = app->store ? sc_store_setting_get(app->store, room, "video_codec") : NULL;
     snprintf(buf, cap, "%s", v && (strcmp(v, "vp8") == 0 || strcmp(v, "h264") == 0)
-                                 ? v : srv->cfg->video_codec);
+                                 ? v : app->cfg->video_codec);
     free(v);
     return buf;
 }
 
 static int enter_room(sc_ws_client *c, const char *room, json_t *id)
 {
-    sc_server *srv = c->srv;
+    sc_app *app = c->app;
     sc_sfu_publisher_info pubs[64];
     int n = 0, viewers = 0;
     json_t *arr;
 
-    if (sc_rooms_join(srv->rooms, room, c) < 0) {
+    if (sc_rooms_join(app->rooms, room, c) < 0) {
         send_error(c, id, "internal", "out of memory");
         return -1;
     }
     c->joined = true;
     snprintf(c->room, sizeof(c->room), "%s", room);
-    if (!srv->sfu || sc_sfu_room_info(srv->sfu, room, pubs, 64, &n, &viewers) < 0)
+    if (!app->sfu || sc_sfu_room_info(app->sfu, room, pubs, 64, &n, &viewers) < 0)
         n = viewers = 0;
     char codec[8];
     arr = json_array();
@@ -281,9 +283,9 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
           json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
                     "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
                     c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
-                    srv->cfg->max_publishers, "publishers", arr, "viewers", viewers,
-                    "video_codec", room_codec(srv, room, codec, sizeof(codec))));
-    sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(srv, room)));
+                    app->cfg->max_publishers, "publishers", arr, "viewers", viewers,
+                    "video_codec", room_codec(app, room, codec, sizeof(codec))));
+    sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(app, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
     return 0;
@@ -302,7 +304,7 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
         send_error(c, id, "bad-sdp", "the message needs an \"sdp\" offer string");
         return;
     }
-    status = sc_session_open(c->srv, &c->tok, c->room, kind, json_string_value(sdp),
+    status = sc_session_open(c->app, &c->tok, c->room, kind, json_string_value(sdp),
                              json_string_length(sdp), c, &answer, &sid, &code, err,
                              sizeof(err));
     if (status) {
@@ -333,12 +335,12 @@ static void close_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_k
     uint64_t sid;
 
     if (!hex || sc_session_id_parse(hex, strlen(hex), &sid) < 0 ||
-        !(e = sc_rooms_find_session(c->srv->rooms, sid)) || e->owner != c || e->kind != kind) {
+        !(e = sc_rooms_find_session(c->app->rooms, sid)) || e->owner != c || e->kind != kind) {
         send_error(c, id, "not-found", "no such %s session of yours",
                    kind == SC_SESSION_PUBLISH ? "publish" : "subscribe");
         return;
     }
-    if (sc_session_close(c->srv, sid) < 0) {
+    if (sc_session_close(c->app, sid) < 0) {
         send_error(c, id, "not-found", "session already gone");
         return;
     }
@@ -365,7 +367,7 @@ static bool own_view_slot(sc_ws_client *c, json_t *msg, json_t *id, uint64_t *si
     json_t *jslot = json_object_get(msg, "slot");
     sc_session_entry *e;
     if (!hex || sc_session_id_parse(hex, strlen(hex), sid) < 0 ||
-        !(e = sc_rooms_find_session(c->srv->rooms, *sid)) || e->owner != c ||
+        !(e = sc_rooms_find_session(c->app->rooms, *sid)) || e->owner != c ||
         e->kind != SC_SESSION_SUBSCRIBE) {
         send_error(c, id, "not-found", "no such subscribe session of yours");
         return false;
@@ -398,8 +400,8 @@ static void cmd_layer(sc_ws_client *c, json_t *msg, json_t *id)
                    "need \"layer\" (auto, low, medium, high) and optionally \"temporal\" (0-3)");
         return;
     }
-    if (!c->srv->sfu || sc_sfu_set_layer(c->srv->sfu, sid, slot, (sc_layer_pref)pref) < 0 ||
-        sc_sfu_set_temporal(c->srv->sfu, sid, slot, jt ? (int)json_integer_value(jt) : 3) < 0) {
+    if (!c->app->sfu || sc_sfu_set_layer(c->app->sfu, sid, slot, (sc_layer_pref)pref) < 0 ||
+        sc_sfu_set_temporal(c->app->sfu, sid, slot, jt ? (int)json_integer_value(jt) : 3) < 0) {
         send_error(c, id, "not-found", "session already gone");
         return;
     }
@@ -419,7 +421,7 @@ static void cmd_viewport(sc_ws_client *c, json_t *msg, json_t *id)
         send_error(c, id, "bad-request", "need \"width\" (0-16384 pixels)");
         return;
     }
-    if (!c->srv->sfu || sc_sfu_set_viewport(c->srv->sfu, sid, slot, (int)json_integer_value(jw)) < 0) {
+    if (!c->app->sfu || sc_sfu_set_viewport(c->app->sfu, sid, slot, (int)json_integer_value(jw)) < 0) {
         send_error(c, id, "not-found", "session already gone");
         return;
     }
@@ -436,13 +438,13 @@ static void cmd_room_codec(sc_ws_client *c, json_t *msg, json_t *id)
         send_error(c, id, "bad-request", "need \"video_codec\": \"vp8\" or \"h264\"");
         return;
     }
-    if (sc_store_setting_set(c->srv->store, c->room, "video_codec", v) < 0) {
+    if (sc_store_setting_set(c->app->store, c->room, "video_codec", v) < 0) {
         send_error(c, id, "internal", "could not save the room's codec");
         return;
     }
     SC_INFO("ws", "%s #%u room %s: video codec %s", c->peer, c->serial, c->room, v);
     reply(c, id, json_pack("{s:s}", "type", "ok"));
-    broadcast(c->srv, c->room, json_pack("{s:s,s:s}", "type", "room_codec", "video_codec", v));
+    broadcast(c->app, c->room, json_pack("{s:s,s:s}", "type", "room_codec", "video_codec", v));
 }
 
 /* {"type":"record","on":bool}: the host turns the room's recording on or
@@ -450,11 +452,7 @@ static void cmd_room_codec(sc_ws_client *c, json_t *msg, json_t *id)
 static void cmd_record(sc_ws_client *c, json_t *msg, json_t *id)
 {
     json_t *on = json_object_get(msg, "on");
-    if (!json_is_boolean(on)) {
-        send_error(c, id, "bad-request", "need \"on\": true or false");
-        return;
-    }
-    int r = sc_room_set_recording(c->srv, c->room, json_is_true(on));
+    int r = sc_room_set_recording(c->app, c->room, json_is_true(on));
     if (r == -ENOTSUP) {
         send_error(c, id, "unsupported", "recording is not available on this server");
         return;
@@ -464,7 +462,7 @@ static void cmd_record(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     reply(c, id, json_pack("{s:s}", "type", "ok"));
-    broadcast(c->srv, c->room,
+    broadcast(c->app, c->room,
               json_pack("{s:s,s:b}", "type", "recording", "on", json_is_true(on)));
 }
 
@@ -473,39 +471,20 @@ static void cmd_ping(sc_ws_client *c, json_t *msg, json_t *id)
     reply(c, id, json_pack("{s:s}", "type", "pong"));
 }
 
-static const ws_cmd commands[] = {
-    {"join", cmd_join, 0, false, "joining"},
-    {"publish", cmd_publish, SC_PERM_PUBLISH, true, "publishing"},
-    {"subscribe", cmd_subscribe, SC_PERM_SUBSCRIBE, true, "subscribing"},
-    {"unpublish", cmd_unpublish, 0, true, "unpublishing"},
-    {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing"},
-    {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer"},
-    {"viewport", cmd_viewport, SC_PERM_SUBSCRIBE, true, "telling the rendered size"},
-    {"record", cmd_record, SC_PERM_MODERATE, true, "turning recording on or off"},
-    {"room_codec", cmd_room_codec, SC_PERM_MODERATE, true, "choosing the room's codec"},
-    {"ping", cmd_ping, 0, true, "pinging"},
+const sc_command sc_ws_commands[] = {
+    {"join", cmd_join, 0, false, "joining", NULL},
+    {"publish", cmd_publish, SC_PERM_PUBLISH, true, "publishing", NULL},
+    {"subscribe", cmd_subscribe, SC_PERM_SUBSCRIBE, true, "subscribing", NULL},
+    {"unpublish", cmd_unpublish, 0, true, "unpublishing", NULL},
+    {"unsubscribe", cmd_unsubscribe, 0, true, "unsubscribing", NULL},
+    {"layer", cmd_layer, SC_PERM_SUBSCRIBE, true, "choosing a layer", "slot:i layer:s temporal:i?"},
+    {"viewport", cmd_viewport, SC_PERM_SUBSCRIBE, true, "telling the rendered size", "slot:i width:i"},
+    {"record", cmd_record, SC_PERM_MODERATE, true, "turning recording on or off", "on:b"},
+    {"room_codec", cmd_room_codec, SC_PERM_MODERATE, true, "choosing the room's codec", "video_codec:s"},
+    {"ping", cmd_ping, 0, true, "pinging", NULL},
 };
 
-static const struct {
-    const ws_cmd *cmds;
-    const size_t *n;
-} command_tables[] = {
-    {sc_interact_commands, &sc_interact_n_commands},
-    {sc_stage_commands, &sc_stage_n_commands},
-    {sc_catalog_commands, &sc_catalog_n_commands},
-};
-
-static const ws_cmd *find_command(const char *type)
-{
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(commands[i].type, type) == 0)
-            return &commands[i];
-    for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++)
-        for (size_t i = 0; i < *command_tables[t].n; i++)
-            if (strcmp(command_tables[t].cmds[i].type, type) == 0)
-                return &command_tables[t].cmds[i];
-    return NULL;
-}
+const size_t sc_ws_n_commands = sizeof(sc_ws_commands) / sizeof(sc_ws_commands[0]);
 
 /* Nesting depth of a JSON text, counted outside strings; stops early once
  * over the limit so a hostile message costs one linear pass. */
@@ -538,13 +517,14 @@ static bool json_too_deep(const char *s, size_t len, int max)
 static void handle_message(sc_ws_client *c, const char *buf, size_t len)
 {
     json_error_t jerr;
-    const ws_cmd *cmd = NULL;
+    const sc_command *cmd = NULL;
+    char why[160];
     json_t *msg, *id;
     const char *type;
     /* The data channel protocol names every unreadable message bad-request. */
     const char *bad = c->dc_session ? "bad-request" : "bad-json";
 
-    c->srv->stats.ws_messages++;
+    c->app->stats.ws_messages++;
     c->action = "reading a message";
     if (json_too_deep(buf, len, WS_JSON_DEPTH_MAX)) {
         send_error(c, NULL, bad, "JSON nested deeper than %d", WS_JSON_DEPTH_MAX);
@@ -566,7 +546,7 @@ static void handle_message(sc_ws_client *c, const char *buf, size_t len)
         send_error(c, id, bad, "a message needs a string \"type\"");
         goto done;
     }
-    cmd = find_command(type);
+    cmd = sc_router_find(c->app->router, type);
     if (!cmd) {
         send_error(c, id, "unknown-type", "unknown message type");
         goto done;
@@ -580,6 +560,10 @@ static void handle_message(sc_ws_client *c, const char *buf, size_t len)
         send_error(c, id, "forbidden", "your token does not grant %s", cmd->type);
         goto done;
     }
+    if (!sc_router_check(cmd, msg, why, sizeof(why))) {
+        send_error(c, id, "bad-request", "%s", why);
+        goto done;
+    }
     cmd->fn(c, msg, id);
 done:
     c->action = NULL;
@@ -590,7 +574,7 @@ done:
 
 static int on_receive(sc_ws_client *c, struct lws *wsi, const void *in, size_t len)
 {
-    size_t max = (size_t)c->srv->cfg->max_ws_message;
+    size_t max = (size_t)c->app->cfg->max_ws_message;
 
     if (lws_frame_is_binary(wsi))
         c->rx_binary = true;
@@ -622,11 +606,11 @@ static int on_receive(sc_ws_client *c, struct lws *wsi, const void *in, size_t l
         return 0;
 
     if (c->rx_oversize) {
-        c->srv->stats.ws_messages++;
+        c->app->stats.ws_messages++;
         c->action = "reading a message";
         send_error(c, NULL, "too-large", "message over the %zu-byte limit", max);
     } else if (c->rx_binary) {
-        c->srv->stats.ws_messages++;
+        c->app->stats.ws_messages++;
         c->action = "reading a message";
         send_error(c, NULL, "bad-json", "messages are JSON text frames");
     } else {
@@ -670,22 +654,22 @@ static int on_writeable(sc_ws_client *c, struct lws *wsi)
 
 static void close_owned(void *ud, sc_session_entry *e)
 {
-    sc_server *srv = ud;
-    if (srv->sfu && !e->closing && sc_sfu_close_session(srv->sfu, e->id) == 0)
+    sc_app *app = ud;
+    if (app->sfu && !e->closing && sc_sfu_close_session(app->sfu, e->id) == 0)
         e->closing = true;
 }
 
 static void client_free(sc_ws_client *c)
 {
-    sc_server *srv = c->srv;
+    sc_app *app = c->app;
     int n;
 
     if (c->joined) {
-        sc_rooms_leave(srv->rooms, c->room, c);
+        sc_rooms_leave(app->rooms, c->room, c);
         sc_stage_on_leave(c);
     }
     /* Its sessions end with it; their CLOSED events find no owner. */
-    n = sc_rooms_disown(srv->rooms, c, close_owned, srv);
+    n = sc_rooms_disown(app->rooms, c, close_owned, app);
     SC_INFO("ws", "%s #%u closed%s%s, ending %d session(s)", c->peer, c->serial,
             c->joined ? " in room " : "", c->joined ? c->room : "", n);
     while (c->head) {
@@ -695,7 +679,7 @@ static void client_free(sc_ws_client *c)
     }
     free(c->rx);
     if (!c->dc_session)
-        srv->stats.ws_clients--;
+        app->stats.ws_clients--;
     free(c);
 }
 
@@ -713,7 +697,7 @@ bool sc_ws_handles(int reason)
     }
 }
 
-int sc_ws_callback(sc_server *srv, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
+int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
                    size_t len)
 {
     static unsigned serial;
@@ -730,13 +714,13 @@ int sc_ws_callback(sc_server *srv, struct lws *wsi, int reason, sc_ws_client **s
         c = calloc(1, sizeof(*c));
         if (!c)
             return -1;
-        c->srv = srv;
+        c->app = app;
         c->wsi = wsi;
         c->serial = ++serial;
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         *slot = c;
-        srv->stats.ws_clients++;
-        srv->stats.ws_connections++;
+        app->stats.ws_clients++;
+        app->stats.ws_connections++;
         SC_DEBUG("ws", "%s #%u connected", c->peer, c->serial);
         return 0;
     case LWS_CALLBACK_RECEIVE:
@@ -767,14 +751,14 @@ static void fanout_one(void *ud, sc_ws_client *c)
     queue_raw(c, f->s, f->len);
 }
 
-static void broadcast(sc_server *srv, const char *room, json_t *msg)
+static void broadcast(sc_app *app, const char *room, json_t *msg)
 {
     char *s = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     if (!s)
         return;
     fanout f = {s, strlen(s)};
-    sc_rooms_foreach_client(srv->rooms, room, fanout_one, &f);
+    sc_rooms_foreach_client(app->rooms, room, fanout_one, &f);
     free(s);
 }
 
@@ -784,7 +768,7 @@ static void broadcast(sc_server *srv, const char *room, json_t *msg)
  * the session's room, fed through the same command tables; what is sent to
  * it goes out over the channel (sc_sfu_send_data). */
 
-static void dc_open(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
+static void dc_open(sc_app *app, sc_session_entry *e, const sc_sfu_event *ev)
 {
     static unsigned serial;
     char hex[17];
@@ -794,7 +778,7 @@ static void dc_open(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
     sc_ws_client *c = calloc(1, sizeof(*c));
     if (!c)
         return;
-    c->srv = srv;
+    c->app = app;
     c->dc_session = e->id;
     c->serial = ++serial;
     c->tok = e->tok;
@@ -811,15 +795,15 @@ static void dc_open(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
     c->action = NULL;
 }
 
-static void dc_message(sc_server *srv, sc_session_entry *e, const sc_sfu_event *ev)
+static void dc_message(sc_app *app, sc_session_entry *e, const sc_sfu_event *ev)
 {
     sc_ws_client *c = e ? e->dc : NULL;
-    size_t max = (size_t)srv->cfg->max_ws_message;
+    size_t max = (size_t)app->cfg->max_ws_message;
 
     if (!c || c->closing || c->close_when_sent)
         return;
     if (ev->binary || ev->len > max) {
-        srv->stats.ws_messages++;
+        app->stats.ws_messages++;
         c->action = "reading a data channel message";
         if (ev->binary)
             send_error(c, NULL, "bad-request", "data channel messages are JSON text");
@@ -831,7 +815,7 @@ static void dc_message(sc_server *srv, sc_session_entry *e, const sc_sfu_event *
     handle_message(c, (const char *)ev->data, ev->len);
 }
 
-void sc_ws_dc_closed(sc_server *srv, sc_session_entry *e)
+void sc_ws_dc_closed(sc_app *app, sc_session_entry *e)
 {
     sc_ws_client *c = e->dc;
     if (!c)
@@ -845,23 +829,23 @@ static void free_dc(void *ud, sc_session_entry *e)
     sc_ws_dc_closed(ud, e);
 }
 
-void sc_ws_dc_free_all(sc_server *srv)
+void sc_ws_dc_free_all(sc_app *app)
 {
-    sc_rooms_foreach_session(srv->rooms, free_dc, srv);
+    sc_rooms_foreach_session(app->rooms, free_dc, app);
 }
 
 static void on_sfu_event(void *ud, const sc_sfu_event *ev)
 {
-    sc_server *srv = ud;
-    sc_session_entry *e = sc_rooms_find_session(srv->rooms, ev->session_id);
+    sc_app *app = ud;
+    sc_session_entry *e = sc_rooms_find_session(app->rooms, ev->session_id);
     char hex[17];
 
-    srv->stats.sfu_events++;
+    app->stats.sfu_events++;
     sc_session_id_format(ev->session_id, hex);
     switch (ev->type) {
     case SC_EVENT_PUBLISHER_JOINED:
     case SC_EVENT_PUBLISHER_LEFT:
-        broadcast(srv, ev->room,
+        broadcast(app, ev->room,
                   json_pack("{s:s,s:o}", "type",
                             ev->type == SC_EVENT_PUBLISHER_JOINED ? "publisher_joined"
                                                                    : "publisher_left",
@@ -869,7 +853,7 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
                             publisher_json(ev->session_id, ev->slot, ev->name, ev->user_id)));
         break;
     case SC_EVENT_VIEWERS_CHANGED:
-        broadcast(srv, ev->room, json_pack("{s:s,s:i}", "type", "viewers", "count", ev->viewers));
+        broadcast(app, ev->room, json_pack("{s:s,s:i}", "type", "viewers", "count", ev->viewers));
         break;
     case SC_EVENT_SESSION_CONNECTED:
         SC_INFO("ws", "session %s (%s, room %s) connected", hex, sc_session_kind_name(ev->kind),
@@ -884,11 +868,11 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         if (e && e->owner)
             sc_ws_send(e->owner, json_pack("{s:s,s:s,s:s}", "type", "session_closed", "session",
                                            hex, "reason", ev->reason ? ev->reason : "closed"));
-        sc_session_closed(srv, ev->session_id, ev->reason);
+        sc_session_closed(app, ev->session_id, ev->reason);
         break;
     case SC_EVENT_ACTIVE_SPEAKER:
-        sc_catalog_on_speaker(srv, ev->room, ev->slot, sc_wall_ms()); /* composite layout */
-        broadcast(srv, ev->room,
+        sc_catalog_on_speaker(app, ev->room, ev->slot, sc_wall_ms()); /* composite layout */
+        broadcast(app, ev->room,
                   ev->slot < 0
                       ? json_pack("{s:s,s:n}", "type", "active_speaker", "speaker")
                       : json_pack("{s:s,s:o}", "type", "active_speaker", "speaker",
@@ -896,14 +880,14 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
                                                  ev->user_id)));
         break;
     case SC_EVENT_DATA_OPEN:
-        dc_open(srv, e, ev);
+        dc_open(app, e, ev);
         break;
     case SC_EVENT_DATA:
-        dc_message(srv, e, ev);
+        dc_message(app, e, ev);
         break;
     case SC_EVENT_DATA_CLOSED:
         if (e)
-            sc_ws_dc_closed(srv, e);
+            sc_ws_dc_closed(app, e);
         break;
     case SC_EVENT_LAYERS: /* dynacast: the publisher's page pauses what nobody takes */
         SC_INFO("ws", "session %s (room %s, slot %d): layers %s%s%s wanted", hex, ev->room,
@@ -920,17 +904,17 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
     }
 }
 
-void sc_ws_poll_sfu(sc_server *srv)
+void sc_ws_poll_sfu(sc_app *app)
 {
-    if (srv->sfu)
-        sc_sfu_poll_events(srv->sfu, on_sfu_event, srv);
+    if (app->sfu)
+        sc_sfu_poll_events(app->sfu, on_sfu_event, app);
 }
 
 /* ---- for command modules ------------------------------------------------------ */
 
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c) { return &c->tok; }
 const char *sc_ws_client_room(const sc_ws_client *c) { return c->room; }
-sc_server *sc_ws_client_server(const sc_ws_client *c) { return c->srv; }
+sc_app *sc_ws_client_app(const sc_ws_client *c) { return c->app; }
 
 void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg) { reply(c, id, msg); }
 
@@ -944,12 +928,12 @@ void sc_ws_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt,
     send_error(c, id, code, "%s", msg);
 }
 
-void sc_ws_broadcast(sc_server *srv, const char *room, json_t *msg) { broadcast(srv, room, msg); }
+void sc_ws_broadcast(sc_app *app, const char *room, json_t *msg) { broadcast(app, room, msg); }
 
-void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud, sc_ws_client *c),
+void sc_ws_foreach_client(sc_app *app, const char *room, void (*fn)(void *ud, sc_ws_client *c),
                           void *ud)
 {
-    sc_rooms_foreach_client(srv->rooms, room, fn, ud);
+    sc_rooms_foreach_client(app->rooms, room, fn, ud);
 }
 
 void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms) { c->tok.perms = perms; }
@@ -960,10 +944,10 @@ void sc_ws_client_close(sc_ws_client *c, const char *reason)
     if (c->dc_session) {
         /* What was sent is already queued ahead of the close on the
          * session's worker; the SESSION_CLOSED event frees the client. */
-        sc_session_entry *e = sc_rooms_find_session(c->srv->rooms, c->dc_session);
+        sc_session_entry *e = sc_rooms_find_session(c->app->rooms, c->dc_session);
         /* Not sc_session_close: it may finish the session (and free this
          * client) at once, and kicks call this while walking the room. */
-        if (e && !e->closing && c->srv->sfu && sc_sfu_close_session(c->srv->sfu, e->id) == 0)
+        if (e && !e->closing && c->app->sfu && sc_sfu_close_session(c->app->sfu, e->id) == 0)
             e->closing = true;
         c->close_when_sent = true;
         return;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "rooms.h"
+#include "router.h"
 
 struct lws;
 
@@ -17,59 +19,50 @@ struct lws;
 bool sc_ws_handles(int reason);
 /* Forwarded from the protocol callback; *slot is the connection's client
  * (NULL until established).  Returns what the lws callback must return. */
-int sc_ws_callback(sc_server *srv, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
+int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
                    size_t len);
 /* Queue a message for c (steals msg).  0, -ENOMEM, or -EPIPE when the
  * client is closing or too far behind (it is then disconnected). */
 int sc_ws_send(sc_ws_client *c, json_t *msg);
 /* LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain the media plane's events and
  * fan them out to the rooms' clients. */
-void sc_ws_poll_sfu(sc_server *srv);
+void sc_ws_poll_sfu(sc_app *app);
 
 /* Data channels: a session's channel is a client of this module (see
  * docs/protocol.md "Data channels").  sc_ws_dc_closed frees the client a
  * session's channel backs (the channel or the session ended); no-op when
  * none.  sc_ws_dc_free_all frees every such client (shutdown). */
 struct sc_session_entry;
-void sc_ws_dc_closed(sc_server *srv, struct sc_session_entry *e);
-void sc_ws_dc_free_all(sc_server *srv);
+void sc_ws_dc_closed(sc_app *app, struct sc_session_entry *e);
+void sc_ws_dc_free_all(sc_app *app);
 
 /* ---- for modules that add message types (interactions, the stage) ---------- */
 
 struct sc_token;
 
-/* One row of a dispatch table (STYLE 8): the message type, its handler, the
- * permission the sender's token must grant (0 = none), whether `join` must
- * come first, and the action named in log lines. */
-typedef void (*sc_ws_cmd_fn)(sc_ws_client *c, json_t *msg, json_t *id);
-typedef struct sc_ws_command {
-    const char *type;
-    sc_ws_cmd_fn fn;
-    uint32_t perm;
-    bool needs_join;
-    const char *action;
-} sc_ws_command;
-
-/* Each module defines its table in its own file; ws.c looks a type up in
- * its own table first, then in these. */
-extern const sc_ws_command sc_interact_commands[];
+/* The core commands (join, publish, subscribe, ...); registered with the
+ * router by app.c like every module's table (router.h). */
+extern const sc_command sc_ws_commands[];
+extern const size_t sc_ws_n_commands;
+/* Each module defines its table in its own file. */
+extern const sc_command sc_interact_commands[];
 extern const size_t sc_interact_n_commands;
-extern const sc_ws_command sc_stage_commands[];
+extern const sc_command sc_stage_commands[];
 extern const size_t sc_stage_n_commands;
-extern const sc_ws_command sc_catalog_commands[];   /* replay.c: chapter */
+extern const sc_command sc_catalog_commands[];   /* replay.c: chapter */
 extern const size_t sc_catalog_n_commands;
 
 /* The sender's verified token (role, name, sub, perms) and joined room. */
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c);
 const char *sc_ws_client_room(const sc_ws_client *c);
-sc_server *sc_ws_client_server(const sc_ws_client *c);
+sc_app *sc_ws_client_app(const sc_ws_client *c);
 /* Send msg (stolen) to c, with "re" set to the request's id. */
 void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg);
 /* Send {"type":"error","code","message","re"} to c and count it. */
 void sc_ws_error(sc_ws_client *c, json_t *id, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Send msg (stolen) to every client joined to room. */
-void sc_ws_broadcast(sc_server *srv, const char *room, json_t *msg);
+void sc_ws_broadcast(sc_app *app, const char *room, json_t *msg);
 /* Change what the client may do from now on (the host granting or
  * revoking live); its token is unchanged. */
 void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms);
@@ -77,7 +70,7 @@ void sc_ws_client_set_perms(sc_ws_client *c, uint32_t perms);
  * its media sessions end with it. */
 void sc_ws_client_close(sc_ws_client *c, const char *reason);
 /* Call fn for every client joined to room. */
-void sc_ws_foreach_client(sc_server *srv, const char *room, void (*fn)(void *ud, sc_ws_client *c),
+void sc_ws_foreach_client(sc_app *app, const char *room, void (*fn)(void *ud, sc_ws_client *c),
                           void *ud);
 
 #endif

@@ -352,6 +352,30 @@ class WebSocketTest(Base):
         self.assertIn(msg.get("code"), ("unknown-type", "bad-json"), msg)
         self.assert_alive(ws)
 
+    def test_wrong_parameter_types(self):
+        """The router checks a command's described fields before its handler:
+        a wrong JSON type or a missing field is a bad-request naming the
+        field, and the socket keeps working."""
+        ws = self.connect()
+        for i, (m, field) in enumerate((
+                ({"type": "viewport", "session": "ffffffffffffffff", "slot": "0",
+                  "width": 10}, "slot"),
+                ({"type": "viewport", "session": "ffffffffffffffff", "slot": 0}, "width"),
+                ({"type": "layer", "session": "ffffffffffffffff", "slot": 0,
+                  "layer": "auto", "temporal": "2"}, "temporal"),
+                ({"type": "layer", "session": "ffffffffffffffff", "slot": 0, "layer": 3},
+                 "layer"))):
+            with self.subTest(msg=m):
+                msg = ws.request(dict(m, id=i))
+                self.assert_ws_error(msg, "bad-request")
+                self.assertEqual(msg.get("re"), i)
+                self.assertIn('"%s"' % field, msg.get("message", ""), msg)
+        # Well-typed but naming no session of ours: the handler's own answer.
+        msg = ws.request({"type": "viewport", "id": 9, "session": "ffffffffffffffff",
+                          "slot": 0, "width": 10})
+        self.assert_ws_error(msg, "not-found")
+        self.assert_alive(ws)
+
     def test_before_join(self):
         ws = self.connect(join=False)
         msg = ws.request({"type": "ping", "id": 1})

@@ -387,7 +387,7 @@ static int spk_between(sc_store *st, const char *room, int64_t from, int64_t to,
 
 static void test_speakers(sc_store *st, const char *dir)
 {
-    sc_server srv;
+    sc_app app;
     sc_catalog *cat = sc_catalog_new(st, dir, NULL, NULL);
     sc_composite_speaker *sp = NULL;
     sc_store_recording rows[2];
@@ -398,12 +398,12 @@ static void test_speakers(sc_store *st, const char *dir)
     SC_CHECK(cat != NULL);
     if (!cat)
         return;
-    memset(&srv, 0, sizeof(srv));
-    srv.store = st;
-    srv.catalog = cat;
+    memset(&app, 0, sizeof(app));
+    app.store = st;
+    app.catalog = cat;
 
     /* Not recording: remembered, not stored. */
-    sc_catalog_on_speaker(&srv, "talk", 1, 100);
+    sc_catalog_on_speaker(&app, "talk", 1, 100);
     SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 0);
     /* The room starts recording: the speaker in effect is stored ... */
     snprintf(path, sizeof(path), "%s/nowhere/talk0.webm", dir);
@@ -413,11 +413,11 @@ static void test_speakers(sc_store *st, const char *dir)
     SC_CHECK_INT(l.ts[0], 100);
     SC_CHECK_INT(l.slot[0], 1);
     /* ... then every change while it records. */
-    sc_catalog_on_speaker(&srv, "talk", 0, 200);
-    sc_catalog_on_speaker(&srv, "talk", 0, 250);
-    sc_catalog_on_speaker(&srv, "talk", -1, 300);
-    sc_catalog_on_speaker(&srv, "talk", 1, 400);
-    sc_catalog_on_speaker(&srv, "other", 1, 410); /* another room, not recording */
+    sc_catalog_on_speaker(&app, "talk", 0, 200);
+    sc_catalog_on_speaker(&app, "talk", 0, 250);
+    sc_catalog_on_speaker(&app, "talk", -1, 300);
+    sc_catalog_on_speaker(&app, "talk", 1, 400);
+    sc_catalog_on_speaker(&app, "other", 1, 410); /* another room, not recording */
     SC_CHECK_INT(spk_between(st, "talk", 0, 1000000, &l), 5);
     SC_CHECK_INT(spk_between(st, "other", 0, 1000000, &l), 0);
     /* From 220: the change in effect then (200) comes first. */
@@ -478,16 +478,16 @@ static void test_speakers(sc_store *st, const char *dir)
 static void test_quota(sc_store *st)
 {
     sc_config cfg;
-    sc_server srv;
+    sc_app app;
     sc_store_recording r, got;
     char why[160] = "";
 
     memset(&cfg, 0, sizeof(cfg));
-    memset(&srv, 0, sizeof(srv));
-    srv.store = st;
-    srv.cfg = &cfg;
+    memset(&app, 0, sizeof(app));
+    app.store = st;
+    app.cfg = &cfg;
     /* No quota: never over. */
-    SC_CHECK(!sc__replay_over_quota(&srv, 1LL << 40, why, sizeof(why)));
+    SC_CHECK(!sc__replay_over_quota(&app, 1LL << 40, why, sizeof(why)));
     cfg.recordings_quota_mib = 1;
 
     /* A ready composite of 1 MiB - 100 bytes; a processing one does not
@@ -513,18 +513,18 @@ static void test_quota(sc_store *st)
     SC_CHECK_INT(sc_store_recording_get(st, r.id, &got), 0);
     SC_CHECK_STR(got.layout, "");
     SC_CHECK_INT(sc_store_recordings_bytes(st, "composite", "ready"), (1 << 20) - 100);
-    SC_CHECK_INT(sc__replay_usage(&srv), (1 << 20) - 100);
+    SC_CHECK_INT(sc__replay_usage(&app), (1 << 20) - 100);
 
-    SC_CHECK(!sc__replay_over_quota(&srv, 0, why, sizeof(why)));   /* room left: may start */
-    SC_CHECK(!sc__replay_over_quota(&srv, 100, why, sizeof(why))); /* fits exactly */
-    SC_CHECK(sc__replay_over_quota(&srv, 101, why, sizeof(why)));  /* one byte too many */
+    SC_CHECK(!sc__replay_over_quota(&app, 0, why, sizeof(why)));   /* room left: may start */
+    SC_CHECK(!sc__replay_over_quota(&app, 100, why, sizeof(why))); /* fits exactly */
+    SC_CHECK(sc__replay_over_quota(&app, 101, why, sizeof(why)));  /* one byte too many */
     SC_CHECK(strncmp(why, "quota", 5) == 0);
     /* Used up: not even started. */
     SC_CHECK_INT(sc_store_recording_set_status(st, r.id, "ready", NULL, 1000, 100, 2), 0);
-    SC_CHECK(sc__replay_over_quota(&srv, 0, why, sizeof(why)));
+    SC_CHECK(sc__replay_over_quota(&app, 0, why, sizeof(why)));
     SC_CHECK_INT(sc_store_recording_delete(st, "00000000000000000000000000000041"), 0);
     SC_CHECK_INT(sc_store_recording_delete(st, r.id), 0);
-    SC_CHECK_INT(sc__replay_usage(&srv), 0);
+    SC_CHECK_INT(sc__replay_usage(&app), 0);
 }
 
 int main(void)
