@@ -6,13 +6,12 @@
 //   await guest.start();          // opens the devices and publishes
 //   guest.applyMute(audio, video) // the host's mute order
 //   guest.stop();                 // unpublish, release the devices
+//
+// The connection itself (retries, the server's session events) is a
+// PeerSession (js/peer.js).
 
-import { SignalingError } from './signaling.js';
-import { backoffDelay, preferCodec, waitForIceGathering } from './util.js';
-
-// Errors that another attempt would only repeat (forbidden: we were taken
-// off stage meanwhile).
-const FATAL = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full']);
+import { PeerSession } from './peer.js';
+import { preferCodec } from './util.js';
 
 export class GuestPublisher {
     constructor(sig, { audioOnly = false, videoCodec = 'vp8', onChange = () => {} } = {}) {
@@ -21,19 +20,33 @@ export class GuestPublisher {
         this.audioOnly = audioOnly;
         this.onChange = onChange;
         this.stream = null;
-        this.pc = null;
-        this.session = null;
         this.state = 'idle';       // idle | connecting | live | stopped | error
         this.error = null;
+        this.retrying = null;      // {reason, delayMs} while waiting to publish again
         this.muted = { audio: false, video: false };
-        this.generation = 0;
-        this.retryAttempt = 0;
-        this.retryTimer = null;
+        // The publish connection (js/peer.js): it retries by itself; a
+        // refusal such as `forbidden` (taken off stage meanwhile) or
+        // `room-full`, or `replaced`, ends it.
+        this.peer = new PeerSession(sig, { kind: 'publish', setup: (conn) => this.setup(conn) });
+        this.peer.on('connecting', () => this.setState('connecting'));
+        this.peer.on('connected', () => this.setState('live'));
+        this.peer.on('retrying', (r) => this.setState('connecting', null, r));
+        this.peer.on('failed', ({ code, message }) => this.setState('error', code === 'replaced'
+            ? 'Another connection of your account took this stage place' : message));
     }
 
-    setState(state, error = null) {
+    get pc() {
+        return this.peer.pc;
+    }
+
+    get session() {
+        return this.peer.session;
+    }
+
+    setState(state, error = null, retrying = null) {
         this.state = state;
         this.error = error;
+        this.retrying = retrying;
         this.onChange(this);
     }
 
@@ -49,88 +62,16 @@ export class GuestPublisher {
             throw err;
         }
         this.applyMute(this.muted.audio, this.muted.video);
-        await this.publish();
+        if (this.state !== 'stopped') await this.peer.start();
     }
 
-    teardownPc() {
-        this.generation++;
-        if (this.pc) {
-            this.pc.onconnectionstatechange = null;
-            this.pc.close();
-        }
-        this.pc = null;
-        this.session = null;
-    }
-
-    async publish() {
-        if (this.state === 'stopped' || !this.stream) return;
-        this.teardownPc();
-        const gen = this.generation;
-        this.setState('connecting');
-        try {
-            const conn = new RTCPeerConnection();
-            this.pc = conn;
-            conn.onconnectionstatechange = () => {
-                if (conn !== this.pc) return;
-                if (conn.connectionState === 'connected') {
-                    this.retryAttempt = 0;
-                    this.setState('live');
-                } else if (conn.connectionState === 'failed') {
-                    this.retry('connection failed');
-                }
-            };
-            const audio = this.stream.getAudioTracks()[0];
-            const video = this.stream.getVideoTracks()[0];
-            conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.stream] });
-            // Audio only still offers a (silent) video m-line, like every publisher.
-            const vt = conn.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.stream] });
-            preferCodec(vt, this.videoCodec);
-            await conn.setLocalDescription(await conn.createOffer());
-            await waitForIceGathering(conn, 1000);
-            if (gen !== this.generation) return;
-            const answer = await this.sig.request({ type: 'publish', sdp: conn.localDescription.sdp });
-            if (gen !== this.generation) {
-                this.sig.send({ type: 'unpublish', session: answer.session });
-                return;
-            }
-            this.session = answer.session;
-            await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-        } catch (err) {
-            if (gen !== this.generation) return;
-            if (err instanceof SignalingError && FATAL.has(err.code)) {
-                this.teardownPc();
-                this.setState('error', `The server refused to publish (${err.code}): ${err.message}`);
-            } else {
-                this.retry(err.message);
-            }
-        }
-    }
-
-    retry(reason) {
-        if (this.state === 'stopped' || this.retryTimer) return;
-        this.teardownPc();
-        this.setState('connecting', reason);
-        this.retryTimer = setTimeout(() => {
-            this.retryTimer = null;
-            this.publish();
-        }, backoffDelay(this.retryAttempt++));
-    }
-
-    // The server told us one of our sessions ended.
-    onSessionClosed(msg) {
-        if (msg.session !== this.session) return;
-        this.session = null;
-        if (msg.reason === 'replaced') {
-            this.teardownPc();
-            this.setState('error', 'Another connection of your account took this stage place');
-        } else {
-            this.retry(`session ended (${msg.reason})`);
-        }
-    }
-
-    // The socket dropped: the server ended our session and forgot the seat.
-    onSocketClosed() {
-        this.stop(false);
+    setup(conn) {
+        const audio = this.stream.getAudioTracks()[0];
+        const video = this.stream.getVideoTracks()[0];
+        conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [this.stream] });
+        // Audio only still offers a (silent) video m-line, like every publisher.
+        const vt = conn.addTransceiver(video || 'video', { direction: 'sendonly', streams: [this.stream] });
+        preferCodec(vt, this.videoCodec);
     }
 
     applyMute(audio, video) {
@@ -141,12 +82,7 @@ export class GuestPublisher {
     }
 
     stop(unpublish = true) {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = null;
-        if (unpublish && this.session && this.sig.isJoined) {
-            this.sig.request({ type: 'unpublish', session: this.session }).catch(() => {});
-        }
-        this.teardownPc();
+        this.peer.stop({ release: unpublish });
         for (const t of this.stream?.getTracks() || []) t.stop();
         this.stream = null;
         this.setState('stopped');

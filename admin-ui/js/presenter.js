@@ -11,11 +11,9 @@ import { attachDataChannel } from './datachannel.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { DanmakuLayer } from './interact-danmaku.js';
 import { InteractPanel } from './interact-panel.js';
-import { SignalingClient, SignalingError } from './signaling.js';
-import {
-    $, backoffDelay, clearError, preferCodec, readParams, setState, showError,
-    waitForIceGathering, wsUrl,
-} from './util.js';
+import { PeerSession, retryText } from './peer.js';
+import { SignalingClient } from './signaling.js';
+import { $, clearError, preferCodec, readParams, setState, showError, wsUrl } from './util.js';
 
 // Low to high: the SFU ranks layers by the width of their keyframes.
 const SIMULCAST_LAYERS = [
@@ -26,11 +24,6 @@ const SIMULCAST_LAYERS = [
 
 // The video codec to send: the server's choice for the room, or #codec=.
 let videoCodec = 'vp8';
-
-// Publish errors that another attempt would only repeat.
-const FATAL_PUBLISH = new Set(['forbidden', 'unsupported', 'bad-sdp', 'room-full', 'bad-room']);
-// How long ICE may stay "disconnected" before we publish afresh.
-const DISCONNECT_GRACE_MS = 4000;
 
 const ui = {
     preview: $('#preview'),
@@ -61,13 +54,8 @@ const params = readParams();
 let sig = null;
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let stream = null;        // the local MediaStream being previewed / sent
-let pc = null;
-let session = null;       // hex id from the server's `answer`
+let peer = null;          // the publish connection (js/peer.js)
 let wantLive = false;     // the user pressed Go live and not Stop
-let generation = 0;       // bumps on every teardown; stale async work checks it
-let retryAttempt = 0;
-let retryTimer = null;
-let disconnectTimer = null;
 
 function status(state, text) {
     setState(state);
@@ -80,7 +68,7 @@ function status(state, text) {
 
 function fail(err) {
     wantLive = false;
-    teardownPc();
+    if (peer?.wanted) peer.stop({ release: false });
     showError(ui.error, err);
     status('error', 'Error');
 }
@@ -176,8 +164,8 @@ async function doSwitchSource() {
     stream = next;
     ui.preview.srcObject = stream;
     // While live, swap tracks in place: no renegotiation, viewers see no gap.
-    if (pc) {
-        for (const t of pc.getTransceivers()) {
+    if (peer?.pc) {
+        for (const t of peer.pc.getTransceivers()) {
             const kind = t.receiver.track?.kind;
             const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
             if (track) await t.sender.replaceTrack(track).catch((e) => console.warn('replaceTrack', e));
@@ -190,61 +178,6 @@ async function doSwitchSource() {
 }
 
 // ---- publishing --------------------------------------------------------
-
-function teardownPc() {
-    generation++;
-    clearTimeout(disconnectTimer);
-    disconnectTimer = null;
-    if (pc) {
-        pc.onconnectionstatechange = null;
-        pc.oniceconnectionstatechange = null;
-        pc.close();
-    }
-    pc = null;
-    session = null;
-    ui.session.textContent = '–';
-}
-
-function scheduleRepublish(reason) {
-    if (!wantLive || retryTimer) return;
-    teardownPc();
-    const delay = backoffDelay(retryAttempt++);
-    status('connecting', `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
-    retryTimer = setTimeout(() => {
-        retryTimer = null;
-        if (wantLive) publish();
-    }, delay);
-}
-
-function watchConnection(conn) {
-    conn.onconnectionstatechange = () => {
-        if (conn !== pc) return;
-        if (conn.connectionState === 'connected') {
-            retryAttempt = 0;
-            status('live', 'Live');
-        } else if (conn.connectionState === 'failed') {
-            scheduleRepublish('Connection failed');
-        }
-    };
-    conn.oniceconnectionstatechange = () => {
-        if (conn !== pc) return;
-        const s = conn.iceConnectionState;
-        if (s === 'disconnected') {
-            status('connecting', 'Connection interrupted…');
-            clearTimeout(disconnectTimer);
-            disconnectTimer = setTimeout(() => {
-                if (conn === pc && conn.iceConnectionState === 'disconnected') {
-                    scheduleRepublish('Connection lost');
-                }
-            }, DISCONNECT_GRACE_MS);
-        } else if (s === 'connected' || s === 'completed') {
-            clearTimeout(disconnectTimer);
-            if (conn.connectionState === 'connected') status('live', 'Live');
-        } else if (s === 'failed') {
-            scheduleRepublish('Connection failed');
-        }
-    };
-}
 
 // What the encoder gives up when it is short of CPU or bandwidth: the
 // browser's default (balanced, for a camera) unless the link says otherwise
@@ -270,82 +203,58 @@ async function setDegradation(sender) {
     }
 }
 
-async function publish() {
-    if (!wantLive) return;
-    if (!sig.isJoined) {
-        // The `joined` handler calls publish() again.
-        status('connecting', 'Connecting to server…');
-        return;
-    }
-    teardownPc();
-    const gen = generation;
-    status('connecting', 'Connecting…');
-    try {
-        await switching;
-        if (!stream && !(await switchSource())) {
-            wantLive = false;
-            status('error', 'Error');
-            return;
-        }
-        const conn = new RTCPeerConnection();
-        pc = conn;
-        watchConnection(conn);
-        const audio = stream.getAudioTracks()[0];
-        const video = stream.getVideoTracks()[0];
-        conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
-        // A camera goes out as three simulcast layers (quarter, half and full
-        // size); the SFU gives each viewer the one it asks for or can take.
-        // A shared screen is sent whole: its detail matters more than its size.
-        const vt = conn.addTransceiver(video || 'video', {
-            direction: 'sendonly',
-            streams: [stream],
-            // VP8 with three temporal layers per simulcast layer: the SFU
-            // can shave frame rate for a viewer before giving up a size.
-            sendEncodings: source() === 'screen' ? undefined
-                : SIMULCAST_LAYERS.map((e) => (videoCodec === 'vp8' ? { ...e, scalabilityMode: 'L1T3' } : e)),
-        });
-        preferCodec(vt, videoCodec);
-        await setDegradation(vt.sender);
-        attachDataChannel(conn, sig);
-        await conn.setLocalDescription(await conn.createOffer());
-        await waitForIceGathering(conn, 1000);
-        if (gen !== generation) return;
-        const answer = await sig.request({ type: 'publish', sdp: conn.localDescription.sdp });
-        if (gen !== generation) {
-            // We gave up on this attempt meanwhile; release its session.
-            sig.send({ type: 'unpublish', session: answer.session });
-            return;
-        }
-        session = answer.session;
-        ui.session.textContent = session;
-        await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    } catch (err) {
-        if (gen !== generation) return;
-        if (err instanceof SignalingError && FATAL_PUBLISH.has(err.code)) {
-            fail(`The server refused to publish (${err.code}): ${err.message}`);
-        } else if (err instanceof SignalingError) {
-            scheduleRepublish(`Publish failed (${err.code})`);
-        } else {
-            fail(err);
-        }
-    }
+// The transceivers of one publish attempt (js/peer.js makes the
+// PeerConnection, negotiates it and retries).
+async function setupPublish(conn) {
+    await switching;
+    if (!stream) throw new Error('no camera or screen to send');
+    const audio = stream.getAudioTracks()[0];
+    const video = stream.getVideoTracks()[0];
+    conn.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
+    // A camera goes out as three simulcast layers (quarter, half and full
+    // size); the SFU gives each viewer the one it asks for or can take.
+    // A shared screen is sent whole: its detail matters more than its size.
+    const vt = conn.addTransceiver(video || 'video', {
+        direction: 'sendonly',
+        streams: [stream],
+        // VP8 with three temporal layers per simulcast layer: the SFU
+        // can shave frame rate for a viewer before giving up a size.
+        sendEncodings: source() === 'screen' ? undefined
+            : SIMULCAST_LAYERS.map((e) => (videoCodec === 'vp8' ? { ...e, scalabilityMode: 'L1T3' } : e)),
+    });
+    preferCodec(vt, videoCodec);
+    await setDegradation(vt.sender);
+    attachDataChannel(conn, sig);
 }
 
-function goLive() {
+function watchPeer() {
+    peer = new PeerSession(sig, { kind: 'publish', setup: setupPublish });
+    peer.on('connecting', () => status('connecting', 'Connecting…'));
+    peer.on('session', ({ session }) => { ui.session.textContent = session; });
+    peer.on('connected', () => status('live', 'Live'));
+    peer.on('interrupted', () => status('connecting', 'Connection interrupted…'));
+    peer.on('retrying', (r) => status('connecting', retryText(r)));
+    peer.on('closed', () => { ui.session.textContent = '–'; });
+    peer.on('failed', ({ code, message }) => fail(code === 'replaced'
+        ? 'This stage slot was taken over by another connection with the same account' : message));
+}
+
+async function goLive() {
     clearError(ui.error);
     wantLive = true;
-    retryAttempt = 0;
-    publish();
+    status('connecting', sig.isJoined ? 'Connecting…' : 'Connecting to server…');
+    await switching;
+    if (!stream && !(await switchSource())) {
+        wantLive = false;
+        status('error', 'Error');
+        return;
+    }
+    if (wantLive) peer.start();
 }
 
 function stopLive(message) {
     wantLive = false;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    if (session && sig?.isJoined) {
-        sig.request({ type: 'unpublish', session }).catch(() => {});
-    }
-    teardownPc();
+    peer.stop();
     status('idle', message || 'Idle');
 }
 
@@ -472,7 +381,8 @@ function setViewers(n) {
 // others are paused at the encoder (saving this uplink and CPU) until a
 // viewer wants them again.  The flags follow SIMULCAST_LAYERS' order.
 async function applyLayers(msg) {
-    if (!pc || msg.session !== session || !Array.isArray(msg.active)) return;
+    const pc = peer.pc;
+    if (!pc || msg.session !== peer.session || !Array.isArray(msg.active)) return;
     const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
     if (!sender) return;
     const params = sender.getParameters();
@@ -495,6 +405,7 @@ async function applyLayers(msg) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    watchPeer();
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
     new AnnouncementBanner($('#announcement'), sig);
     new DanmakuLayer($('.stage .tile-main'), sig, $('#show-danmaku'));
@@ -512,30 +423,14 @@ function startSignaling() {
         ui.stageAdmin.hidden = !canModerate;
         ui.recordRow.hidden = !canModerate;
         setViewers(msg.viewers);
-        if (wantLive) publish();
-        else status('idle', 'Ready');
+        // The server ended our session with the old socket: publish anew.
+        if (peer.wanted) peer.start();
+        else if (!wantLive) status('idle', 'Ready');
     });
     sig.on('viewers', (msg) => setViewers(msg.count));
     watchStage();
-    sig.on('session_connected', (msg) => {
-        if (msg.session === session && pc) {
-            retryAttempt = 0;
-            status('live', 'Live');
-        }
-    });
-    sig.on('session_closed', (msg) => {
-        if (msg.session !== session) return;
-        if (msg.reason === 'replaced') {
-            fail('This stage slot was taken over by another connection with the same account');
-        } else if (msg.reason === 'shutdown') {
-            scheduleRepublish('Server is restarting');
-        } else {
-            scheduleRepublish(`Session ended (${msg.reason})`);
-        }
-    });
     sig.on('close', () => {
-        // The server ends a socket's sessions with the socket.
-        teardownPc();
+        // js/peer.js drops the connection and reports the socket's retries.
         if (wantLive) status('connecting', 'Reconnecting to server…');
         else if (document.body.dataset.state !== 'error') status('idle', 'Disconnected; reconnecting…');
     });
@@ -559,11 +454,12 @@ function init() {
 
     // Expose internals for tests and for debugging from the console.
     window.stagecast = {
-        get pc() { return pc; },
-        get session() { return session; },
+        get pc() { return peer?.pc ?? null; },
+        get session() { return peer?.session ?? null; },
+        get connection() { return peer?.state ?? null; },
         get signaling() { return sig; },
         get interact() { return interact; },
-        stats: () => (pc ? pc.getStats() : Promise.resolve(null)),
+        stats: () => (peer?.pc ? peer.pc.getStats() : Promise.resolve(null)),
     };
 
     if (!params.token) {

@@ -17,7 +17,7 @@
 // request and which copy of each interaction broadcast the handlers see.
 // Handlers registered with on() do not need to know which one it was.
 
-import { backoffDelay } from './util.js';
+import { Backoff, Emitter } from './util.js';
 
 // Join errors that retrying cannot fix: the page must show them and stop.
 const FATAL_CODES = new Set([
@@ -32,20 +32,19 @@ export class SignalingError extends Error {
     }
 }
 
-export class SignalingClient {
+export class SignalingClient extends Emitter {
     constructor(url, token, opts = {}) {
+        super('signalling');
         this.url = url;
         this.token = token;
         this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
         this.pingIntervalMs = opts.pingIntervalMs ?? 15000;
         this.ws = null;
         this.joined = null;          // the last `joined` message, null while not joined
-        this.listeners = new Map();  // type -> Set of handlers
         this.pending = new Map();    // id -> { resolve, reject, timer }
         this.nextId = 1;
-        this.attempt = 0;
+        this.backoff = new Backoff();
         this.stopped = true;
-        this.reconnectTimer = null;
         this.pingTimer = null;
         this.channel = null;         // a ChannelRouter (js/datachannel.js), or null: all on /ws
     }
@@ -53,23 +52,6 @@ export class SignalingClient {
     // Which transport carries the interactions now: "datachannel" or "websocket".
     get interactionTransport() {
         return this.channel?.usable ? 'datachannel' : 'websocket';
-    }
-
-    on(type, fn) {
-        if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-        this.listeners.get(type).add(fn);
-        return () => this.listeners.get(type)?.delete(fn);
-    }
-
-    emit(type, payload) {
-        for (const fn of this.listeners.get(type) || []) {
-            try {
-                fn(payload);
-            } catch (err) {
-                // One broken handler must not stop the others or the socket.
-                console.error(`signalling handler for ${type} failed`, err);
-            }
-        }
     }
 
     get isJoined() {
@@ -83,14 +65,12 @@ export class SignalingClient {
 
     stop() {
         this.stopped = true;
-        clearTimeout(this.reconnectTimer);
-        this.reconnectTimer = null;
+        this.backoff.cancel();
         if (this.ws) this.ws.close(1000, 'bye');
     }
 
     connect() {
-        clearTimeout(this.reconnectTimer);
-        this.reconnectTimer = null;
+        this.backoff.cancel();
         let ws;
         try {
             ws = new WebSocket(this.url);
@@ -113,7 +93,7 @@ export class SignalingClient {
             const joined = await this.request({ type: 'join', token: this.token });
             if (ws !== this.ws) return;
             this.joined = joined;
-            this.attempt = 0;
+            this.backoff.reset();
             this.startPing(ws);
             this.emit('joined', joined);
         } catch (err) {
@@ -167,13 +147,11 @@ export class SignalingClient {
     }
 
     scheduleReconnect() {
-        if (this.stopped || this.reconnectTimer) return;
-        const delay = backoffDelay(this.attempt++);
-        this.emit('reconnecting', { delay, attempt: this.attempt });
-        this.reconnectTimer = setTimeout(() => {
-            this.reconnectTimer = null;
+        if (this.stopped || this.backoff.pending) return;
+        const delay = this.backoff.schedule(() => {
             if (!this.stopped) this.connect();
-        }, delay);
+        });
+        this.emit('reconnecting', { delay, attempt: this.backoff.attempt });
     }
 
     // A ping that goes unanswered means the TCP connection is dead without

@@ -36,6 +36,70 @@ export function backoffDelay(attempt, baseMs = 500, maxMs = 10000) {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
+// on(type, fn) / emit(type, payload) for the pages' long-lived objects
+// (the signalling client, the media connection).  on() returns a function
+// that removes the handler.
+export class Emitter {
+    constructor(what) {
+        this.what = what;           // named in the console when a handler throws
+        this.listeners = new Map(); // type -> Set of handlers
+    }
+
+    on(type, fn) {
+        if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+        this.listeners.get(type).add(fn);
+        return () => this.listeners.get(type)?.delete(fn);
+    }
+
+    emit(type, payload) {
+        for (const fn of this.listeners.get(type) || []) {
+            try {
+                fn(payload);
+            } catch (err) {
+                // One broken handler must not stop the others or the caller.
+                console.error(`${this.what} handler for ${type} failed`, err);
+            }
+        }
+    }
+}
+
+// The retry schedule of one reconnecting thing (the /ws socket, a page's
+// PeerConnection): one timer at a time, backoffDelay(attempt) long, and an
+// attempt count that success resets.
+export class Backoff {
+    constructor(baseMs = 500, maxMs = 10000) {
+        this.baseMs = baseMs;
+        this.maxMs = maxMs;
+        this.attempt = 0;
+        this.timer = null;
+    }
+
+    get pending() {
+        return this.timer !== null;
+    }
+
+    // Run fn after the next delay; returns the delay, or null when a retry
+    // is pending already.
+    schedule(fn) {
+        if (this.timer) return null;
+        const delay = backoffDelay(this.attempt++, this.baseMs, this.maxMs);
+        this.timer = setTimeout(() => {
+            this.timer = null;
+            fn();
+        }, delay);
+        return delay;
+    }
+
+    cancel() {
+        clearTimeout(this.timer);
+        this.timer = null;
+    }
+
+    reset() {
+        this.attempt = 0;
+    }
+}
+
 export function setState(state) {
     document.body.dataset.state = state;
 }
@@ -51,25 +115,6 @@ export function showError(el, err) {
 export function clearError(el) {
     el.textContent = '';
     el.hidden = true;
-}
-
-// Resolve when ICE gathering completes, or after timeoutMs: the server is
-// ICE-lite and only needs our ufrag/pwd and fingerprint; the host
-// candidates are a courtesy, not worth waiting long for.
-export function waitForIceGathering(pc, timeoutMs = 1000) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise((resolve) => {
-        const done = () => {
-            clearTimeout(timer);
-            pc.removeEventListener('icegatheringstatechange', onChange);
-            resolve();
-        };
-        const onChange = () => {
-            if (pc.iceGatheringState === 'complete') done();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        pc.addEventListener('icegatheringstatechange', onChange);
-    });
 }
 
 // Put the room's video codec ('vp8' or 'h264', from the server's `joined`

@@ -20,14 +20,11 @@ import { CheckinPrompt } from './interact-checkin.js';
 import { DanmakuForm, DanmakuLayer, LikeButton } from './interact-danmaku.js';
 import { LotteryNotice } from './interact-lottery.js';
 import { InteractPanel } from './interact-panel.js';
-import { SignalingClient, SignalingError } from './signaling.js';
+import { PeerSession, retryText } from './peer.js';
+import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
-import {
-    $, backoffDelay, clearError, readParams, setState, showError, waitForIceGathering, wsUrl,
-} from './util.js';
+import { $, clearError, readParams, setState, showError, wsUrl } from './util.js';
 
-const FATAL_SUBSCRIBE = new Set(['forbidden', 'unsupported', 'bad-sdp', 'bad-room']);
-const DISCONNECT_GRACE_MS = 4000;
 const STATS_INTERVAL_MS = 1000;
 // A remote audio level (0..1) above this counts as speaking when the server
 // sends no active_speaker events.
@@ -62,15 +59,10 @@ const ui = {
 const params = readParams();
 let sig = null;
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
-let pc = null;
+let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
-let session = null;
 let stageSize = 1;
 let videoCodec = 'vp8';     // what this page sends if it goes on stage
-let generation = 0;
-let retryAttempt = 0;
-let retryTimer = null;
-let disconnectTimer = null;
 let muted = true;
 let pinnedSlot = null;        // slot the user clicked to enlarge
 let decoding = false;         // video frames advanced in the last sample
@@ -95,14 +87,15 @@ function status(state, text) {
 // from the facts whenever one of them changes.
 function refreshStatus() {
     if (document.body.dataset.state === 'error') return;
-    if (!sig?.isJoined) status('connecting', 'Connecting…');
+    if (peer?.retrying) status('connecting', retryText(peer.retrying));
+    else if (!sig?.isJoined) status('connecting', 'Connecting…');
     else if (publishers.size === 0) status('waiting', 'Waiting for the presenter');
     else if (decoding) status('live', 'Live');
     else status('connecting', 'Starting video…');
 }
 
 function fail(err) {
-    teardownPc();
+    if (peer?.wanted) peer.stop({ release: false });
     sig?.stop();
     showError(ui.error, err);
     status('error', 'Error');
@@ -211,57 +204,6 @@ function setMuted(value) {
 
 // ---- subscription ------------------------------------------------------
 
-function teardownPc() {
-    generation++;
-    clearTimeout(disconnectTimer);
-    disconnectTimer = null;
-    if (pc) {
-        pc.ontrack = null;
-        pc.onconnectionstatechange = null;
-        pc.oniceconnectionstatechange = null;
-        pc.close();
-    }
-    pc = null;
-    meter = null;
-    session = null;
-    decoding = false;
-    lastFrames.clear();
-}
-
-function scheduleResubscribe(reason) {
-    if (retryTimer || document.body.dataset.state === 'error') return;
-    teardownPc();
-    const delay = backoffDelay(retryAttempt++);
-    status('connecting', `${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    retryTimer = setTimeout(() => {
-        retryTimer = null;
-        subscribe();
-    }, delay);
-}
-
-function watchConnection(conn) {
-    conn.oniceconnectionstatechange = () => {
-        if (conn !== pc) return;
-        const s = conn.iceConnectionState;
-        if (s === 'failed') {
-            scheduleResubscribe('Connection failed');
-        } else if (s === 'disconnected') {
-            clearTimeout(disconnectTimer);
-            disconnectTimer = setTimeout(() => {
-                if (conn === pc && conn.iceConnectionState === 'disconnected') {
-                    scheduleResubscribe('Connection lost');
-                }
-            }, DISCONNECT_GRACE_MS);
-        } else if (s === 'connected' || s === 'completed') {
-            clearTimeout(disconnectTimer);
-            retryAttempt = 0;
-        }
-    };
-    conn.onconnectionstatechange = () => {
-        if (conn === pc && conn.connectionState === 'failed') scheduleResubscribe('Connection failed');
-    };
-}
-
 function onTrack(conn, ev) {
     // Transceivers were added as (audio, video) pairs: pair i is slot i.
     const index = conn.getTransceivers().indexOf(ev.transceiver);
@@ -273,55 +215,37 @@ function onTrack(conn, ev) {
     renderTiles();
 }
 
-async function subscribe() {
-    if (!sig?.isJoined) return;   // the `joined` handler calls us again
-    teardownPc();
-    const gen = generation;
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    refreshStatus();
-    try {
-        const conn = new RTCPeerConnection();
-        pc = conn;
-        meter = new StatsMeter(conn);
-        watchConnection(conn);
-        // Fresh streams per PeerConnection, so no ended track lingers.
-        slotStreams.length = 0;
-        for (let slot = 0; slot < stageSize; slot++) {
-            slotStreams.push(new MediaStream());
-            conn.addTransceiver('audio', { direction: 'recvonly' });
-            conn.addTransceiver('video', { direction: 'recvonly' });
-        }
-        for (const tile of tiles.values()) tile.video.srcObject = null;
-        conn.ontrack = (ev) => onTrack(conn, ev);
-        // The interactions' data channel (js/datachannel.js); signalling stays on /ws.
-        attachDataChannel(conn, sig);
-        await conn.setLocalDescription(await conn.createOffer());
-        await waitForIceGathering(conn, 1000);
-        if (gen !== generation) return;
-        const answer = await sig.request({ type: 'subscribe', sdp: conn.localDescription.sdp });
-        if (gen !== generation) {
-            sig.send({ type: 'unsubscribe', session: answer.session });
-            return;
-        }
-        session = answer.session;
-        await conn.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+// The transceivers of one subscribe attempt (js/peer.js makes the
+// PeerConnection, negotiates it and retries).
+function setupSubscribe(conn) {
+    meter = new StatsMeter(conn);
+    // Fresh streams per PeerConnection, so no ended track lingers.
+    slotStreams.length = 0;
+    for (let slot = 0; slot < stageSize; slot++) {
+        slotStreams.push(new MediaStream());
+        conn.addTransceiver('audio', { direction: 'recvonly' });
+        conn.addTransceiver('video', { direction: 'recvonly' });
+    }
+    for (const tile of tiles.values()) tile.video.srcObject = null;
+    conn.ontrack = (ev) => onTrack(conn, ev);
+    // The interactions' data channel (js/datachannel.js); signalling stays on /ws.
+    attachDataChannel(conn, sig);
+}
+
+function watchPeer() {
+    peer = new PeerSession(sig, { kind: 'subscribe', setup: setupSubscribe });
+    peer.on('session', () => {
         applyQuality();
         sendViewports(true);
         renderTiles();
-    } catch (err) {
-        if (gen !== generation) return;
-        if (err instanceof SignalingError && FATAL_SUBSCRIBE.has(err.code)) {
-            fail(`The server refused to subscribe (${err.code}): ${err.message}`);
-        } else if (err instanceof SignalingError) {
-            // Includes room-full (a seat may free up) and overloaded (the
-            // server refuses new viewers while its media workers catch up).
-            scheduleResubscribe(err.code === 'overloaded' ? 'The server is at capacity'
-                                                          : `Subscribe failed (${err.code})`);
-        } else {
-            fail(err);
-        }
-    }
+    });
+    peer.on('closed', () => {
+        meter = null;
+        decoding = false;
+        lastFrames.clear();
+    });
+    for (const type of ['connecting', 'connected', 'retrying']) peer.on(type, () => refreshStatus());
+    peer.on('failed', ({ message }) => fail(message));
 }
 
 // ---- quality (simulcast layer) ------------------------------------------
@@ -329,6 +253,7 @@ async function subscribe() {
 // The chosen quality applies to every stage slot; the SFU switches at the
 // next keyframe of that layer, so the picture never breaks.
 function applyQuality() {
+    const session = peer?.session;
     if (!sig?.isJoined || !session) return;
     const layer = ui.quality.value;
     for (let slot = 0; slot < stageSize; slot++) {
@@ -351,6 +276,7 @@ function scheduleViewports() {
 }
 
 function sendViewports(force) {
+    const session = peer?.session;
     if (!sig?.isJoined || !session) return;
     if (force) sentWidths.clear();
     for (const [slot, tile] of tiles) {
@@ -373,7 +299,7 @@ function slotOfMid(conn, mid) {
 }
 
 async function sampleStats() {
-    const conn = pc;
+    const conn = peer?.pc;
     if (!conn || !meter) return;
     let sample;
     try {
@@ -381,7 +307,7 @@ async function sampleStats() {
     } catch {
         return;   // the PeerConnection closed under us
     }
-    if (conn !== pc) return;
+    if (conn !== peer.pc) return;
     let advanced = false;
     for (const v of sample.video) {
         const slot = slotOfMid(conn, v.mid);
@@ -439,7 +365,7 @@ function onGuestChange(g) {
     if (g !== guest) return;
     ui.guestStatus.textContent = g.state === 'live' ? 'Your camera is live.'
         : g.state === 'error' ? g.error
-            : g.state === 'connecting' ? 'Connecting…' : '';
+            : g.state === 'connecting' ? (g.retrying ? retryText(g.retrying) : 'Connecting…') : '';
     if (g.stream && ui.selfPreview.srcObject !== g.stream) ui.selfPreview.srcObject = g.stream;
     const off = [g.muted.audio && 'microphone', g.muted.video && 'camera'].filter(Boolean);
     ui.muteNote.hidden = off.length === 0;
@@ -571,6 +497,7 @@ function setPublishers(list) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    watchPeer();
     watchInteractions();
     sig.on('joined', (msg) => {
         clearError(ui.error);
@@ -585,7 +512,7 @@ function startSignaling() {
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);
         renderTiles();
-        subscribe();
+        peer.start();
     });
     sig.on('viewers', (msg) => {
         if (typeof msg.count === 'number') ui.viewers.textContent = String(msg.count);
@@ -601,16 +528,9 @@ function startSignaling() {
         if (p && publishers.get(p.slot)?.session === p.session) publishers.delete(p.slot);
         renderTiles();
     });
-    sig.on('session_connected', (msg) => {
-        if (msg.session === session) retryAttempt = 0;
-    });
-    sig.on('session_closed', (msg) => {
-        if (msg.session === session) scheduleResubscribe(`Session ended (${msg.reason})`);
-        else guest?.onSessionClosed(msg);
-    });
     sig.on('close', () => {
-        // The server ended our session with the socket; `joined` resubscribes.
-        teardownPc();
+        // The server ended our sessions with the socket (js/peer.js drops
+        // the connection); `joined` subscribes again.
         stopGuest(false);
         setStage('audience');
         refreshStatus();
@@ -635,8 +555,9 @@ function init() {
     setInterval(sampleStats, STATS_INTERVAL_MS);
 
     window.stagecast = {
-        get pc() { return pc; },
-        get session() { return session; },
+        get pc() { return peer?.pc ?? null; },
+        get session() { return peer?.session ?? null; },
+        get connection() { return peer?.state ?? null; },
         get signaling() { return sig; },
         get publishers() { return [...publishers.values()]; },
         get userId() { return myUserId; },
@@ -644,7 +565,7 @@ function init() {
         get guest() { return guest; },
         get interact() { return interact; },
         // Raw inbound counters: {video: [{mid, framesDecoded, ...}], audio: [...], rttMs}.
-        stats: () => (pc ? readInbound(pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
+        stats: () => (peer?.pc ? readInbound(peer.pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
     };
 
     if (!params.token) {

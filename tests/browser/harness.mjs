@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,6 +74,22 @@ export async function waitFor(what, fn, timeoutMs = 30000, stepMs = 250) {
     }
 }
 
+// test() that remembers whether one failed, so after() knows to print the
+// server's log:  const steps = failureTracking();  steps.step(name, fn);
+// ... if (steps.failed) ...
+export function failureTracking() {
+    const t = { failed: false };
+    t.step = (name, fn) => test(name, async () => {
+        try {
+            await fn();
+        } catch (err) {
+            t.failed = true;
+            throw err;
+        }
+    });
+    return t;
+}
+
 // One `stagecast serve` with its own data directory and ports, and a
 // headless Chromium to open its pages in.
 export class Platform {
@@ -88,25 +105,43 @@ export class Platform {
     async start() {
         assert.ok(existsSync(this.bin), `no stagecast binary at ${this.bin}`);
         this.dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
-        const port = await freePort('tcp');
-        const udpPort = await freePort('udp');
-        this.base = `http://127.0.0.1:${port}`;
-        this.server = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port',
-            String(udpPort), '--data', this.dataDir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+        this.port = await freePort('tcp');
+        this.udpPort = await freePort('udp');
+        this.base = `http://127.0.0.1:${this.port}`;
+        await this.spawnServer();
+        this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+        return this;
+    }
+
+    async spawnServer() {
+        this.exit = null;
+        const server = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${this.port}`, '--udp-port',
+            String(this.udpPort), '--data', this.dataDir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+        this.server = server;
         const keep = (chunk) => {
             this.log += chunk.toString();
             if (this.log.length > 200000) this.log = this.log.slice(-100000);
         };
-        this.server.stdout.on('data', keep);
-        this.server.stderr.on('data', keep);
-        this.server.on('exit', (code, signal) => { this.exit = { code, signal }; });
+        server.stdout.on('data', keep);
+        server.stderr.on('data', keep);
+        server.on('exit', (code, signal) => { if (server === this.server) this.exit = { code, signal }; });
         await waitFor('GET /api/health', async () => {
             assert.equal(this.exit, null, `stagecast exited early:\n${this.log}`);
             const res = await fetch(`${this.base}/api/health`);
             return res.ok;
         }, 20000);
-        this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-        return this;
+    }
+
+    // End the server with `signal` (SIGKILL: a crash, no goodbye to any
+    // client) and wait until it is gone; the pages stay open.
+    async kill(signal = 'SIGKILL') {
+        this.server.kill(signal);
+        await waitFor('stagecast to exit', () => this.exit !== null, 10000);
+    }
+
+    // A new server on the same ports and data (so the pages' tokens hold).
+    async restart() {
+        await this.spawnServer();
     }
 
     async token(role, name) {

@@ -7,7 +7,7 @@
 //      STAGECAST_SCREENSHOTS (a directory: save screenshots there),
 //      STAGECAST_LOG (print the server log even when all passes).
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, waitFor } from './harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, failureTracking, findBinary, freePort, waitFor } from './harness.mjs';
 
 const ROOM = 'browser-test';
 const run = promisify(execFile);
@@ -35,17 +35,9 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
     let browser;
     let presenter;
     let viewers = [];
-    let failed = false;
 
-    // A test that records its failure, so after() knows to print the server log.
-    const step = (name, fn) => test(name, async () => {
-        try {
-            await fn();
-        } catch (err) {
-            failed = true;
-            throw err;
-        }
-    });
+    const steps = failureTracking();
+    const step = steps.step;
 
     async function token(role) {
         const { stdout } = await run(bin, ['token', '--data', dataDir, '--room', ROOM, '--role', role]);
@@ -120,7 +112,7 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
         if (browser) await browser.close().catch(() => {});
         if (server && serverExit === null) await stopServer().catch((err) => console.log(err.message));
         if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-        if ((failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
+        if ((steps.failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
     });
 
     step('the pages load without errors', async () => {

@@ -4,9 +4,9 @@
 // switching layers while playing keeps decoding, each switch starting at a
 // keyframe its decoder did not have to ask for.
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEEP_SIZE, Platform, goLive, sentLayers, waitFor } from './harness.mjs';
+import { KEEP_SIZE, Platform, failureTracking, goLive, sentLayers, waitFor } from './harness.mjs';
 
 // The main tile's inbound video (slot 0) as the page's getStats shows it.
 const video = (page) => page.evaluate(async () => {
@@ -61,20 +61,13 @@ async function decodesLayer(page, label, rid, after = 0) {
 
 describe('simulcast layers per viewer', { timeout: 300000 }, () => {
     const platform = new Platform('simulcast-test');
-    let failed = false;
-    const step = (name, fn) => test(name, async () => {
-        try {
-            await fn();
-        } catch (err) {
-            failed = true;
-            throw err;
-        }
-    });
+    const steps = failureTracking();
+    const step = steps.step;
 
     before(async () => { await platform.start(); });
     after(async () => {
         const exit = await platform.stop();
-        if (failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
+        if (steps.failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
         assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
         assert.deepEqual(platform.pageErrors, []);
     });

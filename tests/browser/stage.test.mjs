@@ -9,7 +9,7 @@
 // Env: STAGECAST_BIN, CHROMIUM, STAGECAST_SCREENSHOTS, STAGECAST_LOG (as in
 // live.test.mjs).
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, findBinary, freePort, sleep, waitFor } from './harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, failureTracking, findBinary, freePort, sleep, waitFor } from './harness.mjs';
 
 const ROOM = 'stage-test';
 const STAGE_SIZE = 2;
@@ -79,16 +79,9 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
     let host;
     let alice;      // viewer who goes on stage
     let bob;        // viewer who watches her
-    let failed = false;
 
-    const step = (name, fn) => test(name, async () => {
-        try {
-            await fn();
-        } catch (err) {
-            failed = true;
-            throw err;
-        }
-    });
+    const steps = failureTracking();
+    const step = steps.step;
 
     async function token(role, name, sub) {
         const args = ['token', '--data', dataDir, '--room', ROOM, '--role', role];
@@ -162,7 +155,7 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
             if (!stopped) server.kill('SIGKILL');
         }
         if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-        if ((failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
+        if ((steps.failed || process.env.STAGECAST_LOG) && serverLog) console.log(`--- stagecast log (tail) ---\n${serverLog.slice(-20000)}`);
     });
 
     step('the host goes live and two viewers watch', async () => {
