@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sfu/gcm.h"
-#include "sfu/util.h"
+#include "sfu/crypto/gcm.h"
+#include "sfu/engine/util.h"
 
 #define MAX_THREADS 64
 #define RUN 8     /* packets sealed per context visit: a frame's GSO run */

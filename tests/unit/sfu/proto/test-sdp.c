@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 static sc_sdp *sdp;
 static char err[256];

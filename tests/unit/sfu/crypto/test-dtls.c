@@ -13,7 +13,7 @@
 
 #include "dtls.h"
 #include "util.h"
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #define MAX_DGRAMS 256
 #define MAX_DGRAM 4096

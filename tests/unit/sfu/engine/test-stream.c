@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "stream.h"
 #include "util.h"
 

@@ -3,7 +3,7 @@
 #include "rtcp.h"
 #include "util.h"
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "gcm.h"
 #include "util.h"
 

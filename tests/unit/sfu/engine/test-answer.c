@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "answer.h"
 #include "sdp.h"
 

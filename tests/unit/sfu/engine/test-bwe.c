@@ -4,7 +4,7 @@
  * nothing to do with ours. */
 #include "bwe.h"
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * that run past the message, every truncation of a valid OPEN). */
 #include "sctp.h"
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include "dtls.h"
 #include "srtp.h"
 #include "util.h"
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #define BUF_CAP 1500
 #define GCM_RX_WINDOW_FOR_TEST 1024 /* sfu/srtp.c's GCM_RX_WINDOW */

@@ -4,7 +4,7 @@
 #include "vp8.h"
 #include "util.h"
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

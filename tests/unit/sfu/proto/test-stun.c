@@ -17,7 +17,7 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "stun.h"
 
 #define LOCAL_UFRAG "LOCAL"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "private.h"
 #include "sfu.h"
 

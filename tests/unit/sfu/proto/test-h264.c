@@ -2,7 +2,7 @@
  * inputs of RELIABILITY 8. */
 #include <errno.h>
 
-#include "../sc_test.h"
+#include "../../sc_test.h"
 #include "h264.h"
 
 int main(void)
