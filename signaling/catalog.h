@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "http.h"
-#include "recorder.h"
+#include "recorder/recorder.h"
 
 #define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */
 #define SC_CATALOG_CHAPTER_MAX 200        /* characters in a chapter title */

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
-#include "log.h"
+#include "common/log.h"
 #include "sc_build_config.h"
 #include "token.h"
 #include "whip.h"

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "store.h"
 
 typedef struct sc_server sc_server;

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "sfu.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "sfu/sfu.h"
 
 #define MOD SC_PERM_MODERATE
 #define CHAT SC_PERM_CHAT

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
-#include "log.h"
+#include "common/log.h"
 #include "token.h"
 #include "ws.h"
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "composite.h"
+#include "recorder/composite.h"
 #include "http.h"
 #include "store.h"
 

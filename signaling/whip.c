@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "recorder.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "recorder/recorder.h"
 #include "store.h"
 #include "ws.h"
 

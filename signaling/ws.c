@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
 #include "jwt.h"
-#include "log.h"
+#include "common/log.h"
 #include "stage.h"
 #include "token.h"
 #include "whip.h"

@@ -6,7 +6,7 @@
  * OpenSSL stacks a buffering BIO on top and flushes it whenever the next
  * record would not fit the MTU, so every write() we see is a packed datagram
  * of at most SC_DTLS_MTU bytes (OpenSSL 3.0 has no BIO_s_dgram_mem). */
-#include "dtls.h"
+#include "sfu/crypto/dtls.h"
 
 #include <errno.h>
 #include <openssl/bio.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util.h"
+#include "sfu/proto/bytes.h"
 
 /* Datagram budget for our flights: fits any path that carries our media. */
 #define SC_DTLS_MTU 1200
@@ -209,6 +209,19 @@ static SSL_CTX *make_ctx(X509 *x509, EVP_PKEY *key)
 fail:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+void sc_hex_colon(const uint8_t *in, size_t len, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *p = out;
+    for (size_t i = 0; i < len; i++) {
+        if (i)
+            *p++ = ':';
+        *p++ = hex[in[i] >> 4];
+        *p++ = hex[in[i] & 15];
+    }
+    *p = '\0';
 }
 
 sc_dtls_cert *sc_dtls_cert_new(void)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "srtp.h"
+#include "sfu/crypto/srtp.h"
 
 /* Our certificate: ECDSA P-256, self-signed, shared by all transports. */
 typedef struct sc_dtls_cert sc_dtls_cert;
@@ -16,6 +16,9 @@ sc_dtls_cert *sc_dtls_cert_new(void);
 void sc_dtls_cert_free(sc_dtls_cert *c);
 /* "AB:CD:..." SHA-256 of the DER certificate, for a=fingerprint:sha-256. */
 const char *sc_dtls_cert_fingerprint(const sc_dtls_cert *c);
+
+/* Upper-case hex with ':' between bytes ("AB:CD:..."); out needs 3*len bytes. */
+void sc_hex_colon(const uint8_t *in, size_t len, char *out);
 
 typedef enum sc_dtls_role {
     SC_DTLS_ROLE_CLIENT, /* we are setup:active: we send the ClientHello */

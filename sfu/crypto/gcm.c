@@ -1,6 +1,6 @@
 /* AES-128-GCM for SRTP: the provider's functions called directly, EVP as
  * the fallback.  See gcm.h for why. */
-#include "gcm.h"
+#include "sfu/crypto/gcm.h"
 
 #include <errno.h>
 #include <openssl/core_dispatch.h>

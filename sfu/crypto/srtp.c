@@ -13,7 +13,7 @@
  * authenticates, and our SRTCP keeps a replay window per SSRC, so a peer
  * holding the keys could make us allocate without bound; we remember which
  * SSRCs we let in and refuse new ones past SC_SRTP_MAX_SSRCS (RELIABILITY 11). */
-#include "srtp.h"
+#include "sfu/crypto/srtp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gcm.h"
-#include "util.h"
+#include "sfu/crypto/gcm.h"
+#include "sfu/proto/bytes.h"
 
 /* RTP and RTCP with AEAD_AES_128_GCM are done here with OpenSSL (AES-NI)
  * rather than by libsrtp: Debian's libsrtp2 is built on NSS, whose per-call

@@ -1,12 +1,12 @@
-#include "answer.h"
+#include "sfu/engine/answer.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "sctp.h"
-#include "util.h"
+#include "sfu/engine/sctp.h"
+#include "sfu/engine/util.h"
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dtls.h"
-#include "sdp.h"
-#include "sfu.h"
+#include "sfu/crypto/dtls.h"
+#include "sfu/proto/sdp.h"
+#include "sfu/sfu.h"
 
 #define SC_MAX_SLOTS 16 /* stage slots a subscriber can receive */
 #define SC_AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"

@@ -1,4 +1,4 @@
-#include "bwe.h"
+#include "sfu/engine/bwe.h"
 
 #include <string.h>
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtcp.h"
+#include "sfu/proto/rtcp.h"
 
 #define SC_BWE_HISTORY 512          /* sent packets remembered (a few seconds) */
 #define SC_BWE_TREND_POINTS 20      /* delay samples in the trend line */

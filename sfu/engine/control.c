@@ -12,12 +12,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
-#include "private.h"
-#include "sdp.h"
-#include "srtp.h"
-#include "util.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "sfu/crypto/srtp.h"
+#include "sfu/engine/private.h"
+#include "sfu/proto/sdp.h"
 
 typedef struct dir_session {
     uint64_t id;

@@ -1,4 +1,4 @@
-#include "packet.h"
+#include "sfu/engine/packet.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtcp.h"
-#include "rtp.h"
-#include "vp8.h"
+#include "sfu/proto/rtcp.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/vp8.h"
 
 typedef struct sc_media_pkt {
     uint32_t refs;             /* atomic */

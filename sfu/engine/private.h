@@ -9,14 +9,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "answer.h"
-#include "bwe.h"
-#include "packet.h"
-#include "dtls.h"
-#include "sctp.h"
-#include "sfu.h"
-#include "srtp.h"
-#include "stream.h"
+#include "sfu/crypto/dtls.h"
+#include "sfu/crypto/srtp.h"
+#include "sfu/engine/answer.h"
+#include "sfu/engine/bwe.h"
+#include "sfu/engine/packet.h"
+#include "sfu/engine/sctp.h"
+#include "sfu/engine/stream.h"
+#include "sfu/sfu.h"
 
 typedef struct sc_worker sc_worker;
 typedef struct sc_room sc_room;

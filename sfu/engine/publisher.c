@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "h264.h"
-#include "private.h"
-#include "rtcp.h"
-#include "rtp.h"
-#include "util.h"
-#include "vp8.h"
+#include "common/clock.h"
+#include "sfu/engine/private.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
+#include "sfu/proto/h264.h"
+#include "sfu/proto/rtcp.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/vp8.h"
 
 static void init_track(sc_pub_track *pt, const sc_negotiated *neg, sc_sdp_kind kind)
 {

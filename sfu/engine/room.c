@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
-#include "private.h"
-#include "rtcp.h"
-#include "rtp.h"
-#include "util.h"
-#include "vp8.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "sfu/engine/private.h"
+#include "sfu/proto/bytes.h"
+#include "sfu/proto/rtcp.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/vp8.h"
 
 #define MAX_NACK_SEQS 64
 

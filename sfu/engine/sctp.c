@@ -1,5 +1,5 @@
 /* Data channels over usrsctp; the threading design is in sctp.h. */
-#include "sctp.h"
+#include "sfu/engine/sctp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,8 +10,9 @@
 #include <sys/socket.h>
 #include <usrsctp.h>
 
-#include "clock.h"
-#include "util.h"
+#include "common/clock.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
 
 /* Received items waiting for the owner beyond this are dropped (only a
  * peer flooding between two of the owner's drains gets there). */

@@ -1,9 +1,10 @@
-#include "stream.h"
+#include "sfu/engine/stream.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
 
 void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8)
 {

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
-#include "rtp.h"
-#include "vp8.h"
+#include "sfu/engine/packet.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/vp8.h"
 
 /* Rewrites a source's sequence numbers, timestamps and VP8 picture ids into
  * one output stream.  When the source changes (a publisher reconnects with a

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "clock.h"
-#include "log.h"
-#include "private.h"
-#include "rtp.h"
-#include "stun.h"
-#include "util.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "sfu/engine/private.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/stun.h"
 
 sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_params *p, int slot)
 {

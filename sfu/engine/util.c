@@ -1,4 +1,4 @@
-#include "util.h"
+#include "sfu/engine/util.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -49,19 +49,6 @@ void sc_random_ice_string(char *out, size_t len)
     for (size_t i = 0; i < len; i++)
         out[i] = alphabet[rnd[i] & 63];
     out[len] = '\0';
-}
-
-void sc_hex_colon(const uint8_t *in, size_t len, char *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *p = out;
-    for (size_t i = 0; i < len; i++) {
-        if (i)
-            *p++ = ':';
-        *p++ = hex[in[i] >> 4];
-        *p++ = hex[in[i] & 15];
-    }
-    *p = '\0';
 }
 
 void sc_strbuf_init(sc_strbuf *sb) { memset(sb, 0, sizeof(*sb)); }

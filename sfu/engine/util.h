@@ -1,5 +1,5 @@
-/* Small helpers shared by the media plane and the signalling: the NTP clock,
- * secure randomness, hex, a growable string buffer. */
+/* Small helpers of the media engine: the NTP clock, secure randomness, a
+ * growable string buffer.  Byte-order access is sfu/proto/bytes.h. */
 #ifndef SC_UTIL_H
 #define SC_UTIL_H
 
@@ -21,28 +21,6 @@ uint32_t sc_random_u32(void);
 uint64_t sc_random_u64(void);
 /* len characters from [A-Za-z0-9+/] (valid ICE ufrag/pwd chars), NUL-terminated. */
 void sc_random_ice_string(char *out, size_t len);
-
-/* Upper-case hex with ':' between bytes ("AB:CD:..."); out needs 3*len bytes. */
-void sc_hex_colon(const uint8_t *in, size_t len, char *out);
-
-static inline uint16_t sc_rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t sc_rd24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }
-static inline uint32_t sc_rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void sc_wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void sc_wr24(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 16); p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)v;
-}
-static inline void sc_wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-/* Sequence-number arithmetic modulo 2^16: true when a comes after b. */
-static inline bool sc_seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)(a - b) < 0x8000; }
 
 /* A growable NUL-terminated string.  On allocation failure `failed` is set and
  * further appends are ignored, so callers check once at the end. */

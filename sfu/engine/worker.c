@@ -17,12 +17,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
-#include "private.h"
-#include "rtp.h"
-#include "stun.h"
-#include "util.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "sfu/engine/private.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/rtp.h"
+#include "sfu/proto/stun.h"
 
 #define RECV_BATCH 32
 #define RECV_BUF 2048

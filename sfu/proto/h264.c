@@ -1,4 +1,4 @@
-#include "h264.h"
+#include "sfu/proto/h264.h"
 
 #include <errno.h>
 #include <string.h>

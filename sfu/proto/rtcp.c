@@ -5,9 +5,9 @@
  * and every count inside (report blocks, FCI entries, REMB SSRCs) is checked
  * against it before anything is read: these are the bugs that bit Janus and
  * mediasoup (RELIABILITY 1, 2, 4). */
-#include "rtcp.h"
+#include "sfu/proto/rtcp.h"
 
-#include "util.h"
+#include "sfu/proto/bytes.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * in-place field writers the forwarder uses.  Everything here runs once per
  * packet, so it never allocates, never logs, and checks every length against
  * the bytes actually present before it reads them. */
-#include "rtp.h"
+#include "sfu/proto/rtp.h"
 
-#include "util.h"
+#include "sfu/proto/bytes.h"
 
 #include <errno.h>
 #include <limits.h>

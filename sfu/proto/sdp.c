@@ -20,7 +20,7 @@
  * fit their field are an error, never truncated.  An a=fingerprint whose
  * hash does not fit (sha-512) is skipped when the same level or the session
  * also offers one that fits, and is an error otherwise. */
-#include "sdp.h"
+#include "sfu/proto/sdp.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -16,7 +16,7 @@
  * We also check MESSAGE-INTEGRITY ourselves with a constant-time compare
  * before libnice's memcmp() sees it, and refuse an empty password
  * (stun_agent_validate skips the integrity check when the key is empty). */
-#include "stun.h"
+#include "sfu/proto/stun.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -3,7 +3,7 @@
  * to find keyframes and rewrites picture id / TL0PICIDX when it switches
  * simulcast layers, so every optional byte is bounds-checked before use
  * (RELIABILITY 8). */
-#include "vp8.h"
+#include "sfu/proto/vp8.h"
 
 #include <errno.h>
 

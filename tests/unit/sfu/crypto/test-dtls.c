@@ -11,9 +11,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dtls.h"
-#include "util.h"
-#include "../../sc_test.h"
+#include "sfu/crypto/dtls.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
+#include "tests/unit/sc_test.h"
 
 #define MAX_DGRAMS 256
 #define MAX_DGRAM 4096

@@ -1,4 +1,4 @@
-/* AES-128-GCM (sfu/gcm.c): the published test vector through both paths
+/* AES-128-GCM (sfu/crypto/gcm.c): the published test vector through both paths
  * (the provider's functions called directly, and EVP), the two agreeing on
  * random packets in both directions, and tampering refused. */
 #include <errno.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../sc_test.h"
-#include "gcm.h"
-#include "util.h"
+#include "sfu/crypto/gcm.h"
+#include "sfu/engine/util.h"
+#include "tests/unit/sc_test.h"
 
 static size_t unhex(const char *hex, uint8_t *out)
 {

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtls.h"
-#include "srtp.h"
-#include "util.h"
-#include "../../sc_test.h"
+#include "sfu/crypto/dtls.h"
+#include "sfu/crypto/srtp.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
+#include "tests/unit/sc_test.h"
 
 #define BUF_CAP 1500
-#define GCM_RX_WINDOW_FOR_TEST 1024 /* sfu/srtp.c's GCM_RX_WINDOW */
+#define GCM_RX_WINDOW_FOR_TEST 1024 /* sfu/crypto/srtp.c's GCM_RX_WINDOW */
 
 static size_t salt_for(sc_srtp_profile p) { return p == SC_SRTP_AEAD_AES_128_GCM ? 12 : 14; }
 

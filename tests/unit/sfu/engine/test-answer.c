@@ -1,12 +1,12 @@
-/* sfu/answer.c: what we answer to real clients' offers. */
+/* sfu/engine/answer.c: what we answer to real clients' offers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../sc_test.h"
-#include "answer.h"
-#include "sdp.h"
+#include "sfu/engine/answer.h"
+#include "sfu/proto/sdp.h"
+#include "tests/unit/sc_test.h"
 
 static char *slurp(const char *name, size_t *len)
 {

@@ -1,10 +1,10 @@
-/* Unit tests for sfu/bwe.c against a simulated path: a bottleneck link with
+/* Unit tests for sfu/engine/bwe.c against a simulated path: a bottleneck link with
  * a FIFO queue (and, for a policed link, random loss), feedback every
  * 100 ms the way a browser sends transport-cc, on a receiver clock that has
  * nothing to do with ours. */
-#include "bwe.h"
+#include "sfu/engine/bwe.h"
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>

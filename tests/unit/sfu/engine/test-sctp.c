@@ -1,9 +1,9 @@
-/* Unit tests for the DCEP codec in sfu/sctp.c (RFC 8832): the OPEN a browser
+/* Unit tests for the DCEP codec in sfu/engine/sctp.c (RFC 8832): the OPEN a browser
  * sends, ACK, round trips, and RELIABILITY item 16 (label/protocol lengths
  * that run past the message, every truncation of a valid OPEN). */
-#include "sctp.h"
+#include "sfu/engine/sctp.h"
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

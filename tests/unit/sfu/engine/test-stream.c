@@ -1,12 +1,12 @@
-/* sfu/stream.c: the rewriter keeps each viewer's stream continuous across
+/* sfu/engine/stream.c: the rewriter keeps each viewer's stream continuous across
  * source changes; the retransmission buffer finds what it holds and nothing
  * else. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../sc_test.h"
-#include "stream.h"
-#include "util.h"
+#include "sfu/engine/stream.h"
+#include "sfu/proto/bytes.h"
+#include "tests/unit/sc_test.h"
 
 static void test_continuous_within_source(void)
 {

@@ -1,4 +1,4 @@
-/* sfu/sfu.c, sfu/worker.c: --worker-cpus lists are parsed into CPU numbers,
+/* sfu/engine/control.c, sfu/engine/worker.c: --worker-cpus lists are parsed into CPU numbers,
  * refused with a clear message when malformed or naming a CPU this process
  * may not use; a pinned worker runs only on its CPU; a worker's port stays
  * its own. */
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../sc_test.h"
-#include "private.h"
-#include "sfu.h"
+#include "sfu/engine/private.h"
+#include "sfu/sfu.h"
+#include "tests/unit/sc_test.h"
 
 static int first_allowed_cpu(void)
 {

@@ -1,9 +1,9 @@
-/* sfu/h264.c: keyframe detection in RFC 6184 payloads, and the truncated
+/* sfu/proto/h264.c: keyframe detection in RFC 6184 payloads, and the truncated
  * inputs of RELIABILITY 8. */
 #include <errno.h>
 
-#include "../../sc_test.h"
-#include "h264.h"
+#include "sfu/proto/h264.h"
+#include "tests/unit/sc_test.h"
 
 int main(void)
 {

@@ -1,9 +1,10 @@
-/* Unit tests for sfu/rtcp.c: compound walking, SR/RR/NACK/PLI/FIR/REMB
+/* Unit tests for sfu/proto/rtcp.c: compound walking, SR/RR/NACK/PLI/FIR/REMB
  * parsing and building, and RELIABILITY items 1, 2 and 4. */
-#include "rtcp.h"
-#include "util.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
+#include "sfu/proto/rtcp.h"
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* Unit tests for sfu/rtp.c: RTP header parsing, RFC 8285 extensions, field
+/* Unit tests for sfu/proto/rtp.c: RTP header parsing, RFC 8285 extensions, field
  * writers, stripped copies, and the RELIABILITY items 5, 6, 7, 9, 10. */
-#include "rtp.h"
-#include "util.h"
+#include "sfu/proto/bytes.h"
+#include "sfu/proto/rtp.h"
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SDP offer parser: real offers captured from Chromium, aiortc and GStreamer
  * webrtcbin (tests/data/sdp/), offers modelled on Firefox and OBS Studio
  * (libdatachannel), and the hostile inputs of RELIABILITY 15. */
-#include "sdp.h"
+#include "sfu/proto/sdp.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 static sc_sdp *sdp;
 static char err[256];

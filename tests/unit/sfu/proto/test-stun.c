@@ -1,4 +1,4 @@
-/* sfu/stun.c against libnice's own ICE client side: requests are built the
+/* sfu/proto/stun.c against libnice's own ICE client side: requests are built the
  * way a browser sends them (stun_usage_ice_conncheck_create), answers are
  * checked the way the browser would (stun_agent_validate on the client
  * agent, then XOR-MAPPED-ADDRESS).  Malformed variants (RELIABILITY 12)
@@ -17,8 +17,8 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
-#include "../../sc_test.h"
-#include "stun.h"
+#include "sfu/proto/stun.h"
+#include "tests/unit/sc_test.h"
 
 #define LOCAL_UFRAG "LOCAL"
 #define REMOTE_UFRAG "REMOTE"

@@ -1,10 +1,10 @@
-/* Unit tests for sfu/vp8.c: RFC 7741 payload descriptors as Chrome and
+/* Unit tests for sfu/proto/vp8.c: RFC 7741 payload descriptors as Chrome and
  * Firefox send them, keyframe detection and size, in-place rewriting, and
  * RELIABILITY item 8 (truncated descriptors). */
-#include "vp8.h"
-#include "util.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/vp8.h"
 
-#include "../../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 #include <errno.h>
 #include <stdlib.h>
