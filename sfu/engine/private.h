@@ -3,11 +3,9 @@
 #ifndef SC_PRIVATE_H
 #define SC_PRIVATE_H
 
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "sfu/crypto/dtls.h"
 #include "sfu/crypto/srtp.h"
@@ -16,6 +14,8 @@
 #include "sfu/engine/packet.h"
 #include "sfu/engine/sctp.h"
 #include "sfu/engine/stream.h"
+#include "sfu/net/path.h"
+#include "sfu/net/udp.h"
 #include "sfu/sfu.h"
 
 typedef struct sc_worker sc_worker;
@@ -23,7 +23,6 @@ typedef struct sc_room sc_room;
 typedef struct sc_transport sc_transport;
 
 #define SC_MAX_BINDINGS 4
-#define SC_MTU 1500
 #define SC_KEYFRAME_INTERVAL_MS 300   /* at most one PLI per publisher stream per this */
 #define SC_RTX_MAX_AGE_MS 1000
 #define SC_AUDIO_LEVEL_WINDOW_MS 250  /* publishers report their mean level this often */
@@ -53,10 +52,9 @@ sc_dc_gate *sc__dc_gate_new(void);
 sc_dc_gate *sc__dc_gate_ref(sc_dc_gate *g);
 void sc__dc_gate_unref(sc_dc_gate *g);
 
-/* A remote address that a valid STUN check bound to a transport. */
+/* A remote path that a valid STUN check bound to a transport. */
 typedef struct sc_binding {
-    struct sockaddr_storage addr;
-    socklen_t len;
+    sc_path path;
     sc_transport *t;
     struct sc_binding *next; /* worker's address hash chain */
 } sc_binding;
@@ -225,12 +223,9 @@ typedef struct sc_counters {
     __atomic_store_n(&(w)->stats.field, (w)->stats.field + (n), __ATOMIC_RELAXED)
 
 /* worker.c */
-#define SC_SEND_BATCH 128
 /* Media packets a worker holds before fanning them out, so that each viewer
  * gets a run of consecutive packets (one GSO send) instead of one each. */
 #define SC_DELIVER_BATCH 32
-/* Linux's UDP_MAX_SEGMENTS is 64 (128 from 6.2 on). */
-#define SC_GSO_MAX_SEGS 64
 struct sc_worker {
     sc_sfu *sfu;
     int index;
@@ -238,8 +233,8 @@ struct sc_worker {
     pthread_t thread;
     bool thread_started;
     int cpu;                    /* pinned to this CPU, or -1 */
-    int epfd, sock, evfd;
-    int ctl_sock;               /* STUN, DTLS, RTCP (bind_sockets), or -1 */
+    int epfd, evfd;
+    sc_udp *udp;                /* its port: sockets, receiving, GSO sends */
     uint64_t load_mark_us, load_mark_busy; /* measure_load's last reading */
     bool load_hot;                          /* its last second looked overloaded */
     /* Tests only: STAGECAST_TEST_STALL_FILE names a file of "WORKER US"
@@ -264,21 +259,6 @@ struct sc_worker {
     sc_room *rooms[256];
     sc_transport *all;
     sc_transport *closing;
-
-    /* Outgoing datagrams.  Consecutive ones to the same address with the
-     * same length (the last of a run may be shorter) leave as one UDP GSO
-     * send: one trip through the stack for the run. */
-    int n_out;
-    bool gso;                        /* UDP_SEGMENT works on this socket */
-    uint16_t out_len[SC_SEND_BATCH];
-    const sc_binding *out_to[SC_SEND_BATCH];
-    struct mmsghdr out_msgs[SC_SEND_BATCH];
-    struct iovec out_iov[SC_SEND_BATCH];
-    union {
-        char buf[CMSG_SPACE(sizeof(uint16_t))];
-        struct cmsghdr align;
-    } out_ctrl[SC_SEND_BATCH];
-    uint8_t out_buf[SC_SEND_BATCH][SC_MTU + 64];
 
     /* Media packets waiting for sc__room_flush (references held). */
     int n_pend;
@@ -325,9 +305,8 @@ void sc__worker_set_record(sc_worker *w, uint64_t id, bool on);
 uint8_t *sc__worker_out_buf(sc_worker *w);
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to);
 void sc__worker_flush(sc_worker *w);
-/* Worker thread: bind / unbind addresses. */
-sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr *addr,
-                            socklen_t len);
+/* Worker thread: bind a path to a transport. */
+sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const sc_path *path);
 sc_transport *sc__worker_find_ufrag(sc_worker *w, const char *ufrag);
 /* Worker thread: close a transport after this loop iteration. */
 void sc__transport_close(sc_transport *t, const char *reason);
@@ -335,8 +314,7 @@ void sc__transport_close(sc_transport *t, const char *reason);
 /* transport.c */
 sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_params *p, int slot);
 void sc__transport_free(sc_transport *t);
-void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
-                           const struct sockaddr *from, socklen_t fromlen);
+void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len, const sc_path *from);
 void sc__transport_on_packet(sc_transport *t, uint8_t *buf, size_t len);
 void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool second_due);
 /* Worker thread: the transport's SCTP wants polling; a message to send. */

@@ -289,8 +289,7 @@ static int ensure_dtls(sc_transport *t)
     return 0;
 }
 
-void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
-                           const struct sockaddr *from, socklen_t fromlen)
+void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len, const sc_path *from)
 {
     char ufrag[257];
     if (sc_stun_local_ufrag(buf, len, ufrag, sizeof(ufrag)) < 0) {
@@ -304,8 +303,8 @@ void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
     }
     sc_stun_request req;
     uint8_t resp[512];
-    int n = sc_stun_answer_binding(buf, len, t->neg.local_ufrag, t->neg.local_pwd, from, fromlen,
-                                   resp, sizeof(resp), &req);
+    int n = sc_stun_answer_binding(buf, len, t->neg.local_ufrag, t->neg.local_pwd,
+                                   sc_path_sockaddr(from), from->len, resp, sizeof(resp), &req);
     if (n < 0) {
         SC_COUNT(w, drop_stun_invalid, 1);
         return;
@@ -315,7 +314,7 @@ void sc__transport_on_stun(sc_worker *w, const uint8_t *buf, size_t len,
         SC_COUNT(w, drop_stun_invalid, 1);
         return;
     }
-    sc_binding *b = sc__worker_bind(w, t, from, fromlen);
+    sc_binding *b = sc__worker_bind(w, t, from);
     if (!b)
         return;
     memcpy(sc__worker_out_buf(w), resp, (size_t)n);

@@ -1,13 +1,8 @@
-/* One media worker: an epoll loop on its own thread owning one UDP socket,
- * the transports assigned to it and their rooms.  Nothing here takes a lock
+/* One media worker: an epoll loop on its own thread owning one UDP port
+ * (sfu/net/udp.c), the transports assigned to it and their rooms.  Nothing here takes a lock
  * on the per-packet path; the control thread talks to a worker only through
  * its command queue (a mutex-protected list plus an eventfd). */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/sock_diag.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -21,11 +16,11 @@
 #include "common/log.h"
 #include "sfu/engine/private.h"
 #include "sfu/engine/util.h"
+#include "sfu/net/path.h"
+#include "sfu/net/udp.h"
+#include "sfu/proto/bytes.h"
 #include "sfu/proto/rtp.h"
 #include "sfu/proto/stun.h"
-
-#define RECV_BATCH 32
-#define RECV_BUF 2048
 
 typedef enum {
     CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_TEMPORAL, CMD_RECORD, CMD_MUTE,
@@ -52,44 +47,10 @@ static void push_cmd(sc_worker *w, struct sc_cmd *c);
 static int send_cmd(sc_worker *w, const struct sc_cmd *tmpl);
 static void run_commands(sc_worker *w);
 
-static uint64_t hash_bytes(const void *p, size_t n)
+static sc_binding *find_binding(sc_worker *w, const sc_path *a)
 {
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static uint64_t hash_addr(const struct sockaddr *a)
-{
-    if (a->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
-        uint64_t k = (uint64_t)in->sin_addr.s_addr << 16 | in->sin_port;
-        return k * 0x9E3779B97F4A7C15ull >> 20;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
-    return hash_bytes(&in6->sin6_addr, 16) ^ in6->sin6_port;
-}
-
-static bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (a->sa_family != b->sa_family)
-        return false;
-    if (a->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-}
-
-static sc_binding *find_binding(sc_worker *w, const struct sockaddr *a)
-{
-    sc_binding *b = w->by_addr[hash_addr(a) % SC_ARRAY_SIZE(w->by_addr)];
-    while (b && !addr_equal((const struct sockaddr *)&b->addr, a))
+    sc_binding *b = w->by_addr[sc_path_hash(a) % SC_ARRAY_SIZE(w->by_addr)];
+    while (b && !sc_path_equal(&b->path, a))
         b = b->next;
     return b;
 }
@@ -104,7 +65,7 @@ static void send_all(sc_worker *w)
 static void unlink_binding(sc_worker *w, sc_binding *b)
 {
     send_all(w); /* queued datagrams may point at this address */
-    sc_binding **pp = &w->by_addr[hash_addr((struct sockaddr *)&b->addr) % SC_ARRAY_SIZE(w->by_addr)];
+    sc_binding **pp = &w->by_addr[sc_path_hash(&b->path) % SC_ARRAY_SIZE(w->by_addr)];
     while (*pp && *pp != b)
         pp = &(*pp)->next;
     if (*pp)
@@ -121,10 +82,9 @@ static void unlink_binding(sc_worker *w, sc_binding *b)
     free(b);
 }
 
-sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr *addr,
-                            socklen_t len)
+sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const sc_path *path)
 {
-    sc_binding *b = find_binding(w, addr);
+    sc_binding *b = find_binding(w, path);
     if (b && b->t == t)
         return b;
     if (b) /* the address moved to another session (port reuse) */
@@ -135,10 +95,9 @@ sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr
     b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
-    memcpy(&b->addr, addr, len);
-    b->len = len;
+    b->path = *path;
     b->t = t;
-    size_t h = hash_addr(addr) % SC_ARRAY_SIZE(w->by_addr);
+    size_t h = sc_path_hash(path) % SC_ARRAY_SIZE(w->by_addr);
     b->next = w->by_addr[h];
     w->by_addr[h] = b;
     t->bindings[t->n_bindings++] = b;
@@ -147,7 +106,7 @@ sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const struct sockaddr
 
 static size_t ufrag_bucket(const char *ufrag)
 {
-    return hash_bytes(ufrag, strlen(ufrag)) % 1024;
+    return sc_fnv1a(ufrag, strlen(ufrag)) % 1024;
 }
 
 static sc_transport *lookup_ufrag(sc_worker *w, const char *ufrag)
@@ -257,107 +216,16 @@ static void reap_closing(sc_worker *w)
     }
 }
 
-uint8_t *sc__worker_out_buf(sc_worker *w)
-{
-    if (w->n_out == SC_SEND_BATCH)
-        sc__worker_flush(w);
-    return w->out_buf[w->n_out];
-}
+uint8_t *sc__worker_out_buf(sc_worker *w) { return sc_udp_out_buf(w->udp); }
 
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to)
 {
-    w->out_len[w->n_out] = (uint16_t)len;
-    w->out_to[w->n_out] = to;
-    w->n_out++;
+    sc_udp_out_commit(w->udp, len, &to->path);
     SC_COUNT(w, tx_packets, 1);
     SC_COUNT(w, tx_bytes, len);
 }
 
-/* How many datagrams from `first` can leave as one GSO send: same address,
- * same length, except that the run may end with a shorter one. */
-static int gso_run(const sc_worker *w, int first)
-{
-    int seg = w->out_len[first], total = seg, k = 1;
-    while (first + k < w->n_out && k < SC_GSO_MAX_SEGS) {
-        int len = w->out_len[first + k];
-        if (w->out_to[first + k] != w->out_to[first] || len > seg || total + len > 65000)
-            break;
-        total += len;
-        k++;
-        if (len < seg)
-            break;
-    }
-    return k;
-}
-
-/* Send datagrams [from, n_out).  Returns -1 when done, or the index to
- * start again from after the kernel refused a GSO send (w->gso is then
- * off: a device without checksum offload, an old kernel). */
-static int send_out(sc_worker *w, int from)
-{
-    int first[SC_SEND_BATCH], n_msgs = 0;
-    for (int i = from; i < w->n_out;) {
-        int k = w->gso ? gso_run(w, i) : 1;
-        struct msghdr *h = &w->out_msgs[n_msgs].msg_hdr;
-        memset(h, 0, sizeof(*h));
-        h->msg_name = (void *)&w->out_to[i]->addr;
-        h->msg_namelen = w->out_to[i]->len;
-        h->msg_iov = &w->out_iov[i];
-        h->msg_iovlen = (size_t)k;
-        for (int j = i; j < i + k; j++) {
-            w->out_iov[j].iov_base = w->out_buf[j];
-            w->out_iov[j].iov_len = w->out_len[j];
-        }
-        if (k > 1) {
-            h->msg_control = w->out_ctrl[n_msgs].buf;
-            h->msg_controllen = sizeof(w->out_ctrl[n_msgs].buf);
-            struct cmsghdr *c = CMSG_FIRSTHDR(h);
-            c->cmsg_level = SOL_UDP;
-            c->cmsg_type = UDP_SEGMENT;
-            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-            uint16_t seg = w->out_len[i];
-            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-        }
-        first[n_msgs++] = i;
-        i += k;
-    }
-    int off = 0;
-    while (off < n_msgs) {
-        int n = sendmmsg(w->sock, w->out_msgs + off, (unsigned)(n_msgs - off), 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (w->out_msgs[off].msg_hdr.msg_iovlen > 1 &&
-                (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
-                SC_WARN("worker", "UDP GSO refused (%s): sending datagrams one by one",
-                        strerror(errno));
-                w->gso = false;
-                return first[off];
-            }
-            /* EAGAIN (socket buffer full) or an unreachable peer: the packet
-             * is lost like on the wire; skip it and keep the rest. */
-            off++;
-            continue;
-        }
-        for (int i = off; i < off + n; i++) {
-            size_t k = w->out_msgs[i].msg_hdr.msg_iovlen;
-            if (k > 1) {
-                SC_COUNT(w, gso_sends, 1);
-                SC_COUNT(w, gso_segments, k);
-            }
-        }
-        off += n;
-    }
-    return -1;
-}
-
-void sc__worker_flush(sc_worker *w)
-{
-    int from = 0;
-    while (w->n_out && (from = send_out(w, from)) >= 0)
-        ;
-    w->n_out = 0;
-}
+void sc__worker_flush(sc_worker *w) { sc_udp_flush(w->udp); }
 
 void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt)
 {
@@ -466,9 +334,9 @@ int sc__workers_link(sc_worker **workers, int n)
     return 0;
 }
 
-static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct sockaddr *from,
-                        socklen_t fromlen)
+static void on_datagram(void *ud, uint8_t *buf, size_t len, const sc_path *from)
 {
+    sc_worker *w = ud;
     SC_COUNT(w, rx_packets, 1);
     SC_COUNT(w, rx_bytes, len);
     if (len > SC_MTU) {
@@ -479,7 +347,7 @@ static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct soc
         return;
     uint8_t b = buf[0];
     if (b < 4) {
-        sc__transport_on_stun(w, buf, len, from, fromlen);
+        sc__transport_on_stun(w, buf, len, from);
         return;
     }
     /* Everything but STUN must come from an address a valid check bound
@@ -493,76 +361,42 @@ static void on_datagram(sc_worker *w, uint8_t *buf, size_t len, const struct soc
     sc__transport_on_packet(bnd->t, buf, len);
 }
 
-/* Read up to `rounds` batches of at most `max` (<= RECV_BATCH) datagrams
- * from one of the worker's sockets and handle them; returns how many
- * datagrams were read. */
+/* Read from one of the worker's sockets (sc_udp_recv).  Held media is
+ * fanned out when SC_DELIVER_BATCH packets are held (sc__room_deliver) and
+ * after the rings are drained too (worker_main), not after each batch read:
+ * a worker fed both by its socket and by other workers' rings then gives
+ * each viewer longer runs to send as one GSO send. */
 static int drain_one(sc_worker *w, int fd, int rounds, int max)
 {
-    static __thread uint8_t bufs[RECV_BATCH][RECV_BUF];
-    struct mmsghdr msgs[RECV_BATCH];
-    struct iovec iov[RECV_BATCH];
-    struct sockaddr_storage addrs[RECV_BATCH];
-    int total = 0;
-
-    for (int round = 0; round < rounds; round++) {
-        for (int i = 0; i < RECV_BATCH; i++) {
-            iov[i].iov_base = bufs[i];
-            iov[i].iov_len = RECV_BUF;
-            memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &addrs[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
-        }
-        int n = recvmmsg(fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
-        if (n <= 0)
-            break;
-        total += n;
-        for (int i = 0; i < n; i++) {
-            size_t len = msgs[i].msg_len;
-            if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-                len = SC_MTU + 1; /* counted as oversize */
-            on_datagram(w, bufs[i], len, (struct sockaddr *)&addrs[i],
-                        msgs[i].msg_hdr.msg_namelen);
-        }
-        /* Held media is fanned out when SC_DELIVER_BATCH packets are held
-         * (sc__room_deliver) and after the rings are drained too
-         * (worker_main): a worker fed both by its socket and by other
-         * workers' rings then gives each viewer longer runs to send as one
-         * GSO send.  The datagrams queued so far (STUN, DTLS, RTCP
-         * answers) go now. */
-        sc__worker_flush(w);
-        if (n < max)
-            break;
-    }
-    return total;
+    return sc_udp_recv(w->udp, fd, rounds, max, on_datagram, w);
 }
 
-/* The control socket (STUN, DTLS, RTCP: see bind_sockets) before every
+/* The control socket (STUN, DTLS, RTCP: see sc_udp_open) before every
  * batch of media, so that under overload joins, consent and feedback wait
  * for at most one batch's fan-out, not for the media queue. */
 static void drain_socket(sc_worker *w)
 {
+    int media = sc_udp_media_fd(w->udp), control = sc_udp_control_fd(w->udp);
     uint64_t start = sc_mono_us();
     if (w->stall_us) { /* a test's stall (read_stall): one datagram, then sleep */
-        if (w->ctl_sock >= 0)
-            drain_one(w, w->ctl_sock, 8, RECV_BATCH);
-        drain_one(w, w->sock, 1, 1);
+        if (control >= 0)
+            drain_one(w, control, 8, SC_RECV_BATCH);
+        drain_one(w, media, 1, 1);
         usleep((useconds_t)w->stall_us);
         return;
     }
     for (int rounds = 0; rounds < 64; rounds++) {
-        if (w->ctl_sock >= 0)
-            drain_one(w, w->ctl_sock, 8, RECV_BATCH);
-        if (drain_one(w, w->sock, 1, RECV_BATCH) < RECV_BATCH)
+        if (control >= 0)
+            drain_one(w, control, 8, SC_RECV_BATCH);
+        if (drain_one(w, media, 1, SC_RECV_BATCH) < SC_RECV_BATCH)
             break;
         /* A saturated worker would otherwise stay here for seconds (a batch
          * to 2,000 viewers is tens of ms) while timers and commands wait. */
         if (sc_mono_us() - start >= SC_DRAIN_BUDGET_US)
             break;
     }
-    if (w->ctl_sock >= 0)
-        drain_one(w, w->ctl_sock, 8, RECV_BATCH);
+    if (control >= 0)
+        drain_one(w, control, 8, SC_RECV_BATCH);
 }
 
 static void run_commands(sc_worker *w)
@@ -629,20 +463,6 @@ static void run_commands(sc_worker *w)
     }
 }
 
-/* SO_MEMINFO of one of our sockets: bytes waiting in its receive queue and
- * the kernel's count of datagrams dropped there (0 and 0 where unknown). */
-static void socket_meminfo(int fd, uint64_t *queued, uint64_t *drops)
-{
-    uint32_t mem[SK_MEMINFO_VARS];
-    socklen_t len = sizeof(mem);
-    *queued = *drops = 0;
-    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
-        len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
-        return;
-    *queued = mem[SK_MEMINFO_RMEM_ALLOC];
-    *drops = mem[SK_MEMINFO_DROPS];
-}
-
 /* Once a second: the busy share of the last second, the sockets' drops, and
  * whether this worker is overloaded: for two seconds running busy nearly
  * all the time while media waits in its socket (SC_OVERLOAD_QUEUED, about a
@@ -660,8 +480,8 @@ static void measure_load(sc_worker *w)
     }
     w->load_mark_us = now;
     w->load_mark_busy = busy;
-    socket_meminfo(w->sock, &queued, &media);
-    socket_meminfo(w->ctl_sock, &control_queued, &control);
+    sc_udp_meminfo(sc_udp_media_fd(w->udp), &queued, &media);
+    sc_udp_meminfo(sc_udp_control_fd(w->udp), &control_queued, &control);
     bool hot = pct >= SC_OVERLOAD_PCT &&
                (queued >= SC_OVERLOAD_QUEUED || media > w->stats.sock_drops_media);
     uint64_t over = hot && w->load_hot;
@@ -731,7 +551,8 @@ static void *worker_main(void *arg)
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
         uint64_t t0 = sc_mono_us();
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == w->sock || evs[i].data.fd == w->ctl_sock)
+            if (evs[i].data.fd == sc_udp_media_fd(w->udp) ||
+                evs[i].data.fd == sc_udp_control_fd(w->udp))
                 drain_socket(w);
             else if (evs[i].data.fd == w->evfd)
                 run_commands(w);
@@ -782,75 +603,6 @@ void sc__worker_close(sc_worker *w, uint64_t id, const char *reason)
     send_cmd(w, &(struct sc_cmd){.type = CMD_CLOSE, .id = id, .reason = reason});
 }
 
-/* One UDP port, two sockets in a SO_REUSEPORT group: a classic BPF
- * program on the group sends RTP (publishers' media, the bulk) to the first
- * and everything else (STUN, DTLS with the data channels, RTCP) to the
- * second, which the worker reads first.  A worker that cannot keep up then
- * drops media at its own socket while viewers still join, answer consent
- * and send feedback.  Without the program (a kernel older than 4.5, or a
- * refused option) one socket takes everything, as before.  The reuseport
- * group only admits sockets of our own user. */
-static int bind_sockets(sc_worker *w, const struct sockaddr_storage *ss, socklen_t sl)
-{
-    int one = 1, sz = 4 << 20; /* absorb bursts of fan-out */
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof(bound);
-
-    /* SO_REUSEPORT would let a second server of ours bind the same port
-     * (and get nothing): a plain bind first keeps "address in use" an error. */
-    int probe = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (probe < 0)
-        return -1;
-    if (bind(probe, (const struct sockaddr *)ss, sl) < 0) {
-        int e = errno;
-        close(probe);
-        errno = e;
-        return -1;
-    }
-    close(probe);
-    w->sock = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (w->sock < 0)
-        return -1;
-    setsockopt(w->sock, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (bind(w->sock, (const struct sockaddr *)ss, sl) < 0)
-        return -1;
-    setsockopt(w->sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    setsockopt(w->sock, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    if (getsockname(w->sock, (struct sockaddr *)&bound, &bl) < 0)
-        return 0;
-
-    /* The program sees the UDP payload.  Returns the socket's index in the
-     * group (bind order): 0 media, 1 control.  A load past the end of a
-     * short datagram ends the program with 0 (media: refused there). */
-    struct sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),          /* A = first byte */
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 128, 1, 0), /* RTP/RTCP range? */
-        BPF_STMT(BPF_RET | BPF_K, 1),                   /* STUN, DTLS, other: control */
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 192, 4, 0), /* not version 2: control */
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),          /* A = second byte */
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 192, 0, 1), /* RTCP types 192-223 */
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 224, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, 0),                   /* RTP: media */
-        BPF_STMT(BPF_RET | BPF_K, 1),                   /* RTCP: control */
-    };
-    struct sock_fprog prog = {.len = SC_ARRAY_SIZE(code), .filter = code};
-    int ctl = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (ctl < 0)
-        return 0;
-    int csz = 1 << 20;
-    if (setsockopt(ctl, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-        bind(ctl, (struct sockaddr *)&bound, bl) < 0 ||
-        setsockopt(w->sock, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
-        SC_WARN("worker", "no separate control socket (%s): media and control share one queue",
-                strerror(errno));
-        close(ctl);
-        return 0;
-    }
-    setsockopt(ctl, SOL_SOCKET, SO_RCVBUF, &csz, sizeof(csz));
-    w->ctl_sock = ctl;
-    return 0;
-}
-
 sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
                           size_t errlen)
 {
@@ -862,48 +614,27 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->sfu = sfu;
     w->index = index;
     w->port = port;
-    w->sock = w->ctl_sock = w->epfd = w->evfd = w->cpu = -1;
+    w->epfd = w->evfd = w->cpu = -1;
     pthread_mutex_init(&w->cmd_lock, NULL);
     const char *stall = getenv("STAGECAST_TEST_STALL_FILE");
     w->stall_file = stall && *stall ? stall : NULL;
 
-    struct sockaddr_storage ss = {0};
-    socklen_t sl;
-    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        sl = sizeof(*in);
-    } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        sl = sizeof(*in6);
-    } else {
-        snprintf(err, errlen, "media address '%s' is not an IP address", ip);
+    w->udp = sc_udp_open(ip, port, !sc__sfu_config(sfu)->no_udp_gso, err, errlen);
+    if (!w->udp)
         goto fail;
-    }
-    if (bind_sockets(w, &ss, sl) < 0) {
-        snprintf(err, errlen, "cannot bind UDP %s:%u: %s", ip, port, strerror(errno));
-        goto fail;
-    }
-    /* UDP GSO (Linux 4.18): setting a zero segment size tells whether the
-     * kernel knows the option; a device that cannot segment is found at the
-     * first send (sc__worker_flush falls back). */
-    int zero = 0;
-    w->gso = !sc__sfu_config(sfu)->no_udp_gso &&
-             setsockopt(w->sock, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+    sc_udp_count_gso(w->udp, &w->stats.gso_sends, &w->stats.gso_segments);
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->evfd < 0 || w->epfd < 0) {
         snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
         goto fail;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->sock};
-    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sock, &ev);
-    if (w->ctl_sock >= 0) {
-        ev.data.fd = w->ctl_sock;
-        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ctl_sock, &ev);
+    int media = sc_udp_media_fd(w->udp), control = sc_udp_control_fd(w->udp);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = media};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, media, &ev);
+    if (control >= 0) {
+        ev.data.fd = control;
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, control, &ev);
     }
     ev.data.fd = w->evfd;
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
@@ -968,10 +699,7 @@ void sc__worker_free(sc_worker *w)
     }
     for (int i = 0; i < 64; i++)
         sc_ring_free(w->in[i]);
-    if (w->sock >= 0)
-        close(w->sock);
-    if (w->ctl_sock >= 0)
-        close(w->ctl_sock);
+    sc_udp_close(w->udp);
     if (w->evfd >= 0)
         close(w->evfd);
     if (w->epfd >= 0)
