@@ -344,11 +344,26 @@ void sc__room_keyframe_for_slot(sc_worker *w, const char *room, int slot, int la
 void sc__room_on_rtp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_on_rtcp(sc_transport *t, uint8_t *buf, size_t len);
 void sc__room_tick(sc_transport *t, uint64_t now_ms);
-void sc__room_set_layer(sc_transport *sub, int slot, int choice);
-void sc__room_set_viewport(sc_transport *sub, int slot, int width);
-void sc__room_set_temporal(sc_transport *sub, int slot, int max_tid);
+/* Any worker's room: ask for a keyframe of one layer of a slot's source,
+ * wherever the publisher lives (collapsed per worker and layer). */
+void sc__room_request_keyframe(sc_worker *w, sc_room *r, int slot, int layer, uint64_t now_ms);
+
+/* subscriber.c: what a viewer gets and what its feedback means */
+void sc__sub_set_layer(sc_transport *sub, int slot, int choice);
+void sc__sub_set_viewport(sc_transport *sub, int slot, int width);
+void sc__sub_set_temporal(sc_transport *sub, int slot, int max_tid);
 /* Every 50 ms for connected viewers: layer plan and bandwidth probes. */
-void sc__room_fast_tick(sc_transport *t, uint64_t now_ms);
+void sc__sub_fast_tick(sc_transport *t, uint64_t now_ms);
+/* One RTCP packet from a viewer (receiver reports, NACK, PLI/FIR, REMB,
+ * transport-cc feedback). */
+void sc__sub_on_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt);
+/* The layer a viewer should get of a slot now (-1: none flowing). */
+int sc__sub_choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const sc_sub_track *st);
+/* The layers in `mask` ranked low to high (by keyframe width); returns how many. */
+int sc__sub_rank_mask(const sc_slot_mirror *m, unsigned mask, int order[SC_MAX_LAYERS]);
+/* The highest rank of order[0..n) worth sending a viewer that renders the
+ * slot max_width pixels wide (0: no limit). */
+int sc__sub_viewport_rank(const sc_slot_mirror *m, const int *order, int n, uint16_t max_width);
 
 /* publisher.c: what a publisher's packets mean */
 void sc__pub_init(sc_transport *t);

@@ -383,7 +383,7 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
         if (t->kind == SC_SESSION_PUBLISH)
             sc__pub_pending_keyframes(t, now_ms);
         else
-            sc__room_fast_tick(t, now_ms);
+            sc__sub_fast_tick(t, now_ms);
     }
     if (!second_due || t->closing)
         return;

@@ -435,11 +435,11 @@ static void run_commands(sc_worker *w)
         } else if (c->type == CMD_LAYER) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
-                sc__room_set_layer(t, c->slot, c->arg);
+                sc__sub_set_layer(t, c->slot, c->arg);
         } else if (c->type == CMD_VIEWPORT) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
-                sc__room_set_viewport(t, c->slot, c->arg);
+                sc__sub_set_viewport(t, c->slot, c->arg);
         } else if (c->type == CMD_MUTE) {
             sc_transport *t = find_by_id(w, c->id);
             if (t && t->kind == SC_SESSION_PUBLISH) {
@@ -452,7 +452,7 @@ static void run_commands(sc_worker *w)
         } else if (c->type == CMD_TEMPORAL) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
-                sc__room_set_temporal(t, c->slot, c->arg);
+                sc__sub_set_temporal(t, c->slot, c->arg);
         } else {
             sc_transport *t = find_by_id(w, c->id);
             if (t)
