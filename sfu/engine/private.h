@@ -378,7 +378,7 @@ void sc__pub_tick(sc_transport *t, uint64_t now_ms);
 /* Parse an RTCP packet we do not act on, so malformed ones are counted. */
 bool sc__rtcp_well_formed(const sc_rtcp_pkt *pkt);
 
-/* sfu.c */
+/* control.c */
 void sc__sfu_emit(sc_sfu *sfu, const sc_sfu_event *ev);
 sc_dtls_cert *sc__sfu_cert(sc_sfu *sfu);
 const sc_sfu_config *sc__sfu_config(sc_sfu *sfu);

@@ -19,11 +19,9 @@
 static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
                          uint16_t out_seq, uint64_t now_ms, bool probe);
 
-/* The layer a viewer should get: its choice among the layers the slot's
- * source is sending now, ranked by the width of their last keyframes (in
- * the publisher's rid order until those are known).  Auto takes the best
- * (bandwidth estimation comes later). */
-/* The layers in `mask` ranked low to high; returns how many. */
+/* The layers in `mask` ranked low to high by the width of their last
+ * keyframes (in the publisher's rid order until those are known); returns
+ * how many. */
 int sc__sub_rank_mask(const sc_slot_mirror *m, unsigned mask, int order[SC_MAX_LAYERS])
 {
     int n = 0;
@@ -49,7 +47,7 @@ static int rank_layers(const sc_slot_mirror *m, int order[SC_MAX_LAYERS])
 
 /* A fixed choice (Low, Medium, High) names a layer of everything the
  * source offers, the same one dynacast asks the publisher to send
- * (tell_layers in sfu.c): not a rank among the layers flowing now, which
+ * (tell_layers in sfu/engine/control.c): not a rank among the layers flowing now, which
  * shrink when nobody else wants the rest.  While that layer is paused or
  * not yet seen, the nearest flowing one below it (else above) stands in. */
 static int fixed_layer(const sc_slot_mirror *m, sc_layer_choice choice)
@@ -91,6 +89,9 @@ static bool has_estimate(const sc_transport *sub, uint64_t now_ms)
            (sub->remb_ms && now_ms - sub->remb_ms < SC_REMB_FRESH_MS);
 }
 
+/* A fixed choice names its layer (fixed_layer); Auto takes the widest the
+ * viewer renders, capped by what its path carries: its share of the
+ * estimate when it has one, else what its loss reports allow. */
 int sc__sub_choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const sc_sub_track *st)
 {
     int order[SC_MAX_LAYERS];
