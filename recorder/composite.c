@@ -1,4 +1,4 @@
-#include "composite.h"
+#include "recorder/composite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <vpx/vpx_decoder.h>
 #include <vpx/vpx_encoder.h>
 
-#include "clock.h"
-#include "webm.h"
-#include "webmread.h"
+#include "common/clock.h"
+#include "recorder/webm.h"
+#include "recorder/webmread.h"
 
 /* Inputs are mmap'd, not copied: the page cache streams them, so this cap is
  * about refusing nonsense, not about RAM. */

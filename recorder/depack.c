@@ -1,12 +1,12 @@
-#include "depack.h"
+#include "recorder/depack.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "h264.h"
-#include "vp8.h"
-#include "webm.h"
+#include "recorder/webm.h"
+#include "sfu/proto/h264.h"
+#include "sfu/proto/vp8.h"
 
 #define MAX_PARAM 256 /* SPS / PPS bytes kept */
 

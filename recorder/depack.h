@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtp.h"
+#include "sfu/proto/rtp.h"
 
 #define SC_DEPACK_MAX_FRAME (4u << 20)   /* larger frames are dropped */
 

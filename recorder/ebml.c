@@ -1,4 +1,4 @@
-#include "ebml.h"
+#include "recorder/ebml.h"
 
 #include <errno.h>
 #include <string.h>

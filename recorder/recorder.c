@@ -1,4 +1,4 @@
-#include "recorder.h"
+#include "recorder/recorder.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,10 +16,10 @@
  * message is fine. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#include "answer.h"
-#include "clock.h"
-#include "depack.h"
-#include "webm.h"
+#include "common/clock.h"
+#include "recorder/depack.h"
+#include "recorder/webm.h"
+#include "sfu/engine/answer.h"
 
 typedef struct rec_track {
     uint32_t ssrc;            /* 0 until locked */

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "sfu/engine/packet.h"
 
 #define SC_RECORDER_QUEUE 16384        /* packets queued for the writer */
 #define SC_RECORDER_IDLE_MS 5000       /* a stream with no packets closes */
@@ -99,7 +99,7 @@ void sc_recorder_set_done_callback(sc_recorder *r, sc_recorder_done_fn fn, void 
 void sc_recorder_set_events(sc_recorder *r, const sc_recorder_events *ev, void *ud);
 
 /* Queue a packet (RTP or SR, stamped with room/slot/generation/video/codec/
- * keyframe/desc as sfu/publisher.c does); takes its own reference.  Never
+ * keyframe/desc as sfu/engine/publisher.c does); takes its own reference.  Never
  * blocks on I/O.  Video: the first SSRC that shows a keyframe is recorded;
  * push only the simulcast layer you want in the file. */
 void sc_recorder_push(sc_recorder *r, sc_media_pkt *pkt);

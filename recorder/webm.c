@@ -1,4 +1,4 @@
-#include "webm.h"
+#include "recorder/webm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "ebml.h"
+#include "common/clock.h"
+#include "recorder/ebml.h"
 
 /* Element IDs (Matroska spec), written with their marker bits. */
 #define ID_EBML 0x1A45DFA3u

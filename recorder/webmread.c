@@ -1,9 +1,9 @@
-#include "webmread.h"
+#include "recorder/webmread.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "ebml.h"
+#include "recorder/ebml.h"
 
 #define ID_EBML 0x1A45DFA3u
 #define ID_DOCTYPE 0x4282u

@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
-
 #define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
 #define SC_PEER_NAME_MAX 64
 #define SC_DC_LABEL_MAX 128    /* data channel labels (longer ones are refused) */
 
 typedef struct sc_sfu sc_sfu;
+/* A received media packet, shared by reference (sfu/engine/packet.h). */
+typedef struct sc_media_pkt sc_media_pkt;
 
 typedef struct sc_sfu_config {
     const char *media_ip;           /* address advertised and bound, default "127.0.0.1" */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "http.h"
 #include "interact.h"
 #include "rooms.h"

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "composite.h"
-#include "ebml.h"
+#include "common/clock.h"
+#include "recorder/composite.h"
+#include "recorder/ebml.h"
 #include "interact.h"
-#include "log.h"
+#include "common/log.h"
 #include "replay.h"
 #include "rooms.h"
 #include "store.h"

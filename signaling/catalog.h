@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #include "http.h"
-#include "recorder.h"
-#include "sfu.h"
+#include "recorder/recorder.h"
+#include "sfu/sfu.h"
 #include "store.h"
 
 #define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
-#include "log.h"
+#include "common/log.h"
 #include "replay.h"
 #include "rooms.h"
 #include "store.h"

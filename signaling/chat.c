@@ -3,7 +3,7 @@
  * room's media time, and queued to the room's outbox; the tick sends the
  * outbox as one batch (interact.c). */
 #include "chat.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "store.h"
 
 #include <stdlib.h>

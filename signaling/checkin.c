@@ -3,7 +3,7 @@
  * kind "checkin" (user id and name in the columns), which is what the
  * export endpoint lists. */
 #include "checkin.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "store.h"
 
 #include <stdio.h>

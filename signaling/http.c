@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
-#include "log.h"
+#include "common/log.h"
 #include "rooms.h"
 #include "sc_build_config.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "token.h"
 #include "whip.h"
 #include "ws.h"

@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "config.h"
+#include "rooms.h"
+#include "sfu/sfu.h"
+#include "store.h"
 
 /* Creates the front end (the lws context) and binds the listening socket;
  * sets app->http and app->loop.  0, or -1 with a reason in err. */

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "store.h"
 
 #define MOD SC_PERM_MODERATE

@@ -4,7 +4,7 @@
  * draw is recorded before it is announced, so the export holds every
  * announced result. */
 #include "lottery.h"
-#include "clock.h"
+#include "common/clock.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>

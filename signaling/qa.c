@@ -2,7 +2,7 @@
  * row id); fields starting with '_' (voters, the asker of an anonymous
  * question) stay on the server. */
 #include "qa.h"
-#include "clock.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
-#include "log.h"
-#include "sfu.h"
+#include "common/log.h"
+#include "sfu/sfu.h"
 #include "store.h"
 #include "token.h"
 #include "ws.h"

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "composite.h"
+#include "recorder/composite.h"
 #include "http.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "store.h"
 
 /* At most this many speaker changes lay out one composite (the rest of a

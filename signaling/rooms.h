@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "token.h"
 
 typedef struct sc_rooms sc_rooms;

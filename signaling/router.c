@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 
 /* Types hash by name into a small open table; a few dozen commands in all. */
 #define ROUTER_BUCKETS 128

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "token.h"
 #include "whip.h"
 

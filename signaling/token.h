@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sfu.h"
+#include "sfu/sfu.h"
 
 typedef enum sc_role {
     SC_ROLE_VIEWER,

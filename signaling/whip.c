@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "recorder.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "recorder/recorder.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "store.h"
 #include "ws.h"
 

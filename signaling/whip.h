@@ -10,7 +10,7 @@
 
 #include "http.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "token.h"
 
 /* The routes: POST /whip|whep/{room}, PATCH|DELETE /whip|whep/{room}/{id}. */

@@ -9,12 +9,12 @@
 #include <time.h>
 
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "interact.h"
 #include "jwt.h"
-#include "log.h"
+#include "common/log.h"
 #include "rooms.h"
-#include "sfu.h"
+#include "sfu/sfu.h"
 #include "stage.h"
 #include "store.h"
 #include "token.h"

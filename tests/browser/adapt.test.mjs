@@ -9,7 +9,7 @@
 // what gets through, padding probes find the room; when Chrome (short of
 // CPU) encodes the top layer small, the temporal steps form a ladder the
 // estimate climbs on media alone.  So this test reports the probes it saw,
-// and tests/unit/sfu/test-bwe.c asserts the probing itself (a probe that
+// and tests/unit/sfu/engine/test-bwe.c asserts the probing itself (a probe that
 // fits raises the estimate; one that does not backs off).
 
 import { after, before, describe, test } from 'node:test';

@@ -1,12 +1,12 @@
-/* libFuzzer target for the DCEP codec of sfu/sctp.c (RFC 8832): whatever
+/* libFuzzer target for the DCEP codec of sfu/engine/sctp.c (RFC 8832): whatever
  * parses must point inside the input and rebuild to the same bytes.  Seed
- * corpus: tests/unit/sfu/test-sctp.c --write-corpus, plus hand-made
+ * corpus: tests/unit/sfu/engine/test-sctp.c --write-corpus, plus hand-made
  * overruns.  Aborts on broken invariants. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sctp.h"
+#include "sfu/engine/sctp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

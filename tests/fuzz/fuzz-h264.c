@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "h264.h"
+#include "sfu/proto/h264.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

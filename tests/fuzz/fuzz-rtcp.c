@@ -1,7 +1,7 @@
-/* libFuzzer target for sfu/rtcp.c: walk the compound and hand every packet
+/* libFuzzer target for sfu/proto/rtcp.c: walk the compound and hand every packet
  * to every typed parser, whatever its type, so each parser also meets
  * packets it must refuse. */
-#include "rtcp.h"
+#include "sfu/proto/rtcp.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
-/* libFuzzer target for sfu/rtp.c: parse, look up every one-byte extension
+/* libFuzzer target for sfu/proto/rtp.c: parse, look up every one-byte extension
  * id, and strip the packet into a buffer that is exactly large enough. */
-#include "rtp.h"
+#include "sfu/proto/rtp.h"
 
 #include <stddef.h>
 #include <stdint.h>

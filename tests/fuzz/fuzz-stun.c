@@ -1,6 +1,6 @@
-/* libFuzzer target for sfu/stun.c: the ufrag lookup that runs on every
+/* libFuzzer target for sfu/proto/stun.c: the ufrag lookup that runs on every
  * unauthenticated datagram, then the full answer with the credentials the
- * seed corpus was made with (tests/unit/sfu/test-stun.c --write-corpus), so
+ * seed corpus was made with (tests/unit/sfu/proto/test-stun.c --write-corpus), so
  * valid requests reach the reply path.  Aborts on broken invariants. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stun.h"
+#include "sfu/proto/stun.h"
 
 #define LOCAL_UFRAG "LOCAL"
 #define PWD "0123456789abcdefghijkl"

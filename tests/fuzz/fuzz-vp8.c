@@ -1,6 +1,6 @@
-/* libFuzzer target for sfu/vp8.c: parse the descriptor, then rewrite it in
+/* libFuzzer target for sfu/proto/vp8.c: parse the descriptor, then rewrite it in
  * an exact-size copy and check the rewrite reads back. */
-#include "vp8.h"
+#include "sfu/proto/vp8.h"
 
 #include <stddef.h>
 #include <stdint.h>

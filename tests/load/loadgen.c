@@ -47,7 +47,7 @@
 #include "media.h"
 #include "peer.h"
 #include "probe.h"
-#include "rtp.h"
+#include "sfu/proto/rtp.h"
 
 #define LG_MAX_PUBLISHERS 8
 #define LG_MAX_VIEWERS 20000

@@ -19,10 +19,11 @@
 #include <stun/stunagent.h>
 #include <stun/usages/ice.h>
 
-#include "rtcp.h"
-#include "rtp.h"
-#include "srtp.h"
-#include "util.h"
+#include "sfu/crypto/srtp.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
+#include "sfu/proto/rtcp.h"
+#include "sfu/proto/rtp.h"
 
 #define LG_CHECK_RETRY_US 100000      /* ICE check retransmission before success */
 #define LG_CONSENT_US 5000000         /* consent refresh (server expires at 30 s) */

@@ -12,8 +12,8 @@
 
 #include <netinet/in.h>
 
-#include "dtls.h"
-#include "sdp.h"
+#include "sfu/crypto/dtls.h"
+#include "sfu/proto/sdp.h"
 
 #define LG_MAX_PAIRS 8        /* audio+video pairs a viewer offers (stage slots) */
 #define LG_MAX_RX_STREAMS 20

@@ -1,4 +1,4 @@
-/* sealbench: SRTP-sized AES-128-GCM seals (sfu/gcm.c) on N threads at
+/* sealbench: SRTP-sized AES-128-GCM seals (sfu/crypto/gcm.c) on N threads at
  * once, each pinned to a CPU and cycling through its own contexts the way
  * a worker fans a frame out to its viewers.  Two uses:
  *
@@ -23,8 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sfu/gcm.h"
-#include "sfu/util.h"
+#include "sfu/crypto/gcm.h"
+#include "sfu/engine/util.h"
+#include "sfu/proto/bytes.h"
 
 #define MAX_THREADS 64
 #define RUN 8     /* packets sealed per context visit: a frame's GSO run */

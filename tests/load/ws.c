@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "http.h"
-#include "sfu/util.h"
+#include "sfu/engine/util.h"
 
 #define LG_WS_MAX_MSG (4 * 1024 * 1024)
 

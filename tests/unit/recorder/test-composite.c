@@ -3,7 +3,7 @@
  * with our reader + libvpx + libopus and checked picture by picture and
  * tone by tone; ffprobe must agree.  Then the speaker layout, corrupt and
  * truncated inputs, and the refusals. */
-#include "composite.h"
+#include "recorder/composite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,10 +14,10 @@
 #include <vpx/vp8dx.h>
 #include <vpx/vpx_decoder.h>
 
-#include "media.h"
-#include "webm.h"
-#include "webmread.h"
-#include "../sc_test.h"
+#include "recorder/webm.h"
+#include "recorder/webmread.h"
+#include "tests/unit/recorder/media.h"
+#include "tests/unit/sc_test.h"
 
 typedef struct yuv {
     int y, u, v;

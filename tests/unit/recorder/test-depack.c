@@ -1,12 +1,12 @@
 /* RTP -> frames: VP8 multi-packet frames, loss, H.264 FU-A / STAP-A,
  * timestamp wrap, truncated payloads. */
-#include "depack.h"
+#include "recorder/depack.h"
 
 #include <errno.h>
-#include "webm.h"
+#include "recorder/webm.h"
 #include <stdlib.h>
 
-#include "../sc_test.h"
+#include "tests/unit/sc_test.h"
 
 static uint8_t pktbuf[64][1500];
 static int npkt;

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ebml.h"
-#include "../sc_test.h"
+#include "recorder/ebml.h"
+#include "tests/unit/sc_test.h"
 
 static void test_headers(void)
 {

@@ -1,7 +1,7 @@
 /* The recorder fed synthetic sc_media_pkt packets from two threads (audio
  * and video, as two media workers would), checked with ffprobe / ffmpeg;
  * a .part file left by a crash is repaired at start. */
-#include "recorder.h"
+#include "recorder/recorder.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
-#include "clock.h"
-#include "media.h"
-#include "webm.h"
+#include "common/clock.h"
+#include "recorder/webm.h"
+#include "tests/unit/recorder/media.h"
+#include "tests/unit/sc_test.h"
 
 static char dir[] = "/tmp/sc-rec-XXXXXX";
 static sc_recorder *rec;

@@ -1,13 +1,13 @@
 /* The WebM writer: real VP8 and Opus frames, checked by ffprobe / ffmpeg;
  * a writer killed mid-file, then repaired. */
-#include "webm.h"
+#include "recorder/webm.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "media.h"
-#include "../sc_test.h"
+#include "tests/unit/recorder/media.h"
+#include "tests/unit/sc_test.h"
 
 static char dir[] = "/tmp/sc-webm-XXXXXX";
 

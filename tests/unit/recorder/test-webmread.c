@@ -1,14 +1,14 @@
 /* The WebM demuxer on files our writer made: tracks, every frame (track,
  * timestamp, keyframe flag, bytes), a truncated copy, unknown sizes, a
  * corrupt cluster, a hand-made BlockGroup file and garbage. */
-#include "webmread.h"
+#include "recorder/webmread.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-#include "media.h"
-#include "webm.h"
-#include "../sc_test.h"
+#include "recorder/webm.h"
+#include "tests/unit/recorder/media.h"
+#include "tests/unit/sc_test.h"
 
 typedef struct rec_frame {
     int track;

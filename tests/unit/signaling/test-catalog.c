@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
 #include "catalog.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "config.h"
+#include "recorder/webm.h"
 #include "replay.h"
 #include "store.h"
-#include "webm.h"
+#include "tests/unit/sc_test.h"
 #include <time.h>
 
 static void test_range(void)

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
 #include "config.h"
+#include "tests/unit/sc_test.h"
 
 static int parse(sc_config *cfg, const char *a0, const char *a1, const char *a2)
 {

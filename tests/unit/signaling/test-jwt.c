@@ -14,8 +14,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../sc_test.h"
 #include "jwt.h"
+#include "tests/unit/sc_test.h"
 
 /* Shared with tests/fuzz/fuzz-jwt.c. */
 #define SECRET "stagecast-fuzz-secret"

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../sc_test.h"
 #include "rooms.h"
+#include "tests/unit/sc_test.h"
 
 static int seen;
 static void count_fn(void *ud, sc_session_entry *e)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
 #include "store.h"
+#include "tests/unit/sc_test.h"
 
 static char dir[] = "/tmp/sc-test-store-XXXXXX";
 static char path[256];

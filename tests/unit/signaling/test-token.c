@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "../sc_test.h"
 #include "jwt.h"
+#include "tests/unit/sc_test.h"
 #include "token.h"
 
 #define NOW 1700000000LL

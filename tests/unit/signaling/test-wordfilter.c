@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sc_test.h"
+#include "tests/unit/sc_test.h"
 #include "wordfilter.h"
 
 static char masked[1024];
