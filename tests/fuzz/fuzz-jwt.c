@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwt.h"
-#include "token.h"
+#include "signaling/auth/jwt.h"
+#include "signaling/auth/token.h"
 
 #define SECRET "stagecast-fuzz-secret"
 #define NOW 1700000000LL

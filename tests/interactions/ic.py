@@ -123,7 +123,7 @@ class Client:
 
 # -- token buckets (rate limits) ------------------------------------------------
 #
-# The server limits each user with token buckets (signaling/interact.c,
+# The server limits each user with token buckets (signaling/interact/interact.c,
 # sc__rate_ok): `burst` tokens, full when the user is first seen in a room,
 # refilled continuously at `rate` per second (measured in whole ms of
 # CLOCK_REALTIME) up to `burst`; a message is accepted if a whole token is

@@ -1,0 +1,112 @@
+#include "signaling/app/app.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signaling/recordings/catalog.h"
+#include "common/clock.h"
+#include "signaling/http/http.h"
+#include "signaling/interact/interact.h"
+#include "signaling/room/rooms.h"
+#include "signaling/api/router.h"
+#include "signaling/store/store.h"
+#include "signaling/http/whip.h"
+#include "signaling/http/ws.h"
+
+/* Every module's message table, registered with the router at start. */
+static const struct {
+    const sc_command *cmds;
+    const size_t *n;
+} command_tables[] = {
+    {sc_ws_commands, &sc_ws_n_commands},
+    {sc_interact_commands, &sc_interact_n_commands},
+    {sc_stage_commands, &sc_stage_n_commands},
+    {sc_catalog_commands, &sc_catalog_n_commands},
+};
+
+/* Every module's HTTP routes. */
+static const struct {
+    const sc_http_route *rows;
+    const size_t *n;
+} route_tables[] = {
+    {sc_http_core_routes, &sc_http_n_core_routes},
+    {sc_whip_routes, &sc_whip_n_routes},
+    {sc_interact_routes, &sc_interact_n_routes},
+    {sc_catalog_routes, &sc_catalog_n_routes},
+};
+
+sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
+                   struct sc_store *store, char *err, size_t errlen)
+{
+    sc_app *app = calloc(1, sizeof(*app));
+
+    if (!app) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (secret_len > sizeof(app->secret)) {
+        snprintf(err, errlen, "secret too long");
+        goto fail;
+    }
+    app->cfg = cfg;
+    memcpy(app->secret, secret, secret_len);
+    app->secret_len = secret_len;
+    app->store = store;
+    app->rooms = sc_rooms_new();
+    app->router = sc_router_new();
+    if (!app->rooms || !app->router) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < sizeof(command_tables) / sizeof(command_tables[0]); i++) {
+        if (sc_router_add(app->router, command_tables[i].cmds, *command_tables[i].n) < 0) {
+            snprintf(err, errlen, "cannot register the message types (see the log)");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++) {
+        if (sc_http_add_routes(app, route_tables[i].rows, *route_tables[i].n) < 0) {
+            snprintf(err, errlen, "cannot register the HTTP routes (see the log)");
+            goto fail;
+        }
+    }
+    return app;
+fail:
+    sc_app_free(app);
+    return NULL;
+}
+
+void sc_app_notify(void *ud)
+{
+    sc_app *app = ud;
+    if (app && app->loop)
+        lws_cancel_service(app->loop);
+}
+
+static void end_for_shutdown(void *ud, sc_session_entry *e)
+{
+    sc_app *app = ud;
+    sc_store_session_ended(app->store, e->id, sc_wall_ms(), "shutdown");
+}
+
+void sc_app_detach_sfu(sc_app *app)
+{
+    if (!app)
+        return;
+    sc_rooms_foreach_session(app->rooms, end_for_shutdown, app);
+    app->sfu = NULL;
+}
+
+void sc_app_free(sc_app *app)
+{
+    if (!app)
+        return;
+    sc_rooms_free(app->rooms);
+    sc_router_free(app->router);
+    sc_http_routes_free(app);
+    sc_interact_free(app);
+    memset(app->secret, 0, sizeof(app->secret));
+    free(app);
+}

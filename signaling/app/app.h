@@ -1,0 +1,75 @@
+/* The application context: the services every signalling module works
+ * with, one set per running server.  main.c creates it, the HTTP/WebSocket
+ * front end (http.h) drives it, and each module receives it instead of
+ * reaching into another module's internals: a module includes app.h and
+ * the headers of the services it really uses.
+ *
+ * Everything here belongs to the signalling (control) thread, the only
+ * thread that calls sfu.h and the store. */
+#ifndef SC_APP_H
+#define SC_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signaling/app/config.h"
+
+struct lws_context;
+struct sc_catalog;
+struct sc_http;
+struct sc_http_routes;
+struct sc_interact;
+struct sc_recorder;
+struct sc_rooms;
+struct sc_router;
+struct sc_sfu;
+struct sc_store;
+
+#define SC_HTTP_STATUS_MIN 400
+#define SC_HTTP_STATUS_SLOTS 200   /* http_errors[] counts statuses 400..599 */
+
+/* The front end's counters (/api/stats). */
+typedef struct sc_app_counters {
+    uint64_t http_requests;
+    uint64_t http_errors[SC_HTTP_STATUS_SLOTS];
+    uint64_t ws_clients;           /* open now */
+    uint64_t ws_connections;       /* ever accepted */
+    uint64_t ws_messages;          /* received */
+    uint64_t ws_errors;            /* error replies sent */
+    uint64_t ws_dropped_slow;      /* closed for not reading their queue */
+    uint64_t sfu_events;
+} sc_app_counters;
+
+typedef struct sc_app {
+    const sc_config *cfg;
+    uint8_t secret[SC_SECRET_MAX]; /* the token signing key */
+    size_t secret_len;
+    struct sc_store *store;
+    struct sc_sfu *sfu;            /* the media plane; NULL once detached */
+    struct sc_recorder *recorder;  /* NULL when recording is unavailable */
+    struct sc_catalog *catalog;    /* recordings catalog; may be NULL */
+    struct sc_rooms *rooms;        /* sessions and the room aggregate */
+    struct sc_router *router;      /* message type -> module handler */
+    struct sc_interact *interact;  /* the interaction module's own state */
+    struct lws_context *loop;      /* the event loop, for timers; NULL before
+                                      the front end starts */
+    struct sc_http *http;          /* the front end, or NULL */
+    struct sc_http_routes *routes; /* path -> module handler (http.h) */
+    sc_app_counters stats;
+} sc_app;
+
+/* cfg and store are borrowed and must outlive the app; the secret is
+ * copied.  NULL with a reason in err. */
+sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
+                   struct sc_store *store, char *err, size_t errlen);
+/* sc_sfu_config.notify and the catalog's wake-up: safe on any thread;
+ * wakes the event loop. */
+void sc_app_notify(void *app);
+/* Before sc_sfu_free: records every open session as ended ("shutdown")
+ * and forgets the media plane, so later close callbacks leave it alone. */
+void sc_app_detach_sfu(sc_app *app);
+/* Frees what the app owns (the rooms, the interaction state); the front
+ * end must be stopped first.  Accepts NULL. */
+void sc_app_free(sc_app *app);
+
+#endif

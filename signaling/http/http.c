@@ -1,0 +1,904 @@
+#include "signaling/http/http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "signaling/recordings/catalog.h"
+#include "common/clock.h"
+#include "signaling/interact/interact.h"
+#include "common/log.h"
+#include "signaling/room/rooms.h"
+#include "sc_build_config.h"
+#include "sfu/sfu.h"
+#include "signaling/auth/token.h"
+#include "signaling/http/whip.h"
+#include "signaling/http/ws.h"
+
+/* Per-connection state.  One lws protocol serves both HTTP and the
+ * WebSocket (a browser opening /ws names no subprotocol, so lws picks the
+ * first one); ws is set once the connection is upgraded. */
+typedef struct conn {
+    sc_ws_client *ws;
+    sc_http_req req;
+    sc_http_reply rep;
+    size_t content_length;
+    size_t body_cap;
+    bool in_request;    /* between LWS_CALLBACK_HTTP and the reply */
+    bool buffer_body;   /* keep the body (else it is read and dropped) */
+    bool deferred;      /* reply decided, sent once the body has been read */
+    bool reply_ready;
+    bool close_after;   /* the body was refused unread: close after replying */
+    const sc_http_route *route;
+    char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+    /* A recording being streamed (catalog.c opened it): headers first,
+     * then MEDIA_CHUNK bytes per writeable callback. */
+    bool media_open;
+    bool media_headers_sent;
+    int media_fd;
+    int media_status;
+    uint64_t media_off, media_left, media_total;
+} conn;
+
+#define MEDIA_CHUNK 32768
+
+/* ---- replies ------------------------------------------------------------ */
+
+static void reply_reset(sc_http_reply *rep)
+{
+    free(rep->body);
+    memset(rep, 0, sizeof(*rep));
+}
+
+int sc_http_body(sc_http_reply *rep, int status, const char *ctype, const char *body,
+                 size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    free(rep->body);
+    rep->body = copy;
+    rep->body_len = len;
+    rep->status = status;
+    snprintf(rep->content_type, sizeof(rep->content_type), "%s", ctype);
+    return 0;
+}
+
+void sc_http_json(sc_http_reply *rep, int status, json_t *obj)
+{
+    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!s || sc_http_body(rep, status, "application/json", s, strlen(s)) < 0) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        free(rep->body);
+        rep->body = NULL;
+        rep->body_len = 0;
+        if (sc_http_body(rep, 500, "application/json", oom, sizeof(oom) - 1) < 0)
+            rep->status = 500;
+    }
+    free(s);
+}
+
+void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sc_http_json(rep, status,
+                 json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t perm,
+                 sc_token *tok, sc_http_reply *rep)
+{
+    const char *code = NULL, *why = NULL;
+    int r;
+
+    if (!req->token) {
+        if (req->auth_malformed)
+            sc_http_error(rep, 401, "token-invalid",
+                          "the Authorization header must be 'Bearer <token>'");
+        else
+            sc_http_error(rep, 401, "token-missing", "this request needs a bearer token");
+        return 401;
+    }
+    memset(tok, 0, sizeof(*tok));
+    r = sc_token_check(app->secret, app->secret_len, req->token, room, perm, (int64_t)time(NULL),
+                       tok, &code, &why);
+    if (r == 0)
+        return 0;
+    if (r != 403)
+        r = 401;
+    sc_http_error(rep, r, code ? code : (r == 403 ? "forbidden" : "token-invalid"), "%s",
+                  why ? why : (r == 403 ? "not allowed" : "invalid token"));
+    return r;
+}
+
+/* ---- API handlers --------------------------------------------------------- */
+
+static void api_health(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    sc_sfu_worker_load wl[64];
+    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, 64) : 0, over = 0;
+    for (int i = 0; i < n && i < 64; i++)
+        over += wl[i].overloaded;
+    rep->action = "answering a health check";
+    /* "overloaded": every media worker is; a load balancer in front of
+     * several servers should send new viewers elsewhere (this one refuses
+     * them with 503 "overloaded" unless --no-admission-control). */
+    sc_http_json(rep, 200,
+                 json_pack("{s:s,s:s,s:b,s:i,s:b}", "status", "ok", "version", SC_VERSION,
+                           "media", app->sfu != NULL, "workers_overloaded", over, "overloaded",
+                           n > 0 && over == n));
+}
+
+static json_t *publisher_json(uint64_t session, int slot, const char *name, const char *user)
+{
+    char hex[17];
+    sc_session_id_format(session, hex);
+    return json_pack("{s:s,s:i,s:s,s:s}", "session", hex, "slot", slot, "name", name,
+                     "user_id", user);
+}
+
+static void api_room(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    sc_sfu_publisher_info pubs[64];
+    const char *room = args[0];
+    int n = 0, viewers = 0;
+    json_t *arr;
+    sc_token tok;
+
+    rep->action = "describing a room";
+    if (!sc_rooms_name_ok(room)) {
+        sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
+        return;
+    }
+    if (sc_http_auth(app, req, room, 0, &tok, rep))
+        return;
+    if (!app->sfu || sc_sfu_room_info(app->sfu, room, pubs, 64, &n, &viewers) < 0) {
+        n = 0;
+        viewers = 0;
+    }
+    arr = json_array();
+    for (int i = 0; i < n && i < 64; i++)
+        json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
+                                                  pubs[i].name, pubs[i].user_id));
+    sc_http_json(rep, 200,
+                 json_pack("{s:s,s:i,s:o}", "room", room, "viewers", viewers, "publishers", arr));
+}
+
+static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    sc_sfu_stats st;
+    json_t *o, *errs;
+    sc_token tok;
+
+    rep->action = "reading stats";
+    if (sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep) == 403) {
+        /* A room token is valid, just not for this. */
+        sc_http_error(rep, 403, "forbidden", "stats need an admin token");
+        return;
+    }
+    if (rep->status)
+        return;
+    memset(&st, 0, sizeof(st));
+    if (app->sfu)
+        sc_sfu_get_stats(app->sfu, &st);
+    o = json_object();
+#define STAT(f, what) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
+    SC_SFU_GAUGES(STAT)
+    SC_WORKER_COUNTERS(STAT)
+#undef STAT
+    if (app->sfu) {
+        sc_sfu_worker_load wl[64];
+        int nw = sc_sfu_worker_loads(app->sfu, wl, 64);
+        json_t *arr = json_array();
+        for (int i = 0; i < nw && i < 64; i++)
+            json_array_append_new(
+                arr, json_pack("{s:i,s:i,s:i,s:i,s:b,s:I,s:I}", "index", wl[i].index, "cpu",
+                               wl[i].cpu, "sessions", wl[i].sessions, "load_pct", wl[i].load_pct,
+                               "overloaded", wl[i].overloaded, "socket_drops_media",
+                               (json_int_t)wl[i].socket_drops_media, "socket_drops_control",
+                               (json_int_t)wl[i].socket_drops_control));
+        json_object_set_new(o, "workers", arr);
+    }
+    errs = json_object();
+    for (int i = 0; i < SC_HTTP_STATUS_SLOTS; i++) {
+        char k[8];
+        if (!app->stats.http_errors[i])
+            continue;
+        snprintf(k, sizeof(k), "%d", i + SC_HTTP_STATUS_MIN);
+        json_object_set_new(errs, k, json_integer((json_int_t)app->stats.http_errors[i]));
+    }
+#define SIG(f) json_object_set_new(o, #f, json_integer((json_int_t)app->stats.f))
+    SIG(http_requests);
+    json_object_set_new(o, "http_errors", errs);
+    SIG(ws_clients);
+    SIG(ws_connections);
+    SIG(ws_messages);
+    SIG(ws_errors);
+    SIG(ws_dropped_slow);
+    SIG(sfu_events);
+#undef SIG
+    json_object_set_new(o, "signalling_sessions",
+                        json_integer((json_int_t)sc_rooms_session_count(app->rooms)));
+    json_object_set_new(o, "recordings", sc_catalog_stats_json(app));
+    sc_http_json(rep, 200, o);
+}
+
+const sc_http_route sc_http_core_routes[] = {
+    {"/api/health", 0, SC_HTTP_GET, "health", api_health, 0},
+    {"/api/stats", 0, SC_HTTP_GET, "stats", api_stats, 0},
+    {"/api/rooms", 1, SC_HTTP_GET, "room info", api_room, 0},
+};
+const size_t sc_http_n_core_routes = sizeof(sc_http_core_routes) / sizeof(sc_http_core_routes[0]);
+
+/* ---- the route registry ------------------------------------------------------ */
+
+#define ROUTE_TABLES_MAX 16
+
+struct sc_http_routes {
+    const sc_http_route *rows[ROUTE_TABLES_MAX];
+    size_t n[ROUTE_TABLES_MAX];
+    size_t tables;
+};
+
+int sc_http_add_routes(sc_app *app, const sc_http_route *rows, size_t n)
+{
+    struct sc_http_routes *reg = app->routes;
+
+    if (!reg && !(reg = app->routes = calloc(1, sizeof(*reg))))
+        return -ENOMEM;
+    if (reg->tables == ROUTE_TABLES_MAX)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].nargs < 0 || rows[i].nargs > SC_HTTP_ARGS)
+            return -EINVAL;
+        for (size_t t = 0; t <= reg->tables; t++) {
+            const sc_http_route *other = t < reg->tables ? reg->rows[t] : rows;
+            size_t m = t < reg->tables ? reg->n[t] : i;
+            for (size_t j = 0; j < m; j++) {
+                if (other[j].nargs == rows[i].nargs && (other[j].methods & rows[i].methods) &&
+                    strcmp(other[j].prefix, rows[i].prefix) == 0) {
+                    SC_ERROR("http", "route %s (%d segments) registered twice", rows[i].prefix,
+                             rows[i].nargs);
+                    return -EEXIST;
+                }
+            }
+        }
+    }
+    reg->rows[reg->tables] = rows;
+    reg->n[reg->tables] = n;
+    reg->tables++;
+    return 0;
+}
+
+void sc_http_routes_free(sc_app *app)
+{
+    free(app->routes);
+    app->routes = NULL;
+}
+
+/* Splits what follows r->prefix into exactly r->nargs non-empty segments. */
+static bool route_match(const sc_http_route *r, const char *path,
+                        char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX])
+{
+    size_t plen = strlen(r->prefix);
+    const char *p = path + plen;
+
+    if (strncmp(path, r->prefix, plen) != 0)
+        return false;
+    for (int i = 0; i < r->nargs; i++) {
+        const char *end;
+        if (*p != '/')
+            return false;
+        p++;
+        end = strchr(p, '/');
+        if (!end)
+            end = p + strlen(p);
+        if (end == p || (size_t)(end - p) >= sizeof(args[0]))
+            return false;
+        memcpy(args[i], p, (size_t)(end - p));
+        args[i][end - p] = '\0';
+        p = end;
+    }
+    return *p == '\0';
+}
+
+static void allow_string(unsigned m, char *out, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{SC_HTTP_GET, "GET"},
+                 {SC_HTTP_POST, "POST"},
+                 {SC_HTTP_PATCH, "PATCH"},
+                 {SC_HTTP_DELETE, "DELETE"},
+                 {SC_HTTP_OPTIONS, "OPTIONS"}};
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(m & names[i].bit))
+            continue;
+        int n = snprintf(out + off, len - off, "%s%s", off ? ", " : "", names[i].name);
+        if (n < 0 || (size_t)n >= len - off)
+            break;
+        off += (size_t)n;
+    }
+}
+
+/* ---- static pages ---------------------------------------------------------- */
+
+static const struct {
+    const char *ext;
+    const char *type;
+} mime_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".map", "application/json"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+static const char *mime_for(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/'))
+        return NULL;
+    for (size_t i = 0; i < sizeof(mime_types) / sizeof(mime_types[0]); i++)
+        if (strcmp(dot, mime_types[i].ext) == 0)
+            return mime_types[i].type;
+    return NULL;
+}
+
+/* Pages live at the top level (*.html) or under /js/, /css/, /img/.  Only
+ * [A-Za-z0-9._-] in segments, none starting with '.', so neither "..",
+ * hidden files nor encoded tricks reach the file system. */
+static bool static_path_ok(const char *path)
+{
+    const char *seg = path;
+    int depth = 0;
+
+    if (path[0] != '/' || strlen(path) > 200)
+        return false;
+    if (strncmp(path, "/js/", 4) && strncmp(path, "/css/", 5) && strncmp(path, "/img/", 5) &&
+        strchr(path + 1, '/'))
+        return false;
+    for (const char *p = path + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            if (p == seg + 1 || seg[1] == '.')
+                return false; /* empty or dot segment */
+            depth++;
+            if (*p == '\0')
+                break;
+            seg = p;
+            continue;
+        }
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-'))
+            return false;
+    }
+    return depth <= 4;
+}
+
+/* Returns the lws callback result, or 1 when the caller must reply itself
+ * (c->rep filled). */
+static int serve_static(sc_app *app, struct lws *wsi, conn *c)
+{
+    const char *path = strcmp(c->req.path, "/") == 0 ? "/index.html" : c->req.path;
+    char file[SC_PATH_MAX + 256];
+    uint8_t hdr[256], *p = hdr, *end = hdr + sizeof(hdr);
+    const char *mime;
+    struct stat st;
+    int n;
+
+    c->rep.action = "serving a page";
+    mime = mime_for(path);
+    if (!static_path_ok(path) || !mime) {
+        sc_http_error(&c->rep, 404, "not-found", "no such page");
+        return 1;
+    }
+    snprintf(file, sizeof(file), "%s%s", app->cfg->ui_dir, path);
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
+        sc_http_error(&c->rep, 404, "not-found", "no such page");
+        return 1;
+    }
+    if (lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
+                                    (const uint8_t *)"no-cache", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
+                                    (const uint8_t *)"nosniff", 7, &p, end))
+        return -1;
+    app->stats.http_requests++;
+    SC_DEBUG("http", "%s GET %s (serving a page)", c->req.peer, c->req.path);
+    c->in_request = false;
+    n = lws_serve_http_file(wsi, file, mime, (const char *)hdr, (int)(p - hdr));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+/* ---- request life cycle ------------------------------------------------------ */
+
+static void request_reset(conn *c)
+{
+    if (c->media_open)
+        close(c->media_fd);
+    c->media_open = false;
+    c->media_headers_sent = false;
+    free(c->req.token);
+    free(c->req.body);
+    reply_reset(&c->rep);
+    memset(&c->req, 0, sizeof(c->req));
+    c->content_length = 0;
+    c->body_cap = 0;
+    c->in_request = false;
+    c->buffer_body = false;
+    c->deferred = false;
+    c->reply_ready = false;
+    c->close_after = false;
+    c->route = NULL;
+}
+
+static sc_http_method method_of(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes tok;
+        sc_http_method m;
+    } map[] = {
+        {WSI_TOKEN_GET_URI, SC_HTTP_GET},         {WSI_TOKEN_POST_URI, SC_HTTP_POST},
+        {WSI_TOKEN_OPTIONS_URI, SC_HTTP_OPTIONS}, {WSI_TOKEN_PATCH_URI, SC_HTTP_PATCH},
+        {WSI_TOKEN_DELETE_URI, SC_HTTP_DELETE},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (lws_hdr_total_length(wsi, map[i].tok) > 0)
+            return map[i].m;
+    return SC_HTTP_OTHER;
+}
+
+static const char *method_name(sc_http_method m)
+{
+    switch (m) {
+    case SC_HTTP_GET: return "GET";
+    case SC_HTTP_POST: return "POST";
+    case SC_HTTP_OPTIONS: return "OPTIONS";
+    case SC_HTTP_PATCH: return "PATCH";
+    case SC_HTTP_DELETE: return "DELETE";
+    default: return "(other method)";
+    }
+}
+
+static void read_headers(struct lws *wsi, conn *c)
+{
+    char cl[32];
+    int alen;
+
+    lws_get_peer_simple(wsi, c->req.peer, sizeof(c->req.peer));
+    if (lws_hdr_copy(wsi, c->req.content_type, sizeof(c->req.content_type),
+                     WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+        c->req.content_type[0] = '\0';
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        c->content_length = (size_t)strtoull(cl, NULL, 10);
+    if (lws_hdr_copy(wsi, c->req.range, sizeof(c->req.range), WSI_TOKEN_HTTP_RANGE) < 0)
+        c->req.range[0] = '\0';
+    /* Query arguments (lws url-decodes each one), joined again by '&'. */
+    for (int i = 0, off = 0; i < 32; i++) {
+        char frag[1024];
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        if ((size_t)off + (size_t)n + 2 > sizeof(c->req.query))
+            break;
+        off += snprintf(c->req.query + off, sizeof(c->req.query) - (size_t)off, "%s%s",
+                        off ? "&" : "", frag);
+    }
+    alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (alen > 0) {
+        char *a = malloc((size_t)alen + 1);
+        if (a && lws_hdr_copy(wsi, a, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0) {
+            char *t = a;
+            if (strncasecmp(t, "Bearer ", 7) == 0) {
+                t += 7;
+                while (*t == ' ')
+                    t++;
+                size_t n = strlen(t);
+                while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+                    t[--n] = '\0';
+                if (n)
+                    c->req.token = strdup(t);
+            }
+            if (!c->req.token)
+                c->req.auth_malformed = true;
+        }
+        free(a);
+    }
+}
+
+static void finish_reply(struct lws *wsi, conn *c)
+{
+    c->reply_ready = true;
+    lws_callback_on_writable(wsi);
+}
+
+static void run_route(sc_app *app, struct lws *wsi, conn *c)
+{
+    c->route->fn(app, c->route, &c->req, c->args, &c->rep);
+    if (c->rep.file) {
+        /* Streamed from the writeable callback: headers first. */
+        c->media_open = true;
+        c->media_headers_sent = false;
+        c->media_fd = c->rep.file_fd;
+        c->media_status = c->rep.status;
+        c->media_off = c->rep.file_off;
+        c->media_left = c->rep.file_len;
+        c->media_total = c->rep.file_total;
+        c->rep.file = false;
+    }
+    if (!c->rep.status)
+        sc_http_error(&c->rep, 500, "internal", "no reply");
+    finish_reply(wsi, c);
+}
+
+static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
+{
+    unsigned allowed = 0;
+
+    request_reset(c);
+    c->in_request = true;
+    c->req.method = method_of(wsi);
+    snprintf(c->req.path, sizeof(c->req.path), "%s", uri ? uri : "/");
+    read_headers(wsi, c);
+    c->rep.action = "routing";
+
+    for (size_t t = 0; app->routes && t < app->routes->tables; t++) {
+        for (size_t i = 0; i < app->routes->n[t]; i++) {
+            const sc_http_route *r = &app->routes->rows[t][i];
+            char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+            if (!route_match(r, c->req.path, args))
+                continue;
+            allowed |= r->methods;
+            if (r->methods & c->req.method) {
+                c->route = r;
+                memcpy(c->args, args, sizeof(args));
+            }
+        }
+    }
+    if (allowed && c->req.method == SC_HTTP_OPTIONS) {
+        c->rep.action = "answering a CORS preflight";
+        c->rep.status = 204;
+        allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
+    } else if (allowed && !c->route) {
+        allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
+        sc_http_error(&c->rep, 405, "method-not-allowed", "%s is not allowed on %s",
+                      method_name(c->req.method), c->req.path);
+    } else if (!allowed) {
+        if (c->req.method == SC_HTTP_GET && strncmp(c->req.path, "/api/", 5) != 0) {
+            int r = serve_static(app, wsi, c);
+            if (r != 1)
+                return r;
+        } else {
+            sc_http_error(&c->rep, 404, "not-found", "no such resource");
+        }
+    }
+
+    if (c->content_length > (size_t)app->cfg->max_body) {
+        /* Refuse before reading any of it; the unread body makes the
+         * connection unusable, so it closes after the reply. */
+        c->rep.action = "refusing an oversized body";
+        sc_http_error(&c->rep, 413, "too-large", "the body is over the %d-byte limit",
+                      app->cfg->max_body);
+        c->close_after = true;
+        finish_reply(wsi, c);
+        return 0;
+    }
+    if (c->rep.status) {
+        /* Decided already; a body, if any, is read and dropped first. */
+        if (c->content_length > 0)
+            c->deferred = true;
+        else
+            finish_reply(wsi, c);
+        return 0;
+    }
+    if (c->content_length > 0) {
+        c->buffer_body = true;
+        c->body_cap = c->content_length;
+        c->req.body = malloc(c->body_cap + 1);
+        if (!c->req.body) {
+            sc_http_error(&c->rep, 500, "internal", "out of memory");
+            c->buffer_body = false;
+            c->deferred = true;
+        }
+        return 0;
+    }
+    run_route(app, wsi, c);
+    return 0;
+}
+
+static int on_body(sc_app *app, conn *c, const void *in, size_t len)
+{
+    if (!c->buffer_body)
+        return 0;
+    if (c->req.body_len + len > c->body_cap) {
+        /* More than Content-Length promised: the framing is broken. */
+        return -1;
+    }
+    memcpy(c->req.body + c->req.body_len, in, len);
+    c->req.body_len += len;
+    c->req.body[c->req.body_len] = '\0';
+    return 0;
+}
+
+static int on_body_done(sc_app *app, struct lws *wsi, conn *c)
+{
+    if (!c->in_request)
+        return 0;
+    if (c->deferred || c->close_after) {
+        if (!c->reply_ready)
+            finish_reply(wsi, c);
+        return 0;
+    }
+    if (!c->buffer_body)
+        return 0;
+    run_route(app, wsi, c);
+    return 0;
+}
+
+static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t **p,
+                   uint8_t *end)
+{
+    return lws_add_http_header_by_name(wsi, (const uint8_t *)name, (const uint8_t *)value,
+                                       (int)strlen(value), p, end);
+}
+
+static int write_reply(sc_app *app, struct lws *wsi, conn *c)
+{
+    uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    sc_http_reply *rep = &c->rep;
+    int status = rep->status;
+
+    if (status == 204 || !rep->body_len) {
+        if (lws_add_http_header_status(wsi, (unsigned)status, &p, end))
+            return -1;
+        if (status != 204 && lws_add_http_header_content_length(wsi, 0, &p, end))
+            return -1;
+    } else if (lws_add_http_common_headers(wsi, (unsigned)status, rep->content_type,
+                                           rep->body_len, &p, end)) {
+        return -1;
+    }
+    if (add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
+        add_hdr(wsi, "access-control-expose-headers:", "Location, ETag, Link", &p, end) ||
+        add_hdr(wsi, "cache-control:", "no-store", &p, end))
+        return -1;
+    if (c->req.method == SC_HTTP_OPTIONS && status == 204 &&
+        (add_hdr(wsi, "access-control-allow-methods:", rep->allow, &p, end) ||
+         add_hdr(wsi, "access-control-allow-headers:", "Authorization, Content-Type, If-Match",
+                 &p, end) ||
+         add_hdr(wsi, "access-control-max-age:", "86400", &p, end) ||
+         add_hdr(wsi, "accept-post:", "application/sdp", &p, end)))
+        return -1;
+    if ((rep->allow[0] && add_hdr(wsi, "allow:", rep->allow, &p, end)) ||
+        (rep->location[0] && add_hdr(wsi, "location:", rep->location, &p, end)) ||
+        (rep->etag[0] && add_hdr(wsi, "etag:", rep->etag, &p, end)) ||
+        (rep->content_range[0] && add_hdr(wsi, "content-range:", rep->content_range, &p, end)) ||
+        (status == 401 && add_hdr(wsi, "www-authenticate:", "Bearer", &p, end)) ||
+        (c->close_after && add_hdr(wsi, "connection:", "close", &p, end)))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (rep->body_len) {
+        uint8_t *b = malloc(LWS_PRE + rep->body_len);
+        if (!b)
+            return -1;
+        memcpy(b + LWS_PRE, rep->body, rep->body_len);
+        int n = lws_write(wsi, b + LWS_PRE, rep->body_len, LWS_WRITE_HTTP_FINAL);
+        free(b);
+        if (n < 0)
+            return -1;
+    }
+
+    app->stats.http_requests++;
+    if (status >= SC_HTTP_STATUS_MIN && status < SC_HTTP_STATUS_MIN + SC_HTTP_STATUS_SLOTS)
+        app->stats.http_errors[status - SC_HTTP_STATUS_MIN]++;
+    if (status >= 500)
+        SC_WARN("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
+                c->req.path, rep->action ? rep->action : "?", status);
+    else
+        SC_INFO("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
+                c->req.path, rep->action ? rep->action : "?", status);
+
+    bool close_after = c->close_after;
+    request_reset(c);
+    if (close_after)
+        return -1;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+/* One step of a media reply: the headers, then one chunk per call.  Never
+ * more than MEDIA_CHUNK bytes in memory, whatever the file's size. */
+static int write_media(sc_app *app, struct lws *wsi, conn *c)
+{
+    static uint8_t buf[LWS_PRE + MEDIA_CHUNK];
+    uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    char cr[96];
+
+    if (!c->media_headers_sent) {
+        if (lws_add_http_common_headers(wsi, (unsigned)c->media_status, "video/webm",
+                                        c->media_left, &p, end) ||
+            add_hdr(wsi, "accept-ranges:", "bytes", &p, end) ||
+            add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
+            add_hdr(wsi, "cache-control:", "private, no-cache", &p, end))
+            return -1;
+        if (c->media_status == 206) {
+            snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, c->media_off,
+                     c->media_off + c->media_left - 1, c->media_total);
+            if (add_hdr(wsi, "content-range:", cr, &p, end))
+                return -1;
+        }
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        c->media_headers_sent = true;
+        app->stats.http_requests++;
+        SC_INFO("http", "%s GET %s (serving a recording): %d", c->req.peer, c->req.path,
+                c->media_status);
+    } else if (c->media_left) {
+        size_t want = c->media_left < MEDIA_CHUNK ? (size_t)c->media_left : MEDIA_CHUNK;
+        ssize_t n = pread(c->media_fd, start, want, (off_t)c->media_off);
+        if (n <= 0)
+            return -1; /* the file shrank or vanished: the length can no longer be kept */
+        c->media_off += (uint64_t)n;
+        c->media_left -= (uint64_t)n;
+        if (lws_write(wsi, start, (size_t)n,
+                      c->media_left ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) < 0)
+            return -1;
+    }
+    if (c->media_left) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    request_reset(c);
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+/* ---- the lws protocol --------------------------------------------------------- */
+
+static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
+    sc_app *app = ctx ? lws_context_user(ctx) : NULL;
+    conn *c = user;
+
+    if (!app)
+        return 0;
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+        sc_ws_poll_sfu(app);
+        sc_catalog_drain(app->catalog);
+        return 0;
+    }
+    if (sc_ws_handles(reason))
+        return c ? sc_ws_callback(app, wsi, reason, &c->ws, in, len) : -1;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return c ? on_http(app, wsi, c, in) : -1;
+    case LWS_CALLBACK_HTTP_BODY:
+        return c ? on_body(app, c, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return c ? on_body_done(app, wsi, c) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c && c->reply_ready && c->media_open)
+            return write_media(app, wsi, c);
+        if (c && c->reply_ready)
+            return write_reply(app, wsi, c);
+        return 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        /* lws 4.1 leaves ending a file transaction (keep-alive) to us. */
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (c)
+            request_reset(c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"stagecast", protocol_cb, sizeof(conn), 16384, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+struct sc_http {
+    struct lws_context *ctx;
+    int port;
+};
+
+int sc_http_start(sc_app *app, char *err, size_t errlen)
+{
+    const sc_config *cfg = app->cfg;
+    struct lws_context_creation_info info;
+    struct lws_vhost *vh;
+    sc_http *h = calloc(1, sizeof(*h));
+
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    lws_set_log_level(LLL_ERR, NULL);
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->listen_port;
+    info.iface = cfg->listen_addr;
+    info.protocols = protocols;
+    info.user = app;
+    info.vhost_name = "stagecast";
+    info.server_string = "stagecast";
+    /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN. */
+    info.max_http_header_data = 16384;
+    info.count_threads = 1;
+    info.timeout_secs = 20;
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (!strchr(cfg->listen_addr, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    h->ctx = lws_create_context(&info);
+    if (!h->ctx) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or invalid?)",
+                 cfg->listen_addr, cfg->listen_port);
+        free(h);
+        return -1;
+    }
+    vh = lws_get_vhost_by_name(h->ctx, "stagecast");
+    h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->listen_port;
+    app->http = h;
+    app->loop = h->ctx;
+    return 0;
+}
+
+int sc_http_port(const sc_app *app)
+{
+    return app->http ? app->http->port : -1;
+}
+
+int sc_http_service(sc_app *app)
+{
+    return lws_service(app->http->ctx, 0);
+}
+
+void sc_http_stop(sc_app *app)
+{
+    if (!app || !app->http)
+        return;
+    /* Close callbacks run inside the destroy: they must not reach the
+     * media plane any more (sc_app_detach_sfu ran before). */
+    app->sfu = NULL;
+    lws_context_destroy(app->http->ctx);
+    free(app->http);
+    app->http = NULL;
+    app->loop = NULL;
+}

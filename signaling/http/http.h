@@ -1,0 +1,124 @@
+/* The front end: one libwebsockets context serving HTTP (pages, /api,
+ * WHIP/WHEP) and the /ws WebSocket on one port, driven by the signalling
+ * (control) thread, which is also the only thread that calls sfu.h.  The
+ * media plane wakes it through sc_app_notify(). */
+#ifndef SC_HTTP_H
+#define SC_HTTP_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signaling/app/app.h"
+#include "signaling/app/config.h"
+#include "signaling/room/rooms.h"
+#include "sfu/sfu.h"
+#include "signaling/store/store.h"
+
+/* Creates the front end (the lws context) and binds the listening socket;
+ * sets app->http and app->loop.  0, or -1 with a reason in err. */
+typedef struct sc_http sc_http;
+
+int sc_http_start(sc_app *app, char *err, size_t errlen);
+/* The TCP port actually bound (useful with --listen ADDR:0). */
+int sc_http_port(const sc_app *app);
+/* One turn of the event loop; returns <0 when the context failed.  A signal
+ * interrupts the wait. */
+int sc_http_service(sc_app *app);
+/* Closes every connection and frees the front end. */
+void sc_http_stop(sc_app *app);
+
+/* ---- Internal to signaling/ (http.c, whip.c, ws.c) ---------------------- */
+
+typedef enum sc_http_method {
+    SC_HTTP_GET = 1 << 0,
+    SC_HTTP_POST = 1 << 1,
+    SC_HTTP_OPTIONS = 1 << 2,
+    SC_HTTP_PATCH = 1 << 3,
+    SC_HTTP_DELETE = 1 << 4,
+    SC_HTTP_OTHER = 1 << 5,
+} sc_http_method;
+
+typedef struct sc_http_req {
+    sc_http_method method;
+    char path[512];
+    char peer[64];
+    char content_type[128];
+    char *token;          /* bearer token (malloc'd) or NULL; never logged */
+    bool auth_malformed;  /* an Authorization header that is not "Bearer x" */
+    char *body;
+    size_t body_len;
+    char query[2048];     /* url-decoded arguments joined by '&' ("" if none) */
+    char range[128];      /* the Range header ("" if none) */
+} sc_http_req;
+
+typedef struct sc_http_reply {
+    int status;
+    char content_type[64];
+    char *body;           /* malloc'd */
+    size_t body_len;
+    char location[160];
+    char etag[48];
+    char allow[64];
+    char content_range[96];
+    const char *action;   /* what the request was doing, for the log line */
+    /* Instead of body: stream file_len bytes of file_fd from file_off (the
+     * front end closes the descriptor); file_total for Content-Range. */
+    bool file;
+    int file_fd;
+    uint64_t file_off, file_len, file_total;
+} sc_http_reply;
+
+/* ---- The route registry -------------------------------------------------- */
+
+/* Path segments a route captures after its prefix, and their size. */
+#define SC_HTTP_ARGS 2
+#define SC_HTTP_ARG_MAX 96
+
+typedef struct sc_http_route sc_http_route;
+/* Fills rep (a status at least; 500 "no reply" otherwise).  args holds
+ * route->nargs non-empty path segments. */
+typedef void (*sc_http_route_fn)(sc_app *app, const sc_http_route *route,
+                                 const sc_http_req *req, char args[][SC_HTTP_ARG_MAX],
+                                 sc_http_reply *rep);
+
+/* One row of a module's route table: prefix, then exactly nargs segments
+ * ("/whip" with 1 matches /whip/demo).  data is the row's own value for a
+ * handler that serves several rows (WHIP or WHEP). */
+struct sc_http_route {
+    const char *prefix;
+    int nargs;
+    unsigned methods;     /* sc_http_method bits */
+    const char *what;     /* for the log line */
+    sc_http_route_fn fn;
+    int data;
+};
+
+/* Register a table (borrowed: static).  0; -EEXIST when a row has the same
+ * prefix and nargs as a registered one and shares a method (logged, nothing
+ * of the table added); -EINVAL for nargs outside 0..SC_HTTP_ARGS; -ENOMEM. */
+int sc_http_add_routes(sc_app *app, const sc_http_route *rows, size_t n);
+/* Frees the registry (sc_app_free). */
+void sc_http_routes_free(sc_app *app);
+/* The front end's own routes: /api/health, /api/stats, /api/rooms/{room}. */
+extern const sc_http_route sc_http_core_routes[];
+extern const size_t sc_http_n_core_routes;
+
+/* Fill reply with the JSON error body {"error":{"code","message"}}. */
+void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Fill reply with a JSON body; steals the reference to obj. */
+void sc_http_json(sc_http_reply *rep, int status, json_t *obj);
+/* Set a body that the reply copies. */
+int sc_http_body(sc_http_reply *rep, int status, const char *ctype, const char *body,
+                 size_t len);
+
+/* Check req's bearer token for `room` and `perm`; on failure fills rep (401
+ * or 403) and returns its status, else 0. */
+struct sc_token;
+int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t perm,
+                 struct sc_token *tok, sc_http_reply *rep);
+
+#endif

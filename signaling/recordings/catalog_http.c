@@ -1,0 +1,344 @@
+/* The recordings' HTTP API (GET /api/recordings[/{id}], publish, delete,
+ * stats) and their media with range support.  Split from catalog.c, which
+ * keeps the catalog itself: reports from the recorder, room sessions and
+ * their composites, the start-up scan. */
+#include "signaling/recordings/catalog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "signaling/interact/interact.h"
+#include "common/log.h"
+#include "signaling/recordings/replay.h"
+#include "signaling/room/rooms.h"
+#include "signaling/store/store.h"
+#include "signaling/auth/token.h"
+#include "signaling/http/ws.h"
+
+/* The value of `name` in the query string, copied into out; false if
+ * absent.  lws has already url-decoded each argument. */
+bool sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    const char *p = query;
+
+    while (p && *p) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            size_t vlen = len - n - 1;
+            if (vlen >= cap)
+                return false;
+            memcpy(out, p + n + 1, vlen);
+            out[vlen] = '\0';
+            return true;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+bool sc__catalog_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n != 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+json_t *sc__catalog_recording_json(const sc_store_recording *r)
+{
+    char url[96];
+    json_t *o, *tracks = r->tracks[0] ? json_loads(r->tracks, 0, NULL) : NULL;
+
+    snprintf(url, sizeof(url), "/media/recordings/%s.webm", r->id);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s,s:I,s:b,s:s,s:o,s:o,s:o}", "id", r->id, "room",
+                  r->room, "title", r->title, "status", r->status, "started_at",
+                  (json_int_t)r->started_at_ms, "duration_s", (double)r->duration_ms / 1000.0,
+                  "media_url", url, "bytes", (json_int_t)r->bytes, "published", r->published,
+                  "kind", r->kind[0] ? r->kind : "track", "session",
+                  r->session[0] ? json_string(r->session) : json_null(), "reason",
+                  r->reason[0] ? json_string(r->reason) : json_null(), "tracks",
+                  json_is_array(tracks) ? json_incref(tracks) : json_array());
+    json_decref(tracks);
+    if (o && r->slot >= 0)
+        json_object_set_new(o, "slot", json_integer(r->slot));
+    if (o && r->layout[0])
+        json_object_set_new(o, "layout", json_string(r->layout));
+    return o;
+}
+
+static void list_row(void *ud, const sc_store_recording *r)
+{
+    json_array_append_new(ud, sc__catalog_recording_json(r));
+}
+
+static bool parse_ms(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
+{
+    char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
+    bool by_room = sc__catalog_query_arg(req->query, "room", room, sizeof(room)) && room[0];
+    bool by_kind = sc__catalog_query_arg(req->query, "kind", kind, sizeof(kind)) && kind[0];
+    bool by_status = sc__catalog_query_arg(req->query, "status", status, sizeof(status)) && status[0];
+    bool by_session = sc__catalog_query_arg(req->query, "session", session, sizeof(session)) && session[0];
+    int64_t from = INT64_MIN, to = INT64_MAX;
+    sc_store_recording_filter f;
+    json_t *arr;
+
+    rep->action = "listing recordings";
+    if (by_room && !sc_rooms_name_ok(room)) {
+        sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
+        return;
+    }
+    if ((sc__catalog_query_arg(req->query, "from", v, sizeof(v)) && !parse_ms(v, &from)) ||
+        (sc__catalog_query_arg(req->query, "to", v, sizeof(v)) && !parse_ms(v, &to))) {
+        sc_http_error(rep, 400, "bad-request", "from and to are Unix times in milliseconds");
+        return;
+    }
+    if (by_kind && strcmp(kind, "track") != 0 && strcmp(kind, "composite") != 0) {
+        sc_http_error(rep, 400, "bad-request", "kind is track or composite");
+        return;
+    }
+    if (by_status && strcmp(status, "recording") != 0 && strcmp(status, "processing") != 0 &&
+        strcmp(status, "ready") != 0 && strcmp(status, "failed") != 0) {
+        sc_http_error(rep, 400, "bad-request", "status is recording, processing, ready or failed");
+        return;
+    }
+    if (by_session && !sc__catalog_id_ok(session)) {
+        sc_http_error(rep, 400, "bad-request", "session is 32 hex digits");
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    f.room = by_room ? room : NULL;
+    f.from_ms = from;
+    f.to_ms = to;
+    f.kind = by_kind ? kind : NULL;
+    f.status = by_status ? status : NULL;
+    f.session = by_session ? session : NULL;
+    arr = json_array();
+    if (!arr || sc_store_recordings_query(app->store, &f, list_row, arr) < 0) {
+        json_decref(arr);
+        sc_http_error(rep, 500, "internal", "cannot read the catalog");
+        return;
+    }
+    sc_http_json(rep, 200, json_pack("{s:o}", "recordings", arr));
+}
+
+int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
+{
+    sc_token tok;
+    int r = sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep);
+    if (r == 403)
+        sc_http_error(rep, 403, "forbidden", "recordings need an admin token");
+    return r;
+}
+
+json_t *sc_catalog_stats_json(sc_app *app)
+{
+    sc_catalog_stats cs;
+    json_t *o;
+
+    sc_catalog_stats_get(app ? app->catalog : NULL, &cs);
+    o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "composite_bytes",
+                  (json_int_t)(app ? sc_store_recordings_bytes(app->store, "composite", "ready")
+                                   : 0),
+                  "failed_quota", (json_int_t)cs.failed_quota,
+                  "failed_disk_full", (json_int_t)cs.failed_disk_full, "failed_disk_error",
+                  (json_int_t)cs.failed_disk_error, "composites_ready",
+                  (json_int_t)cs.composites_ready, "composites_failed",
+                  (json_int_t)cs.composites_failed, "reports_dropped",
+                  (json_int_t)cs.reports_dropped);
+    if (o && app && app->recorder) {
+        sc_recorder_stats rs;
+        sc_recorder_stats_get(app->recorder, &rs);
+        json_object_set_new(
+            o, "recorder",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s}", "files_open",
+                      (json_int_t)rs.files_open, "files_done", (json_int_t)rs.files_done,
+                      "files_repaired", (json_int_t)rs.files_repaired, "bytes_written",
+                      (json_int_t)rs.bytes_written, "bytes_used", (json_int_t)rs.bytes_used,
+                      "drops_queue_full", (json_int_t)rs.drops_queue_full, "frames_dropped",
+                      (json_int_t)rs.frames_dropped, "errors", (json_int_t)rs.errors,
+                      "error", rs.error, "last_error", rs.last_error));
+    }
+    return o;
+}
+
+/* /api/recordings[/{id}[/{publish|unpublish|timeline}]], /api/recordings/stats */
+static void api_recordings(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                           char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    int nargs = route->nargs;
+    sc_store_recording r;
+    int e;
+
+    rep->action = "managing recordings";
+    if (nargs == 2 && strcmp(args[1], "timeline") == 0) {
+        if (req->method != SC_HTTP_GET) {
+            sc_http_error(rep, 405, "method-not-allowed", "the timeline is read with GET");
+            snprintf(rep->allow, sizeof(rep->allow), "GET");
+            return;
+        }
+        sc__replay_api_timeline(app, req, args[0], rep);
+        return;
+    }
+    if (sc__catalog_admin_auth(app, req, rep))
+        return;
+    if (nargs == 0) {
+        api_list(app, req, rep);
+        return;
+    }
+    if (nargs == 1 && strcmp(args[0], "stats") == 0 && req->method == SC_HTTP_GET) {
+        rep->action = "reading recording stats";
+        sc_http_json(rep, 200, sc_catalog_stats_json(app));
+        return;
+    }
+    if (!sc__catalog_id_ok(args[0]) || (e = sc_store_recording_get(app->store, args[0], &r)) == -ENOENT) {
+        sc_http_error(rep, 404, "not-found", "no such recording");
+        return;
+    }
+    if (e < 0) {
+        sc_http_error(rep, 500, "internal", "cannot read the catalog");
+        return;
+    }
+    if (nargs == 2) {
+        bool pub = strcmp(args[1], "publish") == 0;
+        if (req->method != SC_HTTP_POST) {
+            sc_http_error(rep, 405, "method-not-allowed", "publish and unpublish need POST");
+            snprintf(rep->allow, sizeof(rep->allow), "POST");
+            return;
+        }
+        if (!pub && strcmp(args[1], "unpublish") != 0) {
+            sc_http_error(rep, 404, "not-found", "no such resource");
+            return;
+        }
+        rep->action = pub ? "publishing a recording" : "unpublishing a recording";
+        if (sc_store_recording_set_published(app->store, r.id, pub, sc_wall_ms()) < 0 ||
+            sc_store_recording_get(app->store, r.id, &r) < 0) {
+            sc_http_error(rep, 500, "internal", "cannot update the catalog");
+            return;
+        }
+        sc_http_json(rep, 200, sc__catalog_recording_json(&r));
+        return;
+    }
+    if (req->method == SC_HTTP_DELETE) {
+        rep->action = "deleting a recording";
+        /* The writer or the composite thread still has the file open; the
+         * row would come back when it finishes. */
+        if (strcmp(r.status, "recording") == 0 || strcmp(r.status, "processing") == 0) {
+            sc_http_error(rep, 409, "conflict", "the recording is still %s", r.status);
+            return;
+        }
+        if (unlink(r.path) != 0 && errno != ENOENT) {
+            sc_http_error(rep, 500, "internal", "cannot remove the file: %s", strerror(errno));
+            return;
+        }
+        if (sc_store_recording_delete(app->store, r.id) < 0) {
+            sc_http_error(rep, 500, "internal", "cannot update the catalog");
+            return;
+        }
+        SC_INFO("catalog", "recording %s of %s deleted", r.id, r.room);
+        rep->status = 204;
+        return;
+    }
+    rep->action = "describing a recording";
+    sc_http_json(rep, 200, sc__catalog_recording_json(&r));
+}
+
+/* GET /media/recordings/{id}.webm: checks the token (Authorization or
+ * ?token=) and the range, and hands the file to the front end to stream. */
+static void media_recording(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                            char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    const char *arg = args[0], *range = req->range;
+    char id[40], qtok[2048];
+    sc_http_req areq = *req;
+    sc_store_recording r;
+    struct stat st;
+    sc_token tok;
+    size_t n = strlen(arg);
+    uint64_t total, start = 0, len = 0;
+    int fd, e;
+
+    rep->action = "serving a recording";
+    /* <video> cannot send headers: the token may come as ?token=. */
+    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
+        areq.token = qtok;
+    if (n != 37 || strcmp(arg + 32, ".webm") != 0) {
+        sc_http_error(rep, 404, "not-found", "no such recording");
+        return;
+    }
+    memcpy(id, arg, 32);
+    id[32] = '\0';
+    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
+    if (e == -ENOENT || e < 0) {
+        /* Say "not found" only to admins; others learn nothing. */
+        if (!sc__catalog_admin_auth(app, &areq, rep))
+            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
+                          "no such recording");
+        return;
+    }
+    if (r.published) {
+        if (sc_http_auth(app, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
+            return;
+    } else if (sc_http_auth(app, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
+        if (rep->status == 403)
+            sc_http_error(rep, 403, "forbidden", "this recording is not published");
+        return;
+    }
+    fd = open(r.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        sc_http_error(rep, 404, "not-found", "the recording's file is missing");
+        return;
+    }
+    total = (uint64_t)st.st_size;
+    e = sc_catalog_range_parse(range[0] ? range : NULL, total, &start, &len);
+    if (e == -ERANGE) {
+        close(fd);
+        sc_http_error(rep, 416, "range-not-satisfiable", "the file has %" PRIu64 " bytes",
+                      total);
+        snprintf(rep->content_range, sizeof(rep->content_range), "bytes */%" PRIu64, total);
+        return;
+    }
+    if (e == 1) {
+        start = 0;
+        len = total;
+    }
+    rep->status = e == 1 ? 200 : 206;
+    rep->file = true;
+    rep->file_fd = fd;
+    rep->file_off = start;
+    rep->file_len = len;
+    rep->file_total = total;
+}
+
+const sc_http_route sc_catalog_routes[] = {
+    {"/api/recordings", 0, SC_HTTP_GET, "recordings", api_recordings, 0},
+    {"/api/recordings", 1, SC_HTTP_GET | SC_HTTP_DELETE, "recording", api_recordings, 0},
+    {"/api/recordings", 2, SC_HTTP_GET | SC_HTTP_POST, "recording action", api_recordings, 0},
+    {"/media/recordings", 1, SC_HTTP_GET, "recording media", media_recording, 0},
+};
+const size_t sc_catalog_n_routes = sizeof(sc_catalog_routes) / sizeof(sc_catalog_routes[0]);

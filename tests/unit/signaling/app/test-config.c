@@ -1,0 +1,156 @@
+/* signaling/config.c: option table parsing, limits, and the secret file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "signaling/app/config.h"
+#include "tests/unit/sc_test.h"
+
+static int parse(sc_config *cfg, const char *a0, const char *a1, const char *a2)
+{
+    char *argv[3] = {(char *)a0, (char *)a1, (char *)a2};
+    char err[256];
+    int argc = a2 ? 3 : a1 ? 2 : a0 ? 1 : 0;
+    FILE *devnull = fopen("/dev/null", "w");
+    sc_config_defaults(cfg);
+    int r = sc_config_parse(cfg, argc, argv, devnull, err, sizeof(err));
+    fclose(devnull);
+    return r;
+}
+
+static void test_serve_options(void)
+{
+    sc_config cfg;
+
+    SC_CHECK_INT(parse(&cfg, NULL, NULL, NULL), 0);
+    SC_CHECK_STR(cfg.listen_addr, "127.0.0.1");
+    SC_CHECK_INT(cfg.listen_port, 8080);
+    SC_CHECK_STR(cfg.media_ip, "127.0.0.1");
+    SC_CHECK_INT(cfg.udp_port, 10000);
+    SC_CHECK_STR(cfg.data_dir, "./data");
+    SC_CHECK_INT(cfg.workers, 0);
+    SC_CHECK_INT(cfg.max_body, 65536);
+    SC_CHECK_INT(cfg.max_ws_message, 65536);
+    SC_CHECK_INT(cfg.max_publishers, 6);
+
+    SC_CHECK_INT(parse(&cfg, "--listen", "0.0.0.0:9000", "--workers=3"), 0);
+    SC_CHECK_STR(cfg.listen_addr, "0.0.0.0");
+    SC_CHECK_INT(cfg.listen_port, 9000);
+    SC_CHECK_INT(cfg.workers, 3);
+    SC_CHECK_INT(parse(&cfg, "--listen=[::1]:0", NULL, NULL), 0);
+    SC_CHECK_STR(cfg.listen_addr, "::1");
+    SC_CHECK_INT(cfg.listen_port, 0);
+    SC_CHECK_INT(parse(&cfg, "--max-body", "2048", NULL), 0);
+    SC_CHECK_INT(cfg.max_body, 2048);
+    SC_CHECK_INT(parse(&cfg, "--log-level", "debug", NULL), 0);
+    SC_CHECK_STR(cfg.log_level, "debug");
+
+    /* refused: unknown flags, missing values, values beyond their limits */
+    SC_CHECK_INT(parse(&cfg, "--bogus", NULL, NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--workers", NULL, NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--udp-port", "0", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--udp-port", "65536", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--udp-port", "12ab", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--max-body", "10", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--workers", "-1", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--log-level", "loud", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--listen", "8080", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--listen", ":8080", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--listen", "127.0.0.1:99999", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--listen", "127.0.0.1:", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--help", NULL, NULL), 1);
+    /* an over-long path is refused, not truncated */
+    char longpath[2000];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[sizeof(longpath) - 1] = '\0';
+    SC_CHECK_INT(parse(&cfg, "--data", longpath, NULL), -EINVAL);
+}
+
+static void test_token_options(void)
+{
+    sc_token_config t;
+    char err[256];
+    char *ok[] = {"--room", "demo", "--role", "viewer", "--ttl", "60"};
+    char *norole[] = {"--room", "demo"};
+    char *badrole[] = {"--room", "demo", "--role", "king"};
+    char *badttl[] = {"--room", "demo", "--role", "viewer", "--ttl", "0"};
+
+    sc_token_config_defaults(&t);
+    SC_CHECK_INT(t.ttl, 86400);
+    SC_CHECK_INT(sc_token_config_parse(&t, 6, ok, stdout, err, sizeof(err)), 0);
+    SC_CHECK_STR(t.room, "demo");
+    SC_CHECK_STR(t.role, "viewer");
+    SC_CHECK_INT(t.ttl, 60);
+    sc_token_config_defaults(&t);
+    SC_CHECK_INT(sc_token_config_parse(&t, 2, norole, stdout, err, sizeof(err)), -EINVAL);
+    sc_token_config_defaults(&t);
+    SC_CHECK_INT(sc_token_config_parse(&t, 4, badrole, stdout, err, sizeof(err)), -EINVAL);
+    sc_token_config_defaults(&t);
+    SC_CHECK_INT(sc_token_config_parse(&t, 6, badttl, stdout, err, sizeof(err)), -EINVAL);
+}
+
+static void test_secret(void)
+{
+    char dir[] = "/tmp/sc-test-config-XXXXXX", data[300], file[400], err[256];
+    uint8_t s1[SC_SECRET_MAX], s2[SC_SECRET_MAX];
+    struct stat st;
+    int n1, n2;
+
+    if (!mkdtemp(dir))
+        return;
+    snprintf(data, sizeof(data), "%s/data", dir);
+    n1 = sc_secret_load(data, NULL, s1, sizeof(s1), err, sizeof(err));
+    SC_CHECK_INT(n1, SC_SECRET_LEN);
+    snprintf(file, sizeof(file), "%s/secret", data);
+    SC_CHECK_INT(stat(file, &st), 0);
+    SC_CHECK_INT(st.st_mode & 0777, 0600);
+    SC_CHECK_INT(st.st_size, 2 * SC_SECRET_LEN + 1);
+    /* serve and token read the same secret back */
+    n2 = sc_secret_load(data, NULL, s2, sizeof(s2), err, sizeof(err));
+    SC_CHECK_INT(n2, n1);
+    SC_CHECK(n1 > 0 && n2 == n1 && memcmp(s1, s2, (size_t)n1) == 0);
+
+    /* --secret-file: hex decodes, raw bytes are used as they are, short
+     * secrets are refused */
+    snprintf(file, sizeof(file), "%s/hex", dir);
+    FILE *f = fopen(file, "w");
+    fputs("000102030405060708090a0b0c0d0e0f\n", f);
+    fclose(f);
+    SC_CHECK_INT(sc_secret_load(data, file, s2, sizeof(s2), err, sizeof(err)), 16);
+    SC_CHECK(s2[0] == 0 && s2[15] == 15);
+    snprintf(file, sizeof(file), "%s/raw", dir);
+    f = fopen(file, "w");
+    fputs("this is a long enough passphrase", f);
+    fclose(f);
+    SC_CHECK_INT(sc_secret_load(data, file, s2, sizeof(s2), err, sizeof(err)), 32);
+    SC_CHECK(memcmp(s2, "this is", 7) == 0);
+    snprintf(file, sizeof(file), "%s/short", dir);
+    f = fopen(file, "w");
+    fputs("short", f);
+    fclose(f);
+    SC_CHECK_INT(sc_secret_load(data, file, s2, sizeof(s2), err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, "short") != NULL);
+    snprintf(file, sizeof(file), "%s/missing", dir);
+    SC_CHECK(sc_secret_load(data, file, s2, sizeof(s2), err, sizeof(err)) < 0);
+
+    /* a data "directory" that is a file */
+    snprintf(file, sizeof(file), "%s/hex", dir);
+    SC_CHECK(sc_data_dir_ensure(file, err, sizeof(err)) < 0);
+
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(void)
+{
+    test_serve_options();
+    test_token_options();
+    test_secret();
+    SC_TEST_END();
+}
