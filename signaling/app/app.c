@@ -5,15 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signaling/recordings/catalog.h"
 #include "common/clock.h"
-#include "signaling/http/http.h"
-#include "signaling/interact/interact.h"
-#include "signaling/room/rooms.h"
+#include "signaling/api/bus.h"
 #include "signaling/api/router.h"
-#include "signaling/store/store.h"
+#include "signaling/http/http.h"
 #include "signaling/http/whip.h"
 #include "signaling/http/ws.h"
+#include "signaling/interact/interact.h"
+#include "signaling/recordings/catalog.h"
+#include "signaling/room/rooms.h"
+#include "signaling/store/store.h"
 
 /* Every module's message table, registered with the router at start. */
 static const struct {
@@ -56,7 +57,8 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
     app->store = store;
     app->rooms = sc_rooms_new();
     app->router = sc_router_new();
-    if (!app->rooms || !app->router) {
+    app->bus = sc_bus_new();
+    if (!app->rooms || !app->router || !app->bus) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -65,6 +67,11 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
             snprintf(err, errlen, "cannot register the message types (see the log)");
             goto fail;
         }
+    }
+    /* The bus's listeners, each module subscribing what it takes. */
+    if (sc_ws_subscribe(app) < 0 || sc_catalog_subscribe(app) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
     for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++) {
         if (sc_http_add_routes(app, route_tables[i].rows, *route_tables[i].n) < 0) {
@@ -106,6 +113,7 @@ void sc_app_free(sc_app *app)
     sc_rooms_free(app->rooms);
     sc_router_free(app->router);
     sc_http_routes_free(app);
+    sc_bus_free(app->bus);
     sc_interact_free(app);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);

@@ -15,6 +15,7 @@
 #include "signaling/app/config.h"
 
 struct lws_context;
+struct sc_bus;
 struct sc_catalog;
 struct sc_http;
 struct sc_http_routes;
@@ -50,6 +51,7 @@ typedef struct sc_app {
     struct sc_catalog *catalog;    /* recordings catalog; may be NULL */
     struct sc_rooms *rooms;        /* sessions and the room aggregate */
     struct sc_router *router;      /* message type -> module handler */
+    struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
     struct lws_context *loop;      /* the event loop, for timers; NULL before
                                       the front end starts */

@@ -10,17 +10,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "signaling/recordings/catalog.h"
-#include "signaling/app/config.h"
-#include "signaling/http/http.h"
 #include "common/log.h"
 #include "recorder/recorder.h"
-#include "signaling/room/rooms.h"
 #include "sc_build_config.h"
 #include "sfu/sfu.h"
-#include "signaling/store/store.h"
+#include "signaling/app/config.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/http.h"
 #include "signaling/http/ws.h"
+#include "signaling/recordings/catalog.h"
+#include "signaling/room/rooms.h"
+#include "signaling/store/store.h"
 
 static volatile sig_atomic_t stop_requested;
 

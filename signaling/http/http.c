@@ -11,16 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "signaling/recordings/catalog.h"
 #include "common/clock.h"
-#include "signaling/interact/interact.h"
 #include "common/log.h"
-#include "signaling/room/rooms.h"
+#include "signaling/api/bus.h"
 #include "sc_build_config.h"
 #include "sfu/sfu.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/whip.h"
 #include "signaling/http/ws.h"
+#include "signaling/interact/interact.h"
+#include "signaling/recordings/catalog.h"
+#include "signaling/room/rooms.h"
 
 /* Per-connection state.  One lws protocol serves both HTTP and the
  * WebSocket (a browser opening /ws names no subprotocol, so lws picks the
@@ -238,6 +239,13 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     json_object_set_new(o, "signalling_sessions",
                         json_integer((json_int_t)sc_rooms_session_count(app->rooms)));
     json_object_set_new(o, "recordings", sc_catalog_stats_json(app));
+    {
+        json_t *ev = json_object();
+        for (int t = 0; t < SC_BUS_N_TOPICS; t++)
+            json_object_set_new(ev, sc_bus_topic_name((sc_bus_topic)t),
+                                json_integer((json_int_t)sc_bus_count(app->bus, (sc_bus_topic)t)));
+        json_object_set_new(o, "events", ev);
+    }
     sc_http_json(rep, 200, o);
 }
 

@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sfu/sfu.h"
 #include "signaling/app/app.h"
 #include "signaling/app/config.h"
 #include "signaling/room/rooms.h"
-#include "sfu/sfu.h"
 #include "signaling/store/store.h"
 
 /* Creates the front end (the lws context) and binds the listening socket;

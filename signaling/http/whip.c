@@ -10,10 +10,11 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "recorder/recorder.h"
-#include "signaling/room/rooms.h"
 #include "sfu/sfu.h"
-#include "signaling/store/store.h"
+#include "signaling/api/bus.h"
 #include "signaling/http/ws.h"
+#include "signaling/room/rooms.h"
+#include "signaling/store/store.h"
 
 const char *sc_session_kind_name(sc_session_kind kind)
 {
@@ -95,6 +96,9 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
     }
     sc_store_session_started(app->store, *id, room, sc_session_kind_name(kind), tok->name,
                              tok->sub, sc_wall_ms());
+    sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_SESSION_OPENED, .room = room,
+                                             .session_id = *id, .kind = (int)kind, .slot = -1,
+                                             .name = tok->name, .user_id = tok->sub});
     return 0;
 }
 
@@ -123,6 +127,11 @@ void sc_session_closed(sc_app *app, uint64_t id, const char *reason)
     sc_session_entry *e = sc_rooms_find_session(app->rooms, id);
     if (!e)
         return;
+    /* While the entry still names its owner and room. */
+    sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_SESSION_CLOSED, .room = e->room,
+                                             .session_id = id, .kind = (int)e->kind, .slot = -1,
+                                             .name = e->name, .user_id = e->sub,
+                                             .reason = reason ? reason : "closed"});
     sc_ws_dc_closed(app, e); /* its data channel's client goes with it */
     sc_store_session_ended(app->store, id, sc_wall_ms(), reason ? reason : "closed");
     sc_rooms_remove_session(app->rooms, id);

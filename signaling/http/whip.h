@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signaling/http/http.h"
-#include "signaling/room/rooms.h"
 #include "sfu/sfu.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/http.h"
+#include "signaling/room/rooms.h"
 
 /* The routes: POST /whip|whep/{room}, PATCH|DELETE /whip|whep/{room}/{id}. */
 extern const sc_http_route sc_whip_routes[];

@@ -8,17 +8,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "signaling/recordings/catalog.h"
 #include "common/clock.h"
-#include "signaling/interact/interact.h"
-#include "signaling/auth/jwt.h"
 #include "common/log.h"
-#include "signaling/room/rooms.h"
 #include "sfu/sfu.h"
-#include "signaling/room/stage.h"
-#include "signaling/store/store.h"
+#include "signaling/api/bus.h"
+#include "signaling/auth/jwt.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/whip.h"
+#include "signaling/interact/interact.h"
+#include "signaling/room/rooms.h"
+#include "signaling/room/stage.h"
+#include "signaling/store/store.h"
 
 /* A client that lets this much pile up unread is cut off rather than
  * allowed to grow the server's memory without bound. */
@@ -270,6 +270,9 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     }
     c->joined = true;
     snprintf(c->room, sizeof(c->room), "%s", room);
+    sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_JOINED, .room = room,
+                                             .slot = -1, .name = c->tok.name,
+                                             .user_id = c->tok.sub});
     if (!app->sfu || sc_sfu_room_info(app->sfu, room, pubs, 64, &n, &viewers) < 0)
         n = viewers = 0;
     char codec[8];
@@ -667,6 +670,9 @@ static void client_free(sc_ws_client *c)
     if (c->joined) {
         sc_rooms_leave(app->rooms, c->room, c);
         sc_stage_on_leave(c);
+        sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_LEFT, .room = c->room,
+                                                 .slot = -1, .name = c->tok.name,
+                                                 .user_id = c->tok.sub});
     }
     /* Its sessions end with it; their CLOSED events find no owner. */
     n = sc_rooms_disown(app->rooms, c, close_owned, app);
@@ -834,10 +840,15 @@ void sc_ws_dc_free_all(sc_app *app)
     sc_rooms_foreach_session(app->rooms, free_dc, app);
 }
 
+/* The media plane's events: the room-wide ones become bus events (the
+ * handlers below and any other module take them from there); the data
+ * channel's and dynacast's concern one session and are handled here. */
 static void on_sfu_event(void *ud, const sc_sfu_event *ev)
 {
     sc_app *app = ud;
     sc_session_entry *e = sc_rooms_find_session(app->rooms, ev->session_id);
+    sc_bus_event be = {.room = ev->room, .session_id = ev->session_id, .kind = ev->kind,
+                       .slot = ev->slot, .name = ev->name, .user_id = ev->user_id};
     char hex[17];
 
     app->stats.sfu_events++;
@@ -845,39 +856,29 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
     switch (ev->type) {
     case SC_EVENT_PUBLISHER_JOINED:
     case SC_EVENT_PUBLISHER_LEFT:
-        broadcast(app, ev->room,
-                  json_pack("{s:s,s:o}", "type",
-                            ev->type == SC_EVENT_PUBLISHER_JOINED ? "publisher_joined"
-                                                                   : "publisher_left",
-                            "publisher",
-                            publisher_json(ev->session_id, ev->slot, ev->name, ev->user_id)));
+        be.topic = ev->type == SC_EVENT_PUBLISHER_JOINED ? SC_BUS_PUBLISHER_JOINED
+                                                         : SC_BUS_PUBLISHER_LEFT;
+        sc_bus_publish(app->bus, &be);
         break;
     case SC_EVENT_VIEWERS_CHANGED:
-        broadcast(app, ev->room, json_pack("{s:s,s:i}", "type", "viewers", "count", ev->viewers));
+        be.topic = SC_BUS_VIEWERS_CHANGED;
+        be.count = ev->viewers;
+        sc_bus_publish(app->bus, &be);
         break;
     case SC_EVENT_SESSION_CONNECTED:
         SC_INFO("ws", "session %s (%s, room %s) connected", hex, sc_session_kind_name(ev->kind),
                 ev->room);
-        if (e && e->owner)
-            sc_ws_send(e->owner,
-                       json_pack("{s:s,s:s}", "type", "session_connected", "session", hex));
+        be.topic = SC_BUS_SESSION_CONNECTED;
+        sc_bus_publish(app->bus, &be);
         break;
     case SC_EVENT_SESSION_CLOSED:
         SC_INFO("ws", "session %s (%s, room %s) closed: %s", hex, sc_session_kind_name(ev->kind),
                 ev->room, ev->reason ? ev->reason : "closed");
-        if (e && e->owner)
-            sc_ws_send(e->owner, json_pack("{s:s,s:s,s:s}", "type", "session_closed", "session",
-                                           hex, "reason", ev->reason ? ev->reason : "closed"));
-        sc_session_closed(app, ev->session_id, ev->reason);
+        sc_session_closed(app, ev->session_id, ev->reason); /* publishes SESSION_CLOSED */
         break;
     case SC_EVENT_ACTIVE_SPEAKER:
-        sc_catalog_on_speaker(app, ev->room, ev->slot, sc_wall_ms()); /* composite layout */
-        broadcast(app, ev->room,
-                  ev->slot < 0
-                      ? json_pack("{s:s,s:n}", "type", "active_speaker", "speaker")
-                      : json_pack("{s:s,s:o}", "type", "active_speaker", "speaker",
-                                  publisher_json(ev->session_id, ev->slot, ev->name,
-                                                 ev->user_id)));
+        be.topic = SC_BUS_ACTIVE_SPEAKER;
+        sc_bus_publish(app->bus, &be);
         break;
     case SC_EVENT_DATA_OPEN:
         dc_open(app, e, ev);
@@ -902,6 +903,65 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
     case SC_EVENT_LAYER_DEMAND:
         break;
     }
+}
+
+/* ---- bus events the room's clients hear ---------------------------------------- */
+
+static void bus_to_room(void *ud, const sc_bus_event *ev)
+{
+    sc_app *app = ud;
+    json_t *m = NULL;
+
+    switch (ev->topic) {
+    case SC_BUS_PUBLISHER_JOINED:
+    case SC_BUS_PUBLISHER_LEFT:
+        m = json_pack("{s:s,s:o}", "type",
+                      ev->topic == SC_BUS_PUBLISHER_JOINED ? "publisher_joined" : "publisher_left",
+                      "publisher", publisher_json(ev->session_id, ev->slot, ev->name, ev->user_id));
+        break;
+    case SC_BUS_VIEWERS_CHANGED:
+        m = json_pack("{s:s,s:i}", "type", "viewers", "count", ev->count);
+        break;
+    case SC_BUS_ACTIVE_SPEAKER:
+        m = ev->slot < 0 ? json_pack("{s:s,s:n}", "type", "active_speaker", "speaker")
+                         : json_pack("{s:s,s:o}", "type", "active_speaker", "speaker",
+                                     publisher_json(ev->session_id, ev->slot, ev->name,
+                                                    ev->user_id));
+        break;
+    default:
+        return;
+    }
+    broadcast(app, ev->room, m);
+}
+
+/* Session events go to the connection that opened the session. */
+static void bus_to_owner(void *ud, const sc_bus_event *ev)
+{
+    sc_app *app = ud;
+    sc_session_entry *e = sc_rooms_find_session(app->rooms, ev->session_id);
+    char hex[17];
+
+    if (!e || !e->owner)
+        return;
+    sc_session_id_format(ev->session_id, hex);
+    if (ev->topic == SC_BUS_SESSION_CONNECTED)
+        sc_ws_send(e->owner, json_pack("{s:s,s:s}", "type", "session_connected", "session", hex));
+    else if (ev->topic == SC_BUS_SESSION_CLOSED)
+        sc_ws_send(e->owner, json_pack("{s:s,s:s,s:s}", "type", "session_closed", "session", hex,
+                                       "reason", ev->reason ? ev->reason : "closed"));
+}
+
+int sc_ws_subscribe(sc_app *app)
+{
+    static const sc_bus_topic room_topics[] = {SC_BUS_PUBLISHER_JOINED, SC_BUS_PUBLISHER_LEFT,
+                                               SC_BUS_VIEWERS_CHANGED, SC_BUS_ACTIVE_SPEAKER};
+    for (size_t i = 0; i < sizeof(room_topics) / sizeof(room_topics[0]); i++)
+        if (sc_bus_subscribe(app->bus, room_topics[i], bus_to_room, app) < 0)
+            return -1;
+    if (sc_bus_subscribe(app->bus, SC_BUS_SESSION_CONNECTED, bus_to_owner, app) < 0 ||
+        sc_bus_subscribe(app->bus, SC_BUS_SESSION_CLOSED, bus_to_owner, app) < 0)
+        return -1;
+    return 0;
 }
 
 void sc_ws_poll_sfu(sc_app *app)

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "signaling/api/router.h"
 #include "signaling/http/http.h"
 #include "signaling/room/rooms.h"
-#include "signaling/api/router.h"
 
 struct lws;
 
@@ -27,6 +27,10 @@ int sc_ws_send(sc_ws_client *c, json_t *msg);
 /* LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain the media plane's events and
  * fan them out to the rooms' clients. */
 void sc_ws_poll_sfu(sc_app *app);
+/* Subscribes the WebSocket side to the bus: room events (publishers,
+ * viewers, active speaker) to the room's clients, session events to the
+ * session's owner.  0 or -1. */
+int sc_ws_subscribe(sc_app *app);
 
 /* Data channels: a session's channel is a client of this module (see
  * docs/protocol.md "Data channels").  sc_ws_dc_closed frees the client a

@@ -3,7 +3,9 @@
  * room's media time, and queued to the room's outbox; the tick sends the
  * outbox as one batch (interact.c). */
 #include "signaling/interact/chat.h"
+
 #include "common/clock.h"
+#include "signaling/api/bus.h"
 #include "signaling/store/store.h"
 
 #include <stdlib.h>
@@ -64,6 +66,9 @@ int64_t sc__chat_publish(sc_iroom *r, const char *kind, json_t *m, const char *u
         while (json_array_size(r->history) > (size_t)sc__lim_history(r))
             json_array_remove(r->history, 0);
     }
+    sc_bus_publish(r->app->bus, &(sc_bus_event){.topic = SC_BUS_CHAT_POSTED, .room = r->name,
+                                                .slot = -1, .name = name, .user_id = uid,
+                                                .data = m});
     sc__outbox_add(r, m);
     return rowid;
 }

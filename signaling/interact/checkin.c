@@ -3,6 +3,7 @@
  * kind "checkin" (user id and name in the columns), which is what the
  * export endpoint lists. */
 #include "signaling/interact/checkin.h"
+
 #include "common/clock.h"
 #include "signaling/store/store.h"
 

@@ -13,8 +13,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "signaling/room/rooms.h"
 #include "sfu/sfu.h"
+#include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
 #define MOD SC_PERM_MODERATE

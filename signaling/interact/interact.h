@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "signaling/http/http.h"
 #include "signaling/auth/token.h"
-#include "signaling/interact/wordfilter.h"
+#include "signaling/http/http.h"
 #include "signaling/http/ws.h"
+#include "signaling/interact/wordfilter.h"
 
 /* Limits with their defaults (RELIABILITY: chat messages per user per
  * second).  The chat rate and burst, the action rate and the history

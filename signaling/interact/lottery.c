@@ -4,6 +4,7 @@
  * draw is recorded before it is announced, so the export holds every
  * announced result. */
 #include "signaling/interact/lottery.h"
+
 #include "common/clock.h"
 
 #include <openssl/rand.h>

@@ -4,6 +4,7 @@
  * results changed since the last tick.  Results go out at most once per
  * tick, so a thousand votes a second cost ten broadcasts. */
 #include "signaling/interact/poll.h"
+
 #include "common/clock.h"
 
 #include <errno.h>

@@ -2,6 +2,7 @@
  * row id); fields starting with '_' (voters, the asker of an anonymous
  * question) stay on the server. */
 #include "signaling/interact/qa.h"
+
 #include "common/clock.h"
 
 #include <stdio.h>

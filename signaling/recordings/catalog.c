@@ -16,15 +16,16 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/log.h"
+#include "signaling/api/bus.h"
 #include "recorder/composite.h"
 #include "recorder/ebml.h"
+#include "signaling/auth/token.h"
+#include "signaling/http/ws.h"
 #include "signaling/interact/interact.h"
-#include "common/log.h"
 #include "signaling/recordings/replay.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
-#include "signaling/auth/token.h"
-#include "signaling/http/ws.h"
 
 /* Paths and reasons are bounded (SC_PATH_MAX, the row's columns); a cut
  * reason is fine and a cut path is refused where it matters. */
@@ -800,6 +801,30 @@ void sc_catalog_on_speaker(sc_app *app, const char *room, int slot, int64_t unix
         SC_WARN("catalog", "cannot note the speaker of %s", room);
 }
 
+static void bus_speaker(void *ud, const sc_bus_event *ev)
+{
+    sc_catalog_on_speaker(ud, ev->room, ev->slot, ev->ts_ms); /* the composite's layout */
+}
+
+int sc_catalog_subscribe(sc_app *app)
+{
+    return sc_bus_subscribe(app->bus, SC_BUS_ACTIVE_SPEAKER, bus_speaker, app) < 0 ? -1 : 0;
+}
+
+/* RECORDING_READY with the catalog row as data. */
+static void announce_ready(sc_catalog *cat, const sc_store_recording *row)
+{
+    json_t *data;
+
+    if (!cat->app || !cat->app->bus)
+        return;
+    data = sc__catalog_recording_json(row);
+    sc_bus_publish(cat->app->bus, &(sc_bus_event){.topic = SC_BUS_RECORDING_READY,
+                                                  .room = row->room, .slot = row->slot,
+                                                  .data = data});
+    json_decref(data);
+}
+
 static void arm_timer(sc_catalog *cat)
 {
     int64_t now = sc_mono_ms(), next = INT64_MAX;
@@ -865,11 +890,14 @@ static void apply_done(sc_catalog *cat, report *r)
         if (s)
             snprintf(row.session, sizeof(row.session), "%s", s->id);
     }
-    if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0)
+    if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0) {
         SC_WARN("catalog", "cannot catalog %s", r->path);
-    else
+    } else {
         SC_INFO("catalog", "recording of %s %s: %s (%.1f s)", r->room, row.status, r->path,
                 (double)r->duration_ms / 1000.0);
+        if (!r->error)
+            announce_ready(cat, &row);
+    }
     if (row.session[0])
         session_file_closed(cat, row.session);
 }
@@ -927,6 +955,11 @@ static void apply_composite(sc_catalog *cat, report *r)
         cat->stats.composites_ready++;
         pthread_mutex_unlock(&cat->lock);
         SC_INFO("catalog", "composite %s ready (%.1f s)", r->id, (double)r->duration_ms / 1e3);
+        {
+            sc_store_recording row;
+            if (sc_store_recording_get(cat->store, r->id, &row) == 0)
+                announce_ready(cat, &row);
+        }
     } else {
         composite_failed(cat, r->id, r->message[0] ? r->message : "composite failed");
     }

@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "signaling/http/http.h"
 #include "recorder/recorder.h"
 #include "sfu/sfu.h"
+#include "signaling/http/http.h"
 #include "signaling/store/store.h"
 
 #define SC_CATALOG_SESSION_GRACE_MS 3000  /* a session ends this long after its last file */
@@ -74,6 +74,9 @@ void sc_catalog_drain(sc_catalog *cat);
  * unix_ms (ws.c, on SC_EVENT_ACTIVE_SPEAKER).  Stored while the room
  * records: the composite shows the speaker large when several slots were
  * on stage.  Signalling thread; app->catalog may be NULL. */
+/* Subscribes the catalog to the bus (the active speaker, for the
+ * composite's layout).  0 or -1. */
+int sc_catalog_subscribe(sc_app *app);
 void sc_catalog_on_speaker(sc_app *app, const char *room, int slot, int64_t unix_ms);
 
 /* For tests: end the room sessions idle for SC_CATALOG_SESSION_GRACE_MS

@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "signaling/interact/interact.h"
 #include "common/log.h"
+#include "signaling/auth/token.h"
+#include "signaling/http/ws.h"
+#include "signaling/interact/interact.h"
 #include "signaling/recordings/replay.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
-#include "signaling/auth/token.h"
-#include "signaling/http/ws.h"
 
 /* The value of `name` in the query string, copied into out; false if
  * absent.  lws has already url-decoded each argument. */

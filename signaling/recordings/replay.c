@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signaling/recordings/catalog.h"
 #include "common/clock.h"
-#include "signaling/interact/interact.h"
 #include "common/log.h"
 #include "sfu/sfu.h"
-#include "signaling/store/store.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/ws.h"
+#include "signaling/interact/interact.h"
+#include "signaling/recordings/catalog.h"
+#include "signaling/store/store.h"
 
 /* ---- the replay timeline -------------------------------------------------------- */
 

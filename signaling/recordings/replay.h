@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "recorder/composite.h"
-#include "signaling/http/http.h"
 #include "sfu/sfu.h"
+#include "signaling/http/http.h"
 #include "signaling/store/store.h"
 
 /* At most this many speaker changes lay out one composite (the rest of a

@@ -15,10 +15,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "signaling/room/rooms.h"
 #include "sfu/sfu.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/whip.h"
+#include "signaling/room/rooms.h"
 
 /* Hands waiting at once in one room: the host reads this list, so a longer
  * one helps nobody and only costs every update. */

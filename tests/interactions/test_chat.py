@@ -2,6 +2,7 @@
 bad input (the sender only is affected)."""
 
 import sys
+import time
 import unittest
 
 from ic import join, rate_limited_burst, start_server
@@ -64,6 +65,31 @@ class ChatTest(unittest.TestCase):
         self.assertEqual(cat.req({"type": "chat_history"})["messages"], hist)
         for c in (host, ann, bob, cat):
             c.close()
+
+    def test_domain_events_counted(self):
+        """Chat and members go through the event bus: /api/stats counts each
+        topic, so webhooks and analytics can listen where the broadcasts do."""
+        admin = self.srv.admin_token()
+        before = self.srv.stats(admin)["events"]
+        room = "chat-events"
+        ann = join(self.srv, room, "viewer", "Ann", "v-ann")
+        bob = join(self.srv, room, "viewer", "Bob", "v-bob")
+        self.assertEqual(ann.req({"type": "chat", "text": "hi"})["type"], "sent")
+        self.assertEqual(bob.req({"type": "danmaku", "text": "666"})["type"], "sent")
+        bob.close()
+        want = {"member_joined": 2, "chat_posted": 2, "member_left": 1}
+        deadline = time.monotonic() + 20
+        while True:
+            ev = self.srv.stats(admin)["events"]
+            delta = {k: ev[k] - before[k] for k in want}
+            if all(delta[k] >= v for k, v in want.items()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(delta, want)
+        # every topic is listed, counted from 0
+        for topic in ("publisher_joined", "session_opened", "session_closed", "recording_ready"):
+            self.assertIn(topic, ev)
+        ann.close()
 
     def test_bad_input_affects_sender_only(self):
         ann = join(self.srv, ROOM, "viewer", "Ann", "v-ann2")
