@@ -1,8 +1,10 @@
-/* Durable records of the signalling plane: SQLite at DATA/stagecast.db.
+/* Durable records of the signalling plane: SQLite at DATA/stagecast.db,
+ * split by domain (sessions.h, interactions.h, recordings.h; this header
+ * includes them all).
  *
  * WAL mode with synchronous=NORMAL keeps each write a short append to the
- * log; the hot statements (sessions, interactions, bans) are prepared once,
- * the rest per call.  Called only from the signalling
+ * log; the hot statements (sessions, interactions, bans) are prepared once
+ * at open, the rest per call.  Called only from the signalling
  * thread, never from a media path.  A schema_version table drives the
  * migrations (store.c lists them in order). */
 #ifndef SC_STORE_H
@@ -24,134 +26,9 @@ int sc_store_schema_version(sc_store *st);
 /* The schema version this build migrates to. */
 int sc_store_latest_schema(void);
 
-/* kind: "publish" or "subscribe".  name and user_id may be NULL.
- * Times are Unix milliseconds.  0 or -EIO. */
-int sc_store_session_started(sc_store *st, uint64_t session_id, const char *room,
-                             const char *kind, const char *name, const char *user_id,
-                             int64_t started_at_ms);
-int sc_store_session_ended(sc_store *st, uint64_t session_id, int64_t ended_at_ms,
-                           const char *reason);
-
-/* Count of sessions rows, and of those still open (for tests). */
-int sc_store_count_sessions(sc_store *st, int *total, int *open);
-
-/* ---- interactions ----------------------------------------------------------- */
-
-/* Record one interaction: kind ("chat", "danmaku", "question", "vote",
- * "lottery", "checkin", "moderation", ...), who (user_id/name may be NULL),
- * Unix ms, the room's media time in ms, and the message as JSON text.
- * Returns the row id (> 0, unique for ever: also the message id clients
- * see) or -EIO. */
-int64_t sc_store_interaction_add(sc_store *st, const char *room, const char *kind,
-                                 const char *user_id, const char *name, int64_t ts_ms,
-                                 int64_t media_ms, const char *data);
-
-typedef struct sc_store_interaction {
-    int64_t id;
-    const char *kind;
-    const char *user_id;   /* may be NULL */
-    const char *name;      /* may be NULL */
-    int64_t ts_ms;
-    int64_t media_ms;
-    const char *data;      /* JSON text */
-} sc_store_interaction;
-
-/* Call fn for a room's interactions in id order: all of them, or only
- * those of `kind` (NULL: every kind); last > 0 keeps only the last `last`
- * rows.  Borrowed strings are valid during the call.  Count or -EIO. */
-int sc_store_interactions(sc_store *st, const char *room, const char *kind, int last,
-                          void (*fn)(void *ud, const sc_store_interaction *row), void *ud);
-
-/* Bans by user id, per room; they outlive restarts.  0 or -EIO. */
-int sc_store_ban(sc_store *st, const char *room, const char *user_id, const char *by,
-                 const char *reason, int64_t at_ms);
-int sc_store_unban(sc_store *st, const char *room, const char *user_id);
-/* 1 banned, 0 not, -EIO. */
-int sc_store_is_banned(sc_store *st, const char *room, const char *user_id);
-
-/* Per-room settings (e.g. the room's word list, slow mode) as text.
- * _get returns a malloc'd copy or NULL when unset. */
-int sc_store_setting_set(sc_store *st, const char *room, const char *key, const char *value);
-char *sc_store_setting_get(sc_store *st, const char *room, const char *key);
-
-/* ---- recordings catalog ------------------------------------------------- */
-
-typedef struct sc_store_recording {
-    char id[33];                   /* 32 hex digits */
-    char room[72];
-    char title[256];
-    char status[16];               /* recording, processing, ready, failed */
-    int64_t started_at_ms;         /* Unix ms */
-    int64_t duration_ms;
-    int64_t bytes;
-    char path[1024];
-    bool published;
-    int64_t created_at_ms;
-    int64_t updated_at_ms;
-    char kind[16];                 /* track (one slot's file) or composite */
-    char session[33];              /* the room session it belongs to; "" none */
-    char reason[160];              /* why it failed; "" */
-    char tracks[128];              /* JSON array: ["audio","video"], or the
-                                      composite's slots [0,1]; "" unknown */
-    int slot;                      /* stage slot of a track, -1 */
-    char layout[16];               /* a composite's: grid or speaker; "" */
-} sc_store_recording;
-
-/* What sc_store_recordings_query keeps; NULL / 0 fields do not filter
- * (from_ms = to_ms = 0: any time). */
-typedef struct sc_store_recording_filter {
-    const char *room;
-    int64_t from_ms, to_ms;
-    const char *kind;
-    const char *session;
-    const char *status;
-} sc_store_recording_filter;
-
-/* Insert r, or (same path) update its status, duration, size, reason,
- * tracks and layout (and a missing session), keeping the row's id, title, kind and
- * published flag.  0 or -EIO. */
-int sc_store_recording_put(sc_store *st, const sc_store_recording *r, int64_t now_ms);
-/* 0, -ENOENT or -EIO. */
-int sc_store_recording_get(sc_store *st, const char *id, sc_store_recording *out);
-int sc_store_recording_by_path(sc_store *st, const char *path, sc_store_recording *out);
-/* Newest first; room NULL: every room; started_at within [from, to].
- * Count or -EIO. */
-int sc_store_recordings_list(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
-                             void (*fn)(void *ud, const sc_store_recording *r), void *ud);
-/* 0, -ENOENT (no such id) or -EIO. */
-int sc_store_recording_set_published(sc_store *st, const char *id, int published,
-                                     int64_t now_ms);
-int sc_store_recording_delete(sc_store *st, const char *id);
-/* Newest first.  Count or -EIO. */
-int sc_store_recordings_query(sc_store *st, const sc_store_recording_filter *f,
-                              void (*fn)(void *ud, const sc_store_recording *r), void *ud);
-/* Status (and reason: NULL or "" clears it), duration and size of row id.
- * 0, -ENOENT or -EIO. */
-int sc_store_recording_set_status(sc_store *st, const char *id, const char *status,
-                                  const char *reason, int64_t duration_ms, int64_t bytes,
-                                  int64_t now_ms);
-/* A room's interactions with ts in [from_ms, to_ms], oldest first (the
- * replay timeline).  Count or -EIO. */
-int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_ms,
-                                  int64_t to_ms,
-                                  void (*fn)(void *ud, const sc_store_interaction *row),
-                                  void *ud);
-
-/* ---- speakers (the composite's layout) ---------------------------------- */
-
-/* A room's active speaker changed at ts_ms to `slot` (-1: nobody).
- * 0 or -EIO. */
-int sc_store_speaker_add(sc_store *st, const char *room, int slot, int64_t ts_ms);
-/* fn for the change in effect at from_ms (the latest at or before it), then
- * each one up to to_ms, oldest first; at most `limit` (<= 0: all).  Count or
- * -EIO. */
-int sc_store_speakers_between(sc_store *st, const char *room, int64_t from_ms, int64_t to_ms,
-                              int limit, void (*fn)(void *ud, int64_t ts_ms, int slot),
-                              void *ud);
-/* Forget changes older than before_ms.  0 or -EIO. */
-int sc_store_speakers_prune(sc_store *st, int64_t before_ms);
-/* Sum of `bytes` over the recordings of kind and status (e.g. the ready
- * composites).  Bytes or -EIO. */
-int64_t sc_store_recordings_bytes(sc_store *st, const char *kind, const char *status);
+/* The domains, each its own header and file: */
+#include "signaling/store/interactions.h"
+#include "signaling/store/recordings.h"
+#include "signaling/store/sessions.h"
 
 #endif
