@@ -94,6 +94,16 @@ static const opt_spec serve_opts[] = {
             SC_STR(SC_DEFAULT_CHAT_HISTORY), "chat messages a joining client is sent"),
     STR_OPT(sc_config, "--secret-file", "PATH", secret_file, "DATA/secret",
             "token signing secret (hex or raw bytes)"),
+    STR_OPT(sc_config, "--tls-cert", "FILE", tls_cert, "(none: plain HTTP)",
+            "serve HTTPS and WSS with this PEM certificate chain (with --tls-key); "
+            "SIGHUP reloads it"),
+    STR_OPT(sc_config, "--tls-key", "FILE", tls_key, "(none)", "the certificate's PEM private key"),
+    {"--tls-self-signed", "", OPT_FLAG, offsetof(sc_config, tls_self_signed), sizeof(int), 0, 0,
+     "off",
+     "serve HTTPS with a self-signed P-256 certificate for localhost, this host's name and "
+     "addresses, made once in DATA/tls/"},
+    INT_OPT(sc_config, "--http-redirect", "PORT", http_redirect_port, 0, 65535, "0 (off)",
+            "with TLS, also listen for plain HTTP on PORT and redirect it to HTTPS"),
 };
 
 static const opt_spec token_opts[] = {
@@ -298,7 +308,25 @@ int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err,
     int r = parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, argc, argv, err, errlen);
     if (r == 1)
         sc_config_usage(out);
-    return r;
+    if (r != 0)
+        return r;
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return -EINVAL;
+    }
+    if (cfg->tls_self_signed && cfg->tls_cert[0]) {
+        snprintf(err, errlen, "--tls-self-signed and --tls-cert exclude each other");
+        return -EINVAL;
+    }
+    if (cfg->http_redirect_port && !cfg->tls_cert[0] && !cfg->tls_self_signed) {
+        snprintf(err, errlen, "--http-redirect needs TLS (--tls-cert or --tls-self-signed)");
+        return -EINVAL;
+    }
+    if (cfg->http_redirect_port && cfg->http_redirect_port == cfg->listen_port) {
+        snprintf(err, errlen, "--http-redirect needs a port other than --listen's");
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int sc_token_config_parse(sc_token_config *cfg, int argc, char **argv, FILE *out, char *err,

@@ -63,6 +63,10 @@ typedef struct sc_config {
     int action_rate;           /* also the action burst */
     int chat_history;
     char secret_file[SC_PATH_MAX]; /* empty: DATA/secret */
+    char tls_cert[SC_PATH_MAX];    /* PEM, full chain; "" = plain HTTP */
+    char tls_key[SC_PATH_MAX];
+    int tls_self_signed;           /* make (once) and use DATA/tls/{cert,key}.pem */
+    int http_redirect_port;        /* with TLS: plain HTTP here redirects; 0 = off */
 } sc_config;
 
 typedef struct sc_token_config {

@@ -23,11 +23,14 @@
 #include "signaling/store/store.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -100,11 +103,13 @@ static int cmd_serve(int argc, char **argv)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal; /* no SA_RESTART: the signal must break poll() */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     app = sc_app_new(&cfg, secret, (size_t)secret_len, store, err, sizeof(err));
@@ -166,7 +171,7 @@ static int cmd_serve(int argc, char **argv)
     app->sfu = sfu;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    printf("stagecast listening on http://%s%s%s:%d\n", strchr(cfg.listen_addr, ':') ? "[" : "",
+    printf("stagecast listening on %s://%s%s%s:%d\n", sc_http_tls(app) ? "https" : "http", strchr(cfg.listen_addr, ':') ? "[" : "",
            cfg.listen_addr, strchr(cfg.listen_addr, ':') ? "]" : "", sc_http_port(app));
     fflush(stdout);
     SC_INFO("main", "serving pages from %s, data in %s, media on %s:%d", cfg.ui_dir,
@@ -176,6 +181,13 @@ static int cmd_serve(int argc, char **argv)
         if (sc_http_service(app) < 0) {
             SC_ERROR("main", "event loop failed");
             goto out;
+        }
+        if (reload_requested) {
+            reload_requested = 0;
+            if (!sc_http_tls(app))
+                SC_INFO("main", "SIGHUP: nothing to reload (no TLS)");
+            else if (sc_http_reload_tls(app, err, sizeof(err)) < 0)
+                SC_WARN("main", "SIGHUP: keeping the current certificate: %s", err);
         }
     }
     SC_INFO("main", "stopping");

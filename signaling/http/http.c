@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "signaling/http/tls.h"
 #include "signaling/api/bus.h"
 #include "sc_build_config.h"
 #include "sfu/sfu.h"
@@ -22,6 +24,19 @@
 #include "signaling/interact/interact.h"
 #include "signaling/recordings/catalog.h"
 #include "signaling/room/rooms.h"
+
+/* The front end: the lws context and what it serves. */
+struct sc_http {
+    struct lws_context *ctx;
+    int port;
+    bool tls;
+    void *ssl_ctx;                 /* the HTTPS vhost's SSL_CTX, for reloads */
+    char cert[SC_PATH_MAX + 32];   /* what TLS serves (self-signed: DATA/tls/) */
+    char key[SC_PATH_MAX + 32];
+};
+
+/* With TLS, browsers are told to keep to HTTPS for a year. */
+#define HSTS "max-age=31536000"
 
 /* Per-connection state.  One lws protocol serves both HTTP and the
  * WebSocket (a browser opening /ws names no subprotocol, so lws picks the
@@ -412,6 +427,9 @@ static bool static_path_ok(const char *path)
 
 /* Returns the lws callback result, or 1 when the caller must reply itself
  * (c->rep filled). */
+static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t **p,
+                   uint8_t *end);
+
 static int serve_static(sc_app *app, struct lws *wsi, conn *c)
 {
     const char *path = strcmp(c->req.path, "/") == 0 ? "/index.html" : c->req.path;
@@ -435,7 +453,8 @@ static int serve_static(sc_app *app, struct lws *wsi, conn *c)
     if (lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
                                     (const uint8_t *)"no-cache", 8, &p, end) ||
         lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
-                                    (const uint8_t *)"nosniff", 7, &p, end))
+                                    (const uint8_t *)"nosniff", 7, &p, end) ||
+        (app->http->tls && add_hdr(wsi, "strict-transport-security:", HSTS, &p, end)))
         return -1;
     app->stats.http_requests++;
     SC_DEBUG("http", "%s GET %s (serving a page)", c->req.peer, c->req.path);
@@ -695,7 +714,8 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
     }
     if (add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
         add_hdr(wsi, "access-control-expose-headers:", "Location, ETag, Link", &p, end) ||
-        add_hdr(wsi, "cache-control:", "no-store", &p, end))
+        add_hdr(wsi, "cache-control:", "no-store", &p, end) ||
+        (app->http->tls && add_hdr(wsi, "strict-transport-security:", HSTS, &p, end)))
         return -1;
     if (c->req.method == SC_HTTP_OPTIONS && status == 204 &&
         (add_hdr(wsi, "access-control-allow-methods:", rep->allow, &p, end) ||
@@ -802,6 +822,12 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 
     if (!app)
         return 0;
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
+        /* lws made the vhost's SSL_CTX: kept for SIGHUP reloads. */
+        if (app->http && !app->http->ssl_ctx)
+            app->http->ssl_ctx = user;
+        return 0;
+    }
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         sc_ws_poll_sfu(app);
         sc_catalog_drain(app->catalog);
@@ -843,10 +869,93 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-struct sc_http {
-    struct lws_context *ctx;
-    int port;
+/* ---- plain HTTP that redirects to HTTPS (--http-redirect) ------------------- */
+
+/* Appends s to the URL in buf while it fits (a longer URL is cut at the
+ * last whole piece). */
+static void url_append(char *buf, size_t cap, const char *s)
+{
+    size_t n = strlen(buf), m = strlen(s);
+    if (n + m < cap)
+        memcpy(buf + n, s, m + 1);
+}
+
+static int redirect_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    sc_app *app = lws_context_user(lws_get_context(wsi));
+    uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
+    char host[256] = "", loc[1024];
+    const char *uri = in;
+
+    if (reason != LWS_CALLBACK_HTTP)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    /* The Host header without its port, else the listening address. */
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        snprintf(host, sizeof(host), "%s", app->cfg->listen_addr);
+    if (host[0] == '[') {
+        char *close = strchr(host, ']');
+        if (close)
+            close[1] = '\0';
+    } else if (strchr(host, ':') == strrchr(host, ':') && strchr(host, ':')) {
+        *strchr(host, ':') = '\0';
+    }
+    /* A host with characters a URL must not carry gets the listening address. */
+    if (strpbrk(host, " /\\?#@\r\n") || !host[0])
+        snprintf(host, sizeof(host), "%s", app->cfg->listen_addr);
+    snprintf(loc, sizeof(loc), "https://%s:%d%s", host, sc_http_port(app),
+             uri && uri[0] == '/' ? uri : "/");
+    /* The query again: lws hands it over decoded, one argument at a time. */
+    for (int i = 0; i < 32; i++) {
+        char frag[512], enc[1024];
+        char *eq;
+        if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+            break;
+        eq = strchr(frag, '=');
+        if (eq)
+            *eq++ = '\0';
+        url_append(loc, sizeof(loc), i ? "&" : "?");
+        lws_urlencode(enc, frag, (int)sizeof(enc));
+        url_append(loc, sizeof(loc), enc);
+        if (eq) {
+            url_append(loc, sizeof(loc), "=");
+            lws_urlencode(enc, eq, (int)sizeof(enc));
+            url_append(loc, sizeof(loc), enc);
+        }
+    }
+    if (lws_http_redirect(wsi, HTTP_STATUS_MOVED_PERMANENTLY, (const unsigned char *)loc,
+                          (int)strlen(loc), &p, end) < 0)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static const struct lws_protocols redirect_protocols[] = {
+    {"stagecast-redirect", redirect_cb, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+/* The TLS files to serve, made first for --tls-self-signed; checked so a
+ * bad file is named before lws says anything less clear. */
+static int tls_files(sc_app *app, sc_http *h, char *err, size_t errlen)
+{
+    const sc_config *cfg = app->cfg;
+    char fp[SC_TLS_FINGERPRINT_LEN];
+
+    if (cfg->tls_self_signed) {
+        if (sc_tls_self_signed(cfg->data_dir, cfg->listen_addr, h->cert, sizeof(h->cert), h->key,
+                               sizeof(h->key), err, errlen) < 0)
+            return -1;
+    } else {
+        snprintf(h->cert, sizeof(h->cert), "%s", cfg->tls_cert);
+        snprintf(h->key, sizeof(h->key), "%s", cfg->tls_key);
+    }
+    if (sc_tls_check(h->cert, h->key, err, errlen) < 0)
+        return -1;
+    if (sc_tls_fingerprint(h->cert, fp) == 0)
+        SC_INFO("tls", "serving HTTPS with %s (SHA-256 %s)", h->cert, fp);
+    h->tls = true;
+    return 0;
+}
 
 int sc_http_start(sc_app *app, char *err, size_t errlen)
 {
@@ -859,32 +968,96 @@ int sc_http_start(sc_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    lws_set_log_level(LLL_ERR, NULL);
-    memset(&info, 0, sizeof(info));
-    info.port = cfg->listen_port;
-    info.iface = cfg->listen_addr;
-    info.protocols = protocols;
-    info.user = app;
-    info.vhost_name = "stagecast";
-    info.server_string = "stagecast";
-    /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN. */
-    info.max_http_header_data = 16384;
-    info.count_threads = 1;
-    info.timeout_secs = 20;
-    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-    if (!strchr(cfg->listen_addr, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    h->ctx = lws_create_context(&info);
-    if (!h->ctx) {
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use or invalid?)",
-                 cfg->listen_addr, cfg->listen_port);
+    if ((cfg->tls_cert[0] || cfg->tls_self_signed) && tls_files(app, h, err, errlen) < 0) {
         free(h);
         return -1;
     }
-    vh = lws_get_vhost_by_name(h->ctx, "stagecast");
-    h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->listen_port;
-    app->http = h;
+    app->http = h; /* the TLS callback during vhost creation looks for it */
+    lws_set_log_level(LLL_ERR, NULL);
+    memset(&info, 0, sizeof(info));
+    info.user = app;
+    info.count_threads = 1;
+    info.timeout_secs = 20;
+    info.server_string = "stagecast";
+    /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN. */
+    info.max_http_header_data = 16384;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (h->tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    h->ctx = lws_create_context(&info);
+    if (!h->ctx) {
+        snprintf(err, errlen, "cannot create the HTTP server");
+        goto fail;
+    }
+    info.port = cfg->listen_port;
+    info.iface = cfg->listen_addr;
+    info.protocols = protocols;
+    info.vhost_name = "stagecast";
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (!strchr(cfg->listen_addr, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (h->tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = h->cert;
+        info.ssl_private_key_filepath = h->key;
+        /* HTTP/1.1 only: the WebSocket, WHIP and media streaming are
+         * written and tested for it (no HTTP/2 extended CONNECT). */
+        info.alpn = "http/1.1";
+        /* TLS 1.2 and 1.3 only. */
+        info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    }
+    vh = lws_create_vhost(h->ctx, &info);
+    if (!vh) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or invalid?)",
+                 cfg->listen_addr, cfg->listen_port);
+        goto fail;
+    }
+    h->port = lws_get_vhost_listen_port(vh);
+    if (cfg->http_redirect_port) {
+        info.port = cfg->http_redirect_port;
+        info.protocols = redirect_protocols;
+        info.vhost_name = "stagecast-redirect";
+        info.ssl_cert_filepath = NULL;
+        info.ssl_private_key_filepath = NULL;
+        info.ssl_options_set = 0;
+        info.alpn = NULL;
+        info.options &= ~(uint64_t)LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        if (!lws_create_vhost(h->ctx, &info)) {
+            snprintf(err, errlen, "cannot listen on %s:%d for the redirect to HTTPS",
+                     cfg->listen_addr, cfg->http_redirect_port);
+            goto fail;
+        }
+    }
     app->loop = h->ctx;
+    return 0;
+fail:
+    if (h->ctx)
+        lws_context_destroy(h->ctx);
+    free(h);
+    app->http = NULL;
+    return -1;
+}
+
+bool sc_http_tls(const sc_app *app)
+{
+    return app->http && app->http->tls;
+}
+
+int sc_http_reload_tls(sc_app *app, char *err, size_t errlen)
+{
+    sc_http *h = app->http;
+    char fp[SC_TLS_FINGERPRINT_LEN] = "";
+
+    if (!h || !h->tls) {
+        snprintf(err, errlen, "the server does not serve TLS");
+        return -1;
+    }
+    /* Checked on a scratch context first: a bad file keeps the old pair. */
+    if (sc_tls_check(h->cert, h->key, err, errlen) < 0 ||
+        sc_tls_reload(h->ssl_ctx, h->cert, h->key, err, errlen) < 0)
+        return -1;
+    sc_tls_fingerprint(h->cert, fp);
+    SC_INFO("tls", "reloaded %s (SHA-256 %s)", h->cert, fp);
     return 0;
 }
 

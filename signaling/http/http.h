@@ -27,6 +27,12 @@ int sc_http_port(const sc_app *app);
 /* One turn of the event loop; returns <0 when the context failed.  A signal
  * interrupts the wait. */
 int sc_http_service(sc_app *app);
+/* Whether the front end serves HTTPS. */
+bool sc_http_tls(const sc_app *app);
+/* SIGHUP: loads the certificate and key again (from the same files) for new
+ * connections, after checking they load; a bad file keeps the old pair.
+ * 0, or -1 with the reason in err. */
+int sc_http_reload_tls(sc_app *app, char *err, size_t errlen);
 /* Closes every connection and frees the front end. */
 void sc_http_stop(sc_app *app);
 

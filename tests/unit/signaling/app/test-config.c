@@ -68,6 +68,21 @@ static void test_serve_options(void)
     memset(longpath, 'a', sizeof(longpath) - 1);
     longpath[sizeof(longpath) - 1] = '\0';
     SC_CHECK_INT(parse(&cfg, "--data", longpath, NULL), -EINVAL);
+
+    /* TLS: a certificate needs its key; self-signed excludes a given pair;
+     * the redirect needs TLS */
+    SC_CHECK_INT(parse(&cfg, "--tls-self-signed", NULL, NULL), 0);
+    SC_CHECK_INT(cfg.tls_self_signed, 1);
+    SC_CHECK_INT(parse(&cfg, "--tls-cert", "c.pem", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--tls-key", "k.pem", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--tls-cert=c.pem", "--tls-key=k.pem", NULL), 0);
+    SC_CHECK_STR(cfg.tls_cert, "c.pem");
+    SC_CHECK_STR(cfg.tls_key, "k.pem");
+    SC_CHECK_INT(parse(&cfg, "--tls-cert=c.pem", "--tls-key=k.pem", "--tls-self-signed"), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--http-redirect", "8081", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--tls-self-signed", "--http-redirect=8081", NULL), 0);
+    SC_CHECK_INT(cfg.http_redirect_port, 8081);
+    SC_CHECK_INT(parse(&cfg, "--tls-self-signed", "--http-redirect=8080", NULL), -EINVAL);
 }
 
 static void test_token_options(void)
