@@ -211,6 +211,8 @@ typedef struct sc_counters {
     uint64_t sock_drops_media;        /* the kernel's drops on its sockets */
     uint64_t sock_drops_control;
     uint64_t overloaded;              /* 1: see measure_load */
+    uint64_t last_loop_ms;            /* sc_mono_ms() of its loop's latest turn:
+                                         a health check sees a stuck worker */
 } sc_counters;
 
 #define SC_OVERLOAD_PCT 95

@@ -550,6 +550,8 @@ static void *worker_main(void *arg)
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
         uint64_t t0 = sc_mono_us();
+        /* The wait times out every 20 ms, so an idle worker still turns. */
+        __atomic_store_n(&w->stats.last_loop_ms, t0 / 1000, __ATOMIC_RELAXED);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == sc_udp_media_fd(w->udp) ||
                 evs[i].data.fd == sc_udp_control_fd(w->udp))
@@ -615,6 +617,7 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->index = index;
     w->port = port;
     w->epfd = w->evfd = w->cpu = -1;
+    w->stats.last_loop_ms = sc_mono_ms(); /* not stuck before its thread starts */
     pthread_mutex_init(&w->cmd_lock, NULL);
     const char *stall = getenv("STAGECAST_TEST_STALL_FILE");
     w->stall_file = stall && *stall ? stall : NULL;

@@ -203,6 +203,7 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     o = json_object();
 #define STAT(f, what) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
     SC_SFU_GAUGES(STAT)
+    SC_SFU_COUNTERS(STAT)
     SC_WORKER_COUNTERS(STAT)
 #undef STAT
     if (app->sfu) {
