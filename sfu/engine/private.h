@@ -242,7 +242,8 @@ struct sc_worker {
     /* Tests only: STAGECAST_TEST_STALL_FILE names a file of "WORKER US"
      * lines, read once a second; while this worker's line is there it reads
      * one media datagram per US microseconds, sleeping in between (counted
-     * as busy), so a test can overload it whatever the CPU's speed. */
+     * as busy; US at most 5 s), so a test can overload it whatever the
+     * CPU's speed, or hold its loop still (/healthz). */
     const char *stall_file;
     uint64_t stall_us;
     bool stop;

@@ -499,7 +499,9 @@ static void measure_load(sc_worker *w)
 }
 
 /* The test stall (sc_worker.stall_file): this worker's line of the file, or
- * none.  A missing file or line ends the stall. */
+ * none.  A missing file or line ends the stall.  Up to 5 s per datagram:
+ * long enough for /healthz to see a stuck worker, short enough that a
+ * mistaken value does not hang a test run. */
 static void read_stall(sc_worker *w)
 {
     FILE *f = fopen(w->stall_file, "r");
@@ -509,7 +511,7 @@ static void read_stall(sc_worker *w)
     if (f) {
         while (fscanf(f, "%d %llu", &index, &v) == 2)
             if (index == w->index)
-                us = v > 1000000 ? 1000000 : v;
+                us = v > 5000000 ? 5000000 : v;
         fclose(f);
     }
     if (us != w->stall_us)
