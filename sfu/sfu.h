@@ -238,19 +238,23 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
     X(drop_sctp, "data channel messages refused (malformed DCEP, oversized, unknown "              \
                  "PPID, on no open channel, or a peer flooding faster than signalling reads)")
 
-/* What the SFU reports besides the workers' counters: X(name, what). */
+/* What the SFU reports besides the workers' counters: X(name, what), values
+ * of now (gauges) and counts since start (counters), apart because
+ * /metrics types them. */
 #define SC_SFU_GAUGES(X)                                                                           \
     X(sessions, "sessions open now")                                                               \
+    X(workers_overloaded, "workers overloaded now")
+#define SC_SFU_COUNTERS(X)                                                                         \
     X(socket_drops_media, "media datagrams the kernel dropped at the workers' sockets")            \
     X(socket_drops_control, "control datagrams the kernel dropped there")                          \
-    X(workers_overloaded, "workers overloaded now")                                                \
     X(joins_refused_overload, "viewers refused because every worker was overloaded")
 
-/* Counters for /api/stats and the bad-input tests: the gauges, then every
- * worker's counters summed. */
+/* Counters for /api/stats, /metrics and the bad-input tests: the gauges,
+ * the SFU's counters, then every worker's counters summed. */
 typedef struct sc_sfu_stats {
 #define SC__FIELD(name, what) uint64_t name;
     SC_SFU_GAUGES(SC__FIELD)
+    SC_SFU_COUNTERS(SC__FIELD)
     SC_WORKER_COUNTERS(SC__FIELD)
 #undef SC__FIELD
 } sc_sfu_stats;
@@ -266,6 +270,8 @@ typedef struct sc_sfu_worker_load {
     bool overloaded;               /* 2 s running: load >= 95 % with media waiting
                                       (256 KiB) or dropped at its socket */
     uint64_t socket_drops_media, socket_drops_control;
+    uint64_t last_loop_ms;         /* sc_mono_ms() when its loop last turned (at
+                                      least every 20 ms unless it is stuck) */
 } sc_sfu_worker_load;
 
 /* Fills up to max entries; returns the number of workers. */

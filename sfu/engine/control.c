@@ -949,6 +949,7 @@ int sc_sfu_worker_loads(sc_sfu *sfu, sc_sfu_worker_load *out, int max)
             .overloaded = __atomic_load_n(&w->stats.overloaded, __ATOMIC_RELAXED) != 0,
             .socket_drops_media = __atomic_load_n(&w->stats.sock_drops_media, __ATOMIC_RELAXED),
             .socket_drops_control = __atomic_load_n(&w->stats.sock_drops_control, __ATOMIC_RELAXED),
+            .last_loop_ms = __atomic_load_n(&w->stats.last_loop_ms, __ATOMIC_RELAXED),
         };
     }
     return sfu->n_workers;

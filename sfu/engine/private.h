@@ -211,6 +211,8 @@ typedef struct sc_counters {
     uint64_t sock_drops_media;        /* the kernel's drops on its sockets */
     uint64_t sock_drops_control;
     uint64_t overloaded;              /* 1: see measure_load */
+    uint64_t last_loop_ms;            /* sc_mono_ms() of its loop's latest turn:
+                                         a health check sees a stuck worker */
 } sc_counters;
 
 #define SC_OVERLOAD_PCT 95
@@ -240,7 +242,8 @@ struct sc_worker {
     /* Tests only: STAGECAST_TEST_STALL_FILE names a file of "WORKER US"
      * lines, read once a second; while this worker's line is there it reads
      * one media datagram per US microseconds, sleeping in between (counted
-     * as busy), so a test can overload it whatever the CPU's speed. */
+     * as busy; US at most 5 s), so a test can overload it whatever the
+     * CPU's speed, or hold its loop still (/healthz). */
     const char *stall_file;
     uint64_t stall_us;
     bool stop;

@@ -499,7 +499,9 @@ static void measure_load(sc_worker *w)
 }
 
 /* The test stall (sc_worker.stall_file): this worker's line of the file, or
- * none.  A missing file or line ends the stall. */
+ * none.  A missing file or line ends the stall.  Up to 5 s per datagram:
+ * long enough for /healthz to see a stuck worker, short enough that a
+ * mistaken value does not hang a test run. */
 static void read_stall(sc_worker *w)
 {
     FILE *f = fopen(w->stall_file, "r");
@@ -509,7 +511,7 @@ static void read_stall(sc_worker *w)
     if (f) {
         while (fscanf(f, "%d %llu", &index, &v) == 2)
             if (index == w->index)
-                us = v > 1000000 ? 1000000 : v;
+                us = v > 5000000 ? 5000000 : v;
         fclose(f);
     }
     if (us != w->stall_us)
@@ -550,6 +552,8 @@ static void *worker_main(void *arg)
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(w->epfd, evs, SC_ARRAY_SIZE(evs), 20);
         uint64_t t0 = sc_mono_us();
+        /* The wait times out every 20 ms, so an idle worker still turns. */
+        __atomic_store_n(&w->stats.last_loop_ms, t0 / 1000, __ATOMIC_RELAXED);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == sc_udp_media_fd(w->udp) ||
                 evs[i].data.fd == sc_udp_control_fd(w->udp))
@@ -615,6 +619,7 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     w->index = index;
     w->port = port;
     w->epfd = w->evfd = w->cpu = -1;
+    w->stats.last_loop_ms = sc_mono_ms(); /* not stuck before its thread starts */
     pthread_mutex_init(&w->cmd_lock, NULL);
     const char *stall = getenv("STAGECAST_TEST_STALL_FILE");
     w->stall_file = stall && *stall ? stall : NULL;

@@ -9,6 +9,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
 #include "signaling/http/http.h"
+#include "signaling/http/metrics.h"
 #include "signaling/http/whip.h"
 #include "signaling/http/ws.h"
 #include "signaling/interact/interact.h"
@@ -36,6 +37,7 @@ static const struct {
     {sc_whip_routes, &sc_whip_n_routes},
     {sc_interact_routes, &sc_interact_n_routes},
     {sc_catalog_routes, &sc_catalog_n_routes},
+    {sc_metrics_routes, &sc_metrics_n_routes},
 };
 
 sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
@@ -55,6 +57,7 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
     memcpy(app->secret, secret, secret_len);
     app->secret_len = secret_len;
     app->store = store;
+    app->started_ms = sc_wall_ms();
     app->rooms = sc_rooms_new();
     app->router = sc_router_new();
     app->bus = sc_bus_new();

@@ -9,6 +9,7 @@
 #ifndef SC_APP_H
 #define SC_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,10 @@ typedef struct sc_app {
     struct sc_http *http;          /* the front end, or NULL */
     struct sc_http_routes *routes; /* path -> module handler (http.h) */
     sc_app_counters stats;
+    int64_t started_ms;            /* wall clock when the server started (sc_app_new) */
+    bool draining;                 /* shutting down: finish what is open, take
+                                      nothing new; GET /readyz then answers 503
+                                      so load balancers stop sending requests */
 } sc_app;
 
 /* cfg and store are borrowed and must outlive the app; the secret is

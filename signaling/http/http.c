@@ -142,6 +142,16 @@ int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t
     return r;
 }
 
+int sc_http_admin_auth(sc_app *app, const sc_http_req *req, const char *what,
+                       sc_http_reply *rep)
+{
+    sc_token tok;
+    int r = sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep);
+    if (r == 403) /* a room token is valid, just not for this */
+        sc_http_error(rep, 403, "forbidden", "%s need an admin token", what);
+    return r;
+}
+
 /* ---- API handlers --------------------------------------------------------- */
 
 static void api_health(sc_app *app, const sc_http_route *route, const sc_http_req *req,
@@ -202,15 +212,9 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
 {
     sc_sfu_stats st;
     json_t *o, *errs;
-    sc_token tok;
 
     rep->action = "reading stats";
-    if (sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep) == 403) {
-        /* A room token is valid, just not for this. */
-        sc_http_error(rep, 403, "forbidden", "stats need an admin token");
-        return;
-    }
-    if (rep->status)
+    if (sc_http_admin_auth(app, req, "stats", rep))
         return;
     memset(&st, 0, sizeof(st));
     if (app->sfu)
@@ -218,6 +222,7 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     o = json_object();
 #define STAT(f, what) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
     SC_SFU_GAUGES(STAT)
+    SC_SFU_COUNTERS(STAT)
     SC_WORKER_COUNTERS(STAT)
 #undef STAT
     if (app->sfu) {

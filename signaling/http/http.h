@@ -126,5 +126,9 @@ int sc_http_body(sc_http_reply *rep, int status, const char *ctype, const char *
 struct sc_token;
 int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t perm,
                  struct sc_token *tok, sc_http_reply *rep);
+/* The same for an admin token; a valid token without the admin permission
+ * gets 403 "<what> need an admin token". */
+int sc_http_admin_auth(sc_app *app, const sc_http_req *req, const char *what,
+                       sc_http_reply *rep);
 
 #endif

@@ -147,11 +147,7 @@ static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 
 int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 {
-    sc_token tok;
-    int r = sc_http_auth(app, req, "*", SC_PERM_ADMIN, &tok, rep);
-    if (r == 403)
-        sc_http_error(rep, 403, "forbidden", "recordings need an admin token");
-    return r;
+    return sc_http_admin_auth(app, req, "recordings", rep);
 }
 
 json_t *sc_catalog_stats_json(sc_app *app)

@@ -45,13 +45,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    try:
-        rc = SERVER.stop()
-        if rc != 0:
-            raise AssertionError("stagecast exited with %r after SIGTERM; log tail:\n%s"
-                                 % (rc, SERVER.log_tail()))
-    finally:
-        SERVER.cleanup()
+    SERVER.stop_checked()
 
 
 def udp_socket():

@@ -139,6 +139,17 @@ class Server:
         self._log.close()
         return self.proc.returncode
 
+    def stop_checked(self):
+        """stop() and cleanup(); AssertionError (with the log's tail) unless
+        the server exited 0 on SIGTERM.  For tearDownModule."""
+        try:
+            rc = self.stop()
+            if rc != 0:
+                raise AssertionError("stagecast exited with %r after SIGTERM; log tail:\n%s"
+                                     % (rc, self.log_tail()))
+        finally:
+            self.cleanup()
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -255,6 +266,17 @@ class Server:
 
     def health(self):
         return self.request("GET", "/api/health", timeout=5.0)
+
+
+def wait_for(pred, timeout, interval=0.1):
+    """pred()'s first truthy value within `timeout` seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return None
 
 
 # -- stats ------------------------------------------------------------------

@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import stagecast  # noqa: E402
@@ -48,13 +47,7 @@ def need(cond, what):
 
 
 def wait_for(what, pred, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.25)
-    return None
+    return stagecast.wait_for(pred, timeout, 0.25)
 
 
 def start_loadgen(srv, admin):

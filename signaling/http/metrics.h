@@ -1,0 +1,59 @@
+/* What a monitoring system and a load balancer read: GET /metrics (admin
+ * token) in the Prometheus text exposition format 0.0.4, GET /healthz
+ * (every media worker's loop turned lately) and GET /readyz (not draining).
+ * The last two need no token and say nothing beyond their answer.
+ *
+ * The exposition writer (sc_prom_*) is pure: it knows nothing of the
+ * server and is tested on its own. */
+#ifndef SC_METRICS_H
+#define SC_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfu/sfu.h"
+#include "signaling/http/http.h"
+
+/* GET /metrics, GET /healthz, GET /readyz. */
+extern const sc_http_route sc_metrics_routes[];
+extern const size_t sc_metrics_n_routes;
+
+/* A worker whose loop has not turned for this long is stuck (/healthz). */
+#define SC_METRICS_STUCK_MS 2000
+
+/* The workers of wl[0..n) whose loop last turned more than limit_ms before
+ * now_ms: their indices go to stuck[] (room for n).  Returns how many. */
+int sc_metrics_stuck_workers(const sc_sfu_worker_load *wl, int n, uint64_t now_ms,
+                             uint64_t limit_ms, int *stuck);
+
+/* ---- The exposition writer ------------------------------------------------ */
+
+typedef struct sc_prom_label {
+    const char *name;
+    const char *value; /* any UTF-8; escaped as the format asks */
+} sc_prom_label;
+
+/* A text being written.  Zero-initialise (or sc_prom_init) before use. */
+typedef struct sc_prom {
+    char *buf; /* NUL-terminated text, len bytes; owned */
+    size_t len, cap;
+    int err;         /* the first error: -ENOMEM, or -EINVAL for a bad
+                        name, a family written twice, a sample outside a
+                        family; once set, nothing more is written */
+    char **families; /* the names begun so far */
+    size_t n_families, cap_families;
+} sc_prom;
+
+void sc_prom_init(sc_prom *p);
+/* Frees the text and the bookkeeping; accepts a zeroed or failed writer. */
+void sc_prom_free(sc_prom *p);
+
+/* Begin the family `name`: its HELP and TYPE lines ("counter" or "gauge";
+ * a counter's name ends in _total).  Calling it again for the family being
+ * written adds nothing; for a family begun earlier it is -EINVAL (the
+ * format wants a family's samples together).  0 or a negative errno. */
+int sc_prom_family(sc_prom *p, const char *name, const char *type, const char *help);
+/* One sample of the family begun last, with n labels. */
+int sc_prom_sample(sc_prom *p, const sc_prom_label *labels, size_t n, double value);
+
+#endif
