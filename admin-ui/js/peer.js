@@ -57,6 +57,18 @@ const FATAL = new Set(['forbidden', 'unsupported', 'bad-sdp', 'bad-room']);
 const FATAL_PUBLISH = new Set([...FATAL, 'room-full']);
 
 // "Connection lost; reconnecting in 2.5 s": how every page shows a retry.
+// The server's notice that it is shutting down (`server_draining`): what is
+// live goes on until it stops, then the page reconnects by itself (to the
+// same address once the server is back, or wherever it points).
+export function showServerNotices(sig, el) {
+    sig.on('server_draining', () => {
+        el.textContent = 'This server is restarting soon. Your stream continues for now; '
+            + 'if it stops, this page reconnects by itself.';
+        el.hidden = false;
+    });
+    sig.on('joined', () => { el.hidden = true; });
+}
+
 export function retryText({ reason, delayMs }) {
     return `${reason}; reconnecting in ${(delayMs / 1000).toFixed(1)} s`;
 }

@@ -11,7 +11,7 @@ import { attachDataChannel } from './datachannel.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { DanmakuLayer } from './interact-danmaku.js';
 import { InteractPanel } from './interact-panel.js';
-import { PeerSession, retryText } from './peer.js';
+import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { $, clearError, preferCodec, readParams, setState, showError, wsUrl } from './util.js';
 
@@ -405,6 +405,7 @@ async function applyLayers(msg) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    showServerNotices(sig, $('#server-notice'));
     watchPeer();
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
     new AnnouncementBanner($('#announcement'), sig);

@@ -20,7 +20,7 @@ import { CheckinPrompt } from './interact-checkin.js';
 import { DanmakuForm, DanmakuLayer, LikeButton } from './interact-danmaku.js';
 import { LotteryNotice } from './interact-lottery.js';
 import { InteractPanel } from './interact-panel.js';
-import { PeerSession, retryText } from './peer.js';
+import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
 import { $, clearError, readParams, setState, showError, wsUrl } from './util.js';
@@ -497,6 +497,7 @@ function setPublishers(list) {
 
 function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
+    showServerNotices(sig, $('#server-notice'));
     watchPeer();
     watchInteractions();
     sig.on('joined', (msg) => {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
 #include "signaling/http/http.h"
@@ -109,6 +110,68 @@ void sc_app_detach_sfu(sc_app *app)
     app->sfu = NULL;
 }
 
+/* While draining the event loop must wake to check the deadline even when
+ * nothing happens on the network. */
+struct sc_app_timer {
+    lws_sorted_usec_list_t sul; /* first: the callback gets its address */
+    sc_app *app;
+};
+
+#define DRAIN_TICK_US (250 * LWS_US_PER_MS)
+
+static void drain_tick(lws_sorted_usec_list_t *sul)
+{
+    struct sc_app_timer *t = (struct sc_app_timer *)sul;
+    if (t->app->loop)
+        lws_sul_schedule(t->app->loop, 0, &t->sul, drain_tick, DRAIN_TICK_US);
+}
+
+static void tell_draining(void *ud, sc_room *room)
+{
+    sc_app *app = ud;
+    sc_ws_broadcast(app, sc_room_name(room),
+                    json_pack("{s:s,s:i}", "type", "server_draining", "retry_after",
+                              sc_app_drain_retry_after(app)));
+}
+
+bool sc_app_drain_begin(sc_app *app, int timeout_s)
+{
+    size_t open = sc_rooms_session_count(app->rooms);
+
+    if (timeout_s <= 0 || open == 0 || !app->sfu)
+        return false;
+    app->draining = true;
+    app->drain_deadline_ms = (int64_t)sc_mono_ms() + (int64_t)timeout_s * 1000;
+    SC_INFO("app", "draining: %zu session(s) open; stopping when they end or in %d s "
+            "(signal again to stop now)", open, timeout_s);
+    sc_rooms_foreach(app->rooms, tell_draining, app);
+    if (app->loop && (app->drain_timer = calloc(1, sizeof(*app->drain_timer)))) {
+        app->drain_timer->app = app;
+        lws_sul_schedule(app->loop, 0, &app->drain_timer->sul, drain_tick, DRAIN_TICK_US);
+    }
+    return true;
+}
+
+bool sc_app_drain_over(const sc_app *app)
+{
+    if (sc_rooms_session_count(app->rooms) == 0) {
+        SC_INFO("app", "drained: no session left");
+        return true;
+    }
+    if ((int64_t)sc_mono_ms() >= app->drain_deadline_ms) {
+        SC_INFO("app", "drain timeout: %zu session(s) still open end now",
+                sc_rooms_session_count(app->rooms));
+        return true;
+    }
+    return false;
+}
+
+int sc_app_drain_retry_after(const sc_app *app)
+{
+    int64_t left = app->drain_deadline_ms - (int64_t)sc_mono_ms();
+    return left > 1000 ? (int)((left + 999) / 1000) : 1;
+}
+
 void sc_app_free(sc_app *app)
 {
     if (!app)
@@ -117,6 +180,7 @@ void sc_app_free(sc_app *app)
     sc_router_free(app->router);
     sc_http_routes_free(app);
     sc_bus_free(app->bus);
+    free(app->drain_timer); /* its loop is gone: sc_http_stop ran first */
     sc_interact_free(app);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);

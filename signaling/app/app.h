@@ -63,6 +63,8 @@ typedef struct sc_app {
     bool draining;                 /* shutting down: finish what is open, take
                                       nothing new; GET /readyz then answers 503
                                       so load balancers stop sending requests */
+    int64_t drain_deadline_ms;     /* monotonic; while draining */
+    struct sc_app_timer *drain_timer;
 } sc_app;
 
 /* cfg and store are borrowed and must outlive the app; the secret is
@@ -75,6 +77,16 @@ void sc_app_notify(void *app);
 /* Before sc_sfu_free: records every open session as ended ("shutdown")
  * and forgets the media plane, so later close callbacks leave it alone. */
 void sc_app_detach_sfu(sc_app *app);
+/* Stop requested (SIGTERM): refuse new sessions (503 "draining" with
+ * Retry-After), tell every connected page, and keep serving the open
+ * sessions for at most timeout_s.  Returns false when there is nothing to
+ * wait for (no open session, or timeout_s 0): stop now. */
+bool sc_app_drain_begin(sc_app *app, int timeout_s);
+/* While draining: true once the last session ended or the time is up. */
+bool sc_app_drain_over(const sc_app *app);
+/* Seconds until the drain's deadline (at least 1), for Retry-After. */
+int sc_app_drain_retry_after(const sc_app *app);
+
 /* Frees what the app owns (the rooms, the interaction state); the front
  * end must be stopped first.  Accepts NULL. */
 void sc_app_free(sc_app *app);

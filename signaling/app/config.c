@@ -102,6 +102,10 @@ static const opt_spec serve_opts[] = {
      "off",
      "serve HTTPS with a self-signed P-256 certificate for localhost, this host's name and "
      "addresses, made once in DATA/tls/"},
+    INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
+            SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
+            "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "
+            "(0: stop at once; a second signal always does)"),
     INT_OPT(sc_config, "--http-redirect", "PORT", http_redirect_port, 0, 65535, "0 (off)",
             "with TLS, also listen for plain HTTP on PORT and redirect it to HTTPS"),
 };
@@ -145,6 +149,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->chat_burst = SC_DEFAULT_CHAT_BURST;
     cfg->action_rate = SC_DEFAULT_ACTION_RATE;
     cfg->chat_history = SC_DEFAULT_CHAT_HISTORY;
+    cfg->drain_timeout_s = SC_DEFAULT_DRAIN_TIMEOUT;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 

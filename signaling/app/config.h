@@ -26,6 +26,7 @@
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
+#define SC_DEFAULT_DRAIN_TIMEOUT 30        /* seconds */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
  * second); interact.h names the same values SC_INTERACT_*. */
 #define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
@@ -67,6 +68,7 @@ typedef struct sc_config {
     char tls_key[SC_PATH_MAX];
     int tls_self_signed;           /* make (once) and use DATA/tls/{cert,key}.pem */
     int http_redirect_port;        /* with TLS: plain HTTP here redirects; 0 = off */
+    int drain_timeout_s;           /* SIGTERM: let sessions finish this long */
 } sc_config;
 
 typedef struct sc_token_config {

@@ -22,15 +22,15 @@
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested; /* stop signals so far */
 static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         reload_requested = 1;
-    else
-        stop_requested = 1;
+    else if (stop_requested < 2)
+        stop_requested++;
 }
 
 static void usage(FILE *out)
@@ -177,7 +177,16 @@ static int cmd_serve(int argc, char **argv)
     SC_INFO("main", "serving pages from %s, data in %s, media on %s:%d", cfg.ui_dir,
             cfg.data_dir, cfg.media_ip, cfg.udp_port);
 
-    while (!stop_requested) {
+    for (;;) {
+        /* The first stop signal drains (when sessions are open and
+         * --drain-timeout allows), a second one stops at once. */
+        if (stop_requested >= 2)
+            break;
+        if (stop_requested == 1 && !app->draining &&
+            !sc_app_drain_begin(app, cfg.drain_timeout_s))
+            break;
+        if (app->draining && sc_app_drain_over(app))
+            break;
         if (sc_http_service(app) < 0) {
             SC_ERROR("main", "event loop failed");
             goto out;

@@ -729,11 +729,14 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
          add_hdr(wsi, "access-control-max-age:", "86400", &p, end) ||
          add_hdr(wsi, "accept-post:", "application/sdp", &p, end)))
         return -1;
+    char retry_after[16];
+    snprintf(retry_after, sizeof(retry_after), "%d", rep->retry_after);
     if ((rep->allow[0] && add_hdr(wsi, "allow:", rep->allow, &p, end)) ||
         (rep->location[0] && add_hdr(wsi, "location:", rep->location, &p, end)) ||
         (rep->etag[0] && add_hdr(wsi, "etag:", rep->etag, &p, end)) ||
         (rep->content_range[0] && add_hdr(wsi, "content-range:", rep->content_range, &p, end)) ||
         (status == 401 && add_hdr(wsi, "www-authenticate:", "Bearer", &p, end)) ||
+        (rep->retry_after > 0 && add_hdr(wsi, "retry-after:", retry_after, &p, end)) ||
         (c->close_after && add_hdr(wsi, "connection:", "close", &p, end)))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))

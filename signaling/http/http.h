@@ -68,6 +68,7 @@ typedef struct sc_http_reply {
     char location[160];
     char etag[48];
     char allow[64];
+    int retry_after;      /* seconds for Retry-After, 0 = none */
     char content_range[96];
     const char *action;   /* what the request was doing, for the log line */
     /* Instead of body: stream file_len bytes of file_fd from file_off (the

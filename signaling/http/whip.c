@@ -38,6 +38,12 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
     int r;
 
     *answer = NULL;
+    if (app->draining) {
+        *code = "draining";
+        snprintf(msg, msglen, "the server is shutting down: try again in %d s (or another server)",
+                 sc_app_drain_retry_after(app));
+        return 503;
+    }
     if (!app->sfu) {
         *code = "internal";
         snprintf(msg, msglen, "media plane is shutting down");
@@ -177,6 +183,8 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
                              &id, &code, msg, sizeof(msg));
     if (status) {
         sc_http_error(rep, status, code, "%s", msg);
+        if (app->draining && status == 503)
+            rep->retry_after = sc_app_drain_retry_after(app);
         return;
     }
     sc_session_id_format(id, hex);

@@ -116,7 +116,7 @@ export class Platform {
     async spawnServer() {
         this.exit = null;
         const server = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${this.port}`, '--udp-port',
-            String(this.udpPort), '--data', this.dataDir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+            String(this.udpPort), '--data', this.dataDir, '--drain-timeout', '0', ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
         this.server = server;
         const keep = (chunk) => {
             this.log += chunk.toString();

@@ -65,7 +65,7 @@ describe('HTTPS on a non-local address, viewer in another namespace', { timeout:
     let cert;
 
     function serve(args, dir) {
-        const p = spawn(bin, ['serve', '--data', dir, '--media-ip', SERVER_IP, ...args],
+        const p = spawn(bin, ['serve', '--data', dir, '--media-ip', SERVER_IP, '--drain-timeout', '0', ...args],
             { stdio: ['ignore', 'pipe', 'pipe'] });
         p.exitInfo = null;
         p.stdout.on('data', (c) => { log += c; });

@@ -69,7 +69,7 @@ describe('presenter to two viewers through stagecast', { timeout: 240000 }, () =
     async function startServer() {
         serverExit = null;
         server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port', String(udpPort),
-            '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+            '--data', dataDir, '--drain-timeout', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
         const keep = (chunk) => {
             serverLog += chunk.toString();
             if (serverLog.length > 200000) serverLog = serverLog.slice(-100000);

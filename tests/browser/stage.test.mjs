@@ -131,7 +131,7 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
         const udpPort = await freePort('udp');
         base = `http://127.0.0.1:${port}`;
         server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port', String(udpPort),
-            '--data', dataDir, '--max-publishers', String(STAGE_SIZE)], { stdio: ['ignore', 'pipe', 'pipe'] });
+            '--data', dataDir, '--drain-timeout', '0', '--max-publishers', String(STAGE_SIZE)], { stdio: ['ignore', 'pipe', 'pipe'] });
         const keep = (chunk) => {
             serverLog += chunk.toString();
             if (serverLog.length > 200000) serverLog = serverLog.slice(-100000);

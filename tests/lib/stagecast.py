@@ -102,7 +102,10 @@ class Server:
                "--listen", "%s:%d" % (HOST, self.port),
                "--udp-port", str(self.udp_port),
                "--data", self.data,
-               "--workers", str(self.workers)] + self.extra_args
+               "--workers", str(self.workers),
+               # stop at once on SIGTERM (tests/badinput/test_drain.py
+               # passes its own --drain-timeout, which comes later and wins)
+               "--drain-timeout", "0"] + self.extra_args
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
