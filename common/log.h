@@ -16,6 +16,10 @@ extern sc_log_level sc_log_threshold;
 
 /* Parse "error|warn|info|debug"; returns 0 or -EINVAL. */
 int sc_log_set_level(const char *name);
+/* "text" (the default: "12:00:00.000 info  [http] message") or "json": one
+ * object per line, {"ts":"2026-12-06T12:00:00.000Z","level":"info",
+ * "module":"http","msg":"..."}, for log shippers.  0 or -EINVAL. */
+int sc_log_set_format(const char *name);
 void sc__log(sc_log_level level, const char *topic, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

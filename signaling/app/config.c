@@ -20,6 +20,7 @@ typedef enum opt_type {
     OPT_INT,    /* int within [min, max] */
     OPT_LISTEN, /* "ADDR:PORT" into sc_config listen_addr + listen_port */
     OPT_LEVEL,  /* one of error|warn|info|debug */
+    OPT_FORMAT, /* one of text|json */
     OPT_ROLE,   /* one of presenter|cohost|viewer|admin */
     OPT_FLAG,   /* takes no value: sets an int to 1 */
 } opt_type;
@@ -58,6 +59,9 @@ static const opt_spec serve_opts[] = {
     {"--log-level", "L", OPT_LEVEL, offsetof(sc_config, log_level),
      sizeof(((sc_config *)0)->log_level), 0, 0, SC_DEFAULT_LOG_LEVEL,
      "error, warn, info or debug"},
+    {"--log-format", "F", OPT_FORMAT, offsetof(sc_config, log_format),
+     sizeof(((sc_config *)0)->log_format), 0, 0, "text",
+     "text, or json: one object per line (ts, level, module, msg)"},
     INT_OPT(sc_config, "--max-publishers", "N", max_publishers, 1, 16,
             SC_STR(SC_DEFAULT_MAX_PUBLISHERS), "publishers per room (stage size)"),
     INT_OPT(sc_config, "--max-viewers", "N", max_viewers, 1, 1000000,
@@ -139,6 +143,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->workers = SC_DEFAULT_WORKERS;
     snprintf(cfg->ui_dir, sizeof(cfg->ui_dir), "%s", SC_SOURCE_UI_DIR);
     snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", SC_DEFAULT_LOG_LEVEL);
+    snprintf(cfg->log_format, sizeof(cfg->log_format), "text");
     cfg->max_publishers = SC_DEFAULT_MAX_PUBLISHERS;
     cfg->max_viewers = SC_DEFAULT_MAX_VIEWERS;
     cfg->max_body = SC_DEFAULT_MAX_BODY;
@@ -224,6 +229,7 @@ static int apply_opt(const opt_spec *o, void *target, const char *v, char *err, 
 {
     static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
     static const char *const roles[] = {"presenter", "cohost", "viewer", "admin", NULL};
+    static const char *const formats[] = {"text", "json", NULL};
     char *field = (char *)target + o->offset;
     char *end;
     long n;
@@ -233,7 +239,8 @@ static int apply_opt(const opt_spec *o, void *target, const char *v, char *err, 
         return parse_listen(v, target, err, errlen);
     case OPT_LEVEL:
     case OPT_ROLE:
-        if (!one_of(v, o->type == OPT_LEVEL ? levels : roles)) {
+    case OPT_FORMAT:
+        if (!one_of(v, o->type == OPT_LEVEL ? levels : o->type == OPT_ROLE ? roles : formats)) {
             snprintf(err, errlen, "%s: '%s' is not one of: %s", o->flag, v, o->help);
             return -EINVAL;
         }

@@ -48,6 +48,7 @@ typedef struct sc_config {
     char worker_cpus[256];       /* "" = let the kernel place the workers */
     char ui_dir[SC_PATH_MAX];
     char log_level[16];
+    char log_format[8];        /* text or json */
     char video_codec[8];
     int record_by_default;
     char recordings_dir[SC_PATH_MAX];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -80,6 +81,7 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
     sc_log_set_level(cfg.log_level);
+    sc_log_set_format(cfg.log_format);
 
     if (sc_data_dir_ensure(cfg.data_dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "stagecast serve: %s\n", err);
@@ -174,6 +176,9 @@ static int cmd_serve(int argc, char **argv)
     printf("stagecast listening on %s://%s%s%s:%d\n", sc_http_tls(app) ? "https" : "http", strchr(cfg.listen_addr, ':') ? "[" : "",
            cfg.listen_addr, strchr(cfg.listen_addr, ':') ? "]" : "", sc_http_port(app));
     fflush(stdout);
+    /* Under systemd (Type=notify): ready once the port is bound and the
+     * media plane runs.  A no-op without NOTIFY_SOCKET. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving on port %d", sc_http_port(app));
     SC_INFO("main", "serving pages from %s, data in %s, media on %s:%d", cfg.ui_dir,
             cfg.data_dir, cfg.media_ip, cfg.udp_port);
 
@@ -182,9 +187,12 @@ static int cmd_serve(int argc, char **argv)
          * --drain-timeout allows), a second one stops at once. */
         if (stop_requested >= 2)
             break;
-        if (stop_requested == 1 && !app->draining &&
-            !sc_app_drain_begin(app, cfg.drain_timeout_s))
-            break;
+        if (stop_requested == 1 && !app->draining) {
+            if (!sc_app_drain_begin(app, cfg.drain_timeout_s))
+                break;
+            sd_notifyf(0, "STOPPING=1\nSTATUS=draining %zu session(s)",
+                       sc_rooms_session_count(app->rooms));
+        }
         if (app->draining && sc_app_drain_over(app))
             break;
         if (sc_http_service(app) < 0) {
@@ -193,12 +201,17 @@ static int cmd_serve(int argc, char **argv)
         }
         if (reload_requested) {
             reload_requested = 0;
-            if (!sc_http_tls(app))
+            if (!sc_http_tls(app)) {
                 SC_INFO("main", "SIGHUP: nothing to reload (no TLS)");
-            else if (sc_http_reload_tls(app, err, sizeof(err)) < 0)
-                SC_WARN("main", "SIGHUP: keeping the current certificate: %s", err);
+            } else {
+                sd_notify(0, "RELOADING=1");
+                if (sc_http_reload_tls(app, err, sizeof(err)) < 0)
+                    SC_WARN("main", "SIGHUP: keeping the current certificate: %s", err);
+                sd_notify(0, "READY=1");
+            }
         }
     }
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     SC_INFO("main", "stopping");
     rc = 0;
 out:
