@@ -106,6 +106,9 @@ static const opt_spec serve_opts[] = {
      "off",
      "serve HTTPS with a self-signed P-256 certificate for localhost, this host's name and "
      "addresses, made once in DATA/tls/"},
+    STR_OPT(sc_config, "--config", "FILE", config_file, "(none)",
+            "read options from this YAML file first (docs/stagecast.example.yaml); "
+            "STAGECAST_<OPTION> variables override it, flags override both"),
     INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
             SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
             "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "
@@ -315,9 +318,100 @@ static int parse_opts(const opt_spec *opts, size_t n, void *target, int argc, ch
     return 0;
 }
 
+int sc__config_apply(sc_config *cfg, const char *name, const char *value, char *err,
+                     size_t errlen)
+{
+    char flag[96];
+    char *argv[2];
+    bool exists, is_flag = sc__config_is_flag(name, &exists);
+
+    if (!exists) {
+        snprintf(err, errlen, "unknown option '%s'", name);
+        return -ENOENT;
+    }
+    snprintf(flag, sizeof(flag), "--%s", name);
+    argv[0] = flag;
+    argv[1] = (char *)value;
+    return parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, is_flag ? 1 : 2, argv, err, errlen);
+}
+
+bool sc__config_is_flag(const char *name, bool *exists)
+{
+    for (size_t k = 0; k < N_ELEMS(serve_opts); k++) {
+        if (strcmp(serve_opts[k].flag + 2, name) == 0) {
+            *exists = true;
+            return serve_opts[k].type == OPT_FLAG;
+        }
+    }
+    *exists = false;
+    return false;
+}
+
+const char *sc__config_option_name(size_t i)
+{
+    return i < N_ELEMS(serve_opts) ? serve_opts[i].flag + 2 : NULL;
+}
+
+/* STAGECAST_<OPTION>: the option's name in capitals, '-' as '_'.  A flag is
+ * set by 1/true/yes/on and left as it is by 0/false/no/off. */
+static int apply_env(sc_config *cfg, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < N_ELEMS(serve_opts); k++) {
+        const opt_spec *o = &serve_opts[k];
+        char var[96];
+        const char *v;
+        size_t n = (size_t)snprintf(var, sizeof(var), "STAGECAST_");
+        int r;
+
+        if (strcmp(o->flag, "--config") == 0)
+            continue;
+        for (const char *p = o->flag + 2; *p && n + 1 < sizeof(var); p++)
+            var[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        var[n] = '\0';
+        if (!(v = getenv(var)))
+            continue;
+        if (o->type == OPT_FLAG) {
+            if (!one_of(v, (const char *const[]){"1", "true", "yes", "on", "0", "false", "no",
+                                                 "off", NULL})) {
+                snprintf(err, errlen, "%s: expected true or false, got '%s'", var, v);
+                return -EINVAL;
+            }
+            if (one_of(v, (const char *const[]){"1", "true", "yes", "on", NULL}))
+                *(int *)(void *)((char *)cfg + o->offset) = 1;
+            continue;
+        }
+        r = apply_opt(o, cfg, v, err, errlen);
+        if (r < 0) {
+            size_t m = strlen(err);
+            snprintf(err + m, errlen - m, " (from %s)", var);
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* The value of --config in argv, or NULL. */
+static const char *config_arg(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
 int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
 {
-    int r = parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, argc, argv, err, errlen);
+    const char *file = config_arg(argc, argv);
+    int r;
+
+    if (file && (r = sc_config_load_file(cfg, file, err, errlen)) < 0)
+        return r;
+    if ((r = apply_env(cfg, err, errlen)) < 0)
+        return r;
+    r = parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, argc, argv, err, errlen);
     if (r == 1)
         sc_config_usage(out);
     if (r != 0)

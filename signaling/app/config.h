@@ -70,6 +70,7 @@ typedef struct sc_config {
     int tls_self_signed;           /* make (once) and use DATA/tls/{cert,key}.pem */
     int http_redirect_port;        /* with TLS: plain HTTP here redirects; 0 = off */
     int drain_timeout_s;           /* SIGTERM: let sessions finish this long */
+    char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
 } sc_config;
 
 typedef struct sc_token_config {
@@ -85,14 +86,35 @@ typedef struct sc_token_config {
 void sc_config_defaults(sc_config *cfg);
 void sc_token_config_defaults(sc_token_config *cfg);
 
-/* Parse the arguments after the subcommand name.  Returns 0, 1 when --help
- * was given (usage already printed to out), or -EINVAL with a message in
- * err (unknown flag, missing value, value out of its limit). */
+/* Parse the arguments after the subcommand name, over the defaults, in this
+ * order: the file of --config (YAML, config_file.c), then the environment
+ * (STAGECAST_<OPTION>, e.g. STAGECAST_MEDIA_IP for --media-ip), then the
+ * flags themselves; a later source overrides an earlier one.  Returns 0, 1
+ * when --help was given (usage already printed to out), or -EINVAL with a
+ * message in err (unknown flag or key, missing value, value out of its
+ * limit; a file's errors name the file and line). */
 int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen);
 int sc_token_config_parse(sc_token_config *cfg, int argc, char **argv, FILE *out, char *err,
                           size_t errlen);
 
 void sc_config_usage(FILE *out);
+
+/* ---- for config_file.c ---------------------------------------------------- */
+
+/* Applies one serve option by its name without "--" ("media-ip"), as if
+ * given on the command line; value NULL for a flag.  0, or -EINVAL with a
+ * message in err (-ENOENT: no such option). */
+int sc__config_apply(sc_config *cfg, const char *name, const char *value, char *err,
+                     size_t errlen);
+/* Whether the serve option name (without "--") exists and takes no value. */
+bool sc__config_is_flag(const char *name, bool *exists);
+/* The serve options' names without "--", in table order; NULL after the
+ * last. */
+const char *sc__config_option_name(size_t i);
+/* Reads a YAML file of `option: value` (a list for a repeatable option,
+ * true/false for a flag) into cfg.  0, or -EINVAL with "FILE:LINE: ..." in
+ * err. */
+int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errlen);
 void sc_token_config_usage(FILE *out);
 
 /* Create the data directory (mode 0700) if it is missing.  0 or -errno. */

@@ -40,7 +40,8 @@ static void usage(FILE *out)
             "usage: stagecast <command> [options]\n\n"
             "commands:\n"
             "  serve   run the signalling server and media plane\n"
-            "  token   print an access token for a room\n\n"
+            "  token   print an access token for a room\n"
+            "  check-config FILE   read a serve config file and say what is wrong\n\n"
             "`stagecast <command> --help` lists each command's options.\n");
 }
 
@@ -287,6 +288,35 @@ static int cmd_token(int argc, char **argv)
     return 0;
 }
 
+/* `stagecast check-config FILE [flags]`: the file, the environment and the
+ * flags read as `serve` would, without starting anything. */
+static int cmd_check_config(int argc, char **argv)
+{
+    char *args[256];
+    char err[600];
+    sc_config cfg;
+    int n = 0, r;
+
+    if (argc < 1 || argc > 250 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: stagecast check-config FILE [serve options]\n");
+        return 2;
+    }
+    args[n++] = "--config";
+    for (int i = 0; i < argc; i++)
+        args[n++] = argv[i];
+    sc_config_defaults(&cfg);
+    r = sc_config_parse(&cfg, n, args, stdout, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "stagecast check-config: %s\n", err);
+        return 1;
+    }
+    if (r == 0)
+        printf("%s: ok (listen %s:%d, media %s, data %s%s)\n", argv[0], cfg.listen_addr,
+               cfg.listen_port, cfg.media_ip, cfg.data_dir,
+               cfg.tls_cert[0] || cfg.tls_self_signed ? ", TLS" : "");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -297,6 +327,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "token") == 0)
         return cmd_token(argc - 2, argv + 2);
+    if (strcmp(argv[1], "check-config") == 0)
+        return cmd_check_config(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

@@ -3,8 +3,10 @@ on join, `muted` in the audience list, the moderators' `bans` list, and
 the interaction limits as `serve` options (--chat-rate, --chat-burst,
 --action-rate, --chat-history)."""
 
+import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from ic import join, rate_limited_burst, start_server, timed_burst
@@ -124,6 +126,48 @@ class LimitOptionsTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=10)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("--chat-rate", bad.stderr + bad.stdout)
+
+    def test_config_file(self):
+        """serve --config FILE: the shipped example checks; a server started
+        from a file uses its values (the environment and flags over them);
+        a wrong key is named with its line."""
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                               "stagecast.example.yaml")
+        ok = subprocess.run([stagecast.binary(), "check-config", example], capture_output=True,
+                            text=True, timeout=10)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("ok (listen 0.0.0.0:443", ok.stdout)
+        d = tempfile.mkdtemp(prefix="stagecast-config-")
+        bad = os.path.join(d, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("chat-rate: 3\nchat_history: 7\n")
+        out = subprocess.run([stagecast.binary(), "check-config", bad], capture_output=True,
+                             text=True, timeout=10)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("bad.yaml:2: unknown key 'chat_history'", out.stderr)
+        started = subprocess.run([stagecast.binary(), "serve", "--config", bad],
+                                 capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(started.returncode, 0)
+        self.assertIn("bad.yaml:2", started.stderr)
+        # A real server from a file: its chat history length is the file's.
+        good = os.path.join(d, "good.yaml")
+        with open(good, "w") as f:
+            f.write("chat-history: 2\nlog-format: json\n")
+        srv = stagecast.Server(workers=1, extra_args=["--config", good]).start()
+        try:
+            a = join(srv, "cfg-file", "viewer", "Ann", "cf-ann")
+            for i in range(4):
+                self.assertEqual(a.req({"type": "chat", "text": "m%d" % i})["type"], "sent")
+            b = join(srv, "cfg-file", "viewer", "Bob", "cf-bob")
+            hist = b.wait("chat_history")["messages"]
+            self.assertEqual([m["text"] for m in hist], ["m2", "m3"])
+            a.close()
+            b.close()
+            self.assertEqual(srv.stop(), 0)
+            with open(srv.log_path) as f:
+                self.assertTrue(any(line.startswith('{"ts":') for line in f), "log not JSON")
+        finally:
+            srv.cleanup()
 
     def run_burst(self, extra, n, burst, rate, need_below=None):
         """A burst of n chats from a fresh user of a server started with

@@ -85,6 +85,97 @@ static void test_serve_options(void)
     SC_CHECK_INT(parse(&cfg, "--tls-self-signed", "--http-redirect=8080", NULL), -EINVAL);
 }
 
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/sc-test-config-%d.yaml", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* --config FILE, then STAGECAST_* variables, then flags. */
+static void test_config_file(void)
+{
+    sc_config cfg;
+    char err[400];
+    const char *path;
+    char arg[128];
+
+    path = write_tmp("# comment\n"
+                     "listen: 0.0.0.0:9443\n"
+                     "media-ip: 10.0.0.5\n"
+                     "workers: 3\n"
+                     "tls-self-signed: true\n"
+                     "record-by-default: false\n"
+                     "log-format: json\n");
+    snprintf(arg, sizeof(arg), "--config=%s", path);
+    SC_CHECK_INT(parse(&cfg, arg, NULL, NULL), 0);
+    SC_CHECK_STR(cfg.listen_addr, "0.0.0.0");
+    SC_CHECK_INT(cfg.listen_port, 9443);
+    SC_CHECK_STR(cfg.media_ip, "10.0.0.5");
+    SC_CHECK_INT(cfg.workers, 3);
+    SC_CHECK_INT(cfg.tls_self_signed, 1);
+    SC_CHECK_INT(cfg.record_by_default, 0);
+    SC_CHECK_STR(cfg.log_format, "json");
+
+    /* the environment overrides the file, a flag overrides both */
+    setenv("STAGECAST_WORKERS", "5", 1);
+    setenv("STAGECAST_MEDIA_IP", "10.0.0.6", 1);
+    SC_CHECK_INT(parse(&cfg, arg, "--media-ip=10.0.0.7", NULL), 0);
+    SC_CHECK_INT(cfg.workers, 5);
+    SC_CHECK_STR(cfg.media_ip, "10.0.0.7");
+    setenv("STAGECAST_WORKERS", "lots", 1);
+    SC_CHECK_INT(parse(&cfg, arg, NULL, NULL), -EINVAL);
+    unsetenv("STAGECAST_WORKERS");
+    unsetenv("STAGECAST_MEDIA_IP");
+    setenv("STAGECAST_NO_UDP_GSO", "yes", 1);
+    SC_CHECK_INT(parse(&cfg, NULL, NULL, NULL), 0);
+    SC_CHECK_INT(cfg.no_udp_gso, 1);
+    setenv("STAGECAST_NO_UDP_GSO", "maybe", 1);
+    SC_CHECK_INT(parse(&cfg, NULL, NULL, NULL), -EINVAL);
+    unsetenv("STAGECAST_NO_UDP_GSO");
+
+    /* errors name the file and line, and the key or value */
+    sc_config_defaults(&cfg);
+    path = write_tmp("listen: 127.0.0.1:8080\nmedia_ip: 10.0.0.5\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, ":2: unknown key 'media_ip'") != NULL);
+    path = write_tmp("workers: 2\n\nworkers: 9999\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, ":3: --workers: expected an integer") != NULL);
+    path = write_tmp("tls-self-signed: perhaps\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, ":1: tls-self-signed: expected true or false") != NULL);
+    path = write_tmp("listen: {a: b}\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    path = write_tmp("listen: \"127.0.0.1:80\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, "not YAML") != NULL);
+    path = write_tmp("- a\n- b\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    path = write_tmp("config: other.yaml\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+    /* an empty file and a list (each item as one more flag: the last wins) */
+    path = write_tmp("");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), 0);
+    path = write_tmp("udp-port: [20000, 30000]\n");
+    SC_CHECK_INT(sc_config_load_file(&cfg, path, err, sizeof(err)), 0);
+    SC_CHECK_INT(cfg.udp_port, 30000);
+    SC_CHECK_INT(sc_config_load_file(&cfg, "/nonexistent.yaml", err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, "/nonexistent.yaml") != NULL);
+    unlink(path);
+
+    /* the shipped example reads */
+    sc_config_defaults(&cfg);
+    SC_CHECK_INT(sc_config_load_file(&cfg, SC_TEST_SOURCE_ROOT "/docs/stagecast.example.yaml",
+                                     err, sizeof(err)),
+                 0);
+    SC_CHECK_INT(cfg.listen_port, 443);
+    SC_CHECK_INT(cfg.http_redirect_port, 80);
+}
+
 static void test_token_options(void)
 {
     sc_token_config t;
@@ -165,6 +256,7 @@ static void test_secret(void)
 int main(void)
 {
     test_serve_options();
+    test_config_file();
     test_token_options();
     test_secret();
     SC_TEST_END();
