@@ -380,26 +380,48 @@ function setViewers(n) {
 // Dynacast: the server says which simulcast layers some viewer takes; the
 // others are paused at the encoder (saving this uplink and CPU) until a
 // viewer wants them again.  The flags follow SIMULCAST_LAYERS' order.
-async function applyLayers(msg) {
-    const pc = peer.pc;
-    if (!pc || msg.session !== peer.session || !Array.isArray(msg.active)) return;
-    const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
-    if (!sender) return;
-    const params = sender.getParameters();
-    if (!params.encodings || params.encodings.length < 2) return;
-    let changed = false;
-    params.encodings.forEach((enc, i) => {
-        const want = msg.active[i] !== false;
-        if (enc.active !== want) {
-            enc.active = want;
-            changed = true;
-        }
-    });
-    if (!changed) return;
+// Updates can come a few milliseconds apart while setParameters() of the
+// previous one is still pending; they are applied one at a time, always
+// ending on the newest (a stale getParameters() would otherwise leave a
+// layer paused that a viewer wants).
+let layersWanted = null;
+let layersBusy = false;
+
+function applyLayers(msg) {
+    if (msg.session !== peer.session || !Array.isArray(msg.active)) return;
+    layersWanted = msg.active;
+    if (!layersBusy) syncLayers();
+}
+
+async function syncLayers() {
+    layersBusy = true;
     try {
-        await sender.setParameters(params);
-    } catch (err) {
-        console.warn('pausing layers refused', err);
+        for (;;) {
+            const want = layersWanted;
+            const sender = peer.pc?.getSenders().find((s) => s.track && s.track.kind === 'video');
+            if (!sender) return;
+            const params = sender.getParameters();
+            if (!params.encodings || params.encodings.length < 2) return;
+            let changed = false;
+            params.encodings.forEach((enc, i) => {
+                const on = want[i] !== false;
+                if (enc.active !== on) {
+                    enc.active = on;
+                    changed = true;
+                }
+            });
+            if (changed) {
+                try {
+                    await sender.setParameters(params);
+                } catch (err) {
+                    console.warn('pausing layers refused', err);
+                    return;
+                }
+            }
+            if (want === layersWanted) return; // nothing newer arrived meanwhile
+        }
+    } finally {
+        layersBusy = false;
     }
 }
 
