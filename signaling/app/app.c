@@ -182,6 +182,7 @@ void sc_app_free(sc_app *app)
     sc_bus_free(app->bus);
     free(app->drain_timer); /* its loop is gone: sc_http_stop ran first */
     sc_interact_free(app);
+    sc_ws_free_state(app);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);
 }

@@ -21,6 +21,7 @@ struct sc_catalog;
 struct sc_http;
 struct sc_http_routes;
 struct sc_interact;
+struct sc_ws;
 struct sc_recorder;
 struct sc_rooms;
 struct sc_router;
@@ -39,6 +40,9 @@ typedef struct sc_app_counters {
     uint64_t ws_messages;          /* received */
     uint64_t ws_errors;            /* error replies sent */
     uint64_t ws_dropped_slow;      /* closed for not reading their queue */
+    uint64_t ws_join_timeouts;     /* closed for not joining in time */
+    uint64_t ws_refused_unjoined;  /* upgrades refused: too many unjoined from one address */
+    uint64_t log_suppressed;       /* refused-message log lines not written */
     uint64_t sfu_events;
 } sc_app_counters;
 
@@ -54,6 +58,7 @@ typedef struct sc_app {
     struct sc_router *router;      /* message type -> module handler */
     struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
+    struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
     struct lws_context *loop;      /* the event loop, for timers; NULL before
                                       the front end starts */
     struct sc_http *http;          /* the front end, or NULL */

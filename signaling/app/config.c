@@ -109,6 +109,12 @@ static const opt_spec serve_opts[] = {
     STR_OPT(sc_config, "--config", "FILE", config_file, "(none)",
             "read options from this YAML file first (docs/stagecast.example.yaml); "
             "STAGECAST_<OPTION> variables override it, flags override both"),
+    INT_OPT(sc_config, "--ws-join-timeout", "S", ws_join_timeout_s, 1, 3600,
+            SC_STR(SC_DEFAULT_WS_JOIN_TIMEOUT),
+            "close a /ws connection that has not sent a valid join within S seconds"),
+    INT_OPT(sc_config, "--max-unjoined-per-ip", "N", max_unjoined_per_ip, 1, 100000,
+            SC_STR(SC_DEFAULT_MAX_UNJOINED_PER_IP),
+            "refuse a /ws upgrade while N connections from its address have not joined yet"),
     INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
             SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
             "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "
@@ -158,6 +164,8 @@ void sc_config_defaults(sc_config *cfg)
     cfg->action_rate = SC_DEFAULT_ACTION_RATE;
     cfg->chat_history = SC_DEFAULT_CHAT_HISTORY;
     cfg->drain_timeout_s = SC_DEFAULT_DRAIN_TIMEOUT;
+    cfg->ws_join_timeout_s = SC_DEFAULT_WS_JOIN_TIMEOUT;
+    cfg->max_unjoined_per_ip = SC_DEFAULT_MAX_UNJOINED_PER_IP;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 

@@ -27,6 +27,9 @@
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
 #define SC_DEFAULT_DRAIN_TIMEOUT 30        /* seconds */
+#define SC_DEFAULT_WS_JOIN_TIMEOUT 10      /* seconds */
+#define SC_DEFAULT_MAX_UNJOINED_PER_IP 32  /* a whole office behind one NAT joins
+                                              within seconds; a flood does not */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
  * second); interact.h names the same values SC_INTERACT_*. */
 #define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
@@ -70,6 +73,8 @@ typedef struct sc_config {
     int tls_self_signed;           /* make (once) and use DATA/tls/{cert,key}.pem */
     int http_redirect_port;        /* with TLS: plain HTTP here redirects; 0 = off */
     int drain_timeout_s;           /* SIGTERM: let sessions finish this long */
+    int ws_join_timeout_s;         /* a /ws connection must join within this */
+    int max_unjoined_per_ip;       /* /ws connections not yet joined, per address */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
 } sc_config;
 

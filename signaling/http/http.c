@@ -254,6 +254,9 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(ws_messages);
     SIG(ws_errors);
     SIG(ws_dropped_slow);
+    SIG(ws_join_timeouts);
+    SIG(ws_refused_unjoined);
+    SIG(log_suppressed);
     SIG(sfu_events);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",

@@ -371,6 +371,13 @@ static const field_row front_rows[] = {
      APP(ws_errors)},
     {"stagecast_websocket_dropped_slow_total", "counter",
      "WebSocket clients closed for not reading their queue", APP(ws_dropped_slow)},
+    {"stagecast_websocket_join_timeouts_total", "counter",
+     "WebSocket connections closed for not joining in time", APP(ws_join_timeouts)},
+    {"stagecast_websocket_refused_unjoined_total", "counter",
+     "WebSocket upgrades refused: too many unjoined connections from one address",
+     APP(ws_refused_unjoined)},
+    {"stagecast_log_suppressed_total", "counter",
+     "log lines of refused messages not written (throttled)", APP(log_suppressed)},
     {"stagecast_sfu_events_total", "counter",
      "events of the media plane handled by the signalling thread", APP(sfu_events)},
 };

@@ -51,7 +51,100 @@ struct sc_ws_client {
     bool rx_oversize;
     bool rx_binary;
     const char *action;      /* request in progress, for log lines */
+    bool unjoined_counted;   /* counted in the address's unjoined connections */
+    int64_t connected_ms;    /* monotonic */
+    int64_t log_window_ms;   /* this client's refused-message log lines: */
+    unsigned log_lines;      /* written in the current window */
+    unsigned log_suppressed; /* not written in it */
 };
+
+/* ---- the module's own state (app->ws) ------------------------------------------ */
+
+/* Refused messages are logged at most LOG_PER_CLIENT times per client and
+ * LOG_GLOBAL times over all clients per LOG_WINDOW_MS; the rest is counted
+ * (log_suppressed) and summed up in one line per window. */
+#define LOG_WINDOW_MS 10000
+#define LOG_PER_CLIENT 5
+#define LOG_GLOBAL 200
+
+struct sc_ws {
+    json_t *unjoined;        /* peer address -> connections not yet joined */
+    int64_t log_window_ms;
+    unsigned log_lines, log_suppressed;
+};
+
+static struct sc_ws *ws_state(sc_app *app)
+{
+    if (!app->ws && (app->ws = calloc(1, sizeof(*app->ws))) &&
+        !(app->ws->unjoined = json_object())) {
+        free(app->ws);
+        app->ws = NULL;
+    }
+    return app->ws;
+}
+
+void sc_ws_free_state(sc_app *app)
+{
+    if (!app->ws)
+        return;
+    json_decref(app->ws->unjoined);
+    free(app->ws);
+    app->ws = NULL;
+}
+
+static json_int_t unjoined_count(sc_app *app, const char *peer)
+{
+    struct sc_ws *w = ws_state(app);
+    return w ? json_integer_value(json_object_get(w->unjoined, peer)) : 0;
+}
+
+static void unjoined_add(sc_ws_client *c, int delta)
+{
+    struct sc_ws *w = ws_state(c->app);
+    json_int_t n;
+
+    if (!w)
+        return;
+    n = json_integer_value(json_object_get(w->unjoined, c->peer)) + delta;
+    if (n > 0)
+        json_object_set_new(w->unjoined, c->peer, json_integer(n));
+    else
+        json_object_del(w->unjoined, c->peer);
+    c->unjoined_counted = delta > 0;
+}
+
+/* Whether a refused message from c may be logged now; counts it if not. */
+static bool log_allowed(sc_ws_client *c)
+{
+    struct sc_ws *w = ws_state(c->app);
+    int64_t now = (int64_t)sc_mono_ms();
+
+    if (now - c->log_window_ms >= LOG_WINDOW_MS) {
+        if (c->log_suppressed)
+            SC_INFO("ws", "%s #%u: %u more refused messages not logged", c->peer, c->serial,
+                    c->log_suppressed);
+        c->log_window_ms = now;
+        c->log_lines = c->log_suppressed = 0;
+    }
+    if (w && now - w->log_window_ms >= LOG_WINDOW_MS) {
+        if (w->log_suppressed)
+            SC_INFO("ws", "%u refused messages not logged in the last %d s (all clients)",
+                    w->log_suppressed, LOG_WINDOW_MS / 1000);
+        w->log_window_ms = now;
+        w->log_lines = w->log_suppressed = 0;
+    }
+    if (c->log_lines >= LOG_PER_CLIENT || (w && w->log_lines >= LOG_GLOBAL)) {
+        c->log_suppressed++;
+        if (w)
+            w->log_suppressed++;
+        c->app->stats.log_suppressed++;
+        return false;
+    }
+    c->log_lines++;
+    if (w)
+        w->log_lines++;
+    return true;
+}
 
 
 static void broadcast(sc_app *app, const char *room, json_t *msg);
@@ -136,8 +229,10 @@ static void send_error(sc_ws_client *c, json_t *id, const char *code, const char
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     c->app->stats.ws_errors++;
-    SC_INFO("ws", "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial, c->joined ? " room " : "",
-            c->joined ? c->room : "", c->action ? c->action : "?", code, msg);
+    if (log_allowed(c))
+        SC_INFO("ws", "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial,
+                c->joined ? " room " : "", c->joined ? c->room : "", c->action ? c->action : "?",
+                code, msg);
     reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg));
 }
 
@@ -270,6 +365,10 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     }
     c->joined = true;
     snprintf(c->room, sizeof(c->room), "%s", room);
+    if (c->unjoined_counted)
+        unjoined_add(c, -1);
+    if (c->wsi)
+        lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0); /* the join deadline is met */
     sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_JOINED, .room = room,
                                              .slot = -1, .name = c->tok.name,
                                              .user_id = c->tok.sub});
@@ -667,6 +766,14 @@ static void client_free(sc_ws_client *c)
     sc_app *app = c->app;
     int n;
 
+    if (c->unjoined_counted)
+        unjoined_add(c, -1);
+    if (!c->joined && c->wsi &&
+        (int64_t)sc_mono_ms() - c->connected_ms >= (int64_t)app->cfg->ws_join_timeout_s * 1000) {
+        app->stats.ws_join_timeouts++;
+        SC_DEBUG("ws", "%s #%u closed: no join within %d s", c->peer, c->serial,
+                 app->cfg->ws_join_timeout_s);
+    }
     if (c->joined) {
         sc_rooms_leave(app->rooms, c->room, c);
         sc_stage_on_leave(c);
@@ -711,11 +818,19 @@ int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot
     char uri[16];
 
     switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char peer[64];
         /* Upgrades only on /ws. */
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws"))
             return -1;
+        /* Connections that never join must not pile up from one address. */
+        lws_get_peer_simple(wsi, peer, sizeof(peer));
+        if (unjoined_count(app, peer) >= app->cfg->max_unjoined_per_ip) {
+            app->stats.ws_refused_unjoined++;
+            return -1;
+        }
         return 0;
+    }
     case LWS_CALLBACK_ESTABLISHED:
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -724,6 +839,10 @@ int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot
         c->wsi = wsi;
         c->serial = ++serial;
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+        c->connected_ms = (int64_t)sc_mono_ms();
+        unjoined_add(c, +1);
+        /* lws closes it unless a join clears this first. */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, app->cfg->ws_join_timeout_s);
         *slot = c;
         app->stats.ws_clients++;
         app->stats.ws_connections++;

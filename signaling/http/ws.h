@@ -31,6 +31,8 @@ void sc_ws_poll_sfu(sc_app *app);
  * viewers, active speaker) to the room's clients, session events to the
  * session's owner.  0 or -1. */
 int sc_ws_subscribe(sc_app *app);
+/* Frees app->ws, the module's own state (sc_app_free calls it). */
+void sc_ws_free_state(sc_app *app);
 
 /* Data channels: a session's channel is a client of this module (see
  * docs/protocol.md "Data channels").  sc_ws_dc_closed frees the client a
