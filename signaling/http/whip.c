@@ -250,6 +250,16 @@ void sc_whip_patch(sc_app *app, const sc_http_req *req, sc_session_kind kind,
         sc_http_error(rep, 500, "internal", "media plane is shutting down");
         return;
     }
+    /* An SDP fragment is text lines: bytes below 0x20 other than CR, LF and
+     * tab (a NUL above all) mean this is not one. */
+    for (size_t i = 0; i < req->body_len; i++) {
+        unsigned char ch = (unsigned char)req->body[i];
+        if ((ch < 0x20 && ch != '\r' && ch != '\n' && ch != '\t') || ch == 0x7f) {
+            sc_http_error(rep, 400, "bad-sdp", "the body is not text (byte 0x%02x at %zu)", ch,
+                          i);
+            return;
+        }
+    }
     r = sc_sfu_patch_session(app->sfu, e->id, req->body ? req->body : "", req->body_len, &frag,
                              err, sizeof(err));
     if (r == -ENOENT) {

@@ -95,6 +95,25 @@ static bool parse_ms(const char *s, int64_t *out)
     return true;
 }
 
+/* The first filter given with a value longer than any valid one, or NULL:
+ * such a filter is refused, never ignored (an ignored filter would answer
+ * with the unfiltered list). */
+static const char *overlong_filter(const char *query)
+{
+    static const struct {
+        const char *name;
+        size_t cap;
+    } filters[] = {{"room", SC_ROOM_NAME_MAX + 2}, {"kind", 16}, {"status", 16},
+                   {"session", 40}, {"from", 32}, {"to", 32}};
+    char whole[2048], cut[SC_ROOM_NAME_MAX + 2];
+
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+        if (sc__catalog_query_arg(query, filters[i].name, whole, sizeof(whole)) &&
+            !sc__catalog_query_arg(query, filters[i].name, cut, filters[i].cap))
+            return filters[i].name;
+    return NULL;
+}
+
 static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 {
     char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
@@ -107,6 +126,12 @@ static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
     json_t *arr;
 
     rep->action = "listing recordings";
+    const char *too_long = overlong_filter(req->query);
+    if (too_long) {
+        sc_http_error(rep, 400, "bad-request", "the %s filter is too long to match anything",
+                      too_long);
+        return;
+    }
     if (by_room && !sc_rooms_name_ok(room)) {
         sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
         return;

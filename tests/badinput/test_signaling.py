@@ -187,6 +187,22 @@ class SdpTest(Base):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(SERVER.delete(r.headers["location"], self.tok).status, 200)
 
+    def test_patch_body_must_be_text(self):
+        """A trickle-ICE PATCH whose body is binary is refused (400 bad-sdp),
+        not taken as an empty fragment; a real one is still applied."""
+        r = SERVER.whip(self.room, PUB_OFFER, self.tok)
+        self.assertEqual(r.status, 201, r)
+        loc = r.headers["location"]
+        self.addCleanup(SERVER.delete, loc, self.tok)
+        hdrs = {"Authorization": "Bearer " + self.tok,
+                "Content-Type": "application/trickle-ice-sdpfrag"}
+        for body in (bytes(range(256)), b"a=ice-ufrag:x\x00y\r\n", b"\xff\xfe\x00\x01" * 64):
+            with self.subTest(body=body[:16]):
+                p = SERVER.request("PATCH", loc, body, hdrs)
+                self.assert_error(p, 400, ("bad-sdp",))
+        good = SERVER.request("PATCH", loc, b"a=end-of-candidates\r\n", hdrs)
+        self.assertIn(good.status, (200, 204), good)
+
     def test_empty_attribute_values(self):
         for name in ("ice-ufrag", "ice-pwd", "fingerprint", "setup", "rtpmap", "mid",
                      "extmap", "group", "fmtp", "rtcp-fb", "ssrc"):

@@ -229,7 +229,11 @@ class ReplayTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(len(await self.rows(server, admin, "?session=" + rec["session"])), 2)
             self.assertEqual([x["id"] for x in await self.rows(server, admin, "?status=ready&kind=track")],
                              [rec["id"]])
-            for q in ("?kind=movie", "?status=done", "?session=xyz"):
+            # Over-long values are refused too, never dropped (dropping a
+            # filter would answer with every recording).
+            for q in ("?kind=movie", "?status=done", "?session=xyz", "?kind=" + "t" * 20,
+                      "?status=" + "r" * 40, "?session=" + "a" * 80, "?room=" + "r" * 100,
+                      "?from=" + "1" * 40, "?to=" + "9" * 40):
                 r = self.get(server, "/api/recordings" + q, admin)
                 self.assertEqual((r.status, r.error_code()), (400, "bad-request"), q)
         finally:
