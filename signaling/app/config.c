@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #include "sc_build_config.h"
 
 #define SC_XSTR(x) #x
@@ -460,14 +462,34 @@ int sc_token_config_parse(sc_token_config *cfg, int argc, char **argv, FILE *out
     return 0;
 }
 
+int sc_private_path(const char *path, mode_t mode)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!(st.st_mode & 077))
+        return 0;
+    if (chmod(path, mode) != 0) {
+        SC_WARN("config", "%s is open to other users (mode %03o) and cannot be closed: %s", path,
+                (unsigned)(st.st_mode & 0777), strerror(errno));
+        return -errno;
+    }
+    SC_WARN("config", "%s was open to other users (mode %03o): now %03o", path,
+            (unsigned)(st.st_mode & 0777), (unsigned)mode);
+    return 1;
+}
+
 int sc_data_dir_ensure(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
 
     if (mkdir(dir, 0700) == 0)
         return 0;
-    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        sc_private_path(dir, 0700); /* made beforehand with open permissions */
         return 0;
+    }
     int e = errno == EEXIST ? ENOTDIR : errno;
     snprintf(err, errlen, "data directory %s: %s", dir, strerror(e));
     return -e;
@@ -577,6 +599,16 @@ int sc_secret_load(const char *data_dir, const char *secret_file, uint8_t *out, 
     if (n < 0) {
         snprintf(err, errlen, "cannot read secret %s: %s", path, strerror((int)-n));
         return (int)n;
+    }
+    if (secret_file && secret_file[0]) {
+        /* The operator's file: say so, leave it to them. */
+        struct stat st;
+        if (stat(path, &st) == 0 && (st.st_mode & 077))
+            SC_WARN("config", "the token secret %s is readable by other users (mode %03o): "
+                    "anyone who can read it can mint tokens; chmod 600 it",
+                    path, (unsigned)(st.st_mode & 0777));
+    } else {
+        sc_private_path(path, 0600);
     }
     r = decode_secret(buf, (size_t)n, out, cap);
     if (r < 0 || r < 16) {

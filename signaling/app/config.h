@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define SC_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SC_DEFAULT_MEDIA_IP "127.0.0.1"
@@ -122,7 +123,13 @@ const char *sc__config_option_name(size_t i);
 int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errlen);
 void sc_token_config_usage(FILE *out);
 
-/* Create the data directory (mode 0700) if it is missing.  0 or -errno. */
+/* Closes path to other users (chmod to mode) when its mode lets group or
+ * others in, with a warning: 1 when it did, 0 when there was nothing to do
+ * or no such file, -errno when it could not. */
+int sc_private_path(const char *path, mode_t mode);
+/* Create the data directory (mode 0700) if it is missing; one made
+ * beforehand with open permissions is closed (with a warning).  0 or
+ * -errno. */
 int sc_data_dir_ensure(const char *dir, char *err, size_t errlen);
 
 /* Load the signing secret: secret_file when non-empty, else DATA/secret,

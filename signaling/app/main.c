@@ -100,6 +100,15 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "stagecast serve: %s\n", err);
         goto out;
     }
+    /* The database holds chat, bans and the catalog: the service's own. */
+    {
+        static const char *const suffixes[] = {"", "-wal", "-shm"};
+        char p[sizeof(dbpath) + 8];
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+            snprintf(p, sizeof(p), "%s%s", dbpath, suffixes[i]);
+            sc_private_path(p, 0600);
+        }
+    }
 
     /* The media workers inherit the signal mask: block the stop signals
      * while they are created so only this thread ever takes them. */
@@ -129,6 +138,8 @@ static int cmd_serve(int argc, char **argv)
     recorder = sc_recorder_new(recdir, (uint64_t)cfg.recordings_quota_mib << 20, err, sizeof(err));
     if (!recorder)
         SC_WARN("main", "recording unavailable: %s", err);
+    else
+        sc_private_path(recdir, 0700); /* people's faces and voices */
     app->recorder = recorder;
     /* The catalog: files already on disk (repaired ones included, the
      * recorder has just done that), then each file as the writer finishes

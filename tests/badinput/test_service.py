@@ -109,6 +109,32 @@ class JsonLog(unittest.TestCase):
         self.assertIn("main", modules)
 
 
+class Permissions(unittest.TestCase):
+    def test_open_data_dir_is_closed_and_an_open_secret_is_named(self):
+        """A data directory made beforehand with open permissions is closed
+        (and the database in it is the service's alone); an operator's
+        secret file readable by others is named in a warning."""
+        server = stagecast.Server(workers=1)
+        os.chmod(server.data, 0o777)
+        secret = os.path.join(tempfile.mkdtemp(prefix="stagecast-secret-"), "secret")
+        with open(secret, "w") as f:
+            f.write("ab" * 32 + "\n")
+        os.chmod(secret, 0o644)
+        server.extra_args = ["--secret-file", secret]
+        server.start()
+        self.addCleanup(server.cleanup)
+        self.assertEqual(server.stop(), 0)
+        self.assertEqual(os.stat(server.data).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(os.path.join(server.data, "stagecast.db")).st_mode & 0o077, 0)
+        rec = os.path.join(server.data, "recordings")
+        self.assertTrue(os.path.isdir(rec), "the recorder makes its directory at start")
+        self.assertEqual(os.stat(rec).st_mode & 0o077, 0)
+        log = server.log_text()
+        self.assertIn("was open to other users (mode 777): now 700", log)
+        self.assertIn("the token secret %s is readable by other users" % secret, log)
+        self.assertEqual(os.stat(secret).st_mode & 0o777, 0o644, "the operator's file is left as is")
+
+
 class Install(unittest.TestCase):
     def test_meson_install_lays_out_a_service(self):
         build = os.environ.get("STAGECAST_BUILD_DIR", os.path.join(REPO, "build"))
