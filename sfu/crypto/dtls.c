@@ -285,6 +285,11 @@ static const EVP_MD *fp_md_from_alg(const char *alg)
     return NULL;
 }
 
+bool sc_dtls_fp_alg_ok(const char *alg)
+{
+    return fp_md_from_alg(alg) != NULL;
+}
+
 static bool fp_matches(const sc_dtls *d, X509 *peer)
 {
     uint8_t md[EVP_MAX_MD_SIZE];

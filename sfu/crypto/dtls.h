@@ -40,6 +40,10 @@ typedef void (*sc_dtls_data_fn)(void *ud, const uint8_t *buf, size_t len);
 
 typedef struct sc_dtls sc_dtls;
 
+/* Whether a remote a=fingerprint hash function is one this side can check
+ * (sha-256, sha-384, sha-512, any case). */
+bool sc_dtls_fp_alg_ok(const char *alg);
+
 /* remote_fp_alg / remote_fp come from the SDP (alg lower-case, e.g.
  * "sha-256"; hex upper or lower case with colons).  Only sha-256, sha-384 and
  * sha-512 are accepted; anything else returns NULL. */

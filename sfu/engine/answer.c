@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sfu/crypto/dtls.h"
 #include "sfu/engine/sctp.h"
 #include "sfu/engine/util.h"
 
@@ -268,6 +269,13 @@ int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiate
         }
         if (!m->fingerprint[0]) {
             set_err(err, errlen, "offer has no a=fingerprint (DTLS is mandatory)");
+            return -ENOTSUP;
+        }
+        /* Refused now, not at the DTLS handshake after a 201. */
+        if (!sc_dtls_fp_alg_ok(m->fingerprint_alg)) {
+            if (err && errlen)
+                snprintf(err, errlen, "a=fingerprint uses %s; supported: sha-256, sha-384, sha-512",
+                         m->fingerprint_alg);
             return -ENOTSUP;
         }
         if (!m->rtcp_mux) {

@@ -187,6 +187,21 @@ class SdpTest(Base):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(SERVER.delete(r.headers["location"], self.tok).status, 200)
 
+    def test_fingerprint_hash_we_cannot_check(self):
+        """An a=fingerprint in md5 (or sha-1) is refused at the offer (406
+        unsupported, naming the hash), not accepted and failed at DTLS."""
+        for alg in ("md5", "sha-1", "sha-224"):
+            with self.subTest(alg=alg):
+                sdp = re.sub(r"(?m)^a=fingerprint:\S+ ", "a=fingerprint:%s " % alg, PUB_OFFER)
+                self.assertNotEqual(sdp, PUB_OFFER)
+                r = SERVER.whip(self.room, sdp, self.tok)
+                self.assert_error(r, 406, ("unsupported",))
+                self.assertIn(alg, r.json()["error"]["message"])
+        sdp = re.sub(r"(?m)^a=fingerprint:\S+ ", "a=fingerprint:SHA-256 ", PUB_OFFER)
+        r = SERVER.whip(self.room, sdp, self.tok)
+        self.assertEqual(r.status, 201, r)
+        SERVER.delete(r.headers["location"], self.tok)
+
     def test_patch_body_must_be_text(self):
         """A trickle-ICE PATCH whose body is binary is refused (400 bad-sdp),
         not taken as an empty fragment; a real one is still applied."""
