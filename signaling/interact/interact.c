@@ -531,7 +531,9 @@ static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, bool 
     }
     char *o = *buf + *len;
     *o++ = '"';
-    if (s && (*s == '=' || *s == '+' || *s == '-' || *s == '@'))
+    /* A spreadsheet runs a cell starting with these as a formula (TAB and
+     * CR too: it skips them first); a leading ' makes it text. */
+    if (s && *s && strchr("=+-@\t\r", *s))
         *o++ = '\'';
     for (; s && *s; s++) {
         if (*s == '"')

@@ -211,6 +211,31 @@ class RoomInteractionsTest(unittest.TestCase):
         for x in [host] + vs:
             x.close()
 
+    def test_checkin_csv_guards_formulas(self):
+        """Names a spreadsheet would run as a formula (=, +, -, @, and a
+        leading TAB or CR before one) are quoted with a leading ' in the
+        CSV export; plain names are left alone."""
+        room = "csv-guard"
+        host = join(self.srv, room, "presenter", "Host", "host-csv")
+        names = ["=1+2", "+1", "-1", "@SUM(A1)", "\t=1+2", "\r=1+2", "Plain"]
+        people = [join(self.srv, room, "viewer", n, "csv-%d" % i) for i, n in enumerate(names)]
+        self.assertEqual(host.req({"type": "checkin_open", "duration_s": 60})["type"], "ok")
+        for p in people:
+            p.wait(lambda m: m.get("type") == "checkin" and m["state"] == "open")
+            self.assertIn(p.req({"type": "checkin"})["type"], ("ok", "checked_in"))
+        mod = self.srv.token(room, "presenter", "Host")
+        cs = http_get(self.srv, "/api/rooms/%s/checkins.csv" % room, mod)
+        self.assertEqual(cs.status, 200)
+        got = {r["user_id"]: r["name"] for r in csv.DictReader(io.StringIO(cs.body.decode()))}
+        for i, n in enumerate(names):
+            shown = got["csv-%d" % i]
+            if n == "Plain":
+                self.assertEqual(shown, "Plain")
+            else:
+                self.assertTrue(shown.startswith("'"), repr(shown))
+        for x in [host] + people:
+            x.close()
+
     def _all_winners(self, client, last):
         ids = set()
         for m in client.inbox:
