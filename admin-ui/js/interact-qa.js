@@ -24,7 +24,8 @@ export class QaPanel {
         this.form = el('form', { class: 'qa-form', id: 'qa-form' },
             el('label', { for: 'qa-input', class: 'field', text: 'Your question' }), this.input,
             el('div', { class: 'form-row' },
-                el('label', { class: 'toggle' }, this.anon, ' Ask anonymously'), this.askButton));
+                el('label', { class: 'toggle', title: 'Hidden from other viewers; the hosts can see who asked' },
+                    this.anon, ' Ask anonymously (hosts still see who)'), this.askButton));
         this.status = el('p', { class: 'note qa-status', role: 'status' });
         this.list = el('ol', { class: 'qa-list', id: 'qa-list', 'aria-label': 'Questions', 'aria-live': 'polite' });
         this.empty = el('p', { class: 'note', text: 'No questions yet.' });

@@ -34,6 +34,11 @@ class RoomInteractionsTest(unittest.TestCase):
         self.assertIsNone(seen["from"])
         self.assertTrue(seen["anonymous"])
         self.assertEqual(seen["votes"], 0)
+        # Anonymous to the room, not to the organisers: the interaction
+        # export (docs/protocol.md) keeps who asked, for moderation.
+        export = http_get(self.srv, "/api/rooms/qa/interactions", self.srv.admin_token()).json()
+        asked = [i for i in export["interactions"] if i["kind"] == "question"]
+        self.assertIn("qa-v1", [i.get("user_id") for i in asked])
         # votes: once per user; sorted list by votes
         for v in (a, c):
             self.assertEqual(v.req({"type": "question_vote", "question": q2["question"]})["type"],
