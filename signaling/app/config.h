@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "signaling/turn/turn.h"
+
 #define SC_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SC_DEFAULT_MEDIA_IP "127.0.0.1"
 #define SC_DEFAULT_UDP_PORT 10000
@@ -27,6 +29,7 @@
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
 #define SC_DEFAULT_DRAIN_TIMEOUT 30        /* seconds */
+#define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
  * second); interact.h names the same values SC_INTERACT_*. */
 #define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
@@ -69,6 +72,10 @@ typedef struct sc_config {
     int tls_self_signed;           /* make (once) and use DATA/tls/{cert,key}.pem */
     int http_redirect_port;        /* with TLS: plain HTTP here redirects; 0 = off */
     int drain_timeout_s;           /* SIGTERM: let sessions finish this long */
+    char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
+    int n_turn_urls;
+    char turn_secret_file[SC_PATH_MAX]; /* coturn's static-auth-secret; with --turn */
+    int turn_ttl_s;
 } sc_config;
 
 typedef struct sc_token_config {
