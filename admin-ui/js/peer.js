@@ -94,7 +94,8 @@ export function waitForIceGathering(pc, timeoutMs = 1000) {
 
 export class PeerSession extends Emitter {
     // opts: kind ('publish' | 'subscribe'), setup(pc) (may be async),
-    // config (RTCConfiguration), graceMs (how long ICE may stay
+    // config (RTCConfiguration; the server's TURN servers are added to its
+    // iceServers, see rtcConfig), graceMs (how long ICE may stay
     // "disconnected", 4000), gatherMs (how long to wait for host
     // candidates, 1000), fatal (a Set of refusal codes not to retry).
     constructor(sig, opts) {
@@ -194,7 +195,9 @@ export class PeerSession extends Emitter {
         this.setState('connecting');
         this.emit('connecting', { attempt: this.backoff.attempt });
         try {
-            const conn = new RTCPeerConnection(this.config);
+            const config = await this.rtcConfig();
+            if (gen !== this.generation) return;
+            const conn = new RTCPeerConnection(config);
             this.pc = conn;
             this.watch(conn);
             await this.setup(conn);
@@ -223,6 +226,29 @@ export class PeerSession extends Emitter {
                     : `${this.kind === 'publish' ? 'Publish' : 'Subscribe'} failed (${err.code})`);
             }
         }
+    }
+
+    // The page's RTCConfiguration with the server's TURN servers (`ice_servers`
+    // in `joined`, docs/protocol.md) added: a client whose network cannot
+    // reach the media address relays through them.  Credentials handed out
+    // at join expire (the username starts with the expiry time); a socket
+    // joined for longer than that asks /api/ice-servers for fresh ones.
+    async rtcConfig() {
+        let turn = this.sig.joined?.ice_servers;
+        if (!turn?.length) return this.config;
+        const expiry = Math.min(...turn.map((s) => Number(String(s.username).split(':')[0]) || Infinity));
+        if (expiry * 1000 < Date.now() + 60000) {
+            try {
+                const res = await fetch('/api/ice-servers', { headers: { Authorization: `Bearer ${this.sig.token}` } });
+                if (res.ok) {
+                    turn = (await res.json()).ice_servers;
+                    this.sig.joined.ice_servers = turn;
+                }
+            } catch {
+                // Keep the old ones: the direct path may still work.
+            }
+        }
+        return { ...this.config, iceServers: [...(this.config?.iceServers || []), ...turn] };
     }
 
     connected() {

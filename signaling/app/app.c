@@ -10,6 +10,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
 #include "signaling/http/http.h"
+#include "signaling/http/ice.h"
 #include "signaling/http/metrics.h"
 #include "signaling/http/whip.h"
 #include "signaling/http/ws.h"
@@ -17,6 +18,7 @@
 #include "signaling/recordings/catalog.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
+#include "signaling/turn/turn.h"
 
 /* Every module's message table, registered with the router at start. */
 static const struct {
@@ -39,6 +41,7 @@ static const struct {
     {sc_interact_routes, &sc_interact_n_routes},
     {sc_catalog_routes, &sc_catalog_n_routes},
     {sc_metrics_routes, &sc_metrics_n_routes},
+    {sc_ice_routes, &sc_ice_n_routes},
 };
 
 sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
@@ -66,6 +69,11 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (cfg->n_turn_urls > 0 &&
+        !(app->turn = sc_turn_new((const char(*)[SC_TURN_URL_MAX])cfg->turn_urls,
+                                  cfg->n_turn_urls, cfg->turn_secret_file, cfg->turn_ttl_s, err,
+                                  errlen)))
+        goto fail;
     for (size_t i = 0; i < sizeof(command_tables) / sizeof(command_tables[0]); i++) {
         if (sc_router_add(app->router, command_tables[i].cmds, *command_tables[i].n) < 0) {
             snprintf(err, errlen, "cannot register the message types (see the log)");
@@ -183,6 +191,7 @@ void sc_app_free(sc_app *app)
     free(app->drain_timer); /* its loop is gone: sc_http_stop ran first */
     sc_interact_free(app);
     sc_ws_free_state(app);
+    sc_turn_free(app->turn);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);
 }

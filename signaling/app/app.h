@@ -27,6 +27,7 @@ struct sc_rooms;
 struct sc_router;
 struct sc_sfu;
 struct sc_store;
+struct sc_turn;
 
 #define SC_HTTP_STATUS_MIN 400
 #define SC_HTTP_STATUS_SLOTS 200   /* http_errors[] counts statuses 400..599 */
@@ -59,6 +60,8 @@ typedef struct sc_app {
     struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
     struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
+    struct sc_turn *turn;          /* TURN servers and their secret (--turn), or
+                                      NULL: no credentials to hand out */
     struct lws_context *loop;      /* the event loop, for timers; NULL before
                                       the front end starts */
     struct sc_http *http;          /* the front end, or NULL */
@@ -73,7 +76,8 @@ typedef struct sc_app {
 } sc_app;
 
 /* cfg and store are borrowed and must outlive the app; the secret is
- * copied.  NULL with a reason in err. */
+ * copied; with --turn the TURN secret file is read here.  NULL with a
+ * reason in err. */
 sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
                    struct sc_store *store, char *err, size_t errlen);
 /* sc_sfu_config.notify and the catalog's wake-up: safe on any thread;

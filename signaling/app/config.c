@@ -25,6 +25,8 @@ typedef enum opt_type {
     OPT_FORMAT, /* one of text|json */
     OPT_ROLE,   /* one of presenter|cohost|viewer|admin */
     OPT_FLAG,   /* takes no value: sets an int to 1 */
+    OPT_LIST,   /* repeatable: char[max][size], the count in an int at count_off;
+                   check() refuses a bad value */
 } opt_type;
 
 typedef struct opt_spec {
@@ -36,16 +38,25 @@ typedef struct opt_spec {
     long min, max;     /* OPT_INT limits */
     const char *def;   /* default, as shown in --help */
     const char *help;
+    size_t count_off;  /* OPT_LIST: the int counting the values given */
+    int (*check)(const char *v, char *err, size_t errlen); /* OPT_LIST */
 } opt_spec;
 
 #define STR_OPT(st, flag, mv, field, def, help)                                              \
-    { flag, mv, OPT_STR, offsetof(st, field), sizeof(((st *)0)->field), 0, 0, def, help }
+    { flag, mv, OPT_STR, offsetof(st, field), sizeof(((st *)0)->field), 0, 0, def, help, 0, NULL }
 #define INT_OPT(st, flag, mv, field, lo, hi, def, help)                                      \
-    { flag, mv, OPT_INT, offsetof(st, field), sizeof(int), lo, hi, def, help }
+    { flag, mv, OPT_INT, offsetof(st, field), sizeof(int), lo, hi, def, help, 0, NULL }
+#define FLAG_OPT(st, flag, field, help)                                                      \
+    { flag, "", OPT_FLAG, offsetof(st, field), sizeof(int), 0, 0, "off", help, 0, NULL }
+/* max: how many values the array holds. */
+#define LIST_OPT(st, flag, mv, field, count, check, def, help)                               \
+    { flag, mv, OPT_LIST, offsetof(st, field), sizeof(((st *)0)->field[0]), 0,                 \
+      sizeof(((st *)0)->field) / sizeof(((st *)0)->field[0]), def, help, offsetof(st, count), \
+      check }
 
 static const opt_spec serve_opts[] = {
     {"--listen", "ADDR:PORT", OPT_LISTEN, offsetof(sc_config, listen_addr), 0, 0, 0,
-     SC_DEFAULT_LISTEN, "address and TCP port for HTTP and WebSocket"},
+     SC_DEFAULT_LISTEN, "address and TCP port for HTTP and WebSocket", 0, NULL},
     STR_OPT(sc_config, "--media-ip", "IP", media_ip, SC_DEFAULT_MEDIA_IP,
             "address the media plane binds and advertises in SDP answers"),
     INT_OPT(sc_config, "--udp-port", "N", udp_port, 1, 65535, SC_STR(SC_DEFAULT_UDP_PORT),
@@ -60,10 +71,10 @@ static const opt_spec serve_opts[] = {
             "directory of the web pages"),
     {"--log-level", "L", OPT_LEVEL, offsetof(sc_config, log_level),
      sizeof(((sc_config *)0)->log_level), 0, 0, SC_DEFAULT_LOG_LEVEL,
-     "error, warn, info or debug"},
+     "error, warn, info or debug", 0, NULL},
     {"--log-format", "F", OPT_FORMAT, offsetof(sc_config, log_format),
      sizeof(((sc_config *)0)->log_format), 0, 0, "text",
-     "text, or json: one object per line (ts, level, module, msg)"},
+     "text, or json: one object per line (ts, level, module, msg)", 0, NULL},
     INT_OPT(sc_config, "--max-publishers", "N", max_publishers, 1, 16,
             SC_STR(SC_DEFAULT_MAX_PUBLISHERS), "publishers per room (stage size)"),
     INT_OPT(sc_config, "--max-viewers", "N", max_viewers, 1, 1000000,
@@ -72,8 +83,8 @@ static const opt_spec serve_opts[] = {
             "65536", "largest HTTP request body (WHIP/WHEP offers)"),
     INT_OPT(sc_config, "--max-ws-message", "BYTES", max_ws_message, 1024, 16 * 1024 * 1024,
             "65536", "largest WebSocket message"),
-    {"--record-by-default", "", OPT_FLAG, offsetof(sc_config, record_by_default), sizeof(int), 0,
-     0, "off", "record every room unless its host turns recording off"},
+    FLAG_OPT(sc_config, "--record-by-default", record_by_default,
+             "record every room unless its host turns recording off"),
     STR_OPT(sc_config, "--recordings-dir", "DIR", recordings_dir, "DATA/recordings",
             "where recordings are written"),
     INT_OPT(sc_config, "--recordings-quota", "MIB", recordings_quota_mib, 1, 1 << 30,
@@ -84,11 +95,10 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
             SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
             "close a media session after this long without ICE consent (RFC 7675)"),
-    {"--no-admission-control", "", OPT_FLAG, offsetof(sc_config, no_admission_control),
-     sizeof(int), 0, 0, "off",
-     "admit viewers even when every media worker is overloaded (by default they get 503)"},
-    {"--no-udp-gso", "", OPT_FLAG, offsetof(sc_config, no_udp_gso), sizeof(int), 0, 0, "off",
-     "send every media datagram on its own instead of a viewer's runs as one UDP GSO send"},
+    FLAG_OPT(sc_config, "--no-admission-control", no_admission_control,
+             "admit viewers even when every media worker is overloaded (by default they get 503)"),
+    FLAG_OPT(sc_config, "--no-udp-gso", no_udp_gso,
+             "send every media datagram on its own instead of a viewer's runs as one UDP GSO send"),
     INT_OPT(sc_config, "--chat-rate", "N", chat_rate, 1, 1000, SC_STR(SC_DEFAULT_CHAT_RATE),
             "chat, danmaku and questions per user per second (sustained)"),
     INT_OPT(sc_config, "--chat-burst", "N", chat_burst, 1, 1000, SC_STR(SC_DEFAULT_CHAT_BURST),
@@ -104,10 +114,9 @@ static const opt_spec serve_opts[] = {
             "serve HTTPS and WSS with this PEM certificate chain (with --tls-key); "
             "SIGHUP reloads it"),
     STR_OPT(sc_config, "--tls-key", "FILE", tls_key, "(none)", "the certificate's PEM private key"),
-    {"--tls-self-signed", "", OPT_FLAG, offsetof(sc_config, tls_self_signed), sizeof(int), 0, 0,
-     "off",
-     "serve HTTPS with a self-signed P-256 certificate for localhost, this host's name and "
-     "addresses, made once in DATA/tls/"},
+    FLAG_OPT(sc_config, "--tls-self-signed", tls_self_signed,
+             "serve HTTPS with a self-signed P-256 certificate for localhost, this host's name "
+             "and addresses, made once in DATA/tls/"),
     STR_OPT(sc_config, "--config", "FILE", config_file, "(none)",
             "read options from this YAML file first (docs/stagecast.example.yaml); "
             "STAGECAST_<OPTION> variables override it, flags override both"),
@@ -123,6 +132,14 @@ static const opt_spec serve_opts[] = {
             "(0: stop at once; a second signal always does)"),
     INT_OPT(sc_config, "--http-redirect", "PORT", http_redirect_port, 0, 65535, "0 (off)",
             "with TLS, also listen for plain HTTP on PORT and redirect it to HTTPS"),
+    LIST_OPT(sc_config, "--turn", "URL", turn_urls, n_turn_urls, sc_turn_url_check, "(none)",
+             "a TURN server browsers may relay media through, e.g. "
+             "turn:host:3478?transport=udp or turns:host:443?transport=tcp; repeatable (up "
+             "to " SC_STR(SC_TURN_URLS_MAX) ")"),
+    STR_OPT(sc_config, "--turn-secret-file", "FILE", turn_secret_file, "(required with --turn)",
+            "the secret shared with the TURN server (coturn's static-auth-secret)"),
+    INT_OPT(sc_config, "--turn-ttl", "S", turn_ttl_s, 60, 7 * 24 * 3600,
+            SC_STR(SC_DEFAULT_TURN_TTL), "how long the TURN credentials handed out last"),
 };
 
 static const opt_spec token_opts[] = {
@@ -130,7 +147,7 @@ static const opt_spec token_opts[] = {
             "room name, [A-Za-z0-9_-]{1,64}, or * for admin"),
     {"--role", "ROLE", OPT_ROLE, offsetof(sc_token_config, role),
      sizeof(((sc_token_config *)0)->role), 0, 0, "(required)",
-     "presenter, cohost, viewer or admin"},
+     "presenter, cohost, viewer or admin", 0, NULL},
     STR_OPT(sc_token_config, "--name", "N", name, "the role name", "display name"),
     INT_OPT(sc_token_config, "--ttl", "SECONDS", ttl, 1, 366 * 24 * 3600,
             SC_STR(SC_DEFAULT_TOKEN_TTL), "lifetime of the token"),
@@ -168,6 +185,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->drain_timeout_s = SC_DEFAULT_DRAIN_TIMEOUT;
     cfg->ws_join_timeout_s = SC_DEFAULT_WS_JOIN_TIMEOUT;
     cfg->max_unjoined_per_ip = SC_DEFAULT_MAX_UNJOINED_PER_IP;
+    cfg->turn_ttl_s = SC_DEFAULT_TURN_TTL;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 
@@ -278,6 +296,25 @@ static int apply_opt(const opt_spec *o, void *target, const char *v, char *err, 
     case OPT_FLAG:
         *(int *)(void *)field = 1;
         return 0;
+    case OPT_LIST: {
+        int *count = (int *)(void *)((char *)target + o->count_off);
+        char msg[300];
+        if (*count >= o->max) {
+            snprintf(err, errlen, "%s: at most %ld may be given", o->flag, o->max);
+            return -EINVAL;
+        }
+        if (strlen(v) >= o->size || v[0] == '\0') {
+            snprintf(err, errlen, "%s: value must be 1..%zu characters", o->flag, o->size - 1);
+            return -EINVAL;
+        }
+        if (o->check && o->check(v, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s: %s", o->flag, msg);
+            return -EINVAL;
+        }
+        memcpy(field + (size_t)*count * o->size, v, strlen(v) + 1);
+        (*count)++;
+        return 0;
+    }
     }
     return -EINVAL;
 }
@@ -436,6 +473,14 @@ int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err,
     }
     if (cfg->http_redirect_port && !cfg->tls_cert[0] && !cfg->tls_self_signed) {
         snprintf(err, errlen, "--http-redirect needs TLS (--tls-cert or --tls-self-signed)");
+        return -EINVAL;
+    }
+    if (cfg->n_turn_urls && !cfg->turn_secret_file[0]) {
+        snprintf(err, errlen, "--turn needs --turn-secret-file (the secret coturn also uses)");
+        return -EINVAL;
+    }
+    if (!cfg->n_turn_urls && cfg->turn_secret_file[0]) {
+        snprintf(err, errlen, "--turn-secret-file is only used with --turn URL");
         return -EINVAL;
     }
     if (cfg->http_redirect_port && cfg->http_redirect_port == cfg->listen_port) {

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "signaling/turn/turn.h"
+
 #define SC_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SC_DEFAULT_MEDIA_IP "127.0.0.1"
 #define SC_DEFAULT_UDP_PORT 10000
@@ -31,6 +33,7 @@
 #define SC_DEFAULT_WS_JOIN_TIMEOUT 10      /* seconds */
 #define SC_DEFAULT_MAX_UNJOINED_PER_IP 32  /* a whole office behind one NAT joins
                                               within seconds; a flood does not */
+#define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
  * second); interact.h names the same values SC_INTERACT_*. */
 #define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
@@ -77,6 +80,10 @@ typedef struct sc_config {
     int ws_join_timeout_s;         /* a /ws connection must join within this */
     int max_unjoined_per_ip;       /* /ws connections not yet joined, per address */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
+    char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
+    int n_turn_urls;
+    char turn_secret_file[SC_PATH_MAX]; /* coturn's static-auth-secret; with --turn */
+    int turn_ttl_s;
 } sc_config;
 
 typedef struct sc_token_config {

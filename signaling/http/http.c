@@ -70,6 +70,7 @@ typedef struct conn {
 static void reply_reset(sc_http_reply *rep)
 {
     free(rep->body);
+    free(rep->link);
     memset(rep, 0, sizeof(*rep));
 }
 
@@ -707,7 +708,7 @@ static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t
 
 static int write_reply(sc_app *app, struct lws *wsi, conn *c)
 {
-    uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    uint8_t buf[LWS_PRE + 8192], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
     sc_http_reply *rep = &c->rep;
     int status = rep->status;
 
@@ -742,6 +743,15 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
         (rep->retry_after > 0 && add_hdr(wsi, "retry-after:", retry_after, &p, end)) ||
         (c->close_after && add_hdr(wsi, "connection:", "close", &p, end)))
         return -1;
+    for (char *l = rep->link, *nl; l && *l; l = nl + 1) {
+        if (!(nl = strchr(l, '\n')))
+            break;
+        *nl = '\0';
+        int r = add_hdr(wsi, "link:", l, &p, end);
+        *nl = '\n';
+        if (r)
+            return -1;
+    }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     if (rep->body_len) {

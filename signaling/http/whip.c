@@ -15,6 +15,7 @@
 #include "signaling/http/ws.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
+#include "signaling/turn/turn.h"
 
 const char *sc_session_kind_name(sc_session_kind kind)
 {
@@ -197,6 +198,10 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
     free(answer);
     snprintf(rep->location, sizeof(rep->location), "/%s/%s/%s", base_path(kind), room, hex);
     snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+    /* The client authenticated above: its TURN servers and credentials
+     * (RFC 9725 section 4.6). */
+    if (app->turn)
+        rep->link = sc_turn_link_headers(app->turn, tok.sub, (int64_t)time(NULL));
     SC_INFO("http", "%s %s session %s for user %s", req->peer, sc_session_kind_name(kind), hex,
             tok.sub);
 }

@@ -19,6 +19,7 @@
 #include "signaling/room/rooms.h"
 #include "signaling/room/stage.h"
 #include "signaling/store/store.h"
+#include "signaling/turn/turn.h"
 
 /* A client that lets this much pile up unread is cut off rather than
  * allowed to grow the server's memory without bound. */
@@ -381,12 +382,17 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
                                                   pubs[i].name, pubs[i].user_id));
     SC_INFO("ws", "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
             sc_role_name(c->tok.role), c->tok.sub);
-    reply(c, id,
-          json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
-                    "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
-                    c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
-                    app->cfg->max_publishers, "publishers", arr, "viewers", viewers,
-                    "video_codec", room_codec(app, room, codec, sizeof(codec))));
+    json_t *joined =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
+                  "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id", c->tok.sub,
+                  "perms", perms_json(c->tok.perms), "stage_size", app->cfg->max_publishers,
+                  "publishers", arr, "viewers", viewers, "video_codec",
+                  room_codec(app, room, codec, sizeof(codec)));
+    /* The token was checked: the page may relay its media through TURN. */
+    if (joined && app->turn)
+        json_object_set_new(joined, "ice_servers",
+                            sc_turn_ice_servers(app->turn, c->tok.sub, (int64_t)time(NULL)));
+    reply(c, id, joined);
     sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(app, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);

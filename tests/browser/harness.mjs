@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -322,4 +322,66 @@ export function waitForText(page, selector, needle, what, timeoutMs) {
         const all = await texts(page, selector);
         return all.find((t) => t.includes(needle)) || null;
     }, timeoutMs);
+}
+
+// Another machine for a test that needs one beyond loopback: a network
+// namespace joined to the runner's by a veth pair (hostIp/24 on this side,
+// peerIp/24 on that side), and Chromium launched inside it.  Needs root in
+// the runner's namespace (tests/browser/run).
+//   const other = await new PeerNamespace('https', '10.91.0.1', '10.91.0.2').create();
+//   const browser = await other.launchChromium(dir);  ...  await other.remove();
+export class PeerNamespace {
+    constructor(tag, hostIp, peerIp) {
+        this.ns = `sc-${tag}-${process.pid}`;
+        this.veth = `sc${tag[0]}h${process.pid % 100000}`;
+        this.vethPeer = `sc${tag[0]}p${process.pid % 100000}`;
+        this.hostIp = hostIp;
+        this.peerIp = peerIp;
+    }
+
+    async create() {
+        const ip = (...a) => run('ip', a);
+        await ip('netns', 'add', this.ns);
+        await ip('link', 'add', this.veth, 'type', 'veth', 'peer', 'name', this.vethPeer);
+        await ip('link', 'set', this.vethPeer, 'netns', this.ns);
+        await ip('addr', 'add', `${this.hostIp}/24`, 'dev', this.veth);
+        await ip('link', 'set', this.veth, 'up');
+        await ip('-n', this.ns, 'addr', 'add', `${this.peerIp}/24`, 'dev', this.vethPeer);
+        await ip('-n', this.ns, 'link', 'set', this.vethPeer, 'up');
+        await ip('-n', this.ns, 'link', 'set', 'lo', 'up');
+        return this;
+    }
+
+    // A Chromium whose only way out is the veth pair (a wrapper script in
+    // dir starts it under `ip netns exec`).
+    launchChromium(dir) {
+        const wrapper = join(dir, `chromium-in-${this.ns}`);
+        writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${this.ns} ${CHROMIUM} "$@"\n`);
+        chmodSync(wrapper, 0o755);
+        return chromium.launch({ executablePath: wrapper, headless: true, args: CHROMIUM_ARGS });
+    }
+
+    async remove() {
+        await run('ip', ['link', 'del', this.veth]).catch(() => {});
+        await run('ip', ['netns', 'del', this.ns]).catch(() => {});
+    }
+}
+
+// A child process whose output goes to onData and whose end is kept in
+// p.exitInfo ({code, signal}; null while it runs).
+export function spawnWatched(cmd, args, onData) {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.exitInfo = null;
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+    p.on('exit', (code, signal) => { p.exitInfo = { code, signal }; });
+    return p;
+}
+
+// SIGTERM every process still running and wait for them (SIGKILL after
+// 15 s).
+export async function stopAll(procs) {
+    for (const p of procs) if (p.exitInfo === null) p.kill('SIGTERM');
+    await waitFor('the processes to exit', () => procs.every((p) => p.exitInfo !== null), 15000)
+        .catch(() => procs.forEach((p) => p.kill('SIGKILL')));
 }

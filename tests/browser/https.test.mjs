@@ -12,24 +12,22 @@
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, failureTracking, findBinary, goLive, waitFor } from './harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, PeerNamespace, failureTracking, findBinary, goLive, spawnWatched, stopAll,
+    waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 const ROOM = 'https-test';
 const SERVER_IP = '10.91.0.1';
 const VIEWER_IP = '10.91.0.2';
-const NS = `sc-https-${process.pid}`;
-const VETH = `scs${process.pid % 100000}`;
-const VETH_PEER = `scv${process.pid % 100000}`;
 const PORT = 8443;
 const REDIRECT_PORT = 8080;
 const PLAIN_PORT = 8081;
@@ -56,6 +54,7 @@ describe('HTTPS on a non-local address, viewer in another namespace', { timeout:
     const dataDir = mkdtempSync(join(tmpdir(), 'stagecast-https-'));
     const plainDir = mkdtempSync(join(tmpdir(), 'stagecast-http-'));
     const servers = [];
+    const other = new PeerNamespace('https', SERVER_IP, VIEWER_IP);
     const pageErrors = [];
     let log = '';
     let presenterBrowser;
@@ -65,12 +64,8 @@ describe('HTTPS on a non-local address, viewer in another namespace', { timeout:
     let cert;
 
     function serve(args, dir) {
-        const p = spawn(bin, ['serve', '--data', dir, '--media-ip', SERVER_IP, '--drain-timeout', '0', ...args],
-            { stdio: ['ignore', 'pipe', 'pipe'] });
-        p.exitInfo = null;
-        p.stdout.on('data', (c) => { log += c; });
-        p.stderr.on('data', (c) => { log += c; });
-        p.on('exit', (code, signal) => { p.exitInfo = { code, signal }; });
+        const p = spawnWatched(bin, ['serve', '--data', dir, '--media-ip', SERVER_IP, '--drain-timeout', '0', ...args],
+            (c) => { log += c; });
         servers.push(p);
         return p;
     }
@@ -81,15 +76,7 @@ describe('HTTPS on a non-local address, viewer in another namespace', { timeout:
     }
 
     before(async () => {
-        const ip = (...a) => run('ip', a);
-        await ip('netns', 'add', NS);
-        await ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', VETH_PEER);
-        await ip('link', 'set', VETH_PEER, 'netns', NS);
-        await ip('addr', 'add', `${SERVER_IP}/24`, 'dev', VETH);
-        await ip('link', 'set', VETH, 'up');
-        await ip('-n', NS, 'addr', 'add', `${VIEWER_IP}/24`, 'dev', VETH_PEER);
-        await ip('-n', NS, 'link', 'set', VETH_PEER, 'up');
-        await ip('-n', NS, 'link', 'set', 'lo', 'up');
+        await other.create();
 
         serve(['--listen', `${SERVER_IP}:${PORT}`, '--udp-port', '20000', '--tls-self-signed',
                '--http-redirect', String(REDIRECT_PORT)], dataDir);
@@ -107,20 +94,14 @@ describe('HTTPS on a non-local address, viewer in another namespace', { timeout:
         presenterBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
         // The viewer's Chromium lives in the other namespace: its only way to
         // the server is the veth pair.
-        const wrapper = join(dataDir, 'chromium-in-ns');
-        writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${CHROMIUM} "$@"\n`);
-        chmodSync(wrapper, 0o755);
-        viewerBrowser = await chromium.launch({ executablePath: wrapper, headless: true, args: CHROMIUM_ARGS });
+        viewerBrowser = await other.launchChromium(dataDir);
     });
 
     after(async () => {
         await presenterBrowser?.close().catch(() => {});
         await viewerBrowser?.close().catch(() => {});
-        for (const p of servers) if (p.exitInfo === null) p.kill('SIGTERM');
-        await waitFor('the servers to exit', () => servers.every((p) => p.exitInfo !== null), 15000)
-            .catch(() => servers.forEach((p) => p.kill('SIGKILL')));
-        await run('ip', ['link', 'del', VETH]).catch(() => {});
-        await run('ip', ['netns', 'del', NS]).catch(() => {});
+        await stopAll(servers);
+        await other.remove();
         if (steps.failed || process.env.STAGECAST_LOG) console.log(`--- server log ---\n${log}`);
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(plainDir, { recursive: true, force: true });

@@ -61,10 +61,15 @@ def free_udp_range(count):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, header_list=()):
         self.status = status
         self.headers = headers          # dict, lower-case names
         self.body = body                # bytes
+        self.header_list = list(header_list)  # [(name, value)]: repeated headers too
+
+    def all(self, name):
+        """Every value of header `name` (e.g. one Link header per TURN URL)."""
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
 
     def json(self):
         return json.loads(self.body.decode("utf-8"))
@@ -160,6 +165,8 @@ class Server:
         if self.alive():
             self.proc.kill()
             self.proc.wait()
+        if self._log and not self._log.closed:
+            self._log.close()
         if os.environ.get("STAGECAST_KEEP_DATA"):
             return
         shutil.rmtree(self.data, ignore_errors=True)
@@ -242,7 +249,8 @@ class Server:
                     pass
             resp = conn.getresponse()
             data = resp.read()
-            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data,
+                            resp.getheaders())
         finally:
             conn.close()
 

@@ -83,6 +83,42 @@ static void test_serve_options(void)
     SC_CHECK_INT(parse(&cfg, "--tls-self-signed", "--http-redirect=8081", NULL), 0);
     SC_CHECK_INT(cfg.http_redirect_port, 8081);
     SC_CHECK_INT(parse(&cfg, "--tls-self-signed", "--http-redirect=8080", NULL), -EINVAL);
+
+    /* TURN: --turn repeats (up to SC_TURN_URLS_MAX), each URL checked,
+     * and needs the secret file */
+    SC_CHECK_INT(cfg.turn_ttl_s, 3600);
+    SC_CHECK_INT(parse(&cfg, "--turn", "turn:10.0.0.1:3478?transport=udp", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn-secret-file", "s", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn=turn:10.0.0.1:3478?transport=udp",
+                       "--turn=turns:t.example.com:443?transport=tcp", "--turn-secret-file=s"),
+                 0);
+    SC_CHECK_INT(cfg.n_turn_urls, 2);
+    SC_CHECK_STR(cfg.turn_urls[0], "turn:10.0.0.1:3478?transport=udp");
+    SC_CHECK_STR(cfg.turn_urls[1], "turns:t.example.com:443?transport=tcp");
+    SC_CHECK_STR(cfg.turn_secret_file, "s");
+    SC_CHECK_INT(parse(&cfg, "--turn=http://x", "--turn-secret-file=s", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn=turns:x:443?transport=udp", "--turn-secret-file=s", NULL),
+                 -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn=turn:x:99999", "--turn-secret-file=s", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn-ttl", "59", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--turn-ttl", "600", NULL), 0);
+    SC_CHECK_INT(cfg.turn_ttl_s, 600);
+    {
+        char *argv[SC_TURN_URLS_MAX + 3];
+        char err[256] = "";
+        int argc = 0;
+        FILE *devnull = fopen("/dev/null", "w");
+        argv[argc++] = "--turn-secret-file=s";
+        for (int i = 0; i <= SC_TURN_URLS_MAX; i++)
+            argv[argc++] = "--turn=turn:10.0.0.1";
+        sc_config_defaults(&cfg);
+        SC_CHECK_INT(sc_config_parse(&cfg, argc - 1, argv, devnull, err, sizeof(err)), 0);
+        SC_CHECK_INT(cfg.n_turn_urls, SC_TURN_URLS_MAX);
+        sc_config_defaults(&cfg);
+        SC_CHECK_INT(sc_config_parse(&cfg, argc, argv, devnull, err, sizeof(err)), -EINVAL);
+        SC_CHECK(strstr(err, "at most") != NULL);
+        fclose(devnull);
+    }
 }
 
 static const char *write_tmp(const char *text)
