@@ -278,6 +278,13 @@ int sc_jwt_verify(const uint8_t *secret, size_t secret_len, const char *token, i
     } else if (json_is_integer(exp) ? json_integer_value(exp) <= now
                                     : !(json_real_value(exp) > (double)now)) {
         r = fail_with(why, "token has expired", -ETIMEDOUT);
+    } else {
+        /* nbf (RFC 7519 4.1.5), with a minute's grace for clocks apart. */
+        json_t *nbf = json_object_get(payload, "nbf");
+        if (nbf && !json_is_number(nbf))
+            r = fail_with(why, "token not-before is not a number", -EINVAL);
+        else if (nbf && json_number_value(nbf) > (double)(now + SC_JWT_NBF_LEEWAY_S))
+            r = fail_with(why, "token is not valid yet", -EAGAIN);
     }
     if (r < 0) {
         json_decref(payload);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define SC_JWT_MAX_LEN 8192  /* longer tokens are refused unparsed */
+#define SC_JWT_NBF_LEEWAY_S 60 /* a token's nbf may be this far ahead of our clock */
 
 /* base64url without padding.  encode: returns malloc'd string or NULL.
  * decode: returns bytes written or -EINVAL (bad char, impossible length)
@@ -24,7 +25,8 @@ char *sc_jwt_sign(const uint8_t *secret, size_t secret_len, const json_t *claims
  * On success *claims gets a new reference.  Errors, with *why set to a
  * static message safe to show a client (never the token):
  *   -EINVAL malformed, -EACCES bad signature or alg, -ETIMEDOUT expired,
- *   -ENODATA no exp. */
+ *   -EAGAIN not valid yet (nbf more than SC_JWT_NBF_LEEWAY_S ahead), -ENODATA
+ *   no exp. */
 int sc_jwt_verify(const uint8_t *secret, size_t secret_len, const char *token, int64_t now,
                   json_t **claims, const char **why);
 

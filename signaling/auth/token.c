@@ -243,6 +243,8 @@ int sc_token_check(const uint8_t *secret, size_t secret_len, const char *token,
     int r = sc_jwt_verify(secret, secret_len, token, now, &claims, &jwt_why);
     if (r == -ETIMEDOUT)
         return deny(401, "token-expired", "token has expired", code, why);
+    if (r == -EAGAIN)
+        return deny(401, "token-not-yet-valid", "token is not valid yet (nbf)", code, why);
     if (r < 0)
         return deny(401, "token-invalid", jwt_why ? jwt_why : "invalid token", code, why);
     r = claims_to_token(claims, &t);

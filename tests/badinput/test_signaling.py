@@ -28,6 +28,7 @@ VIEW_OFFER = None    # a real aiortc recvonly audio+video offer
 STATUS_OF = {
     "bad-request": 400, "bad-sdp": 400, "bad-json": 400, "bad-room": 400,
     "token-missing": 401, "token-invalid": 401, "token-expired": 401,
+    "token-not-yet-valid": 401,
     "wrong-room": 403, "forbidden": 403, "not-found": 404, "method-not-allowed": 405,
     "unsupported": 406, "room-full": 409, "too-large": 413,
     "unsupported-media-type": 415, "internal": 500,
@@ -124,6 +125,15 @@ class TokenTest(Base):
     def test_expired(self):
         tok = stagecast.jwt_make(self.forged(exp=int(time.time()) - 60), SERVER.secret())
         self.assert_error(SERVER.whip(self.room, PUB_OFFER, tok), 401, "token-expired", tok)
+
+    def test_not_valid_yet(self):
+        # nbf an hour ahead: refused until then (a minute of clock grace).
+        tok = stagecast.jwt_make(self.forged(nbf=int(time.time()) + 3600), SERVER.secret())
+        self.assert_error(SERVER.whip(self.room, PUB_OFFER, tok), 401, "token-not-yet-valid", tok)
+        ok = stagecast.jwt_make(self.forged(nbf=int(time.time()) - 5), SERVER.secret())
+        r = SERVER.whip(self.room, PUB_OFFER, ok)
+        self.assertEqual(r.status, 201, r)
+        SERVER.delete(r.headers["location"], ok)
 
     def test_alg_none(self):
         for sig in ("", "AAAA"):

@@ -267,6 +267,23 @@ static void test_claims(void)
     t = craft(HS256_HDR, "{\"exp\":-1e300}", EVP_sha256(), NULL);
     expect("exp-negative", t, -ETIMEDOUT);
     free(t);
+    /* nbf: a minute of grace, then "not yet" */
+    snprintf(p, sizeof(p), "{\"exp\":%lld,\"nbf\":%lld}", NOW + 3600, NOW + 3000);
+    t = craft(HS256_HDR, p, EVP_sha256(), NULL);
+    expect("nbf-future", t, -EAGAIN);
+    free(t);
+    snprintf(p, sizeof(p), "{\"exp\":%lld,\"nbf\":%lld}", NOW + 3600, NOW + 30);
+    t = craft(HS256_HDR, p, EVP_sha256(), NULL);
+    expect("nbf-within-grace", t, 0);
+    free(t);
+    snprintf(p, sizeof(p), "{\"exp\":%lld,\"nbf\":%lld}", NOW + 3600, NOW - 10);
+    t = craft(HS256_HDR, p, EVP_sha256(), NULL);
+    expect("nbf-past", t, 0);
+    free(t);
+    snprintf(p, sizeof(p), "{\"exp\":%lld,\"nbf\":\"soon\"}", NOW + 3600);
+    t = craft(HS256_HDR, p, EVP_sha256(), NULL);
+    expect("nbf-string", t, -EINVAL);
+    free(t);
     t = craft(HS256_HDR, "{\"exp\":1900000000,\"exp\":1}", EVP_sha256(), NULL);
     expect("duplicate-exp", t, -EINVAL);
     free(t);
