@@ -52,6 +52,8 @@ typedef struct conn {
     bool deferred;      /* reply decided, sent once the body has been read */
     bool reply_ready;
     bool close_after;   /* the body was refused unread: close after replying */
+    int framing;        /* a body framing error found in the headers (HTTP
+                           status), or 0 */
     const sc_http_route *route;
     char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
     /* A recording being streamed (catalog.c opened it): headers first,
@@ -493,6 +495,7 @@ static void request_reset(conn *c)
     c->deferred = false;
     c->reply_ready = false;
     c->close_after = false;
+    c->framing = 0;
     c->route = NULL;
 }
 
@@ -533,8 +536,24 @@ static void read_headers(struct lws *wsi, conn *c)
     if (lws_hdr_copy(wsi, c->req.content_type, sizeof(c->req.content_type),
                      WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
         c->req.content_type[0] = '\0';
-    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        char second[32];
         c->content_length = (size_t)strtoull(cl, NULL, 10);
+        /* Digits only, and one length: two that differ are how requests
+         * are smuggled past a proxy that reads the other one. */
+        if (!cl[0] || strspn(cl, "0123456789") != strlen(cl) ||
+            (lws_hdr_copy_fragment(wsi, second, sizeof(second), WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                   1) > 0 &&
+             strcmp(second, cl) != 0))
+            c->framing = 400;
+    }
+    /* A body framed by Transfer-Encoding is not read here: with a
+     * Content-Length too it is ambiguous (400), alone it needs a length
+     * (411). */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 && !c->framing)
+        c->framing = c->content_length || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
+                         ? 400
+                         : 411;
     if (lws_hdr_copy(wsi, c->req.range, sizeof(c->req.range), WSI_TOKEN_HTTP_RANGE) < 0)
         c->req.range[0] = '\0';
     /* Query arguments (lws url-decodes each one), joined again by '&'. */
@@ -637,6 +656,19 @@ static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
         }
     }
 
+    if (c->framing) {
+        /* The body's extent is unknown: answer and close. */
+        c->rep.action = "refusing an ambiguous body";
+        if (c->framing == 411)
+            sc_http_error(&c->rep, 411, "length-required",
+                          "send the body with a Content-Length (no Transfer-Encoding)");
+        else
+            sc_http_error(&c->rep, 400, "bad-request",
+                          "conflicting or malformed Content-Length / Transfer-Encoding");
+        c->close_after = true;
+        finish_reply(wsi, c);
+        return 0;
+    }
     if (c->content_length > (size_t)app->cfg->max_body) {
         /* Refuse before reading any of it; the unread body makes the
          * connection unusable, so it closes after the reply. */

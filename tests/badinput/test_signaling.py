@@ -461,6 +461,42 @@ class WebSocketTest(Base):
 
 
 class HttpMisc(Base):
+    def raw(self, head, body=b""):
+        """One request written by hand; the status line and whole reply
+        (the server closes after answering these)."""
+        with socket.create_connection(("127.0.0.1", SERVER.port), timeout=10) as s:
+            s.sendall(head.replace(b"\n", b"\r\n") + b"\r\n" + body)
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        return out.split(b"\r\n", 1)[0].decode(), out
+
+    def test_body_framing(self):
+        """Content-Length and Transfer-Encoding that do not say one thing are
+        refused and the connection closed (a request-smuggling risk behind
+        a proxy); a chunked body alone gets 411, not 'empty SDP offer'."""
+        base = b"POST /whip/framing HTTP/1.1\nHost: x\nContent-Type: application/sdp\n"
+        cases = (
+            (b"Content-Length: 5\nContent-Length: 7\n", b"hello12", "400", b"bad-request"),
+            (b"Content-Length: 5\nTransfer-Encoding: chunked\n", b"5\r\nhello\r\n0\r\n\r\n",
+             "400", b"bad-request"),
+            (b"Transfer-Encoding: chunked\n", b"5\r\nhello\r\n0\r\n\r\n", "411",
+             b"length-required"),
+            (b"Content-Length: 5x\n", b"hello", "400", b"bad-request"),
+        )
+        for extra, body, status, code in cases:
+            with self.subTest(headers=extra):
+                line, out = self.raw(base + extra, body)
+                self.assertIn(" %s " % status, line + " ", out[:300])
+                self.assertIn(code, out)
+                self.assertIn(b"connection: close", out.lower())
+        # Control: one honest length reaches the route (no token: 401).
+        line, _ = self.raw(base + b"Content-Length: 5\nConnection: close\n", b"hello")
+        self.assertIn(" 401 ", line)
+
     def test_unknown_path_and_method(self):
         self.assert_error(SERVER.request("GET", "/no/such/path"), 404, "not-found")
         tok = SERVER.token("misc", "presenter")
