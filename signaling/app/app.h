@@ -44,6 +44,7 @@ typedef struct sc_app_counters {
     uint64_t ws_join_timeouts;     /* closed for not joining in time */
     uint64_t ws_refused_unjoined;  /* upgrades refused: too many unjoined from one address */
     uint64_t log_suppressed;       /* refused-message log lines not written */
+    uint64_t ws_refused_sessions;  /* publish/subscribe over the per-connection cap */
     uint64_t sfu_events;
 } sc_app_counters;
 

@@ -31,6 +31,7 @@
 #define SC_DEFAULT_TOKEN_TTL 86400         /* 24 h */
 #define SC_DEFAULT_DRAIN_TIMEOUT 30        /* seconds */
 #define SC_DEFAULT_WS_JOIN_TIMEOUT 10      /* seconds */
+#define SC_DEFAULT_MAX_SESSIONS_PER_WS 8  /* a page needs 1-3 (publish, view, stage) */
 #define SC_DEFAULT_MAX_UNJOINED_PER_IP 32  /* a whole office behind one NAT joins
                                               within seconds; a flood does not */
 #define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
@@ -79,6 +80,7 @@ typedef struct sc_config {
     int drain_timeout_s;           /* SIGTERM: let sessions finish this long */
     int ws_join_timeout_s;         /* a /ws connection must join within this */
     int max_unjoined_per_ip;       /* /ws connections not yet joined, per address */
+    int max_sessions_per_ws;       /* media sessions one /ws connection may hold */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
     char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
     int n_turn_urls;

@@ -412,6 +412,14 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
         send_error(c, id, "bad-sdp", "the message needs an \"sdp\" offer string");
         return;
     }
+    /* One socket cannot pile up sessions (each costs the media plane a
+     * transport): unpublish/unsubscribe first. */
+    if (sc_rooms_owned_count(c->app->rooms, c) >= (size_t)c->app->cfg->max_sessions_per_ws) {
+        c->app->stats.ws_refused_sessions++;
+        send_error(c, id, "too-many-sessions", "at most %d media sessions per connection",
+                   c->app->cfg->max_sessions_per_ws);
+        return;
+    }
     status = sc_session_open(c->app, &c->tok, c->room, kind, json_string_value(sdp),
                              json_string_length(sdp), c, &answer, &sid, &code, err,
                              sizeof(err));

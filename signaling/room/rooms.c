@@ -126,6 +126,15 @@ void sc_rooms_foreach_session(sc_rooms *r, sc_session_fn fn, void *ud)
             fn(ud, &n->e);
 }
 
+size_t sc_rooms_owned_count(const sc_rooms *r, const sc_ws_client *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < SESSION_BUCKETS; i++)
+        for (const session_node *s = r->sessions[i]; s; s = s->next)
+            n += s->e.owner == c && !s->e.closing;
+    return n;
+}
+
 int sc_rooms_disown(sc_rooms *r, sc_ws_client *c, sc_session_fn fn, void *ud)
 {
     int found = 0;

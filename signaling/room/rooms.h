@@ -50,6 +50,9 @@ size_t sc_rooms_session_count(const sc_rooms *r);
 typedef void (*sc_session_fn)(void *ud, sc_session_entry *e);
 /* Call fn for every session (fn must not add or remove sessions). */
 void sc_rooms_foreach_session(sc_rooms *r, sc_session_fn fn, void *ud);
+/* How many sessions c owns (a walk over every session: for the rare
+ * publish/subscribe, not per packet). */
+size_t sc_rooms_owned_count(const sc_rooms *r, const sc_ws_client *c);
 /* Call fn for each session owned by c, then forget c as their owner.
  * Returns how many it found. */
 int sc_rooms_disown(sc_rooms *r, sc_ws_client *c, sc_session_fn fn, void *ud);

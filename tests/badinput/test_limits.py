@@ -5,6 +5,7 @@ check and other people keep working); a flood of refused messages writes a
 bounded number of log lines, with the rest counted.  Run by
 tests/badinput/run inside a network namespace with only loopback."""
 
+import asyncio
 import os
 import socket
 import sys
@@ -73,6 +74,41 @@ class Limits(unittest.TestCase):
         self.join(server, held[0])
         extra = self.connect(server)
         self.join(server, extra)
+
+    def test_media_sessions_per_connection(self):
+        """One socket holds at most --max-sessions-per-ws media sessions;
+        ending one makes room again."""
+        from aiortc import RTCPeerConnection
+
+        async def offer():
+            pc = RTCPeerConnection()
+            pc.addTransceiver("video", direction="recvonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            sdp = pc.localDescription.sdp
+            await pc.close()
+            return sdp
+
+        server = self.start("--max-sessions-per-ws", "2")
+        ws = self.connect(server)
+        self.join(server, ws)
+        sdp = asyncio.run(offer())
+        sessions = []
+        for i in range(2):
+            r = ws.request({"type": "subscribe", "id": "s%d" % i, "sdp": sdp})
+            self.assertEqual(r.get("type"), "answer", r)
+            sessions.append(r["session"])
+        r = ws.request({"type": "subscribe", "id": "s2", "sdp": sdp})
+        self.assertEqual(r.get("code"), "too-many-sessions", r)
+        self.assertGreaterEqual(server.stats(server.admin_token())["ws_refused_sessions"], 1)
+        r = ws.request({"type": "unsubscribe", "id": "u", "session": sessions[0]})
+        self.assertEqual(r.get("type"), "ok", r)
+        r = ws.request({"type": "subscribe", "id": "s3", "sdp": sdp})
+        self.assertEqual(r.get("type"), "answer", r)
+        # Another connection has its own allowance.
+        other = self.connect(server)
+        self.join(server, other)
+        r = other.request({"type": "subscribe", "id": "o", "sdp": sdp})
+        self.assertEqual(r.get("type"), "answer", r)
 
     def test_refused_message_flood_logs_little(self):
         server = self.start()
