@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sfu/proto/bytes.h"
 
 /* Types hash by name into a small open table; a few dozen commands in all. */
 #define ROUTER_BUCKETS 128
@@ -23,10 +24,7 @@ struct sc_router {
 
 static size_t type_hash(const char *s)
 {
-    size_t h = 5381;
-    for (; *s; s++)
-        h = h * 33 + (unsigned char)*s;
-    return h % ROUTER_BUCKETS;
+    return (size_t)(sc_fnv1a(s, strlen(s)) % ROUTER_BUCKETS);
 }
 
 sc_router *sc_router_new(void)

@@ -403,6 +403,15 @@ const char *sc__config_option_name(size_t i)
     return i < N_ELEMS(serve_opts) ? serve_opts[i].flag + 2 : NULL;
 }
 
+int sc__config_bool(const char *v, bool *on)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+    static const char *const no[] = {"false", "no", "off", "0", NULL};
+
+    *on = one_of(v, yes);
+    return *on || one_of(v, no) ? 0 : -EINVAL;
+}
+
 /* STAGECAST_<OPTION>: the option's name in capitals, '-' as '_'.  A flag is
  * set by 1/true/yes/on and left as it is by 0/false/no/off. */
 static int apply_env(sc_config *cfg, char *err, size_t errlen)
@@ -422,12 +431,12 @@ static int apply_env(sc_config *cfg, char *err, size_t errlen)
         if (!(v = getenv(var)))
             continue;
         if (o->type == OPT_FLAG) {
-            if (!one_of(v, (const char *const[]){"1", "true", "yes", "on", "0", "false", "no",
-                                                 "off", NULL})) {
+            bool on;
+            if (sc__config_bool(v, &on) < 0) {
                 snprintf(err, errlen, "%s: expected true or false, got '%s'", var, v);
                 return -EINVAL;
             }
-            if (one_of(v, (const char *const[]){"1", "true", "yes", "on", NULL}))
+            if (on)
                 *(int *)(void *)((char *)cfg + o->offset) = 1;
             continue;
         }

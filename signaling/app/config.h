@@ -123,6 +123,9 @@ int sc__config_apply(sc_config *cfg, const char *name, const char *value, char *
                      size_t errlen);
 /* Whether the serve option name (without "--") exists and takes no value. */
 bool sc__config_is_flag(const char *name, bool *exists);
+/* A flag's value in the environment or the file: true/yes/on/1 or
+ * false/no/off/0.  0 with *on set, or -EINVAL. */
+int sc__config_bool(const char *v, bool *on);
 /* The serve options' names without "--", in table order; NULL after the
  * last. */
 const char *sc__config_option_name(size_t i);

@@ -4,6 +4,7 @@
  * when its flag is, with the same limits and messages, and errors name the
  * file and line. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,10 +21,17 @@ typedef struct reader {
     size_t errlen;
 } reader;
 
-static int fail(reader *rd, size_t line, const char *fmt, const char *a, const char *b)
+static int fail(reader *rd, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(reader *rd, size_t line, const char *fmt, ...)
 {
     char msg[300];
-    snprintf(msg, sizeof(msg), fmt, a, b);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     snprintf(rd->err, rd->errlen, "%s:%zu: %s", rd->path, line + 1, msg);
     return -EINVAL;
 }
@@ -35,24 +43,10 @@ static int next(reader *rd)
         yaml_event_delete(&rd->event);
     rd->have_event = false;
     if (!yaml_parser_parse(&rd->parser, &rd->event))
-        return fail(rd, rd->parser.problem_mark.line, "not YAML: %s%s",
-                    rd->parser.problem ? rd->parser.problem : "parse error", "");
+        return fail(rd, rd->parser.problem_mark.line, "not YAML: %s",
+                    rd->parser.problem ? rd->parser.problem : "parse error");
     rd->have_event = true;
     return 0;
-}
-
-static bool truthy(const char *v, bool *ok)
-{
-    static const char *const yes[] = {"true", "yes", "on", "1"};
-    static const char *const no[] = {"false", "no", "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
-            *ok = true;
-            return strcmp(v, yes[i]) == 0;
-        }
-    }
-    *ok = false;
-    return false;
 }
 
 /* One value for option `key` (a scalar event now current). */
@@ -60,18 +54,17 @@ static int apply_scalar(reader *rd, sc_config *cfg, const char *key, size_t line
 {
     const char *v = (const char *)rd->event.data.scalar.value;
     char why[256];
-    bool exists, ok;
+    bool exists, on;
 
     if (sc__config_is_flag(key, &exists)) {
-        bool on = truthy(v, &ok);
-        if (!ok)
+        if (sc__config_bool(v, &on) < 0)
             return fail(rd, line, "%s: expected true or false, got '%s'", key, v);
         if (on && sc__config_apply(cfg, key, NULL, why, sizeof(why)) < 0)
-            return fail(rd, line, "%s%s", why, "");
+            return fail(rd, line, "%s", why);
         return 0;
     }
     if (sc__config_apply(cfg, key, v, why, sizeof(why)) < 0)
-        return fail(rd, line, "%s%s", why, "");
+        return fail(rd, line, "%s", why);
     return 0;
 }
 
@@ -89,12 +82,12 @@ static int read_mapping(reader *rd, sc_config *cfg)
             return 0;
         line = rd->event.start_mark.line;
         if (rd->event.type != YAML_SCALAR_EVENT)
-            return fail(rd, line, "expected an option name%s%s", "", "");
+            return fail(rd, line, "expected an option name");
         snprintf(key, sizeof(key), "%s", (const char *)rd->event.data.scalar.value);
         sc__config_is_flag(key, &exists);
         if (!exists || strcmp(key, "config") == 0)
-            return fail(rd, line, "unknown key '%s'%s (the options of `stagecast serve --help`, "
-                                  "without --)", key, "");
+            return fail(rd, line, "unknown key '%s' (the options of `stagecast serve --help`, "
+                                  "without --)", key);
         if ((r = next(rd)) < 0)
             return r;
         line = rd->event.start_mark.line;
@@ -109,13 +102,13 @@ static int read_mapping(reader *rd, sc_config *cfg)
                 if (rd->event.type == YAML_SEQUENCE_END_EVENT)
                     break;
                 if (rd->event.type != YAML_SCALAR_EVENT)
-                    return fail(rd, rd->event.start_mark.line, "%s: list items must be plain "
-                                "values%s", key, "");
+                    return fail(rd, rd->event.start_mark.line,
+                                "%s: list items must be plain values", key);
                 if ((r = apply_scalar(rd, cfg, key, rd->event.start_mark.line)) < 0)
                     return r;
             }
         } else {
-            return fail(rd, line, "%s: expected a value or a list of values%s", key, "");
+            return fail(rd, line, "%s: expected a value or a list of values", key);
         }
     }
 }
@@ -141,8 +134,7 @@ int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errl
     while (r == 0 && rd.event.type != YAML_MAPPING_START_EVENT &&
            rd.event.type != YAML_STREAM_END_EVENT) {
         if (rd.event.type != YAML_STREAM_START_EVENT && rd.event.type != YAML_DOCUMENT_START_EVENT) {
-            r = fail(&rd, rd.event.start_mark.line, "expected `option: value` lines%s%s", "",
-                     "");
+            r = fail(&rd, rd.event.start_mark.line, "expected `option: value` lines");
             break;
         }
         r = next(&rd);

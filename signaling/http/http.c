@@ -996,15 +996,16 @@ static int tls_files(sc_app *app, sc_http *h, char *err, size_t errlen)
     char fp[SC_TLS_FINGERPRINT_LEN];
 
     if (cfg->tls_self_signed) {
+        /* checks a kept pair itself, and makes a new one that fits */
         if (sc_tls_self_signed(cfg->data_dir, cfg->listen_addr, h->cert, sizeof(h->cert), h->key,
                                sizeof(h->key), err, errlen) < 0)
             return -1;
     } else {
         snprintf(h->cert, sizeof(h->cert), "%s", cfg->tls_cert);
         snprintf(h->key, sizeof(h->key), "%s", cfg->tls_key);
+        if (sc_tls_check(h->cert, h->key, err, errlen) < 0)
+            return -1;
     }
-    if (sc_tls_check(h->cert, h->key, err, errlen) < 0)
-        return -1;
     if (sc_tls_fingerprint(h->cert, fp) == 0)
         SC_INFO("tls", "serving HTTPS with %s (SHA-256 %s)", h->cert, fp);
     h->tls = true;

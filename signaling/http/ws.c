@@ -33,6 +33,12 @@ typedef struct out_msg {
     unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
 } out_msg;
 
+/* Refused-message log lines in the current LOG_WINDOW_MS: written and not. */
+typedef struct log_window {
+    int64_t start_ms;
+    unsigned lines, suppressed;
+} log_window;
+
 struct sc_ws_client {
     sc_app *app;
     struct lws *wsi;         /* NULL for a client backed by a data channel */
@@ -54,9 +60,7 @@ struct sc_ws_client {
     const char *action;      /* request in progress, for log lines */
     bool unjoined_counted;   /* counted in the address's unjoined connections */
     int64_t connected_ms;    /* monotonic */
-    int64_t log_window_ms;   /* this client's refused-message log lines: */
-    unsigned log_lines;      /* written in the current window */
-    unsigned log_suppressed; /* not written in it */
+    log_window log;          /* this client's refused-message log lines */
 };
 
 /* ---- the module's own state (app->ws) ------------------------------------------ */
@@ -70,8 +74,7 @@ struct sc_ws_client {
 
 struct sc_ws {
     json_t *unjoined;        /* peer address -> connections not yet joined */
-    int64_t log_window_ms;
-    unsigned log_lines, log_suppressed;
+    log_window log;          /* every client's together */
 };
 
 static struct sc_ws *ws_state(sc_app *app)
@@ -114,36 +117,40 @@ static void unjoined_add(sc_ws_client *c, int delta)
     c->unjoined_counted = delta > 0;
 }
 
+/* Starts a new window once the current one is over; true when it did and
+ * the old one suppressed lines (the caller sums them up). */
+static bool window_roll(log_window *w, int64_t now, unsigned *suppressed)
+{
+    if (now - w->start_ms < LOG_WINDOW_MS)
+        return false;
+    *suppressed = w->suppressed;
+    w->start_ms = now;
+    w->lines = w->suppressed = 0;
+    return *suppressed > 0;
+}
+
 /* Whether a refused message from c may be logged now; counts it if not. */
 static bool log_allowed(sc_ws_client *c)
 {
     struct sc_ws *w = ws_state(c->app);
     int64_t now = (int64_t)sc_mono_ms();
+    log_window dummy = {0, 0, 0};
+    log_window *all = w ? &w->log : &dummy;
+    unsigned n;
 
-    if (now - c->log_window_ms >= LOG_WINDOW_MS) {
-        if (c->log_suppressed)
-            SC_INFO("ws", "%s #%u: %u more refused messages not logged", c->peer, c->serial,
-                    c->log_suppressed);
-        c->log_window_ms = now;
-        c->log_lines = c->log_suppressed = 0;
-    }
-    if (w && now - w->log_window_ms >= LOG_WINDOW_MS) {
-        if (w->log_suppressed)
-            SC_INFO("ws", "%u refused messages not logged in the last %d s (all clients)",
-                    w->log_suppressed, LOG_WINDOW_MS / 1000);
-        w->log_window_ms = now;
-        w->log_lines = w->log_suppressed = 0;
-    }
-    if (c->log_lines >= LOG_PER_CLIENT || (w && w->log_lines >= LOG_GLOBAL)) {
-        c->log_suppressed++;
-        if (w)
-            w->log_suppressed++;
+    if (window_roll(&c->log, now, &n))
+        SC_INFO("ws", "%s #%u: %u more refused messages not logged", c->peer, c->serial, n);
+    if (window_roll(all, now, &n))
+        SC_INFO("ws", "%u refused messages not logged in the last %d s (all clients)", n,
+                LOG_WINDOW_MS / 1000);
+    if (c->log.lines >= LOG_PER_CLIENT || all->lines >= LOG_GLOBAL) {
+        c->log.suppressed++;
+        all->suppressed++;
         c->app->stats.log_suppressed++;
         return false;
     }
-    c->log_lines++;
-    if (w)
-        w->log_lines++;
+    c->log.lines++;
+    all->lines++;
     return true;
 }
 

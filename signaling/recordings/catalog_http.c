@@ -23,9 +23,7 @@
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
-/* The value of `name` in the query string, copied into out; false if
- * absent.  lws has already url-decoded each argument. */
-bool sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap)
+int sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap)
 {
     size_t n = strlen(name);
     const char *p = query;
@@ -36,14 +34,14 @@ bool sc__catalog_query_arg(const char *query, const char *name, char *out, size_
         if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
             size_t vlen = len - n - 1;
             if (vlen >= cap)
-                return false;
+                return -E2BIG;
             memcpy(out, p + n + 1, vlen);
             out[vlen] = '\0';
-            return true;
+            return 1;
         }
         p = end ? end + 1 : NULL;
     }
-    return false;
+    return 0;
 }
 
 bool sc__catalog_id_ok(const char *id)
@@ -95,49 +93,42 @@ static bool parse_ms(const char *s, int64_t *out)
     return true;
 }
 
-/* The first filter given with a value longer than any valid one, or NULL:
- * such a filter is refused, never ignored (an ignored filter would answer
- * with the unfiltered list). */
-static const char *overlong_filter(const char *query)
-{
-    static const struct {
-        const char *name;
-        size_t cap;
-    } filters[] = {{"room", SC_ROOM_NAME_MAX + 2}, {"kind", 16}, {"status", 16},
-                   {"session", 40}, {"from", 32}, {"to", 32}};
-    char whole[2048], cut[SC_ROOM_NAME_MAX + 2];
-
-    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
-        if (sc__catalog_query_arg(query, filters[i].name, whole, sizeof(whole)) &&
-            !sc__catalog_query_arg(query, filters[i].name, cut, filters[i].cap))
-            return filters[i].name;
-    return NULL;
-}
-
 static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 {
-    char room[SC_ROOM_NAME_MAX + 2], v[32], kind[16], status[16], session[40];
-    bool by_room = sc__catalog_query_arg(req->query, "room", room, sizeof(room)) && room[0];
-    bool by_kind = sc__catalog_query_arg(req->query, "kind", kind, sizeof(kind)) && kind[0];
-    bool by_status = sc__catalog_query_arg(req->query, "status", status, sizeof(status)) && status[0];
-    bool by_session = sc__catalog_query_arg(req->query, "session", session, sizeof(session)) && session[0];
+    char room[SC_ROOM_NAME_MAX + 2], from_s[32], to_s[32], kind[16], status[16], session[40];
+    /* Each filter: 1 given, 0 absent, <0 longer than any valid value (an
+     * error, never ignored: that would answer with every recording). */
+    const struct {
+        const char *name;
+        char *out;
+        size_t cap;
+    } filters[] = {
+        {"room", room, sizeof(room)},       {"kind", kind, sizeof(kind)},
+        {"status", status, sizeof(status)}, {"session", session, sizeof(session)},
+        {"from", from_s, sizeof(from_s)},   {"to", to_s, sizeof(to_s)},
+    };
+    int got[sizeof(filters) / sizeof(filters[0])];
     int64_t from = INT64_MIN, to = INT64_MAX;
     sc_store_recording_filter f;
     json_t *arr;
 
     rep->action = "listing recordings";
-    const char *too_long = overlong_filter(req->query);
-    if (too_long) {
-        sc_http_error(rep, 400, "bad-request", "the %s filter is too long to match anything",
-                      too_long);
-        return;
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        got[i] = sc__catalog_query_arg(req->query, filters[i].name, filters[i].out,
+                                       filters[i].cap);
+        if (got[i] < 0) {
+            sc_http_error(rep, 400, "bad-request", "the %s filter is too long to match anything",
+                          filters[i].name);
+            return;
+        }
     }
+    bool by_room = got[0] && room[0], by_kind = got[1] && kind[0];
+    bool by_status = got[2] && status[0], by_session = got[3] && session[0];
     if (by_room && !sc_rooms_name_ok(room)) {
         sc_http_error(rep, 400, "bad-room", "room names are 1..64 of [A-Za-z0-9_-]");
         return;
     }
-    if ((sc__catalog_query_arg(req->query, "from", v, sizeof(v)) && !parse_ms(v, &from)) ||
-        (sc__catalog_query_arg(req->query, "to", v, sizeof(v)) && !parse_ms(v, &to))) {
+    if ((got[4] && !parse_ms(from_s, &from)) || (got[5] && !parse_ms(to_s, &to))) {
         sc_http_error(rep, 400, "bad-request", "from and to are Unix times in milliseconds");
         return;
     }
@@ -304,7 +295,7 @@ static void media_recording(sc_app *app, const sc_http_route *route, const sc_ht
 
     rep->action = "serving a recording";
     /* <video> cannot send headers: the token may come as ?token=. */
-    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
+    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) > 0 && qtok[0])
         areq.token = qtok;
     if (n != 37 || strcmp(arg + 32, ".webm") != 0) {
         sc_http_error(rep, 404, "not-found", "no such recording");

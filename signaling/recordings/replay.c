@@ -96,7 +96,7 @@ void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id
     int e;
 
     rep->action = "reading a recording's timeline";
-    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) && qtok[0])
+    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) > 0 && qtok[0])
         areq.token = qtok;
     e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
     if (e < 0) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfu/proto/bytes.h"
+
 /* Session ids are random 64-bit values, so their low bits index the hash
  * directly.  A room's clients are a flat array: broadcasts walk it and
  * joins/leaves are rare next to messages.  Rooms hash by name. */
@@ -42,10 +44,7 @@ struct sc_rooms {
 
 static size_t str_hash(const char *s)
 {
-    size_t h = 5381;
-    for (; *s; s++)
-        h = h * 33 + (unsigned char)*s;
-    return h;
+    return (size_t)sc_fnv1a(s, strlen(s));
 }
 
 sc_rooms *sc_rooms_new(void)

@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -25,11 +24,8 @@ ROOM = "drain"
 
 def exited(server, timeout):
     """The exit status once the process has ended, or None at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            return server.proc.returncode
-        time.sleep(0.05)
+    if stagecast.wait_for(lambda: server.proc.poll() is not None, timeout, 0.05):
+        return server.proc.returncode
     return None
 
 
