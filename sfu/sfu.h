@@ -25,6 +25,15 @@ typedef struct sc_media_pkt sc_media_pkt;
 typedef struct sc_sfu_config {
     const char *media_ip;           /* address advertised and bound, default "127.0.0.1" */
     uint16_t udp_port;              /* first worker's port; worker i uses udp_port + i */
+    bool no_ice_tcp;                /* no ICE-TCP (default: each worker also listens on TCP
+                                       and answers offer a passive TCP candidate, ranked
+                                       below UDP, for networks that block UDP) */
+    uint16_t tcp_port;              /* first worker's ICE-TCP port (worker i: + i);
+                                       0 = the same numbers as UDP */
+    int max_tcp_per_worker;         /* ICE-TCP connections a worker holds; more are
+                                       accepted and closed at once (default 1024) */
+    int dtls_timeout_ms;            /* a session whose DTLS handshake has not completed
+                                       this long after the answer ends (default 20000) */
     int workers;                    /* 0 = one per core */
     const char *worker_cpus;        /* "0,2" or "2-3": worker i is pinned to the i-th
                                        CPU listed, cycling; NULL = not pinned */
@@ -233,6 +242,12 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
     X(plis_sent, "keyframe requests sent to publishers")                                           \
     X(consent_expired, "sessions ended because ICE consent expired")                               \
     X(dtls_failed, "DTLS handshakes that failed")                                                  \
+    X(dtls_timeouts, "sessions ended because DTLS did not complete in time after the answer")      \
+    X(tcp_accepted, "ICE-TCP connections accepted")                                                \
+    X(tcp_refused, "ICE-TCP connections refused: at the cap or out of descriptors")                \
+    X(tcp_unbound_closed, "ICE-TCP connections closed: no valid STUN check in 10 s")               \
+    X(tcp_overflow_closed, "ICE-TCP connections closed: even control could not be queued")        \
+    X(tcp_media_dropped, "media packets dropped: a TCP viewer's write queue was full")             \
     X(dc_messages_rx, "data channel messages delivered")                                           \
     X(dc_messages_tx, "data channel messages sent")                                                \
     X(drop_sctp, "data channel messages refused (malformed DCEP, oversized, unknown "              \
@@ -243,7 +258,8 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
  * /metrics types them. */
 #define SC_SFU_GAUGES(X)                                                                           \
     X(sessions, "sessions open now")                                                               \
-    X(workers_overloaded, "workers overloaded now")
+    X(workers_overloaded, "workers overloaded now")                                                \
+    X(tcp_connections, "ICE-TCP connections open now")
 #define SC_SFU_COUNTERS(X)                                                                         \
     X(socket_drops_media, "media datagrams the kernel dropped at the workers' sockets")            \
     X(socket_drops_control, "control datagrams the kernel dropped there")                          \

@@ -9,6 +9,21 @@
 #include "sfu/engine/sctp.h"
 #include "sfu/engine/util.h"
 
+/* Our host candidates: UDP, and passive ICE-TCP (RFC 6544) below it.
+ * Priorities per RFC 8445 5.1.2.1 with type preference 126 (host): UDP with
+ * local preference 65535; TCP with RFC 6544 4.2's (2^13 * direction
+ * preference 2 for passive + 8191), so every pair on UDP outranks any on
+ * TCP and a browser falls back to TCP only when UDP does not work. */
+static void append_candidates(sc_strbuf *sb, const sc_answer_params *p)
+{
+    sc_strbuf_appendf(sb, "a=candidate:1 1 udp %u %s %u typ host\r\n",
+                      126u << 24 | 65535u << 8 | 255u, p->ip, p->port);
+    if (p->tcp_port)
+        sc_strbuf_appendf(sb, "a=candidate:2 1 tcp %u %s %u typ host tcptype passive\r\n",
+                          126u << 24 | (2u << 13 | 8191u) << 8 | 255u, p->ip, p->tcp_port);
+    sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
+}
+
 static void set_err(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
@@ -187,8 +202,7 @@ static void append_accepted(sc_strbuf *sb, const sc_sdp_media *m, const sc_track
         if (t->local_rtx_ssrc)
             sc_strbuf_appendf(sb, "a=ssrc:%u cname:stagecast-%d\r\n", t->local_rtx_ssrc, t->slot);
     }
-    sc_strbuf_appendf(sb, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, p->port);
-    sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
+    append_candidates(sb, p);
 }
 
 /* Whether an m-line is a data channel section we can take.  Its own ICE
@@ -222,8 +236,7 @@ static void append_datachannel(sc_strbuf *sb, const sc_sdp_media *m, const sc_ne
     else
         sc_strbuf_appendf(sb, "a=sctp-port:%d\r\n", SC_SCTP_PORT);
     sc_strbuf_appendf(sb, "a=max-message-size:%d\r\n", SC_SCTP_MAX_MESSAGE);
-    sc_strbuf_appendf(sb, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, p->port);
-    sc_strbuf_appendf(sb, "a=end-of-candidates\r\n");
+    append_candidates(sb, p);
 }
 
 int sc_answer_build(const sc_sdp *offer, const sc_answer_params *p, sc_negotiated *neg,

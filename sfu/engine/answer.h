@@ -80,6 +80,7 @@ typedef struct sc_answer_params {
     const char *fingerprint;  /* ours, sha-256 "AB:CD:..." */
     const char *ip;           /* media address to advertise */
     uint16_t port;            /* media port to advertise */
+    uint16_t tcp_port;        /* ICE-TCP port to advertise (passive), 0: none */
     int max_slots;            /* subscriber m-line pairs beyond this are rejected */
 } sc_answer_params;
 

@@ -155,6 +155,8 @@ void sc_sfu_config_defaults(sc_sfu_config *cfg)
     cfg->max_viewers_per_room = 10000;
     cfg->publisher_max_bitrate = 2500000;
     cfg->consent_timeout_ms = 30000;
+    cfg->dtls_timeout_ms = 20000;
+    cfg->max_tcp_per_worker = 1024;
     cfg->video_codec = "vp8";
 }
 
@@ -274,8 +276,12 @@ sc_sfu *sc_sfu_new(const sc_sfu_config *cfg, char *err, size_t errlen)
             goto fail;
         }
     }
-    SC_INFO("sfu", "%d media worker(s) on %s UDP %u-%u%s%s", sfu->n_workers, sfu->media_ip,
-            cfg->udp_port, cfg->udp_port + sfu->n_workers - 1,
+    char tcp[48] = "";
+    if (!cfg->no_ice_tcp)
+        snprintf(tcp, sizeof(tcp), ", ICE-TCP %u-%u", sfu->workers[0]->tcp_port,
+                 sfu->workers[sfu->n_workers - 1]->tcp_port);
+    SC_INFO("sfu", "%d media worker(s) on %s UDP %u-%u%s%s%s", sfu->n_workers, sfu->media_ip,
+            cfg->udp_port, cfg->udp_port + sfu->n_workers - 1, tcp,
             cfg->worker_cpus ? ", pinned to CPUs " : "", cfg->worker_cpus ? cfg->worker_cpus : "");
     return sfu;
 fail:
@@ -483,6 +489,7 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
         .fingerprint = sc_dtls_cert_fingerprint(sfu->cert),
         .ip = sfu->media_ip,
         .port = sfu->workers[wi]->port,
+        .tcp_port = sfu->workers[wi]->tcp ? sfu->workers[wi]->tcp_port : 0,
         .max_slots = sfu->cfg.max_publishers_per_room,
     };
     rc = sc_answer_build(sdp, &ap, neg, answer, err, errlen);
@@ -931,6 +938,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         out->socket_drops_media += __atomic_load_n(&c->sock_drops_media, __ATOMIC_RELAXED);
         out->socket_drops_control += __atomic_load_n(&c->sock_drops_control, __ATOMIC_RELAXED);
         out->workers_overloaded += __atomic_load_n(&c->overloaded, __ATOMIC_RELAXED);
+        out->tcp_connections += __atomic_load_n(&c->tcp_open, __ATOMIC_RELAXED);
     }
     out->joins_refused_overload = sfu->joins_refused_overload;
 }

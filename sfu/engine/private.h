@@ -213,6 +213,7 @@ typedef struct sc_counters {
     uint64_t overloaded;              /* 1: see measure_load */
     uint64_t last_loop_ms;            /* sc_mono_ms() of its loop's latest turn:
                                          a health check sees a stuck worker */
+    uint64_t tcp_open;                /* ICE-TCP connections open now */
 } sc_counters;
 
 #define SC_OVERLOAD_PCT 95
@@ -237,6 +238,8 @@ struct sc_worker {
     int cpu;                    /* pinned to this CPU, or -1 */
     int epfd, evfd;
     sc_udp *udp;                /* its port: sockets, receiving, GSO sends */
+    struct sc_tcp *tcp;         /* its ICE-TCP port (sfu/net/tcp.c), or NULL */
+    uint16_t tcp_port;
     uint64_t load_mark_us, load_mark_busy; /* measure_load's last reading */
     bool load_hot;                          /* its last second looked overloaded */
     /* Tests only: STAGECAST_TEST_STALL_FILE names a file of "WORKER US"

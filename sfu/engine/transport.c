@@ -387,6 +387,17 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
     }
     if (!second_due || t->closing)
         return;
+    /* Answered but never secured (ICE checks answered, DTLS not finished):
+     * such a session would otherwise hold its place in the room for as
+     * long as the peer keeps consent alive. */
+    int dtls_timeout = sc__sfu_config(t->w->sfu)->dtls_timeout_ms;
+    if (!t->connected && dtls_timeout > 0 && now_ms - t->created_ms > (uint64_t)dtls_timeout) {
+        SC_INFO("transport", "session %016llx: DTLS not complete %d ms after the answer, closing",
+                (unsigned long long)t->id, dtls_timeout);
+        SC_COUNT(t->w, dtls_timeouts, 1);
+        sc__transport_close(t, "dtls-timeout");
+        return;
+    }
     /* RFC 7675: the peer's consent checks keep the session alive. */
     if (now_ms - t->last_consent_ms > (uint64_t)timeout) {
         SC_INFO("transport", "session %016llx: no consent for %d ms, closing",

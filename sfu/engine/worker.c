@@ -17,6 +17,7 @@
 #include "sfu/engine/private.h"
 #include "sfu/engine/util.h"
 #include "sfu/net/path.h"
+#include "sfu/net/tcp.h"
 #include "sfu/net/udp.h"
 #include "sfu/proto/bytes.h"
 #include "sfu/proto/rtp.h"
@@ -79,6 +80,8 @@ static void unlink_binding(sc_worker *w, sc_binding *b)
     }
     if (t->selected == b)
         t->selected = t->n_bindings ? t->bindings[0] : NULL;
+    if (sc_path_is_tcp(&b->path))
+        sc_tcp_release(&b->path);
     free(b);
 }
 
@@ -87,6 +90,8 @@ sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const sc_path *path)
     sc_binding *b = find_binding(w, path);
     if (b && b->t == t)
         return b;
+    if (b && sc_path_is_tcp(path)) /* one ICE-TCP connection serves one session */
+        return NULL;
     if (b) /* the address moved to another session (port reuse) */
         unlink_binding(w, b);
     if (t->n_bindings == SC_MAX_BINDINGS)
@@ -97,6 +102,8 @@ sc_binding *sc__worker_bind(sc_worker *w, sc_transport *t, const sc_path *path)
         return NULL;
     b->path = *path;
     b->t = t;
+    if (sc_path_is_tcp(path))
+        sc_tcp_bound(path);
     size_t h = sc_path_hash(path) % SC_ARRAY_SIZE(w->by_addr);
     b->next = w->by_addr[h];
     w->by_addr[h] = b;
@@ -220,12 +227,27 @@ uint8_t *sc__worker_out_buf(sc_worker *w) { return sc_udp_out_buf(w->udp); }
 
 void sc__worker_out_commit(sc_worker *w, size_t len, const sc_binding *to)
 {
-    sc_udp_out_commit(w->udp, len, &to->path);
+    if (sc_path_is_tcp(&to->path)) {
+        /* The packet was written into the UDP batch's next slot, which
+         * stays free: it is copied into the connection's queue instead.
+         * RTP may be dropped there; STUN, DTLS and RTCP never are. */
+        const uint8_t *buf = sc_udp_out_buf(w->udp);
+        bool media = len >= 2 && buf[0] >= 128 && buf[0] <= 191 && !sc_rtp_is_rtcp(buf, len);
+        if (!sc_tcp_send(&to->path, buf, len, media))
+            return;
+    } else {
+        sc_udp_out_commit(w->udp, len, &to->path);
+    }
     SC_COUNT(w, tx_packets, 1);
     SC_COUNT(w, tx_bytes, len);
 }
 
-void sc__worker_flush(sc_worker *w) { sc_udp_flush(w->udp); }
+void sc__worker_flush(sc_worker *w)
+{
+    sc_udp_flush(w->udp);
+    if (w->tcp)
+        sc_tcp_flush(w->tcp);
+}
 
 void sc__worker_dispatch(sc_worker *w, sc_media_pkt *pkt)
 {
@@ -359,6 +381,17 @@ static void on_datagram(void *ud, uint8_t *buf, size_t len, const sc_path *from)
         return;
     }
     sc__transport_on_packet(bnd->t, buf, len);
+}
+
+/* An ICE-TCP connection ended by itself (the peer closed it, an error, a
+ * queue that could not take feedback): its binding goes, and the session
+ * sends on another path or waits for consent to end it. */
+static void on_tcp_closed(void *ud, const sc_path *path)
+{
+    sc_worker *w = ud;
+    sc_binding *b = find_binding(w, path);
+    if (b)
+        unlink_binding(w, b);
 }
 
 /* Read from one of the worker's sockets (sc_udp_recv).  Held media is
@@ -535,6 +568,8 @@ static void tick(sc_worker *w)
         measure_load(w);
         if (w->stall_file)
             read_stall(w);
+        if (w->tcp)
+            sc_tcp_tick(w->tcp, now);
     }
     for (sc_transport *t = w->all; t; t = t->next_all)
         if (!t->closing)
@@ -558,6 +593,8 @@ static void *worker_main(void *arg)
             if (evs[i].data.fd == sc_udp_media_fd(w->udp) ||
                 evs[i].data.fd == sc_udp_control_fd(w->udp))
                 drain_socket(w);
+            else if (w->tcp && evs[i].data.fd == sc_tcp_fd(w->tcp))
+                sc_tcp_poll(w->tcp);
             else if (evs[i].data.fd == w->evfd)
                 run_commands(w);
         }
@@ -607,6 +644,29 @@ void sc__worker_close(sc_worker *w, uint64_t id, const char *reason)
     send_cmd(w, &(struct sc_cmd){.type = CMD_CLOSE, .id = id, .reason = reason});
 }
 
+/* The worker's ICE-TCP port, when the configuration has one. */
+static int open_tcp(sc_worker *w, const char *ip, char *err, size_t errlen)
+{
+    const sc_sfu_config *cfg = sc__sfu_config(w->sfu);
+    if (cfg->no_ice_tcp)
+        return 0;
+    w->tcp_port = (uint16_t)((cfg->tcp_port ? cfg->tcp_port : cfg->udp_port) + w->index);
+    sc_tcp_handlers h = {.frame = on_datagram, .closed = on_tcp_closed, .ud = w};
+    sc_tcp_counters c = {
+        .accepted = &w->stats.tcp_accepted, .refused = &w->stats.tcp_refused,
+        .unbound_closed = &w->stats.tcp_unbound_closed,
+        .overflow_closed = &w->stats.tcp_overflow_closed,
+        .media_dropped = &w->stats.tcp_media_dropped, .oversize = &w->stats.drop_oversize,
+        .open = &w->stats.tcp_open,
+    };
+    w->tcp = sc_tcp_open(ip, w->tcp_port, cfg->max_tcp_per_worker, &h, &c, err, errlen);
+    if (!w->tcp)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = sc_tcp_fd(w->tcp)};
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, sc_tcp_fd(w->tcp), &ev);
+    return 0;
+}
+
 sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port, char *err,
                           size_t errlen)
 {
@@ -643,6 +703,8 @@ sc_worker *sc__worker_new(sc_sfu *sfu, int index, const char *ip, uint16_t port,
     }
     ev.data.fd = w->evfd;
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+    if (open_tcp(w, ip, err, errlen) < 0)
+        goto fail;
     return w;
 fail:
     sc__worker_free(w);
@@ -704,6 +766,7 @@ void sc__worker_free(sc_worker *w)
     }
     for (int i = 0; i < 64; i++)
         sc_ring_free(w->in[i]);
+    sc_tcp_close(w->tcp);
     sc_udp_close(w->udp);
     if (w->evfd >= 0)
         close(w->evfd);

@@ -1,6 +1,5 @@
 #include "sfu/net/udp.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/sock_diag.h>
@@ -121,23 +120,12 @@ sc_udp *sc_udp_open(const char *ip, uint16_t port, bool gso, char *err, size_t e
     }
     u->sock = u->ctl_sock = -1;
 
-    struct sockaddr_storage ss = {0};
-    socklen_t sl;
-    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        sl = sizeof(*in);
-    } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        sl = sizeof(*in6);
-    } else {
+    sc_path where;
+    if (sc_path_parse(&where, ip, port) < 0) {
         snprintf(err, errlen, "media address '%s' is not an IP address", ip);
         goto fail;
     }
-    if (bind_sockets(u, &ss, sl) < 0) {
+    if (bind_sockets(u, &where.addr, where.len) < 0) {
         snprintf(err, errlen, "cannot bind UDP %s:%u: %s", ip, port, strerror(errno));
         goto fail;
     }
@@ -299,6 +287,7 @@ int sc_udp_recv(sc_udp *u, int fd, int rounds, int max, sc_udp_recv_fn fn, void 
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
                 len = SC_MTU + 1;
             from[i].len = msgs[i].msg_hdr.msg_namelen;
+            from[i].tcp = NULL;
             fn(ud, bufs[i], len, &from[i]);
         }
         /* What handling the batch queued (STUN, DTLS and RTCP answers)

@@ -61,6 +61,13 @@ static const opt_spec serve_opts[] = {
             "address the media plane binds and advertises in SDP answers"),
     INT_OPT(sc_config, "--udp-port", "N", udp_port, 1, 65535, SC_STR(SC_DEFAULT_UDP_PORT),
             "first media UDP port (worker i uses N+i)"),
+    INT_OPT(sc_config, "--ice-tcp-port", "N", ice_tcp_port, 1, 65535, "the UDP port",
+            "first ICE-TCP port (worker i uses N+i): answers offer a passive TCP candidate, "
+            "ranked below UDP, for networks that block UDP"),
+    FLAG_OPT(sc_config, "--no-ice-tcp", no_ice_tcp, "no ICE over TCP (UDP and TURN only)"),
+    INT_OPT(sc_config, "--max-ice-tcp", "N", max_ice_tcp, 1, 1000000,
+            SC_STR(SC_DEFAULT_MAX_ICE_TCP),
+            "ICE-TCP connections per media worker; further ones are accepted and closed"),
     STR_OPT(sc_config, "--data", "DIR", data_dir, SC_DEFAULT_DATA_DIR,
             "data directory (secret, database); created if missing"),
     INT_OPT(sc_config, "--workers", "N", workers, 0, 256, SC_STR(SC_DEFAULT_WORKERS),
@@ -95,6 +102,10 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--consent-timeout", "MS", consent_timeout_ms, 1000, 300000,
             SC_STR(SC_DEFAULT_CONSENT_TIMEOUT_MS),
             "close a media session after this long without ICE consent (RFC 7675)"),
+    INT_OPT(sc_config, "--dtls-timeout", "MS", dtls_timeout_ms, 1000, 300000,
+            SC_STR(SC_DEFAULT_DTLS_TIMEOUT_MS),
+            "close a media session whose DTLS handshake has not completed this long after the "
+            "answer"),
     FLAG_OPT(sc_config, "--no-admission-control", no_admission_control,
              "admit viewers even when every media worker is overloaded (by default they get 503)"),
     FLAG_OPT(sc_config, "--no-udp-gso", no_udp_gso,
@@ -180,6 +191,8 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_body = SC_DEFAULT_MAX_BODY;
     cfg->max_ws_message = SC_DEFAULT_MAX_WS_MESSAGE;
     cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
+    cfg->dtls_timeout_ms = SC_DEFAULT_DTLS_TIMEOUT_MS;
+    cfg->max_ice_tcp = SC_DEFAULT_MAX_ICE_TCP;
     cfg->recordings_quota_mib = SC_DEFAULT_RECORDINGS_QUOTA_MIB;
     cfg->chat_rate = SC_DEFAULT_CHAT_RATE;
     cfg->chat_burst = SC_DEFAULT_CHAT_BURST;

@@ -24,6 +24,8 @@
 #define SC_DEFAULT_MAX_PUBLISHERS 6        /* the stage */
 #define SC_DEFAULT_MAX_VIEWERS 10000
 #define SC_DEFAULT_CONSENT_TIMEOUT_MS 30000
+#define SC_DEFAULT_DTLS_TIMEOUT_MS 20000
+#define SC_DEFAULT_MAX_ICE_TCP 1024        /* per media worker */
 #define SC_DEFAULT_VIDEO_CODEC "vp8"
 #define SC_DEFAULT_RECORDINGS_QUOTA_MIB (10 * 1024)
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
@@ -51,6 +53,10 @@ typedef struct sc_config {
     int listen_port;
     char media_ip[64];
     int udp_port;
+    int ice_tcp_port;          /* 0: the UDP port numbers */
+    int no_ice_tcp;
+    int max_ice_tcp;           /* ICE-TCP connections per worker */
+    int dtls_timeout_ms;
     char data_dir[SC_PATH_MAX];
     int workers;
     char worker_cpus[256];       /* "" = let the kernel place the workers */

@@ -172,6 +172,10 @@ static int cmd_serve(int argc, char **argv)
     scfg.max_publishers_per_room = cfg.max_publishers;
     scfg.max_viewers_per_room = cfg.max_viewers;
     scfg.consent_timeout_ms = cfg.consent_timeout_ms;
+    scfg.dtls_timeout_ms = cfg.dtls_timeout_ms;
+    scfg.no_ice_tcp = cfg.no_ice_tcp != 0;
+    scfg.tcp_port = (uint16_t)cfg.ice_tcp_port;
+    scfg.max_tcp_per_worker = cfg.max_ice_tcp;
     scfg.no_udp_gso = cfg.no_udp_gso != 0;
     scfg.no_admission_control = cfg.no_admission_control != 0;
     scfg.video_codec = cfg.video_codec;

@@ -330,6 +330,26 @@ export function waitForText(page, selector, needle, what, timeoutMs) {
 // the runner's namespace (tests/browser/run).
 //   const other = await new PeerNamespace('https', '10.91.0.1', '10.91.0.2').create();
 //   const browser = await other.launchChromium(dir);  ...  await other.remove();
+// The candidate pair carrying a peer connection's media (pcExpr: where the
+// page keeps it, e.g. 'window.stagecast.pc'): each side's protocol,
+// candidate type and address, and the bytes it carried.
+export function selectedPair(page, pcExpr) {
+    return page.evaluate(async (expr) => {
+        const pc = new Function(`return ${expr}`)();
+        const stats = await pc.getStats();
+        let selected = null;
+        stats.forEach((r) => {
+            if (r.type === 'transport' && r.selectedCandidatePairId) selected = stats.get(r.selectedCandidatePairId);
+        });
+        if (!selected) stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') selected = r; });
+        const side = (c) => c && { protocol: c.protocol, type: c.candidateType, address: c.address, port: c.port,
+            tcpType: c.tcpType };
+        return { local: side(selected && stats.get(selected.localCandidateId)),
+            remote: side(selected && stats.get(selected.remoteCandidateId)),
+            bytesSent: selected?.bytesSent, bytesReceived: selected?.bytesReceived };
+    }, pcExpr);
+}
+
 export class PeerNamespace {
     constructor(tag, hostIp, peerIp) {
         this.ns = `sc-${tag}-${process.pid}`;

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, PeerNamespace, REPO, failureTracking, findBinary, freePort, goLive,
-    spawnWatched, stopAll, waitFor } from './harness.mjs';
+    selectedPair, spawnWatched, stopAll, waitFor } from './harness.mjs';
 
 const run = promisify(execFile);
 const ROOM = 'turn-test';
@@ -183,22 +183,11 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         assert.ok(audio > 0, 'audio arrives too');
         // The pair carrying the media: our side a relay candidate (coturn's
         // address), the far side the media address.
-        const pair = await viewer.evaluate(async () => {
-            const stats = await window.stagecast.pc.getStats();
-            let selected = null;
-            stats.forEach((r) => {
-                if (r.type === 'transport' && r.selectedCandidatePairId) selected = stats.get(r.selectedCandidatePairId);
-            });
-            if (!selected) stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') selected = r; });
-            const local = selected && stats.get(selected.localCandidateId);
-            const remote = selected && stats.get(selected.remoteCandidateId);
-            return { local: local && { type: local.candidateType, address: local.address },
-                     remote: remote && { address: remote.address }, bytes: selected?.bytesReceived };
-        });
+        const pair = await selectedPair(viewer, 'window.stagecast.pc');
         assert.equal(pair.local?.type, 'relay', JSON.stringify(pair));
         assert.equal(pair.local.address, MEDIA_IP, JSON.stringify(pair)); // coturn's relay-ip
         assert.equal(pair.remote?.address, MEDIA_IP, JSON.stringify(pair));
-        assert.ok(pair.bytes > 0, JSON.stringify(pair));
+        assert.ok(pair.bytesReceived > 0, JSON.stringify(pair));
         await context.close();
     });
 });

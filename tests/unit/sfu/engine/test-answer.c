@@ -38,8 +38,11 @@ static sc_sdp *parse_file(const char *name)
     return sdp;
 }
 
-static const sc_answer_params pub = {SC_SESSION_PUBLISH, "AA:BB", "127.0.0.1", 10000, 6};
-static const sc_answer_params sub = {SC_SESSION_SUBSCRIBE, "AA:BB", "127.0.0.1", 10001, 6};
+static const sc_answer_params pub = {.kind = SC_SESSION_PUBLISH, .fingerprint = "AA:BB",
+                                     .ip = "127.0.0.1", .port = 10000, .tcp_port = 10000,
+                                     .max_slots = 6};
+static const sc_answer_params sub = {.kind = SC_SESSION_SUBSCRIBE, .fingerprint = "AA:BB",
+                                     .ip = "127.0.0.1", .port = 10001, .max_slots = 6};
 
 static void test_chrome_publish(void)
 {
@@ -58,6 +61,12 @@ static void test_chrome_publish(void)
     SC_CHECK(neg->tracks[1].remote_ssrc != 0);
     SC_CHECK(neg->tracks[1].rtx_pt >= 0 && neg->tracks[1].remote_rtx_ssrc != 0);
     SC_CHECK(answer && strstr(answer, "a=ice-lite\r\n"));
+    /* ICE-TCP: a passive TCP candidate on the worker's TCP port, after the
+     * UDP one and with a lower priority (RFC 6544), before end-of-candidates. */
+    const char *udp = answer ? strstr(answer, "a=candidate:1 1 udp 2130706431 127.0.0.1 10000 typ host\r\n") : NULL;
+    const char *tcp = answer ? strstr(answer, "a=candidate:2 1 tcp 2120220671 127.0.0.1 10000 typ host tcptype passive\r\n") : NULL;
+    SC_CHECK(udp && tcp && udp < tcp && 2120220671u < 2130706431u);
+    SC_CHECK(tcp && strstr(tcp, "a=end-of-candidates"));
     SC_CHECK(answer && strstr(answer, "a=setup:passive\r\n"));
     SC_CHECK(answer && strstr(answer, "a=recvonly\r\n"));
     SC_CHECK(answer && !strstr(answer, "a=sendonly"));
@@ -97,6 +106,7 @@ static void test_whep_subscribe_slots(void)
     }
     SC_CHECK(answer && strstr(answer, "a=sendonly\r\n"));
     SC_CHECK(answer && strstr(answer, "a=msid:stage0 video0"));
+    SC_CHECK(answer && !strstr(answer, " tcp ")); /* --no-ice-tcp: UDP only */
     char line[64];
     snprintf(line, sizeof(line), "a=ssrc:%u cname:", neg->tracks[0].local_ssrc);
     SC_CHECK(answer && strstr(answer, line));
