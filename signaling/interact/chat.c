@@ -189,7 +189,18 @@ static void history_row(void *ud, const sc_store_interaction *row)
     json_array_append_new(r->history, m);
 }
 
-void sc__chat_load_history(sc_iroom *r)
+static void likes_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *m = json_loads(row->data, 0, NULL);
+    json_t *total = json_object_get(m, "total");
+
+    if (json_is_integer(total))
+        r->likes_total = json_integer_value(total);
+    json_decref(m);
+}
+
+void sc__chat_load(sc_iroom *r)
 {
     /* History survives a restart: the last N shown messages come back
      * from SQLite (held and rejected ones are stored under other kinds). */
@@ -197,4 +208,6 @@ void sc__chat_load_history(sc_iroom *r)
     /* last = 0 would mean every row */
     if (n > 0)
         sc_store_interactions(r->app->store, r->name, "chat", n, history_row, r);
+    /* So does the likes counter: each tick's row carries the total. */
+    sc_store_interactions(r->app->store, r->name, "likes", 1, likes_row, r);
 }

@@ -1,7 +1,9 @@
 /* Check-in and announcements.  A check-in is open for a fixed time; the
  * tick closes it when the time is up.  Each check-in is one SQLite row of
  * kind "checkin" (user id and name in the columns), which is what the
- * export endpoint lists. */
+ * export endpoint lists.  The last check-in comes back from its rows
+ * (checkin_open, checkin, checkin_close) at the room's first use after a
+ * restart, with its deadline as it was. */
 #include "signaling/interact/checkin.h"
 
 #include "common/clock.h"
@@ -34,15 +36,32 @@ static bool is_open(const sc_iroom *r)
            strcmp(json_string_value(json_object_get(r->checkin, "state")), "open") == 0;
 }
 
-static void close_checkin(sc_iroom *r, const sc_token *by)
+/* Closes the open check-in as of closed_ms and records it (by: NULL when
+ * its time ran out). */
+static void mark_closed(sc_iroom *r, const sc_token *by, int64_t closed_ms)
 {
     json_object_set_new(r->checkin, "state", json_string("closed"));
-    json_object_set_new(r->checkin, "closed_ms", json_integer((json_int_t)sc_wall_ms()));
+    json_object_set_new(r->checkin, "closed_ms", json_integer((json_int_t)closed_ms));
     json_t *pub = sc__checkin_public(r->checkin);
     json_object_set_new(pub, "type", json_string("checkin_close"));
     sc__record(r, "checkin_close", by, pub);
     json_decref(pub);
+}
+
+static void close_checkin(sc_iroom *r, const sc_token *by)
+{
+    mark_closed(r, by, sc_wall_ms());
     sc_ws_broadcast(r->app, r->name, sc__checkin_public(r->checkin));
+}
+
+static void add_entry(sc_iroom *r, const char *uid, const char *name, int64_t ts, int64_t mms)
+{
+    json_t *users = json_object_get(r->checkin, "_users");
+
+    json_object_set_new(users, uid,
+                        json_pack("{s:s,s:I,s:I}", "name", name ? name : "", "ts",
+                                  (json_int_t)ts, "media_ms", (json_int_t)mms));
+    json_object_set_new(r->checkin, "count", json_integer((json_int_t)json_object_size(users)));
 }
 
 void sc__cmd_checkin_open(sc_ws_client *c, json_t *msg, json_t *id)
@@ -128,10 +147,7 @@ void sc__cmd_checkin(sc_ws_client *c, json_t *msg, json_t *id)
                             (json_int_t)now, "media_ms", (json_int_t)mms);
     sc__record(r, "checkin", t, rec);
     json_decref(rec);
-    json_object_set_new(users, t->sub,
-                        json_pack("{s:s,s:I,s:I}", "name", t->name, "ts", (json_int_t)now,
-                                  "media_ms", (json_int_t)mms));
-    json_object_set_new(r->checkin, "count", json_integer((json_int_t)json_object_size(users)));
+    add_entry(r, t->sub, t->name, now, mms);
     json_object_set_new(r->checkin, "_dirty", json_true());
     sc_ws_reply(c, id, json_pack("{s:s,s:O,s:b}", "type", "checked_in", "checkin", cid,
                                  "already", 0));
@@ -219,4 +235,59 @@ void sc__cmd_announce_clear(sc_ws_client *c, json_t *msg, json_t *id)
     r->announcement = NULL;
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
     sc_ws_broadcast(r->app, r->name, a);
+}
+
+/* ---- after a restart: the last check-in back from its rows ----------------------- */
+
+static void last_open_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *ck = json_loads(row->data, 0, NULL);
+
+    if (!json_is_object(ck) || !json_is_integer(json_object_get(ck, "ends_at"))) {
+        json_decref(ck);
+        return;
+    }
+    /* As opened: no entries yet, whatever the row counted. */
+    json_object_set_new(ck, "state", json_string("open"));
+    json_object_set_new(ck, "count", json_integer(0));
+    json_object_set_new(ck, "id", json_integer((json_int_t)row->id));
+    json_object_set_new(ck, "_users", json_object());
+    json_decref(r->checkin);
+    r->checkin = ck;
+}
+
+static void checkin_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL);
+
+    if (!json_is_object(d) || !is_open(r))
+        goto done;
+    if (strcmp(row->kind, "checkin") == 0 && row->user_id &&
+        json_integer_value(json_object_get(d, "checkin")) ==
+            json_integer_value(json_object_get(r->checkin, "id"))) {
+        add_entry(r, row->user_id, row->name, row->ts_ms, row->media_ms);
+    } else if (strcmp(row->kind, "checkin_close") == 0) {
+        json_object_set_new(r->checkin, "state", json_string("closed"));
+        json_object_set(r->checkin, "closed_ms", json_object_get(d, "closed_ms"));
+    }
+done:
+    json_decref(d);
+}
+
+void sc__checkin_load(sc_iroom *r)
+{
+    static const char *const kinds[] = {"checkin", "checkin_close"};
+
+    if (sc_store_interactions(r->app->store, r->name, "checkin_open", 1, last_open_row, r) <= 0 ||
+        !r->checkin)
+        return;
+    sc_store_interactions_since(r->app->store, r->name, kinds, sizeof(kinds) / sizeof(kinds[0]),
+                                json_integer_value(json_object_get(r->checkin, "id")),
+                                checkin_row, r);
+    /* Its time ran out while the server was down: closed when it ended. */
+    int64_t ends = json_integer_value(json_object_get(r->checkin, "ends_at"));
+    if (is_open(r) && sc_wall_ms() >= ends)
+        mark_closed(r, NULL, ends);
 }

@@ -138,9 +138,31 @@ static void load_global_words(sc_interact *m)
         SC_WARN("interact", "cannot read %s: %s", path, strerror(-n));
 }
 
+/* What each interaction keeps in SQLite, back into a new room's state. */
+static void (*const loaders[])(sc_iroom *r) = {
+    sc__moderation_load, sc__chat_load, sc__qa_load,
+    sc__poll_load,       sc__checkin_load, sc__lottery_load,
+};
+
+/* Records the likes since the last tick as one row with the new total;
+ * the message is returned for the batch. */
+static json_t *record_likes(sc_iroom *r, int64_t now)
+{
+    json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "likes", "delta",
+                          (json_int_t)r->likes_pending, "total", (json_int_t)r->likes_total,
+                          "ts", (json_int_t)now, "media_ms", (json_int_t)sc__media_ms(r, now));
+    sc__record(r, "likes", NULL, m);
+    r->likes_pending = 0;
+    return m;
+}
+
 static void iroom_free(void *state)
 {
     sc_iroom *r = state;
+
+    /* A clean stop keeps the likes of the last, unfinished tick. */
+    if (r->likes_pending)
+        json_decref(record_likes(r, sc_wall_ms()));
 
     json_decref(r->user_index);
     free(r->users);
@@ -188,8 +210,10 @@ sc_iroom *sc__iroom_get(sc_app *app, const char *name)
         iroom_free(r);
         goto fail;
     }
-    sc__moderation_load(r);
-    sc__chat_load_history(r);
+    /* Everything the room's rows hold comes back at its first use, so a
+     * restart (clean or not) loses none of it. */
+    for (size_t i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++)
+        loaders[i](r);
     /* The interaction state stays for the life of the process: the room's
      * history, polls and counters outlive its last client. */
     sc_room_set_state(room, SC_ROOM_SLOT_INTERACT, r, iroom_free);
@@ -428,15 +452,8 @@ static void flush_room(sc_iroom *r, int64_t now)
 {
     if (!r)
         return;
-    if (r->likes_pending) {
-        json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "likes", "delta",
-                              (json_int_t)r->likes_pending, "total", (json_int_t)r->likes_total,
-                              "ts", (json_int_t)now, "media_ms",
-                              (json_int_t)sc__media_ms(r, now));
-        sc__record(r, "likes", NULL, m);
-        sc__outbox_add(r, m);
-        r->likes_pending = 0;
-    }
+    if (r->likes_pending)
+        sc__outbox_add(r, record_likes(r, now));
     if (json_array_size(r->outbox)) {
         /* One text for every viewer: sc_ws_broadcast serialises once. */
         json_t *batch = json_pack("{s:s,s:o}", "type", "batch", "messages", r->outbox);

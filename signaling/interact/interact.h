@@ -5,7 +5,8 @@
  *
  * Everything runs on the signalling thread.  Per-room state lives here in
  * memory (sc_iroom); every interaction is also written to SQLite with the
- * room's media time.  Chat, danmaku and likes are not sent one by one: they
+ * room's media time, and the state is rebuilt from those rows when the
+ * room is first used after a restart (each file's sc__*_load).  Chat, danmaku and likes are not sent one by one: they
  * collect in the room's outbox and go out every SC_INTERACT_TICK_MS as one
  * {"type":"batch"} message, serialised once and queued to every client.
  *
@@ -146,7 +147,8 @@ bool sc__may_post(sc_ws_client *c, sc_iroom *r, json_t *id);
 /* Show an approved chat/danmaku message (stores it, gives it its id). */
 int64_t sc__chat_publish(sc_iroom *r, const char *kind, json_t *m, const char *uid,
                       const char *name);
-void sc__chat_load_history(sc_iroom *r);
+/* The chat history and the likes total, from SQLite. */
+void sc__chat_load(sc_iroom *r);
 
 /* qa.c */
 void sc__cmd_question_ask(sc_ws_client *c, json_t *msg, json_t *id);
@@ -154,6 +156,8 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_question_answer(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_question_list(sc_ws_client *c, json_t *msg, json_t *id);
 int64_t sc__qa_publish(sc_iroom *r, json_t *q, const char *uid, const char *name);
+/* The room's questions, their votes and answers, from SQLite. */
+void sc__qa_load(sc_iroom *r);
 
 /* poll.c */
 void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id);
@@ -167,11 +171,15 @@ void sc__poll_on_join(sc_iroom *r, sc_ws_client *c);
 /* Users who answered quiz `poll` correctly (poll <= 0: any closed quiz):
  * adds user_id -> name to out. */
 int sc__quiz_correct_users(sc_iroom *r, int64_t poll, json_t *out);
+/* Every poll of the room, its state and ballots, from SQLite. */
+void sc__poll_load(sc_iroom *r);
 
 /* lottery.c */
 void sc__cmd_lottery_draw(sc_ws_client *c, json_t *msg, json_t *id);
 /* Uniform integer in [0, n) from OpenSSL's CSPRNG; -1 on failure. */
 int64_t sc__random_below(uint64_t n);
+/* The users every draw so far has picked, from SQLite. */
+void sc__lottery_load(sc_iroom *r);
 
 /* checkin.c (check-in and announcements) */
 void sc__cmd_checkin_open(sc_ws_client *c, json_t *msg, json_t *id);
@@ -182,6 +190,9 @@ void sc__cmd_announce(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__cmd_announce_clear(sc_ws_client *c, json_t *msg, json_t *id);
 void sc__checkin_tick(sc_iroom *r, int64_t now);
 json_t *sc__checkin_public(const json_t *ck);
+/* The last check-in and its entries, from SQLite; closed as of its end
+ * if that passed while the server was down. */
+void sc__checkin_load(sc_iroom *r);
 
 /* moderation.c */
 void sc__cmd_mute(sc_ws_client *c, json_t *msg, json_t *id);
@@ -200,6 +211,7 @@ bool sc__is_muted(const sc_iroom *r, const char *uid);
 /* Hold a message for review (kind "chat", "danmaku" or "question"). */
 void sc__review_hold(sc_iroom *r, sc_ws_client *c, json_t *id, const char *kind, json_t *m);
 json_t *sc__settings_json(const sc_iroom *r);
+/* Settings, the room's words, the announcement and the mutes, from SQLite. */
 void sc__moderation_load(sc_iroom *r);
 
 #endif

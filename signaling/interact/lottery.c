@@ -6,6 +6,7 @@
 #include "signaling/interact/lottery.h"
 
 #include "common/clock.h"
+#include "signaling/store/store.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -162,4 +163,25 @@ done:
     json_decref(winners);
     json_decref(m);
     free(prize);
+}
+
+/* exclude_winners holds across a restart: every draw's row names its
+ * winners. */
+static void lottery_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL), *w;
+    size_t i;
+
+    json_array_foreach(json_object_get(d, "winners"), i, w) {
+        const char *uid = json_string_value(json_object_get(w, "user_id"));
+        if (uid)
+            json_object_set_new(r->winners, uid, json_true());
+    }
+    json_decref(d);
+}
+
+void sc__lottery_load(sc_iroom *r)
+{
+    sc_store_interactions(r->app->store, r->name, "lottery", 0, lottery_row, r);
 }

@@ -1,7 +1,9 @@
 /* Moderation.  Bans are rows in SQLite checked at join (ws.c calls
- * sc_interact_join_check), so they hold across restarts; mutes are
- * per-room memory (told again to a muted user on join).  Room settings and the room's word list are saved as
- * room settings and reloaded when the room's state is first built. */
+ * sc_interact_join_check), so they hold across restarts.  Mutes are kept
+ * in the room's memory (told again to a muted user on join) and rebuilt
+ * from the room's "moderation" rows after a restart.  Room settings and
+ * the room's word list are saved as room settings and reloaded when the
+ * room's state is first built. */
 #include "signaling/interact/moderation.h"
 
 #include <stdio.h>
@@ -30,6 +32,22 @@ static void save_settings(sc_iroom *r)
         sc_store_setting_set(r->app->store, r->name, "settings", txt);
     free(txt);
     json_decref(s);
+}
+
+/* Mutes are replayed from the "moderation" rows: the last mute or unmute
+ * of each user decides. */
+static void mute_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL);
+    const char *action = json_string_value(json_object_get(d, "action"));
+    const char *uid = json_string_value(json_object_get(d, "user_id"));
+    sc_iuser *u;
+
+    if (action && uid && (strcmp(action, "mute") == 0 || strcmp(action, "unmute") == 0) &&
+        (u = sc__iuser(r, uid)))
+        u->muted = strcmp(action, "mute") == 0;
+    json_decref(d);
 }
 
 void sc__moderation_load(sc_iroom *r)
@@ -62,6 +80,7 @@ void sc__moderation_load(sc_iroom *r)
     else
         json_decref(j);
     free(s);
+    sc_store_interactions(r->app->store, r->name, "moderation", 0, mute_row, r);
 }
 
 /* The "user_id" argument, or NULL with the error sent. */

@@ -6,6 +6,7 @@
 #include "signaling/interact/poll.h"
 
 #include "common/clock.h"
+#include "signaling/store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +78,38 @@ static void record(sc_iroom *r, const char *kind, const sc_token *t, json_t *m)
     json_decref(m);
 }
 
+/* Gives p (borrowed) its id and empty ballots and keeps it in the room. */
+static void add_poll(sc_iroom *r, json_t *p, int64_t pid)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)pid);
+    json_object_set_new(p, "id", json_integer((json_int_t)pid));
+    json_object_set_new(p, "_ballots", json_object());
+    json_object_set_new(p, "_names", json_object());
+    json_object_set(r->polls, key, p);
+}
+
+/* Counts uid's ballot (choices borrowed, already checked); false when uid
+ * has voted in p already. */
+static bool add_ballot(json_t *p, const char *uid, const char *name, json_t *choices)
+{
+    json_t *ballots = json_object_get(p, "_ballots"), *counts = json_object_get(p, "counts");
+    json_t *x;
+    size_t i;
+
+    if (json_object_get(ballots, uid))
+        return false;
+    json_object_set(ballots, uid, choices);
+    json_object_set_new(json_object_get(p, "_names"), uid, json_string(name ? name : ""));
+    json_array_foreach(choices, i, x) {
+        size_t k = (size_t)json_integer_value(x);
+        json_array_set_new(counts, k,
+                           json_integer(json_integer_value(json_array_get(counts, k)) + 1));
+    }
+    json_object_set_new(p, "voters", json_integer((json_int_t)json_object_size(ballots)));
+    return true;
+}
+
 void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id)
 {
     sc_iroom *r = sc__iroom_of(c);
@@ -137,12 +170,7 @@ void sc__cmd_poll_create(sc_ws_client *c, json_t *msg, json_t *id)
             sc_ws_error(c, id, "internal", "cannot store the poll");
             goto done;
         }
-        char key[32];
-        snprintf(key, sizeof(key), "%lld", (long long)pid);
-        json_object_set_new(p, "id", json_integer((json_int_t)pid));
-        json_object_set_new(p, "_ballots", json_object());
-        json_object_set_new(p, "_names", json_object());
-        json_object_set(r->polls, key, p);
+        add_poll(r, p, pid);
     }
     /* With "open" the poll opens at once, recorded as poll_open does, and
      * the reply is what the host now has: the open poll. */
@@ -292,9 +320,8 @@ void sc__cmd_poll_vote(sc_ws_client *c, json_t *msg, json_t *id)
 {
     const sc_token *t = sc_ws_client_token(c);
     sc_iroom *r;
-    json_t *p = poll_arg(c, msg, id, &r), *choices, *ballots, *counts, *x;
+    json_t *p = poll_arg(c, msg, id, &r), *choices;
     sc_iuser *u;
-    size_t i;
 
     if (!p)
         return;
@@ -302,8 +329,8 @@ void sc__cmd_poll_vote(sc_ws_client *c, json_t *msg, json_t *id)
         sc_ws_error(c, id, "not-open", "the poll is %s", state_of(p));
         return;
     }
-    counts = json_object_get(p, "counts");
-    choices = parse_choices(json_object_get(msg, "choices"), json_array_size(counts),
+    choices = parse_choices(json_object_get(msg, "choices"),
+                            json_array_size(json_object_get(p, "counts")),
                             json_is_true(json_object_get(p, "multiple")));
     if (!choices) {
         sc_ws_error(c, id, "bad-request", "\"choices\": %s option indexes",
@@ -317,20 +344,11 @@ void sc__cmd_poll_vote(sc_ws_client *c, json_t *msg, json_t *id)
                     sc__lim_action_rate(r));
         return;
     }
-    ballots = json_object_get(p, "_ballots");
-    if (json_object_get(ballots, t->sub)) {
+    if (!add_ballot(p, t->sub, t->name, choices)) {
         json_decref(choices);
         sc_ws_error(c, id, "already-voted", "you already voted in this poll");
         return;
     }
-    json_object_set(ballots, t->sub, choices);
-    json_object_set_new(json_object_get(p, "_names"), t->sub, json_string(t->name));
-    json_array_foreach(choices, i, x) {
-        size_t k = (size_t)json_integer_value(x);
-        json_array_set_new(counts, k,
-                           json_integer(json_integer_value(json_array_get(counts, k)) + 1));
-    }
-    json_object_set_new(p, "voters", json_integer((json_int_t)json_object_size(ballots)));
     json_object_set_new(p, "_dirty", json_true());
     record(r, "vote", t,
            json_pack("{s:s,s:O,s:o}", "type", "poll_vote", "poll", json_object_get(p, "id"),
@@ -421,4 +439,77 @@ int sc__quiz_correct_users(sc_iroom *r, int64_t poll, json_t *out)
         }
     }
     return n;
+}
+
+/* ---- after a restart: the polls back from their rows ---------------------------- */
+
+static void restore_poll(sc_iroom *r, const sc_store_interaction *row, json_t *d)
+{
+    json_t *options = json_object_get(d, "options"), *counts = json_array();
+    size_t n = json_array_size(options);
+
+    if (!json_is_array(options) || n < 2 || n > SC_INTERACT_POLL_OPTIONS ||
+        !json_is_string(json_object_get(d, "question"))) {
+        json_decref(counts);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(counts, json_integer(0));
+    /* The row is the poll as created (view() for a moderator): a draft with
+     * no votes, the quiz answers under their public name. */
+    json_object_del(d, "type");
+    if (json_is_true(json_object_get(d, "quiz")))
+        json_object_set(d, "_correct", json_object_get(d, "correct"));
+    json_object_del(d, "correct");
+    json_object_set_new(d, "state", json_string("draft"));
+    json_object_set_new(d, "counts", counts);
+    json_object_set_new(d, "voters", json_integer(0));
+    add_poll(r, d, row->id);
+}
+
+static void restore_vote(json_t *p, const sc_store_interaction *row, json_t *d)
+{
+    json_t *choices;
+
+    if (!row->user_id || strcmp(state_of(p), "open") != 0)
+        return;
+    choices = parse_choices(json_object_get(d, "choices"),
+                            json_array_size(json_object_get(p, "counts")),
+                            json_is_true(json_object_get(p, "multiple")));
+    if (choices)
+        add_ballot(p, row->user_id, row->name, choices);
+    json_decref(choices);
+}
+
+static void poll_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL), *p;
+    const char *key;
+
+    if (!json_is_object(d))
+        goto done;
+    if (strcmp(row->kind, "poll") == 0) {
+        restore_poll(r, row, d);
+        goto done;
+    }
+    /* poll_close rows are the closed poll's view: its id is "id". */
+    key = strcmp(row->kind, "poll_close") == 0 ? "id" : "poll";
+    if (!(p = find(r, json_integer_value(json_object_get(d, key)))))
+        goto done;
+    if (strcmp(row->kind, "poll_open") == 0 && strcmp(state_of(p), "draft") == 0)
+        json_object_set_new(p, "state", json_string("open"));
+    else if (strcmp(row->kind, "vote") == 0)
+        restore_vote(p, row, d);
+    else if (strcmp(row->kind, "poll_close") == 0 && strcmp(state_of(p), "open") == 0)
+        json_object_set_new(p, "state", json_string("closed"));
+done:
+    json_decref(d);
+}
+
+void sc__poll_load(sc_iroom *r)
+{
+    static const char *const kinds[] = {"poll", "poll_open", "vote", "poll_close"};
+    sc_store_interactions_since(r->app->store, r->name, kinds, sizeof(kinds) / sizeof(kinds[0]),
+                                0, poll_row, r);
 }

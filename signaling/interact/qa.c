@@ -1,9 +1,12 @@
 /* Q&A.  Questions live in the room's state keyed by their id (the SQLite
  * row id); fields starting with '_' (voters, the asker of an anonymous
- * question) stay on the server. */
+ * question) stay on the server.  A question, its votes and its answer are
+ * rows of their own, which rebuild it at the room's first use after a
+ * restart. */
 #include "signaling/interact/qa.h"
 
 #include "common/clock.h"
+#include "signaling/store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +32,42 @@ static json_t *find(sc_iroom *r, int64_t qid)
     return json_object_get(r->questions, key);
 }
 
+/* Keeps q (stolen) in the room as question qid, asked by uid. */
+static void add_question(sc_iroom *r, json_t *q, int64_t qid, const char *uid)
+{
+    char key[32];
+
+    json_object_set_new(q, "id", json_integer((json_int_t)qid));
+    json_object_set_new(q, "_voters", json_object());
+    json_object_set_new(q, "_uid", json_string(uid ? uid : ""));
+    snprintf(key, sizeof(key), "%lld", (long long)qid);
+    json_object_set_new(r->questions, key, q);
+}
+
+/* false when uid has voted for q already. */
+static bool add_vote(json_t *q, const char *uid)
+{
+    json_t *voters = json_object_get(q, "_voters");
+
+    if (json_object_get(voters, uid))
+        return false;
+    json_object_set_new(voters, uid, json_true());
+    json_object_set_new(q, "votes", json_integer((json_int_t)json_object_size(voters)));
+    return true;
+}
+
+/* Marks q answered (text may be NULL) by `by` (stolen). */
+static void set_answer(json_t *q, const char *text, json_t *by)
+{
+    json_object_set_new(q, "answered", json_true());
+    if (text)
+        json_object_set_new(q, "answer", json_string(text));
+    json_object_set_new(q, "answered_by", by);
+}
+
 int64_t sc__qa_publish(sc_iroom *r, json_t *q, const char *uid, const char *name)
 {
     sc_token t;
-    char key[32];
     int64_t rowid;
 
     memset(&t, 0, sizeof(t));
@@ -45,11 +80,7 @@ int64_t sc__qa_publish(sc_iroom *r, json_t *q, const char *uid, const char *name
         json_decref(q);
         return -1;
     }
-    json_object_set_new(q, "id", json_integer((json_int_t)rowid));
-    json_object_set_new(q, "_voters", json_object());
-    json_object_set_new(q, "_uid", json_string(uid ? uid : ""));
-    snprintf(key, sizeof(key), "%lld", (long long)rowid);
-    json_object_set_new(r->questions, key, q);
+    add_question(r, q, rowid, uid);
     sc_ws_broadcast(r->app, r->name, public_view(q));
     return rowid;
 }
@@ -104,7 +135,7 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id)
     sc_iroom *r = sc__iroom_of(c);
     const sc_token *t = sc_ws_client_token(c);
     int64_t qid = sc__id_arg(c, id, msg, "question");
-    json_t *q, *voters;
+    json_t *q;
     sc_iuser *u;
 
     if (qid < 0 || !r)
@@ -119,13 +150,10 @@ void sc__cmd_question_vote(sc_ws_client *c, json_t *msg, json_t *id)
                     sc__lim_action_rate(r));
         return;
     }
-    voters = json_object_get(q, "_voters");
-    if (json_object_get(voters, t->sub)) {
+    if (!add_vote(q, t->sub)) {
         sc_ws_error(c, id, "already-voted", "you already voted for this question");
         return;
     }
-    json_object_set_new(voters, t->sub, json_true());
-    json_object_set_new(q, "votes", json_integer((json_int_t)json_object_size(voters)));
     json_t *rec = json_pack("{s:s,s:I}", "type", "question_vote", "question", (json_int_t)qid);
     sc__record(r, "question_vote", t, rec);
     json_decref(rec);
@@ -150,12 +178,11 @@ void sc__cmd_question_answer(sc_ws_client *c, json_t *msg, json_t *id)
     text = sc__text_arg(c, id, msg, "text", SC_INTERACT_TEXT_MAX * 4, true, &absent);
     if (!text && !absent)
         return;
-    json_object_set_new(q, "answered", json_true());
-    if (text)
-        json_object_set_new(q, "answer", json_string(text));
-    json_object_set_new(q, "answered_by", sc__from(r, sc_ws_client_token(c)));
-    json_t *rec = json_pack("{s:s,s:I,s:s?}", "type", "question_answer", "question",
-                            (json_int_t)qid, "text", text);
+    json_t *by = sc__from(r, sc_ws_client_token(c));
+    set_answer(q, text, json_incref(by));
+    /* answered_by is in the row so a restart shows who answered. */
+    json_t *rec = json_pack("{s:s,s:I,s:s?,s:o}", "type", "question_answer", "question",
+                            (json_int_t)qid, "text", text, "answered_by", by);
     sc__record(r, "answer", sc_ws_client_token(c), rec);
     json_decref(rec);
     free(text);
@@ -198,4 +225,42 @@ void sc__cmd_question_list(sc_ws_client *c, json_t *msg, json_t *id)
         json_array_append_new(arr, public_view(v[i]));
     free(v);
     sc_ws_reply(c, id, json_pack("{s:s,s:o}", "type", "questions", "questions", arr));
+}
+
+/* ---- after a restart: the questions back from their rows ------------------------- */
+
+static void qa_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL), *q;
+
+    if (!json_is_object(d))
+        goto done;
+    if (strcmp(row->kind, "question") == 0) {
+        /* The row is the question as asked: no votes, not answered. */
+        json_object_set_new(d, "votes", json_integer(0));
+        add_question(r, json_incref(d), row->id, row->user_id);
+        goto done;
+    }
+    if (!(q = find(r, json_integer_value(json_object_get(d, "question")))))
+        goto done;
+    if (strcmp(row->kind, "question_vote") == 0 && row->user_id) {
+        add_vote(q, row->user_id);
+    } else if (strcmp(row->kind, "answer") == 0) {
+        json_t *by = json_object_get(d, "answered_by");
+        /* Rows written before answered_by was kept: who, without a role. */
+        by = json_is_object(by) ? json_incref(by)
+                                : json_pack("{s:s?,s:s?}", "user_id", row->user_id, "name",
+                                            row->name);
+        set_answer(q, json_string_value(json_object_get(d, "text")), by);
+    }
+done:
+    json_decref(d);
+}
+
+void sc__qa_load(sc_iroom *r)
+{
+    static const char *const kinds[] = {"question", "question_vote", "answer"};
+    sc_store_interactions_since(r->app->store, r->name, kinds, sizeof(kinds) / sizeof(kinds[0]),
+                                0, qa_row, r);
 }

@@ -32,25 +32,13 @@ int64_t sc_store_interaction_add(sc_store *st, const char *room, const char *kin
     return (int64_t)sqlite3_last_insert_rowid(st->db);
 }
 
-int sc_store_interactions(sc_store *st, const char *room, const char *kind, int last,
-                          void (*fn)(void *ud, const sc_store_interaction *row), void *ud)
+/* Steps s (SELECT id, kind, user_id, name, ts, media_ms, data), calls fn
+ * for each row and finalizes it.  Count or -EIO. */
+static int each_row(sqlite3_stmt *s, void (*fn)(void *ud, const sc_store_interaction *row),
+                    void *ud)
 {
-    /* The last N rows are the first N in descending order, read back in
-     * ascending order by the outer query. */
-    static const char sql[] =
-        "SELECT id, kind, user_id, name, ts, media_ms, data FROM ("
-        " SELECT * FROM interactions WHERE room = ?1 AND (?2 IS NULL OR kind = ?2)"
-        " ORDER BY id DESC LIMIT ?3) ORDER BY id";
-    sqlite3_stmt *s;
     int rc, n = 0;
 
-    if (!st)
-        return -EIO;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return -EIO;
-    sc__store_bind_text(s, 1, room);
-    sc__store_bind_text(s, 2, kind);
-    sqlite3_bind_int64(s, 3, last > 0 ? last : -1);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sc_store_interaction row = {
             .id = sqlite3_column_int64(s, 0),
@@ -66,6 +54,27 @@ int sc_store_interactions(sc_store *st, const char *room, const char *kind, int 
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? n : -EIO;
+}
+
+int sc_store_interactions(sc_store *st, const char *room, const char *kind, int last,
+                          void (*fn)(void *ud, const sc_store_interaction *row), void *ud)
+{
+    /* The last N rows are the first N in descending order, read back in
+     * ascending order by the outer query. */
+    static const char sql[] =
+        "SELECT id, kind, user_id, name, ts, media_ms, data FROM ("
+        " SELECT * FROM interactions WHERE room = ?1 AND (?2 IS NULL OR kind = ?2)"
+        " ORDER BY id DESC LIMIT ?3) ORDER BY id";
+    sqlite3_stmt *s;
+
+    if (!st)
+        return -EIO;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sc__store_bind_text(s, 1, room);
+    sc__store_bind_text(s, 2, kind);
+    sqlite3_bind_int64(s, 3, last > 0 ? last : -1);
+    return each_row(s, fn, ud);
 }
 
 int sc_store_ban(sc_store *st, const char *room, const char *user_id, const char *by,
@@ -139,25 +148,42 @@ int sc_store_interactions_between(sc_store *st, const char *room, int64_t from_m
                               " FROM interactions WHERE room = ?1 AND ts >= ?2 AND ts <= ?3"
                               " ORDER BY id LIMIT 100000";
     sqlite3_stmt *s;
-    sc_store_interaction row;
-    int rc, n = 0;
 
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
     sc__store_bind_text(s, 1, room);
     sqlite3_bind_int64(s, 2, from_ms);
     sqlite3_bind_int64(s, 3, to_ms);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row.id = sqlite3_column_int64(s, 0);
-        row.kind = (const char *)sqlite3_column_text(s, 1);
-        row.user_id = (const char *)sqlite3_column_text(s, 2);
-        row.name = (const char *)sqlite3_column_text(s, 3);
-        row.ts_ms = sqlite3_column_int64(s, 4);
-        row.media_ms = sqlite3_column_int64(s, 5);
-        row.data = (const char *)sqlite3_column_text(s, 6);
-        fn(ud, &row);
-        n++;
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? n : -EIO;
+    return each_row(s, fn, ud);
+}
+
+int sc_store_interactions_since(sc_store *st, const char *room, const char *const *kinds,
+                                size_t n_kinds, int64_t after_id,
+                                void (*fn)(void *ud, const sc_store_interaction *row),
+                                void *ud)
+{
+    /* kind IN (...) with one parameter per kind keeps the (room, kind, id)
+     * index in use: a room's chat rows, the bulk of the table, are not
+     * read. */
+    char sql[512];
+    size_t len;
+    sqlite3_stmt *s;
+
+    if (!st)
+        return -EIO;
+    if (n_kinds == 0 || n_kinds > SC_STORE_KINDS_MAX)
+        return -EINVAL;
+    len = (size_t)snprintf(sql, sizeof(sql),
+                           "SELECT id, kind, user_id, name, ts, media_ms, data FROM interactions"
+                           " WHERE room = ?1 AND id > ?2 AND kind IN (?3");
+    for (size_t i = 1; i < n_kinds; i++)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", ?%zu", i + 3);
+    snprintf(sql + len, sizeof(sql) - len, ") ORDER BY id");
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sc__store_bind_text(s, 1, room);
+    sqlite3_bind_int64(s, 2, after_id);
+    for (size_t i = 0; i < n_kinds; i++)
+        sc__store_bind_text(s, (int)i + 3, kinds[i]);
+    return each_row(s, fn, ud);
 }

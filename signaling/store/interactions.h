@@ -34,6 +34,16 @@ typedef struct sc_store_interaction {
 int sc_store_interactions(sc_store *st, const char *room, const char *kind, int last,
                           void (*fn)(void *ud, const sc_store_interaction *row), void *ud);
 
+/* Call fn for a room's interactions whose kind is one of kinds (1 to
+ * SC_STORE_KINDS_MAX of them) and whose id is above after_id (0: all), in
+ * id order: what a room's interaction state is rebuilt from at its first
+ * use after a restart.  Count, -EINVAL (no or too many kinds) or -EIO. */
+#define SC_STORE_KINDS_MAX 8
+int sc_store_interactions_since(sc_store *st, const char *room, const char *const *kinds,
+                                size_t n_kinds, int64_t after_id,
+                                void (*fn)(void *ud, const sc_store_interaction *row),
+                                void *ud);
+
 /* Bans by user id, per room; they outlive restarts.  0 or -EIO. */
 int sc_store_ban(sc_store *st, const char *room, const char *user_id, const char *by,
                  const char *reason, int64_t at_ms);
