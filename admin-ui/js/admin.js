@@ -2,8 +2,11 @@
 // status badges and failure reasons, play with seeking beside the
 // recording's timeline (chat, Q&A, polls, chapters; a click seeks), open
 // the replay page, publish / unpublish, download, delete.  Needs an admin
-// token in the fragment: admin.html#token=...
-import { $, readParams, setState, showError, clearError } from './util.js';
+// token in the fragment: admin.html#token=...  The token goes in the
+// Authorization header only: the player and downloads use signed media
+// URLs, and the replay page opened from here borrows it by message.
+import { $, readParams, setState, showError, clearError, lendToken } from './util.js';
+import { SignedPlayer, downloadRecording } from './recording-media.js';
 
 const { token } = readParams();
 const rows = $('#recording-rows');
@@ -12,6 +15,7 @@ const statusEl = $('#status');
 const video = $('#video');
 let current = null;   // id of the recording in the player
 let poll = null;      // refresh timer while rows are recording / processing
+const player = new SignedPlayer(video, token, (err) => showError(errorEl, err));
 const KIND_LABEL = { track: 'stage slot', composite: 'composite' };
 
 async function api(method, path) {
@@ -23,12 +27,6 @@ async function api(method, path) {
         throw new Error(msg);
     }
     return body;
-}
-
-// <video> and download links cannot send an Authorization header, so the
-// media URL carries the token as ?token= (same origin, never logged).
-function mediaUrl(rec) {
-    return `${rec.media_url}?token=${encodeURIComponent(token)}`;
 }
 
 function fmtDuration(s) {
@@ -127,8 +125,9 @@ function play(rec) {
     $('#player').hidden = false;
     $('#player').dataset.id = rec.id;
     $('#player-title').textContent = rec.title;
-    video.src = mediaUrl(rec);
-    video.play().catch(() => { /* autoplay may be refused; the controls remain */ });
+    player.load(rec.id).then((loaded) => {
+        if (loaded) video.play().catch(() => { /* autoplay may be refused; the controls remain */ });
+    }).catch((err) => showError(errorEl, err));
     showTimeline(rec).catch((err) => showError(errorEl, err));
 }
 
@@ -179,31 +178,30 @@ function row(rec) {
     const playBtn = button('Play', () => play(rec), 'primary');
     playBtn.disabled = !ready;
     actions.appendChild(playBtn);
-    // The replay page (video + timeline + chapters).  Viewers open it with
-    // their own room token once the recording is published.
+    // The replay page (video + timeline + chapters).  Opened from here it
+    // borrows this page's token (lendToken); viewers open the same link with
+    // their own room token (#token=) once the recording is published.
     const replay = document.createElement('a');
-    replay.href = `replay.html#rec=${rec.id}&token=${encodeURIComponent(token)}`;
+    replay.href = `replay.html#rec=${rec.id}`;
     replay.target = '_blank';
-    replay.rel = 'noopener';
+    replay.rel = 'opener';
     replay.textContent = 'Replay';
     replay.className = 'replay';
     if (!ready) replay.setAttribute('aria-disabled', 'true');
     actions.appendChild(replay);
     actions.appendChild(button(rec.published ? 'Unpublish' : 'Publish', () => act(() =>
         api('POST', `/api/recordings/${rec.id}/${rec.published ? 'unpublish' : 'publish'}`))));
-    const dl = document.createElement('a');
-    dl.href = mediaUrl(rec);
-    dl.download = `${rec.room}-${rec.id}.webm`;
-    dl.textContent = 'Download';
-    dl.className = 'download';
-    actions.appendChild(dl);
+    // A signed URL made at the click: one made with the list would expire.
+    actions.appendChild(button('Download', () => {
+        clearError(errorEl);
+        downloadRecording(rec.id, token).catch((err) => showError(errorEl, err));
+    }, 'download'));
     actions.appendChild(button('Delete', () => {
         if (!window.confirm(`Delete "${rec.title}"? The file is removed for good.`)) return;
         act(async () => {
             await api('DELETE', `/api/recordings/${rec.id}`);
             if (current === rec.id) {
-                video.removeAttribute('src');
-                video.load();
+                player.stop();
                 $('#player').hidden = true;
                 current = null;
             }
@@ -237,6 +235,7 @@ if (!token) {
     setState('error');
     showError(errorEl, 'This page needs an admin token: admin.html#token=…');
 } else {
+    lendToken(token);
     refresh().catch((err) => {
         setState('error');
         showError(errorEl, err);

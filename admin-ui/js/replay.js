@@ -3,10 +3,13 @@
 // room meanwhile: chat, Q&A, polls, announcements and chapters, revealed
 // as the media time passes, the latest one highlighted; clicking an item or
 // a chapter seeks there.  replay.html#rec=<id>&token=<token> (an admin
-// token, or a room token once the recording is published).
-import { $, readParams, setState, showError } from './util.js';
+// token, or a room token once the recording is published); opened from the
+// recordings console, replay.html#rec=<id> and the token is borrowed from
+// it.  The video plays through signed media URLs (recording-media.js).
+import { $, readParams, setState, showError, borrowToken } from './util.js';
+import { SignedPlayer } from './recording-media.js';
 
-const { token } = readParams();
+let { token } = readParams();
 const rec = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('rec')
     || new URLSearchParams(window.location.search).get('rec') || '';
 const video = $('#video');
@@ -115,6 +118,7 @@ function sync() {
 }
 
 async function load() {
+    const player = new SignedPlayer(video, token, (err) => showError(errorEl, err));
     const res = await fetch(`/api/recordings/${encodeURIComponent(rec)}/timeline`, {
         headers: { Authorization: `Bearer ${token}` },
     });
@@ -130,8 +134,7 @@ async function load() {
         + (play.kind === 'composite' ? ' · full stage' : '');
     document.body.dataset.playing = play.id;
     document.body.dataset.kind = play.kind;
-    // <video> cannot send an Authorization header: the token rides along.
-    video.src = `${play.media_url}?token=${encodeURIComponent(token)}`;
+    await player.load(play.id);
 
     items = body.items.map((it) => ({ t: it.t_ms, li: itemRow(it) }));
     list.replaceChildren(...items.map((it) => it.li));
@@ -147,12 +150,17 @@ async function load() {
     setState('ready');
 }
 
-if (!token || !/^[0-9a-f]{32}$/.test(rec)) {
-    setState('error');
-    showError(errorEl, 'This page needs a recording and a token: replay.html#rec=…&token=…');
-} else {
-    load().catch((err) => {
+async function start() {
+    if (!token && /^[0-9a-f]{32}$/.test(rec)) token = await borrowToken();
+    if (!token || !/^[0-9a-f]{32}$/.test(rec)) {
         setState('error');
-        showError(errorEl, err);
-    });
+        showError(errorEl, 'This page needs a recording and a token: replay.html#rec=…&token=…');
+        return;
+    }
+    await load();
 }
+
+start().catch((err) => {
+    setState('error');
+    showError(errorEl, err);
+});

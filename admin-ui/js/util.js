@@ -13,6 +13,38 @@ export function readParams(loc = window.location) {
     };
 }
 
+// A page opened from another of ours (the recordings console's Replay link)
+// gets the token by message rather than in its address, which is copied
+// with the link and kept in history.  Same origin only, both ways.
+export function lendToken(token) {
+    window.addEventListener('message', (ev) => {
+        if (ev.origin !== window.location.origin || !ev.source || ev.data?.type !== 'token-request') return;
+        ev.source.postMessage({ type: 'token', token }, window.location.origin);
+    });
+}
+
+// The opener's token (lendToken), or '' when there is no opener of ours to
+// ask or it does not answer within timeoutMs.
+export function borrowToken(timeoutMs = 3000) {
+    const { opener } = window;
+    if (!opener) return Promise.resolve('');
+    return new Promise((resolve) => {
+        let timer = null;
+        const onMessage = (ev) => {
+            if (ev.origin !== window.location.origin || ev.source !== opener) return;
+            if (ev.data?.type === 'token' && typeof ev.data.token === 'string') done(ev.data.token);
+        };
+        const done = (token) => {
+            clearTimeout(timer);
+            window.removeEventListener('message', onMessage);
+            resolve(token);
+        };
+        timer = setTimeout(() => done(''), timeoutMs);
+        window.addEventListener('message', onMessage);
+        opener.postMessage({ type: 'token-request' }, window.location.origin);
+    });
+}
+
 // The signalling endpoint lives on the same host and port as the page.
 export function wsUrl(path = '/ws', loc = window.location) {
     const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -154,6 +154,9 @@ static const opt_spec serve_opts[] = {
             "the secret shared with the TURN server (coturn's static-auth-secret)"),
     INT_OPT(sc_config, "--turn-ttl", "S", turn_ttl_s, 60, 7 * 24 * 3600,
             SC_STR(SC_DEFAULT_TURN_TTL), "how long the TURN credentials handed out last"),
+    INT_OPT(sc_config, "--media-url-ttl", "S", media_url_ttl_s, 1, 24 * 3600,
+            SC_STR(SC_DEFAULT_MEDIA_URL_TTL),
+            "how long a signed recording URL (to play or download one recording) lasts"),
 };
 
 static const opt_spec token_opts[] = {
@@ -203,6 +206,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_unjoined_per_ip = SC_DEFAULT_MAX_UNJOINED_PER_IP;
     cfg->max_sessions_per_ws = SC_DEFAULT_MAX_SESSIONS_PER_WS;
     cfg->turn_ttl_s = SC_DEFAULT_TURN_TTL;
+    cfg->media_url_ttl_s = SC_DEFAULT_MEDIA_URL_TTL;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);
 }
 

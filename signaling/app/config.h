@@ -37,6 +37,7 @@
 #define SC_DEFAULT_MAX_UNJOINED_PER_IP 32  /* a whole office behind one NAT joins
                                               within seconds; a flood does not */
 #define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
+#define SC_DEFAULT_MEDIA_URL_TTL 300       /* seconds a signed recording URL lasts */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
  * second); interact.h names the same values SC_INTERACT_*. */
 #define SC_DEFAULT_CHAT_RATE 5             /* chat/danmaku/questions per second */
@@ -92,6 +93,7 @@ typedef struct sc_config {
     int n_turn_urls;
     char turn_secret_file[SC_PATH_MAX]; /* coturn's static-auth-secret; with --turn */
     int turn_ttl_s;
+    int media_url_ttl_s;           /* lifetime of a signed recording URL */
 } sc_config;
 
 typedef struct sc_token_config {

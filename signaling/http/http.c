@@ -830,7 +830,9 @@ static int write_media(sc_app *app, struct lws *wsi, conn *c)
                                         c->media_left, &p, end) ||
             add_hdr(wsi, "accept-ranges:", "bytes", &p, end) ||
             add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
-            add_hdr(wsi, "cache-control:", "private, no-cache", &p, end))
+            add_hdr(wsi, "cache-control:", "private, no-cache", &p, end) ||
+            (c->rep.disposition[0] &&
+             add_hdr(wsi, "content-disposition:", c->rep.disposition, &p, end)))
             return -1;
         if (c->media_status == 206) {
             snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, c->media_off,

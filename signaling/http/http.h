@@ -70,6 +70,7 @@ typedef struct sc_http_reply {
     char allow[64];
     int retry_after;      /* seconds for Retry-After, 0 = none */
     char content_range[96];
+    char disposition[160]; /* Content-Disposition of a file reply ("" for none) */
     char *link;           /* malloc'd Link header values, each ended by '\n', or NULL */
     const char *action;   /* what the request was doing, for the log line */
     /* Instead of body: stream file_len bytes of file_fd from file_off (the

@@ -99,9 +99,11 @@ int sc_catalog_range_parse(const char *h, uint64_t total, uint64_t *start, uint6
 
 /* GET /api/recordings[?room=&from=&to=&kind=&status=&session=],
  * GET|DELETE /api/recordings/{id}, POST /api/recordings/{id}/{publish|
- * unpublish}, GET /api/recordings/{id}/timeline, GET /api/recordings/stats,
- * and GET /media/recordings/{id}.webm (the token in Authorization or
- * ?token=; Range honoured: 200, 206 or 416). */
+ * unpublish}, GET /api/recordings/{id}/timeline, POST
+ * /api/recordings/{id}/media-url[?purpose=play|download] (a signed URL of
+ * the media, valid --media-url-ttl seconds), GET /api/recordings/stats, and
+ * GET /media/recordings/{id}.webm (a signed URL, or the token in the
+ * Authorization header, never ?token=; Range honoured: 200, 206 or 416). */
 extern const sc_http_route sc_catalog_routes[];
 extern const size_t sc_catalog_n_routes;
 

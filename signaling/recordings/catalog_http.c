@@ -1,7 +1,7 @@
 /* The recordings' HTTP API (GET /api/recordings[/{id}], publish, delete,
- * stats) and their media with range support.  Split from catalog.c, which
- * keeps the catalog itself: reports from the recorder, room sessions and
- * their composites, the start-up scan. */
+ * stats, signed media URLs) and their media with range support.  Split
+ * from catalog.c, which keeps the catalog itself: reports from the
+ * recorder, room sessions and their composites, the start-up scan. */
 #include "signaling/recordings/catalog.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "signaling/auth/token.h"
+#include "signaling/auth/urlsig.h"
 #include "signaling/http/ws.h"
 #include "signaling/interact/interact.h"
 #include "signaling/recordings/replay.h"
@@ -166,6 +167,165 @@ int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *r
     return sc_http_admin_auth(app, req, "recordings", rep);
 }
 
+/* A token in the query string would be kept by proxy logs, browser history
+ * and every copy of the link: the routes that serve a recording refuse it
+ * rather than ignore it, so a caller learns to change. */
+static bool query_token_refused(const sc_http_req *req, sc_http_reply *rep)
+{
+    char v[2];
+
+    if (sc__catalog_query_arg(req->query, "token", v, sizeof(v)) == 0)
+        return false;
+    sc_http_error(rep, 401, "token-in-url",
+                  "tokens are not accepted in the URL: send the token in the Authorization "
+                  "header, and give <video> or a download link a signed URL (POST "
+                  "/api/recordings/{id}/media-url)");
+    return true;
+}
+
+int sc__catalog_reader_auth(sc_app *app, const sc_http_req *req, const char *id,
+                            sc_store_recording *r, sc_token *tok, sc_http_reply *rep)
+{
+    int e;
+
+    if (query_token_refused(req, rep))
+        return rep->status;
+    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, r) : -ENOENT;
+    if (e < 0) {
+        /* Say "not found" only to admins; others learn nothing. */
+        if (!sc__catalog_admin_auth(app, req, rep))
+            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
+                          "no such recording");
+        return rep->status;
+    }
+    if (r->published)
+        return sc_http_auth(app, req, r->room, SC_PERM_SUBSCRIBE, tok, rep);
+    if (sc_http_auth(app, req, r->room, SC_PERM_ADMIN, tok, rep)) {
+        if (rep->status == 403)
+            sc_http_error(rep, 403, "forbidden", "this recording is not published");
+        return rep->status;
+    }
+    return 0;
+}
+
+/* ---- signed media URLs ------------------------------------------------------------ */
+
+/* What a signed URL grants: one recording, one purpose, and a scope.  An
+ * admin's URL serves the recording whatever its state ("any"); a room
+ * token's only while it stays published ("published"), so unpublishing
+ * takes effect at once, not when the URLs handed out expire. */
+static const char *const media_purposes[] = {"play", "download"};
+enum { MEDIA_PLAY, MEDIA_DOWNLOAD };
+
+static int media_purpose(const char *s)
+{
+    for (size_t i = 0; i < sizeof(media_purposes) / sizeof(media_purposes[0]); i++)
+        if (strcmp(s, media_purposes[i]) == 0)
+            return (int)i;
+    return -EINVAL;
+}
+
+static void media_what(char *out, size_t cap, const char *id, int purpose, bool any)
+{
+    snprintf(out, cap, "recording %s %s %s", id, media_purposes[purpose],
+             any ? "any" : "published");
+}
+
+/* POST /api/recordings/{id}/media-url[?purpose=play|download]: whoever may
+ * read the recording (sc__catalog_reader_auth) gets a URL of its media
+ * valid for --media-url-ttl seconds. */
+static void api_media_url(sc_app *app, const sc_http_req *req, const char *id,
+                          sc_http_reply *rep)
+{
+    char purpose_s[16], what[SC_URLSIG_WHAT_MAX], sig[SC_URLSIG_LEN + 1], url[256];
+    int purpose = MEDIA_PLAY, got;
+    sc_store_recording r;
+    sc_token tok;
+    int64_t exp;
+    bool any;
+
+    rep->action = "signing a media URL";
+    if (req->method != SC_HTTP_POST) {
+        sc_http_error(rep, 405, "method-not-allowed", "a media URL is made with POST");
+        snprintf(rep->allow, sizeof(rep->allow), "POST");
+        return;
+    }
+    got = sc__catalog_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s));
+    if (got < 0 || (got > 0 && (purpose = media_purpose(purpose_s)) < 0)) {
+        sc_http_error(rep, 400, "bad-request", "purpose is play or download");
+        return;
+    }
+    if (sc__catalog_reader_auth(app, req, id, &r, &tok, rep))
+        return;
+    any = (tok.perms & SC_PERM_ADMIN) != 0;
+    exp = sc_wall_ms() / 1000 + app->cfg->media_url_ttl_s;
+    media_what(what, sizeof(what), r.id, purpose, any);
+    if (sc_urlsig_sign(app->secret, app->secret_len, what, exp, sig) < 0) {
+        sc_http_error(rep, 500, "internal", "cannot sign the URL");
+        return;
+    }
+    snprintf(url, sizeof(url), "/media/recordings/%s.webm?purpose=%s&scope=%s&exp=%" PRId64
+             "&sig=%s", r.id, media_purposes[purpose], any ? "any" : "published", exp, sig);
+    sc_http_json(rep, 200,
+                 json_pack("{s:s,s:s,s:I,s:i}", "url", url, "purpose", media_purposes[purpose],
+                           "exp", (json_int_t)exp, "ttl_s", app->cfg->media_url_ttl_s));
+}
+
+/* The media route given ?sig=: checks the signed URL for recording id and
+ * reads its row.  0 with *purpose set, else the reply is filled. */
+static int media_signed(sc_app *app, const sc_http_req *req, const char *id,
+                        sc_store_recording *r, int *purpose, sc_http_reply *rep)
+{
+    char purpose_s[16], scope[16], exp[SC_URLSIG_EXP_MAX + 2], sig[SC_URLSIG_LEN + 2];
+    char what[SC_URLSIG_WHAT_MAX];
+    bool any;
+    int e;
+
+    if (sc__catalog_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s)) <= 0 ||
+        (*purpose = media_purpose(purpose_s)) < 0 ||
+        sc__catalog_query_arg(req->query, "scope", scope, sizeof(scope)) <= 0 ||
+        (strcmp(scope, "any") != 0 && strcmp(scope, "published") != 0) ||
+        sc__catalog_query_arg(req->query, "exp", exp, sizeof(exp)) <= 0 ||
+        sc__catalog_query_arg(req->query, "sig", sig, sizeof(sig)) <= 0) {
+        sc_http_error(rep, 401, "url-invalid",
+                      "a signed URL has purpose, scope, exp and sig, as POST "
+                      "/api/recordings/{id}/media-url returns it");
+        return rep->status;
+    }
+    any = strcmp(scope, "any") == 0;
+    media_what(what, sizeof(what), id, *purpose, any);
+    e = sc_urlsig_verify(app->secret, app->secret_len, what, exp, sig, sc_wall_ms() / 1000,
+                         NULL);
+    if (e == -ETIMEDOUT) {
+        sc_http_error(rep, 401, "url-expired",
+                      "this signed URL has expired: ask POST /api/recordings/{id}/media-url "
+                      "for a fresh one");
+        return rep->status;
+    }
+    if (e == -EIO) {
+        sc_http_error(rep, 500, "internal", "cannot check the signature");
+        return rep->status;
+    }
+    if (e < 0) {
+        sc_http_error(rep, 401, "url-invalid",
+                      "this signed URL is not valid for this recording and purpose (altered, "
+                      "or made for another)");
+        return rep->status;
+    }
+    /* The signature shows its holder was allowed to know the recording. */
+    e = sc_store_recording_get(app->store, id, r);
+    if (e < 0) {
+        sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
+                      "no such recording");
+        return rep->status;
+    }
+    if (!any && !r->published) {
+        sc_http_error(rep, 403, "forbidden", "this recording is not published");
+        return rep->status;
+    }
+    return 0;
+}
+
 json_t *sc_catalog_stats_json(sc_app *app)
 {
     sc_catalog_stats cs;
@@ -197,7 +357,7 @@ json_t *sc_catalog_stats_json(sc_app *app)
     return o;
 }
 
-/* /api/recordings[/{id}[/{publish|unpublish|timeline}]], /api/recordings/stats */
+/* /api/recordings[/{id}[/{publish|unpublish|timeline|media-url}]], /api/recordings/stats */
 static void api_recordings(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                            char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
@@ -213,6 +373,10 @@ static void api_recordings(sc_app *app, const sc_http_route *route, const sc_htt
             return;
         }
         sc__replay_api_timeline(app, req, args[0], rep);
+        return;
+    }
+    if (nargs == 2 && strcmp(args[1], "media-url") == 0) {
+        api_media_url(app, req, args[0], rep);
         return;
     }
     if (sc__catalog_admin_auth(app, req, rep))
@@ -278,45 +442,39 @@ static void api_recordings(sc_app *app, const sc_http_route *route, const sc_htt
     sc_http_json(rep, 200, sc__catalog_recording_json(&r));
 }
 
-/* GET /media/recordings/{id}.webm: checks the token (Authorization or
- * ?token=) and the range, and hands the file to the front end to stream. */
+/* GET /media/recordings/{id}.webm: checks the signed URL (?sig=...) or the
+ * bearer token and the range, and hands the file to the front end to
+ * stream. */
 static void media_recording(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                             char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
     const char *arg = args[0], *range = req->range;
-    char id[40], qtok[2048];
-    sc_http_req areq = *req;
+    char id[40], sig[2];
     sc_store_recording r;
     struct stat st;
     sc_token tok;
     size_t n = strlen(arg);
     uint64_t total, start = 0, len = 0;
-    int fd, e;
+    int fd, e, purpose = MEDIA_PLAY;
 
     rep->action = "serving a recording";
-    /* <video> cannot send headers: the token may come as ?token=. */
-    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) > 0 && qtok[0])
-        areq.token = qtok;
     if (n != 37 || strcmp(arg + 32, ".webm") != 0) {
         sc_http_error(rep, 404, "not-found", "no such recording");
         return;
     }
     memcpy(id, arg, 32);
     id[32] = '\0';
-    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
-    if (e == -ENOENT || e < 0) {
-        /* Say "not found" only to admins; others learn nothing. */
-        if (!sc__catalog_admin_auth(app, &areq, rep))
-            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
-                          "no such recording");
+    if (query_token_refused(req, rep))
         return;
-    }
-    if (r.published) {
-        if (sc_http_auth(app, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
+    if (sc__catalog_query_arg(req->query, "sig", sig, sizeof(sig)) != 0) {
+        if (media_signed(app, req, id, &r, &purpose, rep))
             return;
-    } else if (sc_http_auth(app, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
-        if (rep->status == 403)
-            sc_http_error(rep, 403, "forbidden", "this recording is not published");
+    } else if (!req->token && !req->auth_malformed) {
+        sc_http_error(rep, 401, "token-missing",
+                      "a recording's media needs a signed URL (POST "
+                      "/api/recordings/{id}/media-url) or an Authorization header");
+        return;
+    } else if (sc__catalog_reader_auth(app, req, id, &r, &tok, rep)) {
         return;
     }
     fd = open(r.path, O_RDONLY | O_CLOEXEC);
@@ -339,6 +497,10 @@ static void media_recording(sc_app *app, const sc_http_route *route, const sc_ht
         start = 0;
         len = total;
     }
+    /* Room names and ids need no quoting beyond the quotes. */
+    if (purpose == MEDIA_DOWNLOAD)
+        snprintf(rep->disposition, sizeof(rep->disposition),
+                 "attachment; filename=\"%s-%s.webm\"", r.room, r.id);
     rep->status = e == 1 ? 200 : 206;
     rep->file = true;
     rep->file_fd = fd;

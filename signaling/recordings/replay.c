@@ -87,32 +87,14 @@ static void pick_row(void *ud, const sc_store_recording *r)
 void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id,
                              sc_http_reply *rep)
 {
-    char qtok[2048];
-    sc_http_req areq = *req;
     sc_store_recording r, play;
     sc_token tok;
     timeline t;
     int64_t end;
-    int e;
 
     rep->action = "reading a recording's timeline";
-    if (!areq.token && sc__catalog_query_arg(req->query, "token", qtok, sizeof(qtok)) > 0 && qtok[0])
-        areq.token = qtok;
-    e = sc__catalog_id_ok(id) ? sc_store_recording_get(app->store, id, &r) : -ENOENT;
-    if (e < 0) {
-        if (!sc__catalog_admin_auth(app, &areq, rep))
-            sc_http_error(rep, e == -ENOENT ? 404 : 500, e == -ENOENT ? "not-found" : "internal",
-                          "no such recording");
+    if (sc__catalog_reader_auth(app, req, id, &r, &tok, rep))
         return;
-    }
-    if (r.published) {
-        if (sc_http_auth(app, &areq, r.room, SC_PERM_SUBSCRIBE, &tok, rep))
-            return;
-    } else if (sc_http_auth(app, &areq, r.room, SC_PERM_ADMIN, &tok, rep)) {
-        if (rep->status == 403)
-            sc_http_error(rep, 403, "forbidden", "this recording is not published");
-        return;
-    }
     /* What to play: the session's composite once it is ready (and the
      * caller may see it), else this file.  Times are relative to it. */
     play = r;

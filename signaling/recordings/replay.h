@@ -31,6 +31,14 @@ int sc__catalog_query_arg(const char *query, const char *name, char *out, size_t
 bool sc__catalog_id_ok(const char *id);
 /* 0 for an admin token; else the reply is filled (401 / 403). */
 int sc__catalog_admin_auth(sc_app *app, const sc_http_req *req, sc_http_reply *rep);
+/* Who may read recording id (its media, timeline, a signed URL of it):
+ * an admin token, or once it is published a token of its room with the
+ * subscribe permission, in the Authorization header (a token in the query
+ * string is refused: 401 token-in-url).  0 with *r and *tok filled, else
+ * the reply's status (401, 403; 404 only for admins). */
+struct sc_token;
+int sc__catalog_reader_auth(sc_app *app, const sc_http_req *req, const char *id,
+                            sc_store_recording *r, struct sc_token *tok, sc_http_reply *rep);
 /* A row as the API shows it (new reference, NULL on allocation failure). */
 json_t *sc__catalog_recording_json(const sc_store_recording *r);
 

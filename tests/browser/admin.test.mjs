@@ -1,7 +1,8 @@
 // Admin review: a session recorded from the presenter page shows up on the
 // admin page (its stage-slot file and the session's composite, with status
 // badges and kinds), which plays it beside its timeline, seeks in it (HTTP
-// range requests), links to the replay page and deletes it.
+// range requests through a signed URL), links to the replay page and
+// deletes it; the admin token is in no URL the page requested.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,8 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
 
             const context = await platform.browser.newContext();
             const page = await context.newPage();
+            const requests = [];
+            page.on('request', (req) => requests.push(req.url()));
             page.on('pageerror', (err) => platform.pageErrors.push(`admin: ${err.message}`));
             page.on('dialog', (d) => d.accept());
             await page.goto(`${platform.base}/admin.html#token=${admin}`);
@@ -75,8 +78,8 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
             assert.equal(await row.locator('.rec-status').getAttribute('data-status'), 'ready');
             assert.equal(await row.locator('td.kind').textContent(), 'stage slot');
             assert.equal(await page.locator(`tr[data-id="${comp.id}"] td.kind`).textContent(), 'composite');
-            assert.match(await row.getByRole('link', { name: 'Replay' }).getAttribute('href'),
-                new RegExp(`^replay\\.html#rec=${rec.id}&token=`));
+            assert.equal(await row.getByRole('link', { name: 'Replay' }).getAttribute('href'),
+                `replay.html#rec=${rec.id}`);
             // The kind filter.
             await page.selectOption('#filter-kind', 'composite');
             await page.getByRole('button', { name: 'Filter' }).click();
@@ -126,6 +129,10 @@ describe('admin review of recordings', { timeout: 240000 }, () => {
                 document.querySelectorAll('#recording-rows tr').length === 0 && document.body.dataset.count === '0'));
             assert.equal(await page.locator('#empty').isVisible(), true);
             assert.deepEqual(await list(''), []);
+            // The media went through signed URLs; the token never left the
+            // Authorization header.
+            assert.ok(requests.some((u) => u.includes(`/media/recordings/${rec.id}.webm?purpose=play&`)));
+            assert.deepEqual(requests.filter((u) => u.includes(admin) || /[?&]token=/.test(u)), []);
         } catch (err) {
             failed = true;
             throw err;

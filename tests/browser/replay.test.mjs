@@ -161,8 +161,13 @@ describe('replay page', { timeout: 300000 }, () => {
             await api('POST', `/api/recordings/${track.id}/publish`);
             await vpage.reload();
             await waitFor('the viewer replay', () => vpage.evaluate(() => document.body.dataset.state === 'ready'));
-            // The composite is not published: the viewer gets the slot file.
+            // The composite is not published: the viewer gets the slot file,
+            // through a signed URL valid while it stays published.
             assert.equal(await vpage.evaluate(() => document.body.dataset.playing), track.id);
+            assert.match(await vpage.evaluate(() => document.querySelector('#video').getAttribute('src')),
+                new RegExp(`^/media/recordings/${track.id}\\.webm\\?purpose=play&scope=published&exp=\\d+&sig=`));
+            await vpage.evaluate(() => { const v = document.querySelector('#video'); v.muted = true; return v.play(); });
+            await waitFor('the viewer replay playing', () => vpage.evaluate(() => document.querySelector('#video').currentTime > 0.5));
             assert.equal(await vpage.locator('#chapter-list button').count(), 1);
         } catch (err) {
             failed = true;

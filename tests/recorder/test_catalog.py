@@ -143,8 +143,14 @@ class CatalogTest(unittest.IsolatedAsyncioTestCase):
             r = self.get(server, media, admin, {"Range": "bytes=%d-%d"
                                                 % (len(content) + 5, len(content) + 50)})
             self.assertEqual(r.status, 416)
-            # <video> passes the token in the query string.
+            # A token in the query string is refused; <video> gets a signed
+            # URL instead (tests/recorder/test_media_url.py).
             r = self.get(server, media + "?token=" + admin, None, {"Range": "bytes=10-19"})
+            self.assertEqual((r.status, r.error_code()), (401, "token-in-url"))
+            r = server.request("POST", "/api/recordings/%s/media-url" % rec["id"], None,
+                               {"Authorization": "Bearer " + admin})
+            self.assertEqual(r.status, 200, r)
+            r = self.get(server, r.json()["url"], None, {"Range": "bytes=10-19"})
             self.assertEqual((r.status, r.body), (206, content[10:20]))
 
             # Viewers only once published, and only for their room.

@@ -103,6 +103,14 @@ static void test_serve_options(void)
     SC_CHECK_INT(parse(&cfg, "--turn-ttl", "59", NULL), -EINVAL);
     SC_CHECK_INT(parse(&cfg, "--turn-ttl", "600", NULL), 0);
     SC_CHECK_INT(cfg.turn_ttl_s, 600);
+
+    /* Signed recording URLs: 300 s unless told, 1 s .. a day. */
+    SC_CHECK_INT(parse(&cfg, NULL, NULL, NULL), 0);
+    SC_CHECK_INT(cfg.media_url_ttl_s, 300);
+    SC_CHECK_INT(parse(&cfg, "--media-url-ttl", "0", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--media-url-ttl", "86401", NULL), -EINVAL);
+    SC_CHECK_INT(parse(&cfg, "--media-url-ttl=1", NULL, NULL), 0);
+    SC_CHECK_INT(cfg.media_url_ttl_s, 1);
     {
         char *argv[SC_TURN_URLS_MAX + 3];
         char err[256] = "";
