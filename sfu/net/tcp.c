@@ -246,8 +246,12 @@ static void accept_some(sc_tcp *t)
             close(fd);
             continue;
         }
-        int one = 1;
+        /* A fixed send buffer (no autotuning to megabytes): what a slow
+         * viewer cannot take waits in our queue, where media is dropped
+         * first, instead of as seconds of delay in the kernel's. */
+        int one = 1, sndbuf = SC_TCP_SNDBUF;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
         c->owner = t;
         c->fd = fd;
         sc_path_set(&c->path, (struct sockaddr *)&ss, sl);

@@ -36,6 +36,7 @@ export function findBinary() {
 }
 
 export function freePort(kind) {
+    if (kind === 'media') return freeMediaPorts();
     return new Promise((res, rej) => {
         if (kind === 'tcp') {
             const srv = createServer();
@@ -53,6 +54,33 @@ export function freePort(kind) {
             });
         }
     });
+}
+
+// Whether a port is free for TCP and for UDP on 127.0.0.1.
+async function bothFree(port) {
+    const tcp = await new Promise((res) => {
+        const srv = createServer();
+        srv.once('error', () => res(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+    });
+    if (!tcp) return false;
+    return new Promise((res) => {
+        const sock = createSocket('udp4');
+        sock.once('error', () => { sock.close(); res(false); });
+        sock.bind(port, '127.0.0.1', () => sock.close(() => res(true)));
+    });
+}
+
+// A first media port with 8 consecutive ports free for UDP and TCP (media
+// worker i uses the port + i for both; ICE-TCP has the UDP numbers).
+async function freeMediaPorts() {
+    for (let attempt = 0; attempt < 200; attempt++) {
+        const first = 20000 + Math.floor(Math.random() * 40000);
+        let ok = true;
+        for (let i = 0; i < 8 && ok; i++) ok = await bothFree(first + i);
+        if (ok) return first;
+    }
+    throw new Error('no free media port range');
 }
 
 // Poll until fn() returns a truthy value; the timeout only bounds a hang,
@@ -106,7 +134,7 @@ export class Platform {
         assert.ok(existsSync(this.bin), `no stagecast binary at ${this.bin}`);
         this.dataDir = mkdtempSync(join(tmpdir(), 'stagecast-browser-'));
         this.port = await freePort('tcp');
-        this.udpPort = await freePort('udp');
+        this.udpPort = await freePort('media');
         this.base = `http://127.0.0.1:${this.port}`;
         await this.spawnServer();
         this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -20,7 +20,7 @@ import { CHROMIUM, CHROMIUM_ARGS, failureTracking, findBinary, freePort, waitFor
 const ROOM = 'browser-test';
 const run = promisify(execFile);
 const freeTcpPort = () => freePort('tcp');
-const freeUdpPort = () => freePort('udp');
+const freeUdpPort = () => freePort('media');
 
 const sum = (list, key) => list.reduce((acc, s) => acc + (s[key] || 0), 0);
 

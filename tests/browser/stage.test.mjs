@@ -128,7 +128,7 @@ describe('mic-linking: hand, invitation, guest on stage, removal', { timeout: 30
         assert.ok(existsSync(bin), `no stagecast binary at ${bin} (build it or set STAGECAST_BIN)`);
         dataDir = mkdtempSync(join(tmpdir(), 'stagecast-stage-'));
         const port = await freePort('tcp');
-        const udpPort = await freePort('udp');
+        const udpPort = await freePort('media');
         base = `http://127.0.0.1:${port}`;
         server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--udp-port', String(udpPort),
             '--data', dataDir, '--drain-timeout', '0', '--max-publishers', String(STAGE_SIZE)], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -42,15 +42,18 @@ def free_tcp_port():
 
 
 def free_udp_range(count):
-    """A first port such that `count` consecutive UDP ports are free."""
+    """A first port such that `count` consecutive ports are free for both UDP
+    and TCP (each media worker listens on both: ICE-TCP has the same
+    numbers by default)."""
     for _ in range(200):
         first = random.randint(20000, 60000 - count)
         socks = []
         try:
             for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind((HOST, first + i))
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((HOST, first + i))
             return first
         except OSError:
             continue

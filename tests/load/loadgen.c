@@ -47,6 +47,7 @@
 #include "media.h"
 #include "peer.h"
 #include "probe.h"
+#include "sfu/proto/rfc4571.h"
 #include "sfu/proto/rtp.h"
 
 #define LG_MAX_PUBLISHERS 8
@@ -71,6 +72,7 @@ typedef struct lg_opts {
     int width, height, fps, video_kbps, audio_kbps;
     bool json;
     bool sink;                 /* viewers stop reading after their first media */
+    bool tcp;                  /* viewers on ICE-TCP */
     bool gro;                  /* UDP_GRO on viewer sockets */
     bool viewers_idle;         /* the viewer thread runs SCHED_IDLE */
     bool janus;                /* --target janus */
@@ -126,6 +128,8 @@ static void usage(void)
             "  --size WxH --fps F    picture (default 640x360 at 30)\n"
             "  --json                print one JSON object on stdout\n"
             "  --sink                viewers stop reading after their first media packet\n"
+            "  --tcp                 viewers connect over ICE-TCP (RFC 6544/4571) to the\n"
+            "                        answer's passive TCP candidate; publishers stay on UDP\n"
             "                        (saturation runs: the kernel drops the rest; no loss\n"
             "                        or latency figures)\n"
             "  --target janus        Janus VideoRoom over its REST API (--url is Janus's\n"
@@ -147,7 +151,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
+           O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -158,7 +162,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "pairs", 1, 0, O_PAIRS }, { "sample", 1, 0, O_SAMPLE },
         { "video-kbps", 1, 0, O_VKBPS }, { "audio-kbps", 1, 0, O_AKBPS },
         { "size", 1, 0, O_SIZE }, { "fps", 1, 0, O_FPS }, { "json", 0, 0, O_JSON },
-        { "sink", 0, 0, O_SINK },
+        { "sink", 0, 0, O_SINK }, { "tcp", 0, 0, O_TCP },
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
         { "janus-ws-port", 1, 0, O_JWS },
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
@@ -200,6 +204,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_FPS: o->fps = atoi(optarg); break;
         case O_JSON: o->json = true; break;
         case O_SINK: o->sink = true; break;
+        case O_TCP: o->tcp = true; break;
         case O_TARGET:
             if (strcmp(optarg, "janus") != 0 && strcmp(optarg, "stagecast") != 0)
                 return -EINVAL;
@@ -221,6 +226,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     if (o->local_ip && lg_peer_set_local_ip(o->local_ip) < 0)
         return -EINVAL;
     lg_peer_set_gro(o->gro);
+    lg_peer_set_tcp(o->tcp, o->tcp && o->sink);
     if (o->publishers < 0 || o->publishers > LG_MAX_PUBLISHERS || o->viewers < 0 ||
         o->viewers > LG_MAX_VIEWERS || o->join_rate <= 0 || o->sample_every < 1 ||
         o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1)
@@ -261,9 +267,74 @@ static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
     } while (n == 256);
 }
 
+/* After a viewer's input: count its joining or failing, and a --sink
+ * viewer that has joined stops reading.  True when it did. */
+static bool viewer_settle(lg_viewers *vw, int ep, lg_peer *p, lg_peer_state before)
+{
+    if (p->state != before) {
+        if (p->state == LG_PEER_CONNECTED)
+            atomic_fetch_add(&vw->connected, 1);
+        else if (p->state == LG_PEER_FAILED)
+            atomic_fetch_add(&vw->failed, 1);
+    }
+    if (vw->sink && p->t_first_media_us && p->state == LG_PEER_CONNECTED) {
+        /* Joined: from now on only the consent timer runs (viewer_thread's
+         * tick loop walks vw->all, not the poll set). */
+        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        if (lg_peer_sink(p) == 0)
+            atomic_fetch_add(&vw->sunk, 1);
+        return true;
+    }
+    return false;
+}
+
+typedef struct tcp_input {
+    lg_viewers *vw;
+    lg_peer *p;
+    int64_t now;
+} tcp_input;
+
+static void on_tcp_frame(void *ud, uint8_t *d, size_t len)
+{
+    tcp_input *in = ud;
+    atomic_fetch_add_explicit(&in->vw->rx_packets, 1, memory_order_relaxed);
+    if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
+        atomic_fetch_add_explicit(&in->vw->rx_rtp, 1, memory_order_relaxed);
+    /* TCP has no kernel receive time: latency is taken at our read. */
+    lg_peer_input(in->p, d, len, in->now, 0, &in->vw->lat);
+}
+
+/* An ICE-TCP viewer: read a bounded amount, frame it (RFC 4571). */
+static void viewer_drain_tcp(lg_viewers *vw, int ep, lg_peer *p)
+{
+    lg_peer_state before = p->state;
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(p->fd, sc_rfc4571_space(p->rx), sc_rfc4571_room(p->rx), MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) { /* the server closed it */
+            epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+            if (p->state != LG_PEER_FAILED) {
+                p->state = LG_PEER_FAILED;
+                p->fail_reason = "TCP connection closed";
+            }
+            break;
+        }
+        uint64_t oversize = 0;
+        tcp_input in = {vw, p, lg_now_us()};
+        sc_rfc4571_consume(p->rx, (size_t)n, on_tcp_frame, &in, &oversize);
+    }
+    viewer_settle(vw, ep, p, before);
+}
+
 /* Read everything queued on one viewer's socket. */
 static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
 {
+    if (p->tcp) {
+        viewer_drain_tcp(vw, ep, p);
+        return;
+    }
+
     /* A GRO buffer holds a whole GSO send (at most 64 KiB). */
     static uint8_t bufs[LG_BATCH][65536];
     static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
@@ -326,21 +397,7 @@ static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
                 lg_peer_input(p, d, len, rx, now - rx, &vw->lat);
             }
         }
-        if (p->state != before) {
-            if (p->state == LG_PEER_CONNECTED)
-                atomic_fetch_add(&vw->connected, 1);
-            else if (p->state == LG_PEER_FAILED)
-                atomic_fetch_add(&vw->failed, 1);
-        }
-        if (vw->sink && p->t_first_media_us && p->state == LG_PEER_CONNECTED) {
-            /* Joined: from now on only the consent timer runs (viewer_thread's
-             * tick loop walks vw->all, not the poll set). */
-            epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
-            if (lg_peer_sink(p) == 0)
-                atomic_fetch_add(&vw->sunk, 1);
-            return;
-        }
-        if (n < LG_BATCH)
+        if (viewer_settle(vw, ep, p, before) || n < LG_BATCH)
             return;
     }
 }
@@ -1227,6 +1284,7 @@ int main(int argc, char **argv)
         json_object_set_new(out, "forwarded_source", json_string("viewer_rtp_received"));
     }
     json_object_set_new(out, "mode", json_string(r->o.sink ? "sink" : "full"));
+    json_object_set_new(out, "transport", json_string(r->o.tcp ? "tcp" : "udp"));
     json_object_set_new(out, "gro", json_boolean(r->o.gro));
     json_object_set_new(out, "viewers_idle", json_boolean(r->o.viewers_idle));
     json_object_set_new(out, "gro_coalesced_share",

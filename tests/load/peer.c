@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "sfu/engine/util.h"
 #include "sfu/proto/bytes.h"
 #include "sfu/proto/rtcp.h"
+#include "sfu/proto/rfc4571.h"
 #include "sfu/proto/rtp.h"
 
 #define LG_CHECK_RETRY_US 100000      /* ICE check retransmission before success */
@@ -43,6 +45,28 @@ static struct in_addr lg_local_ip = { .s_addr = 0 };
 int lg_peer_set_local_ip(const char *ip)
 {
     return inet_pton(AF_INET, ip, &lg_local_ip) == 1 ? 0 : -EINVAL;
+}
+
+/* Viewers connect over ICE-TCP (the answer's passive TCP candidate). */
+static bool lg_tcp, lg_tcp_small_rcvbuf;
+
+void lg_peer_set_tcp(bool on, bool small_rcvbuf)
+{
+    lg_tcp = on;
+    lg_tcp_small_rcvbuf = small_rcvbuf;
+}
+
+/* One packet to the server: a datagram, or an RFC 4571 frame on TCP (the
+ * socket blocks for sends, so a frame is never cut). */
+static ssize_t peer_send(lg_peer *p, const void *buf, size_t len)
+{
+    if (!p->tcp)
+        return send(p->fd, buf, len, 0);
+    uint8_t hdr[2];
+    sc_rfc4571_header(hdr, len);
+    struct iovec iov[2] = {{hdr, 2}, {(void *)buf, len}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    return sendmsg(p->fd, &m, MSG_NOSIGNAL);
 }
 
 /* UDP_GRO on viewer sockets: a GSO send reaches us as one buffer. */
@@ -113,6 +137,7 @@ void lg_peer_free(lg_peer *p)
         return;
     sc_dtls_free(p->dtls);
     sc_srtp_free(p->srtp);
+    free(p->rx);
     if (p->fd >= 0)
         close(p->fd);
     free(p);
@@ -172,8 +197,9 @@ char *lg_peer_offer(const lg_peer *p, const char *fingerprint)
     return sc_strbuf_steal(&sb);
 }
 
-/* The server's one host candidate: "a=candidate:F C udp PRIO IP PORT typ host". */
-static int find_candidate(const char *sdp, struct sockaddr_in *sa)
+/* The server's host candidate of a protocol: "a=candidate:F C udp PRIO IP
+ * PORT typ host", or "... tcp ... typ host tcptype passive". */
+static int find_candidate(const char *sdp, const char *want, struct sockaddr_in *sa)
 {
     const char *p = sdp;
 
@@ -181,7 +207,7 @@ static int find_candidate(const char *sdp, struct sockaddr_in *sa)
         char ip[64], proto[8];
         unsigned port;
         if (sscanf(p, "a=candidate:%*s %*u %7s %*u %63s %u", proto, ip, &port) == 3 &&
-            strcasecmp(proto, "udp") == 0 && port > 0 && port < 65536 &&
+            strcasecmp(proto, want) == 0 && port > 0 && port < 65536 &&
             inet_pton(AF_INET, ip, &sa->sin_addr) == 1) {
             sa->sin_family = AF_INET;
             sa->sin_port = htons((uint16_t)port);
@@ -190,6 +216,35 @@ static int find_candidate(const char *sdp, struct sockaddr_in *sa)
         p += 12;
     }
     return -ENOENT;
+}
+
+/* An ICE-TCP viewer: connected before the first check (RFC 6544 active
+ * side), reads polled without blocking, sends blocking so frames stay whole.
+ * A sink's small receive buffer is set before the connection so the window
+ * it advertises stays small too. */
+static int connect_tcp(lg_peer *p, const struct sockaddr_in *srv, char *err, size_t errlen)
+{
+    struct sockaddr_in local = { .sin_family = AF_INET };
+    struct timeval tv = { .tv_sec = 2 };
+    int one = 1;
+    p->rx = calloc(1, sizeof(*p->rx));
+    p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (!p->rx || p->fd < 0)
+        goto fail;
+    if (lg_tcp_small_rcvbuf) {
+        int small = 4096;
+        setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    }
+    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(p->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    local.sin_addr.s_addr = lg_local_ip.s_addr ? lg_local_ip.s_addr : htonl(INADDR_LOOPBACK);
+    if (bind(p->fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
+        connect(p->fd, (const struct sockaddr *)srv, sizeof(*srv)) < 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "TCP socket: %s", strerror(errno));
+    return -errno;
 }
 
 /* The remote description's transport (ICE credentials, fingerprint, DTLS
@@ -220,11 +275,14 @@ static int take_remote(lg_peer *p, const char *sdp, size_t len, sc_sdp *scratch,
     snprintf(p->srv_pwd, sizeof(p->srv_pwd), "%s", m->ice_pwd);
     snprintf(p->srv_fp_alg, sizeof(p->srv_fp_alg), "%s", m->fingerprint_alg);
     snprintf(p->srv_fp, sizeof(p->srv_fp), "%s", m->fingerprint);
-    if (find_candidate(sdp, &srv) < 0) {
-        snprintf(err, errlen, "%s has no UDP candidate", what);
+    p->tcp = lg_tcp && !p->publisher;
+    if (find_candidate(sdp, p->tcp ? "tcp" : "udp", &srv) < 0) {
+        snprintf(err, errlen, "%s has no %s candidate", what, p->tcp ? "TCP" : "UDP");
         return -EINVAL;
     }
     p->srv_addr = srv;
+    if (p->tcp)
+        return connect_tcp(p, &srv, err, errlen);
     p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (p->fd < 0)
         goto fail_errno;
@@ -359,7 +417,7 @@ static void send_check(lg_peer *p, int64_t now_us)
         return;
     }
     memcpy(p->txid, buf + 8, 12);
-    if (send(p->fd, buf, n, 0) < 0)
+    if (peer_send(p, buf, n) < 0)
         p->send_errors++;
     /* Back off like a browser (RFC 8445 RTO doubling, capped at 1.6 s) so a
      * slow server is not flooded by its own joiners' retries. */
@@ -375,7 +433,7 @@ static void send_check(lg_peer *p, int64_t now_us)
 static void dtls_send(void *ud, const uint8_t *buf, size_t len)
 {
     lg_peer *p = ud;
-    if (send(p->fd, buf, len, 0) < 0)
+    if (peer_send(p, buf, len) < 0)
         p->send_errors++;
 }
 
@@ -431,7 +489,7 @@ static void answer_check(lg_peer *p, const uint8_t *buf, size_t len)
                                               STUN_USAGE_ICE_COMPATIBILITY_RFC5245) !=
         STUN_USAGE_ICE_RETURN_SUCCESS)
         return;
-    if (send(p->fd, out, n, 0) < 0)
+    if (peer_send(p, out, n) < 0)
         p->send_errors++;
 }
 
@@ -639,6 +697,8 @@ int lg_peer_sink(lg_peer *p)
 
     if (p->fd < 0)
         return -EBADF;
+    if (p->tcp) /* it just stops reading: the server's queue for it fills */
+        return 0;
     /* 0 asks for the floor (SOCK_MIN_RCVBUF): one queued datagram fills it
      * and UDP drops the rest before any wake-up.  The SO_RXQ_OVFL counter
      * and kernel timestamps are no longer read, so they go too. */
@@ -697,7 +757,7 @@ int lg_peer_send_rtp(lg_peer *p, bool video, const uint8_t *payload, size_t len,
     sc_wr32(buf + 16 + len, (uint32_t)now_us);
     if (sc_srtp_protect_rtp(p->srtp, buf, &n, sizeof(buf)) < 0)
         return -EIO;
-    if (send(p->fd, buf, n, 0) < 0) {
+    if (peer_send(p, buf, n) < 0) {
         p->send_errors++;
         return -errno;
     }

@@ -68,6 +68,8 @@ typedef struct lg_peer {
     lg_peer_state state;
     const char *fail_reason;
     int fd;
+    bool tcp;               /* a viewer on ICE-TCP: fd is a connected TCP socket */
+    struct sc_rfc4571_rx *rx; /* its RFC 4571 reassembly (tcp) */
     int index;
     char ufrag[16], pwd[40];
     char srv_ufrag[257], srv_pwd[257];
@@ -131,6 +133,10 @@ char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
  * -EINVAL.  Call before any peer takes an answer. */
 int lg_peer_set_local_ip(const char *ip);
 void lg_peer_set_gro(bool on);
+/* Viewers connect to the answer's ICE-TCP candidate instead of UDP
+ * (publishers stay on UDP); small_rcvbuf: with a 4 KiB receive buffer (a
+ * --sink viewer's, so that it stalls the server's queue soon). */
+void lg_peer_set_tcp(bool on, bool small_rcvbuf);
 
 /* Start ICE: the first check goes out now. */
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us);
