@@ -45,6 +45,8 @@ typedef struct sc_app_counters {
     uint64_t ws_refused_unjoined;  /* upgrades refused: too many unjoined from one address */
     uint64_t log_suppressed;       /* refused-message log lines not written */
     uint64_t ws_refused_sessions;  /* publish/subscribe over the per-connection cap */
+    uint64_t sessions_refused_user; /* new sessions over --max-sessions-per-user */
+    uint64_t sessions_refused_ip;  /* new sessions over --max-sessions-per-ip */
     uint64_t sfu_events;
 } sc_app_counters;
 

@@ -261,6 +261,8 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(ws_refused_unjoined);
     SIG(log_suppressed);
     SIG(ws_refused_sessions);
+    SIG(sessions_refused_user);
+    SIG(sessions_refused_ip);
     SIG(sfu_events);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",

@@ -406,6 +406,18 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     return 0;
 }
 
+/* The client's network address: a data channel's is the address of the
+ * session it rides on. */
+static const char *client_addr(sc_ws_client *c)
+{
+    sc_session_entry *e;
+
+    if (!c->dc_session)
+        return c->peer;
+    e = sc_rooms_find_session(c->app->rooms, c->dc_session);
+    return e ? e->peer : "";
+}
+
 static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
 {
     json_t *sdp = json_object_get(msg, "sdp");
@@ -427,9 +439,9 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
                    c->app->cfg->max_sessions_per_ws);
         return;
     }
-    status = sc_session_open(c->app, &c->tok, c->room, kind, json_string_value(sdp),
-                             json_string_length(sdp), c, &answer, &sid, &code, err,
-                             sizeof(err));
+    status = sc_session_open(c->app, &c->tok, c->room, client_addr(c), kind,
+                             json_string_value(sdp), json_string_length(sdp), c, &answer, &sid,
+                             &code, err, sizeof(err));
     if (status) {
         send_error(c, id, code, "%s", err);
         return;
@@ -779,7 +791,7 @@ static void close_owned(void *ud, sc_session_entry *e)
 {
     sc_app *app = ud;
     if (app->sfu && !e->closing && sc_sfu_close_session(app->sfu, e->id) == 0)
-        e->closing = true;
+        sc_rooms_session_closing(app->rooms, e);
 }
 
 static void client_free(sc_ws_client *c)
@@ -1148,7 +1160,7 @@ void sc_ws_client_close(sc_ws_client *c, const char *reason)
         /* Not sc_session_close: it may finish the session (and free this
          * client) at once, and kicks call this while walking the room. */
         if (e && !e->closing && c->app->sfu && sc_sfu_close_session(c->app->sfu, e->id) == 0)
-            e->closing = true;
+            sc_rooms_session_closing(c->app->rooms, e);
         c->close_when_sent = true;
         return;
     }

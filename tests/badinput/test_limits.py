@@ -1,9 +1,10 @@
-"""Limits on the WebSocket front door (issue 16): a /ws connection that
-never joins is closed after --ws-join-timeout; one address cannot hold more
-than --max-unjoined-per-ip connections that have not joined (the health
-check and other people keep working); a flood of refused messages writes a
-bounded number of log lines, with the rest counted.  Run by
-tests/badinput/run inside a network namespace with only loopback."""
+"""Limits on the front door (issue 16): a /ws connection that never joins
+is closed after --ws-join-timeout; one address cannot hold more than
+--max-unjoined-per-ip connections that have not joined (the health check and
+other people keep working); one user and one address hold a bounded number
+of media sessions in a room; a flood of refused messages writes a bounded
+number of log lines, with the rest counted.  Run by tests/badinput/run
+inside a network namespace with only loopback."""
 
 import asyncio
 import os
@@ -14,10 +15,16 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
+import rtc  # noqa: E402
 import stagecast  # noqa: E402
 import wsclient  # noqa: E402
 
 ROOM = "limits"
+
+
+def recvonly_offer():
+    """A real (aiortc) viewer offer; the server takes the same one again."""
+    return asyncio.run(rtc.recvonly_offer())
 
 
 class Limits(unittest.TestCase):
@@ -32,8 +39,9 @@ class Limits(unittest.TestCase):
         self.addCleanup(ws.close)
         return ws
 
-    def join(self, server, ws):
-        msg = ws.request({"type": "join", "id": "j", "token": server.token(ROOM, "viewer")},
+    def join(self, server, ws, token=None):
+        msg = ws.request({"type": "join", "id": "j",
+                          "token": token or server.token(ROOM, "viewer")},
                          want=("joined", "error"))
         self.assertEqual(msg.get("type"), "joined", msg)
 
@@ -78,20 +86,10 @@ class Limits(unittest.TestCase):
     def test_media_sessions_per_connection(self):
         """One socket holds at most --max-sessions-per-ws media sessions;
         ending one makes room again."""
-        from aiortc import RTCPeerConnection
-
-        async def offer():
-            pc = RTCPeerConnection()
-            pc.addTransceiver("video", direction="recvonly")
-            await pc.setLocalDescription(await pc.createOffer())
-            sdp = pc.localDescription.sdp
-            await pc.close()
-            return sdp
-
         server = self.start("--max-sessions-per-ws", "2")
         ws = self.connect(server)
         self.join(server, ws)
-        sdp = asyncio.run(offer())
+        sdp = recvonly_offer()
         sessions = []
         for i in range(2):
             r = ws.request({"type": "subscribe", "id": "s%d" % i, "sdp": sdp})
@@ -108,6 +106,72 @@ class Limits(unittest.TestCase):
         other = self.connect(server)
         self.join(server, other)
         r = other.request({"type": "subscribe", "id": "o", "sdp": sdp})
+        self.assertEqual(r.get("type"), "answer", r)
+
+    def assert_too_many(self, r):
+        self.assertEqual(r.status, 429, r)
+        self.assertEqual(r.error_code(), "too-many-sessions", r)
+
+    def test_sessions_per_user(self):
+        """One viewer token opening 200 WHEP sessions in a room gets
+        --max-sessions-per-user (default 10) and 429 too-many-sessions for
+        the rest, over WHEP and /ws alike, while another viewer still joins;
+        ending a session gives its place back at once."""
+        server = self.start()
+        sdp = recvonly_offer()
+        tok = server.token(ROOM, "viewer")
+        created = []
+        for _ in range(200):
+            r = server.whep(ROOM, sdp, tok)
+            if r.status == 201:
+                created.append(r.headers["location"])
+            else:
+                self.assert_too_many(r)
+        self.assertEqual(len(created), 10)
+        # The same user over the WebSocket counts against the same allowance.
+        ws = self.connect(server)
+        self.join(server, ws, tok)
+        r = ws.request({"type": "subscribe", "id": "s", "sdp": sdp})
+        self.assertEqual(r.get("code"), "too-many-sessions", r)
+        # Someone else is not locked out, in this room or another.
+        other = server.token(ROOM, "viewer")
+        self.assertEqual(server.whep(ROOM, sdp, other).status, 201)
+        self.assertEqual(server.whep("elsewhere", sdp, server.token("elsewhere", "viewer")).status,
+                         201)
+        stats = server.stats(server.admin_token())
+        self.assertEqual(stats["sessions_refused_user"], 191)
+        self.assertEqual(stats["sessions_refused_ip"], 0)
+        metrics = server.request("GET", "/metrics", None,
+                                 {"Authorization": "Bearer " + server.admin_token()})
+        self.assertIn(b"\nstagecast_sessions_refused_user_total 191\n", metrics.body)
+        # A session that ends makes room for the next.
+        self.assertEqual(server.delete(created[0], tok).status, 200)
+        self.assertEqual(server.whep(ROOM, sdp, tok).status, 201)
+        self.assert_too_many(server.whep(ROOM, sdp, tok))
+
+    def test_sessions_per_address(self):
+        """One address holds at most --max-sessions-per-ip sessions in a
+        room, whoever's tokens they use."""
+        server = self.start("--max-sessions-per-ip", "3")
+        sdp = recvonly_offer()
+        toks = [server.token(ROOM, "viewer") for _ in range(5)]
+        created = []
+        for tok in toks[:3]:
+            r = server.whep(ROOM, sdp, tok)
+            self.assertEqual(r.status, 201, r)
+            created.append((r.headers["location"], tok))
+        self.assert_too_many(server.whep(ROOM, sdp, toks[3]))
+        ws = self.connect(server)
+        self.join(server, ws, toks[4])
+        r = ws.request({"type": "subscribe", "id": "s", "sdp": sdp})
+        self.assertEqual(r.get("code"), "too-many-sessions", r)
+        # Another room is counted apart.
+        self.assertEqual(server.whep("elsewhere", sdp, server.token("elsewhere", "viewer")).status,
+                         201)
+        self.assertEqual(server.stats(server.admin_token())["sessions_refused_ip"], 2)
+        loc, tok = created[0]
+        self.assertEqual(server.delete(loc, tok).status, 200)
+        r = ws.request({"type": "subscribe", "id": "s2", "sdp": sdp})
         self.assertEqual(r.get("type"), "answer", r)
 
     def test_refused_message_flood_logs_little(self):
