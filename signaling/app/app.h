@@ -47,6 +47,7 @@ typedef struct sc_app_counters {
     uint64_t ws_refused_sessions;  /* publish/subscribe over the per-connection cap */
     uint64_t sessions_refused_user; /* new sessions over --max-sessions-per-user */
     uint64_t sessions_refused_ip;  /* new sessions over --max-sessions-per-ip */
+    uint64_t http_headers_too_large; /* requests lws closed: headers over 16 KiB */
     uint64_t sfu_events;
 } sc_app_counters;
 
