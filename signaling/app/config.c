@@ -136,6 +136,11 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--max-sessions-per-ip", "N", max_sessions_per_ip, 0, 1000000,
             SC_STR(SC_DEFAULT_MAX_SESSIONS_PER_IP),
             "media sessions one client address may hold in a room; 0 = no limit"),
+    INT_OPT(sc_config, "--max-connections", "N", max_connections, 0, 100000000,
+            "0 (derived)",
+            "connections held at once (HTTP, WebSocket; a page or recording being sent counts "
+            "one more); past it new ones are closed at once.  0: the descriptor limit (ulimit -n) "
+            "less what is open at start, 32 and a sixteenth, kept for recordings and the like"),
     INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
             SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
             "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "

@@ -89,6 +89,8 @@ typedef struct sc_config {
     int max_sessions_per_ws;       /* media sessions one /ws connection may hold */
     int max_sessions_per_user;     /* per room and token sub, WHIP/WHEP and /ws; 0 = no limit */
     int max_sessions_per_ip;       /* per room and client address; 0 = no limit */
+    int max_connections;           /* descriptors the front end may hold; 0 = derived
+                                      from the descriptor limit (conns.h) */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
     char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
     int n_turn_urls;

@@ -17,6 +17,7 @@
 #include "sfu/sfu.h"
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/conns.h"
 #include "signaling/http/pages.h"
 #include "signaling/http/refuse.h"
 #include "signaling/http/tls.h"
@@ -55,6 +56,8 @@ typedef struct conn {
     const sc_http_route *route;
     char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
     bool page;          /* the reply is the page at req.path (pages.h) */
+    bool file_counted;  /* a page or recording being sent holds a descriptor of
+                           the connection budget (conns.h) */
     /* A recording being streamed (catalog.c opened it): headers first,
      * then MEDIA_CHUNK bytes per writeable callback. */
     bool media_open;
@@ -263,6 +266,10 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(sessions_refused_user);
     SIG(sessions_refused_ip);
     SIG(http_headers_too_large);
+    SIG(http_connections);
+    SIG(http_files_open);
+    SIG(http_connections_max);
+    SIG(http_connections_refused);
     SIG(sfu_events);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",
@@ -418,8 +425,17 @@ void sc_http_allow_string(unsigned m, char *out, size_t len)
 
 /* ---- request life cycle ------------------------------------------------------ */
 
-static void request_reset(conn *c)
+/* A page or recording counted in the connection budget is sent (or gone). */
+static void file_release(sc_app *app, conn *c)
 {
+    if (c->file_counted)
+        sc_conns_file_done(app);
+    c->file_counted = false;
+}
+
+static void request_reset(sc_app *app, conn *c)
+{
+    file_release(app, c);
     if (c->media_open)
         close(c->media_fd);
     c->media_open = false;
@@ -539,10 +555,24 @@ static void finish_reply(struct lws *wsi, conn *c)
     lws_callback_on_writable(wsi);
 }
 
+/* The answer when the connection budget has no room for a file. */
+static void too_many_connections(sc_http_reply *rep)
+{
+    sc_http_error(rep, 503, "too-many-connections",
+                  "the server holds all the connections and files it may: try again shortly");
+    rep->retry_after = 1;
+}
+
 static void run_route(sc_app *app, struct lws *wsi, conn *c)
 {
     c->route->fn(app, c->route, &c->req, c->args, &c->rep);
+    if (c->rep.file && !sc_conns_file_admit(app)) {
+        close(c->rep.file_fd);
+        c->rep.file = false;
+        too_many_connections(&c->rep);
+    }
     if (c->rep.file) {
+        c->file_counted = true;
         /* Streamed from the writeable callback: headers first. */
         c->media_open = true;
         c->media_headers_sent = false;
@@ -562,7 +592,7 @@ static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
 {
     unsigned allowed, want;
 
-    request_reset(c);
+    request_reset(app, c);
     c->in_request = true;
     c->req.method = method_of(wsi);
     snprintf(c->req.path, sizeof(c->req.path), "%s", uri ? uri : "/");
@@ -750,7 +780,7 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
                 c->req.path, rep->action ? rep->action : "?", status);
 
     bool close_after = c->close_after;
-    request_reset(c);
+    request_reset(app, c);
     if (close_after)
         return -1;
     if (lws_http_transaction_completed(wsi))
@@ -802,7 +832,7 @@ static int write_media(sc_app *app, struct lws *wsi, conn *c)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    request_reset(c);
+    request_reset(app, c);
     if (lws_http_transaction_completed(wsi))
         return -1;
     return 0;
@@ -812,12 +842,43 @@ static int write_media(sc_app *app, struct lws *wsi, conn *c)
  * (pages.h says why). */
 static int write_page(sc_app *app, struct lws *wsi, conn *c)
 {
+    int r;
+
+    if (!sc_conns_file_admit(app)) {
+        c->page = false;
+        too_many_connections(&c->rep);
+        return write_reply(app, wsi, c);
+    }
+    c->file_counted = true;
     c->reply_ready = false;
     c->in_request = false;
-    return sc_http_page_send(app, wsi, c->req.path, c->req.peer);
+    r = sc_http_page_send(app, wsi, c->req.path, c->req.peer);
+    if (c->req.method == SC_HTTP_HEAD)
+        file_release(app, c); /* lws sent the headers and closed the file */
+    return r;
 }
 
 /* ---- the lws protocol --------------------------------------------------------- */
+
+/* The connection budget's callbacks (both vhosts): true when reason was
+ * one, with the callback's result in *r. */
+static bool conn_budget(sc_app *app, int reason, void *in, bool plain, int *r)
+{
+    *r = 0;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        *r = sc_conns_admit(app, (int)(intptr_t)in, plain) ? 0 : -1;
+        return true;
+    case LWS_CALLBACK_WSI_CREATE:
+        sc_conns_opened(app);
+        return true;
+    case LWS_CALLBACK_WSI_DESTROY:
+        sc_conns_closed(app);
+        return true;
+    default:
+        return false;
+    }
+}
 
 static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
@@ -825,9 +886,14 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
     sc_app *app = ctx ? lws_context_user(ctx) : NULL;
     conn *c = user;
+    int r;
 
     if (!app)
         return 0;
+    if (reason == LWS_CALLBACK_WSI_DESTROY && c)
+        request_reset(app, c); /* a file still counted, should lws skip CLOSED_HTTP */
+    if (conn_budget(app, reason, in, !sc_http_tls(app), &r))
+        return r;
     if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         /* lws made the vhost's SSL_CTX: kept for SIGHUP reloads. */
         if (app->http && !app->http->ssl_ctx)
@@ -860,6 +926,8 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
             return write_reply(app, wsi, c);
         return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (c)
+            file_release(app, c);
         /* lws 4.1 leaves ending a file transaction (keep-alive) to us. */
         if (lws_http_transaction_completed(wsi))
             return -1;
@@ -867,7 +935,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c)
-            request_reset(c);
+            request_reset(app, c);
         return 0;
     default:
         return 0;
@@ -897,7 +965,10 @@ static int redirect_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
     char host[256] = "", loc[1024];
     const char *uri = in;
+    int r;
 
+    if (conn_budget(app, reason, in, true, &r))
+        return r;
     if (sc_http_refuse_handles(reason))
         return sc_http_refuse_raw(app, wsi, reason, in, len);
     if (reason != LWS_CALLBACK_HTTP)

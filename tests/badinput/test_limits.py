@@ -2,12 +2,17 @@
 is closed after --ws-join-timeout; one address cannot hold more than
 --max-unjoined-per-ip connections that have not joined (the health check and
 other people keep working); one user and one address hold a bounded number
-of media sessions in a room; a flood of refused messages writes a bounded
-number of log lines, with the rest counted.  Run by tests/badinput/run
-inside a network namespace with only loopback."""
+of media sessions in a room; connections stop at --max-connections, below
+the descriptor limit, refused at once instead of lws spinning in accept();
+a flood of refused messages writes a bounded number of log lines, with the
+rest counted.  Run by tests/badinput/run inside a network namespace with
+only loopback."""
 
 import asyncio
+import http.client
+import json
 import os
+import select
 import socket
 import sys
 import time
@@ -28,8 +33,8 @@ def recvonly_offer():
 
 
 class Limits(unittest.TestCase):
-    def start(self, *args):
-        server = stagecast.Server(workers=1, extra_args=list(args)).start()
+    def start(self, *args, nofile=None):
+        server = stagecast.Server(workers=1, extra_args=list(args), nofile=nofile).start()
         self.addCleanup(server.cleanup)
         self.addCleanup(server.stop)
         return server
@@ -173,6 +178,132 @@ class Limits(unittest.TestCase):
         self.assertEqual(server.delete(loc, tok).status, 200)
         r = ws.request({"type": "subscribe", "id": "s2", "sdp": sdp})
         self.assertEqual(r.get("type"), "answer", r)
+
+    def hold(self, server, n):
+        """n idle TCP connections: (kept, refused), the refused ones those
+        the server answered or closed at once."""
+        socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            self.addCleanup(s.close)
+            socks.append(s)
+        # A refusal is written and closed as soon as the server's loop sees
+        # the connection: wait until no more come.
+        refused, seen = [], -1
+        while len(refused) != seen:
+            seen = len(refused)
+            time.sleep(0.3)
+            refused = select.select(socks, [], [], 0)[0]
+        return [s for s in socks if s not in refused], refused
+
+    def settle(self, server, admin, held):
+        """Waits until the server counts `held` connections besides the one
+        asking (the closes it has not seen yet)."""
+        def counted():
+            try:
+                return server.stats(admin)["http_connections"] == held + 1
+            except (AssertionError, OSError):  # refused: the closes are not seen yet
+                return False
+        self.assertTrue(stagecast.wait_for(counted, 10))
+        time.sleep(0.2)  # the asking connection's own close
+
+    def refusal_of(self, sock):
+        """What a refused connection got: (status line, JSON body) or None
+        when it was closed without an answer."""
+        data = b""
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        if not data:
+            return None
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n")[0].decode(), json.loads(body), head.decode().lower()
+
+    def test_connections_stop_below_the_descriptor_limit(self):
+        """Under ulimit -n 256 the server derives --max-connections below the
+        limit (and logs it); connections past it are accepted and closed at
+        once with a 503, counted, while the ones held go on: accept() never
+        fails with EMFILE, so lws never spins on it (it used to log it over
+        100,000 times a second); once a few go, it serves again."""
+        server = self.start(nofile=256)
+        admin = server.admin_token()
+        cap = server.stats(admin)["http_connections_max"]
+        self.assertGreater(cap, 128)
+        self.assertLess(cap, 256 - 32)
+        self.assertIn("at most %d connections at once" % cap, server.log_text())
+        self.settle(server, admin, 0)
+        kept, refused = self.hold(server, cap + 60)
+        self.assertEqual((len(kept), len(refused)), (cap, 60))
+        line, body, head = self.refusal_of(refused[-1])
+        self.assertIn(" 503 ", line)
+        self.assertEqual(body["error"]["code"], "too-many-connections")
+        self.assertIn("retry-after: 1", head)
+        # Refused while held, from a new connection too.
+        with self.assertRaises((OSError, http.client.HTTPException, AssertionError)):
+            r = server.request("GET", "/healthz", timeout=5)
+            self.assertEqual(r.status, 200)  # (a 503 answer raises here)
+        # A few go: the health check is served again.
+        for s in kept[:5]:
+            s.close()
+        self.assertTrue(stagecast.wait_for(lambda: self.healthz(server) == 200, 10))
+        stats = server.stats(admin)
+        self.assertGreaterEqual(stats["http_connections_refused"], 61)  # and /healthz
+        log = server.log_text()
+        self.assertNotIn("accept", log)
+        self.assertLessEqual(log.count("refusing new ones"), 2)
+        # All go: everything is back.
+        for s in kept:
+            s.close()
+        self.assertTrue(stagecast.wait_for(
+            lambda: server.stats(admin)["http_connections"] <= 2, 10))
+        self.assertEqual(server.request("GET", "/viewer.html").status, 200)
+
+    def healthz(self, server):
+        try:
+            return server.request("GET", "/healthz", timeout=2).status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def test_connection_limit_counts_files(self):
+        """--max-connections N: N held, the next refused (503
+        too-many-connections, Retry-After); a page being sent holds one
+        more, so with N - 1 held a page is refused while the API answers."""
+        server = self.start("--max-connections", "20")
+        admin = server.admin_token()
+        self.assertEqual(server.stats(admin)["http_connections_max"], 20)
+        self.settle(server, admin, 0)
+        kept, refused = self.hold(server, 21)
+        self.assertEqual((len(kept), len(refused)), (20, 1))
+        self.assertEqual(self.refusal_of(refused[0])[1]["error"]["code"],
+                         "too-many-connections")
+        for s in kept:
+            s.close()
+        self.settle(server, admin, 0)
+        # N - 1 held and the one asking for a page: no room for the file.
+        kept, _ = self.hold(server, 19)
+        self.assertEqual(len(kept), 19)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/viewer.html")
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 503, body)
+        self.assertEqual(body["error"]["code"], "too-many-connections")
+        self.assertEqual(r.getheader("retry-after"), "1")
+        # The same connection: what needs no file is answered.
+        conn.request("GET", "/api/health")
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        conn.close()
+        kept[0].close()
+        self.assertTrue(stagecast.wait_for(
+            lambda: server.request("GET", "/viewer.html").status == 200, 10))
 
     def test_refused_message_flood_logs_little(self):
         server = self.start()
