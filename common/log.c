@@ -22,6 +22,16 @@ int sc_log_set_level(const char *name)
     return -EINVAL;
 }
 
+bool sc_log_window_roll(sc_log_window *w, int64_t now_ms, int64_t window_ms, unsigned *suppressed)
+{
+    if (now_ms - w->start_ms < window_ms)
+        return false;
+    *suppressed = w->suppressed;
+    w->start_ms = now_ms;
+    w->lines = w->suppressed = 0;
+    return *suppressed > 0;
+}
+
 static bool log_json;
 
 int sc_log_set_format(const char *name)

@@ -4,6 +4,8 @@
 #define SC_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef enum sc_log_level {
     SC_LOG_ERROR = 0,
@@ -28,6 +30,19 @@ void sc__log(sc_log_level level, const char *topic, const char *fmt, ...)
         if ((level) <= sc_log_threshold)                                               \
             sc__log((level), (topic), __VA_ARGS__);                                    \
     } while (0)
+/* A budget of log lines per window of time, for lines a peer can cause:
+ * the caller writes a line while lines < its limit (counting it) and
+ * counts it in suppressed otherwise. */
+typedef struct sc_log_window {
+    int64_t start_ms;
+    unsigned lines, suppressed;
+} sc_log_window;
+
+/* Starts a new window once the current one (window_ms long from start_ms)
+ * is over; true when it did and the old one suppressed lines, their number
+ * in *suppressed (the caller sums them up in one line). */
+bool sc_log_window_roll(sc_log_window *w, int64_t now_ms, int64_t window_ms, unsigned *suppressed);
+
 #define SC_ERROR(topic, ...) SC_LOG(SC_LOG_ERROR, topic, __VA_ARGS__)
 #define SC_WARN(topic, ...) SC_LOG(SC_LOG_WARN, topic, __VA_ARGS__)
 #define SC_INFO(topic, ...) SC_LOG(SC_LOG_INFO, topic, __VA_ARGS__)

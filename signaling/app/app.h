@@ -45,6 +45,13 @@ typedef struct sc_app_counters {
     uint64_t ws_refused_unjoined;  /* upgrades refused: too many unjoined from one address */
     uint64_t log_suppressed;       /* refused-message log lines not written */
     uint64_t ws_refused_sessions;  /* publish/subscribe over the per-connection cap */
+    uint64_t sessions_refused_user; /* new sessions over --max-sessions-per-user */
+    uint64_t sessions_refused_ip;  /* new sessions over --max-sessions-per-ip */
+    uint64_t http_headers_too_large; /* requests lws closed: headers over 16 KiB */
+    uint64_t http_connections;     /* open now (conns.h) */
+    uint64_t http_files_open;      /* pages and recordings being sent now */
+    uint64_t http_connections_max; /* the budget of the two (--max-connections) */
+    uint64_t http_connections_refused; /* closed at once: the budget was spent */
     uint64_t sfu_events;
 } sc_app_counters;
 

@@ -140,6 +140,18 @@ static const opt_spec serve_opts[] = {
     INT_OPT(sc_config, "--max-sessions-per-ws", "N", max_sessions_per_ws, 1, 1000,
             SC_STR(SC_DEFAULT_MAX_SESSIONS_PER_WS),
             "media sessions (publish + subscribe) one /ws connection may hold at once"),
+    INT_OPT(sc_config, "--max-sessions-per-user", "N", max_sessions_per_user, 0, 1000000,
+            SC_STR(SC_DEFAULT_MAX_SESSIONS_PER_USER),
+            "media sessions one user (token sub) may hold in a room, over WHIP, WHEP and /ws "
+            "together; 0 = no limit"),
+    INT_OPT(sc_config, "--max-sessions-per-ip", "N", max_sessions_per_ip, 0, 1000000,
+            SC_STR(SC_DEFAULT_MAX_SESSIONS_PER_IP),
+            "media sessions one client address may hold in a room; 0 = no limit"),
+    INT_OPT(sc_config, "--max-connections", "N", max_connections, 0, 100000000,
+            "0 (derived)",
+            "connections held at once (HTTP, WebSocket; a page or recording being sent counts "
+            "one more); past it new ones are closed at once.  0: the descriptor limit (ulimit -n) "
+            "less what is open at start, 32 and a sixteenth, kept for recordings and the like"),
     INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
             SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
             "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "
@@ -205,6 +217,8 @@ void sc_config_defaults(sc_config *cfg)
     cfg->ws_join_timeout_s = SC_DEFAULT_WS_JOIN_TIMEOUT;
     cfg->max_unjoined_per_ip = SC_DEFAULT_MAX_UNJOINED_PER_IP;
     cfg->max_sessions_per_ws = SC_DEFAULT_MAX_SESSIONS_PER_WS;
+    cfg->max_sessions_per_user = SC_DEFAULT_MAX_SESSIONS_PER_USER;
+    cfg->max_sessions_per_ip = SC_DEFAULT_MAX_SESSIONS_PER_IP;
     cfg->turn_ttl_s = SC_DEFAULT_TURN_TTL;
     cfg->media_url_ttl_s = SC_DEFAULT_MEDIA_URL_TTL;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);

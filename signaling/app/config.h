@@ -36,6 +36,12 @@
 #define SC_DEFAULT_MAX_SESSIONS_PER_WS 8  /* a page needs 1-3 (publish, view, stage) */
 #define SC_DEFAULT_MAX_UNJOINED_PER_IP 32  /* a whole office behind one NAT joins
                                               within seconds; a flood does not */
+/* Media sessions per room: a page holds 1-3 (publish, view, the stage), a
+ * user a few tabs or devices; a whole office behind one NAT address watches
+ * one all-hands, yet one address alone cannot fill a room of
+ * SC_DEFAULT_MAX_VIEWERS. */
+#define SC_DEFAULT_MAX_SESSIONS_PER_USER 10
+#define SC_DEFAULT_MAX_SESSIONS_PER_IP 500
 #define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
 #define SC_DEFAULT_MEDIA_URL_TTL 300       /* seconds a signed recording URL lasts */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
@@ -88,6 +94,10 @@ typedef struct sc_config {
     int ws_join_timeout_s;         /* a /ws connection must join within this */
     int max_unjoined_per_ip;       /* /ws connections not yet joined, per address */
     int max_sessions_per_ws;       /* media sessions one /ws connection may hold */
+    int max_sessions_per_user;     /* per room and token sub, WHIP/WHEP and /ws; 0 = no limit */
+    int max_sessions_per_ip;       /* per room and client address; 0 = no limit */
+    int max_connections;           /* descriptors the front end may hold; 0 = derived
+                                      from the descriptor limit (conns.h) */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
     char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
     int n_turn_urls;

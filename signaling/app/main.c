@@ -17,6 +17,7 @@
 #include "sfu/sfu.h"
 #include "signaling/app/config.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/conns.h"
 #include "signaling/http/http.h"
 #include "signaling/http/ws.h"
 #include "signaling/recordings/catalog.h"
@@ -188,6 +189,8 @@ static int cmd_serve(int argc, char **argv)
     }
     app->sfu = sfu;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Everything long-lived is open: what is left of the descriptors. */
+    sc_conns_fix(app);
 
     printf("stagecast listening on %s://%s%s%s:%d\n", sc_http_tls(app) ? "https" : "http", strchr(cfg.listen_addr, ':') ? "[" : "",
            cfg.listen_addr, strchr(cfg.listen_addr, ':') ? "]" : "", sc_http_port(app));

@@ -8,17 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "signaling/http/tls.h"
-#include "signaling/api/bus.h"
 #include "sc_build_config.h"
 #include "sfu/sfu.h"
+#include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/conns.h"
+#include "signaling/http/pages.h"
+#include "signaling/http/refuse.h"
+#include "signaling/http/tls.h"
 #include "signaling/http/whip.h"
 #include "signaling/http/ws.h"
 #include "signaling/interact/interact.h"
@@ -34,9 +36,6 @@ struct sc_http {
     char cert[SC_PATH_MAX + 32];   /* what TLS serves (self-signed: DATA/tls/) */
     char key[SC_PATH_MAX + 32];
 };
-
-/* With TLS, browsers are told to keep to HTTPS for a year. */
-#define HSTS "max-age=31536000"
 
 /* Per-connection state.  One lws protocol serves both HTTP and the
  * WebSocket (a browser opening /ws names no subprotocol, so lws picks the
@@ -56,6 +55,9 @@ typedef struct conn {
                            status), or 0 */
     const sc_http_route *route;
     char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+    bool page;          /* the reply is the page at req.path (pages.h) */
+    bool file_counted;  /* a page or recording being sent holds a descriptor of
+                           the connection budget (conns.h) */
     /* A recording being streamed (catalog.c opened it): headers first,
      * then MEDIA_CHUNK bytes per writeable callback. */
     bool media_open;
@@ -261,6 +263,13 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(ws_refused_unjoined);
     SIG(log_suppressed);
     SIG(ws_refused_sessions);
+    SIG(sessions_refused_user);
+    SIG(sessions_refused_ip);
+    SIG(http_headers_too_large);
+    SIG(http_connections);
+    SIG(http_files_open);
+    SIG(http_connections_max);
+    SIG(http_connections_refused);
     SIG(sfu_events);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",
@@ -355,12 +364,48 @@ static bool route_match(const sc_http_route *r, const char *path,
     return *p == '\0';
 }
 
-static void allow_string(unsigned m, char *out, size_t len)
+/* The methods the routes of path take (HEAD with GET); *route the row
+ * taking `want`, with its arguments, or NULL. */
+static unsigned route_methods(sc_app *app, const char *path, unsigned want,
+                              const sc_http_route **route, char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX])
+{
+    unsigned allowed = 0;
+
+    *route = NULL;
+    for (size_t t = 0; app->routes && t < app->routes->tables; t++) {
+        for (size_t i = 0; i < app->routes->n[t]; i++) {
+            const sc_http_route *r = &app->routes->rows[t][i];
+            char a[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+            if (!route_match(r, path, a))
+                continue;
+            allowed |= r->methods;
+            if (r->methods & want) {
+                *route = r;
+                memcpy(args, a, sizeof(a));
+            }
+        }
+    }
+    return allowed & SC_HTTP_GET ? allowed | SC_HTTP_HEAD : allowed;
+}
+
+unsigned sc_http_methods(sc_app *app, const char *path)
+{
+    const sc_http_route *route;
+    char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
+    unsigned m = route_methods(app, path, 0, &route, args);
+
+    if (!m && sc_http_page(app, path, NULL, 0))
+        m = SC_HTTP_GET | SC_HTTP_HEAD;
+    return m;
+}
+
+void sc_http_allow_string(unsigned m, char *out, size_t len)
 {
     static const struct {
         unsigned bit;
         const char *name;
     } names[] = {{SC_HTTP_GET, "GET"},
+                 {SC_HTTP_HEAD, "HEAD"},
                  {SC_HTTP_POST, "POST"},
                  {SC_HTTP_PATCH, "PATCH"},
                  {SC_HTTP_DELETE, "DELETE"},
@@ -378,109 +423,19 @@ static void allow_string(unsigned m, char *out, size_t len)
     }
 }
 
-/* ---- static pages ---------------------------------------------------------- */
-
-static const struct {
-    const char *ext;
-    const char *type;
-} mime_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".mjs", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
-    {".json", "application/json"},
-    {".svg", "image/svg+xml"},
-    {".png", "image/png"},
-    {".ico", "image/x-icon"},
-    {".map", "application/json"},
-    {".txt", "text/plain; charset=utf-8"},
-};
-
-static const char *mime_for(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/'))
-        return NULL;
-    for (size_t i = 0; i < sizeof(mime_types) / sizeof(mime_types[0]); i++)
-        if (strcmp(dot, mime_types[i].ext) == 0)
-            return mime_types[i].type;
-    return NULL;
-}
-
-/* Pages live at the top level (*.html) or under /js/, /css/, /img/.  Only
- * [A-Za-z0-9._-] in segments, none starting with '.', so neither "..",
- * hidden files nor encoded tricks reach the file system. */
-static bool static_path_ok(const char *path)
-{
-    const char *seg = path;
-    int depth = 0;
-
-    if (path[0] != '/' || strlen(path) > 200)
-        return false;
-    if (strncmp(path, "/js/", 4) && strncmp(path, "/css/", 5) && strncmp(path, "/img/", 5) &&
-        strchr(path + 1, '/'))
-        return false;
-    for (const char *p = path + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            if (p == seg + 1 || seg[1] == '.')
-                return false; /* empty or dot segment */
-            depth++;
-            if (*p == '\0')
-                break;
-            seg = p;
-            continue;
-        }
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '.' || *p == '_' || *p == '-'))
-            return false;
-    }
-    return depth <= 4;
-}
-
-/* Returns the lws callback result, or 1 when the caller must reply itself
- * (c->rep filled). */
-static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t **p,
-                   uint8_t *end);
-
-static int serve_static(sc_app *app, struct lws *wsi, conn *c)
-{
-    const char *path = strcmp(c->req.path, "/") == 0 ? "/index.html" : c->req.path;
-    char file[SC_PATH_MAX + 256];
-    uint8_t hdr[256], *p = hdr, *end = hdr + sizeof(hdr);
-    const char *mime;
-    struct stat st;
-    int n;
-
-    c->rep.action = "serving a page";
-    mime = mime_for(path);
-    if (!static_path_ok(path) || !mime) {
-        sc_http_error(&c->rep, 404, "not-found", "no such page");
-        return 1;
-    }
-    snprintf(file, sizeof(file), "%s%s", app->cfg->ui_dir, path);
-    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
-        sc_http_error(&c->rep, 404, "not-found", "no such page");
-        return 1;
-    }
-    if (lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
-                                    (const uint8_t *)"no-cache", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
-                                    (const uint8_t *)"nosniff", 7, &p, end) ||
-        (app->http->tls && add_hdr(wsi, "strict-transport-security:", HSTS, &p, end)))
-        return -1;
-    app->stats.http_requests++;
-    SC_DEBUG("http", "%s GET %s (serving a page)", c->req.peer, c->req.path);
-    c->in_request = false;
-    n = lws_serve_http_file(wsi, file, mime, (const char *)hdr, (int)(p - hdr));
-    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-        return -1;
-    return 0;
-}
-
 /* ---- request life cycle ------------------------------------------------------ */
 
-static void request_reset(conn *c)
+/* A page or recording counted in the connection budget is sent (or gone). */
+static void file_release(sc_app *app, conn *c)
 {
+    if (c->file_counted)
+        sc_conns_file_done(app);
+    c->file_counted = false;
+}
+
+static void request_reset(sc_app *app, conn *c)
+{
+    file_release(app, c);
     if (c->media_open)
         close(c->media_fd);
     c->media_open = false;
@@ -498,6 +453,7 @@ static void request_reset(conn *c)
     c->close_after = false;
     c->framing = 0;
     c->route = NULL;
+    c->page = false;
 }
 
 static sc_http_method method_of(struct lws *wsi)
@@ -508,7 +464,8 @@ static sc_http_method method_of(struct lws *wsi)
     } map[] = {
         {WSI_TOKEN_GET_URI, SC_HTTP_GET},         {WSI_TOKEN_POST_URI, SC_HTTP_POST},
         {WSI_TOKEN_OPTIONS_URI, SC_HTTP_OPTIONS}, {WSI_TOKEN_PATCH_URI, SC_HTTP_PATCH},
-        {WSI_TOKEN_DELETE_URI, SC_HTTP_DELETE},
+        {WSI_TOKEN_DELETE_URI, SC_HTTP_DELETE},   {WSI_TOKEN_HEAD_URI, SC_HTTP_HEAD},
+        {WSI_TOKEN_PUT_URI, SC_HTTP_PUT},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (lws_hdr_total_length(wsi, map[i].tok) > 0)
@@ -524,6 +481,8 @@ static const char *method_name(sc_http_method m)
     case SC_HTTP_OPTIONS: return "OPTIONS";
     case SC_HTTP_PATCH: return "PATCH";
     case SC_HTTP_DELETE: return "DELETE";
+    case SC_HTTP_HEAD: return "HEAD";
+    case SC_HTTP_PUT: return "PUT";
     default: return "(other method)";
     }
 }
@@ -596,10 +555,24 @@ static void finish_reply(struct lws *wsi, conn *c)
     lws_callback_on_writable(wsi);
 }
 
+/* The answer when the connection budget has no room for a file. */
+static void too_many_connections(sc_http_reply *rep)
+{
+    sc_http_error(rep, 503, "too-many-connections",
+                  "the server holds all the connections and files it may: try again shortly");
+    rep->retry_after = 1;
+}
+
 static void run_route(sc_app *app, struct lws *wsi, conn *c)
 {
     c->route->fn(app, c->route, &c->req, c->args, &c->rep);
+    if (c->rep.file && !sc_conns_file_admit(app)) {
+        close(c->rep.file_fd);
+        c->rep.file = false;
+        too_many_connections(&c->rep);
+    }
     if (c->rep.file) {
+        c->file_counted = true;
         /* Streamed from the writeable callback: headers first. */
         c->media_open = true;
         c->media_headers_sent = false;
@@ -617,44 +590,35 @@ static void run_route(sc_app *app, struct lws *wsi, conn *c)
 
 static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
 {
-    unsigned allowed = 0;
+    unsigned allowed, want;
 
-    request_reset(c);
+    request_reset(app, c);
     c->in_request = true;
     c->req.method = method_of(wsi);
     snprintf(c->req.path, sizeof(c->req.path), "%s", uri ? uri : "/");
     read_headers(wsi, c);
     c->rep.action = "routing";
 
-    for (size_t t = 0; app->routes && t < app->routes->tables; t++) {
-        for (size_t i = 0; i < app->routes->n[t]; i++) {
-            const sc_http_route *r = &app->routes->rows[t][i];
-            char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX];
-            if (!route_match(r, c->req.path, args))
-                continue;
-            allowed |= r->methods;
-            if (r->methods & c->req.method) {
-                c->route = r;
-                memcpy(c->args, args, sizeof(args));
-            }
-        }
+    /* A HEAD is the GET without its body. */
+    want = c->req.method == SC_HTTP_HEAD ? SC_HTTP_GET : c->req.method;
+    allowed = route_methods(app, c->req.path, want, &c->route, c->args);
+    if (!allowed && sc_http_page(app, c->req.path, NULL, 0)) {
+        allowed = SC_HTTP_GET | SC_HTTP_HEAD;
+        c->page = want == SC_HTTP_GET;
+        c->rep.action = "serving a page";
     }
     if (allowed && c->req.method == SC_HTTP_OPTIONS) {
         c->rep.action = "answering a CORS preflight";
         c->rep.status = 204;
-        allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
-    } else if (allowed && !c->route) {
-        allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
+        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
+    } else if (allowed && !c->route && !c->page) {
+        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
         sc_http_error(&c->rep, 405, "method-not-allowed", "%s is not allowed on %s",
                       method_name(c->req.method), c->req.path);
     } else if (!allowed) {
-        if (c->req.method == SC_HTTP_GET && strncmp(c->req.path, "/api/", 5) != 0) {
-            int r = serve_static(app, wsi, c);
-            if (r != 1)
-                return r;
-        } else {
-            sc_http_error(&c->rep, 404, "not-found", "no such resource");
-        }
+        sc_http_error(&c->rep, 404, "not-found", "%s",
+                      want == SC_HTTP_GET && strncmp(c->req.path, "/api/", 5) != 0
+                          ? "no such page" : "no such resource");
     }
 
     if (c->framing) {
@@ -680,7 +644,7 @@ static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
         finish_reply(wsi, c);
         return 0;
     }
-    if (c->rep.status) {
+    if (c->rep.status || c->page) {
         /* Decided already; a body, if any, is read and dropped first. */
         if (c->content_length > 0)
             c->deferred = true;
@@ -739,6 +703,13 @@ static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t
                                        (int)strlen(value), p, end);
 }
 
+void sc_http_count(sc_app *app, int status)
+{
+    app->stats.http_requests++;
+    if (status >= SC_HTTP_STATUS_MIN && status < SC_HTTP_STATUS_MIN + SC_HTTP_STATUS_SLOTS)
+        app->stats.http_errors[status - SC_HTTP_STATUS_MIN]++;
+}
+
 static int write_reply(sc_app *app, struct lws *wsi, conn *c)
 {
     uint8_t buf[LWS_PRE + 8192], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
@@ -757,14 +728,15 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
     if (add_hdr(wsi, "access-control-allow-origin:", "*", &p, end) ||
         add_hdr(wsi, "access-control-expose-headers:", "Location, ETag, Link", &p, end) ||
         add_hdr(wsi, "cache-control:", "no-store", &p, end) ||
-        (app->http->tls && add_hdr(wsi, "strict-transport-security:", HSTS, &p, end)))
+        (app->http->tls && add_hdr(wsi, "strict-transport-security:", SC_HTTP_HSTS, &p, end)))
         return -1;
     if (c->req.method == SC_HTTP_OPTIONS && status == 204 &&
         (add_hdr(wsi, "access-control-allow-methods:", rep->allow, &p, end) ||
          add_hdr(wsi, "access-control-allow-headers:", "Authorization, Content-Type, If-Match",
                  &p, end) ||
          add_hdr(wsi, "access-control-max-age:", "86400", &p, end) ||
-         add_hdr(wsi, "accept-post:", "application/sdp", &p, end)))
+         (strstr(rep->allow, "POST") &&
+          add_hdr(wsi, "accept-post:", "application/sdp", &p, end))))
         return -1;
     char retry_after[16];
     snprintf(retry_after, sizeof(retry_after), "%d", rep->retry_after);
@@ -787,7 +759,8 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    if (rep->body_len) {
+    /* A HEAD's answer says the length of the body it leaves out. */
+    if (rep->body_len && c->req.method != SC_HTTP_HEAD) {
         uint8_t *b = malloc(LWS_PRE + rep->body_len);
         if (!b)
             return -1;
@@ -798,9 +771,7 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
             return -1;
     }
 
-    app->stats.http_requests++;
-    if (status >= SC_HTTP_STATUS_MIN && status < SC_HTTP_STATUS_MIN + SC_HTTP_STATUS_SLOTS)
-        app->stats.http_errors[status - SC_HTTP_STATUS_MIN]++;
+    sc_http_count(app, status);
     if (status >= 500)
         SC_WARN("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
                 c->req.path, rep->action ? rep->action : "?", status);
@@ -809,7 +780,7 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
                 c->req.path, rep->action ? rep->action : "?", status);
 
     bool close_after = c->close_after;
-    request_reset(c);
+    request_reset(app, c);
     if (close_after)
         return -1;
     if (lws_http_transaction_completed(wsi))
@@ -844,8 +815,10 @@ static int write_media(sc_app *app, struct lws *wsi, conn *c)
             return -1;
         c->media_headers_sent = true;
         app->stats.http_requests++;
-        SC_INFO("http", "%s GET %s (serving a recording): %d", c->req.peer, c->req.path,
-                c->media_status);
+        SC_INFO("http", "%s %s %s (serving a recording): %d", c->req.peer,
+                method_name(c->req.method), c->req.path, c->media_status);
+        if (c->req.method == SC_HTTP_HEAD)
+            c->media_left = 0; /* the headers were all it asked for */
     } else if (c->media_left) {
         size_t want = c->media_left < MEDIA_CHUNK ? (size_t)c->media_left : MEDIA_CHUNK;
         ssize_t n = pread(c->media_fd, start, want, (off_t)c->media_off);
@@ -861,13 +834,53 @@ static int write_media(sc_app *app, struct lws *wsi, conn *c)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    request_reset(c);
+    request_reset(app, c);
     if (lws_http_transaction_completed(wsi))
         return -1;
     return 0;
 }
 
+/* The page at req.path as the reply: sent from the writeable callback
+ * (pages.h says why). */
+static int write_page(sc_app *app, struct lws *wsi, conn *c)
+{
+    int r;
+
+    if (!sc_conns_file_admit(app)) {
+        c->page = false;
+        too_many_connections(&c->rep);
+        return write_reply(app, wsi, c);
+    }
+    c->file_counted = true;
+    c->reply_ready = false;
+    c->in_request = false;
+    r = sc_http_page_send(app, wsi, c->req.path, c->req.peer);
+    if (c->req.method == SC_HTTP_HEAD)
+        file_release(app, c); /* lws sent the headers and closed the file */
+    return r;
+}
+
 /* ---- the lws protocol --------------------------------------------------------- */
+
+/* The connection budget's callbacks (both vhosts): true when reason was
+ * one, with the callback's result in *r. */
+static bool conn_budget(sc_app *app, int reason, void *in, bool plain, int *r)
+{
+    *r = 0;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        *r = sc_conns_admit(app, (int)(intptr_t)in, plain) ? 0 : -1;
+        return true;
+    case LWS_CALLBACK_WSI_CREATE:
+        sc_conns_opened(app);
+        return true;
+    case LWS_CALLBACK_WSI_DESTROY:
+        sc_conns_closed(app);
+        return true;
+    default:
+        return false;
+    }
+}
 
 static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
@@ -875,9 +888,14 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     struct lws_context *ctx = wsi ? lws_get_context(wsi) : NULL;
     sc_app *app = ctx ? lws_context_user(ctx) : NULL;
     conn *c = user;
+    int r;
 
     if (!app)
         return 0;
+    if (reason == LWS_CALLBACK_WSI_DESTROY && c)
+        request_reset(app, c); /* a file still counted, should lws skip CLOSED_HTTP */
+    if (conn_budget(app, reason, in, !sc_http_tls(app), &r))
+        return r;
     if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         /* lws made the vhost's SSL_CTX: kept for SIGHUP reloads. */
         if (app->http && !app->http->ssl_ctx)
@@ -891,6 +909,8 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
     if (sc_ws_handles(reason))
         return c ? sc_ws_callback(app, wsi, reason, &c->ws, in, len) : -1;
+    if (sc_http_refuse_handles(reason))
+        return sc_http_refuse_raw(app, wsi, reason, in, len);
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
@@ -900,12 +920,16 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return c ? on_body_done(app, wsi, c) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c && c->reply_ready && c->page)
+            return write_page(app, wsi, c);
         if (c && c->reply_ready && c->media_open)
             return write_media(app, wsi, c);
         if (c && c->reply_ready)
             return write_reply(app, wsi, c);
         return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (c)
+            file_release(app, c);
         /* lws 4.1 leaves ending a file transaction (keep-alive) to us. */
         if (lws_http_transaction_completed(wsi))
             return -1;
@@ -913,7 +937,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c)
-            request_reset(c);
+            request_reset(app, c);
         return 0;
     default:
         return 0;
@@ -943,7 +967,12 @@ static int redirect_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
     char host[256] = "", loc[1024];
     const char *uri = in;
+    int r;
 
+    if (conn_budget(app, reason, in, true, &r))
+        return r;
+    if (sc_http_refuse_handles(reason))
+        return sc_http_refuse_raw(app, wsi, reason, in, len);
     if (reason != LWS_CALLBACK_HTTP)
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     /* The Host header without its port, else the listening address. */
@@ -990,6 +1019,46 @@ static const struct lws_protocols redirect_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* ---- libwebsockets' own log lines -------------------------------------------------- */
+
+/* lws writes some refusals to its log itself, one line each ("Ran out of
+ * header data space" for headers over max_http_header_data, after which it
+ * closes the connection without an answer and without telling the
+ * protocol): a peer could fill the log with them.  They go to our log
+ * under "lws", at most LWS_LOG_LINES per LWS_LOG_WINDOW_MS, the rest
+ * counted (log_suppressed) and summed up.  lws's emitter takes no user
+ * pointer: the running front end's app is kept here. */
+#define LWS_LOG_WINDOW_MS 10000
+#define LWS_LOG_LINES 20
+
+static sc_app *lws_log_app;
+static sc_log_window lws_log_window;
+
+static void lws_log(int level, const char *line)
+{
+    char msg[512];
+    unsigned dropped;
+    size_t n;
+
+    snprintf(msg, sizeof(msg), "%s", line);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (lws_log_app && strstr(msg, "Ran out of header data space"))
+        lws_log_app->stats.http_headers_too_large++;
+    if (sc_log_window_roll(&lws_log_window, (int64_t)sc_mono_ms(), LWS_LOG_WINDOW_MS, &dropped))
+        SC_WARN("lws", "%u more libwebsockets lines not logged in the last %d s", dropped,
+                LWS_LOG_WINDOW_MS / 1000);
+    if (lws_log_window.lines >= LWS_LOG_LINES) {
+        lws_log_window.suppressed++;
+        if (lws_log_app)
+            lws_log_app->stats.log_suppressed++;
+        return;
+    }
+    lws_log_window.lines++;
+    SC_LOG(level == LLL_ERR ? SC_LOG_WARN : SC_LOG_INFO, "lws", "%s", msg);
+}
+
 /* The TLS files to serve, made first for --tls-self-signed; checked so a
  * bad file is named before lws says anything less clear. */
 static int tls_files(sc_app *app, sc_http *h, char *err, size_t errlen)
@@ -1030,13 +1099,17 @@ int sc_http_start(sc_app *app, char *err, size_t errlen)
         return -1;
     }
     app->http = h; /* the TLS callback during vhost creation looks for it */
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_log_app = app;
+    lws_set_log_level(LLL_ERR, lws_log);
     memset(&info, 0, sizeof(info));
     info.user = app;
     info.count_threads = 1;
     info.timeout_secs = 20;
     info.server_string = "stagecast";
-    /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN. */
+    /* Tokens ride in the Authorization header: room for SC_JWT_MAX_LEN.
+     * Past this lws closes the connection without an answer (no 431: lws
+     * 4.1 calls no protocol callback between running out of room and the
+     * close; counted as http_headers_too_large from its log line). */
     info.max_http_header_data = 16384;
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (h->tls)
@@ -1050,7 +1123,12 @@ int sc_http_start(sc_app *app, char *err, size_t errlen)
     info.iface = cfg->listen_addr;
     info.protocols = protocols;
     info.vhost_name = "stagecast";
-    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    /* A request lws cannot parse as HTTP (a method it does not know, plain
+     * HTTP on the HTTPS port) comes to the protocol as raw bytes, as
+     * CONNECT always does, for a JSON refusal (refuse.h) rather than lws's
+     * HTML 403 or silence. */
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
     if (!strchr(cfg->listen_addr, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (h->tls) {
@@ -1092,6 +1170,7 @@ fail:
         lws_context_destroy(h->ctx);
     free(h);
     app->http = NULL;
+    lws_log_app = NULL;
     return -1;
 }
 
@@ -1139,4 +1218,5 @@ void sc_http_stop(sc_app *app)
     free(app->http);
     app->http = NULL;
     app->loop = NULL;
+    lws_log_app = NULL;
 }

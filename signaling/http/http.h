@@ -38,14 +38,20 @@ void sc_http_stop(sc_app *app);
 
 /* ---- Internal to signaling/ (http.c, whip.c, ws.c) ---------------------- */
 
+/* A route that takes GET takes HEAD too (the reply without its body). */
 typedef enum sc_http_method {
     SC_HTTP_GET = 1 << 0,
     SC_HTTP_POST = 1 << 1,
     SC_HTTP_OPTIONS = 1 << 2,
     SC_HTTP_PATCH = 1 << 3,
     SC_HTTP_DELETE = 1 << 4,
-    SC_HTTP_OTHER = 1 << 5,
+    SC_HTTP_HEAD = 1 << 5,
+    SC_HTTP_PUT = 1 << 6,
+    SC_HTTP_OTHER = 1 << 7,
 } sc_http_method;
+
+/* With TLS, browsers are told to keep to HTTPS for a year. */
+#define SC_HTTP_HSTS "max-age=31536000"
 
 typedef struct sc_http_req {
     sc_http_method method;
@@ -114,6 +120,14 @@ void sc_http_routes_free(sc_app *app);
 /* The front end's own routes: /api/health, /api/stats, /api/rooms/{room}. */
 extern const sc_http_route sc_http_core_routes[];
 extern const size_t sc_http_n_core_routes;
+
+/* The methods path takes (a bit set): its routes' (HEAD with GET), GET and
+ * HEAD for a page, 0 when nothing is there; OPTIONS is not included. */
+unsigned sc_http_methods(sc_app *app, const char *path);
+/* "GET, HEAD, OPTIONS": the Allow header for a method bit set. */
+void sc_http_allow_string(unsigned methods, char *out, size_t len);
+/* Counts an answered request (http_requests, http_errors). */
+void sc_http_count(sc_app *app, int status);
 
 /* Fill reply with the JSON error body {"error":{"code","message"}}. */
 void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)

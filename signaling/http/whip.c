@@ -22,7 +22,34 @@ const char *sc_session_kind_name(sc_session_kind kind)
     return kind == SC_SESSION_PUBLISH ? "publish" : "subscribe";
 }
 
-int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
+/* The room's allowances of one user and of one address (0: no limit):
+ * 429 with the code and message filled, or 0. */
+static int over_allowance(sc_app *app, const sc_token *tok, const char *room, const char *peer,
+                          const char **code, char *msg, size_t msglen)
+{
+    const sc_config *cfg = app->cfg;
+
+    if (cfg->max_sessions_per_user && tok->sub[0] &&
+        sc_rooms_user_sessions(app->rooms, room, tok->sub) >=
+            (size_t)cfg->max_sessions_per_user) {
+        app->stats.sessions_refused_user++;
+        *code = "too-many-sessions";
+        snprintf(msg, msglen, "this user holds %d media sessions in room %s already: end one first",
+                 cfg->max_sessions_per_user, room);
+        return 429;
+    }
+    if (cfg->max_sessions_per_ip && peer[0] &&
+        sc_rooms_peer_sessions(app->rooms, room, peer) >= (size_t)cfg->max_sessions_per_ip) {
+        app->stats.sessions_refused_ip++;
+        *code = "too-many-sessions";
+        snprintf(msg, msglen, "this address holds %d media sessions in room %s already",
+                 cfg->max_sessions_per_ip, room);
+        return 429;
+    }
+    return 0;
+}
+
+int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *peer,
                     sc_session_kind kind, const char *offer, size_t offer_len,
                     sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
                     char *msg, size_t msglen)
@@ -55,6 +82,8 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
         snprintf(msg, msglen, "empty SDP offer");
         return 400;
     }
+    if ((r = over_allowance(app, tok, room, peer, code, msg, msglen)))
+        return r;
     r = sc_sfu_create_session(app->sfu, &p, offer, offer_len, answer, id, err, sizeof(err));
     switch (r) {
     case 0:
@@ -88,6 +117,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
     snprintf(e.room, sizeof(e.room), "%s", room);
     snprintf(e.sub, sizeof(e.sub), "%s", tok->sub);
     snprintf(e.name, sizeof(e.name), "%s", tok->name);
+    snprintf(e.peer, sizeof(e.peer), "%s", peer);
     e.kind = kind;
     e.http = owner == NULL;
     e.owner = owner;
@@ -125,7 +155,7 @@ int sc_session_close(sc_app *app, uint64_t id)
         sc_session_closed(app, id, "closed");
         return 0;
     }
-    e->closing = true;
+    sc_rooms_session_closing(app->rooms, e);
     return r;
 }
 
@@ -180,8 +210,8 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
     }
     if (sc_http_auth(app, req, room, perm, &tok, rep))
         return;
-    status = sc_session_open(app, &tok, room, kind, req->body, req->body_len, NULL, &answer,
-                             &id, &code, msg, sizeof(msg));
+    status = sc_session_open(app, &tok, room, req->peer, kind, req->body, req->body_len, NULL,
+                             &answer, &id, &code, msg, sizeof(msg));
     if (status) {
         sc_http_error(rep, status, code, "%s", msg);
         if (app->draining && status == 503)

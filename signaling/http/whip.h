@@ -26,10 +26,12 @@ void sc_whip_patch(sc_app *app, const sc_http_req *req, sc_session_kind kind,
 void sc_whip_delete(sc_app *app, const sc_http_req *req, sc_session_kind kind,
                     const char *room, const char *session_hex, sc_http_reply *rep);
 
-/* Create a media session for tok in room, register it (owner may be NULL
- * for WHIP/WHEP) and record it.  Returns 0 with *answer (malloc'd) and *id,
- * or an HTTP status with *code (protocol error code) and msg filled. */
-int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
+/* Create a media session for tok in room, asked for from the address
+ * peer, register it (owner may be NULL for WHIP/WHEP) and record it.  The
+ * room's allowances per user and per address come first (429
+ * "too-many-sessions").  Returns 0 with *answer (malloc'd) and *id, or an
+ * HTTP status with *code (protocol error code) and msg filled. */
+int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *peer,
                     sc_session_kind kind, const char *offer, size_t offer_len,
                     sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
                     char *msg, size_t msglen);

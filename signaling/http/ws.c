@@ -33,12 +33,6 @@ typedef struct out_msg {
     unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
 } out_msg;
 
-/* Refused-message log lines in the current LOG_WINDOW_MS: written and not. */
-typedef struct log_window {
-    int64_t start_ms;
-    unsigned lines, suppressed;
-} log_window;
-
 struct sc_ws_client {
     sc_app *app;
     struct lws *wsi;         /* NULL for a client backed by a data channel */
@@ -60,7 +54,7 @@ struct sc_ws_client {
     const char *action;      /* request in progress, for log lines */
     bool unjoined_counted;   /* counted in the address's unjoined connections */
     int64_t connected_ms;    /* monotonic */
-    log_window log;          /* this client's refused-message log lines */
+    sc_log_window log;       /* this client's refused-message log lines */
 };
 
 /* ---- the module's own state (app->ws) ------------------------------------------ */
@@ -74,7 +68,7 @@ struct sc_ws_client {
 
 struct sc_ws {
     json_t *unjoined;        /* peer address -> connections not yet joined */
-    log_window log;          /* every client's together */
+    sc_log_window log;       /* every client's together */
 };
 
 static struct sc_ws *ws_state(sc_app *app)
@@ -117,30 +111,18 @@ static void unjoined_add(sc_ws_client *c, int delta)
     c->unjoined_counted = delta > 0;
 }
 
-/* Starts a new window once the current one is over; true when it did and
- * the old one suppressed lines (the caller sums them up). */
-static bool window_roll(log_window *w, int64_t now, unsigned *suppressed)
-{
-    if (now - w->start_ms < LOG_WINDOW_MS)
-        return false;
-    *suppressed = w->suppressed;
-    w->start_ms = now;
-    w->lines = w->suppressed = 0;
-    return *suppressed > 0;
-}
-
 /* Whether a refused message from c may be logged now; counts it if not. */
 static bool log_allowed(sc_ws_client *c)
 {
     struct sc_ws *w = ws_state(c->app);
     int64_t now = (int64_t)sc_mono_ms();
-    log_window dummy = {0, 0, 0};
-    log_window *all = w ? &w->log : &dummy;
+    sc_log_window dummy = {0, 0, 0};
+    sc_log_window *all = w ? &w->log : &dummy;
     unsigned n;
 
-    if (window_roll(&c->log, now, &n))
+    if (sc_log_window_roll(&c->log, now, LOG_WINDOW_MS, &n))
         SC_INFO("ws", "%s #%u: %u more refused messages not logged", c->peer, c->serial, n);
-    if (window_roll(all, now, &n))
+    if (sc_log_window_roll(all, now, LOG_WINDOW_MS, &n))
         SC_INFO("ws", "%u refused messages not logged in the last %d s (all clients)", n,
                 LOG_WINDOW_MS / 1000);
     if (c->log.lines >= LOG_PER_CLIENT || all->lines >= LOG_GLOBAL) {
@@ -406,6 +388,18 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     return 0;
 }
 
+/* The client's network address: a data channel's is the address of the
+ * session it rides on. */
+static const char *client_addr(sc_ws_client *c)
+{
+    sc_session_entry *e;
+
+    if (!c->dc_session)
+        return c->peer;
+    e = sc_rooms_find_session(c->app->rooms, c->dc_session);
+    return e ? e->peer : "";
+}
+
 static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_kind kind)
 {
     json_t *sdp = json_object_get(msg, "sdp");
@@ -427,9 +421,9 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
                    c->app->cfg->max_sessions_per_ws);
         return;
     }
-    status = sc_session_open(c->app, &c->tok, c->room, kind, json_string_value(sdp),
-                             json_string_length(sdp), c, &answer, &sid, &code, err,
-                             sizeof(err));
+    status = sc_session_open(c->app, &c->tok, c->room, client_addr(c), kind,
+                             json_string_value(sdp), json_string_length(sdp), c, &answer, &sid,
+                             &code, err, sizeof(err));
     if (status) {
         send_error(c, id, code, "%s", err);
         return;
@@ -779,7 +773,7 @@ static void close_owned(void *ud, sc_session_entry *e)
 {
     sc_app *app = ud;
     if (app->sfu && !e->closing && sc_sfu_close_session(app->sfu, e->id) == 0)
-        e->closing = true;
+        sc_rooms_session_closing(app->rooms, e);
 }
 
 static void client_free(sc_ws_client *c)
@@ -1148,7 +1142,7 @@ void sc_ws_client_close(sc_ws_client *c, const char *reason)
         /* Not sc_session_close: it may finish the session (and free this
          * client) at once, and kicks call this while walking the room. */
         if (e && !e->closing && c->app->sfu && sc_sfu_close_session(c->app->sfu, e->id) == 0)
-            e->closing = true;
+            sc_rooms_session_closing(c->app->rooms, e);
         c->close_when_sent = true;
         return;
     }

@@ -13,6 +13,7 @@
  * joins/leaves are rare next to messages.  Rooms hash by name. */
 #define SESSION_BUCKETS 1024
 #define ROOM_BUCKETS 256
+#define TALLY_BUCKETS 1024
 
 typedef struct session_node {
     sc_session_entry e;
@@ -35,9 +36,21 @@ struct sc_room {
     struct sc_room *next;          /* hash chain */
 };
 
+/* Open sessions (not closing) under one key: "room/sub" or "room/peer" (a
+ * room name holds no '/'). */
+typedef struct tally_node {
+    struct tally_node *next;
+    size_t n;
+    char key[];
+} tally_node;
+
+#define TALLY_KEY_MAX (SC_ROOM_NAME_MAX + 1 + SC_PEER_NAME_MAX + SC_PEER_ADDR_MAX + 2)
+
 struct sc_rooms {
     session_node *sessions[SESSION_BUCKETS];
     size_t n_sessions;
+    tally_node *by_user[TALLY_BUCKETS];
+    tally_node *by_peer[TALLY_BUCKETS];
     sc_room *rooms[ROOM_BUCKETS];
     size_t n_rooms;
 };
@@ -62,6 +75,16 @@ void sc_rooms_free(sc_rooms *r)
             free(n);
         }
     }
+    for (size_t i = 0; i < TALLY_BUCKETS; i++) {
+        for (tally_node *n = r->by_user[i], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+        for (tally_node *n = r->by_peer[i], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    }
     for (size_t i = 0; i < ROOM_BUCKETS; i++) {
         for (sc_room *n = r->rooms[i], *next; n; n = next) {
             next = n->next;
@@ -75,6 +98,60 @@ void sc_rooms_free(sc_rooms *r)
     free(r);
 }
 
+/* The tally of (room, who) in table, created when absent and create. */
+static tally_node **tally_link(tally_node *const *table, const char *room, const char *who)
+{
+    char key[TALLY_KEY_MAX];
+    tally_node **p;
+
+    snprintf(key, sizeof(key), "%s/%s", room, who);
+    p = (tally_node **)&table[str_hash(key) % TALLY_BUCKETS];
+    while (*p && strcmp((*p)->key, key) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+static size_t tally_get(tally_node *const *table, const char *room, const char *who)
+{
+    tally_node *n = *tally_link(table, room, who);
+    return n ? n->n : 0;
+}
+
+/* Counts one more session under (room, who); 0 or -ENOMEM. */
+static int tally_up(tally_node **table, const char *room, const char *who)
+{
+    tally_node **p = tally_link(table, room, who);
+
+    if (!*p) {
+        size_t len = strlen(room) + 1 + strlen(who) + 1;
+        tally_node *n = calloc(1, sizeof(*n) + len);
+        if (!n)
+            return -ENOMEM;
+        snprintf(n->key, len, "%s/%s", room, who);
+        *p = n;
+    }
+    (*p)->n++;
+    return 0;
+}
+
+static void tally_down(tally_node **table, const char *room, const char *who)
+{
+    tally_node **p = tally_link(table, room, who), *dead = *p;
+
+    if (!dead)
+        return;
+    if (--dead->n == 0) {
+        *p = dead->next;
+        free(dead);
+    }
+}
+
+static void tallies_down(sc_rooms *r, const sc_session_entry *e)
+{
+    tally_down(r->by_user, e->room, e->sub);
+    tally_down(r->by_peer, e->room, e->peer);
+}
+
 int sc_rooms_add_session(sc_rooms *r, const sc_session_entry *e)
 {
     session_node **head = &r->sessions[e->id % SESSION_BUCKETS];
@@ -85,6 +162,17 @@ int sc_rooms_add_session(sc_rooms *r, const sc_session_entry *e)
     n = calloc(1, sizeof(*n));
     if (!n)
         return -ENOMEM;
+    if (!e->closing) {
+        if (tally_up(r->by_user, e->room, e->sub) < 0) {
+            free(n);
+            return -ENOMEM;
+        }
+        if (tally_up(r->by_peer, e->room, e->peer) < 0) {
+            tally_down(r->by_user, e->room, e->sub);
+            free(n);
+            return -ENOMEM;
+        }
+    }
     n->e = *e;
     n->next = *head;
     *head = n;
@@ -106,6 +194,8 @@ void sc_rooms_remove_session(sc_rooms *r, uint64_t id)
         if ((*p)->e.id == id) {
             session_node *dead = *p;
             *p = dead->next;
+            if (!dead->e.closing)
+                tallies_down(r, &dead->e);
             free(dead);
             r->n_sessions--;
             return;
@@ -116,6 +206,24 @@ void sc_rooms_remove_session(sc_rooms *r, uint64_t id)
 size_t sc_rooms_session_count(const sc_rooms *r)
 {
     return r->n_sessions;
+}
+
+void sc_rooms_session_closing(sc_rooms *r, sc_session_entry *e)
+{
+    if (e->closing)
+        return;
+    e->closing = true;
+    tallies_down(r, e);
+}
+
+size_t sc_rooms_user_sessions(const sc_rooms *r, const char *room, const char *sub)
+{
+    return tally_get(r->by_user, room, sub);
+}
+
+size_t sc_rooms_peer_sessions(const sc_rooms *r, const char *room, const char *peer)
+{
+    return tally_get(r->by_peer, room, peer);
 }
 
 void sc_rooms_foreach_session(sc_rooms *r, sc_session_fn fn, void *ud)

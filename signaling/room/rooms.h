@@ -23,14 +23,18 @@ typedef struct sc_rooms sc_rooms;
 typedef struct sc_room sc_room;
 typedef struct sc_ws_client sc_ws_client; /* defined in ws.c */
 
+#define SC_PEER_ADDR_MAX 63                 /* a numeric IPv4 or IPv6 address */
+
 typedef struct sc_session_entry {
     uint64_t id;
     char room[SC_ROOM_NAME_MAX + 1];
     char sub[SC_PEER_NAME_MAX + 1];      /* token subject that created it */
     char name[SC_PEER_NAME_MAX + 1];
+    char peer[SC_PEER_ADDR_MAX + 1];     /* the client's address when it was created */
     sc_session_kind kind;
     bool http;                           /* created by WHIP/WHEP */
-    bool closing;                        /* close requested, CLOSED event pending */
+    bool closing;                        /* close requested, CLOSED event pending
+                                            (set by sc_rooms_session_closing) */
     sc_ws_client *owner;                 /* WebSocket that created it, or NULL */
     sc_token tok;                        /* the creator's verified token: its data
                                             channel acts as this user */
@@ -46,6 +50,15 @@ int sc_rooms_add_session(sc_rooms *r, const sc_session_entry *e);
 sc_session_entry *sc_rooms_find_session(sc_rooms *r, uint64_t id);
 void sc_rooms_remove_session(sc_rooms *r, uint64_t id);
 size_t sc_rooms_session_count(const sc_rooms *r);
+/* Marks e closing (its end was asked for; the media plane's CLOSED event
+ * removes it): from now on it no longer counts below. */
+void sc_rooms_session_closing(sc_rooms *r, sc_session_entry *e);
+/* Sessions in room, not closing, created with the token subject sub / from
+ * the client address peer.  Counted as sessions come and go, so asking
+ * costs one hash lookup (the per-user and per-address limits ask on every
+ * new session). */
+size_t sc_rooms_user_sessions(const sc_rooms *r, const char *room, const char *sub);
+size_t sc_rooms_peer_sessions(const sc_rooms *r, const char *room, const char *peer);
 
 typedef void (*sc_session_fn)(void *ud, sc_session_entry *e);
 /* Call fn for every session (fn must not add or remove sessions). */

@@ -1,12 +1,18 @@
-"""Limits on the WebSocket front door (issue 16): a /ws connection that
-never joins is closed after --ws-join-timeout; one address cannot hold more
-than --max-unjoined-per-ip connections that have not joined (the health
-check and other people keep working); a flood of refused messages writes a
-bounded number of log lines, with the rest counted.  Run by
-tests/badinput/run inside a network namespace with only loopback."""
+"""Limits on the front door (issue 16): a /ws connection that never joins
+is closed after --ws-join-timeout; one address cannot hold more than
+--max-unjoined-per-ip connections that have not joined (the health check and
+other people keep working); one user and one address hold a bounded number
+of media sessions in a room; connections stop at --max-connections, below
+the descriptor limit, refused at once instead of lws spinning in accept();
+a flood of refused messages writes a bounded number of log lines, with the
+rest counted.  Run by tests/badinput/run inside a network namespace with
+only loopback."""
 
 import asyncio
+import http.client
+import json
 import os
+import select
 import socket
 import sys
 import time
@@ -14,15 +20,21 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
+import rtc  # noqa: E402
 import stagecast  # noqa: E402
 import wsclient  # noqa: E402
 
 ROOM = "limits"
 
 
+def recvonly_offer():
+    """A real (aiortc) viewer offer; the server takes the same one again."""
+    return asyncio.run(rtc.recvonly_offer())
+
+
 class Limits(unittest.TestCase):
-    def start(self, *args):
-        server = stagecast.Server(workers=1, extra_args=list(args)).start()
+    def start(self, *args, nofile=None):
+        server = stagecast.Server(workers=1, extra_args=list(args), nofile=nofile).start()
         self.addCleanup(server.cleanup)
         self.addCleanup(server.stop)
         return server
@@ -32,8 +44,9 @@ class Limits(unittest.TestCase):
         self.addCleanup(ws.close)
         return ws
 
-    def join(self, server, ws):
-        msg = ws.request({"type": "join", "id": "j", "token": server.token(ROOM, "viewer")},
+    def join(self, server, ws, token=None):
+        msg = ws.request({"type": "join", "id": "j",
+                          "token": token or server.token(ROOM, "viewer")},
                          want=("joined", "error"))
         self.assertEqual(msg.get("type"), "joined", msg)
 
@@ -78,20 +91,10 @@ class Limits(unittest.TestCase):
     def test_media_sessions_per_connection(self):
         """One socket holds at most --max-sessions-per-ws media sessions;
         ending one makes room again."""
-        from aiortc import RTCPeerConnection
-
-        async def offer():
-            pc = RTCPeerConnection()
-            pc.addTransceiver("video", direction="recvonly")
-            await pc.setLocalDescription(await pc.createOffer())
-            sdp = pc.localDescription.sdp
-            await pc.close()
-            return sdp
-
         server = self.start("--max-sessions-per-ws", "2")
         ws = self.connect(server)
         self.join(server, ws)
-        sdp = asyncio.run(offer())
+        sdp = recvonly_offer()
         sessions = []
         for i in range(2):
             r = ws.request({"type": "subscribe", "id": "s%d" % i, "sdp": sdp})
@@ -109,6 +112,198 @@ class Limits(unittest.TestCase):
         self.join(server, other)
         r = other.request({"type": "subscribe", "id": "o", "sdp": sdp})
         self.assertEqual(r.get("type"), "answer", r)
+
+    def assert_too_many(self, r):
+        self.assertEqual(r.status, 429, r)
+        self.assertEqual(r.error_code(), "too-many-sessions", r)
+
+    def test_sessions_per_user(self):
+        """One viewer token opening 200 WHEP sessions in a room gets
+        --max-sessions-per-user (default 10) and 429 too-many-sessions for
+        the rest, over WHEP and /ws alike, while another viewer still joins;
+        ending a session gives its place back at once."""
+        server = self.start()
+        sdp = recvonly_offer()
+        tok = server.token(ROOM, "viewer")
+        created = []
+        for _ in range(200):
+            r = server.whep(ROOM, sdp, tok)
+            if r.status == 201:
+                created.append(r.headers["location"])
+            else:
+                self.assert_too_many(r)
+        self.assertEqual(len(created), 10)
+        # The same user over the WebSocket counts against the same allowance.
+        ws = self.connect(server)
+        self.join(server, ws, tok)
+        r = ws.request({"type": "subscribe", "id": "s", "sdp": sdp})
+        self.assertEqual(r.get("code"), "too-many-sessions", r)
+        # Someone else is not locked out, in this room or another.
+        other = server.token(ROOM, "viewer")
+        self.assertEqual(server.whep(ROOM, sdp, other).status, 201)
+        self.assertEqual(server.whep("elsewhere", sdp, server.token("elsewhere", "viewer")).status,
+                         201)
+        stats = server.stats(server.admin_token())
+        self.assertEqual(stats["sessions_refused_user"], 191)
+        self.assertEqual(stats["sessions_refused_ip"], 0)
+        metrics = server.request("GET", "/metrics", None,
+                                 {"Authorization": "Bearer " + server.admin_token()})
+        self.assertIn(b"\nstagecast_sessions_refused_user_total 191\n", metrics.body)
+        # A session that ends makes room for the next.
+        self.assertEqual(server.delete(created[0], tok).status, 200)
+        self.assertEqual(server.whep(ROOM, sdp, tok).status, 201)
+        self.assert_too_many(server.whep(ROOM, sdp, tok))
+
+    def test_sessions_per_address(self):
+        """One address holds at most --max-sessions-per-ip sessions in a
+        room, whoever's tokens they use."""
+        server = self.start("--max-sessions-per-ip", "3")
+        sdp = recvonly_offer()
+        toks = [server.token(ROOM, "viewer") for _ in range(5)]
+        created = []
+        for tok in toks[:3]:
+            r = server.whep(ROOM, sdp, tok)
+            self.assertEqual(r.status, 201, r)
+            created.append((r.headers["location"], tok))
+        self.assert_too_many(server.whep(ROOM, sdp, toks[3]))
+        ws = self.connect(server)
+        self.join(server, ws, toks[4])
+        r = ws.request({"type": "subscribe", "id": "s", "sdp": sdp})
+        self.assertEqual(r.get("code"), "too-many-sessions", r)
+        # Another room is counted apart.
+        self.assertEqual(server.whep("elsewhere", sdp, server.token("elsewhere", "viewer")).status,
+                         201)
+        self.assertEqual(server.stats(server.admin_token())["sessions_refused_ip"], 2)
+        loc, tok = created[0]
+        self.assertEqual(server.delete(loc, tok).status, 200)
+        r = ws.request({"type": "subscribe", "id": "s2", "sdp": sdp})
+        self.assertEqual(r.get("type"), "answer", r)
+
+    def hold(self, server, n):
+        """n idle TCP connections: (kept, refused), the refused ones those
+        the server answered or closed at once."""
+        socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            self.addCleanup(s.close)
+            socks.append(s)
+        # A refusal is written and closed as soon as the server's loop sees
+        # the connection: wait until no more come.
+        refused, seen = [], -1
+        while len(refused) != seen:
+            seen = len(refused)
+            time.sleep(0.3)
+            refused = select.select(socks, [], [], 0)[0]
+        return [s for s in socks if s not in refused], refused
+
+    def settle(self, server, admin, held):
+        """Waits until the server counts `held` connections besides the one
+        asking (the closes it has not seen yet)."""
+        def counted():
+            try:
+                return server.stats(admin)["http_connections"] == held + 1
+            except (AssertionError, OSError):  # refused: the closes are not seen yet
+                return False
+        self.assertTrue(stagecast.wait_for(counted, 10))
+        time.sleep(0.2)  # the asking connection's own close
+
+    def refusal_of(self, sock):
+        """What a refused connection got: (status line, JSON body) or None
+        when it was closed without an answer."""
+        data = b""
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        if not data:
+            return None
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n")[0].decode(), json.loads(body), head.decode().lower()
+
+    def test_connections_stop_below_the_descriptor_limit(self):
+        """Under ulimit -n 256 the server derives --max-connections below the
+        limit (and logs it); connections past it are accepted and closed at
+        once with a 503, counted, while the ones held go on: accept() never
+        fails with EMFILE, so lws never spins on it (it used to log it over
+        100,000 times a second); once a few go, it serves again."""
+        server = self.start(nofile=256)
+        admin = server.admin_token()
+        cap = server.stats(admin)["http_connections_max"]
+        self.assertGreater(cap, 128)
+        self.assertLess(cap, 256 - 32)
+        self.assertIn("at most %d connections at once" % cap, server.log_text())
+        self.settle(server, admin, 0)
+        kept, refused = self.hold(server, cap + 60)
+        self.assertEqual((len(kept), len(refused)), (cap, 60))
+        line, body, head = self.refusal_of(refused[-1])
+        self.assertIn(" 503 ", line)
+        self.assertEqual(body["error"]["code"], "too-many-connections")
+        self.assertIn("retry-after: 1", head)
+        # Refused while held, from a new connection too.
+        with self.assertRaises((OSError, http.client.HTTPException, AssertionError)):
+            r = server.request("GET", "/healthz", timeout=5)
+            self.assertEqual(r.status, 200)  # (a 503 answer raises here)
+        # A few go: the health check is served again.
+        for s in kept[:5]:
+            s.close()
+        self.assertTrue(stagecast.wait_for(lambda: self.healthz(server) == 200, 10))
+        stats = server.stats(admin)
+        self.assertGreaterEqual(stats["http_connections_refused"], 61)  # and /healthz
+        log = server.log_text()
+        self.assertNotIn("accept", log)
+        self.assertLessEqual(log.count("refusing new ones"), 2)
+        # All go: everything is back.
+        for s in kept:
+            s.close()
+        self.assertTrue(stagecast.wait_for(
+            lambda: server.stats(admin)["http_connections"] <= 2, 10))
+        self.assertEqual(server.request("GET", "/viewer.html").status, 200)
+
+    def healthz(self, server):
+        try:
+            return server.request("GET", "/healthz", timeout=2).status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def test_connection_limit_counts_files(self):
+        """--max-connections N: N held, the next refused (503
+        too-many-connections, Retry-After); a page being sent holds one
+        more, so with N - 1 held a page is refused while the API answers."""
+        server = self.start("--max-connections", "20")
+        admin = server.admin_token()
+        self.assertEqual(server.stats(admin)["http_connections_max"], 20)
+        self.settle(server, admin, 0)
+        kept, refused = self.hold(server, 21)
+        self.assertEqual((len(kept), len(refused)), (20, 1))
+        self.assertEqual(self.refusal_of(refused[0])[1]["error"]["code"],
+                         "too-many-connections")
+        for s in kept:
+            s.close()
+        self.settle(server, admin, 0)
+        # N - 1 held and the one asking for a page: no room for the file.
+        kept, _ = self.hold(server, 19)
+        self.assertEqual(len(kept), 19)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/viewer.html")
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 503, body)
+        self.assertEqual(body["error"]["code"], "too-many-connections")
+        self.assertEqual(r.getheader("retry-after"), "1")
+        # The same connection: what needs no file is answered.
+        conn.request("GET", "/api/health")
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        conn.close()
+        kept[0].close()
+        self.assertTrue(stagecast.wait_for(
+            lambda: server.request("GET", "/viewer.html").status == 200, 10))
 
     def test_refused_message_flood_logs_little(self):
         server = self.start()

@@ -252,12 +252,7 @@ class MediaPlaneAttack(Quiet):
         """An attacker that completes ICE for a session of its own (it knows
         its own credentials) then sends zero-length handshake fragments and a
         ClientHello flood: its session may fail, nobody else's may."""
-        gen = RTCPeerConnection()
-        gen.addTransceiver("audio", direction="recvonly")
-        gen.addTransceiver("video", direction="recvonly")
-        await gen.setLocalDescription(await gen.createOffer())
-        offer = gen.localDescription.sdp
-        await gen.close()
+        offer = await rtc.recvonly_offer()
         vtok = SERVER.token(self.room, "viewer")
         resp = await asyncio.to_thread(SERVER.whep, self.room, offer, vtok)
         self.assertEqual(resp.status, 201, resp)

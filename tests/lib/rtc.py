@@ -178,6 +178,19 @@ async def view(server, room, token, pairs=1):
     return pc, resp, counter
 
 
+async def recvonly_offer(pairs=1):
+    """A viewer's offer (`pairs` recvonly audio+video pairs) from a peer that
+    is closed at once: for requests that only need a real offer."""
+    pc = RTCPeerConnection()
+    for _ in range(pairs):
+        pc.addTransceiver("audio", direction="recvonly")
+        pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
 async def wait_connected(pc, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

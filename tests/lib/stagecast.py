@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -91,9 +92,10 @@ class Response:
 class Server:
     """One `stagecast serve` process with its own data dir and ports."""
 
-    def __init__(self, workers=2, extra_args=()):
+    def __init__(self, workers=2, extra_args=(), nofile=None):
         self.workers = workers
         self.extra_args = list(extra_args)
+        self.nofile = nofile            # the server's descriptor limit (ulimit -n)
         self.data = tempfile.mkdtemp(prefix="stagecast-test-")
         self.port = None
         self.udp_port = None
@@ -115,8 +117,12 @@ class Server:
                # passes its own --drain-timeout, which comes later and wins)
                "--drain-timeout", "0"] + self.extra_args
         self._log = open(self.log_path, "wb")
+        limit = None
+        if self.nofile:
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,  # noqa: E731
+                                               (self.nofile, self.nofile))
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, preexec_fn=limit)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

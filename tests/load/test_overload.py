@@ -35,6 +35,8 @@ REPO = stagecast.REPO
 LOADGEN = os.environ.get("LOADGEN_BIN") or os.path.join(REPO, os.environ.get("BUILD_DIR", "build"),
                                                         "tests", "load", "loadgen")
 VIEWERS = 200  # enough for the placement bound to matter; the stall needs no load
+# Every viewer is the loadgen's one token from one address.
+NO_SESSION_LIMITS = ["--max-sessions-per-user", "0", "--max-sessions-per-ip", "0"]
 ALL_CPUS = sorted(os.sched_getaffinity(0))
 OFFER = open(os.path.join(REPO, "tests", "data", "sdp", "chrome-whep.sdp")).read()
 fails = []
@@ -104,7 +106,8 @@ def finish(srv, loadgen, what):
 
 def main():
     cpu = ALL_CPUS[0]
-    srv = stagecast.Server(workers=1, extra_args=["--worker-cpus", str(cpu), "--log-level", "warn"])
+    srv = stagecast.Server(workers=1, extra_args=["--worker-cpus", str(cpu), "--log-level", "warn"]
+                           + NO_SESSION_LIMITS)
     loadgen = None
     try:
         admin, view, loadgen = serve_loaded(srv)
@@ -170,7 +173,7 @@ def spread_without_admission():
     one, then to the one with fewer: never all to one worker, which at
     saturation left the other idle."""
     srv = stagecast.Server(workers=2, extra_args=["--no-admission-control",
-                                                  "--log-level", "warn"])
+                                                  "--log-level", "warn"] + NO_SESSION_LIMITS)
     loadgen = None
     late = []
     try:

@@ -71,6 +71,55 @@ static void test_sessions(void)
     sc_rooms_free(r);
 }
 
+static sc_session_entry owned_by(uint64_t id, const char *room, const char *sub,
+                                  const char *peer)
+{
+    sc_session_entry e = entry(id, room, NULL);
+    snprintf(e.sub, sizeof(e.sub), "%s", sub);
+    snprintf(e.peer, sizeof(e.peer), "%s", peer);
+    return e;
+}
+
+/* Sessions per room and user / per room and address: counted while open
+ * and not closing. */
+static void test_allowance_counts(void)
+{
+    sc_rooms *r = sc_rooms_new();
+    sc_session_entry e;
+
+    e = owned_by(1, "demo", "u-1", "10.0.0.1");
+    SC_CHECK_INT(sc_rooms_add_session(r, &e), 0);
+    e = owned_by(2, "demo", "u-1", "10.0.0.2");
+    SC_CHECK_INT(sc_rooms_add_session(r, &e), 0);
+    e = owned_by(3, "demo", "u-2", "10.0.0.1");
+    SC_CHECK_INT(sc_rooms_add_session(r, &e), 0);
+    e = owned_by(4, "other", "u-1", "10.0.0.1");
+    SC_CHECK_INT(sc_rooms_add_session(r, &e), 0);
+    SC_CHECK_INT(sc_rooms_add_session(r, &e), -EEXIST); /* counted once */
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-1"), 2);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-2"), 1);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "other", "u-1"), 1);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-3"), 0);
+    SC_CHECK_INT(sc_rooms_peer_sessions(r, "demo", "10.0.0.1"), 2);
+    /* "10.0.0.1" is no prefix of "110.0.0.1" */
+    SC_CHECK_INT(sc_rooms_peer_sessions(r, "demo", "110.0.0.1"), 0);
+    SC_CHECK_INT(sc_rooms_peer_sessions(r, "demo", "10.0.0.2"), 1);
+
+    /* closing stops counting at once, removal does not count twice */
+    sc_rooms_session_closing(r, sc_rooms_find_session(r, 1));
+    sc_rooms_session_closing(r, sc_rooms_find_session(r, 1));
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-1"), 1);
+    SC_CHECK_INT(sc_rooms_peer_sessions(r, "demo", "10.0.0.1"), 1);
+    sc_rooms_remove_session(r, 1);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-1"), 1);
+    sc_rooms_remove_session(r, 2);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "demo", "u-1"), 0);
+    SC_CHECK_INT(sc_rooms_peer_sessions(r, "demo", "10.0.0.2"), 0);
+    SC_CHECK_INT(sc_rooms_user_sessions(r, "other", "u-1"), 1);
+    /* freed with counts left */
+    sc_rooms_free(r);
+}
+
 static void test_membership(void)
 {
     sc_rooms *r = sc_rooms_new();
@@ -218,6 +267,7 @@ static void test_names_and_ids(void)
 int main(void)
 {
     test_sessions();
+    test_allowance_counts();
     test_membership();
     test_aggregate();
     test_names_and_ids();
