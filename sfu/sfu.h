@@ -174,6 +174,7 @@ typedef struct sc_sfu_event {
     int level;                    /* SC_EVENT_AUDIO_LEVEL: mean -dBov (0 loud .. 127 silent) */
     int layers;                   /* SC_EVENT_LAYERS / LAYER_DEMAND: layer bits */
     int worker;                   /* internal: the reporting worker */
+    bool tcp;                     /* SESSION_CONNECTED: over ICE-TCP (else UDP) */
     const char *reason;           /* static string for SESSION_CLOSED:
                                      "closed", "consent-expired", "dtls-failed",
                                      "replaced", "shutdown" */

@@ -258,12 +258,14 @@ static void on_dtls_state(sc_transport *t, sc_dtls_state st)
         return;
     }
     t->connected = true;
-    SC_INFO("transport", "session %016llx (%s in %s): connected, SRTP %s",
+    bool tcp = t->selected && sc_path_is_tcp(&t->selected->path);
+    SC_INFO("transport", "session %016llx (%s in %s): connected over %s, SRTP %s",
             (unsigned long long)t->id, t->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
-            t->room_name, keys.profile == SC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
-                                                                   : "AES_CM_128_HMAC_SHA1_80");
+            t->room_name, tcp ? "ICE-TCP" : "UDP",
+            keys.profile == SC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+                                                     : "AES_CM_128_HMAC_SHA1_80");
     sc_sfu_event ev = {.type = SC_EVENT_SESSION_CONNECTED, .session_id = t->id, .kind = t->kind,
-                       .slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1};
+                       .slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1, .tcp = tcp};
     snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
     snprintf(ev.name, sizeof(ev.name), "%s", t->name);
     snprintf(ev.user_id, sizeof(ev.user_id), "%s", t->user_id);

@@ -340,24 +340,25 @@ static void write_workers(sc_app *app, sc_prom *p)
 
 static void count_session(void *ud, sc_session_entry *e)
 {
-    uint64_t *by_kind = ud;
+    uint64_t (*by)[2] = ud; /* [kind][udp, tcp] */
     if (!e->closing)
-        by_kind[e->kind == SC_SESSION_PUBLISH ? 0 : 1]++;
+        by[e->kind == SC_SESSION_PUBLISH ? 0 : 1][e->tcp ? 1 : 0]++;
 }
 
 static void write_sessions(sc_app *app, sc_prom *p)
 {
-    uint64_t by_kind[2] = {0, 0};
+    uint64_t by[2][2] = {{0, 0}, {0, 0}};
+    static const char *const kinds[2] = {"publish", "subscribe"}, *const transports[2] = {"udp", "tcp"};
 
-    sc_rooms_foreach_session(app->rooms, count_session, by_kind);
-    /* Every session is on UDP so far; TURN and ICE-TCP will be transports
-     * of their own. */
+    sc_rooms_foreach_session(app->rooms, count_session, by);
+    /* ICE-TCP is told apart by the media plane; a TURN relay reaches it as
+     * UDP from coturn's address and counts as udp. */
     sc_prom_family(p, "stagecast_sessions_open", "gauge",
                    "media sessions open (WHIP/WHEP and WebSocket), by kind and transport");
-    sc_prom_sample(p, (const sc_prom_label[]){{"kind", "publish"}, {"transport", "udp"}}, 2,
-                   (double)by_kind[0]);
-    sc_prom_sample(p, (const sc_prom_label[]){{"kind", "subscribe"}, {"transport", "udp"}}, 2,
-                   (double)by_kind[1]);
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 2; t++)
+            sc_prom_sample(p, (const sc_prom_label[]){{"kind", kinds[k]}, {"transport", transports[t]}},
+                           2, (double)by[k][t]);
 }
 
 #define APP(f) offsetof(sc_app_counters, f)

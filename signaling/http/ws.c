@@ -999,12 +999,16 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         be.count = ev->viewers;
         sc_bus_publish(app->bus, &be);
         break;
-    case SC_EVENT_SESSION_CONNECTED:
+    case SC_EVENT_SESSION_CONNECTED: {
         SC_INFO("ws", "session %s (%s, room %s) connected", hex, sc_session_kind_name(ev->kind),
                 ev->room);
+        sc_session_entry *se = sc_rooms_find_session(app->rooms, ev->session_id);
+        if (se)
+            se->tcp = ev->tcp;
         be.topic = SC_BUS_SESSION_CONNECTED;
         sc_bus_publish(app->bus, &be);
         break;
+    }
     case SC_EVENT_SESSION_CLOSED:
         SC_INFO("ws", "session %s (%s, room %s) closed: %s", hex, sc_session_kind_name(ev->kind),
                 ev->room, ev->reason ? ev->reason : "closed");

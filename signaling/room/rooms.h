@@ -33,6 +33,8 @@ typedef struct sc_session_entry {
     char peer[SC_PEER_ADDR_MAX + 1];     /* the client's address when it was created */
     sc_session_kind kind;
     bool http;                           /* created by WHIP/WHEP */
+    bool tcp;                            /* connected over ICE-TCP (else UDP, or
+                                            not connected yet) */
     bool closing;                        /* close requested, CLOSED event pending
                                             (set by sc_rooms_session_closing) */
     sc_ws_client *owner;                 /* WebSocket that created it, or NULL */

@@ -181,6 +181,15 @@ describe('ICE-TCP: a network that drops UDP publishes and watches over TCP', { t
         const s = await stats();
         assert.ok(s.tcp_connections >= 2, JSON.stringify(s));
         assert.ok(s.tcp_accepted >= 2, JSON.stringify(s));
+        // /metrics tells the transports apart: the office's WHIP publisher
+        // and viewer on tcp, the open viewer on udp.
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`,
+            { headers: { Authorization: `Bearer ${await adminToken()}` } })).text();
+        const open = (kind, transport) => Number(new RegExp(
+            `^stagecast_sessions_open\\{kind="${kind}",transport="${transport}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+        assert.equal(open('publish', 'tcp'), 1, metrics);
+        assert.ok(open('subscribe', 'tcp') >= 1, metrics);
+        assert.ok(open('subscribe', 'udp') >= 1, metrics);
         // The office tried UDP (its checks were dropped at its own firewall).
         const out = await nft('list', 'chain', 'inet', 'office', 'output');
         assert.ok(Number(/counter packets (\d+)/.exec(out)[1]) > 2, out);
