@@ -176,7 +176,7 @@ typedef struct sc_sfu_event {
     int worker;                   /* internal: the reporting worker */
     bool tcp;                     /* SESSION_CONNECTED: over ICE-TCP (else UDP) */
     const char *reason;           /* static string for SESSION_CLOSED:
-                                     "closed", "consent-expired", "dtls-failed",
+                                     "closed", "consent-expired", "dtls-failed", "dtls-timeout",
                                      "replaced", "shutdown" */
     char label[SC_DC_LABEL_MAX + 1]; /* DATA_OPEN, DATA, DATA_CLOSED: the channel */
     /* SC_EVENT_DATA: the message.  The event queue owns the bytes: they are
