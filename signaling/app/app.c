@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
+#include "signaling/events/events.h"
 #include "signaling/http/http.h"
 #include "signaling/http/ice.h"
 #include "signaling/http/metrics.h"
@@ -42,6 +43,7 @@ static const struct {
     {sc_catalog_routes, &sc_catalog_n_routes},
     {sc_metrics_routes, &sc_metrics_n_routes},
     {sc_ice_routes, &sc_ice_n_routes},
+    {sc_events_routes, &sc_events_n_routes},
 };
 
 sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
@@ -81,7 +83,8 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
         }
     }
     /* The bus's listeners, each module subscribing what it takes. */
-    if (sc_ws_subscribe(app) < 0 || sc_catalog_subscribe(app) < 0) {
+    if (sc_ws_subscribe(app) < 0 || sc_catalog_subscribe(app) < 0 ||
+        sc_events_subscribe(app) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -190,6 +193,7 @@ void sc_app_free(sc_app *app)
     sc_bus_free(app->bus);
     free(app->drain_timer); /* its loop is gone: sc_http_stop ran first */
     sc_interact_free(app);
+    sc_events_free(app);
     sc_ws_free_state(app);
     sc_turn_free(app->turn);
     memset(app->secret, 0, sizeof(app->secret));

@@ -28,6 +28,7 @@ struct sc_router;
 struct sc_sfu;
 struct sc_store;
 struct sc_turn;
+struct sc_events_state;
 
 #define SC_HTTP_STATUS_MIN 400
 #define SC_HTTP_STATUS_SLOTS 200   /* http_errors[] counts statuses 400..599 */
@@ -53,6 +54,7 @@ typedef struct sc_app_counters {
     uint64_t http_connections_max; /* the budget of the two (--max-connections) */
     uint64_t http_connections_refused; /* closed at once: the budget was spent */
     uint64_t sfu_events;
+    uint64_t events_refused;       /* watch-link requests refused (wrong password, ended, full) */
 } sc_app_counters;
 
 typedef struct sc_app {
@@ -68,6 +70,7 @@ typedef struct sc_app {
     struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
     struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
+    struct sc_events_state *events; /* signaling/events/: the watch link's limiter */
     struct sc_turn *turn;          /* TURN servers and their secret (--turn), or
                                       NULL: no credentials to hand out */
     struct lws_context *loop;      /* the event loop, for timers; NULL before

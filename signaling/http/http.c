@@ -271,6 +271,7 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(http_connections_max);
     SIG(http_connections_refused);
     SIG(sfu_events);
+    SIG(events_refused);
 #undef SIG
     json_object_set_new(o, "signalling_sessions",
                         json_integer((json_int_t)sc_rooms_session_count(app->rooms)));

@@ -402,6 +402,9 @@ static const field_row front_rows[] = {
      "log lines of refused messages not written (throttled)", APP(log_suppressed)},
     {"stagecast_sfu_events_total", "counter",
      "events of the media plane handled by the signalling thread", APP(sfu_events)},
+    {"stagecast_events_refused_total", "counter",
+     "watch-link requests refused (wrong password, event ended or full, no such event)",
+     APP(events_refused)},
 };
 #undef APP
 

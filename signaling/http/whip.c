@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "recorder/recorder.h"
 #include "sfu/sfu.h"
+#include "signaling/events/events.h"
 #include "signaling/api/bus.h"
 #include "signaling/http/ws.h"
 #include "signaling/room/rooms.h"
@@ -336,7 +337,7 @@ void sc_whip_delete(sc_app *app, const sc_http_req *req, sc_session_kind kind,
 
 bool sc_room_recording(sc_app *app, const char *room)
 {
-    if (!app->recorder)
+    if (!app->recorder || sc_events_recording_forbidden(app, room))
         return false;
     char *v = sc_store_setting_get(app->store, room, "record");
     bool on = v ? strcmp(v, "on") == 0 : app->cfg->record_by_default != 0;
@@ -348,6 +349,8 @@ int sc_room_set_recording(sc_app *app, const char *room, bool on)
 {
     if (!app->recorder)
         return -ENOTSUP;
+    if (on && sc_events_recording_forbidden(app, room))
+        return -EPERM;
     int r = sc_store_setting_set(app->store, room, "record", on ? "on" : "off");
     if (r < 0)
         return r;

@@ -49,7 +49,8 @@ const char *sc_session_kind_name(sc_session_kind kind);
 bool sc_room_recording(sc_app *app, const char *room);
 /* The host's control: remembered for the room (a room set to off is never
  * recorded), applied to the publishers on stage now.  0, -ENOTSUP (no
- * recorder), or the store's error. */
+ * recorder), -EPERM (on, for the room of an event that forbids recording),
+ * or the store's error. */
 int sc_room_set_recording(sc_app *app, const char *room, bool on);
 
 #endif

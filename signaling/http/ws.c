@@ -574,6 +574,10 @@ static void cmd_record(sc_ws_client *c, json_t *msg, json_t *id)
         send_error(c, id, "unsupported", "recording is not available on this server");
         return;
     }
+    if (r == -EPERM) {
+        send_error(c, id, "recording-forbidden", "this event may not be recorded");
+        return;
+    }
     if (r < 0) {
         send_error(c, id, "internal", "cannot store the room's recording setting");
         return;

@@ -83,6 +83,24 @@ static const char *const migrations[] = {
     "  slot INTEGER NOT NULL);"       /* stage slot, -1: nobody */
     "CREATE INDEX speakers_room ON speakers(room, ts);"
     "ALTER TABLE recordings ADD COLUMN layout TEXT;",
+    /* 6: events (issue 18): one per room, reached by slug. */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  title TEXT NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  room TEXT NOT NULL UNIQUE,"
+    "  starts_at INTEGER NOT NULL,"      /* Unix s */
+    "  ends_at INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  viewer_cap INTEGER NOT NULL,"
+    "  recording_forbidden INTEGER NOT NULL,"
+    "  watch_type TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL,"
+    "  color TEXT NOT NULL,"
+    "  landing_text TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -27,6 +27,7 @@ int sc_store_schema_version(sc_store *st);
 int sc_store_latest_schema(void);
 
 /* The domains, each its own header and file: */
+#include "signaling/store/events.h"
 #include "signaling/store/interactions.h"
 #include "signaling/store/recordings.h"
 #include "signaling/store/sessions.h"

@@ -1,0 +1,170 @@
+/* Events: one row each, unique by slug and by room. */
+#include "signaling/store/events.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "signaling/store/private.h"
+
+static const char ev_cols[] = "id, slug, title, description, room, starts_at, ends_at, state,"
+                              " viewer_cap, recording_forbidden, watch_type, password_hash,"
+                              " color, landing_text, created_at, updated_at";
+
+static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->id = sqlite3_column_int64(s, 0);
+    sc__store_copy_col(ev->slug, sizeof(ev->slug), s, 1);
+    sc__store_copy_col(ev->title, sizeof(ev->title), s, 2);
+    sc__store_copy_col(ev->description, sizeof(ev->description), s, 3);
+    sc__store_copy_col(ev->room, sizeof(ev->room), s, 4);
+    ev->starts_at = sqlite3_column_int64(s, 5);
+    ev->ends_at = sqlite3_column_int64(s, 6);
+    sc__store_copy_col(ev->state, sizeof(ev->state), s, 7);
+    ev->viewer_cap = sqlite3_column_int(s, 8);
+    ev->recording_forbidden = sqlite3_column_int(s, 9) != 0;
+    sc__store_copy_col(ev->watch_type, sizeof(ev->watch_type), s, 10);
+    sc__store_copy_col(ev->password_hash, sizeof(ev->password_hash), s, 11);
+    sc__store_copy_col(ev->color, sizeof(ev->color), s, 12);
+    sc__store_copy_col(ev->landing_text, sizeof(ev->landing_text), s, 13);
+    ev->created_at = sqlite3_column_int64(s, 14);
+    ev->updated_at = sqlite3_column_int64(s, 15);
+}
+
+/* Binds every column but id from ?2 on (id is ?1). */
+static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
+{
+    sqlite3_bind_int64(s, 1, ev->id);
+    sc__store_bind_text(s, 2, ev->slug);
+    sc__store_bind_text(s, 3, ev->title);
+    sc__store_bind_text(s, 4, ev->description);
+    sc__store_bind_text(s, 5, ev->room);
+    sqlite3_bind_int64(s, 6, ev->starts_at);
+    sqlite3_bind_int64(s, 7, ev->ends_at);
+    sc__store_bind_text(s, 8, ev->state);
+    sqlite3_bind_int(s, 9, ev->viewer_cap);
+    sqlite3_bind_int(s, 10, ev->recording_forbidden);
+    sc__store_bind_text(s, 11, ev->watch_type);
+    sc__store_bind_text(s, 12, ev->password_hash);
+    sc__store_bind_text(s, 13, ev->color);
+    sc__store_bind_text(s, 14, ev->landing_text);
+    sqlite3_bind_int64(s, 15, ev->created_at);
+    sqlite3_bind_int64(s, 16, ev->updated_at);
+}
+
+/* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
+static int step_write(sc_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    int ext = sqlite3_extended_errcode(st->db);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE)
+        return -EEXIST;
+    SC_WARN("store", "%s: %s", what, sqlite3_errmsg(st->db));
+    return -EIO;
+}
+
+int sc_store_event_insert(sc_store *st, sc_store_event *ev)
+{
+    static const char sql[] =
+        "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
+        " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
+        " created_at, updated_at)"
+        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_fields(s, ev);
+    int rc = step_write(st, s, "insert event");
+    if (rc == 0)
+        ev->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int sc_store_event_update(sc_store *st, const sc_store_event *ev)
+{
+    static const char sql[] =
+        "UPDATE events SET slug = ?2, title = ?3, description = ?4, room = ?5, starts_at = ?6,"
+        " ends_at = ?7, state = ?8, viewer_cap = ?9, recording_forbidden = ?10,"
+        " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
+        " created_at = ?15, updated_at = ?16 WHERE id = ?1";
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    bind_fields(s, ev);
+    int rc = step_write(st, s, "update event");
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        return -ENOENT;
+    return rc;
+}
+
+/* One row by a column's value (text, or an id when text is NULL). */
+static int get_one(sc_store *st, const char *col, const char *text, int64_t id,
+                   sc_store_event *out)
+{
+    char sql[256];
+    sqlite3_stmt *s;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM events WHERE %s = ?1", ev_cols, col);
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    if (text)
+        sc__store_bind_text(s, 1, text);
+    else
+        sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        ev_from_row(s, out);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int sc_store_event_get(sc_store *st, int64_t id, sc_store_event *out)
+{
+    return get_one(st, "id", NULL, id, out);
+}
+
+int sc_store_event_by_slug(sc_store *st, const char *slug, sc_store_event *out)
+{
+    return get_one(st, "slug", slug, 0, out);
+}
+
+int sc_store_event_by_room(sc_store *st, const char *room, sc_store_event *out)
+{
+    return get_one(st, "room", room, 0, out);
+}
+
+int sc_store_event_delete(sc_store *st, int64_t id)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db, "DELETE FROM events WHERE id = ?1", -1, &s, NULL) !=
+                   SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sc__store_step_finalize(st, s, "delete event");
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        return -ENOENT;
+    return rc;
+}
+
+int sc_store_events_list(sc_store *st, void (*fn)(void *ud, const sc_store_event *ev), void *ud)
+{
+    char sql[256];
+    sqlite3_stmt *s;
+    sc_store_event ev;
+    int n = 0, rc;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM events ORDER BY starts_at, id", ev_cols);
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ev_from_row(s, &ev);
+        fn(ud, &ev);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}

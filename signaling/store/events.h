@@ -1,0 +1,47 @@
+/* The store: events (issue 18), what an organiser schedules and who may
+ * watch it.  The feature (signaling/events/) validates; this file only
+ * keeps rows. */
+#ifndef SC_STORE_EVENTS_H
+#define SC_STORE_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sc_store sc_store; /* store.h */
+
+#define SC_EVENT_TITLE_MAX 200
+#define SC_EVENT_DESC_MAX 4000
+#define SC_EVENT_SLUG_MAX 64
+#define SC_EVENT_LANDING_MAX 2000
+
+typedef struct sc_store_event {
+    int64_t id;
+    char slug[SC_EVENT_SLUG_MAX + 1];
+    char title[SC_EVENT_TITLE_MAX * 4 + 1];   /* UTF-8: up to 4 bytes a character */
+    char description[SC_EVENT_DESC_MAX * 4 + 1];
+    char room[72];
+    int64_t starts_at, ends_at;               /* Unix seconds */
+    char state[12];                           /* scheduled, live, ended */
+    int viewer_cap;                           /* 0: the server's limit */
+    bool recording_forbidden;
+    char watch_type[12];                      /* public, password */
+    char password_hash[160];                  /* "pbkdf2-sha256$iter$salt$hash", "" none */
+    char color[8];                            /* "#rrggbb" or "" */
+    char landing_text[SC_EVENT_LANDING_MAX * 4 + 1];
+    int64_t created_at, updated_at;
+} sc_store_event;
+
+/* Inserts ev (its id is set).  0, -EEXIST (slug or room taken), -EIO. */
+int sc_store_event_insert(sc_store *st, sc_store_event *ev);
+/* Replaces every field of row ev->id.  0, -ENOENT, -EEXIST, -EIO. */
+int sc_store_event_update(sc_store *st, const sc_store_event *ev);
+/* 0, -ENOENT or -EIO. */
+int sc_store_event_get(sc_store *st, int64_t id, sc_store_event *out);
+int sc_store_event_by_slug(sc_store *st, const char *slug, sc_store_event *out);
+int sc_store_event_by_room(sc_store *st, const char *room, sc_store_event *out);
+int sc_store_event_delete(sc_store *st, int64_t id);
+/* By start time.  Count or -EIO. */
+int sc_store_events_list(sc_store *st, void (*fn)(void *ud, const sc_store_event *ev), void *ud);
+
+#endif
