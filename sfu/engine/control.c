@@ -939,6 +939,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         out->socket_drops_control += __atomic_load_n(&c->sock_drops_control, __ATOMIC_RELAXED);
         out->workers_overloaded += __atomic_load_n(&c->overloaded, __ATOMIC_RELAXED);
         out->tcp_connections += __atomic_load_n(&c->tcp_open, __ATOMIC_RELAXED);
+        sc_hist_add(&out->rtt, &c->rtt);
     }
     out->joins_refused_overload = sfu->joins_refused_overload;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/histogram.h"
 #include "signaling/app/config.h"
 
 struct lws_context;
@@ -46,6 +47,9 @@ typedef struct sc_app_counters {
     uint64_t log_suppressed;       /* refused-message log lines not written */
     uint64_t ws_refused_sessions;  /* publish/subscribe over the per-connection cap */
     uint64_t sfu_events;
+    /* From a session's offer to its DTLS being up, publishers [0] and
+     * viewers [1] (metrics.c observes and exports them). */
+    sc_hist join[2];
 } sc_app_counters;
 
 typedef struct sc_app {

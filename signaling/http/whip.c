@@ -36,6 +36,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
     };
     sc_session_entry e;
     char err[256] = "";
+    uint64_t opened_us = sc_mono_us();
     int r;
 
     *answer = NULL;
@@ -92,6 +93,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room,
     e.http = owner == NULL;
     e.owner = owner;
     e.tok = *tok;
+    e.opened_us = opened_us;
     if (sc_rooms_add_session(app->rooms, &e) < 0) {
         /* Without an entry nobody could close it: end it now. */
         sc_sfu_close_session(app->sfu, *id);
