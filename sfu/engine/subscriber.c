@@ -311,10 +311,12 @@ static void allocate(sc_transport *sub, uint64_t now_ms)
             continue;
         const step *got = &steps[s][at[s]];
         if (got->rank != st->bwe_cap || got->tid != st->bwe_tid) {
-            SC_INFO("bwe", "session %016llx: estimate %u kbit/s (%s), slot %d: rank %d tid %d "
-                    "-> rank %d tid %d, want %u kbit/s", (unsigned long long)sub->id,
-                    est / 1000, sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb",
-                    s, st->bwe_cap, st->bwe_tid, got->rank, got->tid, want / 1000);
+            SC_INFO_CTX("bwe", sub->room_name, sub->id,
+                        "session %016llx: estimate %u kbit/s (%s), slot %d: rank %d tid %d "
+                        "-> rank %d tid %d, want %u kbit/s",
+                        (unsigned long long)sub->id, est / 1000,
+                        sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb", s,
+                        st->bwe_cap, st->bwe_tid, got->rank, got->tid, want / 1000);
             if (got->rank != st->bwe_cap)
                 st->epoch = 0; /* choose the spatial layer again at the next packet */
             st->bwe_cap = got->rank;

@@ -191,6 +191,7 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
         return;
     }
     sc_session_id_format(id, hex);
+    rep->session = id;
     if (sc_http_body(rep, 201, "application/sdp", answer, strlen(answer)) < 0) {
         free(answer);
         sc_session_close(app, id);
@@ -204,8 +205,8 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
      * (RFC 9725 section 4.6). */
     if (app->turn)
         rep->link = sc_turn_link_headers(app->turn, tok.sub, (int64_t)time(NULL));
-    SC_INFO("http", "%s %s session %s for user %s", req->peer, sc_session_kind_name(kind), hex,
-            tok.sub);
+    SC_INFO_CTX("http", room, id, "%s %s session %s for user %s", req->peer,
+                sc_session_kind_name(kind), hex, tok.sub);
 }
 
 /* The session named by the URL, if the request's token may act on it. */
@@ -233,6 +234,7 @@ static sc_session_entry *authorised_session(sc_app *app, const sc_http_req *req,
         sc_http_error(rep, 403, "forbidden", "this session belongs to another user");
         return NULL;
     }
+    rep->session = e->id;
     return e;
 }
 
