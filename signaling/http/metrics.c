@@ -21,7 +21,6 @@
 #include "signaling/store/store.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define MAX_WORKERS 64
 
 /* ---- the exposition writer ------------------------------------------------ */
 
@@ -364,12 +363,12 @@ static double worker_value(const sc_sfu_worker_load *w, int which, uint64_t now_
 
 static void write_workers(sc_app *app, sc_prom *p)
 {
-    sc_sfu_worker_load wl[MAX_WORKERS];
-    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, MAX_WORKERS) : 0;
+    sc_sfu_worker_load wl[SC_METRICS_MAX_WORKERS];
+    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, SC_METRICS_MAX_WORKERS) : 0;
     uint64_t now = sc_mono_ms();
 
-    if (n > MAX_WORKERS)
-        n = MAX_WORKERS;
+    if (n > SC_METRICS_MAX_WORKERS)
+        n = SC_METRICS_MAX_WORKERS;
     for (size_t f = 0; f < N_OF(worker_families); f++) {
         sc_prom_family(p, worker_families[f].name, worker_families[f].type,
                        worker_families[f].help);
@@ -584,22 +583,31 @@ int sc_metrics_stuck_workers(const sc_sfu_worker_load *wl, int n, uint64_t now_m
     return k;
 }
 
+int sc_metrics_stuck_now(sc_app *app, int stuck[SC_METRICS_MAX_WORKERS])
+{
+    sc_sfu_worker_load wl[SC_METRICS_MAX_WORKERS];
+    int n;
+
+    if (!app->sfu)
+        return -ENODEV;
+    n = sc_sfu_worker_loads(app->sfu, wl, SC_METRICS_MAX_WORKERS);
+    if (n > SC_METRICS_MAX_WORKERS)
+        n = SC_METRICS_MAX_WORKERS;
+    return sc_metrics_stuck_workers(wl, n, sc_mono_ms(), SC_METRICS_STUCK_MS, stuck);
+}
+
 static void get_healthz(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                         char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
-    sc_sfu_worker_load wl[MAX_WORKERS];
-    int stuck[MAX_WORKERS], n, k;
+    int stuck[SC_METRICS_MAX_WORKERS], k;
     json_t *arr;
 
     rep->action = "answering a liveness check";
-    if (!app->sfu) {
+    k = sc_metrics_stuck_now(app, stuck);
+    if (k < 0) {
         sc_http_json(rep, 503, json_pack("{s:s}", "status", "no-media-plane"));
         return;
     }
-    n = sc_sfu_worker_loads(app->sfu, wl, MAX_WORKERS);
-    if (n > MAX_WORKERS)
-        n = MAX_WORKERS;
-    k = sc_metrics_stuck_workers(wl, n, sc_mono_ms(), SC_METRICS_STUCK_MS, stuck);
     if (!k) {
         sc_http_json(rep, 200, json_pack("{s:s}", "status", "ok"));
         return;

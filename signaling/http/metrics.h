@@ -31,6 +31,12 @@ int sc_metrics_subscribe(sc_app *app);
 int sc_metrics_stuck_workers(const sc_sfu_worker_load *wl, int n, uint64_t now_ms,
                              uint64_t limit_ms, int *stuck);
 
+/* The media plane's workers stuck now (the condition of /healthz and of
+ * the systemd watchdog): their indices in stuck[], how many; -ENODEV
+ * without a media plane. */
+#define SC_METRICS_MAX_WORKERS 64
+int sc_metrics_stuck_now(sc_app *app, int stuck[SC_METRICS_MAX_WORKERS]);
+
 /* ---- The exposition writer ------------------------------------------------ */
 
 typedef struct sc_prom_label {

@@ -1,6 +1,8 @@
 """Running as a service (docs/operations.md, "Running as a service"): the
 systemd readiness protocol over a real NOTIFY_SOCKET (READY once the server
 answers, RELOADING/READY around a certificate reload, STOPPING on SIGTERM),
+the watchdog (WATCHDOG=1 while every media worker turns, none while one is
+stuck, again once it turns),
 the JSON log format (a room's and a session's lines carry them as fields,
 no token or TURN credential in any line), and what `meson install` puts
 where (the binary, the pages, a hardened Type=notify unit).  Run by tests/badinput/run inside a
@@ -81,6 +83,93 @@ class Notify(unittest.TestCase):
         server.proc.send_signal(signal.SIGHUP)
         self.next_message("RELOADING=1")
         self.next_message("READY=1")
+        server.proc.send_signal(signal.SIGTERM)
+        self.next_message("STOPPING=1")
+        self.assertEqual(server.stop(), 0)
+        # Not asked for a watchdog (no WATCHDOG_USEC): no pings.
+        self.assertFalse([m for m in self.messages if "WATCHDOG=1" in m.split("\n")],
+                         self.messages)
+
+    def drain(self):
+        """The notifications that have arrived, without waiting: every one
+        the server sent before this call (a Unix datagram is queued when
+        it is sent)."""
+        got = []
+        self.sock.setblocking(False)
+        try:
+            while True:
+                got.append(self.sock.recv(4096).decode())
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        self.messages += got
+        return got
+
+    def test_watchdog_pings_only_while_every_worker_turns(self):
+        interval_us = 1000000  # WatchdogSec=1s: a ping every 0.5 s
+        stall = os.path.join(self.dir, "stall")
+        server = stagecast.Server(workers=2)
+        server.port = stagecast.free_tcp_port()
+        server.udp_port = stagecast.free_udp_range(2)
+        server._log = open(server.log_path, "wb")
+        env = dict(os.environ, NOTIFY_SOCKET=self.path, WATCHDOG_USEC=str(interval_us),
+                   STAGECAST_TEST_STALL_FILE=stall)
+        # WATCHDOG_PID names the process systemd watches: the shell's pid,
+        # which exec hands on to the server.
+        server.proc = subprocess.Popen(
+            ["/bin/sh", "-c", 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"', "sh",
+             stagecast.binary(), "serve", "--listen", "127.0.0.1:%d" % server.port,
+             "--udp-port", str(server.udp_port), "--data", server.data, "--workers", "2",
+             "--drain-timeout", "0"],
+            env=env, stdout=server._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.addCleanup(server.cleanup)
+        self.next_message("READY=1")
+        # Periodic pings while healthy.
+        self.next_message("WATCHDOG=1")
+        self.next_message("WATCHDOG=1")
+        self.assertEqual(server.request("GET", "/healthz").status, 200)
+
+        def healthz():
+            return server.request("GET", "/healthz").status
+
+        # Worker 1 sleeps 5 s on its next media datagram: stuck (/healthz
+        # 503) from 2 s into the sleep until it wakes.
+        with open(stall + ".tmp", "w") as f:
+            f.write("1 5000000\n")
+        os.replace(stall + ".tmp", stall)
+        self.assertTrue(stagecast.wait_for(
+            lambda: "worker 1: test stall 5000000" in server.log_text(), 10, 0.05),
+            server.log_tail())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"\x80" + b"\x00" * 40, ("127.0.0.1", server.udp_port + 1))
+        self.assertTrue(stagecast.wait_for(lambda: healthz() == 503, 15, 0.05),
+                        "/healthz never said stuck")
+        first_stuck = time.monotonic()
+        self.drain()  # pings sent before the first 503 answer
+        during, last_stuck = [], first_stuck
+        while True:
+            got = self.drain()
+            if healthz() != 503:
+                break
+            # Still stuck: whatever arrived was sent while stuck.
+            during += got
+            last_stuck = time.monotonic()
+            time.sleep(0.05)
+        os.unlink(stall)
+        self.assertFalse([m for m in during if "WATCHDOG=1" in m.split("\n")],
+                         "pinged while /healthz said stuck: %r" % during)
+        # The window held at least two pings' worth (half the interval each).
+        self.assertGreaterEqual(last_stuck - first_stuck, interval_us / 1e6,
+                                "the stuck window was too short to tell")
+        self.assertIn("watchdog: media worker(s) 1 stuck, not pinging systemd",
+                      server.log_text())
+        self.assertTrue([m for m in self.messages if "STATUS=media worker(s) 1 stuck" in m],
+                        self.messages)
+        # The worker turns again: so do the pings.
+        self.next_message("WATCHDOG=1")
+        self.next_message("WATCHDOG=1")
+        self.assertIn("watchdog: every media worker turns again", server.log_text())
         server.proc.send_signal(signal.SIGTERM)
         self.next_message("STOPPING=1")
         self.assertEqual(server.stop(), 0)
@@ -213,7 +302,7 @@ class Install(unittest.TestCase):
             units += [os.path.join(root, f) for f in files if f == "stagecast.service"]
         self.assertEqual(len(units), 1, units)
         unit = open(units[0]).read()
-        for line in ("Type=notify", "DynamicUser=yes", "NoNewPrivileges=yes",
+        for line in ("Type=notify", "WatchdogSec=15s", "DynamicUser=yes", "NoNewPrivileges=yes",
                      "ProtectSystem=strict", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
                      "LimitNOFILE=65536", "ExecReload=/bin/kill -HUP $MAINPID"):
             self.assertIn(line + "\n", unit)
