@@ -1,6 +1,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +35,11 @@ bool sc_log_window_roll(sc_log_window *w, int64_t now_ms, int64_t window_ms, uns
 
 static bool log_json;
 
+/* Room names are checked before they are logged ([A-Za-z0-9_-], at most
+ * 64); this has room for one escaped at six bytes a byte, and cuts a
+ * longer one. */
+#define SC_LOG_ROOM_ESC 400
+
 int sc_log_set_format(const char *name)
 {
     if (strcmp(name, "text") == 0 || strcmp(name, "json") == 0) {
@@ -62,33 +68,58 @@ static void json_escape(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-void sc__log(sc_log_level level, const char *topic, const char *fmt, ...)
+static void vlog(sc_log_level level, const char *topic, const char *room, uint64_t session,
+                 const char *fmt, va_list ap)
 {
-    char line[1024], msg[1024], esc[2048];
+    char line[1024], msg[1024], esc[2048], ctx[SC_LOG_ROOM_ESC + 64];
     struct timespec ts;
     struct tm tm;
-    va_list ap;
+    size_t n = 0;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     if (log_json) {
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         json_escape(esc, sizeof(esc), msg);
+        ctx[0] = '\0';
+        if (room && room[0]) {
+            n = (size_t)snprintf(ctx, sizeof(ctx), ",\"room\":\"");
+            json_escape(ctx + n, SC_LOG_ROOM_ESC, room);
+            n += strlen(ctx + n);
+            n += (size_t)snprintf(ctx + n, sizeof(ctx) - n, "\"");
+        }
+        if (session)
+            snprintf(ctx + n, sizeof(ctx) - n, ",\"session\":\"%016" PRIx64 "\"", session);
+        /* One write per line keeps lines from different threads whole. */
         fprintf(stderr,
                 "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\","
-                "\"module\":\"%s\",\"msg\":\"%s\"}\n",
+                "\"module\":\"%s\"%s,\"msg\":\"%s\"}\n",
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                ts.tv_nsec / 1000000, level_names[level], topic, esc);
+                ts.tv_nsec / 1000000, level_names[level], topic, ctx, esc);
         return;
     }
-    int n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %-5s [%s] ", tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], topic);
-    va_start(ap, fmt);
-    if (n > 0 && (size_t)n < sizeof(line))
-        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    va_end(ap);
-    /* One fputs per line keeps lines from different threads whole. */
+    int k = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %-5s [%s] ", tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], topic);
+    if (k > 0 && (size_t)k < sizeof(line))
+        vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
     fprintf(stderr, "%s\n", line);
+}
+
+void sc__log(sc_log_level level, const char *topic, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(level, topic, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void sc__log_ctx(sc_log_level level, const char *topic, const char *room, uint64_t session,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(level, topic, room, session, fmt, ap);
+    va_end(ap);
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/histogram.h"
+
 #define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
 #define SC_PEER_NAME_MAX 64
 #define SC_DC_LABEL_MAX 128    /* data channel labels (longer ones are refused) */
@@ -266,14 +268,22 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
     X(socket_drops_control, "control datagrams the kernel dropped there")                          \
     X(joins_refused_overload, "viewers refused because every worker was overloaded")
 
+/* Round-trip times to viewers, one per receiver report block that answers
+ * a sender report we sent (RFC 3550 6.4.1: arrival - LSR - DLSR): upper
+ * bounds of the histogram's buckets, in microseconds. */
+#define SC_SFU_RTT_BUCKETS 10
+extern const uint64_t sc_sfu_rtt_le_us[SC_SFU_RTT_BUCKETS];
+
 /* Counters for /api/stats, /metrics and the bad-input tests: the gauges,
- * the SFU's counters, then every worker's counters summed. */
+ * the SFU's counters, then every worker's counters summed; the workers'
+ * round-trip times summed too. */
 typedef struct sc_sfu_stats {
 #define SC__FIELD(name, what) uint64_t name;
     SC_SFU_GAUGES(SC__FIELD)
     SC_SFU_COUNTERS(SC__FIELD)
     SC_WORKER_COUNTERS(SC__FIELD)
 #undef SC__FIELD
+    sc_hist rtt;
 } sc_sfu_stats;
 
 void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out);

@@ -540,9 +540,9 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     int viewers = count_room(sfu, p->room, SC_SESSION_SUBSCRIBE);
     fill_event(&ev, p->kind == SC_SESSION_PUBLISH ? SC_EVENT_PUBLISHER_JOINED : SC_EVENT_VIEWERS_CHANGED,
                s, viewers);
-    SC_INFO("sfu", "session %016llx: %s in room %s (slot %d, worker %d)",
-            (unsigned long long)t->id, p->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
-            p->room, p->kind == SC_SESSION_PUBLISH ? slot : -1, wi);
+    SC_INFO_CTX("sfu", p->room, t->id, "session %016llx: %s in room %s (slot %d, worker %d)",
+                (unsigned long long)t->id, p->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
+                p->room, p->kind == SC_SESSION_PUBLISH ? slot : -1, wi);
     for (int i = 0; p->kind == SC_SESSION_PUBLISH && p->user_id && i < sfu->n_mutes; i++) {
         const struct mute_entry *me = &sfu->mutes[i];
         if (strcmp(me->room, p->room) == 0 && strcmp(me->user_id, p->user_id) == 0) {
@@ -939,6 +939,7 @@ void sc_sfu_get_stats(sc_sfu *sfu, sc_sfu_stats *out)
         out->socket_drops_control += __atomic_load_n(&c->sock_drops_control, __ATOMIC_RELAXED);
         out->workers_overloaded += __atomic_load_n(&c->overloaded, __ATOMIC_RELAXED);
         out->tcp_connections += __atomic_load_n(&c->tcp_open, __ATOMIC_RELAXED);
+        sc_hist_add(&out->rtt, &c->rtt);
     }
     out->joins_refused_overload = sfu->joins_refused_overload;
 }

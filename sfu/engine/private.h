@@ -115,6 +115,11 @@ typedef struct sc_sub_track {
     uint64_t calm_since_ms, last_step_ms;
     uint16_t rtx_seq;
     uint32_t packets, octets;
+    /* The last two sender reports sent on this track: the middle 32 bits
+     * of their NTP time (what the viewer's LSR echoes) and when they left. */
+    uint32_t sr_mid[2];
+    uint64_t sr_sent_us[2];
+    uint8_t sr_next;
 } sc_sub_track;
 
 struct sc_transport {
@@ -214,6 +219,7 @@ typedef struct sc_counters {
     uint64_t last_loop_ms;            /* sc_mono_ms() of its loop's latest turn:
                                          a health check sees a stuck worker */
     uint64_t tcp_open;                /* ICE-TCP connections open now */
+    sc_hist rtt;                      /* viewers' round-trip times (subscriber.c) */
 } sc_counters;
 
 #define SC_OVERLOAD_PCT 95
@@ -360,8 +366,11 @@ void sc__sub_set_viewport(sc_transport *sub, int slot, int width);
 void sc__sub_set_temporal(sc_transport *sub, int slot, int max_tid);
 /* Every 50 ms for connected viewers: layer plan and bandwidth probes. */
 void sc__sub_fast_tick(sc_transport *t, uint64_t now_ms);
-/* One RTCP packet from a viewer (receiver reports, NACK, PLI/FIR, REMB,
- * transport-cc feedback). */
+/* A sender report with this NTP time left on st now (room.c): its
+ * answers in the viewer's receiver reports measure the round trip. */
+void sc__sub_sr_sent(sc_sub_track *st, uint64_t ntp, uint64_t now_us);
+/* One RTCP packet from a viewer (receiver reports with their round trips,
+ * NACK, PLI/FIR, REMB, transport-cc feedback). */
 void sc__sub_on_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt);
 /* The layer a viewer should get of a slot now (-1: none flowing). */
 int sc__sub_choose_layer(const sc_transport *sub, const sc_slot_mirror *m, const sc_sub_track *st);

@@ -434,8 +434,10 @@ static void forward_sr(sc_room *r, const sc_media_pkt *pkt)
             .octet_count = st->octets,
         };
         int n = sc_rtcp_build_sr(buf, 64, &out);
-        if (n > 0)
+        if (n > 0) {
             sc__transport_send_rtcp(sub, buf, (size_t)n);
+            sc__sub_sr_sent(st, out.ntp, sc_mono_us());
+        }
     }
 }
 

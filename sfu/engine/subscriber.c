@@ -16,6 +16,10 @@
 
 #define MAX_NACK_SEQS 64
 
+const uint64_t sc_sfu_rtt_le_us[SC_SFU_RTT_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+};
+
 static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirror *m,
                          uint16_t out_seq, uint64_t now_ms, bool probe);
 
@@ -307,10 +311,12 @@ static void allocate(sc_transport *sub, uint64_t now_ms)
             continue;
         const step *got = &steps[s][at[s]];
         if (got->rank != st->bwe_cap || got->tid != st->bwe_tid) {
-            SC_INFO("bwe", "session %016llx: estimate %u kbit/s (%s), slot %d: rank %d tid %d "
-                    "-> rank %d tid %d, want %u kbit/s", (unsigned long long)sub->id,
-                    est / 1000, sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb",
-                    s, st->bwe_cap, st->bwe_tid, got->rank, got->tid, want / 1000);
+            SC_INFO_CTX("bwe", sub->room_name, sub->id,
+                        "session %016llx: estimate %u kbit/s (%s), slot %d: rank %d tid %d "
+                        "-> rank %d tid %d, want %u kbit/s",
+                        (unsigned long long)sub->id, est / 1000,
+                        sub->bwe && sub->bwe->have_feedback ? "transport-cc" : "remb", s,
+                        st->bwe_cap, st->bwe_tid, got->rank, got->tid, want / 1000);
             if (got->rank != st->bwe_cap)
                 st->epoch = 0; /* choose the spatial layer again at the next packet */
             st->bwe_cap = got->rank;
@@ -431,6 +437,34 @@ static size_t retransmit(sc_transport *sub, sc_sub_track *st, const sc_slot_mirr
     return olen;
 }
 
+void sc__sub_sr_sent(sc_sub_track *st, uint64_t ntp, uint64_t now_us)
+{
+    st->sr_mid[st->sr_next] = (uint32_t)(ntp >> 16);
+    st->sr_sent_us[st->sr_next] = now_us;
+    st->sr_next ^= 1;
+}
+
+/* A report block that answers one of the last two sender reports of the
+ * track (its LSR echoes the report's NTP time): the round trip is the time
+ * since that report left less the time the viewer held it (DLSR, in
+ * 1/65536 s).  Older reports are not remembered; their answers are left
+ * out. */
+static void measure_rtt(sc_transport *sub, const sc_sub_track *st,
+                        const sc_rtcp_report_block *rb)
+{
+    if (!rb->lsr)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (!st->sr_sent_us[i] || st->sr_mid[i] != rb->lsr)
+            continue;
+        uint64_t since = sc_mono_us() - st->sr_sent_us[i];
+        uint64_t held = (uint64_t)rb->dlsr * 1000000u / 65536u;
+        sc_hist_observe(&sub->w->stats.rtt, sc_sfu_rtt_le_us, SC_SFU_RTT_BUCKETS,
+                        since > held ? since - held : 0);
+        return;
+    }
+}
+
 void sc__sub_on_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
 {
     sc_room *r = sub->room;
@@ -450,7 +484,10 @@ void sc__sub_on_rtcp(sc_transport *sub, const sc_rtcp_pkt *pkt)
         }
         for (int i = 0; i < n; i++) {
             int slot = slot_of_ssrc(sub, blocks[i].ssrc, &video);
-            if (slot >= 0 && video)
+            if (slot < 0)
+                continue;
+            measure_rtt(sub, video ? &sub->sub_video[slot] : &sub->sub_audio[slot], &blocks[i]);
+            if (video)
                 adapt_to_loss(r, slot, &sub->sub_video[slot], blocks[i].fraction_lost,
                               sc_mono_ms());
         }

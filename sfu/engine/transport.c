@@ -125,8 +125,9 @@ static void sctp_open(void *ud, uint16_t stream, const char *label, const char *
     sc_transport *t = ud;
     if (__atomic_exchange_n(&t->dc->open, true, __ATOMIC_RELAXED))
         return; /* the session already has an open channel */
-    SC_INFO("transport", "session %016llx: data channel \"%s\" open (stream %u)",
-            (unsigned long long)t->id, label, stream);
+    SC_INFO_CTX("transport", t->room_name, t->id,
+                "session %016llx: data channel \"%s\" open (stream %u)", (unsigned long long)t->id,
+                label, stream);
     sc_sfu_event ev;
     fill_dc_event(t, &ev, SC_EVENT_DATA_OPEN, label);
     sc__sfu_emit(t->w->sfu, &ev);
@@ -166,8 +167,8 @@ static void sctp_closed(void *ud, uint16_t stream, const char *label)
         return;
     if (!__atomic_exchange_n(&t->dc->open, false, __ATOMIC_RELAXED))
         return;
-    SC_INFO("transport", "session %016llx: data channel \"%s\" closed",
-            (unsigned long long)t->id, label);
+    SC_INFO_CTX("transport", t->room_name, t->id, "session %016llx: data channel \"%s\" closed",
+                (unsigned long long)t->id, label);
     sc_sfu_event ev;
     fill_dc_event(t, &ev, SC_EVENT_DATA_CLOSED, label);
     sc__sfu_emit(t->w->sfu, &ev);
@@ -183,8 +184,8 @@ static void sctp_drop(void *ud, const char *why)
 {
     sc_transport *t = ud;
     SC_COUNT(t->w, drop_sctp, 1);
-    SC_DEBUG("transport", "session %016llx: data channel drop: %s", (unsigned long long)t->id,
-             why);
+    SC_DEBUG_CTX("transport", t->room_name, t->id, "session %016llx: data channel drop: %s",
+                 (unsigned long long)t->id, why);
 }
 
 static const sc_sctp_events sctp_events = {
@@ -233,14 +234,15 @@ static void start_sctp(sc_transport *t)
         return;
     t->sctp = sc_sctp_new(t->neg.sctp_remote_port, t->neg.sctp_max_message, &sctp_events, t);
     if (!t->sctp)
-        SC_WARN("transport", "session %016llx: cannot start SCTP", (unsigned long long)t->id);
+        SC_WARN_CTX("transport", t->room_name, t->id, "session %016llx: cannot start SCTP",
+                    (unsigned long long)t->id);
 }
 
 static void on_dtls_state(sc_transport *t, sc_dtls_state st)
 {
     if (st == SC_DTLS_FAILED) {
-        SC_INFO("transport", "session %016llx: DTLS failed: %s", (unsigned long long)t->id,
-                sc_dtls_error(t->dtls));
+        SC_INFO_CTX("transport", t->room_name, t->id, "session %016llx: DTLS failed: %s",
+                    (unsigned long long)t->id, sc_dtls_error(t->dtls));
         SC_COUNT(t->w, dtls_failed, 1);
         sc__transport_close(t, "dtls-failed");
         return;
@@ -259,11 +261,12 @@ static void on_dtls_state(sc_transport *t, sc_dtls_state st)
     }
     t->connected = true;
     bool tcp = t->selected && sc_path_is_tcp(&t->selected->path);
-    SC_INFO("transport", "session %016llx (%s in %s): connected over %s, SRTP %s",
-            (unsigned long long)t->id, t->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
-            t->room_name, tcp ? "ICE-TCP" : "UDP",
-            keys.profile == SC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
-                                                     : "AES_CM_128_HMAC_SHA1_80");
+    SC_INFO_CTX("transport", t->room_name, t->id,
+                "session %016llx (%s in %s): connected over %s, SRTP %s",
+                (unsigned long long)t->id, t->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
+                t->room_name, tcp ? "ICE-TCP" : "UDP",
+                keys.profile == SC_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+                                                         : "AES_CM_128_HMAC_SHA1_80");
     sc_sfu_event ev = {.type = SC_EVENT_SESSION_CONNECTED, .session_id = t->id, .kind = t->kind,
                        .slot = t->kind == SC_SESSION_PUBLISH ? t->slot : -1, .tcp = tcp};
     snprintf(ev.room, sizeof(ev.room), "%s", t->room_name);
@@ -394,16 +397,18 @@ void sc__transport_tick(sc_transport *t, uint64_t now_ms, bool dtls_due, bool se
      * long as the peer keeps consent alive. */
     int dtls_timeout = sc__sfu_config(t->w->sfu)->dtls_timeout_ms;
     if (!t->connected && dtls_timeout > 0 && now_ms - t->created_ms > (uint64_t)dtls_timeout) {
-        SC_INFO("transport", "session %016llx: DTLS not complete %d ms after the answer, closing",
-                (unsigned long long)t->id, dtls_timeout);
+        SC_INFO_CTX("transport", t->room_name, t->id,
+                    "session %016llx: DTLS not complete %d ms after the answer, closing",
+                    (unsigned long long)t->id, dtls_timeout);
         SC_COUNT(t->w, dtls_timeouts, 1);
         sc__transport_close(t, "dtls-timeout");
         return;
     }
     /* RFC 7675: the peer's consent checks keep the session alive. */
     if (now_ms - t->last_consent_ms > (uint64_t)timeout) {
-        SC_INFO("transport", "session %016llx: no consent for %d ms, closing",
-                (unsigned long long)t->id, timeout);
+        SC_INFO_CTX("transport", t->room_name, t->id,
+                    "session %016llx: no consent for %d ms, closing", (unsigned long long)t->id,
+                    timeout);
         SC_COUNT(t->w, consent_expired, 1);
         sc__transport_close(t, "consent-expired");
         return;

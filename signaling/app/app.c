@@ -84,7 +84,7 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
     }
     /* The bus's listeners, each module subscribing what it takes. */
     if (sc_ws_subscribe(app) < 0 || sc_catalog_subscribe(app) < 0 ||
-        sc_events_subscribe(app) < 0) {
+        sc_events_subscribe(app) < 0 || sc_metrics_subscribe(app) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/histogram.h"
 #include "signaling/app/config.h"
 
 struct lws_context;
@@ -55,6 +56,9 @@ typedef struct sc_app_counters {
     uint64_t http_connections_refused; /* closed at once: the budget was spent */
     uint64_t sfu_events;
     uint64_t events_refused;       /* watch-link requests refused (wrong password, ended, full) */
+    /* From a session's offer to its DTLS being up, publishers [0] and
+     * viewers [1] (metrics.c observes and exports them). */
+    sc_hist join[2];
 } sc_app_counters;
 
 typedef struct sc_app {

@@ -16,6 +16,7 @@
 #include "sc_build_config.h"
 #include "sfu/sfu.h"
 #include "signaling/app/config.h"
+#include "signaling/app/watchdog.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/conns.h"
 #include "signaling/http/http.h"
@@ -60,6 +61,7 @@ static int cmd_serve(int argc, char **argv)
     sc_sfu *sfu = NULL;
     sc_recorder *recorder = NULL;
     sc_catalog *catalog = NULL;
+    sc_watchdog *watchdog = NULL;
     uint8_t secret[SC_SECRET_MAX];
     char err[512], dbpath[SC_PATH_MAX + 32];
     struct sigaction sa;
@@ -198,6 +200,8 @@ static int cmd_serve(int argc, char **argv)
     /* Under systemd (Type=notify): ready once the port is bound and the
      * media plane runs.  A no-op without NOTIFY_SOCKET. */
     sd_notifyf(0, "READY=1\nSTATUS=serving on port %d", sc_http_port(app));
+    /* WatchdogSec=: pinged while this loop and every media worker's turn. */
+    watchdog = sc_watchdog_start(app);
     SC_INFO("main", "serving pages from %s, data in %s, media on %s:%d", cfg.ui_dir,
             cfg.data_dir, cfg.media_ip, cfg.udp_port);
 
@@ -248,6 +252,7 @@ out:
     sc_catalog_drain(catalog);
     sc_catalog_free(catalog);
     sc_http_stop(app);
+    sc_watchdog_free(watchdog);
     sc_app_free(app);
     sc_store_close(store);
     memset(secret, 0, sizeof(secret));

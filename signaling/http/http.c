@@ -138,8 +138,11 @@ int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t
     memset(tok, 0, sizeof(*tok));
     r = sc_token_check(app->secret, app->secret_len, req->token, room, perm, (int64_t)time(NULL),
                        tok, &code, &why);
-    if (r == 0)
+    if (r == 0) {
+        if (room && strlen(room) < sizeof(rep->room))
+            snprintf(rep->room, sizeof(rep->room), "%s", room);
         return 0;
+    }
     if (r != 403)
         r = 401;
     sc_http_error(rep, r, code ? code : (r == 403 ? "forbidden" : "token-invalid"), "%s",
@@ -773,12 +776,9 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
     }
 
     sc_http_count(app, status);
-    if (status >= 500)
-        SC_WARN("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
-                c->req.path, rep->action ? rep->action : "?", status);
-    else
-        SC_INFO("http", "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method),
-                c->req.path, rep->action ? rep->action : "?", status);
+    SC_LOG_CTX(status >= 500 ? SC_LOG_WARN : SC_LOG_INFO, "http", rep->room, rep->session,
+               "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method), c->req.path,
+               rep->action ? rep->action : "?", status);
 
     bool close_after = c->close_after;
     request_reset(app, c);

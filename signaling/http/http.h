@@ -79,6 +79,11 @@ typedef struct sc_http_reply {
     char disposition[160]; /* Content-Disposition of a file reply ("" for none) */
     char *link;           /* malloc'd Link header values, each ended by '\n', or NULL */
     const char *action;   /* what the request was doing, for the log line */
+    /* What the request concerned, the log line's room and session fields:
+     * sc_http_auth sets the room it authorised, a handler the session it
+     * created or acted on (0: none). */
+    char room[SC_ROOM_NAME_MAX + 1];
+    uint64_t session;
     /* Instead of body: stream file_len bytes of file_fd from file_off (the
      * front end closes the descriptor); file_total for Content-Range. */
     bool file;

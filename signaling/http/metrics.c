@@ -21,7 +21,6 @@
 #include "signaling/store/store.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define MAX_WORKERS 64
 
 /* ---- the exposition writer ------------------------------------------------ */
 
@@ -132,7 +131,8 @@ int sc_prom_family(sc_prom *p, const char *name, const char *type, const char *h
     if (p->n_families && strcmp(p->families[p->n_families - 1], name ? name : "") == 0)
         return 0;
     if (!name_ok(name, false) || !type ||
-        (strcmp(type, "gauge") != 0 && strcmp(type, "counter") != 0) ||
+        (strcmp(type, "gauge") != 0 && strcmp(type, "counter") != 0 &&
+         strcmp(type, "histogram") != 0) ||
         (strcmp(type, "counter") == 0) != ends_with(name, "_total"))
         return fail(p, -EINVAL);
     for (size_t i = 0; i < p->n_families; i++)
@@ -161,27 +161,10 @@ int sc_prom_family(sc_prom *p, const char *name, const char *type, const char *h
     return p->err;
 }
 
-int sc_prom_sample(sc_prom *p, const sc_prom_label *labels, size_t n, double value)
+static void put_number(sc_prom *p, double value)
 {
     char num[64];
 
-    if (p->err)
-        return p->err;
-    if (!p->n_families)
-        return fail(p, -EINVAL);
-    for (size_t i = 0; i < n; i++)
-        if (!name_ok(labels[i].name, true) || !labels[i].value)
-            return fail(p, -EINVAL);
-    puts_(p, p->families[p->n_families - 1]);
-    for (size_t i = 0; i < n; i++) {
-        puts_(p, i ? "," : "{");
-        puts_(p, labels[i].name);
-        puts_(p, "=\"");
-        put_escaped(p, labels[i].value, true);
-        puts_(p, "\"");
-    }
-    if (n)
-        puts_(p, "}");
     if (value != value)
         snprintf(num, sizeof(num), "NaN");
     else if (value > DBL_MAX || value < -DBL_MAX)
@@ -190,10 +173,66 @@ int sc_prom_sample(sc_prom *p, const sc_prom_label *labels, size_t n, double val
         snprintf(num, sizeof(num), "%lld", (long long)value);
     else
         snprintf(num, sizeof(num), "%.15g", value);
-    puts_(p, " ");
     puts_(p, num);
+}
+
+/* One sample line of the family begun last: its name with suffix, the
+ * labels (and le, for a histogram's bucket), the value. */
+static int sample_line(sc_prom *p, const char *suffix, const sc_prom_label *labels, size_t n,
+                       const char *le, double value)
+{
+    if (p->err)
+        return p->err;
+    if (!p->n_families)
+        return fail(p, -EINVAL);
+    for (size_t i = 0; i < n; i++)
+        if (!name_ok(labels[i].name, true) || !labels[i].value || strcmp(labels[i].name, "le") == 0)
+            return fail(p, -EINVAL);
+    puts_(p, p->families[p->n_families - 1]);
+    puts_(p, suffix);
+    for (size_t i = 0; i < n; i++) {
+        puts_(p, i ? "," : "{");
+        puts_(p, labels[i].name);
+        puts_(p, "=\"");
+        put_escaped(p, labels[i].value, true);
+        puts_(p, "\"");
+    }
+    if (le) {
+        puts_(p, n ? ",le=\"" : "{le=\"");
+        puts_(p, le);
+        puts_(p, "\"");
+    }
+    if (n || le)
+        puts_(p, "}");
+    puts_(p, " ");
+    put_number(p, value);
     puts_(p, "\n");
     return p->err;
+}
+
+int sc_prom_sample(sc_prom *p, const sc_prom_label *labels, size_t n, double value)
+{
+    return sample_line(p, "", labels, n, NULL, value);
+}
+
+int sc_prom_histogram(sc_prom *p, const sc_prom_label *labels, size_t n, const uint64_t *le_us,
+                      size_t n_le, const sc_hist *h)
+{
+    uint64_t cum = 0;
+    char le[64];
+
+    if (n_le > SC_HIST_BOUNDS_MAX)
+        return fail(p, -EINVAL);
+    for (size_t i = 0; i <= n_le; i++) {
+        cum += h->bucket[i];
+        if (i < n_le)
+            snprintf(le, sizeof(le), "%.15g", (double)le_us[i] / 1e6);
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        sample_line(p, "_bucket", labels, n, le, (double)cum);
+    }
+    sample_line(p, "_sum", labels, n, NULL, (double)h->sum_us / 1e6);
+    return sample_line(p, "_count", labels, n, NULL, (double)cum);
 }
 
 /* ---- what /metrics exports -------------------------------------------------- */
@@ -279,6 +318,10 @@ static void write_media(sc_app *app, sc_prom *p)
         sc_prom_sample(p, (const sc_prom_label[]){{"cause", cause}}, 1,
                        u64_at(&st, media_counters[i].off));
     }
+    sc_prom_family(p, "stagecast_rtt_seconds", "histogram",
+                   "round-trip times to viewers, from their receiver reports' answers to our "
+                   "sender reports");
+    sc_prom_histogram(p, NULL, 0, sc_sfu_rtt_le_us, SC_SFU_RTT_BUCKETS, &st.rtt);
 }
 
 /* Per worker, named after sc_sfu_worker_load's fields. */
@@ -320,12 +363,12 @@ static double worker_value(const sc_sfu_worker_load *w, int which, uint64_t now_
 
 static void write_workers(sc_app *app, sc_prom *p)
 {
-    sc_sfu_worker_load wl[MAX_WORKERS];
-    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, MAX_WORKERS) : 0;
+    sc_sfu_worker_load wl[SC_METRICS_MAX_WORKERS];
+    int n = app->sfu ? sc_sfu_worker_loads(app->sfu, wl, SC_METRICS_MAX_WORKERS) : 0;
     uint64_t now = sc_mono_ms();
 
-    if (n > MAX_WORKERS)
-        n = MAX_WORKERS;
+    if (n > SC_METRICS_MAX_WORKERS)
+        n = SC_METRICS_MAX_WORKERS;
     for (size_t f = 0; f < N_OF(worker_families); f++) {
         sc_prom_family(p, worker_families[f].name, worker_families[f].type,
                        worker_families[f].help);
@@ -359,6 +402,38 @@ static void write_sessions(sc_app *app, sc_prom *p)
         for (int t = 0; t < 2; t++)
             sc_prom_sample(p, (const sc_prom_label[]){{"kind", kinds[k]}, {"transport", transports[t]}},
                            2, (double)by[k][t]);
+}
+
+/* Join times: a page that took over 10 s to connect is as bad as one
+ * that never did. */
+static const uint64_t join_le_us[] = {50000,   100000,  250000,  500000,
+                                      1000000, 2500000, 5000000, 10000000};
+
+static void join_connected(void *ud, const sc_bus_event *ev)
+{
+    sc_app *app = ud;
+    sc_session_entry *e = sc_rooms_find_session(app->rooms, ev->session_id);
+    uint64_t now = sc_mono_us();
+
+    if (e && e->opened_us && now >= e->opened_us)
+        sc_hist_observe(&app->stats.join[e->kind == SC_SESSION_PUBLISH ? 0 : 1], join_le_us,
+                        N_OF(join_le_us), now - e->opened_us);
+}
+
+int sc_metrics_subscribe(sc_app *app)
+{
+    return sc_bus_subscribe(app->bus, SC_BUS_SESSION_CONNECTED, join_connected, app) < 0 ? -1 : 0;
+}
+
+static void write_join(sc_app *app, sc_prom *p)
+{
+    sc_prom_family(p, "stagecast_join_seconds", "histogram",
+                   "from a session's offer (WHIP/WHEP POST, /ws publish or subscribe) to its "
+                   "ICE and DTLS being up, by role");
+    sc_prom_histogram(p, (const sc_prom_label[]){{"role", "publisher"}}, 1, join_le_us,
+                      N_OF(join_le_us), &app->stats.join[0]);
+    sc_prom_histogram(p, (const sc_prom_label[]){{"role", "viewer"}}, 1, join_le_us,
+                      N_OF(join_le_us), &app->stats.join[1]);
 }
 
 #define APP(f) offsetof(sc_app_counters, f)
@@ -511,6 +586,7 @@ static void get_metrics(sc_app *app, const sc_http_route *route, const sc_http_r
     write_media(app, &p);
     write_workers(app, &p);
     write_sessions(app, &p);
+    write_join(app, &p);
     write_front(app, &p);
     write_events(app, &p);
     write_recordings(app, &p);
@@ -529,22 +605,31 @@ int sc_metrics_stuck_workers(const sc_sfu_worker_load *wl, int n, uint64_t now_m
     return k;
 }
 
+int sc_metrics_stuck_now(sc_app *app, int stuck[SC_METRICS_MAX_WORKERS])
+{
+    sc_sfu_worker_load wl[SC_METRICS_MAX_WORKERS];
+    int n;
+
+    if (!app->sfu)
+        return -ENODEV;
+    n = sc_sfu_worker_loads(app->sfu, wl, SC_METRICS_MAX_WORKERS);
+    if (n > SC_METRICS_MAX_WORKERS)
+        n = SC_METRICS_MAX_WORKERS;
+    return sc_metrics_stuck_workers(wl, n, sc_mono_ms(), SC_METRICS_STUCK_MS, stuck);
+}
+
 static void get_healthz(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                         char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
-    sc_sfu_worker_load wl[MAX_WORKERS];
-    int stuck[MAX_WORKERS], n, k;
+    int stuck[SC_METRICS_MAX_WORKERS], k;
     json_t *arr;
 
     rep->action = "answering a liveness check";
-    if (!app->sfu) {
+    k = sc_metrics_stuck_now(app, stuck);
+    if (k < 0) {
         sc_http_json(rep, 503, json_pack("{s:s}", "status", "no-media-plane"));
         return;
     }
-    n = sc_sfu_worker_loads(app->sfu, wl, MAX_WORKERS);
-    if (n > MAX_WORKERS)
-        n = MAX_WORKERS;
-    k = sc_metrics_stuck_workers(wl, n, sc_mono_ms(), SC_METRICS_STUCK_MS, stuck);
     if (!k) {
         sc_http_json(rep, 200, json_pack("{s:s}", "status", "ok"));
         return;

@@ -64,6 +64,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
     };
     sc_session_entry e;
     char err[256] = "";
+    uint64_t opened_us = sc_mono_us();
     int r;
 
     *answer = NULL;
@@ -123,6 +124,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
     e.http = owner == NULL;
     e.owner = owner;
     e.tok = *tok;
+    e.opened_us = opened_us;
     if (sc_rooms_add_session(app->rooms, &e) < 0) {
         /* Without an entry nobody could close it: end it now. */
         sc_sfu_close_session(app->sfu, *id);
@@ -220,6 +222,7 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
         return;
     }
     sc_session_id_format(id, hex);
+    rep->session = id;
     if (sc_http_body(rep, 201, "application/sdp", answer, strlen(answer)) < 0) {
         free(answer);
         sc_session_close(app, id);
@@ -233,8 +236,8 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
      * (RFC 9725 section 4.6). */
     if (app->turn)
         rep->link = sc_turn_link_headers(app->turn, tok.sub, (int64_t)time(NULL));
-    SC_INFO("http", "%s %s session %s for user %s", req->peer, sc_session_kind_name(kind), hex,
-            tok.sub);
+    SC_INFO_CTX("http", room, id, "%s %s session %s for user %s", req->peer,
+                sc_session_kind_name(kind), hex, tok.sub);
 }
 
 /* The session named by the URL, if the request's token may act on it. */
@@ -262,6 +265,7 @@ static sc_session_entry *authorised_session(sc_app *app, const sc_http_req *req,
         sc_http_error(rep, 403, "forbidden", "this session belongs to another user");
         return NULL;
     }
+    rep->session = e->id;
     return e;
 }
 

@@ -220,9 +220,9 @@ static void send_error(sc_ws_client *c, json_t *id, const char *code, const char
     va_end(ap);
     c->app->stats.ws_errors++;
     if (log_allowed(c))
-        SC_INFO("ws", "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial,
-                c->joined ? " room " : "", c->joined ? c->room : "", c->action ? c->action : "?",
-                code, msg);
+        SC_INFO_CTX("ws", c->joined ? c->room : NULL, c->dc_session,
+                    "%s #%u%s%s (%s): error %s: %s", c->peer, c->serial, c->joined ? " room " : "",
+                    c->joined ? c->room : "", c->action ? c->action : "?", code, msg);
     reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg));
 }
 
@@ -369,8 +369,8 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     for (int i = 0; i < n && i < 64; i++)
         json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
                                                   pubs[i].name, pubs[i].user_id));
-    SC_INFO("ws", "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
-            sc_role_name(c->tok.role), c->tok.sub);
+    SC_INFO_CTX("ws", room, 0, "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
+                sc_role_name(c->tok.role), c->tok.sub);
     json_t *joined =
         json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
                   "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id", c->tok.sub,
@@ -429,8 +429,8 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
         return;
     }
     sc_session_id_format(sid, hex);
-    SC_INFO("ws", "%s #%u room %s: %s session %s", c->peer, c->serial, c->room,
-            sc_session_kind_name(kind), hex);
+    SC_INFO_CTX("ws", c->room, sid, "%s #%u room %s: %s session %s", c->peer, c->serial, c->room,
+                sc_session_kind_name(kind), hex);
     reply(c, id, json_pack("{s:s,s:s,s:s}", "type", "answer", "session", hex, "sdp", answer));
     free(answer);
 }
@@ -559,7 +559,7 @@ static void cmd_room_codec(sc_ws_client *c, json_t *msg, json_t *id)
         send_error(c, id, "internal", "could not save the room's codec");
         return;
     }
-    SC_INFO("ws", "%s #%u room %s: video codec %s", c->peer, c->serial, c->room, v);
+    SC_INFO_CTX("ws", c->room, 0, "%s #%u room %s: video codec %s", c->peer, c->serial, c->room, v);
     reply(c, id, json_pack("{s:s}", "type", "ok"));
     broadcast(c->app, c->room, json_pack("{s:s,s:s}", "type", "room_codec", "video_codec", v));
 }
@@ -802,8 +802,9 @@ static void client_free(sc_ws_client *c)
     }
     /* Its sessions end with it; their CLOSED events find no owner. */
     n = sc_rooms_disown(app->rooms, c, close_owned, app);
-    SC_INFO("ws", "%s #%u closed%s%s, ending %d session(s)", c->peer, c->serial,
-            c->joined ? " in room " : "", c->joined ? c->room : "", n);
+    SC_INFO_CTX("ws", c->joined ? c->room : NULL, c->dc_session,
+                "%s #%u closed%s%s, ending %d session(s)", c->peer, c->serial,
+                c->joined ? " in room " : "", c->joined ? c->room : "", n);
     while (c->head) {
         out_msg *m = c->head;
         c->head = m->next;
@@ -929,8 +930,8 @@ static void dc_open(sc_app *app, sc_session_entry *e, const sc_sfu_event *ev)
     sc_session_id_format(e->id, hex);
     snprintf(c->peer, sizeof(c->peer), "dc:%s", hex);
     e->dc = c;
-    SC_INFO("ws", "%s #%u: data channel \"%s\" open for user %s in room %s", c->peer, c->serial,
-            ev->label, c->tok.sub, e->room);
+    SC_INFO_CTX("ws", e->room, e->id, "%s #%u: data channel \"%s\" open for user %s in room %s",
+                c->peer, c->serial, ev->label, c->tok.sub, e->room);
     c->action = "joining over a data channel";
     /* Banned since the session began: refused like a join, and the session
      * ends as a kick would end it. */
@@ -1004,8 +1005,8 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         sc_bus_publish(app->bus, &be);
         break;
     case SC_EVENT_SESSION_CONNECTED: {
-        SC_INFO("ws", "session %s (%s, room %s) connected", hex, sc_session_kind_name(ev->kind),
-                ev->room);
+        SC_INFO_CTX("ws", ev->room, ev->session_id, "session %s (%s, room %s) connected", hex,
+                    sc_session_kind_name(ev->kind), ev->room);
         sc_session_entry *se = sc_rooms_find_session(app->rooms, ev->session_id);
         if (se)
             se->tcp = ev->tcp;
@@ -1014,8 +1015,8 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
         break;
     }
     case SC_EVENT_SESSION_CLOSED:
-        SC_INFO("ws", "session %s (%s, room %s) closed: %s", hex, sc_session_kind_name(ev->kind),
-                ev->room, ev->reason ? ev->reason : "closed");
+        SC_INFO_CTX("ws", ev->room, ev->session_id, "session %s (%s, room %s) closed: %s", hex,
+                    sc_session_kind_name(ev->kind), ev->room, ev->reason ? ev->reason : "closed");
         sc_session_closed(app, ev->session_id, ev->reason); /* publishes SESSION_CLOSED */
         break;
     case SC_EVENT_ACTIVE_SPEAKER:
@@ -1033,9 +1034,10 @@ static void on_sfu_event(void *ud, const sc_sfu_event *ev)
             sc_ws_dc_closed(app, e);
         break;
     case SC_EVENT_LAYERS: /* dynacast: the publisher's page pauses what nobody takes */
-        SC_INFO("ws", "session %s (room %s, slot %d): layers %s%s%s wanted", hex, ev->room,
-                ev->slot, ev->layers & 1 ? "0" : "-", ev->layers & 2 ? "1" : "-",
-                ev->layers & 4 ? "2" : "-");
+        SC_INFO_CTX("ws", ev->room, ev->session_id,
+                    "session %s (room %s, slot %d): layers %s%s%s wanted", hex, ev->room, ev->slot,
+                    ev->layers & 1 ? "0" : "-", ev->layers & 2 ? "1" : "-",
+                    ev->layers & 4 ? "2" : "-");
         if (e && e->owner)
             sc_ws_send(e->owner, json_pack("{s:s,s:s,s:[b,b,b]}", "type", "layers", "session", hex,
                                            "active", ev->layers & 1, ev->layers & 2,

@@ -487,7 +487,7 @@ int sc_interact_join_check(sc_ws_client *c, const char *room, json_t *id)
     int b = sc_store_is_banned(app->store, room, t->sub);
 
     if (b > 0) {
-        SC_INFO("interact", "room %s: banned user %s refused", room, t->sub);
+        SC_INFO_CTX("interact", room, 0, "room %s: banned user %s refused", room, t->sub);
         sc_ws_error(c, id, "banned", "you are banned from this room");
         return -1;
     }

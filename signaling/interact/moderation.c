@@ -102,8 +102,9 @@ static void log_action(sc_iroom *r, sc_ws_client *c, const char *action, const c
                           "user_id", target, "reason", reason, "ts", (json_int_t)sc_wall_ms());
     sc__record(r, "moderation", sc_ws_client_token(c), m);
     json_decref(m);
-    SC_INFO("interact", "room %s: %s %s %s%s%s", r->name, sc_ws_client_token(c)->sub, action,
-            target ? target : "", reason ? ": " : "", reason ? reason : "");
+    SC_INFO_CTX("interact", r->name, 0, "room %s: %s %s %s%s%s", r->name,
+                sc_ws_client_token(c)->sub, action, target ? target : "", reason ? ": " : "",
+                reason ? reason : "");
 }
 
 typedef struct notice {

@@ -755,8 +755,8 @@ static int composite_start(sc_catalog *cat, const char *room, const char *sessio
         composite_failed(cat, row.id, "cannot start the composite thread");
         goto out;
     }
-    SC_INFO("catalog", "composite of %s (%d file%s, %s layout) queued: %s", room, g->n,
-            g->n == 1 ? "" : "s", row.layout, out);
+    SC_INFO_CTX("catalog", room, 0, "composite of %s (%d file%s, %s layout) queued: %s", room, g->n,
+                g->n == 1 ? "" : "s", row.layout, out);
     j = NULL;
 out:
     cjob_free(j);
@@ -772,7 +772,8 @@ void sc__catalog_sessions_tick(sc_catalog *cat, int64_t now)
         rsession *s = *pp;
         if (s->open == 0 && now - s->idle_since >= SC_CATALOG_SESSION_GRACE_MS) {
             *pp = s->next;
-            SC_INFO("catalog", "recording session %.8s of %s ended", s->id, s->room);
+            SC_INFO_CTX("catalog", s->room, 0, "recording session %.8s of %s ended", s->id,
+                        s->room);
             composite_start(cat, s->room, s->id, NULL);
             free(s);
         } else {
@@ -798,7 +799,7 @@ void sc_catalog_on_speaker(sc_app *app, const char *room, int slot, int64_t unix
     if (cat && room &&
         sc__replay_speaker_note(&cat->speakers, cat->store, room, slot, unix_ms,
                                 session_of_room(cat, room) != NULL) < 0)
-        SC_WARN("catalog", "cannot note the speaker of %s", room);
+        SC_WARN_CTX("catalog", room, 0, "cannot note the speaker of %s", room);
 }
 
 static void bus_speaker(void *ud, const sc_bus_event *ev)
@@ -893,8 +894,8 @@ static void apply_done(sc_catalog *cat, report *r)
     if (sc_store_recording_put(cat->store, &row, sc_wall_ms()) < 0) {
         SC_WARN("catalog", "cannot catalog %s", r->path);
     } else {
-        SC_INFO("catalog", "recording of %s %s: %s (%.1f s)", r->room, row.status, r->path,
-                (double)r->duration_ms / 1000.0);
+        SC_INFO_CTX("catalog", r->room, 0, "recording of %s %s: %s (%.1f s)", r->room, row.status,
+                    r->path, (double)r->duration_ms / 1000.0);
         if (!r->error)
             announce_ready(cat, &row);
     }
@@ -925,8 +926,8 @@ static void apply_error(sc_catalog *cat, report *r)
     else
         cat->stats.failed_disk_error++;
     pthread_mutex_unlock(&cat->lock);
-    SC_WARN("catalog", "recording of %s slot %d stopped: %s%s%s", r->room, r->slot, code,
-            r->message[0] ? ": " : "", r->message);
+    SC_WARN_CTX("catalog", r->room, 0, "recording of %s slot %d stopped: %s%s%s", r->room, r->slot,
+                code, r->message[0] ? ": " : "", r->message);
     if (!cat->app || !code[0])
         return;
     msg = json_pack("{s:s,s:s,s:s,s:i}", "type", "recording_error", "code", code, "message",

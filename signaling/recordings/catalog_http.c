@@ -434,7 +434,7 @@ static void api_recordings(sc_app *app, const sc_http_route *route, const sc_htt
             sc_http_error(rep, 500, "internal", "cannot update the catalog");
             return;
         }
-        SC_INFO("catalog", "recording %s of %s deleted", r.id, r.room);
+        SC_INFO_CTX("catalog", r.room, 0, "recording %s of %s deleted", r.id, r.room);
         rep->status = 204;
         return;
     }

@@ -41,6 +41,7 @@ typedef struct sc_session_entry {
     sc_token tok;                        /* the creator's verified token: its data
                                             channel acts as this user */
     sc_ws_client *dc;                    /* the client its data channel backs, or NULL */
+    uint64_t opened_us;                  /* sc_mono_us() when its offer was taken up */
 } sc_session_entry;
 
 sc_rooms *sc_rooms_new(void);

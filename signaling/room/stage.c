@@ -362,7 +362,7 @@ static void cmd_raise_hand(sc_ws_client *c, json_t *msg, json_t *id)
         snprintf(h->user, sizeof(h->user), "%s", tok->sub);
         snprintf(h->name, sizeof(h->name), "%s", tok->name);
         h->since_ms = sc_wall_ms();
-        SC_INFO("stage", "room %s: %s raised a hand", room, tok->sub);
+        SC_INFO_CTX("stage", room, 0, "room %s: %s raised a hand", room, tok->sub);
         publish_hands(app, room, r);
     }
     sc_ws_reply(c, id, json_pack("{s:s,s:b,s:i}", "type", "hand", "raised", 1, "position",
@@ -468,7 +468,7 @@ static void cmd_invite(sc_ws_client *c, json_t *msg, json_t *id)
     snprintf(s->name, sizeof(s->name), "%s", sc_ws_client_token(f.found)->name);
     snprintf(s->by, sizeof(s->by), "%s", sc_ws_client_token(c)->name);
     s->since_ms = sc_wall_ms();
-    SC_INFO("stage", "room %s: %s invited %s", room, sc_ws_client_token(c)->sub, user);
+    SC_INFO_CTX("stage", room, 0, "room %s: %s invited %s", room, sc_ws_client_token(c)->sub, user);
     sc_ws_send(f.found, json_pack("{s:s,s:s,s:s,s:i}", "type", "invited", "by", s->by, "by_user_id",
                                   sc_ws_client_token(c)->sub, "expires_in",
                                   STAGE_INVITE_TTL_MS / 1000));
@@ -524,8 +524,8 @@ static void cmd_accept(sc_ws_client *c, json_t *msg, json_t *id)
     sc_ws_client_set_perms(c, tok->perms | SC_PERM_PUBLISH);
     if ((h = hand_of(r, c)))
         hand_remove(r, h);
-    SC_INFO("stage", "room %s: %s is on stage%s", room, tok->sub,
-            s->audio_only ? " (audio only)" : "");
+    SC_INFO_CTX("stage", room, 0, "room %s: %s is on stage%s", room, tok->sub,
+                s->audio_only ? " (audio only)" : "");
     sc_ws_reply(c, id, json_pack("{s:s,s:b}", "type", "on_stage", "audio_only", s->audio_only));
     publish_stage(app, room, r);
     publish_hands(app, room, r);
@@ -591,8 +591,9 @@ static void cmd_stage_mute(sc_ws_client *c, json_t *msg, json_t *id)
         s->audio_muted = json_is_true(audio);
     if (video)
         s->video_muted = json_is_true(video);
-    SC_INFO("stage", "room %s: %s set %s's mute to audio %d video %d", sc_ws_client_room(c),
-            sc_ws_client_token(c)->sub, s->user, s->audio_muted, s->video_muted);
+    SC_INFO_CTX("stage", sc_ws_client_room(c), 0, "room %s: %s set %s's mute to audio %d video %d",
+                sc_ws_client_room(c), sc_ws_client_token(c)->sub, s->user, s->audio_muted,
+                s->video_muted);
     /* The order goes to the guest's page, which disables its track, and to
      * the media plane, which drops what the page would still send. */
     sc_app *app = sc_ws_client_app(c);
@@ -615,8 +616,8 @@ static void cmd_stage_remove(sc_ws_client *c, json_t *msg, json_t *id)
     if (!(s = on_stage_target(c, msg, id, &r, true)))
         return;
     was_on = s->state == SEAT_ON_STAGE;
-    SC_INFO("stage", "room %s: %s removed %s from the %s", room, sc_ws_client_token(c)->sub,
-            s->user, was_on ? "stage" : "invitations");
+    SC_INFO_CTX("stage", room, 0, "room %s: %s removed %s from the %s", room,
+                sc_ws_client_token(c)->sub, s->user, was_on ? "stage" : "invitations");
     vacate(r, s, "removed", sc_ws_client_token(c)->name);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
     if (was_on)
@@ -637,7 +638,7 @@ static void cmd_leave_stage(sc_ws_client *c, json_t *msg, json_t *id)
         sc_ws_error(c, id, "not-found", "you are not on stage");
         return;
     }
-    SC_INFO("stage", "room %s: %s left the stage", room, sc_ws_client_token(c)->sub);
+    SC_INFO_CTX("stage", room, 0, "room %s: %s left the stage", room, sc_ws_client_token(c)->sub);
     vacate(r, s, "left", sc_ws_client_token(c)->name);
     sc_ws_reply(c, id, json_pack("{s:s}", "type", "ok"));
     publish_stage(app, room, r);

@@ -35,7 +35,8 @@ def unescape(v):
 
 def parse(text):
     """{(name, ((label, value), ...)): value} and {family: type}; fails on a
-    family typed twice or a sample whose family was not typed before it."""
+    family typed twice or a sample whose family was not typed before it (a
+    histogram's samples are its name with _bucket, _sum and _count)."""
     samples, types = {}, {}
     for line in text.splitlines():
         if line.startswith("# TYPE "):
@@ -50,7 +51,8 @@ def parse(text):
         if not m:
             raise AssertionError("not a sample line: %r" % line)
         name, labels, value = m.groups()
-        if name not in types:
+        if (name not in types
+                and types.get(re.sub(r"_(bucket|sum|count)$", "", name)) != "histogram"):
             raise AssertionError("sample of %s before its TYPE" % name)
         pairs = []
         rest = labels or ""
@@ -71,6 +73,24 @@ def value(samples, name, default=None, **labels):
             return default
         raise AssertionError("no sample %s%r" % (name, labels))
     return samples[key]
+
+
+def check_histogram(samples, name, **labels):
+    """A histogram's buckets are cumulative, end with +Inf, and +Inf is its
+    _count; returns the count."""
+    les = sorted((float(dict(k[1])["le"]), v) for k, v in samples.items()
+                 if k[0] == name + "_bucket"
+                 and {a: b for a, b in k[1] if a != "le"} == labels)
+    if not les or les[-1][0] != float("inf"):
+        raise AssertionError("%s%r: no +Inf bucket" % (name, labels))
+    counts = [v for _, v in les]
+    if counts != sorted(counts):
+        raise AssertionError("%s%r: buckets not cumulative: %r" % (name, labels, les))
+    count = value(samples, name + "_count", **labels)
+    if counts[-1] != count:
+        raise AssertionError("%s%r: +Inf %s, count %s" % (name, labels, counts[-1], count))
+    value(samples, name + "_sum", **labels)
+    return count
 
 
 def setUpModule():
@@ -178,7 +198,16 @@ class Scrape(Quiet):
             self.assertTrue(await counter.wait_for(video=20, audio=30, timeout=MEDIA_TIMEOUT),
                             "no media: %d video / %d audio" % (counter.video, counter.audio))
             await asyncio.to_thread(SERVER.request, "GET", "/api/no-such-thing")
-            during, _ = await self.ascrape()
+            # Round trips come with the viewer's receiver reports that answer
+            # the sender reports forwarded to it (about one a second).
+            deadline = time.monotonic() + MEDIA_TIMEOUT
+            while True:
+                during, _ = await self.ascrape()
+                if (check_histogram(during, "stagecast_rtt_seconds")
+                        > check_histogram(before, "stagecast_rtt_seconds")
+                        or time.monotonic() > deadline):
+                    break
+                await asyncio.sleep(0.2)
             counter.cancel()
         finally:
             for pc in pcs:
@@ -186,6 +215,18 @@ class Scrape(Quiet):
 
         def rise(name, **labels):
             return value(during, name, **labels) - value(before, name, **labels)
+
+        # Both sessions' joins (offer to DTLS up) and the viewer's round trips.
+        self.assertEqual(types["stagecast_join_seconds"], "histogram")
+        self.assertEqual(types["stagecast_rtt_seconds"], "histogram")
+        for role in ("publisher", "viewer"):
+            self.assertEqual(check_histogram(during, "stagecast_join_seconds", role=role)
+                             - check_histogram(before, "stagecast_join_seconds", role=role), 1,
+                             role)
+            self.assertGreater(rise("stagecast_join_seconds_sum", role=role), 0, role)
+        self.assertGreater(check_histogram(during, "stagecast_rtt_seconds"),
+                           check_histogram(before, "stagecast_rtt_seconds"),
+                           "no round trip measured")
 
         self.assertEqual(rise("stagecast_sessions_open", kind="publish", transport="udp"), 1)
         self.assertEqual(rise("stagecast_sessions_open", kind="subscribe", transport="udp"), 1)

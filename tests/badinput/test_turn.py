@@ -4,7 +4,8 @@ A WHIP/WHEP 201 carries one Link header per --turn URL (RFC 9725 section
 `joined` message carries `ice_servers`.  Every credential is checked the way
 coturn checks it: base64(HMAC-SHA1(secret, username)), the username being
 "<expiry>:<user id>" with the expiry --turn-ttl ahead.  Driven by aiortc over
-WHIP/WHEP.  Run by tests/badinput/run inside a network namespace with only
+WHIP/WHEP.  And coturn as scripts/turn/configure sets it up relays for such a
+credential to the media address and refuses every other peer (403).  Run by tests/badinput/run inside a network namespace with only
 loopback."""
 
 import asyncio
@@ -14,6 +15,8 @@ import hmac
 import os
 import re
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import rtc  # noqa: E402
 import stagecast  # noqa: E402
+import turnclient  # noqa: E402
 import wsclient  # noqa: E402
 
 URLS = ["turn:127.0.0.1:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"]
@@ -187,6 +191,135 @@ class LinkHeaders(Checks, Quiet):
         finally:
             for pc in pcs:
                 await pc.close()
+
+
+class CoturnPeers(unittest.TestCase):
+    """coturn as scripts/turn/configure writes it relays to the SFU's media
+    address and to nothing else, for anyone holding a credential: a TURN
+    client (tests/lib/turnclient.py) with a credential this server minted
+    asks coturn for permissions and channels.  The media address and one
+    more address of "this host" live on lo; coturn listens on 127.0.0.1."""
+
+    MEDIA_IP = "10.96.1.1"
+    HOST_IP = "10.96.0.1"    # another address of the host (as a veth would be)
+    FORBIDDEN = ["127.0.0.1", HOST_IP, "10.0.0.1", "172.16.0.1", "192.168.0.1",
+                 "169.254.169.254", "100.64.0.1", "192.0.2.1", "224.0.0.1",
+                 "255.255.255.255", "0.0.0.0"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.addrs = []
+        for ip in (cls.MEDIA_IP, cls.HOST_IP):
+            subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True)
+            cls.addrs.append(ip)
+        cls.dir = tempfile.mkdtemp(prefix="stagecast-coturn-")
+        cls.port = stagecast.free_udp_range(1)
+        conf = os.path.join(cls.dir, "turnserver.conf")
+        subprocess.run([os.path.join(stagecast.REPO, "scripts", "turn", "configure"),
+                        "--secret-file", os.path.join(SECRET_DIR, "turn-secret"),
+                        "--media-ip", cls.MEDIA_IP, "--listen-ip", "127.0.0.1",
+                        "--port", str(cls.port), "--realm", "stagecast-test",
+                        "--min-port", "40000", "--max-port", "40999", "--out", conf],
+                       check=True)
+        cls.log_path = os.path.join(cls.dir, "coturn.log")
+        cls.log = open(cls.log_path, "wb")
+        try:
+            cls.coturn = subprocess.Popen(["turnserver", "-c", conf], stdout=cls.log,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise AssertionError("turnserver is missing: scripts/setup installs it (coturn)")
+        # Up once it answers an Allocate (with a 401: no credential yet).
+        def answers():
+            c = turnclient.TurnClient(("127.0.0.1", cls.port), "x", "y", timeout=0.2)
+            try:
+                c.allocate()
+            except turnclient.TurnError as e:
+                return e.code == 401
+            except OSError:
+                return False
+            finally:
+                c.close()
+        if not stagecast.wait_for(answers, 20, 0.1):
+            raise AssertionError("coturn did not start:\n" + cls.coturn_log())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.coturn.terminate()
+        try:
+            cls.coturn.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.coturn.kill()
+            cls.coturn.wait()
+        cls.log.close()
+        for ip in cls.addrs:
+            subprocess.run(["ip", "addr", "del", ip + "/32", "dev", "lo"], check=False)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def coturn_log(cls):
+        with open(cls.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")[-4000:]
+
+    def client(self, username=None, credential=None):
+        """A TURN client holding a credential this Stagecast minted."""
+        if username is None:
+            r = SERVER.request("GET", "/api/ice-servers", None,
+                               auth(SERVER.token("t-peers", "viewer")))
+            self.assertEqual(r.status, 200, r)
+            s = r.json()["ice_servers"][0]
+            username, credential = s["username"], s["credential"]
+        c = turnclient.TurnClient(("127.0.0.1", self.port), username, credential)
+        self.addCleanup(c.close)
+        return c
+
+    def udp(self, ip):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((ip, 0))
+        s.settimeout(5)
+        self.addCleanup(s.close)
+        return s
+
+    def test_a_forged_credential_gets_no_allocation(self):
+        c = self.client("%d:someone" % (time.time() + 600), "bm90IHRoZSBjcmVkZW50aWFs")
+        with self.assertRaises(turnclient.TurnError) as ctx:
+            c.allocate()
+        self.assertEqual(ctx.exception.code, 401)
+
+    def test_only_the_media_address_is_a_peer(self):
+        c = self.client()
+        relayed = c.allocate()
+        self.assertEqual(relayed[0], self.MEDIA_IP, "relay-ip is the media address")
+        # Every other address is refused: loopback, the host's other
+        # addresses, private and link-local ranges (cloud metadata), public
+        # ones, multicast and broadcast.
+        for ip in self.FORBIDDEN:
+            with self.assertRaises(turnclient.TurnError, msg=ip) as ctx:
+                c.create_permission(ip)
+            self.assertEqual(ctx.exception.code, 403, (ip, ctx.exception.reason))
+        for n, ip in enumerate(("127.0.0.1", self.HOST_IP)):
+            with self.assertRaises(turnclient.TurnError, msg=ip) as ctx:
+                c.channel_bind(0x4000 + n, ip, 9)
+            self.assertEqual(ctx.exception.code, 403, (ip, ctx.exception.reason))
+        # The media address is allowed, and relaying to it works both ways.
+        c.create_permission(self.MEDIA_IP)
+        media = self.udp(self.MEDIA_IP)
+        c.channel_bind(0x4010, self.MEDIA_IP, media.getsockname()[1])
+        # Send indications to forbidden peers that are listening, then one
+        # to the media address: coturn handles them in order, so by the
+        # time the last one arrives the others would have.
+        listening = [self.udp("127.0.0.1"), self.udp(self.HOST_IP)]
+        for s in listening:
+            c.send(s.getsockname()[0], s.getsockname()[1], b"must not arrive")
+        c.send(self.MEDIA_IP, media.getsockname()[1], b"to the sfu")
+        data, source = media.recvfrom(2048)
+        self.assertEqual((data, source), (b"to the sfu", relayed))
+        for s in listening:
+            s.setblocking(False)
+            with self.assertRaises(BlockingIOError, msg=s.getsockname()):
+                s.recvfrom(2048)
+        media.sendto(b"from the sfu", relayed)
+        self.assertEqual(c.receive(), (media.getsockname(), b"from the sfu"))
+        c.release()
 
 
 class BadConfig(unittest.TestCase):

@@ -371,7 +371,7 @@ export function selectedPair(page, pcExpr) {
         });
         if (!selected) stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') selected = r; });
         const side = (c) => c && { protocol: c.protocol, type: c.candidateType, address: c.address, port: c.port,
-            tcpType: c.tcpType };
+            tcpType: c.tcpType, relayProtocol: c.relayProtocol };
         return { local: side(selected && stats.get(selected.localCandidateId)),
             remote: side(selected && stats.get(selected.remoteCandidateId)),
             bytesSent: selected?.bytesSent, bytesReceived: selected?.bytesReceived };
@@ -401,12 +401,12 @@ export class PeerNamespace {
     }
 
     // A Chromium whose only way out is the veth pair (a wrapper script in
-    // dir starts it under `ip netns exec`).
-    launchChromium(dir) {
+    // dir starts it under `ip netns exec`), with CHROMIUM_ARGS and extraArgs.
+    launchChromium(dir, extraArgs = []) {
         const wrapper = join(dir, `chromium-in-${this.ns}`);
         writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${this.ns} ${CHROMIUM} "$@"\n`);
         chmodSync(wrapper, 0o755);
-        return chromium.launch({ executablePath: wrapper, headless: true, args: CHROMIUM_ARGS });
+        return chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
     }
 
     async remove() {

@@ -1,5 +1,5 @@
 // TURN through Debian's coturn: a viewer whose network cannot reach the
-// SFU's media address watches through the relay.
+// SFU's media address watches through the relay, over UDP and over TLS.
 //
 //   runner namespace ("the server host")          viewer namespace
 //     lo: 127.0.0.1, 10.94.1.1 (media address)
@@ -8,9 +8,13 @@
 // The viewer's namespace has a route to 10.94.0.0/24 only: it reaches the
 // pages and coturn, never the media address.  coturn (configured by
 // scripts/turn/configure, as an operator would) relays from the media
-// address to the media address only.  The presenter's Chromium runs beside
-// the server and sends directly.  Also: coturn hands out a relay for a
-// credential Stagecast minted, and none for a forged or an expired one.
+// address to the media address only, and takes turns: on 5349 with a
+// certificate made here (self-signed, for 10.94.0.1; the viewer's Chromium
+// is told to accept it, as it would trust a real one).  The presenter's
+// Chromium runs beside the server and sends directly.  Also: coturn hands
+// out a relay for a credential Stagecast minted, and none for a forged or
+// an expired one; with the viewer's UDP and TCP 3478 dropped (nftables),
+// the viewer plays through turns: alone.
 //
 // Needs root in the runner's namespace (tests/browser/run): it makes a veth
 // pair and one more network namespace, both removed afterwards.
@@ -34,6 +38,8 @@ const VIEWER_IP = '10.94.0.2';
 const MEDIA_IP = '10.94.1.1';
 const TURN_PORT = 3478;
 const TURN_URL = `turn:${SERVER_IP}:${TURN_PORT}?transport=udp`;
+const TURNS_PORT = 5349;
+const TURNS_URL = `turns:${SERVER_IP}:${TURNS_PORT}?transport=tcp`;
 const SECRET = 'e2c4a1f09b7d33c5a8e6f1d2b4c6a8e0f1d3b5c7';
 
 // base64(HMAC-SHA1(secret, username)): what coturn recomputes.
@@ -86,16 +92,24 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         await run('ip', ['addr', 'add', `${MEDIA_IP}/32`, 'dev', 'lo']);
 
         writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+        // turns: needs a certificate: one for the address the viewer dials.
+        await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+            '-nodes', '-days', '2', '-subj', '/CN=turn.stagecast.test',
+            '-addext', `subjectAltName=IP:${SERVER_IP}`,
+            '-keyout', join(dir, 'turn-key.pem'), '-out', join(dir, 'turn-cert.pem')]);
         await run(join(REPO, 'scripts/turn/configure'), [
             '--secret-file', secretFile, '--media-ip', MEDIA_IP, '--listen-ip', SERVER_IP,
             '--port', String(TURN_PORT), '--realm', 'stagecast-test',
+            '--tls-port', String(TURNS_PORT), '--cert', join(dir, 'turn-cert.pem'),
+            '--key', join(dir, 'turn-key.pem'),
             '--out', join(dir, 'turnserver.conf')]);
         procs.coturn = spawnWatched('turnserver', ['-c', join(dir, 'turnserver.conf')], (c) => { turnLog += c; });
 
         port = await freePort('tcp');
         procs.stagecast = spawnWatched(bin, ['serve', '--data', dataDir, '--listen', `0.0.0.0:${port}`,
             '--media-ip', MEDIA_IP, '--udp-port', '20200', '--drain-timeout', '0',
-            '--turn', TURN_URL, '--turn-secret-file', secretFile], (c) => { log += c; });
+            '--turn', TURN_URL, '--turn', TURNS_URL, '--turn-secret-file', secretFile],
+        (c) => { log += c; });
         await waitFor('GET /api/health', async () => {
             assert.equal(procs.stagecast.exitInfo, null, `stagecast exited:\n${log}`);
             return (await fetch(`http://127.0.0.1:${port}/api/health`)).ok;
@@ -106,7 +120,9 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         }, 20000);
 
         presenterBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-        viewerBrowser = await other.launchChromium(dir);
+        // Chromium checks a turns: server's certificate like a web site's;
+        // this one is self-signed.
+        viewerBrowser = await other.launchChromium(dir, ['--ignore-certificate-errors']);
     });
 
     after(async () => {
@@ -128,7 +144,7 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         await run('ip', ['-n', other.ns, 'route', 'get', SERVER_IP]);
     });
 
-    step('coturn relays for a credential Stagecast minted, not for a forged or expired one', async () => {
+    step('coturn relays (UDP and TLS) for a credential Stagecast minted, not for a forged or expired one', async () => {
         const context = await viewerBrowser.newContext();
         probe = await context.newPage();
         probe.on('pageerror', (err) => pageErrors.push(`probe: ${err.message}`));
@@ -137,9 +153,11 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
             { headers: { Authorization: `Bearer ${await token('viewer')}` } });
         assert.equal(res.status, 200);
         const [good] = (await res.json()).ice_servers;
-        assert.deepEqual(good.urls, [TURN_URL]);
+        assert.deepEqual(good.urls, [TURN_URL, TURNS_URL]);
         const server = { urls: TURN_URL, username: good.username, credential: good.credential };
         assert.ok((await gatherTypes(probe, server)).includes('relay'), 'a relay candidate with the minted credential');
+        assert.ok((await gatherTypes(probe, { ...server, urls: TURNS_URL })).includes('relay'),
+            'a relay candidate over turns: (TLS) with the minted credential');
 
         const forged = { ...server, credential: credentialFor(good.username, 'not-the-shared-secret') };
         assert.deepEqual(await gatherTypes(probe, forged), [], 'no relay with a forged credential');
@@ -152,6 +170,18 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         assert.ok((await gatherTypes(probe, { ...server, username: liveUser, credential: credentialFor(liveUser) }))
             .includes('relay'));
         await context.close();
+
+        // Why the viewer's Chromium has --ignore-certificate-errors: one
+        // without it (the presenter's, beside the server) refuses this
+        // self-signed turns: server, while the same credential over UDP
+        // works for it.
+        const plain = await presenterBrowser.newContext();
+        const unchecked = await plain.newPage();
+        await unchecked.goto(`http://127.0.0.1:${port}/index.html`);
+        assert.ok((await gatherTypes(unchecked, server)).includes('relay'), 'UDP TURN from beside the server');
+        assert.deepEqual(await gatherTypes(unchecked, { ...server, urls: TURNS_URL }), [],
+            'Chromium checks the turns: certificate');
+        await plain.close();
     });
 
     step('the presenter beside the server goes live', async () => {
@@ -162,17 +192,24 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         await goLive(page);
     });
 
-    step('the viewer plays the stream through the relay', async () => {
+    // A viewer page in the viewer's namespace, once it has decoded frames
+    // and 30 more.
+    async function watching(label) {
         const context = await viewerBrowser.newContext();
         const viewer = await context.newPage();
-        viewer.on('pageerror', (err) => pageErrors.push(`viewer: ${err.message}`));
+        viewer.on('pageerror', (err) => pageErrors.push(`${label}: ${err.message}`));
         await viewer.goto(`http://${SERVER_IP}:${port}/viewer.html#room=${ROOM}&token=${await token('viewer')}`);
         const decoded = async () => {
             const s = await viewer.evaluate(() => window.stagecast.stats());
             return s.video.reduce((n, v) => n + (v.framesDecoded || 0), 0);
         };
-        const first = await waitFor('the viewer decoding frames', async () => (await decoded()) > 0 && decoded(), 90000);
+        const first = await waitFor(`the ${label} decoding frames`, async () => (await decoded()) > 0 && decoded(), 90000);
         await waitFor('more frames', async () => (await decoded()) >= first + 30, 60000);
+        return { context, viewer };
+    }
+
+    step('the viewer plays the stream through the relay', async () => {
+        const { context, viewer } = await watching('viewer');
         const audio = await viewer.evaluate(async () => {
             let n = 0;
             (await window.stagecast.pc.getStats()).forEach((r) => {
@@ -189,5 +226,30 @@ describe('TURN: a viewer that cannot reach the media address relays through cotu
         assert.equal(pair.remote?.address, MEDIA_IP, JSON.stringify(pair));
         assert.ok(pair.bytesReceived > 0, JSON.stringify(pair));
         await context.close();
+    });
+
+    step('with UDP and TCP 3478 dropped, the viewer plays through turns: (TLS)', async () => {
+        // A firewall that lets only TLS out (nftables in the viewer's
+        // namespace): the UDP relay, TURN over TCP 3478 and every direct
+        // path are gone; turns: on 5349 is what is left.
+        const nft = (...a) => run('ip', ['netns', 'exec', other.ns, 'nft', ...a]);
+        await nft('add', 'table', 'inet', 'tlsonly');
+        await nft('add', 'chain', 'inet', 'tlsonly', 'output', '{ type filter hook output priority 0; }');
+        await nft('add', 'rule', 'inet', 'tlsonly', 'output', 'meta', 'l4proto', 'udp', 'counter', 'drop');
+        await nft('add', 'rule', 'inet', 'tlsonly', 'output', 'tcp', 'dport', String(TURN_PORT), 'counter', 'drop');
+        try {
+            const { context, viewer } = await watching('TLS viewer');
+            const pair = await selectedPair(viewer, 'window.stagecast.pc');
+            assert.equal(pair.local?.type, 'relay', JSON.stringify(pair));
+            assert.equal(pair.local.relayProtocol, 'tls', JSON.stringify(pair));
+            assert.equal(pair.remote?.address, MEDIA_IP, JSON.stringify(pair));
+            assert.ok(pair.bytesReceived > 0, JSON.stringify(pair));
+            // The firewall was in the way: UDP was tried and dropped.
+            const { stdout } = await nft('list', 'table', 'inet', 'tlsonly');
+            assert.match(stdout, /udp counter packets [1-9]/, stdout);
+            await context.close();
+        } finally {
+            await nft('delete', 'table', 'inet', 'tlsonly').catch(() => {});
+        }
     });
 });

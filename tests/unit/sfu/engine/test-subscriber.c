@@ -1,12 +1,14 @@
 /* sfu/engine/subscriber.c: which simulcast layer a viewer gets of a slot,
  * from a constructed room mirror and viewer: layers ranked by keyframe
  * width, fixed choices with stand-ins for paused layers, the rendered-size
- * cap, and the REMB-driven allocation with its hold margin. */
+ * cap, the REMB-driven allocation with its hold margin, and round trips
+ * measured from receiver reports that answer our sender reports. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "sfu/engine/private.h"
+#include "sfu/proto/rtcp.h"
 #include "tests/unit/sc_test.h"
 
 /* Three layers in rid order 0, 1, 2 that are really 1280, 320 and 640
@@ -180,6 +182,68 @@ static void test_allocation(void)
     free(f.sub);
 }
 
+/* The viewer's receiver report with one block for ssrc. */
+static void receiver_report(fixture *f, uint32_t ssrc, uint32_t lsr, uint32_t dlsr)
+{
+    uint8_t buf[64];
+    sc_rtcp_report_block rb = {.ssrc = ssrc, .lsr = lsr, .dlsr = dlsr};
+    int n = sc_rtcp_build_rr(buf, sizeof(buf), 0x1234, &rb, 1);
+    SC_CHECK(n > 0);
+    sc__sub_on_rtcp(f->sub, &(sc_rtcp_pkt){.pt = SC_RTCP_RR, .count = 1, .data = buf,
+                                          .len = (size_t)n});
+}
+
+static int rtt_bucket(const sc_worker *w)
+{
+    for (int i = 0; i <= SC_HIST_BOUNDS_MAX; i++)
+        if (w->stats.rtt.bucket[i])
+            return i;
+    return -1;
+}
+
+static void test_rtt(void)
+{
+    fixture f;
+    setup(&f);
+    sc_worker *w = calloc(1, sizeof(*w));
+    f.sub->w = w;
+    f.sub->neg.tracks[0].local_ssrc = 111; /* audio */
+    f.sub->neg.tracks[1].local_ssrc = 222; /* video */
+    uint64_t ntp = 0x0123456789abcdefull, now = sc_mono_us();
+    uint32_t mid = (uint32_t)(ntp >> 16);
+
+    /* Sent 40 ms ago, held 10 ms by the viewer (655 / 65536 s): about 30 ms. */
+    sc__sub_sr_sent(&f.sub->sub_video[0], ntp, now - 40000);
+    receiver_report(&f, 222, mid, 655);
+    SC_CHECK_INT(sc_hist_count(&w->stats.rtt), 1);
+    SC_CHECK_INT(rtt_bucket(w), 5); /* 25 ms < rtt <= 50 ms */
+    SC_CHECK(w->stats.rtt.sum_us >= 30000 && w->stats.rtt.sum_us < 45000);
+
+    /* No LSR (no SR received yet), an LSR we never sent, another track's
+     * SR: nothing measured. */
+    memset(&w->stats.rtt, 0, sizeof(w->stats.rtt));
+    receiver_report(&f, 222, 0, 0);
+    receiver_report(&f, 222, mid + 1, 0);
+    receiver_report(&f, 111, mid, 0);
+    SC_CHECK_INT(sc_hist_count(&w->stats.rtt), 0);
+
+    /* The report before the last one is still answered; two before, not. */
+    sc__sub_sr_sent(&f.sub->sub_audio[0], ntp + (1ull << 16), now - 2000000);
+    sc__sub_sr_sent(&f.sub->sub_audio[0], ntp + (2ull << 16), now - 1000000);
+    sc__sub_sr_sent(&f.sub->sub_audio[0], ntp + (3ull << 16), now);
+    receiver_report(&f, 111, mid + 1, 0);
+    SC_CHECK_INT(sc_hist_count(&w->stats.rtt), 0);
+    receiver_report(&f, 111, mid + 2, 65536); /* sent 1 s ago, held 1 s */
+    SC_CHECK_INT(sc_hist_count(&w->stats.rtt), 1);
+    SC_CHECK_INT(rtt_bucket(w), 0);
+    /* A DLSR longer than the time since (clocks' granularity): 0, not a wrap. */
+    receiver_report(&f, 111, mid + 3, 65536);
+    SC_CHECK_INT(sc_hist_count(&w->stats.rtt), 2);
+    SC_CHECK(w->stats.rtt.sum_us < 100000);
+    free(w);
+    free(f.sub);
+}
+
 int main(void)
 {
     test_rank();
@@ -187,5 +251,6 @@ int main(void)
     test_fixed_choice();
     test_auto_without_estimate();
     test_allocation();
+    test_rtt();
     SC_TEST_END();
 }

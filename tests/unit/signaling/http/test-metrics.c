@@ -1,6 +1,7 @@
 /* signaling/http/metrics.c: the exposition writer (HELP and TYPE once per
- * family, label and HELP escaping, numbers, refused names and misuse) and
- * the stuck-worker check behind /healthz. */
+ * family, label and HELP escaping, numbers, refused names and misuse),
+ * histograms (common/histogram.c's buckets written cumulatively) and the
+ * stuck-worker check behind /healthz. */
 #include <errno.h>
 #include <string.h>
 
@@ -93,7 +94,8 @@ static void test_refused(void)
     } bad[] = {
         {"", "gauge"},      {"1abc", "gauge"},    {"a-b", "gauge"},
         {"a b", "gauge"},   {"x_total", "gauge"}, {"x", "counter"},
-        {"x", "histogram"}, {"x", NULL},          {NULL, "gauge"},
+        {"x", "summary"},   {"x", NULL},          {NULL, "gauge"},
+        {"x_total", "histogram"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         sc_prom p;
@@ -121,6 +123,55 @@ static void test_refused(void)
     }
 }
 
+static void test_histogram(void)
+{
+    static const uint64_t le[] = {50000, 1000000, 2500000};
+    sc_hist h;
+    sc_prom p;
+
+    memset(&h, 0, sizeof(h));
+    sc_hist_observe(&h, le, 3, 10000);   /* 0.01 s */
+    sc_hist_observe(&h, le, 3, 50000);   /* on a bound: in that bucket */
+    sc_hist_observe(&h, le, 3, 2000000);
+    sc_hist_observe(&h, le, 3, 9000000); /* above every bound */
+    SC_CHECK_INT(sc_hist_count(&h), 4);
+    sc_prom_init(&p);
+    SC_CHECK_INT(sc_prom_family(&p, "x_join_seconds", "histogram", "join"), 0);
+    SC_CHECK_INT(sc_prom_histogram(&p, (const sc_prom_label[]){{"role", "viewer"}}, 1, le, 3, &h),
+                 0);
+    memset(&h, 0, sizeof(h));
+    SC_CHECK_INT(sc_prom_histogram(&p, NULL, 0, le, 3, &h), 0);
+    SC_CHECK_STR(p.buf, "# HELP x_join_seconds join\n"
+                        "# TYPE x_join_seconds histogram\n"
+                        "x_join_seconds_bucket{role=\"viewer\",le=\"0.05\"} 2\n"
+                        "x_join_seconds_bucket{role=\"viewer\",le=\"1\"} 2\n"
+                        "x_join_seconds_bucket{role=\"viewer\",le=\"2.5\"} 3\n"
+                        "x_join_seconds_bucket{role=\"viewer\",le=\"+Inf\"} 4\n"
+                        "x_join_seconds_sum{role=\"viewer\"} 11.06\n"
+                        "x_join_seconds_count{role=\"viewer\"} 4\n"
+                        "x_join_seconds_bucket{le=\"0.05\"} 0\n"
+                        "x_join_seconds_bucket{le=\"1\"} 0\n"
+                        "x_join_seconds_bucket{le=\"2.5\"} 0\n"
+                        "x_join_seconds_bucket{le=\"+Inf\"} 0\n"
+                        "x_join_seconds_sum 0\n"
+                        "x_join_seconds_count 0\n");
+    /* le is the writer's label. */
+    SC_CHECK_INT(sc_prom_histogram(&p, (const sc_prom_label[]){{"le", "1"}}, 1, le, 3, &h),
+                 -EINVAL);
+    sc_prom_free(&p);
+
+    /* Snapshots add up. */
+    sc_hist a, sum;
+    memset(&a, 0, sizeof(a));
+    memset(&sum, 0, sizeof(sum));
+    sc_hist_observe(&a, le, 3, 1);
+    sc_hist_add(&sum, &a);
+    sc_hist_add(&sum, &a);
+    SC_CHECK_INT(sc_hist_count(&sum), 2);
+    SC_CHECK_INT(sum.bucket[0], 2);
+    SC_CHECK_INT(sum.sum_us, 2);
+}
+
 static void test_stuck(void)
 {
     sc_sfu_worker_load wl[3] = {
@@ -143,6 +194,7 @@ int main(void)
     test_escaping();
     test_numbers();
     test_refused();
+    test_histogram();
     test_stuck();
     SC_TEST_END();
 }
