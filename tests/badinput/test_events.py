@@ -1,0 +1,287 @@
+"""Events and the watch link (issue 18, first part), from outside over HTTP
+and the WebSocket, with a real aiortc publisher where media matters:
+
+- the organiser API: create (slug from the title, room from the slug),
+  list, get, PATCH, template, delete, presenter links whose token works;
+- bad input: unknown fields, slugs with path characters, empty or
+  over-long titles, times out of order, bad colours, malformed JSON, a slug
+  or room already taken: 400/409 naming the problem, nothing stored;
+- HTML in a title is stored and returned as the literal text;
+- the watch link: the public landing never shows the password hash or the
+  room; a wrong password is refused (401) and counted, the right one admits
+  with a viewer token for the event's room only; ten wrong passwords a
+  minute from one address get 429; an ended event and a full one refuse;
+  renewing keeps the viewer's identity; a token for another room cannot
+  renew;
+- a publisher going live makes the event live;
+- an event with recording forbidden is never recorded: the host's record
+  gets recording-forbidden and a publisher leaves no file even with
+  --record-by-default.
+
+Run by tests/badinput/run inside a network namespace with only loopback.
+"""
+
+import asyncio
+import glob
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+import rtc  # noqa: E402
+import stagecast  # noqa: E402
+import wsclient  # noqa: E402
+
+
+def jwt_claims(token):
+    import base64
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+class Events(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = stagecast.Server(workers=1, extra_args=["--record-by-default"]).start()
+        cls.admin = cls.server.admin_token()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.server.cleanup()
+
+    def api(self, method, path, body=None, token=None, raw=None):
+        headers = {"Content-Type": "application/json"}
+        tok = self.admin if token is None else token
+        if tok:
+            headers["Authorization"] = "Bearer " + tok
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        return self.server.request(method, path, data, headers)
+
+    def create(self, **fields):
+        fields.setdefault("starts_at", int(time.time()) + 600)
+        r = self.api("POST", "/api/v1/events", fields)
+        self.assertEqual(r.status, 201, r)
+        return r.json()
+
+    def stats(self):
+        return self.server.stats(self.admin)
+
+    def test_organiser_api(self):
+        ev = self.create(title="Q1 Town Hall: <b>Plans</b>", description="All staff")
+        self.assertEqual(ev["slug"], "q1-town-hall-b-plans-b")
+        self.assertEqual(ev["room"], ev["slug"])
+        self.assertEqual(ev["title"], "Q1 Town Hall: <b>Plans</b>")  # text, as given
+        self.assertEqual(ev["state"], "scheduled")
+        self.assertEqual(ev["watch"], {"type": "public"})
+        self.assertEqual(ev["ends_at"], ev["starts_at"] + 3600)
+        got = self.api("GET", "/api/v1/events/%d" % ev["id"]).json()
+        self.assertEqual(got, ev)
+        listed = [e["id"] for e in self.api("GET", "/api/v1/events").json()["events"]]
+        self.assertIn(ev["id"], listed)
+
+        r = self.api("PATCH", "/api/v1/events/%d" % ev["id"],
+                     {"title": "Q1 Town Hall", "viewer_cap": 50, "branding": {"color": "#112233"}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["title"], r.json()["viewer_cap"], r.json()["branding"]["color"]),
+                         ("Q1 Town Hall", 50, "#112233"))
+        self.assertEqual(r.json()["slug"], ev["slug"], "a new title keeps the slug")
+
+        # A template copies settings, not identity.
+        t = self.create(title="Q2 Town Hall", template=ev["id"])
+        self.assertEqual((t["viewer_cap"], t["branding"].get("color")), (50, "#112233"))
+        self.assertNotEqual(t["id"], ev["id"])
+        self.assertEqual(t["slug"], "q2-town-hall")
+
+        # The presenter link works for that room, and only it.
+        r = self.api("POST", "/api/v1/events/%d/links" % ev["id"], {"role": "presenter", "name": "Ann"})
+        self.assertEqual(r.status, 200, r)
+        link = r.json()
+        self.assertTrue(link["url"].startswith("/presenter.html#room=%s&token=" % ev["room"]))
+        claims = jwt_claims(link["token"])
+        self.assertEqual((claims["room"], claims["role"], claims["name"]), (ev["room"], "presenter", "Ann"))
+        self.assertGreater(link["expires_at"], ev["ends_at"])
+        self.assertEqual(self.api("POST", "/api/v1/events/%d/links" % ev["id"], {"role": "admin"}).status, 400)
+
+        self.assertEqual(self.api("DELETE", "/api/v1/events/%d" % t["id"]).status, 204)
+        self.assertEqual(self.api("GET", "/api/v1/events/%d" % t["id"]).error_code(), "no-such-event")
+        # Without the admin token: nothing.
+        self.assertEqual(self.api("GET", "/api/v1/events", token="").status, 401)
+        viewer = self.server.token(ev["room"], "viewer")
+        self.assertEqual(self.api("GET", "/api/v1/events", token=viewer).status, 403)
+
+    def test_bad_input_stores_nothing(self):
+        before = len(self.api("GET", "/api/v1/events").json()["events"])
+        now = int(time.time())
+        cases = [
+            ({"title": "x", "starts_at": now, "bogus": 1}, 400, "bogus"),
+            ({"title": "x", "slug": "../etc/passwd", "starts_at": now}, 400, "slug"),
+            ({"title": "x", "slug": "a/b", "starts_at": now}, 400, "slug"),
+            ({"title": "", "starts_at": now}, 400, "title"),
+            ({"title": "t" * 201, "starts_at": now}, 400, "title"),
+            ({"title": "x"}, 400, "starts_at"),
+            ({"title": "x", "starts_at": now, "ends_at": now - 1}, 400, "ends_at"),
+            ({"title": "x", "starts_at": "tomorrow"}, 400, "starts_at"),
+            ({"title": "x", "starts_at": now, "branding": {"color": "red"}}, 400, "branding"),
+            ({"title": "x", "starts_at": now, "watch": {"type": "password"}}, 400, "watch"),
+            ({"title": "x", "starts_at": now, "watch": {"type": "password", "password": "ab"}}, 400, "watch"),
+            ({"title": "x", "starts_at": now, "watch": {"type": "sso"}}, 400, "watch"),
+            ({"title": "x", "starts_at": now, "room": "no spaces"}, 400, "room"),
+            ({"title": "x", "starts_at": now, "recording": "maybe"}, 400, "recording"),
+        ]
+        for body, status, field in cases:
+            r = self.api("POST", "/api/v1/events", body)
+            self.assertEqual(r.status, status, (body, r))
+            self.assertEqual(r.error_code(), "bad-request", r)
+            self.assertIn(field, r.json()["error"]["message"], (body, r))
+        for raw in (b"{", b"[1,2]", b"\xff\xfe", b'{"title":"a","title":"b"}'):
+            r = self.api("POST", "/api/v1/events", raw=raw)
+            self.assertEqual((r.status, r.error_code()), (400, "bad-request"), (raw, r))
+        a = self.create(title="Dup", slug="dup-slug")
+        r = self.api("POST", "/api/v1/events", {"title": "Dup 2", "slug": "dup-slug", "starts_at": now})
+        self.assertEqual((r.status, r.error_code()), (409, "slug-taken"), r)
+        r = self.api("POST", "/api/v1/events", {"title": "Dup 3", "room": a["room"], "starts_at": now})
+        self.assertEqual((r.status, r.error_code()), (409, "room-taken"), r)
+        # A refused PATCH changes nothing.
+        r = self.api("PATCH", "/api/v1/events/%d" % a["id"], {"title": "New", "ends_at": 1})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(self.api("GET", "/api/v1/events/%d" % a["id"]).json()["title"], "Dup")
+        after = len(self.api("GET", "/api/v1/events").json()["events"])
+        self.assertEqual(after, before + 1)
+
+    def test_watch_link_password(self):
+        ev = self.create(title="Board briefing", watch={"type": "password", "password": "s3cret-pw"})
+        self.assertEqual(ev["watch"], {"type": "password"})
+        self.assertNotIn("password", json.dumps(ev["watch"]).replace('"type": "password"', ""))
+        landing = self.api("GET", "/api/v1/watch/board-briefing", token="")
+        self.assertEqual(landing.status, 200, landing)
+        body = landing.json()
+        self.assertEqual((body["title"], body["state"], body["watch"]), ("Board briefing", "scheduled", {"type": "password"}))
+        for hidden in ("room", "id", "password_hash", "viewer_cap"):
+            self.assertNotIn(hidden, body)
+        self.assertNotIn("pbkdf2", landing.body.decode())
+        self.assertEqual(self.api("GET", "/api/v1/watch/no-such", token="").error_code(), "no-such-event")
+        self.assertEqual(self.api("GET", "/api/v1/watch/..%2Fetc", token="").status, 404)
+
+        refused_before = stagecast.find_counter(self.stats(), "events_refused")
+        wrong = self.api("POST", "/api/v1/watch/board-briefing/join", {"password": "guess"}, token="")
+        self.assertEqual((wrong.status, wrong.error_code()), (401, "wrong-password"), wrong)
+        self.assertNotIn("token", wrong.json())
+        self.assertEqual(stagecast.find_counter(self.stats(), "events_refused"), refused_before + 1)
+        ok = self.api("POST", "/api/v1/watch/board-briefing/join", {"password": "s3cret-pw"}, token="")
+        self.assertEqual(ok.status, 200, ok)
+        admitted = ok.json()
+        claims = jwt_claims(admitted["token"])
+        self.assertEqual((claims["room"], claims["role"]), (ev["room"], "viewer"))
+        self.assertLessEqual(claims["exp"] - claims["iat"], 2 * 3600)
+        self.assertEqual(admitted["viewer_url"],
+                         "/viewer.html#room=%s&token=%s&event=%s" % (ev["room"], admitted["token"], ev["slug"]))
+
+        # The token joins the room on /ws, and no other room.
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        self.assertEqual(ws.request({"type": "join", "id": 1, "token": admitted["token"]},
+                                    want=("joined", "error"))["type"], "joined")
+        ws.close()
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        other = ws.request({"type": "join", "id": 1, "room": "elsewhere", "token": admitted["token"]},
+                           want=("joined", "error"))
+        self.assertTrue(other["type"] == "error" or other.get("room") == ev["room"], other)
+        ws.close()
+
+        # Renewal keeps who the viewer is; a token of another room cannot renew.
+        renewed = self.api("POST", "/api/v1/watch/board-briefing/renew", {}, token=admitted["token"])
+        self.assertEqual(renewed.status, 200, renewed)
+        self.assertEqual(jwt_claims(renewed.json()["token"])["sub"], claims["sub"])
+        stranger = self.server.token("another-room", "viewer")
+        self.assertEqual(self.api("POST", "/api/v1/watch/board-briefing/renew", {}, token=stranger).status, 403)
+        self.assertEqual(self.api("POST", "/api/v1/watch/board-briefing/renew", {}, token="").status, 401)
+
+    def test_password_guessing_is_limited(self):
+        # Its own server: the limit is per address, across events, and the
+        # other tests share this address.
+        server = stagecast.Server(workers=1).start()
+        self.addCleanup(server.cleanup)
+        self.addCleanup(server.stop)
+        admin = server.admin_token()
+        h = {"Authorization": "Bearer " + admin, "Content-Type": "application/json"}
+        r = server.request("POST", "/api/v1/events", json.dumps(
+            {"title": "Guarded", "starts_at": int(time.time()),
+             "watch": {"type": "password", "password": "right-one"}}), h)
+        self.assertEqual(r.status, 201, r)
+        join = lambda pw: server.request("POST", "/api/v1/watch/guarded/join",  # noqa: E731
+                                         json.dumps({"password": pw}))
+        codes = [join("w%d" % i).error_code() for i in range(12)]
+        self.assertEqual(codes[:10], ["wrong-password"] * 10)
+        self.assertEqual(codes[10:], ["too-many-attempts"] * 2)
+        r = join("right-one")
+        self.assertEqual((r.status, r.error_code()), (429, "too-many-attempts"), "even the right one waits")
+        self.assertEqual(r.headers.get("retry-after") or r.headers.get("Retry-After"), "60")
+
+    def test_public_ended_full(self):
+        ev = self.create(title="Open day", viewer_cap=1)
+        r = self.api("POST", "/api/v1/watch/open-day/join", {}, token="")
+        self.assertEqual(r.status, 200, r)
+
+        async def fill():
+            pc, resp, _ = await rtc.view(self.server, ev["room"], r.json()["token"])
+            self.assertEqual(resp.status, 201, resp)
+            try:
+                full = await asyncio.to_thread(self.api, "POST", "/api/v1/watch/open-day/join", {}, "")
+                self.assertEqual((full.status, full.error_code()), (409, "event-full"), full)
+            finally:
+                await pc.close()
+        asyncio.run(fill())
+        self.assertEqual(self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"state": "ended"}).status, 200)
+        r = self.api("POST", "/api/v1/watch/open-day/join", {}, token="")
+        self.assertEqual((r.status, r.error_code()), (403, "event-ended"), r)
+
+    def recordings_of(self, room):
+        r = self.api("GET", "/api/recordings?room=" + room)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["recordings"]
+
+    def publish_a_while(self, ev, token):
+        async def publish():
+            pc, resp = await rtc.publish(self.server, ev["room"], token)
+            self.assertEqual(resp.status, 201, resp)
+            try:
+                self.assertTrue(await rtc.wait_connected(pc), "publisher did not connect")
+                live = await asyncio.to_thread(
+                    stagecast.wait_for,
+                    lambda: self.api("GET", "/api/v1/events/%d" % ev["id"]).json()["state"] == "live", 15)
+                self.assertTrue(live, "the event went live with its publisher")
+                # Until the recorder has had media for a while: the allowed
+                # event's recording shows in the catalog meanwhile.
+                await asyncio.sleep(3.0)
+                return await asyncio.to_thread(self.recordings_of, ev["room"])
+            finally:
+                await pc.close()
+        return asyncio.run(publish())
+
+    def test_live_and_recording_forbidden(self):
+        # The control: an event that allows recording is recorded (the
+        # server records every room by default here).
+        allowed = self.create(title="Tape on")
+        token = self.api("POST", "/api/v1/events/%d/links" % allowed["id"], {"role": "presenter"}).json()["token"]
+        self.publish_a_while(allowed, token)
+        self.assertTrue(stagecast.wait_for(lambda: self.recordings_of(allowed["room"]), 20),
+                        "the allowed event was recorded")
+
+        ev = self.create(title="No tape", recording="forbidden")
+        host = wsclient.WsClient("127.0.0.1", self.server.port)
+        link = self.api("POST", "/api/v1/events/%d/links" % ev["id"], {"role": "presenter"}).json()
+        joined = host.request({"type": "join", "id": 1, "token": link["token"]}, want=("joined", "error"))
+        self.assertEqual(joined["type"], "joined", joined)
+        refused = host.request({"type": "record", "id": 2, "on": True}, want=("ok", "error"))
+        self.assertEqual(refused.get("code"), "recording-forbidden", refused)
+        during = self.publish_a_while(ev, link["token"])
+        host.close()
+        self.assertEqual(during, [], "nothing recorded while it was live")
+        self.assertEqual(self.recordings_of(ev["room"]), [])
+        self.assertEqual(glob.glob(os.path.join(self.server.data, "recordings", ev["room"], "*")), [])
+
+if __name__ == "__main__":
+    unittest.main()
