@@ -251,6 +251,12 @@ int sc_token_check(const uint8_t *secret, size_t secret_len, const char *token,
     json_decref(claims);
     if (r < 0)
         return deny(401, "token-invalid", "token claims are invalid", code, why);
+    /* However it was minted, no token may last more than a year from now:
+     * a leaked one that never expires is a key that cannot be taken back
+     * short of changing the secret. */
+    if (t.exp - now > SC_TOKEN_MAX_LIFETIME_S)
+        return deny(401, "token-lifetime-too-long",
+                    "token lasts more than 366 days; mint a shorter one", code, why);
     if (out)
         *out = t;
 

@@ -36,6 +36,10 @@ typedef struct sc_token {
     int64_t exp;
 } sc_token;
 
+/* The longest a token may still have to run (`stagecast token --ttl` mints
+ * at most 366 days); a token expiring later is refused. */
+#define SC_TOKEN_MAX_LIFETIME_S (367LL * 24 * 3600)
+
 /* "presenter" -> SC_ROLE_PRESENTER etc.; -EINVAL if unknown. */
 int sc_role_parse(const char *s, sc_role *out);
 const char *sc_role_name(sc_role r);
@@ -50,7 +54,8 @@ char *sc_token_issue(const uint8_t *secret, size_t secret_len, const char *room,
 
 /* Check a token for an action on `room` needing permission `perm`.
  * Returns 0 and fills *out, or an HTTP status (401: missing, malformed,
- * expired, bad signature; 403: valid but for another room or lacking the
+ * expired, not yet valid, lasting more than SC_TOKEN_MAX_LIFETIME_S, bad
+ * signature; 403: valid but for another room or lacking the
  * permission) with *code (a stable machine-readable code such as
  * "token-expired", "wrong-room", "forbidden") and *why (a human message,
  * never containing the token).  An admin token with room "*" is valid for

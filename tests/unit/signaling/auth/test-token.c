@@ -131,6 +131,20 @@ static void test_issue_check(void)
     SC_CHECK_STR(code, "token-invalid");
     free(tok);
 
+    /* A year is the longest: the CLI's 366 days pass, anything beyond is
+     * refused however it was minted (here, signed by hand with a far exp). */
+    tok = sc_token_issue(secret, secret_len, "demo", SC_ROLE_VIEWER, NULL, NULL, 366 * 86400, NOW);
+    check(tok, "demo", SC_PERM_SUBSCRIBE, NOW, NULL, 0, NULL);
+    free(tok);
+    json_t *far = json_pack("{s:s,s:s,s:I}", "room", "demo", "role", "viewer", "exp",
+                            (json_int_t)(NOW + 400LL * 86400));
+    tok = sc_jwt_sign(secret, secret_len, far);
+    json_decref(far);
+    check(tok, "demo", SC_PERM_SUBSCRIBE, NOW, NULL, 401, "token-lifetime-too-long");
+    /* The same token later, when less than a year is left, is fine. */
+    check(tok, "demo", SC_PERM_SUBSCRIBE, NOW + 40LL * 86400, NULL, 0, NULL);
+    free(tok);
+
     /* Two tokens get different random subjects; given ones are kept. */
     char *a = sc_token_issue(secret, secret_len, "demo", SC_ROLE_VIEWER, "Ann", NULL, 60, NOW);
     char *b = sc_token_issue(secret, secret_len, "demo", SC_ROLE_VIEWER, "Ann", NULL, 60, NOW);
@@ -226,43 +240,43 @@ static void check_claims(const char *json, const char *room, uint32_t perm, int 
 static void test_claims(void)
 {
     /* perms in the token are what is enforced: grant and revoke. */
-    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,"
+    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,"
                  "\"perms\":[\"publish\",\"subscribe\"]}",
                  "demo", SC_PERM_PUBLISH, 0, NULL);
-    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,"
+    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,"
                  "\"perms\":[\"publish\",\"subscribe\"]}",
                  "demo", SC_PERM_CHAT, 403, "forbidden");
-    check_claims("{\"room\":\"demo\",\"role\":\"presenter\",\"exp\":1900000000,"
+    check_claims("{\"room\":\"demo\",\"role\":\"presenter\",\"exp\":1700086400,"
                  "\"perms\":[\"subscribe\"]}",
                  "demo", SC_PERM_PUBLISH, 403, "forbidden");
-    check_claims("{\"room\":\"demo\",\"role\":\"presenter\",\"exp\":1900000000,\"perms\":[]}",
+    check_claims("{\"room\":\"demo\",\"role\":\"presenter\",\"exp\":1700086400,\"perms\":[]}",
                  "demo", SC_PERM_SUBSCRIBE, 403, "forbidden");
     /* Absent perms: the role's defaults. */
-    check_claims("{\"room\":\"demo\",\"role\":\"cohost\",\"exp\":1900000000}", "demo",
+    check_claims("{\"room\":\"demo\",\"role\":\"cohost\",\"exp\":1700086400}", "demo",
                  SC_PERM_PUBLISH, 0, NULL);
-    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000}", "demo",
+    check_claims("{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400}", "demo",
                  SC_PERM_PUBLISH, 403, "forbidden");
 
     /* Claims that do not make a token. */
     static const char *bad[] = {
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"perms\":[\"fly\"]}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"perms\":\"publish\"}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"perms\":[1]}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"perms\":null}",
-        "{\"room\":\"demo\",\"role\":\"king\",\"exp\":1900000000}",
-        "{\"room\":\"demo\",\"exp\":1900000000}",
-        "{\"room\":\"demo\",\"role\":7,\"exp\":1900000000}",
-        "{\"role\":\"viewer\",\"exp\":1900000000}",
-        "{\"room\":\"\",\"role\":\"viewer\",\"exp\":1900000000}",
-        "{\"room\":\"de mo\",\"role\":\"viewer\",\"exp\":1900000000}",
-        "{\"room\":[\"demo\"],\"role\":\"viewer\",\"exp\":1900000000}",
-        "{\"room\":\"*\",\"role\":\"presenter\",\"exp\":1900000000}",
-        "{\"room\":\"*\",\"role\":\"viewer\",\"exp\":1900000000}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"name\":5}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"name\":\"a\\u0000b\"}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,"
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"perms\":[\"fly\"]}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"perms\":\"publish\"}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"perms\":[1]}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"perms\":null}",
+        "{\"room\":\"demo\",\"role\":\"king\",\"exp\":1700086400}",
+        "{\"room\":\"demo\",\"exp\":1700086400}",
+        "{\"room\":\"demo\",\"role\":7,\"exp\":1700086400}",
+        "{\"role\":\"viewer\",\"exp\":1700086400}",
+        "{\"room\":\"\",\"role\":\"viewer\",\"exp\":1700086400}",
+        "{\"room\":\"de mo\",\"role\":\"viewer\",\"exp\":1700086400}",
+        "{\"room\":[\"demo\"],\"role\":\"viewer\",\"exp\":1700086400}",
+        "{\"room\":\"*\",\"role\":\"presenter\",\"exp\":1700086400}",
+        "{\"room\":\"*\",\"role\":\"viewer\",\"exp\":1700086400}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"name\":5}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"name\":\"a\\u0000b\"}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,"
         "\"name\":\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"}",
-        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1900000000,\"sub\":{}}",
+        "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":1700086400,\"sub\":{}}",
         "{\"room\":\"demo\",\"role\":\"viewer\"}",
         "{\"room\":\"demo\",\"role\":\"viewer\",\"exp\":\"1900000000\"}",
     };
