@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,134 @@ static attempt_slot *attempts_for(sc_app *app, const char *peer)
     return a;
 }
 
+typedef struct field_err {
+    const char *field;
+    char why[160];
+} field_err;
+
+static bool bad(field_err *e, const char *field, const char *why)
+{
+    e->field = field;
+    snprintf(e->why, sizeof(e->why), "%s", why);
+    return false;
+}
+
+/* ---- networks ------------------------------------------------------------ */
+
+static bool watch_type_ok(const char *t)
+{
+    return strcmp(t, "public") == 0 || strcmp(t, "password") == 0 ||
+           strcmp(t, "whitelist") == 0 || strcmp(t, "invite") == 0;
+}
+
+/* "10.1.0.0/16", "2001:db8::/32" or a bare address: into addr (16 bytes,
+ * IPv4 mapped into ::ffff:0:0/96) and a prefix length over those 128 bits. */
+static bool parse_net(const char *s, uint8_t addr[16], int *prefix)
+{
+    char ip[64];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(ip))
+        return false;
+    memcpy(ip, s, n);
+    ip[n] = '\0';
+    int bits = -1;
+    if (slash) {
+        char *end;
+        long v = strtol(slash + 1, &end, 10);
+        if (!slash[1] || *end || v < 0 || v > 128)
+            return false;
+        bits = (int)v;
+    }
+    struct in_addr a4;
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        if (bits > 32)
+            return false;
+        addr[10] = addr[11] = 0xff;
+        memcpy(addr + 12, &a4, 4);
+        *prefix = 96 + (bits < 0 ? 32 : bits);
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, addr) == 1) {
+        *prefix = bits < 0 ? 128 : bits;
+        return true;
+    }
+    return false;
+}
+
+static bool net_contains(const char *cidr, const char *peer)
+{
+    uint8_t net[16], a[16];
+    int prefix, ignored;
+    if (!parse_net(cidr, net, &prefix) || !parse_net(peer, a, &ignored))
+        return false;
+    for (int i = 0; i < 16 && prefix > 0; i++, prefix -= 8) {
+        uint8_t mask = prefix >= 8 ? 0xff : (uint8_t)(0xff << (8 - prefix));
+        if ((net[i] & mask) != (a[i] & mask))
+            return false;
+    }
+    return true;
+}
+
+/* Whether peer is in one of the lines of nets ("a\nb\n"). */
+static bool nets_match(const char *nets, const char *peer)
+{
+    char line[64];
+    for (const char *p = nets; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n < sizeof(line)) {
+            memcpy(line, p, n);
+            line[n] = '\0';
+            if (net_contains(line, peer))
+                return true;
+        }
+        p += n + (nl ? 1 : 0);
+    }
+    return false;
+}
+
+/* A JSON array of CIDRs into "a\nb" (absent: kept; [] clears). */
+static bool take_nets(json_t *v, char *dst, size_t cap, field_err *e)
+{
+    if (!v)
+        return true;
+    if (!json_is_array(v) || json_array_size(v) > SC_EVENT_NETS_MAX)
+        return bad(e, "networks", "allow and deny are lists of at most 64 CIDRs");
+    size_t used = 0;
+    size_t i;
+    json_t *item;
+    dst[0] = '\0';
+    json_array_foreach(v, i, item) {
+        uint8_t a[16];
+        int prefix;
+        const char *c = json_string_value(item);
+        if (!c || !parse_net(c, a, &prefix)) {
+            e->field = "networks";
+            snprintf(e->why, sizeof(e->why), "'%.50s' is not an address or CIDR", c ? c : "?");
+            return false;
+        }
+        int n = snprintf(dst + used, cap - used, "%s%s", used ? "\n" : "", c);
+        if (n < 0 || (size_t)n >= cap - used)
+            return bad(e, "networks", "too long");
+        used += (size_t)n;
+    }
+    return true;
+}
+
+static json_t *nets_json(const char *nets)
+{
+    json_t *arr = json_array();
+    for (const char *p = nets; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        json_array_append_new(arr, json_stringn(p, n));
+        p += n + (nl ? 1 : 0);
+    }
+    return arr;
+}
+
 /* ---- the event object ---------------------------------------------------- */
 
 static json_t *event_json(const sc_store_event *ev)
@@ -134,7 +263,7 @@ static json_t *event_json(const sc_store_event *ev)
         json_object_set_new(branding, "landing_text", json_string(ev->landing_text));
     char url[96];
     snprintf(url, sizeof(url), "/e/%s", ev->slug);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:i,s:s,s:{s:s},s:o,s:s,s:I,s:I}", "id",
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:i,s:s,s:{s:s},s:o,s:s,s:I,s:I}", "id",
                      (json_int_t)ev->id, "slug", ev->slug, "title", ev->title, "description",
                      ev->description, "room", ev->room, "starts_at", (json_int_t)ev->starts_at,
                      "ends_at", (json_int_t)ev->ends_at, "state", ev->state, "viewer_cap",
@@ -142,6 +271,9 @@ static json_t *event_json(const sc_store_event *ev)
                      ev->recording_forbidden ? "forbidden" : "allowed", "watch", "type",
                      ev->watch_type, "branding", branding, "watch_url", url, "created_at",
                      (json_int_t)ev->created_at, "updated_at", (json_int_t)ev->updated_at);
+    json_object_set_new(o, "networks", json_pack("{s:o,s:o}", "allow", nets_json(ev->allow_nets),
+                                                 "deny", nets_json(ev->deny_nets)));
+    return o;
 }
 
 /* The public view: no password hash, no room-internal settings. */
@@ -154,6 +286,7 @@ static json_t *watch_json(const sc_store_event *ev)
     json_object_del(o, "recording");
     json_object_del(o, "created_at");
     json_object_del(o, "updated_at");
+    json_object_del(o, "networks");
     json_object_set_new(o, "server_time", json_integer((json_int_t)now_s()));
     return o;
 }
@@ -205,18 +338,6 @@ static long utf8_len(const char *s)
     return n;
 }
 
-typedef struct field_err {
-    const char *field;
-    char why[160];
-} field_err;
-
-static bool bad(field_err *e, const char *field, const char *why)
-{
-    e->field = field;
-    snprintf(e->why, sizeof(e->why), "%s", why);
-    return false;
-}
-
 /* A text field: absent (kept), or a string of at most max characters
  * (required: at least one). */
 static bool take_text(json_t *body, const char *key, char *dst, size_t cap, long max,
@@ -258,7 +379,7 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, field_er
 {
     static const char *const known[] = {"title", "slug", "description", "room", "starts_at",
                                         "ends_at", "state", "viewer_cap", "recording", "watch",
-                                        "branding", "template"};
+                                        "networks", "branding", "template"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -320,9 +441,9 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, field_er
     if ((v = json_object_get(body, "watch"))) {
         json_t *type = json_object_get(v, "type");
         const char *t = json_is_string(type) ? json_string_value(type) : "";
-        if (!json_is_object(v) || (strcmp(t, "public") != 0 && strcmp(t, "password") != 0))
-            return bad(e, "watch", "must be {\"type\":\"public\"} or {\"type\":\"password\","
-                               "\"password\":\"...\"}");
+        if (!json_is_object(v) || !watch_type_ok(t))
+            return bad(e, "watch", "type must be public, password (with \"password\"), "
+                                   "whitelist or invite");
         json_t *pw = json_object_get(v, "password");
         if (strcmp(t, "password") == 0) {
             if (pw) {
@@ -339,6 +460,16 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, field_er
             ev->password_hash[0] = '\0';
         }
         snprintf(ev->watch_type, sizeof(ev->watch_type), "%s", t);
+    }
+    if ((v = json_object_get(body, "networks"))) {
+        if (!json_is_object(v) || !take_nets(json_object_get(v, "allow"), ev->allow_nets,
+                                             sizeof(ev->allow_nets), e) ||
+            !take_nets(json_object_get(v, "deny"), ev->deny_nets, sizeof(ev->deny_nets), e)) {
+            e->field = "networks";
+            if (!e->why[0])
+                snprintf(e->why, sizeof(e->why), "must be {\"allow\": [CIDR...], \"deny\": [...]}");
+            return false;
+        }
     }
     if ((v = json_object_get(body, "branding"))) {
         if (!json_is_object(v))
@@ -530,6 +661,257 @@ out:
     json_decref(body);
 }
 
+/* A whitelist entry as it is compared: trimmed and lower-case; a phone
+ * number (digits with + ( ) - . and spaces) as its digits and a leading +.
+ * False when nothing usable is left or it is too long. */
+static bool normalise_entry(const char *in, size_t len, char *out, size_t cap)
+{
+    while (len && (*in == ' ' || *in == '\t' || *in == '"')) {
+        in++;
+        len--;
+    }
+    while (len && (in[len - 1] == ' ' || in[len - 1] == '\t' || in[len - 1] == '"' ||
+                   in[len - 1] == '\r'))
+        len--;
+    if (len == 0 || len > SC_EVENT_ENTRY_MAX || len >= cap)
+        return false;
+    bool phone = true;
+    int digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if (!(c == '+' && i == 0) && c != ' ' && c != '-' && c != '(' && c != ')' && c != '.')
+            phone = false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (phone && digits >= 5 && !((c >= '0' && c <= '9') || (c == '+' && i == 0)))
+            continue;
+        out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* ---- whitelist and invite codes ---------------------------------------------- */
+
+#define REJECTS_SHOWN 20
+#define INVITES_MAX 10000            /* codes made by one request */
+#define INVITE_USES_MAX 100000
+
+/* POST: a CSV (or plain list) appended, first column of each line, a
+ * header line skipped; any bad line refuses the whole request with the
+ * lines named (nothing stored).  GET: the count.  DELETE: cleared. */
+static void whitelist_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                            sc_http_reply *rep)
+{
+    rep->action = "managing an event's whitelist";
+    if (req->method == SC_HTTP_DELETE) {
+        if (sc_store_whitelist_clear(app->store, ev->id) < 0)
+            sc_http_error(rep, 500, "internal", "cannot clear the whitelist");
+        else
+            rep->status = 204;
+        return;
+    }
+    if (req->method != SC_HTTP_POST) {
+        int64_t n = sc_store_whitelist_count(app->store, ev->id);
+        if (n < 0)
+            sc_http_error(rep, 500, "internal", "cannot read the whitelist");
+        else
+            sc_http_json(rep, 200, json_pack("{s:I}", "entries", (json_int_t)n));
+        return;
+    }
+    size_t cap = req->body_len / 2 + 16, n = 0, line_no = 0, bad_lines = 0;
+    char **entries = calloc(cap, sizeof(*entries));
+    json_t *rejected = json_array();
+    if (!entries || !rejected) {
+        free(entries);
+        json_decref(rejected);
+        sc_http_error(rep, 500, "internal", "out of memory");
+        return;
+    }
+    const char *p = req->body ? req->body : "", *end = p + req->body_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        line_no++;
+        /* The first field: up to a comma outside quotes. */
+        const char *f = p, *fe = p;
+        bool quoted = false, broken = false;
+        while (fe < stop && (quoted || *fe != ',')) {
+            if (*fe == '"')
+                quoted = !quoted;
+            fe++;
+        }
+        broken = quoted;
+        char entry[SC_EVENT_ENTRY_MAX + 1];
+        bool blank = true;
+        for (const char *q = p; q < stop; q++)
+            blank &= *q == ' ' || *q == '\t' || *q == '\r' || *q == ',';
+        if (!blank) {
+            bool ok = !broken && normalise_entry(f, (size_t)(fe - f), entry, sizeof(entry));
+            bool header = line_no == 1 && ok &&
+                          (strcmp(entry, "email") == 0 || strcmp(entry, "e-mail") == 0 ||
+                           strcmp(entry, "phone") == 0 || strcmp(entry, "id") == 0 ||
+                           strcmp(entry, "staff") == 0 || strcmp(entry, "staff number") == 0 ||
+                           strcmp(entry, "entry") == 0);
+            if (!ok) {
+                if (bad_lines++ < REJECTS_SHOWN)
+                    json_array_append_new(rejected,
+                                          json_pack("{s:I,s:s}", "line", (json_int_t)line_no, "why",
+                                                    broken ? "an unterminated quote"
+                                                           : "not an e-mail, phone or staff number "
+                                                             "(1..128 printable characters)"));
+            } else if (!header && n < cap) {
+                entries[n] = strdup(entry);
+                if (entries[n])
+                    n++;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    size_t added = 0;
+    if (bad_lines) {
+        sc_http_json(rep, 400, json_pack("{s:{s:s,s:s},s:I,s:o}", "error", "code", "bad-request",
+                                         "message", "some lines are not usable; nothing was added",
+                                         "rejected_count", (json_int_t)bad_lines, "rejected",
+                                         rejected));
+        rejected = NULL;
+    } else if (sc_store_whitelist_add(app->store, ev->id, (const char *const *)entries, n,
+                                      &added) < 0) {
+        sc_http_error(rep, 500, "internal", "cannot store the whitelist");
+    } else {
+        SC_INFO("events", "event '%s': %zu whitelist entries added (%zu already there)",
+                ev->slug, added, n - added);
+        sc_http_json(rep, 200, json_pack("{s:I,s:I,s:I}", "added", (json_int_t)added,
+                                         "duplicates", (json_int_t)(n - added), "entries",
+                                         (json_int_t)sc_store_whitelist_count(app->store, ev->id)));
+    }
+    json_decref(rejected);
+    for (size_t i = 0; i < n; i++)
+        free(entries[i]);
+    free(entries);
+}
+
+/* Codes of 12 characters from an alphabet without 0/O and 1/I/L, shown
+ * in groups of four (the dashes are not part of the code). */
+static void make_code(char *out)
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    uint8_t r[12];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        memset(r, 0, sizeof(r));
+    for (int i = 0; i < 12; i++)
+        out[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+    out[12] = '\0';
+}
+
+typedef struct invite_list {
+    json_t *arr;
+    char *csv;
+    size_t len, cap;
+} invite_list;
+
+static void invite_row(void *ud, const char *code, int max_uses, int uses)
+{
+    invite_list *l = ud;
+    if (l->arr) {
+        json_array_append_new(l->arr, json_pack("{s:s,s:i,s:i}", "code", code, "uses", max_uses,
+                                                "used", uses));
+        return;
+    }
+    if (l->len + 64 > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        char *csv = realloc(l->csv, cap);
+        if (!csv)
+            return;
+        l->csv = csv;
+        l->cap = cap;
+    }
+    l->len += (size_t)snprintf(l->csv + l->len, l->cap - l->len, "%s,%d,%d\n", code, max_uses, uses);
+}
+
+/* POST {"count": N, "uses": M}: N new codes of M uses each.  GET: every
+ * code (JSON, or CSV with ?format=csv). */
+static void invites_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                          sc_http_reply *rep)
+{
+    rep->action = "managing an event's invite codes";
+    if (req->method != SC_HTTP_POST) {
+        invite_list l = {0};
+        bool csv = strstr(req->query, "format=csv") != NULL;
+        if (!csv)
+            l.arr = json_array();
+        if (sc_store_invites_list(app->store, ev->id, invite_row, &l) < 0) {
+            json_decref(l.arr);
+            free(l.csv);
+            sc_http_error(rep, 500, "internal", "cannot read the invite codes");
+            return;
+        }
+        if (!csv) {
+            sc_http_json(rep, 200, json_pack("{s:o}", "invites", l.arr));
+            return;
+        }
+        char head[] = "code,uses,used\n";
+        size_t total = sizeof(head) - 1 + l.len;
+        char *body = malloc(total + 1);
+        if (body) {
+            memcpy(body, head, sizeof(head) - 1);
+            if (l.len)
+                memcpy(body + sizeof(head) - 1, l.csv, l.len);
+            sc_http_body(rep, 200, "text/csv; charset=utf-8", body, total);
+            snprintf(rep->disposition, sizeof(rep->disposition),
+                     "attachment; filename=\"%s-invites.csv\"", ev->slug);
+        } else {
+            sc_http_error(rep, 500, "internal", "out of memory");
+        }
+        free(body);
+        free(l.csv);
+        return;
+    }
+    json_t *body = body_object(req, rep);
+    if (!body)
+        return;
+    json_t *count = json_object_get(body, "count"), *uses = json_object_get(body, "uses");
+    json_int_t n = json_is_integer(count) ? json_integer_value(count) : -1;
+    json_int_t u = uses ? (json_is_integer(uses) ? json_integer_value(uses) : -1) : 1;
+    if (n < 1 || n > INVITES_MAX || u < 1 || u > INVITE_USES_MAX) {
+        json_decref(body);
+        sc_http_error(rep, 400, "bad-request", "count must be 1..%d and uses 1..%d", INVITES_MAX,
+                      INVITE_USES_MAX);
+        return;
+    }
+    json_decref(body);
+    char (*codes)[13] = calloc((size_t)n, sizeof(*codes));
+    const char **ptrs = calloc((size_t)n, sizeof(*ptrs));
+    int rc = -ENOMEM;
+    for (int attempt = 0; codes && ptrs && attempt < 3; attempt++) {
+        for (json_int_t i = 0; i < n; i++) {
+            make_code(codes[i]);
+            ptrs[i] = codes[i];
+        }
+        rc = sc_store_invites_add(app->store, ev->id, ptrs, (size_t)n, (int)u, now_s());
+        if (rc != -EEXIST) /* 31^12 codes: a clash is a freak, draw again */
+            break;
+    }
+    if (rc < 0) {
+        sc_http_error(rep, 500, "internal", "cannot store the invite codes");
+    } else {
+        json_t *arr = json_array();
+        for (json_int_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_string(codes[i]));
+        SC_INFO("events", "event '%s': %lld invite codes of %lld uses", ev->slug, (long long)n,
+                (long long)u);
+        sc_http_json(rep, 201, json_pack("{s:o,s:I}", "codes", arr, "uses", u));
+    }
+    free(codes);
+    free(ptrs);
+}
+
 static void event_item(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                        char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
@@ -550,11 +932,15 @@ static void event_item(sc_app *app, const sc_http_route *route, const sc_http_re
         sc_http_error(rep, 404, "no-such-event", "no event %lld", (long long)id);
         goto out;
     }
-    if (route->nargs == 2) { /* /api/v1/events/{id}/links */
-        if (strcmp(args[1], "links") != 0 || req->method != SC_HTTP_POST)
-            sc_http_error(rep, 404, "not-found", "no such resource");
-        else
+    if (route->nargs == 2) { /* /api/v1/events/{id}/links, whitelist, invites */
+        if (strcmp(args[1], "links") == 0 && req->method == SC_HTTP_POST)
             issue_link(app, req, ev, rep);
+        else if (strcmp(args[1], "whitelist") == 0)
+            whitelist_route(app, req, ev, rep);
+        else if (strcmp(args[1], "invites") == 0 && req->method != SC_HTTP_DELETE)
+            invites_route(app, req, ev, rep);
+        else
+            sc_http_error(rep, 404, "not-found", "no such resource");
         goto out;
     }
     if (req->method == SC_HTTP_DELETE) {
@@ -630,41 +1016,133 @@ static void admit(sc_app *app, const sc_store_event *ev, const char *name, const
     free(tok);
 }
 
+/* Counts a wrong guess (password, whitelist id, invite code) and says
+ * whether the address is over its limit. */
+static bool too_many(sc_app *app, const sc_http_req *req, sc_http_reply *rep, bool count)
+{
+    attempt_slot *a = attempts_for(app, req->peer);
+    if (a && a->count >= ATTEMPTS_MAX) {
+        rep->retry_after = 60;
+        refused(app, rep, 429, "too-many-attempts",
+                "too many wrong attempts from this address; try again in a minute");
+        return true;
+    }
+    if (a && count)
+        a->count++;
+    return false;
+}
+
+/* The watch condition: 0 and who the viewer is (sub, name; "" for a
+ * random one), or the reply is filled with the refusal. */
+static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                           json_t *body, char *sub, char *name, sc_http_reply *rep)
+{
+    sub[0] = name[0] = '\0';
+    if (strcmp(ev->watch_type, "public") == 0)
+        return 0;
+    if (too_many(app, req, rep, false))
+        return -1;
+    if (strcmp(ev->watch_type, "password") == 0) {
+        const char *pw = json_string_value(json_object_get(body, "password"));
+        if (!pw || strlen(pw) > 4 * PASSWORD_MAX || !password_ok(ev->password_hash, pw)) {
+            too_many(app, req, rep, true);
+            refused(app, rep, 401, "wrong-password", "the password is not right");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(ev->watch_type, "whitelist") == 0) {
+        json_t *id = json_object_get(body, "id");
+        char entry[SC_EVENT_ENTRY_MAX + 1];
+        if (!json_is_string(id) ||
+            !normalise_entry(json_string_value(id), json_string_length(id), entry, sizeof(entry))) {
+            refused(app, rep, 400, "bad-request", "give your e-mail, phone or staff number as id");
+            return -1;
+        }
+        int r = sc_store_whitelist_has(app->store, ev->id, entry);
+        if (r < 0) {
+            sc_http_error(rep, 500, "internal", "cannot read the whitelist");
+            return -1;
+        }
+        if (r == 0) {
+            too_many(app, req, rep, true);
+            refused(app, rep, 403, "not-on-whitelist", "this id is not on the event's list");
+            return -1;
+        }
+        /* The same person gets the same identity on every device. */
+        snprintf(sub, SC_PEER_NAME_MAX + 1, "wl-%016llx",
+                 (unsigned long long)sc_fnv1a(entry, strlen(entry)));
+        snprintf(name, SC_PEER_NAME_MAX / 2 + 1, "%s", entry);
+        return 0;
+    }
+    /* invite */
+    const char *code = json_string_value(json_object_get(body, "code"));
+    if (!code || !*code || strlen(code) > SC_EVENT_CODE_MAX) {
+        refused(app, rep, 400, "bad-request", "give the invite code as code");
+        return -1;
+    }
+    char norm[SC_EVENT_CODE_MAX + 1];
+    size_t n = 0;
+    for (const char *p = code; *p && n < SC_EVENT_CODE_MAX; p++)
+        if (*p != '-' && *p != ' ')
+            norm[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+    norm[n] = '\0';
+    int r = sc_store_invite_use(app->store, ev->id, norm);
+    if (r == -ENOENT) {
+        too_many(app, req, rep, true);
+        refused(app, rep, 403, "invalid-code", "this invite code is not valid for the event");
+        return -1;
+    }
+    if (r == -EDQUOT) {
+        refused(app, rep, 403, "code-used-up", "this invite code has been used up");
+        return -1;
+    }
+    if (r < 0) {
+        sc_http_error(rep, 500, "internal", "cannot read the invite codes");
+        return -1;
+    }
+    snprintf(sub, SC_PEER_NAME_MAX + 1, "inv-%s", norm);
+    return 0;
+}
+
+/* The event's networks: an address in deny, or outside a non-empty allow,
+ * is refused. */
+static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                       sc_http_reply *rep)
+{
+    if (nets_match(ev->deny_nets, req->peer) ||
+        (ev->allow_nets[0] && !nets_match(ev->allow_nets, req->peer))) {
+        refused(app, rep, 403, "network-not-allowed",
+                "this event cannot be watched from your network");
+        return false;
+    }
+    return true;
+}
+
 static void watch_join(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
                        sc_http_reply *rep)
 {
+    char sub[SC_PEER_NAME_MAX + 1], who[SC_PEER_NAME_MAX + 1];
     if (strcmp(ev->state, "ended") == 0) {
         refused(app, rep, 403, "event-ended", "this event has ended");
         return;
     }
+    if (!network_ok(app, req, ev, rep))
+        return;
     json_t *body = body_object(req, rep);
     if (!body)
         return;
-    if (strcmp(ev->watch_type, "password") == 0) {
-        attempt_slot *a = attempts_for(app, req->peer);
-        const char *pw = json_string_value(json_object_get(body, "password"));
-        if (a && a->count >= ATTEMPTS_MAX) {
-            rep->retry_after = 60;
-            refused(app, rep, 429, "too-many-attempts",
-                    "too many wrong passwords from this address; try again in a minute");
-            goto out;
-        }
-        if (!pw || strlen(pw) > 4 * PASSWORD_MAX || !password_ok(ev->password_hash, pw)) {
-            if (a)
-                a->count++;
-            refused(app, rep, 401, "wrong-password", "the password is not right");
-            goto out;
-        }
-    }
     int cap = ev->viewer_cap ? ev->viewer_cap : app->cfg->max_viewers;
     if (room_viewers(app, ev->room) >= cap) {
         refused(app, rep, 409, "event-full", "the event is full");
         goto out;
     }
+    if (check_condition(app, req, ev, body, sub, who, rep) < 0)
+        goto out;
     const char *name = json_string_value(json_object_get(body, "name"));
-    if (name && utf8_len(name) > SC_PEER_NAME_MAX / 2)
+    if (!name || utf8_len(name) > SC_PEER_NAME_MAX / 2)
         name = NULL;
-    admit(app, ev, name, NULL, rep);
+    admit(app, ev, who[0] ? who : name, sub[0] ? sub : NULL, rep);
 out:
     json_decref(body);
 }
@@ -674,6 +1152,8 @@ static void watch_renew(sc_app *app, const sc_http_req *req, const sc_store_even
 {
     sc_token tok;
     if (sc_http_auth(app, req, ev->room, SC_PERM_SUBSCRIBE, &tok, rep))
+        return;
+    if (!network_ok(app, req, ev, rep))
         return;
     if (strcmp(ev->state, "ended") == 0) {
         refused(app, rep, 403, "event-ended", "this event has ended");
@@ -743,7 +1223,8 @@ static void watch_page(sc_app *app, const sc_http_route *route, const sc_http_re
 const sc_http_route sc_events_routes[] = {
     {"/api/v1/events", 0, SC_HTTP_GET | SC_HTTP_POST, "events", events_collection, 0},
     {"/api/v1/events", 1, SC_HTTP_GET | SC_HTTP_PATCH | SC_HTTP_DELETE, "an event", event_item, 0},
-    {"/api/v1/events", 2, SC_HTTP_POST, "an event's links", event_item, 0},
+    {"/api/v1/events", 2, SC_HTTP_GET | SC_HTTP_POST | SC_HTTP_DELETE,
+     "an event's links, whitelist or invites", event_item, 0},
     {"/api/v1/watch", 1, SC_HTTP_GET, "an event's landing", watch_route, 0},
     {"/api/v1/watch", 2, SC_HTTP_POST, "joining an event", watch_route, 0},
     {"/e", 1, SC_HTTP_GET, "the watch page", watch_page, 0},

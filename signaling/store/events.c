@@ -11,7 +11,8 @@
 
 static const char ev_cols[] = "id, slug, title, description, room, starts_at, ends_at, state,"
                               " viewer_cap, recording_forbidden, watch_type, password_hash,"
-                              " color, landing_text, created_at, updated_at";
+                              " color, landing_text, created_at, updated_at, allow_nets,"
+                              " deny_nets";
 
 static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
 {
@@ -32,6 +33,8 @@ static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
     sc__store_copy_col(ev->landing_text, sizeof(ev->landing_text), s, 13);
     ev->created_at = sqlite3_column_int64(s, 14);
     ev->updated_at = sqlite3_column_int64(s, 15);
+    sc__store_copy_col(ev->allow_nets, sizeof(ev->allow_nets), s, 16);
+    sc__store_copy_col(ev->deny_nets, sizeof(ev->deny_nets), s, 17);
 }
 
 /* Binds every column but id from ?2 on (id is ?1). */
@@ -53,6 +56,8 @@ static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
     sc__store_bind_text(s, 14, ev->landing_text);
     sqlite3_bind_int64(s, 15, ev->created_at);
     sqlite3_bind_int64(s, 16, ev->updated_at);
+    sc__store_bind_text(s, 17, ev->allow_nets);
+    sc__store_bind_text(s, 18, ev->deny_nets);
 }
 
 /* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
@@ -74,8 +79,8 @@ int sc_store_event_insert(sc_store *st, sc_store_event *ev)
     static const char sql[] =
         "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
         " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
-        " created_at, updated_at)"
-        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+        " created_at, updated_at, allow_nets, deny_nets)"
+        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -92,7 +97,7 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
         "UPDATE events SET slug = ?2, title = ?3, description = ?4, room = ?5, starts_at = ?6,"
         " ends_at = ?7, state = ?8, viewer_cap = ?9, recording_forbidden = ?10,"
         " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
-        " created_at = ?15, updated_at = ?16 WHERE id = ?1";
+        " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18 WHERE id = ?1";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -148,6 +153,12 @@ int sc_store_event_delete(sc_store *st, int64_t id)
     int rc = sc__store_step_finalize(st, s, "delete event");
     if (rc == 0 && sqlite3_changes(st->db) == 0)
         return -ENOENT;
+    if (rc == 0) { /* what hangs off it goes too */
+        sc_store_whitelist_clear(st, id);
+        int64_t args[1] = {id};
+        sc__store_exec_bound(st, "DELETE FROM event_invites WHERE event_id = ?1", NULL, 0, args,
+                             "delete invites");
+    }
     return rc;
 }
 
@@ -163,6 +174,159 @@ int sc_store_events_list(sc_store *st, void (*fn)(void *ud, const sc_store_event
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         ev_from_row(s, &ev);
         fn(ud, &ev);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}
+
+/* ---- whitelist and invites ------------------------------------------------ */
+
+static int exec_plain(sc_store *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        SC_WARN("store", "%s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+int sc_store_whitelist_add(sc_store *st, int64_t event_id, const char *const *entries, size_t n,
+                           size_t *added)
+{
+    sqlite3_stmt *s;
+    *added = 0;
+    if (!st || exec_plain(st, "BEGIN") < 0)
+        return -EIO;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR IGNORE INTO event_whitelist (event_id, entry) VALUES (?1, ?2)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        exec_plain(st, "ROLLBACK");
+        return -EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, event_id);
+        sc__store_bind_text(s, 2, entries[i]);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            SC_WARN("store", "whitelist add: %s", sqlite3_errmsg(st->db));
+            sqlite3_finalize(s);
+            exec_plain(st, "ROLLBACK");
+            *added = 0;
+            return -EIO;
+        }
+        *added += (size_t)sqlite3_changes(st->db);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return exec_plain(st, "COMMIT");
+}
+
+int sc_store_whitelist_has(sc_store *st, int64_t event_id, const char *entry)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "SELECT 1 FROM event_whitelist WHERE event_id = ?1 AND entry = ?2",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, entry);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int64_t sc_store_whitelist_count(sc_store *st, int64_t event_id)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM event_whitelist WHERE event_id = ?1",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -EIO;
+    sqlite3_finalize(s);
+    return n;
+}
+
+int sc_store_whitelist_clear(sc_store *st, int64_t event_id)
+{
+    int64_t args[1] = {event_id};
+    return sc__store_exec_bound(st, "DELETE FROM event_whitelist WHERE event_id = ?1", NULL, 0,
+                                args, "clear whitelist");
+}
+
+int sc_store_invites_add(sc_store *st, int64_t event_id, const char *const *codes, size_t n,
+                         int max_uses, int64_t now)
+{
+    sqlite3_stmt *s;
+    if (!st || exec_plain(st, "BEGIN") < 0)
+        return -EIO;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO event_invites (event_id, code, max_uses, uses, created_at)"
+                           " VALUES (?1, ?2, ?3, 0, ?4)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        exec_plain(st, "ROLLBACK");
+        return -EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, event_id);
+        sc__store_bind_text(s, 2, codes[i]);
+        sqlite3_bind_int(s, 3, max_uses);
+        sqlite3_bind_int64(s, 4, now);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            int ext = sqlite3_extended_errcode(st->db);
+            sqlite3_finalize(s);
+            exec_plain(st, "ROLLBACK");
+            return ext == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EIO;
+        }
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return exec_plain(st, "COMMIT");
+}
+
+int sc_store_invite_use(sc_store *st, int64_t event_id, const char *code)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "UPDATE event_invites SET uses = uses + 1"
+                                  " WHERE event_id = ?1 AND code = ?2 AND uses < max_uses",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, code);
+    int rc = sc__store_step_finalize(st, s, "use invite");
+    if (rc < 0)
+        return rc;
+    if (sqlite3_changes(st->db) == 1)
+        return 0;
+    /* Not used: no such code, or none left. */
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM event_invites WHERE event_id = ?1 AND code = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, code);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? -EDQUOT : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int sc_store_invites_list(sc_store *st, int64_t event_id,
+                          void (*fn)(void *ud, const char *code, int max_uses, int uses),
+                          void *ud)
+{
+    sqlite3_stmt *s;
+    int n = 0, rc;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "SELECT code, max_uses, uses FROM event_invites"
+                                  " WHERE event_id = ?1 ORDER BY created_at, code",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fn(ud, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
+           sqlite3_column_int(s, 2));
         n++;
     }
     sqlite3_finalize(s);

@@ -14,6 +14,9 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_DESC_MAX 4000
 #define SC_EVENT_SLUG_MAX 64
 #define SC_EVENT_LANDING_MAX 2000
+#define SC_EVENT_NETS_MAX 64          /* CIDRs in an allow or deny list */
+#define SC_EVENT_ENTRY_MAX 128        /* a whitelist entry */
+#define SC_EVENT_CODE_MAX 32          /* an invite code */
 
 typedef struct sc_store_event {
     int64_t id;
@@ -30,6 +33,8 @@ typedef struct sc_store_event {
     char color[8];                            /* "#rrggbb" or "" */
     char landing_text[SC_EVENT_LANDING_MAX * 4 + 1];
     int64_t created_at, updated_at;
+    char allow_nets[SC_EVENT_NETS_MAX * 44];  /* CIDRs, one per line; "" any */
+    char deny_nets[SC_EVENT_NETS_MAX * 44];
 } sc_store_event;
 
 /* Inserts ev (its id is set).  0, -EEXIST (slug or room taken), -EIO. */
@@ -43,5 +48,26 @@ int sc_store_event_by_room(sc_store *st, const char *room, sc_store_event *out);
 int sc_store_event_delete(sc_store *st, int64_t id);
 /* By start time.  Count or -EIO. */
 int sc_store_events_list(sc_store *st, void (*fn)(void *ud, const sc_store_event *ev), void *ud);
+
+/* Whitelist: adds n entries in one transaction; *added counts the new ones
+ * (duplicates are not).  0 or -EIO (nothing added). */
+int sc_store_whitelist_add(sc_store *st, int64_t event_id, const char *const *entries, size_t n,
+                           size_t *added);
+/* 1 listed, 0 not, -EIO. */
+int sc_store_whitelist_has(sc_store *st, int64_t event_id, const char *entry);
+/* Entries, or -EIO. */
+int64_t sc_store_whitelist_count(sc_store *st, int64_t event_id);
+int sc_store_whitelist_clear(sc_store *st, int64_t event_id);
+
+/* Invite codes: n new codes (given) with max_uses each, in one
+ * transaction.  0, -EEXIST (a code is taken; nothing added), -EIO. */
+int sc_store_invites_add(sc_store *st, int64_t event_id, const char *const *codes, size_t n,
+                         int max_uses, int64_t now);
+/* Uses a code once: 0, -ENOENT (no such code), -EDQUOT (used up), -EIO. */
+int sc_store_invite_use(sc_store *st, int64_t event_id, const char *code);
+/* Every code of an event, oldest first.  Count or -EIO. */
+int sc_store_invites_list(sc_store *st, int64_t event_id,
+                          void (*fn)(void *ud, const char *code, int max_uses, int uses),
+                          void *ud);
 
 #endif

@@ -101,6 +101,22 @@ static const char *const migrations[] = {
     "  landing_text TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+    /* 7: who may watch an event beyond a password: a whitelist of ids
+     * (e-mail, phone or staff number, normalised), invite codes, and
+     * networks allowed or denied (CIDR, one per line). */
+    "CREATE TABLE event_whitelist ("
+    "  event_id INTEGER NOT NULL,"
+    "  entry TEXT NOT NULL,"
+    "  PRIMARY KEY (event_id, entry)) WITHOUT ROWID;"
+    "CREATE TABLE event_invites ("
+    "  event_id INTEGER NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  max_uses INTEGER NOT NULL,"
+    "  uses INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (event_id, code)) WITHOUT ROWID;"
+    "ALTER TABLE events ADD COLUMN allow_nets TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN deny_nets TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -238,6 +238,82 @@ class Events(unittest.TestCase):
         r = self.api("POST", "/api/v1/watch/open-day/join", {}, token="")
         self.assertEqual((r.status, r.error_code()), (403, "event-ended"), r)
 
+    def join(self, slug, body, peer_token=""):
+        return self.api("POST", "/api/v1/watch/%s/join" % slug, body, token=peer_token)
+
+    def test_whitelist(self):
+        ev = self.create(title="Staff only", watch={"type": "whitelist"})
+        path = "/api/v1/events/%d/whitelist" % ev["id"]
+        csv = ("email,name\r\n"
+               "Alice@Example.com,Alice\r\n"
+               "\"bob@example.com\",\"Bob, Jr.\"\n"
+               "+1 (555) 010-2030,Carol\n"
+               "\n"
+               "E1234\n"
+               "alice@example.com,dup\n")
+        r = self.api("POST", path, raw=csv.encode(), token=None)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["added"], r.json()["duplicates"], r.json()["entries"]), (4, 1, 4))
+        # A batch with a broken line adds nothing and names the lines.
+        r = self.api("POST", path, raw=b"dave@example.com\n\"unterminated,x\n\x01bad\n")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual([x["line"] for x in r.json()["rejected"]], [2, 3])
+        self.assertEqual(self.api("GET", path).json()["entries"], 4)
+
+        self.assertEqual(self.join(ev["slug"], {"id": "mallory@example.com"}).error_code(), "not-on-whitelist")
+        self.assertEqual(self.join(ev["slug"], {}).status, 400)
+        first = self.join(ev["slug"], {"id": "  ALICE@example.COM "})
+        self.assertEqual(first.status, 200, first)
+        again = self.join(ev["slug"], {"id": "alice@example.com"})
+        a, b = jwt_claims(first.json()["token"]), jwt_claims(again.json()["token"])
+        self.assertEqual(a["sub"], b["sub"], "one person, one identity on every device")
+        self.assertEqual(a["name"], "alice@example.com")
+        self.assertEqual(self.join(ev["slug"], {"id": "+15550102030"}).status, 200, "phone formats match")
+        self.assertEqual(self.join(ev["slug"], {"id": "e1234"}).status, 200, "staff numbers ignore case")
+        self.assertEqual(self.api("DELETE", path).status, 204)
+        self.assertEqual(self.join(ev["slug"], {"id": "alice@example.com"}).error_code(), "not-on-whitelist")
+
+    def test_invite_codes(self):
+        ev = self.create(title="Partners", watch={"type": "invite"})
+        path = "/api/v1/events/%d/invites" % ev["id"]
+        for bad in ({"count": 0}, {"count": 10001}, {"count": 2, "uses": 0}, {"count": "5"}):
+            self.assertEqual(self.api("POST", path, bad).status, 400, bad)
+        r = self.api("POST", path, {"count": 3, "uses": 2})
+        self.assertEqual(r.status, 201, r)
+        codes = r.json()["codes"]
+        self.assertEqual(len(set(codes)), 3)
+        self.assertTrue(all(len(c) == 12 and c.isalnum() for c in codes), codes)
+        csv = self.api("GET", path + "?format=csv")
+        self.assertEqual(csv.status, 200)
+        self.assertEqual(csv.body.decode().splitlines()[0], "code,uses,used")
+        self.assertEqual(sorted(l.split(",")[0] for l in csv.body.decode().splitlines()[1:]), sorted(codes))
+        code = codes[0]
+        pretty = "%s-%s-%s" % (code[:4].lower(), code[4:8], code[8:])
+        self.assertEqual(self.join(ev["slug"], {"code": code}).status, 200)
+        self.assertEqual(self.join(ev["slug"], {"code": pretty}).status, 200, "dashes and case do not matter")
+        self.assertEqual(self.join(ev["slug"], {"code": code}).error_code(), "code-used-up")
+        self.assertEqual(self.join(ev["slug"], {"code": "AAAABBBBCCCC"}).error_code(), "invalid-code")
+        used = {i["code"]: i["used"] for i in self.api("GET", path).json()["invites"]}
+        self.assertEqual(used[code], 2)
+        self.assertEqual(used[codes[1]], 0)
+
+    def test_networks(self):
+        ev = self.create(title="Office only", networks={"allow": ["10.0.0.0/8", "fd00::/8"]})
+        self.assertEqual(ev["networks"], {"allow": ["10.0.0.0/8", "fd00::/8"], "deny": []})
+        r = self.join(ev["slug"], {})
+        self.assertEqual((r.status, r.error_code()), (403, "network-not-allowed"), r)
+        r = self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"networks": {"allow": ["127.0.0.1/32"]}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.join(ev["slug"], {}).status, 200)
+        r = self.api("PATCH", "/api/v1/events/%d" % ev["id"],
+                     {"networks": {"allow": [], "deny": ["127.0.0.0/8"]}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.join(ev["slug"], {}).error_code(), "network-not-allowed")
+        for bad in (["10.0.0.0/33"], ["999.1.1.1"], ["::/129"], "10.0.0.0/8", ["a"] * 65):
+            r = self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"networks": {"allow": bad}})
+            self.assertEqual(r.status, 400, (bad, r))
+            self.assertIn("networks", r.json()["error"]["message"])
+
     def recordings_of(self, room):
         r = self.api("GET", "/api/recordings?room=" + room)
         self.assertEqual(r.status, 200, r)
