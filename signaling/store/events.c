@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -12,7 +13,7 @@
 static const char ev_cols[] = "id, slug, title, description, room, starts_at, ends_at, state,"
                               " viewer_cap, recording_forbidden, watch_type, password_hash,"
                               " color, landing_text, created_at, updated_at, allow_nets,"
-                              " deny_nets";
+                              " deny_nets, registration";
 
 static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
 {
@@ -35,6 +36,7 @@ static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
     ev->updated_at = sqlite3_column_int64(s, 15);
     sc__store_copy_col(ev->allow_nets, sizeof(ev->allow_nets), s, 16);
     sc__store_copy_col(ev->deny_nets, sizeof(ev->deny_nets), s, 17);
+    sc__store_copy_col(ev->registration, sizeof(ev->registration), s, 18);
 }
 
 /* Binds every column but id from ?2 on (id is ?1). */
@@ -58,6 +60,7 @@ static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
     sqlite3_bind_int64(s, 16, ev->updated_at);
     sc__store_bind_text(s, 17, ev->allow_nets);
     sc__store_bind_text(s, 18, ev->deny_nets);
+    sc__store_bind_text(s, 19, ev->registration);
 }
 
 /* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
@@ -79,8 +82,9 @@ int sc_store_event_insert(sc_store *st, sc_store_event *ev)
     static const char sql[] =
         "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
         " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
-        " created_at, updated_at, allow_nets, deny_nets)"
-        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        " created_at, updated_at, allow_nets, deny_nets, registration)"
+        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19)";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -97,7 +101,8 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
         "UPDATE events SET slug = ?2, title = ?3, description = ?4, room = ?5, starts_at = ?6,"
         " ends_at = ?7, state = ?8, viewer_cap = ?9, recording_forbidden = ?10,"
         " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
-        " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18 WHERE id = ?1";
+        " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18,"
+        " registration = ?19 WHERE id = ?1";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -158,6 +163,8 @@ int sc_store_event_delete(sc_store *st, int64_t id)
         int64_t args[1] = {id};
         sc__store_exec_bound(st, "DELETE FROM event_invites WHERE event_id = ?1", NULL, 0, args,
                              "delete invites");
+        sc__store_exec_bound(st, "DELETE FROM event_registrations WHERE event_id = ?1", NULL, 0,
+                             args, "delete registrations");
     }
     return rc;
 }
@@ -330,5 +337,134 @@ int sc_store_invites_list(sc_store *st, int64_t event_id,
         n++;
     }
     sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}
+
+/* ---- registrations ------------------------------------------------------------ */
+
+static const char reg_cols[] = "id, event_id, key, state, name, answers, created_at, decided_at";
+
+static void reg_from_row(sqlite3_stmt *s, sc_store_registration *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(s, 0);
+    r->event_id = sqlite3_column_int64(s, 1);
+    sc__store_copy_col(r->key, sizeof(r->key), s, 2);
+    sc__store_copy_col(r->state, sizeof(r->state), s, 3);
+    sc__store_copy_col(r->name, sizeof(r->name), s, 4);
+    sc__store_copy_col(r->answers, sizeof(r->answers), s, 5);
+    r->created_at = sqlite3_column_int64(s, 6);
+    r->decided_at = sqlite3_column_int64(s, 7);
+}
+
+int sc_store_registration_insert(sc_store *st, sc_store_registration *r)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "INSERT INTO event_registrations (event_id, key, state, name,"
+                                  " answers, created_at, decided_at)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, r->event_id);
+    sc__store_bind_text(s, 2, r->key);
+    sc__store_bind_text(s, 3, r->state);
+    sc__store_bind_text(s, 4, r->name);
+    sc__store_bind_text(s, 5, r->answers);
+    sqlite3_bind_int64(s, 6, r->created_at);
+    sqlite3_bind_int64(s, 7, r->decided_at);
+    int rc = step_write(st, s, "insert registration");
+    if (rc == 0)
+        r->id = sqlite3_last_insert_rowid(st->db);
+    return rc == -EEXIST ? -EIO : rc;
+}
+
+static int reg_one(sc_store *st, const char *where, int64_t event_id, const char *key, int64_t id,
+                   sc_store_registration *out)
+{
+    char sql[256];
+    sqlite3_stmt *s;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM event_registrations WHERE event_id = ?1 AND %s",
+             reg_cols, where);
+    if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    if (key)
+        sc__store_bind_text(s, 2, key);
+    else
+        sqlite3_bind_int64(s, 2, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        reg_from_row(s, out);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int sc_store_registration_by_key(sc_store *st, int64_t event_id, const char *key,
+                                 sc_store_registration *out)
+{
+    return reg_one(st, "key = ?2", event_id, key, 0, out);
+}
+
+int sc_store_registration_get(sc_store *st, int64_t event_id, int64_t id,
+                              sc_store_registration *out)
+{
+    return reg_one(st, "id = ?2", event_id, NULL, id, out);
+}
+
+int sc_store_registration_decide(sc_store *st, int64_t event_id, int64_t id, const char *state,
+                                 int64_t now)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "UPDATE event_registrations SET state = ?3, decided_at = ?4"
+                                  " WHERE event_id = ?1 AND id = ?2",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sqlite3_bind_int64(s, 2, id);
+    sc__store_bind_text(s, 3, state);
+    sqlite3_bind_int64(s, 4, now);
+    int rc = sc__store_step_finalize(st, s, "decide registration");
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        return -ENOENT;
+    return rc;
+}
+
+int64_t sc_store_registrations_active(sc_store *st, int64_t event_id)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "SELECT COUNT(*) FROM event_registrations"
+                                  " WHERE event_id = ?1 AND state != 'rejected'",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -EIO;
+    sqlite3_finalize(s);
+    return n;
+}
+
+int sc_store_registrations_list(sc_store *st, int64_t event_id,
+                                void (*fn)(void *ud, const sc_store_registration *r), void *ud)
+{
+    char sql[256];
+    sqlite3_stmt *s;
+    sc_store_registration *r = malloc(sizeof(*r));
+    int n = 0, rc;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM event_registrations WHERE event_id = ?1 ORDER BY id",
+             reg_cols);
+    if (!r || !st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        free(r);
+        return -EIO;
+    }
+    sqlite3_bind_int64(s, 1, event_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        reg_from_row(s, r);
+        fn(ud, r);
+        n++;
+    }
+    sqlite3_finalize(s);
+    free(r);
     return rc == SQLITE_DONE ? n : -EIO;
 }

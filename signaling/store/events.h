@@ -17,6 +17,9 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_NETS_MAX 64          /* CIDRs in an allow or deny list */
 #define SC_EVENT_ENTRY_MAX 128        /* a whitelist entry */
 #define SC_EVENT_CODE_MAX 32          /* an invite code */
+#define SC_EVENT_FORM_MAX 16384       /* a registration form, as JSON */
+#define SC_EVENT_ANSWERS_MAX 8192     /* one registration's answers, as JSON */
+#define SC_EVENT_NAME_MAX 32          /* a viewer's display name, characters */
 
 typedef struct sc_store_event {
     int64_t id;
@@ -28,14 +31,24 @@ typedef struct sc_store_event {
     char state[12];                           /* scheduled, live, ended */
     int viewer_cap;                           /* 0: the server's limit */
     bool recording_forbidden;
-    char watch_type[12];                      /* public, password */
+    char watch_type[16];                      /* public, password, whitelist, invite, registration */
     char password_hash[160];                  /* "pbkdf2-sha256$iter$salt$hash", "" none */
     char color[8];                            /* "#rrggbb" or "" */
     char landing_text[SC_EVENT_LANDING_MAX * 4 + 1];
     int64_t created_at, updated_at;
     char allow_nets[SC_EVENT_NETS_MAX * 44];  /* CIDRs, one per line; "" any */
     char deny_nets[SC_EVENT_NETS_MAX * 44];
+    char registration[SC_EVENT_FORM_MAX];     /* the form as JSON, "" none */
 } sc_store_event;
+
+typedef struct sc_store_registration {
+    int64_t id, event_id;
+    char key[33];
+    char state[12];                           /* pending, approved, rejected */
+    char name[SC_EVENT_NAME_MAX * 4 + 1];
+    char answers[SC_EVENT_ANSWERS_MAX];       /* JSON object */
+    int64_t created_at, decided_at;
+} sc_store_registration;
 
 /* Inserts ev (its id is set).  0, -EEXIST (slug or room taken), -EIO. */
 int sc_store_event_insert(sc_store *st, sc_store_event *ev);
@@ -65,6 +78,23 @@ int sc_store_invites_add(sc_store *st, int64_t event_id, const char *const *code
                          int max_uses, int64_t now);
 /* Uses a code once: 0, -ENOENT (no such code), -EDQUOT (used up), -EIO. */
 int sc_store_invite_use(sc_store *st, int64_t event_id, const char *code);
+/* Registrations: insert (id and key set by the caller's key; id filled).
+ * 0 or -EIO. */
+int sc_store_registration_insert(sc_store *st, sc_store_registration *r);
+/* 0, -ENOENT or -EIO. */
+int sc_store_registration_by_key(sc_store *st, int64_t event_id, const char *key,
+                                 sc_store_registration *out);
+int sc_store_registration_get(sc_store *st, int64_t event_id, int64_t id,
+                              sc_store_registration *out);
+/* Sets the state of row id of the event.  0, -ENOENT, -EIO. */
+int sc_store_registration_decide(sc_store *st, int64_t event_id, int64_t id, const char *state,
+                                 int64_t now);
+/* Registrations not rejected, or -EIO. */
+int64_t sc_store_registrations_active(sc_store *st, int64_t event_id);
+/* Oldest first.  Count or -EIO. */
+int sc_store_registrations_list(sc_store *st, int64_t event_id,
+                                void (*fn)(void *ud, const sc_store_registration *r), void *ud);
+
 /* Every code of an event, oldest first.  Count or -EIO. */
 int sc_store_invites_list(sc_store *st, int64_t event_id,
                           void (*fn)(void *ud, const char *code, int max_uses, int uses),

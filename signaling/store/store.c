@@ -117,6 +117,18 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (event_id, code)) WITHOUT ROWID;"
     "ALTER TABLE events ADD COLUMN allow_nets TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE events ADD COLUMN deny_nets TEXT NOT NULL DEFAULT '';",
+    /* 8: registration forms: an event's form (JSON) and who registered. */
+    "ALTER TABLE events ADD COLUMN registration TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE event_registrations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  event_id INTEGER NOT NULL,"
+    "  key TEXT NOT NULL UNIQUE,"         /* the registrant's secret */
+    "  state TEXT NOT NULL,"              /* pending, approved, rejected */
+    "  name TEXT NOT NULL,"
+    "  answers TEXT NOT NULL,"            /* JSON object */
+    "  created_at INTEGER NOT NULL,"
+    "  decided_at INTEGER NOT NULL);"
+    "CREATE INDEX event_registrations_event ON event_registrations(event_id, id);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -314,6 +314,93 @@ class Events(unittest.TestCase):
             self.assertEqual(r.status, 400, (bad, r))
             self.assertIn("networks", r.json()["error"]["message"])
 
+    def test_registration_with_approval(self):
+        form = {"fields": [
+            {"name": "company", "label": "Company", "type": "text", "required": True},
+            {"name": "role", "label": "Your role", "type": "choice", "required": True,
+             "options": ["Engineering", "Sales", "Other"]},
+            {"name": "email", "label": "E-mail", "type": "email", "required": False},
+            {"name": "phone", "label": "Phone", "type": "phone"}],
+            "approval": True, "capacity": 2}
+        for bad in ({"fields": "x"}, {"fields": [{"name": "A B", "label": "x", "type": "text"}]},
+                    {"fields": [{"name": "a", "label": "x", "type": "choice"}]},
+                    {"fields": [{"name": "a", "label": "x", "type": "date"}]},
+                    {"fields": [{"name": "a", "label": "x", "type": "text"},
+                                {"name": "a", "label": "y", "type": "text"}]},
+                    {"fields": [], "capacity": -1}):
+            r = self.api("POST", "/api/v1/events", {"title": "Bad form", "starts_at": 5,
+                                                    "watch": {"type": "registration"}, "registration": bad})
+            self.assertEqual(r.status, 400, (bad, r))
+            self.assertIn("registration", r.json()["error"]["message"])
+        ev = self.create(title="Launch webinar", watch={"type": "registration"}, registration=form)
+        self.assertEqual(ev["registration"]["fields"][1]["options"], ["Engineering", "Sales", "Other"])
+        landing = self.api("GET", "/api/v1/watch/launch-webinar", token="").json()
+        self.assertEqual([f["name"] for f in landing["registration"]["fields"]],
+                         ["company", "role", "email", "phone"])
+        reg = lambda body: self.api("POST", "/api/v1/watch/launch-webinar/register", body, token="")  # noqa: E731
+        poll = lambda key: self.api("POST", "/api/v1/watch/launch-webinar/registration",  # noqa: E731
+                                    {"key": key}, token="")
+        self.assertEqual(self.join(ev["slug"], {}).error_code(), "registration-required")
+        for bad, why in (({"answers": {"company": "ACME", "role": "Sales"}}, "name"),
+                         ({"name": "Ann", "answers": {"role": "Sales"}}, "company"),
+                         ({"name": "Ann", "answers": {"company": "ACME", "role": "CEO"}}, "role"),
+                         ({"name": "Ann", "answers": {"company": "ACME", "role": "Sales",
+                                                      "email": "not-an-address"}}, "email"),
+                         ({"name": "Ann", "answers": {"company": "ACME", "role": "Sales",
+                                                      "phone": "call me"}}, "phone"),
+                         ({"name": "Ann", "answers": {"company": "x" * 201, "role": "Sales"}}, "company"),
+                         ({"name": "Ann", "answers": {"company": "ACME", "role": "Sales", "age": "3"}}, "age")):
+            r = reg(bad)
+            self.assertEqual(r.status, 400, (bad, r))
+            self.assertIn(why, r.json()["error"]["message"], r)
+        r = reg({"name": "Ann", "answers": {"company": "=HYPERLINK(1)", "role": "Sales",
+                                            "email": "ann@example.com", "phone": "+44 20 7946 0000"}})
+        self.assertEqual(r.status, 202, r)
+        ann = r.json()["registration"]
+        self.assertEqual(ann["state"], "pending")
+        self.assertNotIn("token", r.json())
+        self.assertEqual(poll(ann["key"]).status, 202)
+        bob = reg({"name": "Bob", "answers": {"company": "Initech", "role": "Other"}}).json()["registration"]
+        r = reg({"name": "Cy", "answers": {"company": "Hooli", "role": "Other"}})
+        self.assertEqual((r.status, r.error_code()), (409, "registration-full"), r)
+
+        # The organiser sees both, decides; the answers export as CSV with
+        # formulas defused.
+        path = "/api/v1/events/%d/registrations" % ev["id"]
+        listed = self.api("GET", path).json()["registrations"]
+        self.assertEqual([(x["name"], x["state"]) for x in listed], [("Ann", "pending"), ("Bob", "pending")])
+        self.assertEqual(listed[0]["answers"]["company"], "=HYPERLINK(1)")
+        self.assertNotIn("key", listed[0])
+        csv = self.api("GET", path + "?format=csv").body.decode()
+        self.assertTrue(csv.startswith('"id","state","name","registered_at","Company","Your role","E-mail","Phone"'), csv)
+        self.assertIn('"\'=HYPERLINK(1)"', csv)
+        r = self.api("POST", path, {"ids": [ann["id"], 999999], "state": "approved"})
+        self.assertEqual((r.status, r.error_code()), (404, "no-such-registration"), r)
+        self.assertEqual(poll(ann["key"]).status, 202, "a refused batch changed nothing")
+        self.assertEqual(self.api("POST", path, {"ids": [ann["id"]], "state": "approved"}).json()["changed"], 1)
+        self.assertEqual(self.api("POST", path, {"ids": [bob["id"]], "state": "rejected"}).status, 200)
+        admitted = poll(ann["key"])
+        self.assertEqual(admitted.status, 200, admitted)
+        claims = jwt_claims(admitted.json()["token"])
+        self.assertEqual((claims["room"], claims["name"], claims["sub"]), (ev["room"], "Ann", "reg-%d" % ann["id"]))
+        self.assertEqual(poll(bob["key"]).error_code(), "registration-rejected")
+        self.assertEqual(poll("0" * 32).error_code(), "no-such-registration")
+        # A rejected registration frees a place; a declined one cannot renew.
+        self.assertEqual(reg({"name": "Cy", "answers": {"company": "Hooli", "role": "Other"}}).status, 202)
+        renewed = self.api("POST", "/api/v1/watch/launch-webinar/renew", {}, token=admitted.json()["token"])
+        self.assertEqual(renewed.status, 200, renewed)
+        self.api("POST", path, {"ids": [ann["id"]], "state": "rejected"})
+        renewed = self.api("POST", "/api/v1/watch/launch-webinar/renew", {}, token=admitted.json()["token"])
+        self.assertEqual(renewed.error_code(), "registration-rejected")
+
+    def test_registration_without_approval(self):
+        ev = self.create(title="Open registration", watch={"type": "registration"},
+                         registration={"fields": [{"name": "team", "label": "Team", "type": "text"}]})
+        r = self.api("POST", "/api/v1/watch/open-registration/register", {"name": "Dee", "answers": {}}, token="")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["registration"]["state"], "approved")
+        self.assertEqual(jwt_claims(r.json()["token"])["room"], ev["room"])
+
     def recordings_of(self, room):
         r = self.api("GET", "/api/recordings?room=" + room)
         self.assertEqual(r.status, 200, r)

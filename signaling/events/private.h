@@ -1,0 +1,92 @@
+/* Internal to signaling/events/: what the event files share.  events.c
+ * keeps the event object and the organiser API, rules.c what the watch
+ * conditions check (networks, forms, passwords, whitelist entries),
+ * watch.c the watch link, lists.c the organiser's lists (whitelist, invite
+ * codes, registrations). */
+#ifndef SC_EVENTS_PRIVATE_H
+#define SC_EVENTS_PRIVATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signaling/app/app.h"
+#include "signaling/http/http.h"
+#include "signaling/store/events.h"
+
+#define PASSWORD_MIN 4
+#define PASSWORD_MAX 128
+#define ATTEMPT_WINDOW_MS 60000
+#define ATTEMPTS_MAX 10              /* wrong guesses per address per window */
+#define ATTEMPT_SLOTS 512
+
+/* Wrong guesses (passwords, whitelist ids, invite codes, registration
+ * keys) per address, in a small hash table: a collision shares a slot's
+ * count with another address, which only ever makes the limit stricter
+ * for both. */
+typedef struct attempt_slot {
+    char peer[64];
+    int64_t window_ms;
+    int count;
+} attempt_slot;
+
+struct sc_events_state {
+    attempt_slot attempts[ATTEMPT_SLOTS];
+};
+
+/* A refused field: its name (NULL: the body as a whole) and why. */
+typedef struct sc__ev_err {
+    const char *field;
+    char why[256];
+} sc__ev_err;
+
+/* events.c */
+struct sc_events_state *sc__ev_state(sc_app *app);
+int64_t sc__ev_now_s(void);
+void sc__ev_hex(const uint8_t *b, size_t n, char *out);
+/* Characters (not bytes) of a UTF-8 string. */
+long sc__ev_utf8_len(const char *s);
+/* Sets e and returns false. */
+bool sc__ev_bad(sc__ev_err *e, const char *field, const char *why);
+/* The request's JSON object body ({} when empty); NULL with rep filled. */
+json_t *sc__ev_body_object(const sc_http_req *req, sc_http_reply *rep);
+bool sc__ev_slug_ok(const char *s);
+json_t *sc__ev_event_json(const sc_store_event *ev);
+/* The public view of an event: no room, hash or internal settings. */
+json_t *sc__ev_watch_json(const sc_store_event *ev);
+
+/* rules.c */
+bool sc__ev_watch_type_ok(const char *t);
+/* A JSON array of CIDRs into "a\nb" (absent: kept; [] clears). */
+bool sc__ev_take_nets(json_t *v, char *dst, size_t cap, sc__ev_err *e);
+json_t *sc__ev_nets_json(const char *nets);
+/* Whether peer is in one of the CIDR lines of nets. */
+bool sc__ev_nets_match(const char *nets, const char *peer);
+/* A registration form as given into its stored JSON (null: none). */
+bool sc__ev_take_form(json_t *v, char *dst, size_t cap, sc__ev_err *e);
+/* The stored form (json null when none); the caller owns it. */
+json_t *sc__ev_form_json(const char *stored);
+/* Answers checked against a form: the canonical answers, or NULL with why. */
+json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t cap);
+/* A whitelist entry as it is compared; false when nothing usable is left. */
+bool sc__ev_normalise_entry(const char *in, size_t len, char *out, size_t cap);
+int sc__ev_hash_password(const char *pw, char *out, size_t cap);
+bool sc__ev_password_ok(const char *stored, const char *pw);
+
+/* watch.c */
+void sc__ev_watch_route(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                        char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep);
+void sc__ev_watch_page(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                       char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep);
+json_t *sc__ev_reg_json(const sc_store_registration *r, bool full);
+
+/* lists.c: /api/v1/events/{id}/whitelist, invites and registrations */
+void sc__ev_whitelist_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                            sc_http_reply *rep);
+void sc__ev_invites_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                          sc_http_reply *rep);
+void sc__ev_registrations_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                                sc_http_reply *rep);
+
+#endif
