@@ -76,6 +76,8 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
                                   cfg->n_turn_urls, cfg->turn_secret_file, cfg->turn_ttl_s, err,
                                   errlen)))
         goto fail;
+    if (sc_events_load_geo(app, err, errlen) < 0)
+        goto fail;
     for (size_t i = 0; i < sizeof(command_tables) / sizeof(command_tables[0]); i++) {
         if (sc_router_add(app->router, command_tables[i].cmds, *command_tables[i].n) < 0) {
             snprintf(err, errlen, "cannot register the message types (see the log)");

@@ -30,6 +30,7 @@ struct sc_sfu;
 struct sc_store;
 struct sc_turn;
 struct sc_events_state;
+struct sc_geo;
 
 #define SC_HTTP_STATUS_MIN 400
 #define SC_HTTP_STATUS_SLOTS 200   /* http_errors[] counts statuses 400..599 */
@@ -75,6 +76,7 @@ typedef struct sc_app {
     struct sc_interact *interact;  /* the interaction module's own state */
     struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
     struct sc_events_state *events; /* signaling/events/: the watch link's limiter */
+    struct sc_geo *geo;            /* countries of addresses (--geoip), or NULL */
     struct sc_turn *turn;          /* TURN servers and their secret (--turn), or
                                       NULL: no credentials to hand out */
     struct lws_context *loop;      /* the event loop, for timers; NULL before

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "signaling/events/geo.h"
 
 #include "sc_build_config.h"
 
@@ -65,6 +66,10 @@ static const opt_spec serve_opts[] = {
             "first ICE-TCP port (worker i uses N+i): answers offer a passive TCP candidate, "
             "ranked below UDP, for networks that block UDP"),
     FLAG_OPT(sc_config, "--no-ice-tcp", no_ice_tcp, "no ICE over TCP (UDP and TURN only)"),
+    STR_OPT(sc_config, "--geoip", "FILE", geoip, SC_GEO_DEFAULT_V4 " if present",
+            "IPv4 country ranges in tor-geoipdb's format, for events' region rules"),
+    STR_OPT(sc_config, "--geoip6", "FILE", geoip6, SC_GEO_DEFAULT_V6 " if present",
+            "IPv6 country ranges in tor-geoipdb's format"),
     INT_OPT(sc_config, "--max-ice-tcp", "N", max_ice_tcp, 1, 1000000,
             SC_STR(SC_DEFAULT_MAX_ICE_TCP),
             "ICE-TCP connections per media worker; further ones are accepted and closed"),

@@ -63,6 +63,8 @@ typedef struct sc_config {
     int ice_tcp_port;          /* 0: the UDP port numbers */
     int no_ice_tcp;
     int max_ice_tcp;           /* ICE-TCP connections per worker */
+    char geoip[SC_PATH_MAX];   /* tor-geoipdb IPv4 file; "" = the Debian one if present */
+    char geoip6[SC_PATH_MAX];
     int dtls_timeout_ms;
     char data_dir[SC_PATH_MAX];
     int workers;

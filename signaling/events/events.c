@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
+#include "signaling/events/geo.h"
 #include "signaling/events/private.h"
 #include "signaling/http/whip.h"
 #include "signaling/room/rooms.h"
@@ -28,6 +30,36 @@ void sc_events_free(sc_app *app)
 {
     free(app->events);
     app->events = NULL;
+    sc_geo_free(app->geo);
+    app->geo = NULL;
+}
+
+int sc_events_load_geo(sc_app *app, char *err, size_t errlen)
+{
+    const char *v4 = app->cfg->geoip[0] ? app->cfg->geoip : NULL;
+    const char *v6 = app->cfg->geoip6[0] ? app->cfg->geoip6 : NULL;
+    bool given = v4 || v6;
+    if (!given) {
+        v4 = access(SC_GEO_DEFAULT_V4, R_OK) == 0 ? SC_GEO_DEFAULT_V4 : NULL;
+        v6 = access(SC_GEO_DEFAULT_V6, R_OK) == 0 ? SC_GEO_DEFAULT_V6 : NULL;
+        if (!v4 && !v6)
+            return 0;
+    }
+    size_t skipped = 0;
+    char why[256];
+    app->geo = sc_geo_load(v4, v6, &skipped, why, sizeof(why));
+    if (!app->geo) {
+        if (!given) {
+            SC_WARN("events", "no region rules: %s", why);
+            return 0;
+        }
+        snprintf(err, errlen, "--geoip: %s", why);
+        return -1;
+    }
+    SC_INFO("events", "country database: %zu ranges from %s%s%s (%zu lines skipped)",
+            sc_geo_ranges(app->geo), v4 ? v4 : "", v4 && v6 ? " and " : "", v6 ? v6 : "",
+            skipped);
+    return 0;
 }
 
 int64_t sc__ev_now_s(void) { return sc_wall_ms() / 1000; }
@@ -75,6 +107,9 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
                      (json_int_t)ev->created_at, "updated_at", (json_int_t)ev->updated_at);
     json_object_set_new(o, "networks", json_pack("{s:o,s:o}", "allow", sc__ev_nets_json(ev->allow_nets),
                                                  "deny", sc__ev_nets_json(ev->deny_nets)));
+    json_object_set_new(o, "regions",
+                        json_pack("{s:o,s:o}", "allow", sc__ev_regions_json(ev->allow_regions),
+                                  "deny", sc__ev_regions_json(ev->deny_regions)));
     json_object_set_new(o, "registration", sc__ev_form_json(ev->registration));
     return o;
 }
@@ -90,6 +125,7 @@ json_t *sc__ev_watch_json(const sc_store_event *ev)
     json_object_del(o, "created_at");
     json_object_del(o, "updated_at");
     json_object_del(o, "networks");
+    json_object_del(o, "regions");
     json_object_set_new(o, "server_time", json_integer((json_int_t)sc__ev_now_s()));
     return o;
 }
@@ -171,7 +207,8 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
 {
     static const char *const known[] = {"title", "slug", "description", "room", "starts_at",
                                         "ends_at", "state", "viewer_cap", "recording", "watch",
-                                        "networks", "registration", "branding", "template"};
+                                        "networks", "regions", "registration", "branding",
+                                        "template"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -252,6 +289,18 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
             ev->password_hash[0] = '\0';
         }
         snprintf(ev->watch_type, sizeof(ev->watch_type), "%s", t);
+    }
+    if ((v = json_object_get(body, "regions"))) {
+        if (!json_is_object(v) ||
+            !sc__ev_take_regions(json_object_get(v, "allow"), ev->allow_regions,
+                                 sizeof(ev->allow_regions), e) ||
+            !sc__ev_take_regions(json_object_get(v, "deny"), ev->deny_regions,
+                                 sizeof(ev->deny_regions), e)) {
+            e->field = "regions";
+            if (!e->why[0])
+                snprintf(e->why, sizeof(e->why), "must be {\"allow\": [\"DE\"...], \"deny\": [...]}");
+            return false;
+        }
     }
     if ((v = json_object_get(body, "registration")) &&
         !sc__ev_take_form(v, ev->registration, sizeof(ev->registration), e))

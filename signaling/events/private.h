@@ -71,6 +71,10 @@ json_t *sc__ev_form_json(const char *stored);
 json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t cap);
 /* A whitelist entry as it is compared; false when nothing usable is left. */
 bool sc__ev_normalise_entry(const char *in, size_t len, char *out, size_t cap);
+/* Country codes "DE,FR" from a JSON list (absent: kept). */
+bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e);
+json_t *sc__ev_regions_json(const char *list);
+bool sc__ev_region_listed(const char *list, const char *cc);
 int sc__ev_hash_password(const char *pw, char *out, size_t cap);
 bool sc__ev_password_ok(const char *stored, const char *pw);
 

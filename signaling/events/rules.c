@@ -3,6 +3,7 @@
 #include "signaling/events/private.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -367,4 +368,51 @@ bool sc__ev_password_ok(const char *stored, const char *pw)
                           sizeof(got), got) != 1)
         return false;
     return CRYPTO_memcmp(want, got, sizeof(got)) == 0;
+}
+
+/* ---- regions ------------------------------------------------------------------ */
+
+bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e)
+{
+    if (!v)
+        return true;
+    if (!json_is_array(v) || json_array_size(v) > SC_EVENT_REGIONS_MAX)
+        return sc__ev_bad(e, "regions", "allow and deny are lists of country codes (DE, FR, ...)");
+    size_t used = 0, i;
+    json_t *item;
+    dst[0] = '\0';
+    json_array_foreach(v, i, item) {
+        const char *c = json_string_value(item);
+        char cc[3];
+        if (!c || strlen(c) != 2 || !isalpha((unsigned char)c[0]) ||
+            !isalpha((unsigned char)c[1])) {
+            e->field = "regions";
+            snprintf(e->why, sizeof(e->why), "'%.20s' is not a two-letter country code",
+                     c ? c : "?");
+            return false;
+        }
+        cc[0] = (char)toupper((unsigned char)c[0]);
+        cc[1] = (char)toupper((unsigned char)c[1]);
+        cc[2] = '\0';
+        if (used + 4 > cap)
+            return sc__ev_bad(e, "regions", "too many");
+        used += (size_t)snprintf(dst + used, cap - used, "%s%s", used ? "," : "", cc);
+    }
+    return true;
+}
+
+json_t *sc__ev_regions_json(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; p[0] && p[1]; p += p[2] ? 3 : 2)
+        json_array_append_new(arr, json_stringn(p, 2));
+    return arr;
+}
+
+bool sc__ev_region_listed(const char *list, const char *cc)
+{
+    for (const char *p = list; p[0] && p[1]; p += p[2] ? 3 : 2)
+        if (p[0] == cc[0] && p[1] == cc[1])
+            return true;
+    return false;
 }

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "sfu/proto/bytes.h"
 #include "signaling/auth/token.h"
+#include "signaling/events/geo.h"
 #include "signaling/store/store.h"
 
 #define VIEWER_TTL_S (2 * 3600)
@@ -179,6 +180,18 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
         refused(app, rep, 403, "network-not-allowed",
                 "this event cannot be watched from your network");
         return false;
+    }
+    if (ev->allow_regions[0] || ev->deny_regions[0]) {
+        /* An address the database does not place passes a deny list and
+         * fails an allow list. */
+        char cc[3];
+        bool known = sc_geo_country(app->geo, req->peer, cc);
+        if ((known && sc__ev_region_listed(ev->deny_regions, cc)) ||
+            (ev->allow_regions[0] && (!known || !sc__ev_region_listed(ev->allow_regions, cc)))) {
+            refused(app, rep, 403, "region-not-allowed",
+                    "this event cannot be watched from your region");
+            return false;
+        }
     }
     return true;
 }

@@ -13,7 +13,7 @@
 static const char ev_cols[] = "id, slug, title, description, room, starts_at, ends_at, state,"
                               " viewer_cap, recording_forbidden, watch_type, password_hash,"
                               " color, landing_text, created_at, updated_at, allow_nets,"
-                              " deny_nets, registration";
+                              " deny_nets, registration, allow_regions, deny_regions";
 
 static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
 {
@@ -37,6 +37,8 @@ static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
     sc__store_copy_col(ev->allow_nets, sizeof(ev->allow_nets), s, 16);
     sc__store_copy_col(ev->deny_nets, sizeof(ev->deny_nets), s, 17);
     sc__store_copy_col(ev->registration, sizeof(ev->registration), s, 18);
+    sc__store_copy_col(ev->allow_regions, sizeof(ev->allow_regions), s, 19);
+    sc__store_copy_col(ev->deny_regions, sizeof(ev->deny_regions), s, 20);
 }
 
 /* Binds every column but id from ?2 on (id is ?1). */
@@ -61,6 +63,8 @@ static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
     sc__store_bind_text(s, 17, ev->allow_nets);
     sc__store_bind_text(s, 18, ev->deny_nets);
     sc__store_bind_text(s, 19, ev->registration);
+    sc__store_bind_text(s, 20, ev->allow_regions);
+    sc__store_bind_text(s, 21, ev->deny_regions);
 }
 
 /* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
@@ -82,9 +86,10 @@ int sc_store_event_insert(sc_store *st, sc_store_event *ev)
     static const char sql[] =
         "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
         " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
-        " created_at, updated_at, allow_nets, deny_nets, registration)"
+        " created_at, updated_at, allow_nets, deny_nets, registration, allow_regions,"
+        " deny_regions)"
         " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19)";
+        " ?19, ?20, ?21)";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -102,7 +107,7 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
         " ends_at = ?7, state = ?8, viewer_cap = ?9, recording_forbidden = ?10,"
         " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
         " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18,"
-        " registration = ?19 WHERE id = ?1";
+        " registration = ?19, allow_regions = ?20, deny_regions = ?21 WHERE id = ?1";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -117,7 +122,7 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
 static int get_one(sc_store *st, const char *col, const char *text, int64_t id,
                    sc_store_event *out)
 {
-    char sql[256];
+    char sql[512];
     sqlite3_stmt *s;
     snprintf(sql, sizeof(sql), "SELECT %s FROM events WHERE %s = ?1", ev_cols, col);
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -171,7 +176,7 @@ int sc_store_event_delete(sc_store *st, int64_t id)
 
 int sc_store_events_list(sc_store *st, void (*fn)(void *ud, const sc_store_event *ev), void *ud)
 {
-    char sql[256];
+    char sql[512];
     sqlite3_stmt *s;
     sc_store_event ev;
     int n = 0, rc;
@@ -382,7 +387,7 @@ int sc_store_registration_insert(sc_store *st, sc_store_registration *r)
 static int reg_one(sc_store *st, const char *where, int64_t event_id, const char *key, int64_t id,
                    sc_store_registration *out)
 {
-    char sql[256];
+    char sql[512];
     sqlite3_stmt *s;
     snprintf(sql, sizeof(sql), "SELECT %s FROM event_registrations WHERE event_id = ?1 AND %s",
              reg_cols, where);
@@ -448,7 +453,7 @@ int64_t sc_store_registrations_active(sc_store *st, int64_t event_id)
 int sc_store_registrations_list(sc_store *st, int64_t event_id,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud)
 {
-    char sql[256];
+    char sql[512];
     sqlite3_stmt *s;
     sc_store_registration *r = malloc(sizeof(*r));
     int n = 0, rc;

@@ -15,6 +15,7 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_SLUG_MAX 64
 #define SC_EVENT_LANDING_MAX 2000
 #define SC_EVENT_NETS_MAX 64          /* CIDRs in an allow or deny list */
+#define SC_EVENT_REGIONS_MAX 250      /* country codes in an allow or deny list */
 #define SC_EVENT_ENTRY_MAX 128        /* a whitelist entry */
 #define SC_EVENT_CODE_MAX 32          /* an invite code */
 #define SC_EVENT_FORM_MAX 16384       /* a registration form, as JSON */
@@ -39,6 +40,8 @@ typedef struct sc_store_event {
     char allow_nets[SC_EVENT_NETS_MAX * 44];  /* CIDRs, one per line; "" any */
     char deny_nets[SC_EVENT_NETS_MAX * 44];
     char registration[SC_EVENT_FORM_MAX];     /* the form as JSON, "" none */
+    char allow_regions[SC_EVENT_REGIONS_MAX * 3]; /* "DE,FR", "" any */
+    char deny_regions[SC_EVENT_REGIONS_MAX * 3];
 } sc_store_event;
 
 typedef struct sc_store_registration {

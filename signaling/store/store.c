@@ -129,6 +129,9 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  decided_at INTEGER NOT NULL);"
     "CREATE INDEX event_registrations_event ON event_registrations(event_id, id);",
+    /* 9: regions allowed or denied (country codes, comma-separated). */
+    "ALTER TABLE events ADD COLUMN allow_regions TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN deny_regions TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -401,6 +401,66 @@ class Events(unittest.TestCase):
         self.assertEqual(r.json()["registration"]["state"], "approved")
         self.assertEqual(jwt_claims(r.json()["token"])["room"], ev["room"])
 
+    def test_regions(self):
+        """Viewers from two countries of a country file built here (in the
+        format of Debian's tor-geoipdb), on addresses of this test's own
+        network namespace: 10.61.1.0/24 is DE, 10.61.2.0/24 FR, 10.61.3.0/24
+        is in no range."""
+        import http.client
+        import subprocess
+        import tempfile
+        geo = tempfile.NamedTemporaryFile("w", suffix=".geoip", delete=False)
+        geo.write("# test ranges\n171770112,171770367,DE\n171770368,171770623,FR\n")
+        geo.close()
+        self.addCleanup(os.unlink, geo.name)
+        addrs = ["10.61.1.5", "10.61.2.5", "10.61.3.5"]
+        for a in addrs:
+            subprocess.run(["ip", "addr", "add", a + "/32", "dev", "lo"], check=True)
+            self.addCleanup(subprocess.run, ["ip", "addr", "del", a + "/32", "dev", "lo"])
+        server = stagecast.Server(workers=1, extra_args=["--geoip", geo.name]).start()
+        self.addCleanup(server.cleanup)
+        self.addCleanup(server.stop)
+        self.assertIn("country database: 2 ranges", server.log_text())
+        admin = server.admin_token()
+
+        def call(method, path, body, source=None, token=admin):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10,
+                                              source_address=(source, 0) if source else None)
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers["Authorization"] = "Bearer " + token
+            conn.request(method, path, json.dumps(body), headers)
+            r = conn.getresponse()
+            data = r.read()
+            conn.close()
+            return r.status, json.loads(data) if data else None
+
+        status, ev = call("POST", "/api/v1/events", {"title": "DACH launch", "starts_at": int(time.time()),
+                                                     "regions": {"allow": ["de", "AT", "CH"]}})
+        self.assertEqual(status, 201, ev)
+        self.assertEqual(ev["regions"], {"allow": ["DE", "AT", "CH"], "deny": []})
+        join = lambda source: call("POST", "/api/v1/watch/dach-launch/join", {}, source, token=None)  # noqa: E731
+        self.assertEqual(join("10.61.1.5")[0], 200, "a viewer in DE is admitted")
+        status, err = join("10.61.2.5")
+        self.assertEqual((status, err["error"]["code"]), (403, "region-not-allowed"), "FR is not allowed")
+        self.assertEqual(join("10.61.3.5")[1]["error"]["code"], "region-not-allowed",
+                         "an address in no range fails an allow list")
+        status, _ = call("PATCH", "/api/v1/events/%d" % ev["id"], {"regions": {"allow": [], "deny": ["FR"]}})
+        self.assertEqual(status, 200)
+        self.assertEqual(join("10.61.2.5")[1]["error"]["code"], "region-not-allowed", "FR denied")
+        self.assertEqual(join("10.61.1.5")[0], 200)
+        self.assertEqual(join("10.61.3.5")[0], 200, "an unknown address passes a deny list")
+        for bad in (["DEU"], ["1A"], "DE", [5]):
+            status, err = call("PATCH", "/api/v1/events/%d" % ev["id"], {"regions": {"allow": bad}})
+            self.assertEqual(status, 400, (bad, err))
+            self.assertIn("regions", err["error"]["message"])
+        # An unreadable database given on purpose stops the server.
+        bad_server = stagecast.Server(workers=1, extra_args=["--geoip", "/nonexistent/geoip"])
+        self.addCleanup(bad_server.cleanup)
+        with self.assertRaises(RuntimeError) as ctx:
+            bad_server.start(timeout=10)
+        self.assertIn("cannot read /nonexistent/geoip", str(ctx.exception))
+
     def recordings_of(self, room):
         r = self.api("GET", "/api/recordings?room=" + room)
         self.assertEqual(r.status, 200, r)
