@@ -93,6 +93,9 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
 /* End a session (WHIP/WHEP DELETE, WebSocket closed).  0 or -ENOENT.  The
  * session's SESSION_CLOSED event follows. */
 int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
+/* The same with the reason SESSION_CLOSED carries (a static string, e.g.
+ * "replaced": the same viewer opened the room elsewhere). */
+int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *reason);
 
 /* Start or stop recording a room's publishers (those on stage now; later
  * ones follow their sc_session_params.record).  0 or -ENOENT (no publisher

@@ -567,10 +567,15 @@ out:
 
 int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id)
 {
+    return sc_sfu_close_session_because(sfu, session_id, "closed");
+}
+
+int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *reason)
+{
     dir_session *s = find_session(sfu, session_id);
     if (!s)
         return -ENOENT;
-    sc__worker_close(sfu->workers[s->worker], session_id, "closed");
+    sc__worker_close(sfu->workers[s->worker], session_id, reason);
     forget_session(sfu, s);
     return 0;
 }

@@ -107,6 +107,7 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
                      (json_int_t)ev->created_at, "updated_at", (json_int_t)ev->updated_at);
     json_object_set_new(o, "networks", json_pack("{s:o,s:o}", "allow", sc__ev_nets_json(ev->allow_nets),
                                                  "deny", sc__ev_nets_json(ev->deny_nets)));
+    json_object_set_new(o, "single_session", json_boolean(ev->single_session));
     json_object_set_new(o, "regions",
                         json_pack("{s:o,s:o}", "allow", sc__ev_regions_json(ev->allow_regions),
                                   "deny", sc__ev_regions_json(ev->deny_regions)));
@@ -126,6 +127,7 @@ json_t *sc__ev_watch_json(const sc_store_event *ev)
     json_object_del(o, "updated_at");
     json_object_del(o, "networks");
     json_object_del(o, "regions");
+    json_object_del(o, "single_session");
     json_object_set_new(o, "server_time", json_integer((json_int_t)sc__ev_now_s()));
     return o;
 }
@@ -208,7 +210,7 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
     static const char *const known[] = {"title", "slug", "description", "room", "starts_at",
                                         "ends_at", "state", "viewer_cap", "recording", "watch",
                                         "networks", "regions", "registration", "branding",
-                                        "template"};
+                                        "single_session", "template"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -290,6 +292,11 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         }
         snprintf(ev->watch_type, sizeof(ev->watch_type), "%s", t);
     }
+    if ((v = json_object_get(body, "single_session"))) {
+        if (!json_is_boolean(v))
+            return sc__ev_bad(e, "single_session", "must be true or false");
+        ev->single_session = json_is_true(v);
+    }
     if ((v = json_object_get(body, "regions"))) {
         if (!json_is_object(v) ||
             !sc__ev_take_regions(json_object_get(v, "allow"), ev->allow_regions,
@@ -319,7 +326,9 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         if (!json_is_object(v))
             return sc__ev_bad(e, "branding", "must be an object");
         json_t *c = json_object_get(v, "color");
-        if (c) {
+        if (json_is_string(c) && json_string_length(c) == 0) {
+            ev->color[0] = '\0'; /* "" removes the colour */
+        } else if (c) {
             const char *s = json_is_string(c) ? json_string_value(c) : "";
             bool ok = strlen(s) == 7 && s[0] == '#';
             for (int i = 1; ok && i < 7; i++)
@@ -581,6 +590,44 @@ bool sc_events_recording_forbidden(sc_app *app, const char *room)
     return forbidden;
 }
 
+typedef struct replaced {
+    const char *room, *sub;
+    uint64_t keep;
+    uint64_t ids[64];
+    int n;
+} replaced;
+
+static void find_others(void *ud, sc_session_entry *e)
+{
+    replaced *r = ud;
+    if (!e->closing && e->id != r->keep && e->kind == SC_SESSION_SUBSCRIBE &&
+        strcmp(e->room, r->room) == 0 && strcmp(e->sub, r->sub) == 0 && r->n < 64)
+        r->ids[r->n++] = e->id;
+}
+
+/* SESSION_OPENED: for the room of an event with single_session, the same
+ * viewer's other viewing sessions there end with reason "replaced" (one
+ * device at a time). */
+static void on_opened(void *ud, const sc_bus_event *be)
+{
+    sc_app *app = ud;
+    const char *room = be->room, *sub = be->user_id;
+    uint64_t id = be->session_id;
+    if (be->kind != SC_SESSION_SUBSCRIBE || !room || !sub || !sub[0] || !app->sfu)
+        return;
+    sc_store_event *ev = calloc(1, sizeof(*ev));
+    if (ev && sc_store_event_by_room(app->store, room, ev) == 0 && ev->single_session) {
+        replaced r = {.room = room, .sub = sub, .keep = id};
+        sc_rooms_foreach_session(app->rooms, find_others, &r);
+        for (int i = 0; i < r.n; i++) {
+            SC_INFO("events", "event '%s': viewer %s watches elsewhere now, session %016llx ends",
+                    ev->slug, sub, (unsigned long long)r.ids[i]);
+            sc_session_close_because(app, r.ids[i], "replaced");
+        }
+    }
+    free(ev);
+}
+
 /* A publisher connected: its room's scheduled event is live. */
 static void on_connected(void *ud, const sc_bus_event *be)
 {
@@ -600,6 +647,8 @@ static void on_connected(void *ud, const sc_bus_event *be)
 
 int sc_events_subscribe(sc_app *app)
 {
+    if (sc_bus_subscribe(app->bus, SC_BUS_SESSION_OPENED, on_opened, app) < 0)
+        return -ENOMEM;
     return sc_bus_subscribe(app->bus, SC_BUS_SESSION_CONNECTED, on_connected, app);
 }
 

@@ -14,8 +14,9 @@
 extern const sc_http_route sc_events_routes[];
 extern const size_t sc_events_n_routes;
 
-/* Subscribes the bus topics events follow (a publisher going live makes
- * its room's event live).  0 or -ENOMEM. */
+/* Subscribes the bus topics events follow: a publisher going live makes
+ * its room's event live; a viewer opening a second session in the room of
+ * a single_session event ends its first ("replaced").  0 or -ENOMEM. */
 int sc_events_subscribe(sc_app *app);
 
 /* Whether the room belongs to an event that forbids recording. */

@@ -438,21 +438,19 @@ void sc__ev_watch_page(sc_app *app, const sc_http_route *route, const sc_http_re
     (void)route;
     (void)req;
     (void)args;
-    char path[SC_PATH_MAX + 32];
+    char path[SC_PATH_MAX + 32], *html = NULL;
     struct stat st;
     rep->action = "serving the watch page";
     snprintf(path, sizeof(path), "%s/watch.html", app->cfg->ui_dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20)) {
-        if (fd >= 0)
-            close(fd);
+    /* A small page, read whole: the file reply is for recordings. */
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= (1 << 20) &&
+        (html = malloc((size_t)st.st_size)) &&
+        read(fd, html, (size_t)st.st_size) == (ssize_t)st.st_size)
+        sc_http_body(rep, 200, "text/html; charset=utf-8", html, (size_t)st.st_size);
+    else
         sc_http_error(rep, 404, "not-found", "the watch page is missing from the pages");
-        return;
-    }
-    rep->file = true;
-    rep->file_fd = fd;
-    rep->file_off = 0;
-    rep->file_len = rep->file_total = (uint64_t)st.st_size;
-    rep->status = 200;
-    snprintf(rep->content_type, sizeof(rep->content_type), "text/html; charset=utf-8");
+    free(html);
+    if (fd >= 0)
+        close(fd);
 }

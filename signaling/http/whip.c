@@ -144,6 +144,11 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
 
 int sc_session_close(sc_app *app, uint64_t id)
 {
+    return sc_session_close_because(app, id, "closed");
+}
+
+int sc_session_close_because(sc_app *app, uint64_t id, const char *reason)
+{
     sc_session_entry *e = sc_rooms_find_session(app->rooms, id);
     int r;
 
@@ -151,11 +156,11 @@ int sc_session_close(sc_app *app, uint64_t id)
         return -ENOENT;
     if (e->closing)
         return -ENOENT; /* already ending: the resource is gone */
-    r = sc_sfu_close_session(app->sfu, id);
+    r = sc_sfu_close_session_because(app->sfu, id, reason);
     if (r == -ENOENT) {
         /* The media plane already forgot it (its CLOSED event is queued or
          * was lost); do not leave a ghost behind. */
-        sc_session_closed(app, id, "closed");
+        sc_session_closed(app, id, reason);
         return 0;
     }
     sc_rooms_session_closing(app->rooms, e);

@@ -38,6 +38,8 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
 /* Ask the media plane to end a session; its SESSION_CLOSED event finishes
  * the bookkeeping.  0 or -ENOENT. */
 int sc_session_close(sc_app *app, uint64_t id);
+/* The same with the reason its SESSION_CLOSED carries (static string). */
+int sc_session_close_because(sc_app *app, uint64_t id, const char *reason);
 /* SESSION_CLOSED: record the end and forget the session. */
 void sc_session_closed(sc_app *app, uint64_t id, const char *reason);
 

@@ -42,6 +42,7 @@ typedef struct sc_store_event {
     char registration[SC_EVENT_FORM_MAX];     /* the form as JSON, "" none */
     char allow_regions[SC_EVENT_REGIONS_MAX * 3]; /* "DE,FR", "" any */
     char deny_regions[SC_EVENT_REGIONS_MAX * 3];
+    bool single_session;                      /* a viewer's new session ends its others */
 } sc_store_event;
 
 typedef struct sc_store_registration {

@@ -132,6 +132,8 @@ static const char *const migrations[] = {
     /* 9: regions allowed or denied (country codes, comma-separated). */
     "ALTER TABLE events ADD COLUMN allow_regions TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE events ADD COLUMN deny_regions TEXT NOT NULL DEFAULT '';",
+    /* 10: one media session per viewer (a second device ends the first). */
+    "ALTER TABLE events ADD COLUMN single_session INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
