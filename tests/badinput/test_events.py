@@ -461,6 +461,35 @@ class Events(unittest.TestCase):
             bad_server.start(timeout=10)
         self.assertIn("cannot read /nonexistent/geoip", str(ctx.exception))
 
+    def test_single_session(self):
+        ev = self.create(title="One screen", watch={"type": "whitelist"}, single_session=True)
+        self.assertTrue(ev["single_session"])
+        self.api("POST", "/api/v1/events/%d/whitelist" % ev["id"], raw=b"erin@example.com\nfrank@example.com\n")
+        laptop = self.join(ev["slug"], {"id": "erin@example.com"}).json()["token"]
+        phone = self.join(ev["slug"], {"id": "erin@example.com"}).json()["token"]
+        other = self.join(ev["slug"], {"id": "frank@example.com"}).json()["token"]
+        offer = asyncio.run(rtc.recvonly_offer())
+
+        def watch(token):
+            ws = wsclient.WsClient("127.0.0.1", self.server.port)
+            self.assertEqual(ws.request({"type": "join", "id": 1, "token": token},
+                                        want=("joined", "error"))["type"], "joined")
+            r = ws.request({"type": "subscribe", "id": 2, "sdp": offer}, want=("answer", "error"))
+            self.assertEqual(r.get("type"), "answer", r)
+            return ws, r["session"]
+        ws_laptop, first = watch(laptop)
+        ws_frank, franks = watch(other)
+        ws_phone, second = watch(phone)
+        closed = ws_laptop.recv_type(("session_closed",), timeout=10)
+        self.assertEqual((closed["session"], closed["reason"]), (first, "replaced"), closed)
+        # Frank's session is his own; Erin's new one stays.
+        with self.assertRaises(Exception):
+            ws_frank.recv_type(("session_closed",), timeout=1.5)
+        with self.assertRaises(Exception):
+            ws_phone.recv_type(("session_closed",), timeout=0.5)
+        for ws in (ws_laptop, ws_frank, ws_phone):
+            ws.close()
+
     def recordings_of(self, room):
         r = self.api("GET", "/api/recordings?room=" + room)
         self.assertEqual(r.status, 200, r)
