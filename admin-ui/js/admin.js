@@ -1,12 +1,14 @@
-// Admin review of recordings: list (filter by room, date and kind) with
-// status badges and failure reasons, play with seeking beside the
+// The admin console: two tabs, Recordings (here) and Events
+// (js/admin-events.js).  Recordings: list (filter by room, date and kind)
+// with status badges and failure reasons, play with seeking beside the
 // recording's timeline (chat, Q&A, polls, chapters; a click seeks), open
 // the replay page, publish / unpublish, download, delete.  Needs an admin
 // token in the fragment: admin.html#token=...  The token goes in the
 // Authorization header only: the player and downloads use signed media
 // URLs, and the replay page opened from here borrows it by message.
-import { $, readParams, setState, showError, clearError, lendToken } from './util.js';
+import { $, apiRequest, readParams, setState, showError, clearError, lendToken } from './util.js';
 import { SignedPlayer, downloadRecording } from './recording-media.js';
+import { EventsConsole } from './admin-events.js';
 
 const { token } = readParams();
 const rows = $('#recording-rows');
@@ -18,15 +20,52 @@ let poll = null;      // refresh timer while rows are recording / processing
 const player = new SignedPlayer(video, token, (err) => showError(errorEl, err));
 const KIND_LABEL = { track: 'stage slot', composite: 'composite' };
 
-async function api(method, path) {
-    const res = await fetch(path, { method, headers: { Authorization: `Bearer ${token}` } });
-    if (res.status === 204) return null;
-    const body = await res.json().catch(() => null);
-    if (!res.ok) {
-        const msg = body?.error?.message || `${method} ${path}: HTTP ${res.status}`;
-        throw new Error(msg);
+function api(method, path) {
+    return apiRequest(method, path, { token });
+}
+
+// ---- tabs ----------------------------------------------------------------
+
+// The top bar names the open tab and shows its summary ("3 recordings").
+const tabs = {
+    recordings: { tab: $('#tab-recordings'), panel: $('#panel-recordings'), title: 'Recordings', summary: 'Loading…' },
+    events: { tab: $('#tab-events'), panel: $('#panel-events'), title: 'Events', summary: '' },
+};
+let openTab = 'recordings';
+let events = null;   // the EventsConsole, made when its tab is first opened
+
+function setSummary(name, text) {
+    tabs[name].summary = text;
+    if (name === openTab) statusEl.textContent = text;
+}
+
+function showTab(name) {
+    openTab = name;
+    for (const [key, t] of Object.entries(tabs)) {
+        const on = key === name;
+        t.tab.setAttribute('aria-selected', String(on));
+        t.tab.tabIndex = on ? 0 : -1;
+        t.panel.hidden = !on;
     }
-    return body;
+    $('#admin-title').textContent = tabs[name].title;
+    statusEl.textContent = tabs[name].summary;
+    if (name === 'events') {
+        events ??= new EventsConsole(tabs.events.panel, token, (text) => setSummary('events', text));
+        events.show();
+    } else {
+        events?.hide();
+    }
+}
+
+for (const [name, t] of Object.entries(tabs)) {
+    t.tab.addEventListener('click', () => showTab(name));
+    // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
+    t.tab.addEventListener('keydown', (ev) => {
+        if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+        const next = name === 'recordings' ? 'events' : 'recordings';
+        showTab(next);
+        tabs[next].tab.focus();
+    });
 }
 
 function fmtDuration(s) {
@@ -215,7 +254,7 @@ async function refresh() {
     const { recordings } = await api('GET', `/api/recordings${query()}`);
     rows.replaceChildren(...recordings.map(row));
     $('#empty').hidden = recordings.length > 0;
-    statusEl.textContent = `${recordings.length} recording${recordings.length === 1 ? '' : 's'}`;
+    setSummary('recordings', `${recordings.length} recording${recordings.length === 1 ? '' : 's'}`);
     document.body.dataset.count = String(recordings.length);
     setState('ready');
     // Rows being written or composed change on their own: look again soon.

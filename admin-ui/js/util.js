@@ -9,8 +9,43 @@ export function readParams(loc = window.location) {
     const pick = (key) => hash.get(key) || query.get(key) || '';
     return {
         room: pick('room'), token: pick('token'), name: pick('name'), codec: pick('codec'),
-        degrade: pick('degrade'),
+        degrade: pick('degrade'), event: pick('event'),
     };
+}
+
+// A refusal of the HTTP API, from its JSON body {"error": {"code", "message"}}
+// (docs/protocol.md, "Errors"); field is the request field it names, when
+// the server says which.
+export class ApiError extends Error {
+    constructor(status, code, message, field = null) {
+        super(message || code || `HTTP ${status}`);
+        this.name = 'ApiError';
+        this.status = status;
+        this.code = code || '';
+        this.field = field;
+        this.retryAfter = null;   // seconds, from a Retry-After header
+    }
+}
+
+// One JSON request to our API: the token (if any) as Bearer, a JSON body
+// (if any); resolves with the parsed answer (null for 204), rejects with an
+// ApiError.
+export async function apiRequest(method, path, { token, body } = {}) {
+    const headers = {};
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status === 204) return null;
+    const answer = await res.json().catch(() => null);
+    if (!res.ok) {
+        const e = answer?.error || {};
+        const err = new ApiError(res.status, e.code, e.message || `${method} ${path}: HTTP ${res.status}`,
+            typeof e.field === 'string' ? e.field : null);
+        const wait = Number(res.headers.get('Retry-After'));
+        if (wait > 0) err.retryAfter = wait;
+        throw err;
+    }
+    return answer;
 }
 
 // A page opened from another of ours (the recordings console's Replay link)

@@ -12,8 +12,11 @@
 // the stage, likes, the tabbed panel (chat, Q&A, polls; the host's tools
 // for a token with `moderate`), the check-in prompt, lottery results, the
 // pinned announcement, and the notices a moderator's actions cause.
+// Opened from an event's watch link (#...&event=SLUG), it renews its
+// token while it plays (js/event-token.js).
 
 import { attachDataChannel } from './datachannel.js';
+import { EventTokenRenewal } from './event-token.js';
 import { GuestPublisher } from './guest.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { CheckinPrompt } from './interact-checkin.js';
@@ -58,6 +61,7 @@ const ui = {
 
 const params = readParams();
 let sig = null;
+let renewal = null;           // EventTokenRenewal, for a viewer of an event
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
@@ -540,6 +544,12 @@ function startSignaling() {
     sig.on('fatal', (err) => fail(`Cannot join the room (${err.code}): ${err.message}`));
     sig.on('error', (msg) => showError(ui.error, `${msg.code}: ${msg.message}`));
     sig.start();
+    if (params.event) {
+        renewal = new EventTokenRenewal(params.event, sig, (err) => showError(ui.error,
+            `Your access to this event could not be renewed (${err.code || err.message}): `
+            + 'open the event\'s watch link again to keep watching.'));
+        renewal.start();
+    }
 }
 
 function init() {
@@ -565,6 +575,7 @@ function init() {
         get stage() { return { state: stageState, members: [...stageMembers.values()] }; },
         get guest() { return guest; },
         get interact() { return interact; },
+        get renewal() { return renewal; },
         // Raw inbound counters: {video: [{mid, framesDecoded, ...}], audio: [...], rttMs}.
         stats: () => (peer?.pc ? readInbound(peer.pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
     };
