@@ -361,12 +361,19 @@ json_t *sc__ev_body_object(const sc_http_req *req, sc_http_reply *rep)
     return body;
 }
 
+/* 400 with the field named twice: in the message, and as error.field for
+ * a page that marks the input. */
 static void field_error(sc_http_reply *rep, const sc__ev_err *e)
 {
+    char msg[320];
     if (e->field)
-        sc_http_error(rep, 400, "bad-request", "%s %s", e->field, e->why);
+        snprintf(msg, sizeof(msg), "%s %s", e->field, e->why);
     else
-        sc_http_error(rep, 400, "bad-request", "%s", e->why);
+        snprintf(msg, sizeof(msg), "%s", e->why);
+    json_t *err = json_pack("{s:s,s:s}", "code", "bad-request", "message", msg);
+    if (e->field)
+        json_object_set_new(err, "field", json_string(e->field));
+    sc_http_json(rep, 400, json_pack("{s:o}", "error", err));
 }
 
 /* Store ev (insert or update) or say why not. */

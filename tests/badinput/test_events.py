@@ -137,6 +137,8 @@ class Events(unittest.TestCase):
             self.assertEqual(r.status, status, (body, r))
             self.assertEqual(r.error_code(), "bad-request", r)
             self.assertIn(field, r.json()["error"]["message"], (body, r))
+            if field != "bogus":
+                self.assertEqual(r.json()["error"].get("field"), field, (body, r))
         for raw in (b"{", b"[1,2]", b"\xff\xfe", b'{"title":"a","title":"b"}'):
             r = self.api("POST", "/api/v1/events", raw=raw)
             self.assertEqual((r.status, r.error_code()), (400, "bad-request"), (raw, r))
