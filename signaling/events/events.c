@@ -90,7 +90,9 @@ bool sc__ev_bad(sc__ev_err *e, const char *field, const char *why)
 
 json_t *sc__ev_event_json(const sc_store_event *ev)
 {
-    json_t *branding = json_object();
+    json_t *branding = ev->branding[0] ? json_loads(ev->branding, 0, NULL) : NULL;
+    if (!branding)
+        branding = json_object();
     if (ev->color[0])
         json_object_set_new(branding, "color", json_string(ev->color));
     if (ev->landing_text[0])
@@ -323,8 +325,23 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         }
     }
     if ((v = json_object_get(body, "branding"))) {
+        static const char *const bkeys[] = {"color", "landing_text", "logo_url", "cover_url",
+                                            "background_url", "page_title", "end_text",
+                                            "end_link", "marquee"};
         if (!json_is_object(v))
             return sc__ev_bad(e, "branding", "must be an object");
+        const char *bk;
+        json_t *bv;
+        json_object_foreach(v, bk, bv) {
+            bool listed = false;
+            for (size_t i = 0; i < sizeof(bkeys) / sizeof(bkeys[0]); i++)
+                listed |= strcmp(bk, bkeys[i]) == 0;
+            if (!listed) {
+                e->field = "branding";
+                snprintf(e->why, sizeof(e->why), "has no '%.40s'", bk);
+                return false;
+            }
+        }
         json_t *c = json_object_get(v, "color");
         if (json_is_string(c) && json_string_length(c) == 0) {
             ev->color[0] = '\0'; /* "" removes the colour */
@@ -343,6 +360,8 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
             e->field = "branding";
             return false;
         }
+        if (!sc__ev_take_branding(v, ev->branding, sizeof(ev->branding), e))
+            return false;
     }
     return true;
 }

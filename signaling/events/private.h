@@ -75,6 +75,10 @@ bool sc__ev_normalise_entry(const char *in, size_t len, char *out, size_t cap);
 bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 json_t *sc__ev_regions_json(const char *list);
 bool sc__ev_region_listed(const char *list, const char *cc);
+/* The branding beyond colour and landing text (logo_url, cover_url,
+ * background_url, page_title, end_text, end_link, marquee) merged into
+ * the stored JSON dst; "" removes a key. */
+bool sc__ev_take_branding(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 int sc__ev_hash_password(const char *pw, char *out, size_t cap);
 bool sc__ev_password_ok(const char *stored, const char *pw);
 

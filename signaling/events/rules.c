@@ -416,3 +416,80 @@ bool sc__ev_region_listed(const char *list, const char *cc)
             return true;
     return false;
 }
+
+/* ---- branding ------------------------------------------------------------------- */
+
+/* An image or link: https://..., or a path on this server ("/..."); no
+ * spaces, quotes, angle brackets or control characters (it ends up in an
+ * attribute or a CSS url()). */
+static bool url_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > 500 || !(strncmp(s, "https://", 8) == 0 || (s[0] == '/' && s[1] != '/')))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\' ||
+            c == '(' || c == ')')
+            return false;
+    }
+    return true;
+}
+
+bool sc__ev_take_branding(json_t *v, char *dst, size_t cap, sc__ev_err *e)
+{
+    static const struct {
+        const char *key;
+        int kind; /* 0 url, 1 text (max chars in max), 2 bool */
+        long max;
+    } keys[] = {
+        {"logo_url", 0, 0},   {"cover_url", 0, 0},  {"background_url", 0, 0},
+        {"end_link", 0, 0},   {"page_title", 1, 100}, {"end_text", 1, 1000},
+        {"marquee", 2, 0},
+    };
+    json_t *stored = dst[0] ? json_loads(dst, 0, NULL) : NULL;
+    if (!stored)
+        stored = json_object();
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *x = json_object_get(v, keys[i].key);
+        if (!x)
+            continue;
+        bool ok;
+        if (keys[i].kind == 2) {
+            ok = json_is_boolean(x);
+        } else if (json_is_string(x) && json_string_length(x) == 0) {
+            json_object_del(stored, keys[i].key); /* "" removes it */
+            continue;
+        } else if (keys[i].kind == 0) {
+            ok = json_is_string(x) && url_ok(json_string_value(x), json_string_length(x));
+        } else {
+            ok = json_is_string(x) && !memchr(json_string_value(x), 0, json_string_length(x));
+            if (ok) {
+                long n = 0;
+                for (const char *p = json_string_value(x); *p; p++)
+                    n += ((unsigned char)*p & 0xc0) != 0x80;
+                ok = n <= keys[i].max;
+            }
+        }
+        if (!ok) {
+            json_decref(stored);
+            e->field = "branding";
+            snprintf(e->why, sizeof(e->why), "%s must be %s", keys[i].key,
+                     keys[i].kind == 0   ? "an https:// URL or a /path (up to 500 characters, no "
+                                           "spaces or quotes)"
+                     : keys[i].kind == 1 ? "text, not too long"
+                                         : "true or false");
+            return false;
+        }
+        json_object_set(stored, keys[i].key, x);
+    }
+    char *text = json_object_size(stored) ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS)
+                                          : strdup("");
+    json_decref(stored);
+    if (!text || strlen(text) >= cap) {
+        free(text);
+        return sc__ev_bad(e, "branding", "is too large");
+    }
+    snprintf(dst, cap, "%s", text);
+    free(text);
+    return true;
+}

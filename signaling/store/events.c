@@ -14,7 +14,7 @@ static const char ev_cols[] = "id, slug, title, description, room, starts_at, en
                               " viewer_cap, recording_forbidden, watch_type, password_hash,"
                               " color, landing_text, created_at, updated_at, allow_nets,"
                               " deny_nets, registration, allow_regions, deny_regions,"
-                              " single_session";
+                              " single_session, branding";
 
 static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
 {
@@ -41,6 +41,7 @@ static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
     sc__store_copy_col(ev->allow_regions, sizeof(ev->allow_regions), s, 19);
     sc__store_copy_col(ev->deny_regions, sizeof(ev->deny_regions), s, 20);
     ev->single_session = sqlite3_column_int(s, 21) != 0;
+    sc__store_copy_col(ev->branding, sizeof(ev->branding), s, 22);
 }
 
 /* Binds every column but id from ?2 on (id is ?1). */
@@ -68,6 +69,7 @@ static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
     sc__store_bind_text(s, 20, ev->allow_regions);
     sc__store_bind_text(s, 21, ev->deny_regions);
     sqlite3_bind_int(s, 22, ev->single_session);
+    sc__store_bind_text(s, 23, ev->branding);
 }
 
 /* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
@@ -90,9 +92,9 @@ int sc_store_event_insert(sc_store *st, sc_store_event *ev)
         "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
         " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
         " created_at, updated_at, allow_nets, deny_nets, registration, allow_regions,"
-        " deny_regions, single_session)"
+        " deny_regions, single_session, branding)"
         " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19, ?20, ?21, ?22)";
+        " ?19, ?20, ?21, ?22, ?23)";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -110,8 +112,8 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
         " ends_at = ?7, state = ?8, viewer_cap = ?9, recording_forbidden = ?10,"
         " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
         " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18,"
-        " registration = ?19, allow_regions = ?20, deny_regions = ?21, single_session = ?22"
-        " WHERE id = ?1";
+        " registration = ?19, allow_regions = ?20, deny_regions = ?21, single_session = ?22,"
+        " branding = ?23 WHERE id = ?1";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;

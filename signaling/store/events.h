@@ -21,6 +21,7 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_FORM_MAX 16384       /* a registration form, as JSON */
 #define SC_EVENT_ANSWERS_MAX 8192     /* one registration's answers, as JSON */
 #define SC_EVENT_NAME_MAX 32          /* a viewer's display name, characters */
+#define SC_EVENT_BRANDING_MAX 8192    /* logo, cover, background, title, end page */
 
 typedef struct sc_store_event {
     int64_t id;
@@ -43,6 +44,7 @@ typedef struct sc_store_event {
     char allow_regions[SC_EVENT_REGIONS_MAX * 3]; /* "DE,FR", "" any */
     char deny_regions[SC_EVENT_REGIONS_MAX * 3];
     bool single_session;                      /* a viewer's new session ends its others */
+    char branding[SC_EVENT_BRANDING_MAX];     /* more branding as JSON ("" none) */
 } sc_store_event;
 
 typedef struct sc_store_registration {

@@ -134,6 +134,9 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN deny_regions TEXT NOT NULL DEFAULT '';",
     /* 10: one media session per viewer (a second device ends the first). */
     "ALTER TABLE events ADD COLUMN single_session INTEGER NOT NULL DEFAULT 0;",
+    /* 11: the rest of an event's branding (logo, cover, background, page
+     * title, end page, marquee), as JSON. */
+    "ALTER TABLE events ADD COLUMN branding TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

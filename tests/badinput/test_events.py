@@ -463,6 +463,28 @@ class Events(unittest.TestCase):
             bad_server.start(timeout=10)
         self.assertIn("cannot read /nonexistent/geoip", str(ctx.exception))
 
+    def test_branding(self):
+        ev = self.create(title="Brand", branding={
+            "color": "#0A66C2", "logo_url": "https://cdn.example.com/logo.png",
+            "cover_url": "/brand/cover.jpg", "page_title": "ACME Live <3", "end_text": "Thanks!",
+            "end_link": "https://example.com/next", "marquee": True})
+        b = ev["branding"]
+        self.assertEqual((b["color"], b["logo_url"], b["cover_url"], b["page_title"], b["marquee"]),
+                         ("#0A66C2", "https://cdn.example.com/logo.png", "/brand/cover.jpg", "ACME Live <3", True))
+        landing = self.api("GET", "/api/v1/watch/brand", token="").json()
+        self.assertEqual(landing["branding"]["end_link"], "https://example.com/next")
+        for bad in ({"logo_url": "javascript:alert(1)"}, {"logo_url": "//evil.example/x.png"},
+                    {"cover_url": "https://x/a b.png"}, {"background_url": "https://x/a\".png"},
+                    {"end_link": "http://plain.example.com"}, {"marquee": "yes"},
+                    {"page_title": "t" * 101}, {"font": "Comic Sans"}):
+            r = self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"branding": bad})
+            self.assertEqual((r.status, r.json()["error"].get("field")), (400, "branding"), (bad, r))
+        r = self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"branding": {"logo_url": "", "color": ""}})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("logo_url", r.json()["branding"])
+        self.assertNotIn("color", r.json()["branding"])
+        self.assertEqual(r.json()["branding"]["page_title"], "ACME Live <3", "other keys kept")
+
     def test_single_session(self):
         ev = self.create(title="One screen", watch={"type": "whitelist"}, single_session=True)
         self.assertTrue(ev["single_session"])
