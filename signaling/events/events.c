@@ -110,6 +110,14 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
     json_object_set_new(o, "networks", json_pack("{s:o,s:o}", "allow", sc__ev_nets_json(ev->allow_nets),
                                                  "deny", sc__ev_nets_json(ev->deny_nets)));
     json_object_set_new(o, "single_session", json_boolean(ev->single_session));
+    json_t *origins = json_array();
+    for (const char *p = ev->embed_origins; *p;) {
+        const char *sp = strchr(p, ' ');
+        size_t n = sp ? (size_t)(sp - p) : strlen(p);
+        json_array_append_new(origins, json_stringn(p, n));
+        p += n + (sp ? 1 : 0);
+    }
+    json_object_set_new(o, "embed_origins", origins);
     json_object_set_new(o, "regions",
                         json_pack("{s:o,s:o}", "allow", sc__ev_regions_json(ev->allow_regions),
                                   "deny", sc__ev_regions_json(ev->deny_regions)));
@@ -130,6 +138,7 @@ json_t *sc__ev_watch_json(const sc_store_event *ev)
     json_object_del(o, "networks");
     json_object_del(o, "regions");
     json_object_del(o, "single_session");
+    json_object_del(o, "embed_origins");
     json_object_set_new(o, "server_time", json_integer((json_int_t)sc__ev_now_s()));
     return o;
 }
@@ -212,7 +221,7 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
     static const char *const known[] = {"title", "slug", "description", "room", "starts_at",
                                         "ends_at", "state", "viewer_cap", "recording", "watch",
                                         "networks", "regions", "registration", "branding",
-                                        "single_session", "template"};
+                                        "single_session", "embed_origins", "template"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -294,6 +303,9 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         }
         snprintf(ev->watch_type, sizeof(ev->watch_type), "%s", t);
     }
+    if ((v = json_object_get(body, "embed_origins")) &&
+        !sc__ev_take_origins(v, ev->embed_origins, sizeof(ev->embed_origins), e))
+        return false;
     if ((v = json_object_get(body, "single_session"))) {
         if (!json_is_boolean(v))
             return sc__ev_bad(e, "single_session", "must be true or false");
@@ -686,5 +698,6 @@ const sc_http_route sc_events_routes[] = {
     {"/api/v1/watch", 1, SC_HTTP_GET, "an event's landing", sc__ev_watch_route, 0},
     {"/api/v1/watch", 2, SC_HTTP_POST, "joining an event", sc__ev_watch_route, 0},
     {"/e", 1, SC_HTTP_GET, "the watch page", sc__ev_watch_page, 0},
+    {"/e", 2, SC_HTTP_GET, "an event's viewer page", sc__ev_watch_page, 1},
 };
 const size_t sc_events_n_routes = sizeof(sc_events_routes) / sizeof(sc_events_routes[0]);

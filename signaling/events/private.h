@@ -79,6 +79,8 @@ bool sc__ev_region_listed(const char *list, const char *cc);
  * background_url, page_title, end_text, end_link, marquee) merged into
  * the stored JSON dst; "" removes a key. */
 bool sc__ev_take_branding(json_t *v, char *dst, size_t cap, sc__ev_err *e);
+/* Origins that may frame the watch link, "a b" from a JSON list. */
+bool sc__ev_take_origins(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 int sc__ev_hash_password(const char *pw, char *out, size_t cap);
 bool sc__ev_password_ok(const char *stored, const char *pw);
 

@@ -493,3 +493,62 @@ bool sc__ev_take_branding(json_t *v, char *dst, size_t cap, sc__ev_err *e)
     free(text);
     return true;
 }
+
+/* ---- embedding ------------------------------------------------------------------ */
+
+/* "https://intranet.example.com" or "http://localhost:8080": a scheme, a
+ * host (letters, digits, '.', '-', or an [IPv6] literal) and an optional
+ * port; no path, query or anything a header could be split with. */
+static bool origin_ok(const char *s)
+{
+    const char *h = strncmp(s, "https://", 8) == 0 ? s + 8
+                    : strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
+    size_t n = strlen(s);
+    if (!h || !*h || n > 200)
+        return false;
+    bool v6 = *h == '[', port = false;
+    for (const char *p = h; *p; p++) {
+        char c = *p;
+        if (v6 && c == ']') {
+            v6 = false;
+            continue;
+        }
+        if (!v6 && c == ':') {
+            if (port || p == h || !p[1])
+                return false;
+            port = true;
+            continue;
+        }
+        bool ok = port ? (c >= '0' && c <= '9')
+                       : ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '.' || c == '-' || (v6 && (c == ':' || (c >= 'a' && c <= 'f'))) ||
+                          (p == h && c == '['));
+        if (!ok)
+            return false;
+    }
+    return !v6;
+}
+
+bool sc__ev_take_origins(json_t *v, char *dst, size_t cap, sc__ev_err *e)
+{
+    if (!json_is_array(v) || json_array_size(v) > SC_EVENT_EMBED_MAX)
+        return sc__ev_bad(e, "embed_origins", "must be a list of at most 20 origins");
+    size_t used = 0, i;
+    json_t *item;
+    dst[0] = '\0';
+    json_array_foreach(v, i, item) {
+        const char *o = json_string_value(item);
+        if (!o || !origin_ok(o)) {
+            e->field = "embed_origins";
+            snprintf(e->why, sizeof(e->why),
+                     "'%.60s' is not an origin (https://host or http://host:port, no path)",
+                     o ? o : "?");
+            return false;
+        }
+        int n = snprintf(dst + used, cap - used, "%s%s", used ? " " : "", o);
+        if (n < 0 || (size_t)n >= cap - used)
+            return sc__ev_bad(e, "embed_origins", "too long");
+        used += (size_t)n;
+    }
+    return true;
+}

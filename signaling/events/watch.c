@@ -64,7 +64,8 @@ static json_t *admission(sc_app *app, const sc_store_event *ev, const char *name
     if (!tok)
         return NULL;
     char url[1024];
-    snprintf(url, sizeof(url), "/viewer.html#room=%s&token=%s&event=%s", ev->room, tok, ev->slug);
+    snprintf(url, sizeof(url), "/e/%s/view#room=%s&token=%s&event=%s", ev->slug, ev->room, tok,
+             ev->slug);
     json_t *o = json_pack("{s:s,s:s,s:I,s:s}", "token", tok, "room", ev->room, "expires_at",
                           (json_int_t)(now + VIEWER_TTL_S), "viewer_url", url);
     free(tok);
@@ -432,25 +433,39 @@ out:
 
 /* /e/{slug}: the watch page itself (the page reads the slug from its
  * address).  An unknown slug gets the page too, which says so. */
+/* /e/{slug} (the watch page) and /e/{slug}/view (the viewer page the
+ * watch page hands over to): small pages read whole, framable by the
+ * event's embed_origins besides this server (other pages: only by it). */
 void sc__ev_watch_page(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                        char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
-    (void)route;
     (void)req;
-    (void)args;
     char path[SC_PATH_MAX + 32], *html = NULL;
     struct stat st;
+    sc_store_event *ev = calloc(1, sizeof(*ev));
     rep->action = "serving the watch page";
-    snprintf(path, sizeof(path), "%s/watch.html", app->cfg->ui_dir);
+    if (route->data && strcmp(args[1], "view") != 0) {
+        sc_http_error(rep, 404, "not-found", "no such page");
+        free(ev);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", app->cfg->ui_dir,
+             route->data ? "viewer.html" : "watch.html");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    /* A small page, read whole: the file reply is for recordings. */
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= (1 << 20) &&
         (html = malloc((size_t)st.st_size)) &&
         read(fd, html, (size_t)st.st_size) == (ssize_t)st.st_size)
         sc_http_body(rep, 200, "text/html; charset=utf-8", html, (size_t)st.st_size);
     else
-        sc_http_error(rep, 404, "not-found", "the watch page is missing from the pages");
+        sc_http_error(rep, 404, "not-found", "the page is missing from the pages");
     free(html);
     if (fd >= 0)
         close(fd);
+    bool known = ev && sc__ev_slug_ok(args[0]) &&
+                 sc_store_event_by_slug(app->store, args[0], ev) == 0;
+    size_t cap = sizeof(ev->embed_origins) + 32;
+    if ((rep->csp = malloc(cap)))
+        snprintf(rep->csp, cap, "frame-ancestors 'self'%s%s",
+                 known && ev->embed_origins[0] ? " " : "", known ? ev->embed_origins : "");
+    free(ev);
 }

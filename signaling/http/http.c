@@ -75,6 +75,7 @@ static void reply_reset(sc_http_reply *rep)
 {
     free(rep->body);
     free(rep->link);
+    free(rep->csp);
     memset(rep, 0, sizeof(*rep));
 }
 
@@ -750,6 +751,7 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
         (rep->content_range[0] && add_hdr(wsi, "content-range:", rep->content_range, &p, end)) ||
         (status == 401 && add_hdr(wsi, "www-authenticate:", "Bearer", &p, end)) ||
         (rep->retry_after > 0 && add_hdr(wsi, "retry-after:", retry_after, &p, end)) ||
+        (rep->csp && add_hdr(wsi, "content-security-policy:", rep->csp, &p, end)) ||
         (c->close_after && add_hdr(wsi, "connection:", "close", &p, end)))
         return -1;
     for (char *l = rep->link, *nl; l && *l; l = nl + 1) {

@@ -77,6 +77,7 @@ typedef struct sc_http_reply {
     int retry_after;      /* seconds for Retry-After, 0 = none */
     char content_range[96];
     char disposition[160]; /* Content-Disposition of a file reply ("" for none) */
+    char *csp;            /* malloc'd Content-Security-Policy of a page sent as a body, or NULL */
     char *link;           /* malloc'd Link header values, each ended by '\n', or NULL */
     const char *action;   /* what the request was doing, for the log line */
     /* What the request concerned, the log line's room and session fields:

@@ -94,8 +94,13 @@ int sc_http_page_send(sc_app *app, struct lws *wsi, const char *path, const char
 
     if (!mime)
         return -1; /* it was there when the request came: gone since */
+    /* No other site may frame our pages (clickjacking); an event's watch
+     * link widens this for the origins it names (signaling/events/). */
     if (lws_add_http_header_by_name(
             wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-cache", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"content-security-policy:",
+                                    (const uint8_t *)SC_HTTP_PAGE_CSP,
+                                    (int)strlen(SC_HTTP_PAGE_CSP), &p, end) ||
         lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
                                     (const uint8_t *)"nosniff", 7, &p, end) ||
         (sc_http_tls(app) &&

@@ -21,4 +21,7 @@ const char *sc_http_page(const sc_app *app, const char *path, char *file, size_t
  * a HEAD is over at once), -1 when the connection must close. */
 int sc_http_page_send(sc_app *app, struct lws *wsi, const char *path, const char *peer);
 
+/* The Content-Security-Policy every page is sent with. */
+#define SC_HTTP_PAGE_CSP "frame-ancestors 'self'"
+
 #endif

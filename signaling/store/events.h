@@ -22,6 +22,7 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_ANSWERS_MAX 8192     /* one registration's answers, as JSON */
 #define SC_EVENT_NAME_MAX 32          /* a viewer's display name, characters */
 #define SC_EVENT_BRANDING_MAX 8192    /* logo, cover, background, title, end page */
+#define SC_EVENT_EMBED_MAX 20         /* origins that may frame the watch link */
 
 typedef struct sc_store_event {
     int64_t id;
@@ -45,6 +46,7 @@ typedef struct sc_store_event {
     char deny_regions[SC_EVENT_REGIONS_MAX * 3];
     bool single_session;                      /* a viewer's new session ends its others */
     char branding[SC_EVENT_BRANDING_MAX];     /* more branding as JSON ("" none) */
+    char embed_origins[SC_EVENT_EMBED_MAX * 201]; /* "https://a https://b", "" none */
 } sc_store_event;
 
 typedef struct sc_store_registration {

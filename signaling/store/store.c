@@ -137,6 +137,8 @@ static const char *const migrations[] = {
     /* 11: the rest of an event's branding (logo, cover, background, page
      * title, end page, marquee), as JSON. */
     "ALTER TABLE events ADD COLUMN branding TEXT NOT NULL DEFAULT '';",
+    /* 12: the origins allowed to embed the watch link (space-separated). */
+    "ALTER TABLE events ADD COLUMN embed_origins TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

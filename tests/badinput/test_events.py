@@ -180,7 +180,7 @@ class Events(unittest.TestCase):
         self.assertEqual((claims["room"], claims["role"]), (ev["room"], "viewer"))
         self.assertLessEqual(claims["exp"] - claims["iat"], 2 * 3600)
         self.assertEqual(admitted["viewer_url"],
-                         "/viewer.html#room=%s&token=%s&event=%s" % (ev["room"], admitted["token"], ev["slug"]))
+                         "/e/%s/view#room=%s&token=%s&event=%s" % (ev["slug"], ev["room"], admitted["token"], ev["slug"]))
 
         # The token joins the room on /ws, and no other room.
         ws = wsclient.WsClient("127.0.0.1", self.server.port)
@@ -484,6 +484,29 @@ class Events(unittest.TestCase):
         self.assertNotIn("logo_url", r.json()["branding"])
         self.assertNotIn("color", r.json()["branding"])
         self.assertEqual(r.json()["branding"]["page_title"], "ACME Live <3", "other keys kept")
+
+    def test_embedding(self):
+        ev = self.create(title="Embedded", embed_origins=["https://intranet.example.com",
+                                                          "http://localhost:8081"])
+        self.assertEqual(ev["embed_origins"], ["https://intranet.example.com", "http://localhost:8081"])
+        for path in ("/e/embedded", "/e/embedded/view"):
+            r = self.server.request("GET", path)
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.headers["content-type"].startswith("text/html"), r.headers)
+            self.assertEqual(r.headers.get("content-security-policy"),
+                             "frame-ancestors 'self' https://intranet.example.com http://localhost:8081")
+        self.assertEqual(self.server.request("GET", "/e/embedded/other").status, 404)
+        # Every other page, and an event without origins: this server only.
+        plain = self.create(title="Not embedded")
+        self.assertEqual(self.server.request("GET", "/e/not-embedded").headers.get("content-security-policy"),
+                         "frame-ancestors 'self'")
+        self.assertEqual(self.server.request("GET", "/viewer.html").headers.get("content-security-policy"),
+                         "frame-ancestors 'self'")
+        for bad in (["intranet.example.com"], ["https://a.example.com/path"], ["https://a b"],
+                    ["https://a.example.com;script-src *"], ["ftp://a.example.com"], ["https://"],
+                    ["https://x.example.com"] * 21, "https://a.example.com"):
+            r = self.api("PATCH", "/api/v1/events/%d" % plain["id"], {"embed_origins": bad})
+            self.assertEqual((r.status, r.json()["error"].get("field")), (400, "embed_origins"), (bad, r))
 
     def test_single_session(self):
         ev = self.create(title="One screen", watch={"type": "whitelist"}, single_session=True)

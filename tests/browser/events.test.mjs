@@ -161,7 +161,7 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
 
         await viewer.getByLabel('Password').fill(PASSWORD);
         await viewer.getByRole('button', { name: 'Watch' }).click();
-        await waitFor('the viewer page', () => new URL(viewer.url()).pathname === '/viewer.html');
+        await waitFor('the viewer page', () => new URL(viewer.url()).pathname === `/e/${SLUG}/view`);
         const hash = new URLSearchParams(new URL(viewer.url()).hash.slice(1));
         assert.equal(hash.get('room'), SLUG);
         assert.equal(hash.get('event'), SLUG);
@@ -228,7 +228,7 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         assert.match(await guest.locator('#countdown').textContent(), /^Starts in [23] d \d\d:\d\d:\d\d$/);
         assert.equal(await guest.getByLabel('Password').isVisible(), false);
         await guest.getByRole('button', { name: 'Watch' }).click();
-        await waitFor('the viewer page', () => new URL(guest.url()).pathname === '/viewer.html');
+        await waitFor('the viewer page', () => new URL(guest.url()).pathname.startsWith('/e/') && new URL(guest.url()).pathname.endsWith('/view'));
         assert.equal(new URLSearchParams(new URL(guest.url()).hash.slice(1)).get('event'), 'open-day');
         await waitFor('the guest waiting for a presenter', () => guest.evaluate(() =>
             document.body.dataset.state === 'waiting'));
