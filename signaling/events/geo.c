@@ -120,8 +120,10 @@ sc_geo *sc_geo_load(const char *v4_path, const char *v6_path, size_t *skipped, c
         sc_geo_free(g);
         return NULL;
     }
-    qsort(g->v4, g->n4, sizeof(*g->v4), cmp4);
-    qsort(g->v6, g->n6, sizeof(*g->v6), cmp6);
+    if (g->n4) /* qsort's base must not be NULL, even for no item */
+        qsort(g->v4, g->n4, sizeof(*g->v4), cmp4);
+    if (g->n6)
+        qsort(g->v6, g->n6, sizeof(*g->v6), cmp6);
     return g;
 }
 
