@@ -101,6 +101,8 @@ typedef struct lg_peer {
     int sample_every;
     bool counting;          /* false once the run winds down: stop counting */
     bool deleted;
+    bool rejoin;            /* a churn slot's fresh peer (loadgen --churn) */
+    bool rejoin_seen;       /* its first media was counted (churn.c) */
     uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
     int http_status;
 } lg_peer;
