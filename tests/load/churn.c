@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,4 +194,22 @@ json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end)
                                   "max", ms_pct(v, v ? c->n_join : 0, 1.0)));
     free(v);
     return o;
+}
+
+void lg_churn_print(const json_t *ch)
+{
+    const json_t *st = json_object_get(ch, "stayed"), *cd = json_object_get(ch, "churned");
+#define I(o, k) ((int)json_integer_value(json_object_get(o, k)))
+#define F(o, k) json_real_value(json_object_get(o, k))
+    fprintf(stderr,
+            "loadgen: churn: left %d (deletes ok %d), rejoins posted %d (failed %d), with media "
+            "%d, without %d, rejoin p50 %.1f ms p99 %.1f ms | stayed %d/%d connected, loss "
+            "%.4f%% (worst viewer %.3f%%) | churned loss %.4f%%\n",
+            I(ch, "left"), I(ch, "deletes_ok"), I(ch, "rejoins_posted"),
+            I(ch, "rejoins_post_failed"), I(ch, "rejoins_with_media"),
+            I(ch, "rejoins_without_media"), F(json_object_get(ch, "rejoin_ms"), "p50"),
+            F(json_object_get(ch, "rejoin_ms"), "p99"), I(st, "connected"), I(st, "viewers"),
+            F(st, "loss_pct"), F(st, "worst_viewer_loss_pct"), F(cd, "loss_pct"));
+#undef I
+#undef F
 }

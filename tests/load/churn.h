@@ -53,5 +53,7 @@ void lg_churn_retire(lg_churn *c, const lg_peer *p);
  * churners' loss, churn counters, rejoin join times.  `end` also counts
  * rejoined peers still without media as failed rejoins. */
 json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end);
+/* One line of a tally on stderr. */
+void lg_churn_print(const json_t *tally);
 
 #endif

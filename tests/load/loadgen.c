@@ -1059,77 +1059,6 @@ typedef struct lg_snap {
     int64_t ksoftirqd_us;                       /* every ksoftirqd thread's CPU */
 } lg_snap;
 
-/* The whole machine's CPU (every core): busy, total, softirq and steal
- * ticks.  On loopback the receiving half of a send runs in softirq,
- * sometimes deferred to ksoftirqd, whose time no process is charged for.
- * Steal is time the hypervisor gave our virtual CPUs to someone else: it
- * counts as busy, and none of it is ours. */
-static void machine_cpu(lg_snap *s)
-{
-    unsigned long long v[8] = { 0 };
-    FILE *f = fopen("/proc/stat", "r");
-
-    s->cpu_busy = s->cpu_total = s->cpu_softirq = s->cpu_steal = 0;
-    if (!f)
-        return;
-    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &v[6], &v[7]) == 8) {
-        for (int i = 0; i < 8; i++)
-            s->cpu_total += v[i];
-        s->cpu_busy = s->cpu_total - v[3] - v[4];
-        s->cpu_softirq = v[6];
-        s->cpu_steal = v[7];
-    }
-    fclose(f);
-}
-
-static int64_t ksoftirqd_cpu_us(void)
-{
-    char path[64], comm[32];
-    int64_t total = 0;
-
-    /* The kernel starts its per-cpu threads at boot: low pids. */
-    for (int pid = 2; pid < 1000; pid++) {
-        FILE *f;
-        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-        if (!(f = fopen(path, "r")))
-            continue;
-        if (fgets(comm, sizeof(comm), f) && strncmp(comm, "ksoftirqd/", 10) == 0) {
-            snprintf(path, sizeof(path), "%d", pid);
-            int64_t us = lg_proc_cpu_us(path);
-            if (us > 0)
-                total += us;
-        }
-        fclose(f);
-    }
-    return total;
-}
-
-/* Per-socket drops of the namespace's IPv4 UDP sockets (/proc/net/udp's
- * last column), split by whether the socket is connected: the server's media
- * sockets are not (its ingress overflowing), the loadgen's peers are (a sink
- * viewer's discarded media, or a loadgen that did not keep up). */
-static void udp_socket_drops(uint64_t *unconnected, uint64_t *connected)
-{
-    char line[512], rem[64];
-    unsigned long long drops;
-    FILE *f = fopen("/proc/net/udp", "r");
-
-    *unconnected = *connected = 0;
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {  /* the header line fails the sscanf */
-        if (sscanf(line, "%*s %*s %63s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", rem,
-                   &drops) != 2)
-            continue;
-        if (strcmp(rem, "00000000:0000") == 0)
-            *unconnected += drops;
-        else
-            *connected += drops;
-    }
-    fclose(f);
-}
-
 static void snapshot(lg_run *r, lg_snap *s)
 {
     char path[64];
@@ -1163,9 +1092,9 @@ static void snapshot(lg_run *r, lg_snap *s)
     for (int k = 0; k < r->n_pubs; k++)
         s->pub_sent += r->pubs[k]->sent_packets;
     lg_udp_errors(&s->udp_rcvbuf, &s->udp_sndbuf);
-    udp_socket_drops(&s->drops_unconnected, &s->drops_connected);
-    machine_cpu(s);
-    s->ksoftirqd_us = ksoftirqd_cpu_us();
+    lg_udp_socket_drops(&s->drops_unconnected, &s->drops_connected);
+    lg_machine_cpu(&s->cpu_busy, &s->cpu_total, &s->cpu_softirq, &s->cpu_steal);
+    s->ksoftirqd_us = lg_ksoftirqd_cpu_us();
 }
 
 /* How many packets the window's video frames took: a frame leaves as one
@@ -1275,24 +1204,6 @@ static void add_reasons(lg_run *r, json_t *o)
                             json_integer(json_integer_value(json_object_get(reasons, why)) + 1));
     }
     json_object_set_new(o, "failure_reasons", reasons);
-}
-
-static void print_churn(const json_t *ch)
-{
-    const json_t *st = json_object_get(ch, "stayed"), *cd = json_object_get(ch, "churned");
-#define I(o, k) ((int)json_integer_value(json_object_get(o, k)))
-#define F(o, k) json_real_value(json_object_get(o, k))
-    fprintf(stderr,
-            "loadgen: churn: left %d (deletes ok %d), rejoins posted %d (failed %d), with media "
-            "%d, without %d, rejoin p50 %.1f ms p99 %.1f ms | stayed %d/%d connected, loss "
-            "%.4f%% (worst viewer %.3f%%) | churned loss %.4f%%\n",
-            I(ch, "left"), I(ch, "deletes_ok"), I(ch, "rejoins_posted"),
-            I(ch, "rejoins_post_failed"), I(ch, "rejoins_with_media"),
-            I(ch, "rejoins_without_media"), F(json_object_get(ch, "rejoin_ms"), "p50"),
-            F(json_object_get(ch, "rejoin_ms"), "p99"), I(st, "connected"), I(st, "viewers"),
-            F(st, "loss_pct"), F(st, "worst_viewer_loss_pct"), F(cd, "loss_pct"));
-#undef I
-#undef F
 }
 
 static int setup(lg_run *r)
@@ -1524,7 +1435,7 @@ int main(int argc, char **argv)
         json_t *ch = lg_churn_tally(r->churn, r->viewers, r->n_viewers, true);
         json_object_set_new(ch, "pct_per_min", json_real(r->o.churn_pct));
         json_object_set_new(out, "churn", ch);
-        print_churn(ch);
+        lg_churn_print(ch);
     }
 
     /* Tear down: every viewer, then the publishers; the server must return
