@@ -16,6 +16,8 @@ struct lg_churn {
     /* viewer thread */
     int rejoins_with_media, rejoins_without_media;
     uint64_t retired_expected, retired_lost;
+    int retired_stalled;                  /* retired peers that once stalled */
+    int64_t retired_max_gap_us;
     int64_t *join_us;                     /* rejoins' POST -> first media */
     int n_join, cap_join;
 };
@@ -106,6 +108,9 @@ void lg_churn_retire(lg_churn *c, const lg_peer *p)
 
     c->retired_expected += e;
     c->retired_lost += l;
+    c->retired_stalled += p->max_media_gap_us > LG_STALL_US;
+    if (p->max_media_gap_us > c->retired_max_gap_us)
+        c->retired_max_gap_us = p->max_media_gap_us;
     /* A rejoin that was POSTed (it has a session) but never got media. */
     if (p->rejoin && p->location[0] && !p->t_first_media_us)
         c->rejoins_without_media++;
@@ -131,11 +136,13 @@ static json_t *loss_obj(uint64_t expected, uint64_t lost)
                      "loss_pct", expected ? 100.0 * (double)lost / (double)expected : 0.0);
 }
 
-json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end)
+json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, int64_t now_us, bool end)
 {
     uint64_t st_exp = 0, st_lost = 0, worst_ppm = 0, ch_exp = c->retired_expected,
              ch_lost = c->retired_lost;
-    int connected = 0, st_connected = 0, over = 0, pending = 0;
+    int connected = 0, silent = 0, st_connected = 0, over = 0, pending = 0;
+    int st_stalled = 0, ch_stalled = c->retired_stalled;
+    int64_t st_gap = 0, ch_gap = c->retired_max_gap_us;
     int64_t *v = NULL;
     json_t *o, *st, *ch;
 
@@ -145,15 +152,22 @@ json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end)
         bool up = p->state == LG_PEER_CONNECTED;
 
         connected += up;
+        silent += up && p->t_last_media_us && now_us - p->t_last_media_us > LG_STALL_US;
         if (p->index >= c->first_churner) {
             ch_exp += e;
             ch_lost += l;
+            ch_stalled += p->max_media_gap_us > LG_STALL_US;
+            if (p->max_media_gap_us > ch_gap)
+                ch_gap = p->max_media_gap_us;
             pending += p->rejoin && p->location[0] && !p->t_first_media_us;
             continue;
         }
         st_connected += up;
         st_exp += e;
         st_lost += l;
+        st_stalled += p->max_media_gap_us > LG_STALL_US;
+        if (p->max_media_gap_us > st_gap)
+            st_gap = p->max_media_gap_us;
         if (e) {
             uint64_t ppm = l * 1000000 / e;
             if (ppm > worst_ppm)
@@ -166,10 +180,16 @@ json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end)
     json_object_set_new(st, "connected", json_integer(st_connected));
     json_object_set_new(st, "worst_viewer_loss_pct", json_real((double)worst_ppm / 10000.0));
     json_object_set_new(st, "viewers_over_1pct", json_integer(over));
+    json_object_set_new(st, "stalled", json_integer(st_stalled));
+    json_object_set_new(st, "max_media_gap_ms", json_real((double)st_gap / 1000.0));
     ch = loss_obj(ch_exp, ch_lost);
     json_object_set_new(ch, "viewers", json_integer(c->pool));
+    json_object_set_new(ch, "stalled", json_integer(ch_stalled));
+    json_object_set_new(ch, "max_media_gap_ms", json_real((double)ch_gap / 1000.0));
     o = json_object();
     json_object_set_new(o, "viewers_connected", json_integer(connected));
+    /* Connected, media once, none for LG_STALL_US now. */
+    json_object_set_new(o, "viewers_silent", json_integer(silent));
     json_object_set_new(o, "stayed", st);
     json_object_set_new(o, "churned", ch);
     json_object_set_new(o, "left", json_integer(atomic_load(&c->left)));
@@ -204,12 +224,14 @@ void lg_churn_print(const json_t *ch)
     fprintf(stderr,
             "loadgen: churn: left %d (deletes ok %d), rejoins posted %d (failed %d), with media "
             "%d, without %d, rejoin p50 %.1f ms p99 %.1f ms | stayed %d/%d connected, loss "
-            "%.4f%% (worst viewer %.3f%%) | churned loss %.4f%%\n",
+            "%.4f%% (worst viewer %.3f%%), %d stalled (longest gap %.0f ms) | churned loss "
+            "%.4f%%, %d stalled\n",
             I(ch, "left"), I(ch, "deletes_ok"), I(ch, "rejoins_posted"),
             I(ch, "rejoins_post_failed"), I(ch, "rejoins_with_media"),
             I(ch, "rejoins_without_media"), F(json_object_get(ch, "rejoin_ms"), "p50"),
             F(json_object_get(ch, "rejoin_ms"), "p99"), I(st, "connected"), I(st, "viewers"),
-            F(st, "loss_pct"), F(st, "worst_viewer_loss_pct"), F(cd, "loss_pct"));
+            F(st, "loss_pct"), F(st, "worst_viewer_loss_pct"), I(st, "stalled"),
+            F(st, "max_media_gap_ms"), F(cd, "loss_pct"), I(cd, "stalled"));
 #undef I
 #undef F
 }

@@ -48,11 +48,15 @@ void lg_churn_first_media(lg_churn *c, const lg_peer *p);
  * and count a rejoin that never got media. */
 void lg_churn_retire(lg_churn *c, const lg_peer *p);
 
-/* Tally over the live peers (viewer thread, or the main thread once the
- * viewer thread has stopped): viewers connected, the stayers' and the
- * churners' loss, churn counters, rejoin join times.  `end` also counts
- * rejoined peers still without media as failed rejoins. */
-json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, bool end);
+/* A viewer that got no media for this long stalled. */
+#define LG_STALL_US 2000000
+
+/* Tally over the live peers at now_us (viewer thread, or the main thread
+ * once the viewer thread has stopped): viewers connected and those silent
+ * for LG_STALL_US, the stayers' and the churners' loss and stalls, churn
+ * counters, rejoin join times.  `end` also counts rejoined peers still
+ * without media as failed rejoins. */
+json_t *lg_churn_tally(lg_churn *c, lg_peer *const *peers, int n, int64_t now_us, bool end);
 /* One line of a tally on stderr. */
 void lg_churn_print(const json_t *tally);
 

@@ -304,7 +304,8 @@ static void viewers_retire(lg_viewers *vw, int ep)
 /* --progress: one JSON line of tallies over the live peers. */
 static void viewers_progress(lg_viewers *vw, int64_t now)
 {
-    json_t *o = vw->churn ? lg_churn_tally(vw->churn, vw->all, vw->n_all, false) : json_object();
+    json_t *o = vw->churn ? lg_churn_tally(vw->churn, vw->all, vw->n_all, now, false)
+                          : json_object();
     char *s;
     int up = 0;
 
@@ -1432,7 +1433,7 @@ int main(int argc, char **argv)
     json_object_set_new(out, "server", server);
     json_object_set_new(out, "window", window_json(r, &a, &b, win));
     if (r->churn) {
-        json_t *ch = lg_churn_tally(r->churn, r->viewers, r->n_viewers, true);
+        json_t *ch = lg_churn_tally(r->churn, r->viewers, r->n_viewers, b.t_us, true);
         json_object_set_new(ch, "pct_per_min", json_real(r->o.churn_pct));
         json_object_set_new(out, "churn", ch);
         lg_churn_print(ch);

@@ -88,6 +88,7 @@ typedef struct lg_peer {
     uint64_t tie;
     /* times */
     int64_t t_request_us, t_connected_us, t_first_media_us, t_first_video_us;
+    int64_t t_last_media_us, max_media_gap_us; /* longest time between two media packets */
     /* publisher send state */
     uint32_t ssrc_audio, ssrc_video, ssrc_rtx;
     uint16_t seq_audio, seq_video;

@@ -45,12 +45,15 @@ HOST = "127.0.0.1"
 RSS_GROWTH_MAX = 0.10        # last third's max RSS within 10 % of the first third's
 FDS_GROWTH_MAX = 10          # descriptors: within 10 of the first third's max
 STAYED_LOSS_MAX_PCT = 0.01   # "near zero": 1 packet in 10,000 for viewers that stayed
+# A viewer with no media for 2 s stalled (loadgen's LG_STALL_US): a stall
+# leaves no gap in the sequence numbers, so the loss does not show it.
 
 VERDICT = """\
 memory flat: max RSS of the last third of the minutes <= (1 + %.2f) x max RSS of the
   first third (minute 1, the joins, left out);
 descriptors flat: max open descriptors of the last third <= the first third's + %d;
-viewers that stayed: all connected at the end, loss <= %.2f %%;
+viewers that stayed: all connected at the end, loss <= %.2f %%, none ever without
+  media for 2 s; no viewer silent (2 s without media) at any minute;
 churn: every viewer that left was deleted (200) and rejoined with media;
 recording: its file grew every minute and was finalized (row `ready`, no .part);
 chat and votes: every message acknowledged (`sent`, `voted`), no errors.""" % (
@@ -232,12 +235,12 @@ def line(minute, s, prev, chat):
     st, ch = lg.get("stayed") or {}, lg.get("churned") or {}
     grow = s["recording_bytes"] - prev["recording_bytes"] if prev else 0
     return ("min %3s | rss %7.1f MiB fds %4d cpu %5s%% | sessions %4s ws %3s http %3s"
-            " | viewers %4s stayed %s/%s loss %s%% | churn left %s rejoined %s/%s"
+            " | viewers %4s silent %s stayed %s/%s loss %s%% | churn left %s rejoined %s/%s"
             " | chat %d/%d votes %d/%d polls %d | rec %.1f MiB (+%.1f)" % (
                 minute, s["rss_kb"] / 1024, s["fds"],
                 "-" if s["cpu_pct"] is None else "%.0f" % s["cpu_pct"], s["sessions"],
                 s["ws_clients"], s["http_connections"], lg.get("viewers_connected", "-"),
-                st.get("connected", "-"), st.get("viewers", "-"),
+                lg.get("viewers_silent", "-"), st.get("connected", "-"), st.get("viewers", "-"),
                 "-" if "loss_pct" not in st else "%.4f" % st["loss_pct"],
                 lg.get("left", "-"), lg.get("rejoins_with_media", "-"),
                 lg.get("rejoins_posted", "-"), chat.get("ok_chat", 0), chat.get("sent_chat", 0),
@@ -405,6 +408,17 @@ def thirds(samples):
     return xs[:k], xs[-k:]
 
 
+def slope(points):
+    """Least-squares slope of (x, y) points, or None with fewer than two."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
+
+
 def verdict(a, samples, end, idle, report, stats, finalized, files_after, run_s):
     checks = {}
     first, last = thirds(samples)
@@ -417,7 +431,10 @@ def verdict(a, samples, end, idle, report, stats, finalized, files_after, run_s)
     ch = report.get("churn") or {}
     st = ch.get("stayed") or {}
     checks["stayed_no_loss"] = (st.get("connected") == st.get("viewers") and
-                                st.get("loss_pct", 100) <= STAYED_LOSS_MAX_PCT)
+                                st.get("loss_pct", 100) <= STAYED_LOSS_MAX_PCT and
+                                st.get("stalled") == 0)
+    checks["no_viewer_silent"] = all((s.get("loadgen") or {}).get("viewers_silent", 0) == 0
+                                     for s in samples) and ch.get("viewers_silent") == 0
     checks["churn_all_rejoined"] = (ch.get("left", 0) > 0 and
                                     ch.get("deletes_ok") == ch.get("left") and
                                     ch.get("rejoins_posted") == ch.get("left") and
@@ -432,7 +449,10 @@ def verdict(a, samples, end, idle, report, stats, finalized, files_after, run_s)
                                    stats.get("ok_chat", 0) == stats.get("sent_chat", 0) > 0 and
                                    stats.get("ok_vote", 0) == stats.get("sent_vote", 0) > 0)
     ok = all(checks.values())
+    later = [s for s in samples if isinstance(s.get("minute"), int) and s["minute"] >= 2]
     figures = {
+        "rss_kib_per_min": slope([(s["minute"], s["rss_kb"]) for s in later]),
+        "fds_per_min": slope([(s["minute"], s["fds"]) for s in later]),
         "rss_kb_first_third_max": rss_first, "rss_kb_last_third_max": rss_last,
         "rss_growth_pct": 100.0 * (rss_last - rss_first) / rss_first if rss_first else None,
         "fds_first_third_max": fds_first, "fds_last_third_max": fds_last,
@@ -444,19 +464,24 @@ def verdict(a, samples, end, idle, report, stats, finalized, files_after, run_s)
     print("soak verdict: %s" % ("PASS" if ok else "FAIL"))
     for k, v in checks.items():
         print("  %-30s %s" % (k, "ok" if v else "FAILED"))
-    print("  RSS max first third %.1f MiB, last third %.1f MiB (%+.1f %%); descriptors %s -> %s"
-          % (rss_first / 1024, rss_last / 1024, figures["rss_growth_pct"], fds_first, fds_last)
-          if first else "  (no samples after minute 1)")
-    print("  stayed %s/%s connected, loss %s %% (worst viewer %s %%); churn: left %s, deletes ok"
-          " %s, rejoined with media %s, rejoin p50 %s ms p99 %s ms" % (
+    print("  RSS max first third %.1f MiB, last third %.1f MiB (%+.1f %%, slope %s KiB/min);"
+          " descriptors %s -> %s" % (
+              rss_first / 1024, rss_last / 1024, figures["rss_growth_pct"],
+              "-" if figures["rss_kib_per_min"] is None else "%.1f" % figures["rss_kib_per_min"],
+              fds_first, fds_last) if first else "  (no samples after minute 1)")
+    print("  stayed %s/%s connected, loss %s %% (worst viewer %s %%), %s stalled (longest gap"
+          " %s ms); churn: left %s, deletes ok %s, rejoined with media %s, rejoin p50 %s ms"
+          " p99 %s ms" % (
               st.get("connected"), st.get("viewers"), st.get("loss_pct"),
-              st.get("worst_viewer_loss_pct"), ch.get("left"), ch.get("deletes_ok"),
+              st.get("worst_viewer_loss_pct"), st.get("stalled"), st.get("max_media_gap_ms"),
+              ch.get("left"), ch.get("deletes_ok"),
               ch.get("rejoins_with_media"), (ch.get("rejoin_ms") or {}).get("p50"),
               (ch.get("rejoin_ms") or {}).get("p99")))
-    print("  recording %s, %.1f MiB; chat %d/%d acknowledged (%d deliveries), votes %d/%d,"
+    print("  recording %s, %.1f MiB, %.0f s; chat %d/%d acknowledged (%d deliveries), votes %d/%d,"
           " polls %d, errors %s" % (
               ",".join(r["status"] for r in finalized or []) or "not finalized",
-              (sizes[-1] if sizes else 0) / 2**20, stats.get("ok_chat", 0),
+              sum(n for _, n in files_after) / 2**20,
+              sum(r.get("duration_s") or 0 for r in finalized or []), stats.get("ok_chat", 0),
               stats.get("sent_chat", 0), stats["chat_delivered"], stats.get("ok_vote", 0),
               stats.get("sent_vote", 0), stats.get("ok_poll", 0), stats["errors"] or "none"))
     print("  idle after the run: rss %.1f MiB, fds %d, sessions %s (before the run: %.1f MiB,"
