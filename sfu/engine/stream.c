@@ -71,6 +71,28 @@ static bool offsets_for(const sc_rewriter *rw, uint16_t seq, uint16_t *so, uint1
     return true;
 }
 
+/* Late packets and NACKs are told from those before the anchor by
+ * half-range comparisons of 16-bit sequence numbers, which hold only within
+ * 32768 of each other: so the anchor trails the newest source seq by at
+ * most SC_RW_HORIZON (anything older is too late to forward or resend), and
+ * drop eras that begin at or before it fold into the base. */
+static void trail_anchor(sc_rewriter *rw)
+{
+    if ((uint16_t)(rw->max_src_seq - rw->anchor_seq) <= SC_RW_HORIZON)
+        return;
+    rw->anchor_seq = (uint16_t)(rw->max_src_seq - SC_RW_HORIZON);
+    while (rw->n_shifts) {
+        const struct sc_rw_shift *oldest = shift_at(rw, rw->n_shifts - 1);
+        if (sc_seq_newer(oldest->src_seq, rw->anchor_seq))
+            break;
+        rw->base_seq_offset = oldest->seq_offset;
+        rw->base_pid_offset = oldest->pid_offset;
+        rw->n_shifts--;
+    }
+    if (rw->base_limited && !sc_seq_newer(rw->base_from, rw->anchor_seq))
+        rw->base_limited = false;
+}
+
 void sc_rewriter_drop(sc_rewriter *rw, uint16_t seq, int32_t picture_id)
 {
     if (!rw->anchored || (seq != rw->anchor_seq && !sc_seq_newer(seq, rw->anchor_seq)))
@@ -79,12 +101,13 @@ void sc_rewriter_drop(sc_rewriter *rw, uint16_t seq, int32_t picture_id)
         return; /* late: the gap it leaves was closed already */
     if (!rw->shifts && !(rw->shifts = calloc(SC_RW_SHIFTS, sizeof(*rw->shifts))))
         return; /* out of memory: the viewer sees a gap, NACKs find nothing */
+    rw->have_max = true;
+    rw->max_src_seq = seq;
+    trail_anchor(rw); /* before the new era, which begins after it */
     if (!rw->n_shifts) {
         rw->base_seq_offset = rw->seq_offset;
         rw->base_pid_offset = rw->pid_offset;
     }
-    rw->have_max = true;
-    rw->max_src_seq = seq;
     rw->seq_offset--;
     if (picture_id >= 0 && rw->pid_anchored && picture_id != rw->dropped_pid) {
         rw->pid_offset--;
@@ -145,6 +168,7 @@ bool sc_rewriter_map(sc_rewriter *rw, uint32_t ssrc, uint16_t seq, uint32_t ts, 
     if (!rw->have_max || sc_seq_newer(seq, rw->max_src_seq)) {
         rw->have_max = true;
         rw->max_src_seq = seq;
+        trail_anchor(rw);
     }
     uint16_t s = (uint16_t)(seq + so);
     uint32_t t = ts + rw->ts_offset;

@@ -52,6 +52,10 @@ typedef struct sc_rewriter {
 } sc_rewriter;
 
 #define SC_RW_SHIFTS 32
+/* Source packets more than this many sequence numbers behind the newest are
+ * too late: dropped, and their NACKs find nothing (keeps every comparison
+ * within half the 16-bit sequence space, whatever the stream's length). */
+#define SC_RW_HORIZON 0x4000
 
 void sc_rewriter_init(sc_rewriter *rw, uint32_t clock, bool vp8);
 /* Forget the source: the next packet re-anchors (also what a new SSRC does). */

@@ -19,6 +19,11 @@
  * is left to the publishers and the consent timers.  Loss and latency are
  * then not measured (null in the JSON, "mode": "sink").
  *
+ * --churn PCT (soak runs, scripts/bench --soak): the last PCT % of the viewer
+ * slots leave (DELETE) and join anew once a minute each, at an even pace,
+ * while the rest stay; --progress FILE gets a JSON line of tallies every
+ * --progress-every seconds (churn.h).
+ *
  * --target janus runs the same load against Janus's VideoRoom (REST API,
  * janus.c) for scripts/bench --vs-janus: publishers join and configure with
  * an offer, viewers subscribe and answer Janus's offer. */
@@ -42,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "churn.h"
 #include "http.h"
 #include "janus.h"
 #include "media.h"
@@ -79,6 +85,9 @@ typedef struct lg_opts {
     uint64_t janus_room;
     int janus_ws_port;         /* Janus's WebSocket API; 0: its REST API */
     const char *local_ip;
+    double churn_pct;          /* viewers that leave and rejoin per minute, % */
+    const char *progress_path;
+    double progress_every;
 } lg_opts;
 
 /* Hand-off from the main thread to the viewer thread. */
@@ -101,7 +110,13 @@ typedef struct lg_viewers {
     lg_latency lat;
     uint64_t rx_overflow;               /* kernel drops on our sockets (SO_RXQ_OVFL) */
     lg_peer **all;
-    int n_all;
+    int n_all, cap_all;
+    /* --churn: peers handed back by the main thread, freed here */
+    lg_peer *retire[LG_MAX_VIEWERS];
+    int retiring;
+    lg_churn *churn;
+    FILE *progress;            /* --progress: tallies every progress_us */
+    int64_t progress_us, t0_us;
 } lg_viewers;
 
 static void usage(void)
@@ -144,14 +159,22 @@ static void usage(void)
             "                        runs once per send, not once per datagram\n"
             "  --viewers-idle        the viewer thread runs SCHED_IDLE: it reads only when\n"
             "                        the CPUs have nothing else to do (latency comes from\n"
-            "                        kernel receive times, so it stays exact)\n");
+            "                        kernel receive times, so it stays exact)\n"
+            "  --churn PCT           the last PCT %% of the viewers leave (DELETE) and join\n"
+            "                        anew once a minute each, one at a time at an even\n"
+            "                        pace, during the window (none in its last 15 s); the\n"
+            "                        others stay.  The report's \"churn\" splits their loss\n"
+            "  --progress FILE       append a JSON line of tallies (viewers connected, loss\n"
+            "                        of those that stayed, churn counters) to FILE every\n"
+            "                        --progress-every S seconds (default 10)\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
 {
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
-           O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP, O_HELP };
+           O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP,
+           O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -166,7 +189,9 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "target", 1, 0, O_TARGET }, { "janus-room", 1, 0, O_JROOM },
         { "janus-ws-port", 1, 0, O_JWS },
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
-        { "clip", 1, 0, O_CLIP }, { "help", 0, 0, O_HELP },
+        { "clip", 1, 0, O_CLIP }, { "churn", 1, 0, O_CHURN },
+        { "progress", 1, 0, O_PROGRESS }, { "progress-every", 1, 0, O_PROGRESS_EVERY },
+        { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
     const char *url = NULL;
@@ -174,7 +199,8 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 
     *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
                     .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
-                    .video_kbps = 700, .audio_kbps = 32, .clip_seconds = 10, .janus_room = 1234 };
+                    .video_kbps = 700, .audio_kbps = 32, .clip_seconds = 10, .janus_room = 1234,
+                    .progress_every = 10 };
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case O_URL: url = optarg; break;
@@ -215,6 +241,9 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_LOCALIP: o->local_ip = optarg; break;
         case O_GRO: o->gro = true; break;
         case O_IDLE: o->viewers_idle = true; break;
+        case O_CHURN: o->churn_pct = atof(optarg); break;
+        case O_PROGRESS: o->progress_path = optarg; break;
+        case O_PROGRESS_EVERY: o->progress_every = atof(optarg); break;
         default: return -EINVAL;
         }
     }
@@ -229,7 +258,9 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     lg_peer_set_tcp(o->tcp, o->tcp && o->sink);
     if (o->publishers < 0 || o->publishers > LG_MAX_PUBLISHERS || o->viewers < 0 ||
         o->viewers > LG_MAX_VIEWERS || o->join_rate <= 0 || o->sample_every < 1 ||
-        o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1)
+        o->fps < 1 || o->width < 128 || o->height < 128 || (o->width | o->height) & 1 ||
+        o->churn_pct < 0 || o->churn_pct > 100 || o->progress_every <= 0 ||
+        (o->churn_pct > 0 && (o->janus || o->sink)))
         return -EINVAL;
     if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus) {
         fprintf(stderr, "loadgen: %d publishers need %d tokens or --token-cmd\n",
@@ -244,6 +275,56 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
 }
 
 /* ---- viewer thread ---------------------------------------------------- */
+
+/* --churn: free the peers the main thread is done with (their sessions
+ * deleted, their slots already taken by fresh peers), keeping their loss. */
+static void viewers_retire(lg_viewers *vw, int ep)
+{
+    for (;;) {
+        lg_peer *p = NULL;
+        pthread_mutex_lock(&vw->lock);
+        if (vw->retiring)
+            p = vw->retire[--vw->retiring];
+        pthread_mutex_unlock(&vw->lock);
+        if (!p)
+            return;
+        if (p->fd >= 0)
+            epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL); /* ENOENT when never adopted */
+        for (int i = 0; i < vw->n_all; i++) {
+            if (vw->all[i] == p) {
+                vw->all[i] = vw->all[--vw->n_all];
+                break;
+            }
+        }
+        lg_churn_retire(vw->churn, p);
+        lg_peer_free(p);
+    }
+}
+
+/* --progress: one JSON line of tallies over the live peers. */
+static void viewers_progress(lg_viewers *vw, int64_t now)
+{
+    json_t *o = vw->churn ? lg_churn_tally(vw->churn, vw->all, vw->n_all, now, false)
+                          : json_object();
+    char *s;
+    int up = 0;
+
+    if (!vw->churn) {
+        for (int i = 0; i < vw->n_all; i++)
+            up += vw->all[i]->state == LG_PEER_CONNECTED;
+        json_object_set_new(o, "viewers_connected", json_integer(up));
+    }
+    json_object_set_new(o, "t_s", json_real((double)(now - vw->t0_us) / 1e6));
+    json_object_set_new(o, "rx_rtp", json_integer((json_int_t)atomic_load(&vw->rx_rtp)));
+    json_object_set_new(o, "failed", json_integer(atomic_load(&vw->failed)));
+    s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (s) {
+        fprintf(vw->progress, "%s\n", s);
+        fflush(vw->progress);
+    }
+    free(s);
+    json_decref(o);
+}
 
 static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
 {
@@ -260,11 +341,17 @@ static void viewers_adopt(lg_viewers *vw, int ep, int64_t now)
         for (int i = 0; i < n; i++) {
             lg_peer *p = batch[i];
             struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+            if (vw->n_all == vw->cap_all) {
+                p->state = LG_PEER_FAILED;
+                p->fail_reason = "too many peers";
+                continue;
+            }
             vw->all[vw->n_all++] = p;
             if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) < 0 || lg_peer_start(p, vw->cert, now) < 0)
                 p->state = LG_PEER_FAILED;
         }
     } while (n == 256);
+    viewers_retire(vw, ep);
 }
 
 /* After a viewer's input: count its joining or failing, and a --sink
@@ -276,6 +363,10 @@ static bool viewer_settle(lg_viewers *vw, int ep, lg_peer *p, lg_peer_state befo
             atomic_fetch_add(&vw->connected, 1);
         else if (p->state == LG_PEER_FAILED)
             atomic_fetch_add(&vw->failed, 1);
+    }
+    if (p->rejoin && !p->rejoin_seen && p->t_first_media_us) {
+        p->rejoin_seen = true;
+        lg_churn_first_media(vw->churn, p);
     }
     if (vw->sink && p->t_first_media_us && p->state == LG_PEER_CONNECTED) {
         /* Joined: from now on only the consent timer runs (viewer_thread's
@@ -408,7 +499,7 @@ static void *viewer_thread(void *arg)
     struct epoll_event evs[256];
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    int64_t next_tick = 0;
+    int64_t next_tick = 0, next_progress = vw->t0_us + vw->progress_us;
 
     atomic_store(&vw->tid, (int)syscall(SYS_gettid));
     if (ep < 0)
@@ -451,6 +542,10 @@ static void *viewer_thread(void *arg)
                 if (p->state != before && p->state == LG_PEER_FAILED)
                     atomic_fetch_add(&vw->failed, 1);
             }
+            if (vw->progress && now >= next_progress) {
+                viewers_progress(vw, now);
+                next_progress += vw->progress_us;
+            }
         }
     }
     close(ep);
@@ -480,6 +575,7 @@ typedef struct lg_run {
     int n_viewers;             /* POSTs attempted */
     int post_failed;
     int http_fail_status[8];   /* first few non-201 statuses, for the report */
+    lg_churn *churn;           /* --churn, else NULL */
 } lg_run;
 
 /* POST an offer to /whip|/whep/ROOM; on 201 the answer goes into the peer. */
@@ -702,35 +798,75 @@ static void send_audio(lg_run *r)
         lg_peer_send_rtp(r->pubs[k], false, pkt, (size_t)n, false, ts, t);
 }
 
-/* One viewer sign-in, handed to the viewer thread on success. */
-static void join_one(lg_run *r)
+static void wake_viewer_thread(lg_run *r)
 {
-    lg_peer *p = lg_peer_new(false, r->o.pairs, &r->rng);
     uint64_t one = 1;
 
-    if (!p) {
-        r->post_failed++;
-        return;
+    if (write(r->vw->evfd, &one, sizeof(one)) < 0) {
+        /* the viewer thread polls its queues on its next wakeup anyway */
     }
-    p->index = r->n_viewers;
+}
+
+/* One viewer sign-in into `slot` (a fresh slot, or a churn slot's
+ * rejoin), handed to the viewer thread on success.  False when the POST
+ * failed (the peer takes the slot, FAILED) or no peer could be made (the
+ * slot is left as it was). */
+static bool join_slot(lg_run *r, int slot, bool rejoin)
+{
+    lg_peer *p = lg_peer_new(false, r->o.pairs, &r->rng);
+
+    if (!p)
+        return false;
+    r->viewers[slot] = p;
+    p->index = slot;
+    p->rejoin = rejoin;
     p->sample_every = r->o.sample_every;
-    r->viewers[r->n_viewers++] = p;
     if (r->o.janus ? janus_subscribe(r, p) < 0
                    : sign_in(r, p, "whep", r->o.viewer_token,
                              sc_dtls_cert_fingerprint(r->vw->cert)) < 0) {
-        if (r->post_failed < 8)
-            r->http_fail_status[r->post_failed] = p->http_status;
-        r->post_failed++;
         p->state = LG_PEER_FAILED;
         p->fail_reason = "POST failed";
-        return;
+        return false;
     }
     pthread_mutex_lock(&r->vw->lock);
     r->vw->queue[r->vw->queued++] = p;
     pthread_mutex_unlock(&r->vw->lock);
-    if (write(r->vw->evfd, &one, sizeof(one)) < 0) {
-        /* the viewer thread polls the queue on its next wakeup anyway */
+    wake_viewer_thread(r);
+    return true;
+}
+
+static void join_one(lg_run *r)
+{
+    int slot = r->n_viewers;
+
+    r->viewers[slot] = NULL;
+    if (join_slot(r, slot, false)) {
+        r->n_viewers++;
+        return;
     }
+    if (r->viewers[slot] && r->post_failed < 8)
+        r->http_fail_status[r->post_failed] = r->viewers[slot]->http_status;
+    r->post_failed++;
+    if (r->viewers[slot]) /* else out of memory: no peer in the slot */
+        r->n_viewers++;
+}
+
+static int delete_session(lg_run *r, lg_peer *p, const char *token);
+
+/* --churn: the viewer in `slot` leaves (DELETE) and a fresh peer takes its
+ * place; the old one goes back to the viewer thread, which frees it. */
+static void churn_slot(lg_run *r, int slot)
+{
+    lg_peer *old = r->viewers[slot];
+
+    lg_churn_left(r->churn, old->location[0] ? delete_session(r, old, r->o.viewer_token) : 200);
+    lg_churn_posted(r->churn, join_slot(r, slot, true));
+    if (r->viewers[slot] == old) /* no new peer (out of memory): the old one keeps the slot */
+        return;
+    pthread_mutex_lock(&r->vw->lock);
+    r->vw->retire[r->vw->retiring++] = old;
+    pthread_mutex_unlock(&r->vw->lock);
+    wake_viewer_thread(r);
 }
 
 /* Run the publishers until `until`; join viewers on schedule if `joining`.
@@ -784,6 +920,13 @@ static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
             }
             if (due < next)
                 next = due;
+        }
+        if (r->churn) {
+            int slot = lg_churn_due(r->churn, now, &next);
+            if (slot >= 0 && slot < r->n_viewers) {
+                churn_slot(r, slot);
+                continue;
+            }
         }
         now = lg_now_us();
         int timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
@@ -917,77 +1060,6 @@ typedef struct lg_snap {
     int64_t ksoftirqd_us;                       /* every ksoftirqd thread's CPU */
 } lg_snap;
 
-/* The whole machine's CPU (every core): busy, total, softirq and steal
- * ticks.  On loopback the receiving half of a send runs in softirq,
- * sometimes deferred to ksoftirqd, whose time no process is charged for.
- * Steal is time the hypervisor gave our virtual CPUs to someone else: it
- * counts as busy, and none of it is ours. */
-static void machine_cpu(lg_snap *s)
-{
-    unsigned long long v[8] = { 0 };
-    FILE *f = fopen("/proc/stat", "r");
-
-    s->cpu_busy = s->cpu_total = s->cpu_softirq = s->cpu_steal = 0;
-    if (!f)
-        return;
-    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &v[6], &v[7]) == 8) {
-        for (int i = 0; i < 8; i++)
-            s->cpu_total += v[i];
-        s->cpu_busy = s->cpu_total - v[3] - v[4];
-        s->cpu_softirq = v[6];
-        s->cpu_steal = v[7];
-    }
-    fclose(f);
-}
-
-static int64_t ksoftirqd_cpu_us(void)
-{
-    char path[64], comm[32];
-    int64_t total = 0;
-
-    /* The kernel starts its per-cpu threads at boot: low pids. */
-    for (int pid = 2; pid < 1000; pid++) {
-        FILE *f;
-        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-        if (!(f = fopen(path, "r")))
-            continue;
-        if (fgets(comm, sizeof(comm), f) && strncmp(comm, "ksoftirqd/", 10) == 0) {
-            snprintf(path, sizeof(path), "%d", pid);
-            int64_t us = lg_proc_cpu_us(path);
-            if (us > 0)
-                total += us;
-        }
-        fclose(f);
-    }
-    return total;
-}
-
-/* Per-socket drops of the namespace's IPv4 UDP sockets (/proc/net/udp's
- * last column), split by whether the socket is connected: the server's media
- * sockets are not (its ingress overflowing), the loadgen's peers are (a sink
- * viewer's discarded media, or a loadgen that did not keep up). */
-static void udp_socket_drops(uint64_t *unconnected, uint64_t *connected)
-{
-    char line[512], rem[64];
-    unsigned long long drops;
-    FILE *f = fopen("/proc/net/udp", "r");
-
-    *unconnected = *connected = 0;
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {  /* the header line fails the sscanf */
-        if (sscanf(line, "%*s %*s %63s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", rem,
-                   &drops) != 2)
-            continue;
-        if (strcmp(rem, "00000000:0000") == 0)
-            *unconnected += drops;
-        else
-            *connected += drops;
-    }
-    fclose(f);
-}
-
 static void snapshot(lg_run *r, lg_snap *s)
 {
     char path[64];
@@ -1021,9 +1093,9 @@ static void snapshot(lg_run *r, lg_snap *s)
     for (int k = 0; k < r->n_pubs; k++)
         s->pub_sent += r->pubs[k]->sent_packets;
     lg_udp_errors(&s->udp_rcvbuf, &s->udp_sndbuf);
-    udp_socket_drops(&s->drops_unconnected, &s->drops_connected);
-    machine_cpu(s);
-    s->ksoftirqd_us = ksoftirqd_cpu_us();
+    lg_udp_socket_drops(&s->drops_unconnected, &s->drops_connected);
+    lg_machine_cpu(&s->cpu_busy, &s->cpu_total, &s->cpu_softirq, &s->cpu_steal);
+    s->ksoftirqd_us = lg_ksoftirqd_cpu_us();
 }
 
 /* How many packets the window's video frames took: a frame leaves as one
@@ -1170,10 +1242,18 @@ static int setup(lg_run *r)
     r->vw->lat.fwd.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
     r->vw->lat.queue.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
     r->vw->lat.fwd_key.b = calloc(LG_HIST_BUCKETS, sizeof(uint32_t));
-    r->vw->all = calloc((size_t)r->o.viewers + 1, sizeof(*r->vw->all));
+    /* With churn a slot's new peer is adopted before its old one retires. */
+    r->vw->cap_all = 2 * r->o.viewers + 256;
+    r->vw->all = calloc((size_t)r->vw->cap_all, sizeof(*r->vw->all));
     if (r->vw->evfd < 0 || !r->vw->cert || !r->vw->lat.fwd.b || !r->vw->lat.queue.b || !r->vw->lat.fwd_key.b ||
         !r->vw->all)
         return -ENOMEM;
+    if (r->o.churn_pct > 0 && !(r->churn = r->vw->churn = lg_churn_new(r->o.viewers, r->o.churn_pct)))
+        return -ENOMEM;
+    if (r->o.progress_path && !(r->vw->progress = fopen(r->o.progress_path, "a")))
+        return -errno;
+    r->vw->progress_us = (int64_t)(r->o.progress_every * 1e6);
+    r->vw->t0_us = lg_now_us();
     return 0;
 }
 
@@ -1267,12 +1347,20 @@ int main(int argc, char **argv)
         rss1 = lg_proc_rss_kb(r->o.server_pid);
 
     snapshot(r, &a);
+    if (r->churn)
+        lg_churn_start(r->churn, a.t_us, a.t_us + (int64_t)((r->o.duration - 15) * 1e6));
     atomic_store(&r->vw->lat_enabled, true);
     pump(r, lg_now_us() + (int64_t)(r->o.duration * 1e6), false, 0, false);
     atomic_store(&r->vw->lat_enabled, false);
     snapshot(r, &b);
     atomic_store(&r->vw->stop, true);
     pthread_join(th, NULL);
+    /* Handed back after the viewer thread's last turn. */
+    for (int i = 0; i < r->vw->retiring; i++) {
+        lg_churn_retire(r->churn, r->vw->retire[i]);
+        lg_peer_free(r->vw->retire[i]);
+    }
+    r->vw->retiring = 0;
 
     for (int i = 0; i < r->n_viewers; i++) {
         connected += r->viewers[i]->t_connected_us != 0;
@@ -1344,6 +1432,12 @@ int main(int argc, char **argv)
     }
     json_object_set_new(out, "server", server);
     json_object_set_new(out, "window", window_json(r, &a, &b, win));
+    if (r->churn) {
+        json_t *ch = lg_churn_tally(r->churn, r->viewers, r->n_viewers, b.t_us, true);
+        json_object_set_new(ch, "pct_per_min", json_real(r->o.churn_pct));
+        json_object_set_new(out, "churn", ch);
+        lg_churn_print(ch);
+    }
 
     /* Tear down: every viewer, then the publishers; the server must return
      * to zero sessions. */
@@ -1445,6 +1539,9 @@ int main(int argc, char **argv)
     free(r->vw->lat.queue.b);
     free(r->vw->lat.fwd_key.b);
     free(r->vw->all);
+    lg_churn_free(r->churn);
+    if (r->vw->progress)
+        fclose(r->vw->progress);
     free(r->vw);
     free(r->viewers);
     free(r->sdp);

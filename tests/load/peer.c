@@ -638,6 +638,12 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
     p->rx_rtp++;
     if (!p->t_first_media_us)
         p->t_first_media_us = now_us;
+    /* A stall shows here, not in the loss: what the server does not send
+     * leaves no gap in the sequence numbers it rewrites. */
+    if (p->t_last_media_us && now_us - p->t_last_media_us > p->max_media_gap_us)
+        p->max_media_gap_us = now_us - p->t_last_media_us;
+    if (now_us > p->t_last_media_us)
+        p->t_last_media_us = now_us;
     if (pt == p->pt_video && !p->t_first_video_us)
         p->t_first_video_us = now_us;
     s = rx_stream(p, ssrc, pt, seq);

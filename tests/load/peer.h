@@ -88,6 +88,7 @@ typedef struct lg_peer {
     uint64_t tie;
     /* times */
     int64_t t_request_us, t_connected_us, t_first_media_us, t_first_video_us;
+    int64_t t_last_media_us, max_media_gap_us; /* longest time between two media packets */
     /* publisher send state */
     uint32_t ssrc_audio, ssrc_video, ssrc_rtx;
     uint16_t seq_audio, seq_video;
@@ -101,6 +102,8 @@ typedef struct lg_peer {
     int sample_every;
     bool counting;          /* false once the run winds down: stop counting */
     bool deleted;
+    bool rejoin;            /* a churn slot's fresh peer (loadgen --churn) */
+    bool rejoin_seen;       /* its first media was counted (churn.c) */
     uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
     int http_status;
 } lg_peer;

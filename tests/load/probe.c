@@ -81,6 +81,77 @@ int lg_udp_errors(uint64_t *rcvbuf, uint64_t *sndbuf)
     return r;
 }
 
+/* The whole machine's CPU (every core): busy, total, softirq and steal
+ * ticks.  On loopback the receiving half of a send runs in softirq,
+ * sometimes deferred to ksoftirqd, whose time no process is charged for.
+ * Steal is time the hypervisor gave our virtual CPUs to someone else: it
+ * counts as busy, and none of it is ours. */
+void lg_machine_cpu(uint64_t *busy, uint64_t *total, uint64_t *softirq, uint64_t *steal)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+
+    *busy = *total = *softirq = *steal = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            *total += v[i];
+        *busy = *total - v[3] - v[4];
+        *softirq = v[6];
+        *steal = v[7];
+    }
+    fclose(f);
+}
+
+int64_t lg_ksoftirqd_cpu_us(void)
+{
+    char path[64], comm[32];
+    int64_t total = 0;
+
+    /* The kernel starts its per-cpu threads at boot: low pids. */
+    for (int pid = 2; pid < 1000; pid++) {
+        FILE *f;
+        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+        if (!(f = fopen(path, "r")))
+            continue;
+        if (fgets(comm, sizeof(comm), f) && strncmp(comm, "ksoftirqd/", 10) == 0) {
+            snprintf(path, sizeof(path), "%d", pid);
+            int64_t us = lg_proc_cpu_us(path);
+            if (us > 0)
+                total += us;
+        }
+        fclose(f);
+    }
+    return total;
+}
+
+/* Per-socket drops of the namespace's IPv4 UDP sockets (/proc/net/udp's
+ * last column), split by whether the socket is connected: the server's media
+ * sockets are not (its ingress overflowing), the loadgen's peers are (a sink
+ * viewer's discarded media, or a loadgen that did not keep up). */
+void lg_udp_socket_drops(uint64_t *unconnected, uint64_t *connected)
+{
+    char line[512], rem[64];
+    unsigned long long drops;
+    FILE *f = fopen("/proc/net/udp", "r");
+
+    *unconnected = *connected = 0;
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {  /* the header line fails the sscanf */
+        if (sscanf(line, "%*s %*s %63s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", rem,
+                   &drops) != 2)
+            continue;
+        if (strcmp(rem, "00000000:0000") == 0)
+            *unconnected += drops;
+        else
+            *connected += drops;
+    }
+    fclose(f);
+}
+
 json_t *lg_server_stats(const char *host, int port, const char *admin_token)
 {
     lg_http_resp resp;

@@ -16,6 +16,15 @@ int64_t lg_proc_rss_kb(int pid);
 /* Udp: RcvbufErrors and SndbufErrors of /proc/net/snmp (this namespace). */
 int lg_udp_errors(uint64_t *rcvbuf, uint64_t *sndbuf);
 
+/* The whole machine's CPU from /proc/stat's "cpu" line, in ticks over
+ * every core: busy (all but idle and iowait), total, softirq and steal. */
+void lg_machine_cpu(uint64_t *busy, uint64_t *total, uint64_t *softirq, uint64_t *steal);
+/* utime + stime of every ksoftirqd thread, in microseconds. */
+int64_t lg_ksoftirqd_cpu_us(void);
+/* Drops of the namespace's IPv4 UDP sockets (/proc/net/udp), summed over
+ * unconnected and connected sockets. */
+void lg_udp_socket_drops(uint64_t *unconnected, uint64_t *connected);
+
 /* GET /api/stats: the JSON object (json_decref it) or NULL. */
 json_t *lg_server_stats(const char *host, int port, const char *admin_token);
 /* An integer member, 0 when absent. */

@@ -74,6 +74,36 @@ static void test_wraparound(void)
     }
 }
 
+/* A stream far longer than half the sequence space: every packet is
+ * forwarded, numbered one after the other, and NACKs of recent packets
+ * still map.  (The check against the anchor is a half-range comparison of
+ * 16-bit numbers: an anchor that stayed where the stream began would turn
+ * every packet from 32768 on into a "late packet from before the switch",
+ * and the viewer would get nothing for the next 32768.) */
+static void test_long_stream(void)
+{
+    sc_rewriter rw;
+    sc_rewriter_init(&rw, 48000, false);
+    uint16_t s, first = 0, src;
+    uint32_t t;
+    int mapped = 0, contiguous = 0;
+    for (uint32_t i = 0; i < 3 * 65536u; i++) {
+        uint16_t seq = (uint16_t)(1000 + i);
+        if (!sc_rewriter_map(&rw, 7, seq, 960u * i, 20000ull * i, &s, &t))
+            continue;
+        if (i == 0)
+            first = s;
+        mapped++;
+        contiguous += s == (uint16_t)(first + i);
+    }
+    SC_CHECK_INT(mapped, 3 * 65536);
+    SC_CHECK_INT(contiguous, 3 * 65536);
+    SC_CHECK(sc_rewriter_unmap_seq(&rw, (uint16_t)(s - 100), &src));
+    SC_CHECK_INT(src, (uint16_t)(1000 + 3 * 65536 - 101));
+    /* A packet from further back than any reordering is too late. */
+    SC_CHECK(!sc_rewriter_map(&rw, 7, (uint16_t)(1000 + 3 * 65536 - 30000), 0, 0, &s, &t));
+}
+
 static void test_vp8_picture_id(void)
 {
     sc_rewriter rw;
@@ -274,12 +304,58 @@ static void test_temporal_drops(void)
     sc_rewriter_release(&rw);
 }
 
+/* The same with frames dropped for the temporal layer now and then: the
+ * output has no gap and no step back, however long the stream. */
+static void test_long_stream_with_drops(void)
+{
+    sc_rewriter rw;
+    sc_rewriter_init(&rw, 90000, true);
+    uint16_t o = 0, prev = 0, src, po;
+    uint32_t ts;
+    int p = -1, bad = 0, dropped = 0;
+    uint16_t pid = 10;
+    for (uint32_t i = 0; i < 3 * 65536u; i++) {
+        uint16_t seq = (uint16_t)(500 + i);
+        if (i % 4 == 0)
+            pid++; /* a frame of four packets */
+        if (i % 5000 >= 4 && i % 5000 < 8) { /* one frame in ~1,250 dropped */
+            sc_rewriter_drop(&rw, seq, pid);
+            dropped++;
+            continue;
+        }
+        /* fwd() without a check per packet: one line per failure would
+         * be tens of thousands. */
+        uint8_t d[] = {0x90, 0x80, (uint8_t)(0x80 | pid >> 8), (uint8_t)pid, 0, 0, 0, 0};
+        sc_vp8 desc;
+        if (!sc_rewriter_map(&rw, 0xabc, seq, seq * 10u, 1000, &o, &ts) ||
+            sc_vp8_parse(d, sizeof(d), &desc) < 0) {
+            bad++;
+            continue;
+        }
+        sc_rewriter_vp8(&rw, d, &desc);
+        if (sc_vp8_parse(d, sizeof(d), &desc) == 0)
+            p = desc.picture_id;
+        if (i > 0 && o != (uint16_t)(prev + 1))
+            bad++;
+        prev = o;
+    }
+    SC_CHECK(dropped > 100);
+    SC_CHECK_INT(bad, 0);
+    SC_CHECK(rw.n_shifts < SC_RW_SHIFTS);
+    SC_CHECK(sc_rewriter_unmap(&rw, o, &src, &po));
+    SC_CHECK_INT(src, (uint16_t)(500 + 3 * 65536 - 1));
+    SC_CHECK_INT((pid + po) & 0x7fff, p);
+    sc_rewriter_release(&rw);
+}
+
 int main(void)
 {
     test_temporal_drops();
     test_continuous_within_source();
     test_source_switch();
     test_wraparound();
+    test_long_stream();
+    test_long_stream_with_drops();
     test_vp8_picture_id();
     test_rtx_buffer();
     test_ring();
