@@ -2,9 +2,16 @@
 // by start time with their state and watch link; a form that creates one,
 // edits one, or creates one from another ("Create from this": the server
 // copies the template's settings, its password included, then applies the
-// form); presenter links; ending and deleting an event.  Titles and texts
-// are what organisers typed: shown as text, never as HTML.
-import { $, apiRequest, clearError, showError } from './util.js';
+// form), with who may watch (a registration event's questions in
+// js/admin-event-regform.js) and from where (networks, countries, one
+// device at a time); presenter and co-host links; an event's whitelist,
+// invite codes and registrations (js/admin-event-lists.js); ending and
+// deleting an event.  Titles and texts are what organisers typed: shown as
+// text, never as HTML.
+import { $, apiRequest, clearError, el, showError } from './util.js';
+import { absolute, button, copyText, localTime } from './console-ui.js';
+import { RegistrationFormBuilder, normalForm } from './admin-event-regform.js';
+import { InvitesBox, RegistrationsBox, WhitelistBox } from './admin-event-lists.js';
 
 const POLL_MS = 5000;   // the list follows states (scheduled -> live) by itself
 
@@ -24,6 +31,10 @@ const FIELDS = {
     color: { input: '#ev-color', label: 'Colour' },
     landing_text: { input: '#ev-landing', label: 'Landing text' },
     branding: { input: '#ev-landing', label: 'Branding' },
+    registration: { input: '#ev-reg-capacity', label: 'Registration form' },
+    networks: { input: '#ev-nets-allow', label: 'Networks' },
+    regions: { input: '#ev-regions-allow', label: 'Countries' },
+    single_session: { input: '#ev-single-session', label: 'One device at a time' },
 };
 const CODE_FIELD = { 'slug-taken': 'slug', 'room-taken': 'room' };
 
@@ -64,47 +75,18 @@ export function fromLocalInput(value) {
     return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-export function localTime(unix) {
-    return new Date(unix * 1000).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-}
+// "10.0.0.0/8\n\n 192.168.1.7 " -> ['10.0.0.0/8', '192.168.1.7']
+const linesOf = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+// "de, at;FR" -> ['DE', 'AT', 'FR']
+const codesOf = (text) => text.split(/[\s,;]+/).map((c) => c.trim().toUpperCase()).filter(Boolean);
 
-function el(tag, props = {}, ...children) {
-    const e = document.createElement(tag);
-    Object.assign(e, props);
-    e.append(...children);
-    return e;
-}
-
-function button(label, onClick, cls, ariaLabel) {
-    const b = el('button', { type: 'button', textContent: label });
-    if (cls) b.className = cls;
-    if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
-    b.addEventListener('click', onClick);
-    return b;
-}
-
-// To the clipboard; where the Clipboard API is refused, the old way
-// through a selected input.
-async function copyText(text, input, btn) {
-    let ok = false;
-    try {
-        await navigator.clipboard.writeText(text);
-        ok = true;
-    } catch {
-        if (input) {
-            input.select();
-            ok = document.execCommand('copy');
-        }
-    }
-    if (btn) {
-        const label = btn.textContent;
-        btn.textContent = ok ? 'Copied' : 'Select and copy';
-        setTimeout(() => { btn.textContent = label; }, 2000);
-    }
-    return ok;
-}
-
-const absolute = (path) => new URL(path, window.location.origin).href;
+const HOW = {
+    whitelist: 'Viewers give an e-mail, phone or staff number on the event’s list: import it with the event’s “Whitelist” button once the event is saved.',
+    invite: 'Viewers give an invite code: make codes with the event’s “Invite codes” button once the event is saved.',
+    registration: 'Viewers fill in a form: their name and the questions below. Approve or reject them with the event’s “Registrations” button.',
+};
+const LISTS = { whitelist: 'Whitelist', invite: 'Invite codes', registration: 'Registrations' };
+const ROLES = { presenter: 'Presenter', cohost: 'Co-host' };
 
 export class EventsConsole {
     constructor(root, token, onSummary) {
@@ -128,28 +110,51 @@ export class EventsConsole {
             passwordField: $('#ev-password-field', root),
             passwordHelp: $('#ev-password-help', root),
             listHelp: $('#ev-list-help', root),
+            registration: $('#ev-registration', root),
+            netsAllow: $('#ev-nets-allow', root),
+            netsDeny: $('#ev-nets-deny', root),
+            regionsAllow: $('#ev-regions-allow', root),
+            regionsDeny: $('#ev-regions-deny', root),
+            singleSession: $('#ev-single-session', root),
             colorOn: $('#ev-color-on', root),
             color: $('#ev-color', root),
             link: $('#presenter-link', root),
+            linkTitle: $('#presenter-link-title', root),
+            linkForm: $('#link-form', root),
+            linkRole: $('#link-role', root),
+            linkName: $('#link-name', root),
             linkNote: $('#presenter-link-note', root),
             linkUrl: $('#presenter-link-url', root),
             linkOpen: $('#presenter-link-open', root),
+        };
+        this.questions = new RegistrationFormBuilder(this.ui.registration);
+        this.lists = {
+            whitelist: new WhitelistBox($('#whitelist-box', root), token),
+            invite: new InvitesBox($('#invites-box', root), token),
+            registration: new RegistrationsBox($('#registrations-box', root), token),
         };
         $('#event-new', root).addEventListener('click', () => this.openForm('new'));
         $('#events-refresh', root).addEventListener('click', () => this.refresh());
         $('#event-cancel', root).addEventListener('click', () => this.closeForm());
         $('#presenter-link-copy', root).addEventListener('click', (ev) =>
             copyText(this.ui.linkUrl.value, this.ui.linkUrl, ev.currentTarget));
+        this.ui.linkForm.addEventListener('submit', (ev) => {
+            ev.preventDefault();
+            const event = this.events.find((e) => String(e.id) === this.ui.link.dataset.id);
+            if (event) this.hostLink(event, this.ui.linkRole.value, this.ui.linkName.value.trim());
+        });
         this.ui.form.addEventListener('submit', (ev) => {
             ev.preventDefault();
             this.save();
         });
         for (const radio of root.querySelectorAll('input[name="watch"]')) {
-            radio.addEventListener('change', () => this.showPassword());
+            radio.addEventListener('change', () => this.showWatch());
         }
         this.ui.colorOn.addEventListener('change', () => { this.ui.color.disabled = !this.ui.colorOn.checked; });
         document.addEventListener('visibilitychange', () => {
-            if (this.shown && !document.hidden) this.refresh();
+            if (!this.shown || document.hidden) return;
+            this.refresh();
+            for (const box of Object.values(this.lists)) box.resume();
         });
     }
 
@@ -160,11 +165,13 @@ export class EventsConsole {
     show() {
         this.shown = true;
         this.refresh();
+        for (const box of Object.values(this.lists)) box.resume();
     }
 
     hide() {
         this.shown = false;
         clearTimeout(this.timer);
+        for (const box of Object.values(this.lists)) box.pause();
     }
 
     // ---- the list ----------------------------------------------------------
@@ -198,6 +205,13 @@ export class EventsConsole {
         const live = this.events.filter((e) => e.state === 'live').length;
         const n = this.events.length;
         this.onSummary(`${n} event${n === 1 ? '' : 's'}${live ? ` · ${live} live` : ''}`);
+        // An open list box follows its event's changes, and goes with it.
+        for (const box of Object.values(this.lists)) {
+            if (!box.event) continue;
+            const ev = this.events.find((e) => e.id === box.event.id);
+            if (ev) box.update(ev);
+            else box.close();
+        }
     }
 
     row(ev) {
@@ -224,8 +238,10 @@ export class EventsConsole {
         actions.append(
             button('Edit', () => this.openForm('edit', ev)),
             button('Create from this', () => this.openForm('template', ev)),
-            button('Presenter link', () => this.presenterLink(ev)),
+            button('Presenter link', () => this.hostLink(ev, 'presenter', 'Presenter')),
         );
+        const list = LISTS[ev.watch?.type];
+        if (list) actions.append(button(list, () => this.openList(ev)));
         if (ev.state !== 'ended') {
             actions.append(button('End event', () => {
                 if (!window.confirm(`End “${ev.title}” now? Nobody can join it afterwards.`)) return;
@@ -254,15 +270,32 @@ export class EventsConsole {
         await this.refresh();
     }
 
-    async presenterLink(ev) {
+    // The box of the event's list (whitelist, invite codes or
+    // registrations); one box open at a time.
+    openList(ev) {
+        const type = ev.watch?.type;
+        for (const [kind, box] of Object.entries(this.lists)) if (kind !== type && box.event) box.close();
+        this.lists[type]?.open(ev);
+    }
+
+    // A presenter or co-host link for the event, shown to copy or open;
+    // the box's own form issues others (another role, another name).
+    async hostLink(ev, role, name) {
         clearError(this.ui.error);
         try {
-            const link = await this.api('POST', `/api/v1/events/${ev.id}/links`, { role: 'presenter', name: 'Presenter' });
+            const link = await this.api('POST', `/api/v1/events/${ev.id}/links`, name ? { role, name } : { role });
             const url = absolute(link.url);
+            const what = ROLES[role] || role;
             this.ui.link.dataset.id = String(ev.id);
-            this.ui.linkNote.textContent = `For “${ev.title}” (room ${ev.room}), valid until ${localTime(link.expires_at)}. `
-                + 'Whoever holds it can present: send it privately.';
+            this.ui.link.dataset.role = role;
+            this.ui.linkTitle.textContent = `${what} link`;
+            this.ui.linkRole.value = role;
+            this.ui.linkName.value = name;
+            this.ui.linkNote.textContent = `For “${ev.title}” (room ${ev.room})${name ? `, as “${name}”` : ''}, `
+                + `valid until ${localTime(link.expires_at)}. Whoever holds it can `
+                + `${role === 'cohost' ? 'join the stage as a co-host' : 'present'}: send it privately.`;
             this.ui.linkUrl.value = url;
+            this.ui.linkUrl.setAttribute('aria-label', `${what} link`);
             this.ui.linkOpen.href = url;
             this.ui.link.hidden = false;
             this.ui.link.scrollIntoView({ block: 'nearest' });
@@ -277,10 +310,23 @@ export class EventsConsole {
         return $(FIELDS[name].input, this.root);
     }
 
+    // The input a refusal of `name` is about: for a list, the one holding
+    // the value the message quotes; for the registration form, the
+    // question it names.
+    inputFor(name, message) {
+        if (name === 'registration') return this.questions.inputFor(message);
+        const quoted = /'([^']*)'/.exec(message || '')?.[1]?.toUpperCase();
+        if (name === 'networks' && quoted && linesOf(this.ui.netsDeny.value).some((l) => l.toUpperCase() === quoted)) return this.ui.netsDeny;
+        if (name === 'regions' && quoted && codesOf(this.ui.regionsDeny.value).includes(quoted)) return this.ui.regionsDeny;
+        return this.input(name);
+    }
+
     // The form's values, in the form's own terms (strings; times as the
     // inputs' local values), so a form and an event compare field by field.
     read() {
         const f = (name) => this.input(name).value;
+        const watch = this.root.querySelector('input[name="watch"]:checked')?.value
+            || this.mode?.event?.watch?.type || 'public';
         return {
             title: f('title').trim(),
             slug: f('slug').trim(),
@@ -290,15 +336,21 @@ export class EventsConsole {
             ends_at: f('ends_at'),
             viewer_cap: f('viewer_cap') || '0',
             recording: f('recording'),
-            watch: this.root.querySelector('input[name="watch"]:checked')?.value
-                || this.mode?.event?.watch?.type || 'public',
+            watch,
             password: f('password'),
+            registration: watch === 'registration' ? JSON.stringify(this.questions.read()) : '',
+            nets_allow: linesOf(this.ui.netsAllow.value).join('\n'),
+            nets_deny: linesOf(this.ui.netsDeny.value).join('\n'),
+            regions_allow: codesOf(this.ui.regionsAllow.value).join(', '),
+            regions_deny: codesOf(this.ui.regionsDeny.value).join(', '),
+            single_session: this.ui.singleSession.checked,
             color: this.ui.colorOn.checked ? this.ui.color.value.toLowerCase() : '',
             landing_text: f('landing_text'),
         };
     }
 
     static formOf(ev) {
+        const watch = ev.watch?.type || 'public';
         return {
             title: ev.title,
             slug: ev.slug,
@@ -308,35 +360,47 @@ export class EventsConsole {
             ends_at: toLocalInput(ev.ends_at),
             viewer_cap: String(ev.viewer_cap ?? 0),
             recording: ev.recording || 'allowed',
-            watch: ev.watch?.type || 'public',
+            watch,
             password: '',
+            registration: watch === 'registration' ? JSON.stringify(normalForm(ev.registration || { fields: [] })) : '',
+            nets_allow: (ev.networks?.allow || []).join('\n'),
+            nets_deny: (ev.networks?.deny || []).join('\n'),
+            regions_allow: (ev.regions?.allow || []).join(', '),
+            regions_deny: (ev.regions?.deny || []).join(', '),
+            single_session: !!ev.single_session,
             color: (ev.branding?.color || '').toLowerCase(),
             landing_text: ev.branding?.landing_text || '',
         };
     }
 
-    fill(v) {
+    fill(v, form = null) {
         for (const name of ['title', 'slug', 'room', 'description', 'starts_at', 'ends_at', 'viewer_cap',
             'recording', 'password', 'landing_text']) {
             this.input(name).value = v[name];
         }
         // A condition this form does not know is left alone (read() keeps it).
         for (const radio of this.root.querySelectorAll('input[name="watch"]')) radio.checked = radio.value === v.watch;
+        // The questions of the event (kept when it is switched to another
+        // condition and back), or one to start from.
+        this.questions.fill(form || { fields: [], approval: false, capacity: 0 });
+        if (!this.questions.rows().length) this.questions.add();
+        this.ui.netsAllow.value = v.nets_allow;
+        this.ui.netsDeny.value = v.nets_deny;
+        this.ui.regionsAllow.value = v.regions_allow;
+        this.ui.regionsDeny.value = v.regions_deny;
+        this.ui.singleSession.checked = v.single_session;
         this.ui.colorOn.checked = !!v.color;
         this.ui.color.disabled = !v.color;
         if (v.color) this.ui.color.value = v.color;
-        this.showPassword();
+        this.showWatch();
     }
 
-    showPassword() {
+    showWatch() {
         const { watch } = this.read();
         const wantsPassword = watch === 'password';
-        // The list and the codes are managed through the API, not (yet) here.
-        const id = this.mode?.kind === 'edit' ? this.mode.event.id : '{id}';
-        this.ui.listHelp.hidden = watch !== 'whitelist' && watch !== 'invite';
-        this.ui.listHelp.textContent = watch === 'whitelist'
-            ? `Viewers give an e-mail, phone or staff number on the event’s list: import it with POST /api/v1/events/${id}/whitelist.`
-            : `Viewers give an invite code: make codes with POST /api/v1/events/${id}/invites.`;
+        this.ui.listHelp.hidden = !HOW[watch];
+        this.ui.listHelp.textContent = HOW[watch] || '';
+        this.ui.registration.hidden = watch !== 'registration';
         // Passwords are never returned: editing keeps the current one unless
         // a new one is typed.
         const hasOne = this.mode && this.mode.kind !== 'new' && this.mode.event?.watch?.type === 'password';
@@ -359,12 +423,13 @@ export class EventsConsole {
             const s = Math.floor(start.getTime() / 1000);
             this.fill({ title: '', slug: '', room: '', description: '', starts_at: toLocalInput(s),
                 ends_at: toLocalInput(s + 3600), viewer_cap: '0', recording: 'allowed', watch: 'public',
-                password: '', color: '', landing_text: '' });
+                password: '', nets_allow: '', nets_deny: '', regions_allow: '', regions_deny: '',
+                single_session: false, color: '', landing_text: '' });
         } else if (kind === 'edit') {
-            this.fill(EventsConsole.formOf(ev));
+            this.fill(EventsConsole.formOf(ev), ev.registration);
         } else {
             // A copy of the settings; the slug and room must be new ones.
-            this.fill({ ...EventsConsole.formOf(ev), slug: '', room: '' });
+            this.fill({ ...EventsConsole.formOf(ev), slug: '', room: '' }, ev.registration);
         }
         this.ui.formTitle.textContent = kind === 'new' ? 'New event'
             : kind === 'edit' ? `Edit “${ev.title}”` : `New event from “${ev.title}”`;
@@ -389,7 +454,7 @@ export class EventsConsole {
         const base = kind === 'edit' ? EventsConsole.formOf(event) : null;
         const changed = (k) => !base || v[k] !== base[k];
         const body = kind === 'template' ? { template: event.id } : {};
-        for (const k of ['title', 'description', 'recording']) if (changed(k)) body[k] = v[k];
+        for (const k of ['title', 'description', 'recording', 'single_session']) if (changed(k)) body[k] = v[k];
         // Empty: made by the server from the title (new) or kept (edit).
         for (const k of ['slug', 'room']) if (v[k] && changed(k)) body[k] = v[k];
         for (const k of ['starts_at', 'ends_at']) if (changed(k)) body[k] = fromLocalInput(v[k]);
@@ -399,14 +464,23 @@ export class EventsConsole {
         } else if (changed('watch') || kind === 'template') {
             body.watch = { type: v.watch };
         }
+        if (v.watch === 'registration' && (changed('registration') || changed('watch'))) {
+            body.registration = JSON.parse(v.registration);
+        }
+        if (changed('nets_allow') || changed('nets_deny')) {
+            body.networks = { allow: linesOf(v.nets_allow), deny: linesOf(v.nets_deny) };
+        }
+        if (changed('regions_allow') || changed('regions_deny')) {
+            body.regions = { allow: codesOf(v.regions_allow), deny: codesOf(v.regions_deny) };
+        }
         if (changed('color') || changed('landing_text')) {
-            body.branding = { landing_text: v.landing_text };
-            if (v.color) body.branding.color = v.color;
+            body.branding = { landing_text: v.landing_text, color: v.color };
         }
         return body;
     }
 
-    // What the page can tell before asking the server: [field, message] or null.
+    // What the page can tell before asking the server: [field, message,
+    // input?] or null.
     check(v) {
         const { kind, event } = this.mode;
         if (!v.title) return ['title', 'give the event a title'];
@@ -415,8 +489,10 @@ export class EventsConsole {
         if (fromLocalInput(v.ends_at) <= fromLocalInput(v.starts_at)) return ['ends_at', 'it must end after it starts'];
         const keeps = kind !== 'new' && event?.watch?.type === 'password';
         if (v.watch === 'password' && !v.password && !keeps) return ['password', 'choose a password for the viewers'];
-        // The API changes a colour but has no way to remove one.
-        if (kind === 'edit' && event.branding?.color && !v.color) return ['color', 'a brand colour can be changed, not removed'];
+        if (v.watch === 'registration') {
+            const problem = this.questions.check();
+            if (problem) return ['registration', problem[1], problem[0]];
+        }
         return null;
     }
 
@@ -427,7 +503,7 @@ export class EventsConsole {
         const v = this.read();
         const problem = this.check(v);
         if (problem) {
-            this.fieldError(problem[0], problem[1]);
+            this.fieldError(problem[0], problem[1], problem[2]);
             return;
         }
         const { kind, event } = this.mode;
@@ -451,13 +527,15 @@ export class EventsConsole {
     }
 
     // The refusal beside the form, naming the field, and under the field.
-    fieldError(name, message) {
+    fieldError(name, message, at = null) {
         const { label } = FIELDS[name];
         showError(this.ui.formError, `${label}: ${message}`);
-        const input = this.input(name);
+        const input = at || this.inputFor(name, message);
         input.setAttribute('aria-invalid', 'true');
         const note = el('span', { className: 'field-error', id: `${input.id}-error`, textContent: message });
-        input.after(note);
+        // After the input's label when the label wraps a checkbox, so the
+        // note is not read as part of the label.
+        (input.type === 'checkbox' ? input.closest('label') || input : input).after(note);
         input.dataset.describedby = input.getAttribute('aria-describedby') || '';
         input.setAttribute('aria-describedby', `${note.id} ${input.dataset.describedby}`.trim());
         if (name === 'password') this.ui.passwordField.hidden = false;

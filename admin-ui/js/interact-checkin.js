@@ -4,6 +4,7 @@
 // CSV (GET /api/rooms/{room}/checkins.csv, the page's token as Bearer).
 
 import { actionButton, el, explain, hasPerm, setOff, timeOf } from './interact-ui.js';
+import { apiDownload, saveBlob } from './util.js';
 
 // Seconds left of an open check-in.  ends_at is the server's clock; when
 // ours disagrees by more than the check-in's length we trust its duration.
@@ -182,23 +183,13 @@ export class CheckinAdmin {
     // and hand the browser a blob to save.
     async download() {
         const room = this.getRoom();
-        const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/checkins.csv`, {
-            headers: { Authorization: `Bearer ${this.token}` },
-        });
-        if (!res.ok) {
-            let msg = `HTTP ${res.status}`;
-            try {
-                const body = await res.json();
-                if (body?.error?.message) msg = `${body.error.message} (${body.error.code})`;
-            } catch { /* not JSON */ }
-            throw new Error(`Export failed: ${msg}`);
+        let file;
+        try {
+            file = await apiDownload(`/api/rooms/${encodeURIComponent(room)}/checkins.csv`, { token: this.token });
+        } catch (err) {
+            throw new Error(`Export failed: ${err.message}${err.code ? ` (${err.code})` : ''}`);
         }
-        const url = URL.createObjectURL(await res.blob());
-        const a = el('a', { href: url, download: `checkins-${room}.csv`, hidden: true });
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        saveBlob(file.blob, `checkins-${room}.csv`);
         this.status.textContent = 'CSV downloaded.';
     }
 }

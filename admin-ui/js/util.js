@@ -27,25 +27,60 @@ export class ApiError extends Error {
     }
 }
 
-// One JSON request to our API: the token (if any) as Bearer, a JSON body
-// (if any); resolves with the parsed answer (null for 204), rejects with an
-// ApiError.
-export async function apiRequest(method, path, { token, body } = {}) {
+// The ApiError for a refused answer res (its JSON body already read, or null).
+function refusal(res, answer, method, path) {
+    const e = answer?.error || {};
+    const err = new ApiError(res.status, e.code, e.message || `${method} ${path}: HTTP ${res.status}`,
+        typeof e.field === 'string' ? e.field : null);
+    err.body = answer;   // the whole answer: some refusals carry more (a whitelist's rejected lines)
+    const wait = Number(res.headers.get('Retry-After'));
+    if (wait > 0) err.retryAfter = wait;
+    return err;
+}
+
+// One request to our API: the token (if any) as Bearer, a JSON body (if
+// any) or a text body of its own type (text, type: a CSV); resolves with the
+// parsed answer (null for 204), rejects with an ApiError.
+export async function apiRequest(method, path, { token, body, text, type } = {}) {
     const headers = {};
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let payload;
+    if (text !== undefined) {
+        headers['Content-Type'] = type || 'text/plain; charset=utf-8';
+        payload = text;
+    } else if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        payload = JSON.stringify(body);
+    }
+    const res = await fetch(path, { method, headers, body: payload });
     if (res.status === 204) return null;
     const answer = await res.json().catch(() => null);
-    if (!res.ok) {
-        const e = answer?.error || {};
-        const err = new ApiError(res.status, e.code, e.message || `${method} ${path}: HTTP ${res.status}`,
-            typeof e.field === 'string' ? e.field : null);
-        const wait = Number(res.headers.get('Retry-After'));
-        if (wait > 0) err.retryAfter = wait;
-        throw err;
-    }
+    if (!res.ok) throw refusal(res, answer, method, path);
     return answer;
+}
+
+// A file from our API (a CSV export) with the token in the Authorization
+// header, never in the address: {blob, filename} (the server's
+// Content-Disposition name, else fallback); rejects with an ApiError.
+export async function apiDownload(path, { token, fallback = 'download' } = {}) {
+    const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    if (!res.ok) throw refusal(res, await res.json().catch(() => null), 'GET', path);
+    const named = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+    return { blob: await res.blob(), filename: named ? named[1] : fallback };
+}
+
+// Hand a Blob to the browser as a file to save.
+export function saveBlob(blob, filename) {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    // The download has its own copy once it starts; give it a moment.
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 // A page opened from another of ours (the recordings console's Replay link)
@@ -84,6 +119,15 @@ export function borrowToken(timeoutMs = 3000) {
 export function wsUrl(path = '/ws', loc = window.location) {
     const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${loc.host}${path}`;
+}
+
+// An element with properties (textContent, className, ...) and children;
+// text goes in as text, never parsed as HTML.
+export function el(tag, props = {}, ...children) {
+    const e = document.createElement(tag);
+    Object.assign(e, props);
+    e.append(...children);
+    return e;
 }
 
 export function $(selector, root = document) {

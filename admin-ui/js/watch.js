@@ -1,17 +1,26 @@
 // The watch page, served at /e/{slug} (docs/protocol.md, "Events"): the
 // event's landing page (title, description, landing text, start time, a
 // live countdown, the organiser's colour) and the form its watch condition
-// needs; once admitted, the viewer page with the token the server minted.
-// No token here: the link itself is the invitation.  Everything the
-// organiser typed is shown as text (textContent), never as HTML.
+// needs (a registration event's: the viewer's name and the organiser's
+// questions); once admitted, the viewer page with the token the server
+// minted.  No token here: the link itself is the invitation.  Everything
+// the organiser typed is shown as text (textContent), never as HTML.
 //
-// document.body.dataset.state: loading | ready | joining | admitted |
-// missing (no such event) | error; dataset.event: the event's state.
-import { $, apiRequest, clearError, setState, showError } from './util.js';
+// A registration the organiser approves is waited for here: its key (the
+// only way back to it) is kept in the tab's sessionStorage, never in the
+// address, and asked about every few seconds; a page reopened in the same
+// tab carries on waiting.
+//
+// document.body.dataset.state: loading | ready | joining | pending
+// (registered, waiting for approval) | rejected | admitted | missing (no
+// such event) | error; dataset.event: the event's state.
+import { $, apiRequest, clearError, el, setState, showError } from './util.js';
 
 const SOON_S = 5 * 60;                          // "Starting soon" from here
 const POLL_MS = 60000, POLL_SOON_MS = 15000;    // look again for live / ended
+const REGISTRATION_POLL_MS = 4000;              // a pending registration: approved yet?
 const slug = /^\/e\/([a-z0-9-]{1,64})\/?$/.exec(window.location.pathname)?.[1] || '';
+const KEPT = `stagecast.registration.${slug}`;  // sessionStorage: {key, name}
 
 const ui = {
     status: $('#status'),
@@ -27,8 +36,16 @@ const ui = {
     credentialField: $('#credential-field'),
     credentialLabel: $('#credential-label'),
     credential: $('#credential'),
+    nameField: $('#name-field'),
+    nameLabel: $('#name-label'),
+    name: $('#viewer-name'),
+    questions: $('#questions'),
+    requiredNote: $('#required-note'),
     watch: $('#watch'),
     joinError: $('#join-error'),
+    waiting: $('#waiting'),
+    waitingTitle: $('#waiting-title'),
+    waitingText: $('#waiting-text'),
 };
 
 let info = null;      // GET /api/v1/watch/{slug}
@@ -36,6 +53,10 @@ let skewMs = 0;       // the server's clock minus ours
 let pollTimer = null;
 let tickTimer = null;
 let lockTimer = null; // the Watch button's pause after too many attempts
+let regTimer = null;  // the next look at a pending registration
+let registered = 'no';  // no | pending | rejected: this tab's registration
+let questionsShown = null;  // the form the questions were made from (JSON)
+let keptInPage = null;  // this tab's registration, should sessionStorage refuse it
 
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -64,6 +85,52 @@ const ASKS = {
     invite: { key: 'code', label: 'Invite code', type: 'text', autocomplete: 'off',
         empty: 'Enter the invite code you were given.' },
 };
+
+// A question's input by its type; a choice is a select.
+const INPUT = {
+    text: { type: 'text', autocomplete: 'off' },
+    phone: { type: 'tel', autocomplete: 'tel' },
+    email: { type: 'email', autocomplete: 'email' },
+};
+
+// A required field's star; its input says "required" to a screen reader.
+function requiredMark() {
+    const star = el('span', { className: 'required', textContent: ' *' });
+    star.setAttribute('aria-hidden', 'true');
+    return star;
+}
+
+function question(f) {
+    let input;
+    if (f.type === 'choice') {
+        input = el('select', {}, el('option', { value: '', textContent: 'Choose…' }),
+            ...(f.options || []).map((o) => el('option', { value: o, textContent: o })));
+    } else {
+        const kind = INPUT[f.type] || INPUT.text;
+        input = el('input', { type: kind.type, autocomplete: kind.autocomplete, maxLength: 200 });
+    }
+    input.id = `q-${f.name}`;
+    input.name = f.name;
+    input.required = !!f.required;
+    input.dataset.question = f.name;
+    const label = el('span', { textContent: f.label });
+    if (f.required) label.append(requiredMark());
+    return el('label', { className: 'field', htmlFor: input.id }, label, input);
+}
+
+// The registration form's questions, made again only when the organiser
+// changed them (what was typed in a question that stays is kept).
+function renderQuestions(fields) {
+    const shown = JSON.stringify(fields);
+    if (shown === questionsShown) return;
+    questionsShown = shown;
+    const typed = new Map([...ui.questions.querySelectorAll('[data-question]')].map((i) => [i.name, i.value]));
+    ui.questions.replaceChildren(...fields.map(question));
+    for (const input of ui.questions.querySelectorAll('[data-question]')) {
+        const value = typed.get(input.name);
+        if (value && (input.tagName !== 'SELECT' || [...input.options].some((o) => o.value === value))) input.value = value;
+    }
+}
 
 function phaseNow() {
     return countdown(info.state, info.starts_at, (Date.now() + skewMs) / 1000);
@@ -100,7 +167,18 @@ function render() {
         document.body.style.setProperty('--brand', color);
         document.body.style.setProperty('--brand-text', textOn(color));
     }
-    const ask = ASKS[info.watch?.type];
+    const type = info.watch?.type;
+    const registration = type === 'registration';
+    // A whitelisted viewer is named by the list; a registration asks for a
+    // name; anyone else may give one.
+    ui.nameField.hidden = type === 'whitelist';
+    ui.name.required = registration;
+    ui.nameLabel.replaceChildren(registration ? 'Your name' : 'Your name (optional)', ...(registration ? [requiredMark()] : []));
+    ui.questions.hidden = !registration;
+    if (registration) renderQuestions(info.registration?.fields || []);
+    ui.requiredNote.hidden = !registration;
+    ui.watch.textContent = registration ? 'Register' : 'Watch';
+    const ask = ASKS[type];
     ui.credentialField.hidden = !ask;
     ui.credential.required = !!ask;
     if (ask) {
@@ -110,13 +188,16 @@ function render() {
         ui.credential.type = ask.type;
         ui.credential.autocomplete = ask.autocomplete;
     }
-    // An ended event admits nobody: no form to fill in.
-    ui.form.hidden = info.state === 'ended';
+    // An ended event admits nobody: no form to fill in.  A registration
+    // made in this tab is waited for instead of the form.
+    ui.form.hidden = info.state === 'ended' || registered !== 'no';
+    ui.waiting.hidden = info.state === 'ended' || registered === 'no';
     tick();
 }
 
 function showMissing() {
     clearTimeout(pollTimer);
+    clearTimeout(regTimer);
     clearInterval(tickTimer);
     document.title = 'No such event · Stagecast';
     ui.card.hidden = true;
@@ -146,6 +227,8 @@ async function load() {
             clearError(ui.error);
             setState('ready');
             tickTimer = setInterval(tick, 1000);
+            // Reopened in the tab that registered: carry on waiting.
+            if (info.watch?.type === 'registration' && kept()) waitForApproval(kept().name, true);
         }
     } catch (err) {
         if (err.status === 404) {
@@ -189,6 +272,20 @@ function joinRefused(err) {
     case 'network-not-allowed':
         showError(ui.joinError, 'This event cannot be watched from your network. Ask the organiser.');
         break;
+    case 'region-not-allowed':
+        showError(ui.joinError, 'This event cannot be watched from your country. Ask the organiser.');
+        break;
+    case 'registration-required':
+        // The organiser switched the event to registration: show its form.
+        load();
+        break;
+    case 'not-found':
+        // The event takes no registrations any more: show what it asks now.
+        load();
+        break;
+    case 'registration-full':
+        showError(ui.joinError, 'This event takes no more registrations.');
+        break;
     case 'event-ended':
         info.state = 'ended';
         render();
@@ -214,10 +311,18 @@ function joinRefused(err) {
     }
 }
 
-async function join(ev) {
-    ev.preventDefault();
-    clearError(ui.joinError);
-    ui.credential.removeAttribute('aria-invalid');
+// Onward to the viewer page: only a page of ours (the answer names a path
+// on this server).
+function admit(admitted) {
+    const next = new URL(admitted.viewer_url, window.location.origin);
+    if (next.origin !== window.location.origin) throw new Error('the server sent a link to another site');
+    setState('admitted');
+    clearTimeout(pollTimer);
+    clearTimeout(regTimer);
+    window.location.assign(next.href);
+}
+
+async function join() {
     const ask = ASKS[info.watch?.type];
     const given = ask?.type === 'password' ? ui.credential.value : ui.credential.value.trim();
     if (ask && !given) {
@@ -225,22 +330,167 @@ async function join(ev) {
         ui.credential.focus();
         return;
     }
+    const body = ask ? { [ask.key]: given } : {};
+    const name = ui.name.value.trim();
+    if (name && !ui.nameField.hidden) body.name = name;
     ui.watch.disabled = true;
     setState('joining');
     try {
-        const admitted = await apiRequest('POST', `/api/v1/watch/${slug}/join`,
-            { body: ask ? { [ask.key]: given } : {} });
-        // Only a page of ours: the answer names a path on this server.
-        const next = new URL(admitted.viewer_url, window.location.origin);
-        if (next.origin !== window.location.origin) throw new Error('the server sent a link to another site');
-        setState('admitted');
-        clearTimeout(pollTimer);
-        window.location.assign(next.href);
+        admit(await apiRequest('POST', `/api/v1/watch/${slug}/join`, { body }));
     } catch (err) {
         joinRefused(err);
     }
 }
 
-ui.form.addEventListener('submit', join);
+// ---- registration ----------------------------------------------------------
+
+function kept() {
+    try {
+        const v = JSON.parse(window.sessionStorage.getItem(KEPT));
+        return v && typeof v.key === 'string' ? v : null;
+    } catch {
+        return null;
+    }
+}
+
+function keep(key, name) {
+    try {
+        window.sessionStorage.setItem(KEPT, JSON.stringify({ key, name }));
+    } catch {
+        // Storage refused (a private window's quota): the page still waits
+        // while it stays open.
+    }
+    keptInPage = { key, name };
+}
+
+function forget() {
+    keptInPage = null;
+    try {
+        window.sessionStorage.removeItem(KEPT);
+    } catch { /* nothing kept */ }
+}
+
+// A refusal of the form names a field first: "company is required" -> the
+// input of the question named company, and "Company is required" to read.
+function refuseAnswer(err) {
+    const named = err.field || /^([a-z0-9_]+) /.exec(err.message || '')?.[1];
+    const input = named === 'name' ? ui.name
+        : [...ui.questions.querySelectorAll('[data-question]')].find((i) => i.name === named);
+    if (!input) {
+        showError(ui.joinError, `Could not register: ${err.message}`);
+        return;
+    }
+    const label = input === ui.name ? 'Your name'
+        : (info.registration?.fields || []).find((f) => f.name === named)?.label || named;
+    const message = err.message.startsWith(`${named} `) ? `${label}${err.message.slice(named.length)}` : err.message;
+    showError(ui.joinError, `${message[0].toUpperCase()}${message.slice(1)}.`);
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', ui.joinError.id);
+    input.focus();
+}
+
+async function register() {
+    const name = ui.name.value.trim();
+    const answers = {};
+    for (const input of ui.questions.querySelectorAll('[data-question]')) {
+        const value = input.value.trim();
+        if (value) answers[input.name] = value;
+    }
+    ui.watch.disabled = true;
+    setState('joining');
+    try {
+        const answer = await apiRequest('POST', `/api/v1/watch/${slug}/register`, { body: { name, answers } });
+        if (answer.registration?.key) keep(answer.registration.key, name);
+        if (answer.viewer_url) admit(answer);   // no approval needed
+        else waitForApproval(name, false);
+    } catch (err) {
+        if (err.status === 400) {
+            setState('ready');
+            ui.watch.disabled = false;
+            refuseAnswer(err);
+        } else {
+            joinRefused(err);
+        }
+    }
+}
+
+function showWaiting(title, text) {
+    ui.waitingTitle.textContent = title;
+    ui.waitingText.textContent = text;
+    render();
+}
+
+// Registered and not approved yet: say so, and ask again every few seconds
+// (at once when the page was reopened: it may be decided already).
+function waitForApproval(name, now) {
+    registered = 'pending';
+    setState('pending');
+    showWaiting('Waiting for the organiser’s approval',
+        `You are registered${name ? ` as ${name}` : ''}. This page opens the event by itself once the organiser `
+        + 'approves your registration: keep it open.');
+    clearTimeout(regTimer);
+    regTimer = setTimeout(checkRegistration, now ? 0 : REGISTRATION_POLL_MS);
+}
+
+function showRejected() {
+    clearTimeout(regTimer);
+    registered = 'rejected';
+    setState('rejected');
+    showWaiting('Your registration was declined',
+        'The organiser did not approve your registration, so you cannot watch this event with it. '
+        + 'If you think this is a mistake, contact the organiser.');
+}
+
+async function checkRegistration() {
+    const mine = kept() || keptInPage;
+    if (!mine || registered !== 'pending') return;
+    let again = REGISTRATION_POLL_MS * (0.8 + Math.random() * 0.4);
+    try {
+        const answer = await apiRequest('POST', `/api/v1/watch/${slug}/registration`, { body: { key: mine.key } });
+        if (answer.viewer_url) {
+            admit(answer);
+            return;
+        }
+    } catch (err) {
+        switch (err.code) {
+        case 'registration-rejected':
+            showRejected();
+            return;
+        case 'no-such-registration':
+            // Not this event's (it was made anew): register again.
+            forget();
+            registered = 'no';
+            setState('ready');
+            render();
+            ui.watch.disabled = false;
+            showError(ui.joinError, 'Your registration was not found: the event may have been set up again. Please register again.');
+            return;
+        case 'event-ended':
+            info.state = 'ended';
+            render();
+            return;
+        case 'no-such-event':
+            showMissing();
+            return;
+        default:
+            // The network, a restarting server, too many attempts: later.
+            if (err.retryAfter) again = err.retryAfter * 1000;
+        }
+    }
+    regTimer = setTimeout(checkRegistration, again);
+}
+
+function submit(ev) {
+    ev.preventDefault();
+    clearError(ui.joinError);
+    for (const input of ui.form.querySelectorAll('[aria-invalid="true"]')) {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+    }
+    if (info.watch?.type === 'registration') register();
+    else join();
+}
+
+ui.form.addEventListener('submit', submit);
 if (slug) load();
 else showMissing();

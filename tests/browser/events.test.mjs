@@ -9,7 +9,7 @@
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Platform, failureTracking, goLive, waitFor } from './harness.mjs';
+import { Platform, failureTracking, framesDecoded, goLive, localInputIn, openEventsTab, waitFor } from './harness.mjs';
 
 const TITLE = 'Town hall <img src=x onerror="window.__pwned = 1">';
 const SLUG = 'town-hall';
@@ -23,51 +23,20 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
     let viewer;          // the watch page, then the viewer page
     let presenter;
     let presenterUrl;
-    const pages = [];
-
-    async function newPage(label, opts = {}) {
-        const context = await platform.browser.newContext(opts);
-        const page = await context.newPage();
-        platform.watch(page, label);
-        page.on('dialog', (d) => d.accept());
-        pages.push(page);
-        return page;
-    }
-
-    // A datetime-local value minutes from now, in the page's time zone.
-    const localIn = (page, minutes) => page.evaluate((m) => {
-        const d = new Date(Date.now() + m * 60000);
-        const p = (n) => String(n).padStart(2, '0');
-        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-    }, minutes);
-
     const row = (slug) => organiser.locator(`#event-rows tr[data-slug="${slug}"]`);
     const rowState = (slug) => organiser.evaluate((s) =>
         document.querySelector(`#event-rows tr[data-slug="${s}"]`)?.dataset.state ?? null, slug);
     const watchUrl = (slug) => row(slug).locator('.watch-link a').getAttribute('href');
-    const viewerFrames = (page) => page.evaluate(async () =>
-        (await window.stagecast.stats()).video.reduce((n, v) => n + (v.framesDecoded || 0), 0));
 
     before(async () => {
         await platform.start();
     });
-    after(async () => {
-        if (steps.failed) {
-            for (const p of pages.filter((p) => !p.isClosed())) console.log(await Platform.describe(p));
-        }
-        const exit = await platform.stop();
-        if (steps.failed) console.log(`--- stagecast log (tail) ---\n${platform.log.slice(-15000)}`);
-        assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
-        assert.deepEqual(platform.pageErrors, []);
-    });
+    after(() => platform.finish(steps.failed));
 
     step('the organiser schedules a password event in the Events tab', async () => {
         const admin = await platform.adminToken();
-        organiser = await newPage('organiser', { permissions: ['clipboard-read', 'clipboard-write'] });
-        await organiser.goto(`${platform.base}/admin.html#token=${admin}`);
-        await organiser.getByRole('tab', { name: 'Events' }).click();
-        await waitFor('the events listed', () => organiser.evaluate(() =>
-            document.querySelector('#panel-events').dataset.state === 'ready'));
+        organiser = await platform.newPage('organiser', { permissions: ['clipboard-read', 'clipboard-write'] });
+        await openEventsTab(organiser, platform.base, admin);
         assert.equal(await organiser.locator('#events-empty').isVisible(), true);
 
         await organiser.getByRole('button', { name: 'New event' }).click();
@@ -75,8 +44,8 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         await form.getByLabel('Title').fill(TITLE);
         await form.getByLabel('Slug').fill(SLUG);
         await form.getByLabel('Description').fill('Quarterly results <b>and</b> questions.');
-        await form.getByLabel('Starts').fill(await localIn(organiser, 30));
-        await form.getByLabel('Ends').fill(await localIn(organiser, 90));
+        await form.getByLabel('Starts').fill(await localInputIn(organiser, 30));
+        await form.getByLabel('Ends').fill(await localInputIn(organiser, 90));
         await form.getByLabel('With a password').check();
         await form.getByLabel('Password', { exact: true }).fill(PASSWORD);
         await form.getByLabel('Brand colour').check();
@@ -128,7 +97,7 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         const res = await fetch(`${platform.base}/e/${SLUG}`);
         assert.equal(res.status, 200);
         assert.match(res.headers.get('content-type'), /^text\/html/, 'GET /e/{slug} must be served as HTML');
-        viewer = await newPage('viewer');
+        viewer = await platform.newPage('viewer');
         await viewer.goto(await watchUrl(SLUG));
         await waitFor('the landing page', () => viewer.evaluate(() => document.body.dataset.state === 'ready'));
         const shown = await viewer.evaluate(() => ({
@@ -170,20 +139,20 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
     });
 
     step('the presenter goes live from the link; the viewer decodes; the console shows it live', async () => {
-        presenter = await newPage('presenter');
+        presenter = await platform.newPage('presenter');
         await presenter.goto(presenterUrl);
         await goLive(presenter);
         const start = await waitFor('the viewer decoding', async () => {
-            const n = await viewerFrames(viewer);
+            const n = await framesDecoded(viewer);
             return n > 0 ? n : null;
         }, 60000);
-        await waitFor('more frames decoded', async () => (await viewerFrames(viewer)) >= start + 30, 60000);
+        await waitFor('more frames decoded', async () => (await framesDecoded(viewer)) >= start + 30, 60000);
         await waitFor('the viewer page live', () => viewer.evaluate(() => document.body.dataset.state === 'live'));
         await waitFor('the event live in the console', async () => (await rowState(SLUG)) === 'live');
         assert.equal(await row(SLUG).locator('.event-state').textContent(), 'live');
 
         // Another visitor of the watch link is told it is on.
-        const late = await newPage('late visitor');
+        const late = await platform.newPage('late visitor');
         await late.goto(`${platform.base}/e/${SLUG}`);
         await waitFor('"Live now"', async () => (await late.locator('#countdown').textContent()) === 'Live now');
         await late.context().close();
@@ -214,14 +183,14 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         assert.equal(await form.getByLabel('Description').inputValue(), 'Quarterly results <b>and</b> questions.');
         assert.equal(await form.getByLabel('Slug').inputValue(), '');
         await form.getByLabel('Title').fill('Open day');
-        await form.getByLabel('Starts').fill(await localIn(organiser, 3 * 24 * 60));
-        await form.getByLabel('Ends').fill(await localIn(organiser, 3 * 24 * 60 + 60));
+        await form.getByLabel('Starts').fill(await localInputIn(organiser, 3 * 24 * 60));
+        await form.getByLabel('Ends').fill(await localInputIn(organiser, 3 * 24 * 60 + 60));
         await form.getByLabel('Anyone with the link').check();
         await form.getByRole('button', { name: 'Create event' }).click();
         await waitFor('the public event listed', async () => (await row('open-day').count()) === 1);
         assert.equal(await row('open-day').locator('.watch-type').textContent(), 'public');
 
-        const guest = await newPage('guest');
+        const guest = await platform.newPage('guest');
         await guest.goto(await watchUrl('open-day'));
         await waitFor('the landing page', () => guest.evaluate(() => document.body.dataset.state === 'ready'));
         assert.equal(await guest.locator('#title').textContent(), 'Open day');
@@ -237,7 +206,7 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         // Delete (the confirmation is accepted): the watch link has no event.
         await row('open-day').getByRole('button', { name: 'Delete' }).click();
         await waitFor('the row to go', async () => (await row('open-day').count()) === 0);
-        const gone = await newPage('too late');
+        const gone = await platform.newPage('too late');
         await gone.goto(`${platform.base}/e/open-day`);
         await waitFor('"No such event"', () => gone.evaluate(() => document.body.dataset.state === 'missing'));
         assert.equal(await gone.getByRole('heading', { name: 'No such event' }).isVisible(), true);
@@ -248,7 +217,7 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         await row(SLUG).getByRole('button', { name: 'End event' }).click();
         await waitFor('the event ended in the console', async () => (await rowState(SLUG)) === 'ended');
         assert.equal(await row(SLUG).getByRole('button', { name: 'End event' }).count(), 0);
-        const late = await newPage('after the end');
+        const late = await platform.newPage('after the end');
         await late.goto(`${platform.base}/e/${SLUG}`);
         await waitFor('"This event has ended"', async () =>
             (await late.locator('#countdown').textContent()) === 'This event has ended');

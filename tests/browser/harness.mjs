@@ -128,6 +128,7 @@ export class Platform {
         this.log = '';
         this.exit = null;
         this.pageErrors = [];
+        this.pages = [];   // newPage()'s
     }
 
     async start() {
@@ -224,6 +225,30 @@ export class Platform {
         page.consoleLines = lines;
     }
 
+    // A page in a fresh browser context (options: newContext's), watched
+    // (see watch()), its confirmations accepted.
+    async newPage(label, options = {}) {
+        const context = await this.browser.newContext(options);
+        const page = await context.newPage();
+        this.watch(page, label);
+        page.on('dialog', (d) => d.accept());
+        this.pages.push(page);
+        return page;
+    }
+
+    // A test file's end: the server stopped (SIGTERM must end it), no page
+    // error; when a step failed, what each open page of newPage()'s shows
+    // and the server's log first.
+    async finish(failed) {
+        if (failed) {
+            for (const p of this.pages.filter((p) => !p.isClosed())) console.log(await Platform.describe(p));
+        }
+        const exit = await this.stop();
+        if (failed) console.log(`--- stagecast log (tail) ---\n${this.log.slice(-15000)}`);
+        assert.ok(exit && (exit.code === 0 || exit.signal === 'SIGTERM'), `server exit ${JSON.stringify(exit)}`);
+        assert.deepEqual(this.pageErrors, []);
+    }
+
     // What a page shows and logged, for a failure message.
     static async describe(page) {
         const shown = await page.evaluate(() => ({
@@ -285,6 +310,26 @@ export async function goLive(page) {
         assert.notEqual(state, 'error', await page.textContent('#error'));
         return state === 'live';
     });
+}
+
+// Video frames a viewer page has decoded so far.
+export const framesDecoded = (page) => page.evaluate(async () =>
+    (await window.stagecast.stats()).video.reduce((n, v) => n + (v.framesDecoded || 0), 0));
+
+// The value of a datetime-local input `minutes` from now, in the page's
+// time zone.
+export const localInputIn = (page, minutes) => page.evaluate((m) => {
+    const d = new Date(Date.now() + m * 60000);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}, minutes);
+
+// The console (admin.html) on its Events tab, the events listed.
+export async function openEventsTab(page, base, adminToken) {
+    await page.goto(`${base}/admin.html#token=${adminToken}`);
+    await page.getByRole('tab', { name: 'Events' }).click();
+    await waitFor('the events listed', () => page.evaluate(() =>
+        document.querySelector('#panel-events').dataset.state === 'ready'), 60000);
 }
 
 // The #fragment that makes the presenter page keep its picture size when
