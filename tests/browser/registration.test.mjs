@@ -164,7 +164,7 @@ describe('registration: form builder, approval, viewer', { timeout: 240000 }, ()
         await box().getByRole('button', { name: 'Approve 1' }).click();
         await waitFor('approved in the console', async () => (await ada.getAttribute('data-state')) === 'approved');
 
-        await waitFor('the viewer page', () => new URL(viewer.url()).pathname === '/viewer.html', 60000);
+        await waitFor('the viewer page', () => new URL(viewer.url()).pathname.endsWith('/view'), 60000);
         const hash = new URLSearchParams(new URL(viewer.url()).hash.slice(1));
         assert.equal(hash.get('event'), SLUG);
         assert.equal(hash.get('room'), SLUG);
