@@ -394,7 +394,7 @@ json_t *sc__ev_body_object(const sc_http_req *req, sc_http_reply *rep)
 
 /* 400 with the field named twice: in the message, and as error.field for
  * a page that marks the input. */
-static void field_error(sc_http_reply *rep, const sc__ev_err *e)
+void sc__ev_field_error(sc_http_reply *rep, const sc__ev_err *e)
 {
     char msg[320];
     if (e->field)
@@ -484,7 +484,7 @@ static void events_collection(sc_app *app, const sc_http_route *route, const sc_
     }
     snprintf(ev->state, sizeof(ev->state), "scheduled");
     if (!apply_fields(body, ev, true, &e)) {
-        field_error(rep, &e);
+        sc__ev_field_error(rep, &e);
         goto out;
     }
     if (!ev->slug[0])
@@ -605,7 +605,7 @@ static void event_item(sc_app *app, const sc_http_route *route, const sc_http_re
         bool ok = apply_fields(body, ev, false, &e);
         json_decref(body);
         if (!ok) {
-            field_error(rep, &e);
+            sc__ev_field_error(rep, &e);
             goto out;
         }
         ev->updated_at = sc__ev_now_s();

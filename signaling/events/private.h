@@ -49,6 +49,8 @@ void sc__ev_hex(const uint8_t *b, size_t n, char *out);
 long sc__ev_utf8_len(const char *s);
 /* Sets e and returns false. */
 bool sc__ev_bad(sc__ev_err *e, const char *field, const char *why);
+/* 400 bad-request naming e's field in the message and as error.field. */
+void sc__ev_field_error(sc_http_reply *rep, const sc__ev_err *e);
 /* The request's JSON object body ({} when empty); NULL with rep filled. */
 json_t *sc__ev_body_object(const sc_http_req *req, sc_http_reply *rep);
 bool sc__ev_slug_ok(const char *s);
@@ -67,8 +69,9 @@ bool sc__ev_nets_match(const char *nets, const char *peer);
 bool sc__ev_take_form(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 /* The stored form (json null when none); the caller owns it. */
 json_t *sc__ev_form_json(const char *stored);
-/* Answers checked against a form: the canonical answers, or NULL with why. */
-json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t cap);
+/* Answers checked against a form: the canonical answers, or NULL with the
+ * field (a pointer into form: use it while form lives) and why in e. */
+json_t *sc__ev_check_answers(json_t *form, json_t *answers, sc__ev_err *e);
 /* A whitelist entry as it is compared; false when nothing usable is left. */
 bool sc__ev_normalise_entry(const char *in, size_t len, char *out, size_t cap);
 /* Country codes "DE,FR" from a JSON list (absent: kept). */

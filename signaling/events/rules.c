@@ -224,13 +224,14 @@ json_t *sc__ev_form_json(const char *stored)
 
 /* Checks answers against the form: a JSON object of the fields' answers
  * (strings) into *out (canonical); NULL with the field named. */
-json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t cap)
+json_t *sc__ev_check_answers(json_t *form, json_t *answers, sc__ev_err *e)
 {
     json_t *fields = json_object_get(form, "fields"), *out = json_object();
     const char *key;
     json_t *v;
     if (!json_is_object(answers)) {
-        snprintf(why, cap, "answers must be an object");
+        e->field = "answers";
+        snprintf(e->why, sizeof(e->why), "must be an object");
         goto fail;
     }
     json_object_foreach(answers, key, v) {
@@ -239,7 +240,8 @@ json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t ca
             known |= strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
                             key) == 0;
         if (!known) {
-            snprintf(why, cap, "'%.32s' is not a field of the form", key);
+            e->field = "answers";
+            snprintf(e->why, sizeof(e->why), "'%.32s' is not a field of the form", key);
             goto fail;
         }
     }
@@ -250,13 +252,15 @@ json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t ca
         json_t *a = json_object_get(answers, name);
         if (!a || (json_is_string(a) && json_string_length(a) == 0)) {
             if (json_is_true(json_object_get(f, "required"))) {
-                snprintf(why, cap, "%s is required", name);
+                e->field = name;
+                snprintf(e->why, sizeof(e->why), "is required");
                 goto fail;
             }
             continue;
         }
         if (!short_text(a, ANSWER_MAX)) {
-            snprintf(why, cap, "%s must be text of at most %d characters", name, ANSWER_MAX);
+            e->field = name;
+            snprintf(e->why, sizeof(e->why), "must be text of at most %d characters", ANSWER_MAX);
             goto fail;
         }
         const char *s = json_string_value(a);
@@ -281,7 +285,8 @@ json_t *sc__ev_check_answers(json_t *form, json_t *answers, char *why, size_t ca
                 ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
         }
         if (!ok) {
-            snprintf(why, cap, "%s is not a valid %s", name, type);
+            e->field = name;
+            snprintf(e->why, sizeof(e->why), "is not a valid %s", type);
             goto fail;
         }
         json_object_set(out, name, a);

@@ -259,7 +259,6 @@ static void watch_register(sc_app *app, const sc_http_req *req, const sc_store_e
         return;
     json_t *body = sc__ev_body_object(req, rep), *form = sc__ev_form_json(ev->registration), *answers = NULL;
     sc_store_registration *r = calloc(1, sizeof(*r));
-    char why[160];
     if (!body || !r)
         goto out;
     const char *name = json_string_value(json_object_get(body, "name"));
@@ -268,11 +267,12 @@ static void watch_register(sc_app *app, const sc_http_req *req, const sc_store_e
                       SC_EVENT_NAME_MAX);
         goto out;
     }
-    answers = sc__ev_check_answers(form, json_object_get(body, "answers") ? json_object_get(body, "answers")
-                                                                   : json_object(),
-                            why, sizeof(why));
+    json_t *given = json_object_get(body, "answers"), *none = json_object();
+    sc__ev_err e = {0};
+    answers = sc__ev_check_answers(form, given ? given : none, &e);
+    json_decref(none);
     if (!answers) {
-        sc_http_error(rep, 400, "bad-request", "%s", why);
+        sc__ev_field_error(rep, &e); /* before form, which e.field points into, goes */
         goto out;
     }
     json_int_t capacity = json_integer_value(json_object_get(form, "capacity"));

@@ -355,6 +355,8 @@ class Events(unittest.TestCase):
             r = reg(bad)
             self.assertEqual(r.status, 400, (bad, r))
             self.assertIn(why, r.json()["error"]["message"], r)
+            if why in ("company", "role", "email", "phone"):
+                self.assertEqual(r.json()["error"].get("field"), why, r)
         r = reg({"name": "Ann", "answers": {"company": "=HYPERLINK(1)", "role": "Sales",
                                             "email": "ann@example.com", "phone": "+44 20 7946 0000"}})
         self.assertEqual(r.status, 202, r)
