@@ -66,6 +66,11 @@ static const opt_spec serve_opts[] = {
             "first ICE-TCP port (worker i uses N+i): answers offer a passive TCP candidate, "
             "ranked below UDP, for networks that block UDP"),
     FLAG_OPT(sc_config, "--no-ice-tcp", no_ice_tcp, "no ICE over TCP (UDP and TURN only)"),
+    INT_OPT(sc_config, "--max-wrong-attempts", "N", max_wrong_attempts, 1, 1000000,
+            SC_STR(SC_DEFAULT_MAX_WRONG_ATTEMPTS),
+            "wrong passwords, whitelist ids, invite codes and registration keys one address may "
+            "try at events' watch links per minute (then 429); raise it for offices behind one "
+            "address"),
     STR_OPT(sc_config, "--geoip", "FILE", geoip, SC_GEO_DEFAULT_V4 " if present",
             "IPv4 country ranges in tor-geoipdb's format, for events' region rules"),
     STR_OPT(sc_config, "--geoip6", "FILE", geoip6, SC_GEO_DEFAULT_V6 " if present",
@@ -213,6 +218,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->consent_timeout_ms = SC_DEFAULT_CONSENT_TIMEOUT_MS;
     cfg->dtls_timeout_ms = SC_DEFAULT_DTLS_TIMEOUT_MS;
     cfg->max_ice_tcp = SC_DEFAULT_MAX_ICE_TCP;
+    cfg->max_wrong_attempts = SC_DEFAULT_MAX_WRONG_ATTEMPTS;
     cfg->recordings_quota_mib = SC_DEFAULT_RECORDINGS_QUOTA_MIB;
     cfg->chat_rate = SC_DEFAULT_CHAT_RATE;
     cfg->chat_burst = SC_DEFAULT_CHAT_BURST;

@@ -26,6 +26,7 @@
 #define SC_DEFAULT_CONSENT_TIMEOUT_MS 30000
 #define SC_DEFAULT_DTLS_TIMEOUT_MS 20000
 #define SC_DEFAULT_MAX_ICE_TCP 1024        /* per media worker */
+#define SC_DEFAULT_MAX_WRONG_ATTEMPTS 10
 #define SC_DEFAULT_VIDEO_CODEC "vp8"
 #define SC_DEFAULT_RECORDINGS_QUOTA_MIB (10 * 1024)
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
@@ -63,6 +64,7 @@ typedef struct sc_config {
     int ice_tcp_port;          /* 0: the UDP port numbers */
     int no_ice_tcp;
     int max_ice_tcp;           /* ICE-TCP connections per worker */
+    int max_wrong_attempts;    /* watch-link guesses per address per minute */
     char geoip[SC_PATH_MAX];   /* tor-geoipdb IPv4 file; "" = the Debian one if present */
     char geoip6[SC_PATH_MAX];
     int dtls_timeout_ms;

@@ -89,7 +89,15 @@ void sc__ev_registrations_route(sc_app *app, const sc_http_req *req, const sc_st
     rep->action = "managing an event's registrations";
     if (req->method == SC_HTTP_GET || req->method == SC_HTTP_HEAD) {
         reg_list l = {0};
-        bool csv = strstr(req->query, "format=csv") != NULL;
+        char fmt[8] = "", state[12] = "";
+        bool csv = sc_http_query_arg(req->query, "format", fmt, sizeof(fmt)) == 1 &&
+                   strcmp(fmt, "csv") == 0;
+        if (sc_http_query_arg(req->query, "state", state, sizeof(state)) < 0 ||
+            (state[0] && strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
+             strcmp(state, "rejected") != 0)) {
+            sc_http_error(rep, 400, "bad-request", "state must be pending, approved or rejected");
+            return;
+        }
         l.form = sc__ev_form_json(ev->registration);
         if (!csv) {
             l.arr = json_array();
@@ -103,7 +111,8 @@ void sc__ev_registrations_route(sc_app *app, const sc_http_req *req, const sc_st
                 csv_cell(&l, json_string_value(json_object_get(json_array_get(fields, i), "label")),
                          i + 1 == json_array_size(fields));
         }
-        int n = sc_store_registrations_list(app->store, ev->id, reg_row, &l);
+        int n = sc_store_registrations_list(app->store, ev->id, state[0] ? state : NULL, reg_row,
+                                            &l);
         if (n < 0)
             sc_http_error(rep, 500, "internal", "cannot read the registrations");
         else if (!csv)
@@ -168,6 +177,25 @@ void sc__ev_whitelist_route(sc_app *app, const sc_http_req *req, const sc_store_
                             sc_http_reply *rep)
 {
     rep->action = "managing an event's whitelist";
+    char given[SC_EVENT_ENTRY_MAX * 2 + 1], one[SC_EVENT_ENTRY_MAX + 1];
+    int has = sc_http_query_arg(req->query, "entry", given, sizeof(given));
+    if (has < 0 || (has == 1 && !sc__ev_normalise_entry(given, strlen(given), one, sizeof(one)))) {
+        sc_http_error(rep, 400, "bad-request", "entry is not an e-mail, phone or staff number");
+        return;
+    }
+    if (has == 1 && req->method != SC_HTTP_POST) { /* one entry: is it there, or remove it */
+        int r = req->method == SC_HTTP_DELETE ? sc_store_whitelist_remove(app->store, ev->id, one)
+                                              : sc_store_whitelist_has(app->store, ev->id, one);
+        if (r < 0)
+            sc_http_error(rep, 500, "internal", "cannot read the whitelist");
+        else if (req->method == SC_HTTP_DELETE && r == 0)
+            sc_http_error(rep, 404, "not-listed", "%s is not on the list", one);
+        else if (req->method == SC_HTTP_DELETE)
+            rep->status = 204;
+        else
+            sc_http_json(rep, 200, json_pack("{s:s,s:b}", "entry", one, "listed", r == 1));
+        return;
+    }
     if (req->method == SC_HTTP_DELETE) {
         if (sc_store_whitelist_clear(app->store, ev->id) < 0)
             sc_http_error(rep, 500, "internal", "cannot clear the whitelist");
@@ -295,7 +323,9 @@ void sc__ev_invites_route(sc_app *app, const sc_http_req *req, const sc_store_ev
     rep->action = "managing an event's invite codes";
     if (req->method != SC_HTTP_POST) {
         invite_list l = {0};
-        bool csv = strstr(req->query, "format=csv") != NULL;
+        char fmt[8] = "";
+        bool csv = sc_http_query_arg(req->query, "format", fmt, sizeof(fmt)) == 1 &&
+                   strcmp(fmt, "csv") == 0;
         if (!csv)
             l.arr = json_array();
         if (sc_store_invites_list(app->store, ev->id, invite_row, &l) < 0) {
@@ -328,6 +358,29 @@ void sc__ev_invites_route(sc_app *app, const sc_http_req *req, const sc_store_ev
     json_t *body = sc__ev_body_object(req, rep);
     if (!body)
         return;
+    json_t *revoke = json_object_get(body, "revoke");
+    if (revoke) { /* {"revoke": [codes]}: they admit nobody from now on */
+        size_t i, n = json_is_array(revoke) ? json_array_size(revoke) : 0;
+        const char **codes = calloc(n ? n : 1, sizeof(*codes));
+        json_t *c;
+        bool ok = json_is_array(revoke) && n >= 1 && n <= INVITES_MAX && codes;
+        json_array_foreach(revoke, i, c) {
+            if (!ok || !json_is_string(c) || json_string_length(c) > SC_EVENT_CODE_MAX)
+                ok = false;
+            else
+                codes[i] = json_string_value(c);
+        }
+        int r = ok ? sc_store_invites_revoke(app->store, ev->id, codes, n) : 0;
+        free(codes);
+        json_decref(body);
+        if (!ok)
+            sc_http_error(rep, 400, "bad-request", "revoke takes a list of 1..%d codes", INVITES_MAX);
+        else if (r < 0)
+            sc_http_error(rep, 500, "internal", "cannot revoke the codes");
+        else
+            sc_http_json(rep, 200, json_pack("{s:i}", "revoked", r));
+        return;
+    }
     json_t *count = json_object_get(body, "count"), *uses = json_object_get(body, "uses");
     json_int_t n = json_is_integer(count) ? json_integer_value(count) : -1;
     json_int_t u = uses ? (json_is_integer(uses) ? json_integer_value(uses) : -1) : 1;

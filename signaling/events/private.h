@@ -18,7 +18,6 @@
 #define PASSWORD_MIN 4
 #define PASSWORD_MAX 128
 #define ATTEMPT_WINDOW_MS 60000
-#define ATTEMPTS_MAX 10              /* wrong guesses per address per window */
 #define ATTEMPT_SLOTS 512
 
 /* Wrong guesses (passwords, whitelist ids, invite codes, registration

@@ -87,7 +87,7 @@ static void admit(sc_app *app, const sc_store_event *ev, const char *name, const
 static bool too_many(sc_app *app, const sc_http_req *req, sc_http_reply *rep, bool count)
 {
     attempt_slot *a = attempts_for(app, req->peer);
-    if (a && a->count >= ATTEMPTS_MAX) {
+    if (a && a->count >= app->cfg->max_wrong_attempts) {
         rep->retry_after = 60;
         refused(app, rep, 429, "too-many-attempts",
                 "too many wrong attempts from this address; try again in a minute");

@@ -708,6 +708,27 @@ static int add_hdr(struct lws *wsi, const char *name, const char *value, uint8_t
                                        (int)strlen(value), p, end);
 }
 
+int sc_http_query_arg(const char *query, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    const char *p = query;
+
+    while (p && *p) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            size_t vlen = len - n - 1;
+            if (vlen >= cap)
+                return -E2BIG;
+            memcpy(out, p + n + 1, vlen);
+            out[vlen] = '\0';
+            return 1;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 void sc_http_count(sc_app *app, int status)
 {
     app->stats.http_requests++;

@@ -135,6 +135,10 @@ void sc_http_allow_string(unsigned methods, char *out, size_t len);
 /* Counts an answered request (http_requests, http_errors). */
 void sc_http_count(sc_app *app, int status);
 
+/* The value of `name` in a request's query string (lws has url-decoded
+ * each argument) into out: 1, 0 when absent, -E2BIG when longer than
+ * cap - 1 (out untouched). */
+int sc_http_query_arg(const char *query, const char *name, char *out, size_t cap);
 /* Fill reply with the JSON error body {"error":{"code","message"}}. */
 void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

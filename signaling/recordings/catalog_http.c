@@ -24,27 +24,6 @@
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
-int sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    const char *p = query;
-
-    while (p && *p) {
-        const char *end = strchr(p, '&');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-            size_t vlen = len - n - 1;
-            if (vlen >= cap)
-                return -E2BIG;
-            memcpy(out, p + n + 1, vlen);
-            out[vlen] = '\0';
-            return 1;
-        }
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 bool sc__catalog_id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -115,7 +94,7 @@ static void api_list(sc_app *app, const sc_http_req *req, sc_http_reply *rep)
 
     rep->action = "listing recordings";
     for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-        got[i] = sc__catalog_query_arg(req->query, filters[i].name, filters[i].out,
+        got[i] = sc_http_query_arg(req->query, filters[i].name, filters[i].out,
                                        filters[i].cap);
         if (got[i] < 0) {
             sc_http_error(rep, 400, "bad-request", "the %s filter is too long to match anything",
@@ -174,7 +153,7 @@ static bool query_token_refused(const sc_http_req *req, sc_http_reply *rep)
 {
     char v[2];
 
-    if (sc__catalog_query_arg(req->query, "token", v, sizeof(v)) == 0)
+    if (sc_http_query_arg(req->query, "token", v, sizeof(v)) == 0)
         return false;
     sc_http_error(rep, 401, "token-in-url",
                   "tokens are not accepted in the URL: send the token in the Authorization "
@@ -250,7 +229,7 @@ static void api_media_url(sc_app *app, const sc_http_req *req, const char *id,
         snprintf(rep->allow, sizeof(rep->allow), "POST");
         return;
     }
-    got = sc__catalog_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s));
+    got = sc_http_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s));
     if (got < 0 || (got > 0 && (purpose = media_purpose(purpose_s)) < 0)) {
         sc_http_error(rep, 400, "bad-request", "purpose is play or download");
         return;
@@ -281,12 +260,12 @@ static int media_signed(sc_app *app, const sc_http_req *req, const char *id,
     bool any;
     int e;
 
-    if (sc__catalog_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s)) <= 0 ||
+    if (sc_http_query_arg(req->query, "purpose", purpose_s, sizeof(purpose_s)) <= 0 ||
         (*purpose = media_purpose(purpose_s)) < 0 ||
-        sc__catalog_query_arg(req->query, "scope", scope, sizeof(scope)) <= 0 ||
+        sc_http_query_arg(req->query, "scope", scope, sizeof(scope)) <= 0 ||
         (strcmp(scope, "any") != 0 && strcmp(scope, "published") != 0) ||
-        sc__catalog_query_arg(req->query, "exp", exp, sizeof(exp)) <= 0 ||
-        sc__catalog_query_arg(req->query, "sig", sig, sizeof(sig)) <= 0) {
+        sc_http_query_arg(req->query, "exp", exp, sizeof(exp)) <= 0 ||
+        sc_http_query_arg(req->query, "sig", sig, sizeof(sig)) <= 0) {
         sc_http_error(rep, 401, "url-invalid",
                       "a signed URL has purpose, scope, exp and sig, as POST "
                       "/api/recordings/{id}/media-url returns it");
@@ -466,7 +445,7 @@ static void media_recording(sc_app *app, const sc_http_route *route, const sc_ht
     id[32] = '\0';
     if (query_token_refused(req, rep))
         return;
-    if (sc__catalog_query_arg(req->query, "sig", sig, sizeof(sig)) != 0) {
+    if (sc_http_query_arg(req->query, "sig", sig, sizeof(sig)) != 0) {
         if (media_signed(app, req, id, &r, &purpose, rep))
             return;
     } else if (!req->token && !req->auth_malformed) {

@@ -23,10 +23,6 @@
 
 /* ---- catalog.c helpers replay.c uses ---- */
 
-/* The value of `name` in a query string (lws has url-decoded each
- * argument) into out: 1, 0 when absent, -E2BIG when longer than cap - 1
- * (out untouched). */
-int sc__catalog_query_arg(const char *query, const char *name, char *out, size_t cap);
 /* A recording id: 32 lowercase hex digits. */
 bool sc__catalog_id_ok(const char *id);
 /* 0 for an admin token; else the reply is filled (401 / 403). */

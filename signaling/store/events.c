@@ -276,6 +276,41 @@ int sc_store_whitelist_clear(sc_store *st, int64_t event_id)
                                 args, "clear whitelist");
 }
 
+int sc_store_whitelist_remove(sc_store *st, int64_t event_id, const char *entry)
+{
+    sqlite3_stmt *s;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "DELETE FROM event_whitelist WHERE event_id = ?1 AND entry = ?2",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, entry);
+    int rc = sc__store_step_finalize(st, s, "remove whitelist entry");
+    return rc < 0 ? rc : sqlite3_changes(st->db);
+}
+
+int sc_store_invites_revoke(sc_store *st, int64_t event_id, const char *const *codes, size_t n)
+{
+    sqlite3_stmt *s;
+    int removed = 0;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "DELETE FROM event_invites WHERE event_id = ?1 AND code = ?2", -1,
+                                  &s, NULL) != SQLITE_OK)
+        return -EIO;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, event_id);
+        sc__store_bind_text(s, 2, codes[i]);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            sqlite3_finalize(s);
+            return -EIO;
+        }
+        removed += sqlite3_changes(st->db);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return removed;
+}
+
 int sc_store_invites_add(sc_store *st, int64_t event_id, const char *const *codes, size_t n,
                          int max_uses, int64_t now)
 {
@@ -458,20 +493,23 @@ int64_t sc_store_registrations_active(sc_store *st, int64_t event_id)
     return n;
 }
 
-int sc_store_registrations_list(sc_store *st, int64_t event_id,
+int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *state,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud)
 {
     char sql[512];
     sqlite3_stmt *s;
     sc_store_registration *r = malloc(sizeof(*r));
     int n = 0, rc;
-    snprintf(sql, sizeof(sql), "SELECT %s FROM event_registrations WHERE event_id = ?1 ORDER BY id",
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM event_registrations WHERE event_id = ?1 AND (?2 IS NULL OR state = ?2)"
+             " ORDER BY id",
              reg_cols);
     if (!r || !st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         free(r);
         return -EIO;
     }
     sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, state);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         reg_from_row(s, r);
         fn(ud, r);

@@ -79,11 +79,15 @@ int sc_store_whitelist_has(sc_store *st, int64_t event_id, const char *entry);
 /* Entries, or -EIO. */
 int64_t sc_store_whitelist_count(sc_store *st, int64_t event_id);
 int sc_store_whitelist_clear(sc_store *st, int64_t event_id);
+/* Removes one entry: 1 removed, 0 not listed, -EIO. */
+int sc_store_whitelist_remove(sc_store *st, int64_t event_id, const char *entry);
 
 /* Invite codes: n new codes (given) with max_uses each, in one
  * transaction.  0, -EEXIST (a code is taken; nothing added), -EIO. */
 int sc_store_invites_add(sc_store *st, int64_t event_id, const char *const *codes, size_t n,
                          int max_uses, int64_t now);
+/* Removes codes (unknown ones are skipped); how many went, or -EIO. */
+int sc_store_invites_revoke(sc_store *st, int64_t event_id, const char *const *codes, size_t n);
 /* Uses a code once: 0, -ENOENT (no such code), -EDQUOT (used up), -EIO. */
 int sc_store_invite_use(sc_store *st, int64_t event_id, const char *code);
 /* Registrations: insert (id and key set by the caller's key; id filled).
@@ -99,8 +103,8 @@ int sc_store_registration_decide(sc_store *st, int64_t event_id, int64_t id, con
                                  int64_t now);
 /* Registrations not rejected, or -EIO. */
 int64_t sc_store_registrations_active(sc_store *st, int64_t event_id);
-/* Oldest first.  Count or -EIO. */
-int sc_store_registrations_list(sc_store *st, int64_t event_id,
+/* Oldest first, only those in state (NULL: all).  Count or -EIO. */
+int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *state,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud);
 
 /* Every code of an event, oldest first.  Count or -EIO. */

@@ -45,7 +45,10 @@ def jwt_claims(token):
 class Events(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = stagecast.Server(workers=1, extra_args=["--record-by-default"]).start()
+        # A high guess limit: the tests here share one address; the limit
+        # itself has its own server (test_password_guessing_is_limited).
+        cls.server = stagecast.Server(workers=1, extra_args=["--record-by-default",
+                                                             "--max-wrong-attempts", "1000"]).start()
         cls.admin = cls.server.admin_token()
 
     @classmethod
@@ -272,6 +275,15 @@ class Events(unittest.TestCase):
         self.assertEqual(a["name"], "alice@example.com")
         self.assertEqual(self.join(ev["slug"], {"id": "+15550102030"}).status, 200, "phone formats match")
         self.assertEqual(self.join(ev["slug"], {"id": "e1234"}).status, 200, "staff numbers ignore case")
+        # One entry: looked up, removed.
+        import urllib.parse
+        q = path + "?entry=" + urllib.parse.quote("BOB@example.com")
+        self.assertEqual(self.api("GET", q).json(), {"entry": "bob@example.com", "listed": True})
+        self.assertEqual(self.api("DELETE", q).status, 204)
+        self.assertEqual(self.api("GET", q).json()["listed"], False)
+        self.assertEqual(self.api("DELETE", q).error_code(), "not-listed")
+        self.assertEqual(self.join(ev["slug"], {"id": "bob@example.com"}).error_code(), "not-on-whitelist")
+        self.assertEqual(self.api("GET", path).json()["entries"], 3)
         self.assertEqual(self.api("DELETE", path).status, 204)
         self.assertEqual(self.join(ev["slug"], {"id": "alice@example.com"}).error_code(), "not-on-whitelist")
 
@@ -298,6 +310,12 @@ class Events(unittest.TestCase):
         used = {i["code"]: i["used"] for i in self.api("GET", path).json()["invites"]}
         self.assertEqual(used[code], 2)
         self.assertEqual(used[codes[1]], 0)
+        # Revoked codes admit nobody; unknown ones are skipped.
+        r = self.api("POST", path, {"revoke": [codes[1], "NOSUCHCODE00"]})
+        self.assertEqual(r.json(), {"revoked": 1})
+        self.assertEqual(self.join(ev["slug"], {"code": codes[1]}).error_code(), "invalid-code")
+        self.assertEqual(self.join(ev["slug"], {"code": codes[2]}).status, 200)
+        self.assertEqual(self.api("POST", path, {"revoke": []}).status, 400)
 
     def test_networks(self):
         ev = self.create(title="Office only", networks={"allow": ["10.0.0.0/8", "fd00::/8"]})
@@ -388,6 +406,9 @@ class Events(unittest.TestCase):
         claims = jwt_claims(admitted.json()["token"])
         self.assertEqual((claims["room"], claims["name"], claims["sub"]), (ev["room"], "Ann", "reg-%d" % ann["id"]))
         self.assertEqual(poll(bob["key"]).error_code(), "registration-rejected")
+        only = lambda state: [x["name"] for x in self.api("GET", path + "?state=" + state).json()["registrations"]]  # noqa: E731
+        self.assertEqual((only("approved"), only("rejected"), only("pending")), (["Ann"], ["Bob"], []))
+        self.assertEqual(self.api("GET", path + "?state=maybe").status, 400)
         self.assertEqual(poll("0" * 32).error_code(), "no-such-registration")
         # A rejected registration frees a place; a declined one cannot renew.
         self.assertEqual(reg({"name": "Cy", "answers": {"company": "Hooli", "role": "Other"}}).status, 202)
