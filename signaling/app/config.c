@@ -456,7 +456,8 @@ int sc__config_bool(const char *v, bool *on)
 
 /* STAGECAST_<OPTION>: the option's name in capitals, '-' as '_'.  A flag is
  * set by 1/true/yes/on and left as it is by 0/false/no/off. */
-static int apply_env(sc_config *cfg, char *err, size_t errlen)
+int sc__config_apply_env(sc_config *cfg, const char *(*lookup)(const char *name, void *ud),
+                         void *ud, char *err, size_t errlen)
 {
     for (size_t k = 0; k < N_ELEMS(serve_opts); k++) {
         const opt_spec *o = &serve_opts[k];
@@ -470,7 +471,7 @@ static int apply_env(sc_config *cfg, char *err, size_t errlen)
         for (const char *p = o->flag + 2; *p && n + 1 < sizeof(var); p++)
             var[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
         var[n] = '\0';
-        if (!(v = getenv(var)))
+        if (!(v = lookup(var, ud)))
             continue;
         if (o->type == OPT_FLAG) {
             bool on;
@@ -492,32 +493,8 @@ static int apply_env(sc_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-/* The value of --config in argv, or NULL. */
-static const char *config_arg(int argc, char **argv)
+int sc__config_check(const sc_config *cfg, char *err, size_t errlen)
 {
-    for (int i = 0; i < argc; i++) {
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            return argv[i + 1];
-    }
-    return NULL;
-}
-
-int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
-{
-    const char *file = config_arg(argc, argv);
-    int r;
-
-    if (file && (r = sc_config_load_file(cfg, file, err, errlen)) < 0)
-        return r;
-    if ((r = apply_env(cfg, err, errlen)) < 0)
-        return r;
-    r = parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, argc, argv, err, errlen);
-    if (r == 1)
-        sc_config_usage(out);
-    if (r != 0)
-        return r;
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return -EINVAL;
@@ -543,6 +520,41 @@ int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err,
         return -EINVAL;
     }
     return 0;
+}
+
+static const char *env_lookup(const char *name, void *ud)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+/* The value of --config in argv, or NULL. */
+static const char *config_arg(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+int sc_config_parse(sc_config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
+{
+    const char *file = config_arg(argc, argv);
+    int r;
+
+    if (file && (r = sc_config_load_file(cfg, file, err, errlen)) < 0)
+        return r;
+    if ((r = sc__config_apply_env(cfg, env_lookup, NULL, err, errlen)) < 0)
+        return r;
+    r = parse_opts(serve_opts, N_ELEMS(serve_opts), cfg, argc, argv, err, errlen);
+    if (r == 1)
+        sc_config_usage(out);
+    if (r != 0)
+        return r;
+    return sc__config_check(cfg, err, errlen);
 }
 
 int sc_token_config_parse(sc_token_config *cfg, int argc, char **argv, FILE *out, char *err,

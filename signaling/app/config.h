@@ -155,6 +155,19 @@ const char *sc__config_option_name(size_t i);
  * true/false for a flag) into cfg.  0, or -EINVAL with "FILE:LINE: ..." in
  * err. */
 int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errlen);
+/* The same for a file's bytes already in memory; name stands for the path
+ * in messages. */
+int sc_config_load_yaml(sc_config *cfg, const char *name, const char *buf, size_t len, char *err,
+                        size_t errlen);
+/* Applies the STAGECAST_<OPTION> variables, each looked up with
+ * lookup(name, ud) (getenv for the environment: sc_config_parse), over
+ * cfg.  0, or -EINVAL with the variable named in err. */
+int sc__config_apply_env(sc_config *cfg, const char *(*lookup)(const char *name, void *ud),
+                         void *ud, char *err, size_t errlen);
+/* The options that go together or exclude each other (--tls-cert and
+ * --tls-key, --turn and --turn-secret-file, ...), once every source is
+ * read.  0, or -EINVAL with a message in err. */
+int sc__config_check(const sc_config *cfg, char *err, size_t errlen);
 void sc_token_config_usage(FILE *out);
 
 /* Closes path to other users (chmod to mode) when its mode lets group or

@@ -113,6 +113,29 @@ static int read_mapping(reader *rd, sc_config *cfg)
     }
 }
 
+/* Reads the document rd's parser has as its input. */
+static int load(reader *rd, sc_config *cfg)
+{
+    /* stream start, then a document holding one mapping (or nothing) */
+    int r = next(rd);
+
+    while (r == 0 && rd->event.type != YAML_MAPPING_START_EVENT &&
+           rd->event.type != YAML_STREAM_END_EVENT) {
+        if (rd->event.type != YAML_STREAM_START_EVENT &&
+            rd->event.type != YAML_DOCUMENT_START_EVENT) {
+            r = fail(rd, rd->event.start_mark.line, "expected `option: value` lines");
+            break;
+        }
+        r = next(rd);
+    }
+    if (r == 0 && rd->event.type == YAML_MAPPING_START_EVENT)
+        r = read_mapping(rd, cfg);
+    if (rd->have_event)
+        yaml_event_delete(&rd->event);
+    yaml_parser_delete(&rd->parser);
+    return r;
+}
+
 int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errlen)
 {
     reader rd = {.path = path, .err = err, .errlen = errlen};
@@ -129,21 +152,20 @@ int sc_config_load_file(sc_config *cfg, const char *path, char *err, size_t errl
         return -EINVAL;
     }
     yaml_parser_set_input_file(&rd.parser, f);
-    /* stream start, then a document holding one mapping (or nothing) */
-    r = next(&rd);
-    while (r == 0 && rd.event.type != YAML_MAPPING_START_EVENT &&
-           rd.event.type != YAML_STREAM_END_EVENT) {
-        if (rd.event.type != YAML_STREAM_START_EVENT && rd.event.type != YAML_DOCUMENT_START_EVENT) {
-            r = fail(&rd, rd.event.start_mark.line, "expected `option: value` lines");
-            break;
-        }
-        r = next(&rd);
-    }
-    if (r == 0 && rd.event.type == YAML_MAPPING_START_EVENT)
-        r = read_mapping(&rd, cfg);
-    if (rd.have_event)
-        yaml_event_delete(&rd.event);
-    yaml_parser_delete(&rd.parser);
+    r = load(&rd, cfg);
     fclose(f);
     return r;
+}
+
+int sc_config_load_yaml(sc_config *cfg, const char *name, const char *buf, size_t len, char *err,
+                        size_t errlen)
+{
+    reader rd = {.path = name, .err = err, .errlen = errlen};
+
+    if (!yaml_parser_initialize(&rd.parser)) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -EINVAL;
+    }
+    yaml_parser_set_input_string(&rd.parser, (const unsigned char *)buf, len);
+    return load(&rd, cfg);
 }

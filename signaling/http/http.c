@@ -19,6 +19,7 @@
 #include "signaling/auth/token.h"
 #include "signaling/http/conns.h"
 #include "signaling/http/pages.h"
+#include "signaling/http/private.h"
 #include "signaling/http/refuse.h"
 #include "signaling/http/tls.h"
 #include "signaling/http/whip.h"
@@ -492,64 +493,91 @@ static const char *method_name(sc_http_method m)
     }
 }
 
+int sc__http_framing(const char *cl, const char *cl2, bool te, size_t *content_length)
+{
+    *content_length = 0;
+    if (cl) {
+        *content_length = (size_t)strtoull(cl, NULL, 10);
+        /* Digits only, and one length: two that differ are how requests
+         * are smuggled past a proxy that reads the other one. */
+        if (!cl[0] || strspn(cl, "0123456789") != strlen(cl) || (cl2 && strcmp(cl2, cl) != 0))
+            return 400;
+    }
+    /* A body framed by Transfer-Encoding is not read here: with a
+     * Content-Length too it is ambiguous (400), alone it needs a length
+     * (411). */
+    if (te)
+        return cl ? 400 : 411;
+    return 0;
+}
+
+char *sc__http_bearer(const char *authorization, bool *malformed)
+{
+    const char *t = authorization;
+    char *token = NULL;
+    size_t n;
+
+    if (strncasecmp(t, "Bearer ", 7) == 0) {
+        t += 7;
+        while (*t == ' ')
+            t++;
+        n = strlen(t);
+        while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+            n--;
+        if (n)
+            token = strndup(t, n);
+    }
+    *malformed = !token;
+    return token;
+}
+
+bool sc__http_query_add(char *query, size_t cap, const char *arg)
+{
+    size_t off = strlen(query), n = strlen(arg);
+
+    if (off + n + 2 > cap)
+        return false;
+    snprintf(query + off, cap - off, "%s%s", off ? "&" : "", arg);
+    return true;
+}
+
 static void read_headers(struct lws *wsi, conn *c)
 {
-    char cl[32];
+    char cl[32], second[32];
+    const char *cl1 = NULL, *cl2 = NULL;
     int alen;
 
     lws_get_peer_simple(wsi, c->req.peer, sizeof(c->req.peer));
     if (lws_hdr_copy(wsi, c->req.content_type, sizeof(c->req.content_type),
                      WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
         c->req.content_type[0] = '\0';
-    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        char second[32];
-        c->content_length = (size_t)strtoull(cl, NULL, 10);
-        /* Digits only, and one length: two that differ are how requests
-         * are smuggled past a proxy that reads the other one. */
-        if (!cl[0] || strspn(cl, "0123456789") != strlen(cl) ||
-            (lws_hdr_copy_fragment(wsi, second, sizeof(second), WSI_TOKEN_HTTP_CONTENT_LENGTH,
-                                   1) > 0 &&
-             strcmp(second, cl) != 0))
-            c->framing = 400;
+    /* A length too long for cl is no length we would take: "" makes it
+     * malformed rather than absent. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        cl1 = lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ? cl : "";
+        if (lws_hdr_copy_fragment(wsi, second, sizeof(second), WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                  1) > 0)
+            cl2 = second;
     }
-    /* A body framed by Transfer-Encoding is not read here: with a
-     * Content-Length too it is ambiguous (400), alone it needs a length
-     * (411). */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 && !c->framing)
-        c->framing = c->content_length || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
-                         ? 400
-                         : 411;
+    c->framing = sc__http_framing(cl1, cl2,
+                                  lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0,
+                                  &c->content_length);
     if (lws_hdr_copy(wsi, c->req.range, sizeof(c->req.range), WSI_TOKEN_HTTP_RANGE) < 0)
         c->req.range[0] = '\0';
     /* Query arguments (lws url-decodes each one), joined again by '&'. */
-    for (int i = 0, off = 0; i < 32; i++) {
+    for (int i = 0; i < 32; i++) {
         char frag[1024];
-        int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n <= 0)
+        if (lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) <= 0 ||
+            !sc__http_query_add(c->req.query, sizeof(c->req.query), frag))
             break;
-        if ((size_t)off + (size_t)n + 2 > sizeof(c->req.query))
-            break;
-        off += snprintf(c->req.query + off, sizeof(c->req.query) - (size_t)off, "%s%s",
-                        off ? "&" : "", frag);
     }
     alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (alen > 0) {
         char *a = malloc((size_t)alen + 1);
-        if (a && lws_hdr_copy(wsi, a, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0) {
-            char *t = a;
-            if (strncasecmp(t, "Bearer ", 7) == 0) {
-                t += 7;
-                while (*t == ' ')
-                    t++;
-                size_t n = strlen(t);
-                while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-                    t[--n] = '\0';
-                if (n)
-                    c->req.token = strdup(t);
-            }
-            if (!c->req.token)
-                c->req.auth_malformed = true;
-        }
+        if (a && lws_hdr_copy(wsi, a, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0)
+            c->req.token = sc__http_bearer(a, &c->req.auth_malformed);
+        else
+            c->req.auth_malformed = true;
         free(a);
     }
 }
@@ -593,69 +621,92 @@ static void run_route(sc_app *app, struct lws *wsi, conn *c)
     finish_reply(wsi, c);
 }
 
-static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
+sc_http_next sc__http_decide(sc_app *app, const sc_http_req *req, int framing,
+                             size_t content_length, const sc_http_route **route,
+                             char args[SC_HTTP_ARGS][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
     unsigned allowed, want;
+    bool page = false;
 
+    rep->action = "routing";
+    /* A HEAD is the GET without its body. */
+    want = req->method == SC_HTTP_HEAD ? SC_HTTP_GET : req->method;
+    allowed = route_methods(app, req->path, want, route, args);
+    if (!allowed && sc_http_page(app, req->path, NULL, 0)) {
+        allowed = SC_HTTP_GET | SC_HTTP_HEAD;
+        page = want == SC_HTTP_GET;
+        rep->action = "serving a page";
+    }
+    if (allowed && req->method == SC_HTTP_OPTIONS) {
+        rep->action = "answering a CORS preflight";
+        rep->status = 204;
+        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, rep->allow, sizeof(rep->allow));
+    } else if (allowed && !*route && !page) {
+        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, rep->allow, sizeof(rep->allow));
+        sc_http_error(rep, 405, "method-not-allowed", "%s is not allowed on %s",
+                      method_name(req->method), req->path);
+    } else if (!allowed) {
+        sc_http_error(rep, 404, "not-found", "%s",
+                      want == SC_HTTP_GET && strncmp(req->path, "/api/", 5) != 0
+                          ? "no such page" : "no such resource");
+    }
+
+    /* Refusals of the body come first, for pages too: a page sent instead
+     * would leave the connection open with the body unread. */
+    if (framing) {
+        /* The body's extent is unknown: answer and close. */
+        rep->action = "refusing an ambiguous body";
+        if (framing == 411)
+            sc_http_error(rep, 411, "length-required",
+                          "send the body with a Content-Length (no Transfer-Encoding)");
+        else
+            sc_http_error(rep, 400, "bad-request",
+                          "conflicting or malformed Content-Length / Transfer-Encoding");
+        *route = NULL;
+        return SC_HTTP_NEXT_CLOSE;
+    }
+    if (content_length > (size_t)app->cfg->max_body) {
+        /* Refuse before reading any of it; the unread body makes the
+         * connection unusable, so it closes after the reply. */
+        rep->action = "refusing an oversized body";
+        sc_http_error(rep, 413, "too-large", "the body is over the %d-byte limit",
+                      app->cfg->max_body);
+        *route = NULL;
+        return SC_HTTP_NEXT_CLOSE;
+    }
+    if (rep->status) {
+        *route = NULL;
+        return SC_HTTP_NEXT_ANSWER;
+    }
+    return page ? SC_HTTP_NEXT_PAGE : SC_HTTP_NEXT_ROUTE;
+}
+
+static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
+{
     request_reset(app, c);
     c->in_request = true;
     c->req.method = method_of(wsi);
     snprintf(c->req.path, sizeof(c->req.path), "%s", uri ? uri : "/");
     read_headers(wsi, c);
-    c->rep.action = "routing";
 
-    /* A HEAD is the GET without its body. */
-    want = c->req.method == SC_HTTP_HEAD ? SC_HTTP_GET : c->req.method;
-    allowed = route_methods(app, c->req.path, want, &c->route, c->args);
-    if (!allowed && sc_http_page(app, c->req.path, NULL, 0)) {
-        allowed = SC_HTTP_GET | SC_HTTP_HEAD;
-        c->page = want == SC_HTTP_GET;
-        c->rep.action = "serving a page";
-    }
-    if (allowed && c->req.method == SC_HTTP_OPTIONS) {
-        c->rep.action = "answering a CORS preflight";
-        c->rep.status = 204;
-        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
-    } else if (allowed && !c->route && !c->page) {
-        sc_http_allow_string(allowed | SC_HTTP_OPTIONS, c->rep.allow, sizeof(c->rep.allow));
-        sc_http_error(&c->rep, 405, "method-not-allowed", "%s is not allowed on %s",
-                      method_name(c->req.method), c->req.path);
-    } else if (!allowed) {
-        sc_http_error(&c->rep, 404, "not-found", "%s",
-                      want == SC_HTTP_GET && strncmp(c->req.path, "/api/", 5) != 0
-                          ? "no such page" : "no such resource");
-    }
-
-    if (c->framing) {
-        /* The body's extent is unknown: answer and close. */
-        c->rep.action = "refusing an ambiguous body";
-        if (c->framing == 411)
-            sc_http_error(&c->rep, 411, "length-required",
-                          "send the body with a Content-Length (no Transfer-Encoding)");
-        else
-            sc_http_error(&c->rep, 400, "bad-request",
-                          "conflicting or malformed Content-Length / Transfer-Encoding");
+    switch (sc__http_decide(app, &c->req, c->framing, c->content_length, &c->route, c->args,
+                            &c->rep)) {
+    case SC_HTTP_NEXT_CLOSE:
         c->close_after = true;
         finish_reply(wsi, c);
         return 0;
-    }
-    if (c->content_length > (size_t)app->cfg->max_body) {
-        /* Refuse before reading any of it; the unread body makes the
-         * connection unusable, so it closes after the reply. */
-        c->rep.action = "refusing an oversized body";
-        sc_http_error(&c->rep, 413, "too-large", "the body is over the %d-byte limit",
-                      app->cfg->max_body);
-        c->close_after = true;
-        finish_reply(wsi, c);
-        return 0;
-    }
-    if (c->rep.status || c->page) {
+    case SC_HTTP_NEXT_PAGE:
+        c->page = true;
+        /* fallthrough */
+    case SC_HTTP_NEXT_ANSWER:
         /* Decided already; a body, if any, is read and dropped first. */
         if (c->content_length > 0)
             c->deferred = true;
         else
             finish_reply(wsi, c);
         return 0;
+    case SC_HTTP_NEXT_ROUTE:
+        break;
     }
     if (c->content_length > 0) {
         c->buffer_body = true;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "signaling/http/private.h"
 
 /* A refused raw connection lingers this long for the peer to read the
  * answer and close; what it sends meanwhile is dropped. */
@@ -91,15 +92,40 @@ static const char *token(const char *in, size_t len, size_t skip, char *out, siz
     return out;
 }
 
+void sc__http_refuse_answer(sc_app *app, const char *in, size_t len, char method[24],
+                            char target[256], sc_http_reply *rep)
+{
+    char path[256], *q;
+    unsigned methods;
+
+    /* "METHOD target ...": CONNECT, or a method lws does not know. */
+    token(in, len, 0, method, 24);
+    token(in, len, 1, target, 256);
+    snprintf(path, sizeof(path), "%s", target);
+    if ((q = strchr(path, '?')))
+        *q = '\0';
+    methods = path[0] == '/' ? sc_http_methods(app, path) : 0;
+    memset(rep, 0, sizeof(*rep));
+    rep->action = "refusing a method";
+    if (path[0] == '/' && !methods) {
+        sc_http_error(rep, 404, "not-found", "no such resource");
+    } else {
+        /* An authority (CONNECT's target) is no resource here: it allows
+         * nothing. */
+        if (methods)
+            sc_http_allow_string(methods | SC_HTTP_OPTIONS, rep->allow, sizeof(rep->allow));
+        sc_http_error(rep, 405, "method-not-allowed", "%s is not allowed on %s", method, target);
+    }
+}
+
 /* Marks a connection answered (its opaque pointer; nothing else uses it). */
 static char answered;
 
 int sc_http_refuse_raw(sc_app *app, struct lws *wsi, int reason, const void *in, size_t len)
 {
-    char method[24], target[256], path[256], peer[64], *q;
+    char method[24], target[256], peer[64];
     uint8_t buf[LWS_PRE + 2048];
     sc_http_reply rep;
-    unsigned methods;
     size_t n;
 
     if (reason == LWS_CALLBACK_RAW_WRITEABLE && lws_get_opaque_user_data(wsi) == &answered) {
@@ -114,24 +140,7 @@ int sc_http_refuse_raw(sc_app *app, struct lws *wsi, int reason, const void *in,
     if (!in || !len)
         return -1; /* nothing to answer */
 
-    /* "METHOD target ...": CONNECT, or a method lws does not know. */
-    token(in, len, 0, method, sizeof(method));
-    token(in, len, 1, target, sizeof(target));
-    snprintf(path, sizeof(path), "%s", target);
-    if ((q = strchr(path, '?')))
-        *q = '\0';
-    methods = path[0] == '/' ? sc_http_methods(app, path) : 0;
-    memset(&rep, 0, sizeof(rep));
-    rep.action = "refusing a method";
-    if (path[0] == '/' && !methods) {
-        sc_http_error(&rep, 404, "not-found", "no such resource");
-    } else {
-        /* An authority (CONNECT's target) is no resource here: it allows
-         * nothing. */
-        if (methods)
-            sc_http_allow_string(methods | SC_HTTP_OPTIONS, rep.allow, sizeof(rep.allow));
-        sc_http_error(&rep, 405, "method-not-allowed", "%s is not allowed on %s", method, target);
-    }
+    sc__http_refuse_answer(app, in, len, method, target, &rep);
     n = sc_http_refusal((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE, &rep,
                         sc_http_tls(app) && lws_is_ssl(wsi));
     free(rep.body);

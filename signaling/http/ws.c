@@ -14,6 +14,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/auth/jwt.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/private.h"
 #include "signaling/http/whip.h"
 #include "signaling/interact/interact.h"
 #include "signaling/room/rooms.h"
@@ -158,6 +159,14 @@ static int dc_send(sc_ws_client *c, const char *s, size_t len)
     return r;
 }
 
+/* Asks lws for a writeable callback; a local client (private.h) has no
+ * connection and is drained by its owner. */
+static void wake(sc_ws_client *c)
+{
+    if (c->wsi)
+        lws_callback_on_writable(c->wsi);
+}
+
 static int queue_raw(sc_ws_client *c, const char *s, size_t len)
 {
     out_msg *m;
@@ -171,7 +180,7 @@ static int queue_raw(sc_ws_client *c, const char *s, size_t len)
         c->app->stats.ws_dropped_slow++;
         SC_WARN("ws", "%s #%u: over %d bytes queued unread, disconnecting", c->peer, c->serial,
                 WS_QUEUE_MAX);
-        lws_callback_on_writable(c->wsi);
+        wake(c);
         return -EPIPE;
     }
     m = malloc(sizeof(*m) + LWS_PRE + len);
@@ -186,7 +195,7 @@ static int queue_raw(sc_ws_client *c, const char *s, size_t len)
         c->head = m;
     c->tail = m;
     c->queued += len;
-    lws_callback_on_writable(c->wsi);
+    wake(c);
     return 0;
 }
 
@@ -693,11 +702,12 @@ done:
 
 /* ---- connection life cycle -------------------------------------------------------- */
 
-static int on_receive(sc_ws_client *c, struct lws *wsi, const void *in, size_t len)
+/* One fragment of a message; final: the message is complete. */
+static int on_receive(sc_ws_client *c, const void *in, size_t len, bool binary, bool final)
 {
     size_t max = (size_t)c->app->cfg->max_ws_message;
 
-    if (lws_frame_is_binary(wsi))
+    if (binary)
         c->rx_binary = true;
     if (!c->rx_oversize && c->rx_len + len > max) {
         /* Keep reading (and dropping) the rest so the connection stays
@@ -723,7 +733,7 @@ static int on_receive(sc_ws_client *c, struct lws *wsi, const void *in, size_t l
         memcpy(c->rx + c->rx_len, in, len);
         c->rx_len += len;
     }
-    if (!lws_is_final_fragment(wsi))
+    if (!final)
         return 0;
 
     if (c->rx_oversize) {
@@ -816,6 +826,26 @@ static void client_free(sc_ws_client *c)
     free(c);
 }
 
+/* A connection just accepted (wsi NULL: a local client, private.h). */
+static sc_ws_client *client_new(sc_app *app, struct lws *wsi, const char *peer)
+{
+    static unsigned serial;
+    sc_ws_client *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->app = app;
+    c->wsi = wsi;
+    c->serial = ++serial;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->connected_ms = (int64_t)sc_mono_ms();
+    unjoined_add(c, +1);
+    app->stats.ws_clients++;
+    app->stats.ws_connections++;
+    SC_DEBUG("ws", "%s #%u connected", c->peer, c->serial);
+    return c;
+}
+
 bool sc_ws_handles(int reason)
 {
     switch (reason) {
@@ -833,7 +863,6 @@ bool sc_ws_handles(int reason)
 int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot, void *in,
                    size_t len)
 {
-    static unsigned serial;
     sc_ws_client *c = *slot;
     char uri[16];
 
@@ -851,25 +880,19 @@ int sc_ws_callback(sc_app *app, struct lws *wsi, int reason, sc_ws_client **slot
         }
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
-        c = calloc(1, sizeof(*c));
-        if (!c)
+    case LWS_CALLBACK_ESTABLISHED: {
+        char peer[64];
+        lws_get_peer_simple(wsi, peer, sizeof(peer));
+        if (!(c = client_new(app, wsi, peer)))
             return -1;
-        c->app = app;
-        c->wsi = wsi;
-        c->serial = ++serial;
-        lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
-        c->connected_ms = (int64_t)sc_mono_ms();
-        unjoined_add(c, +1);
         /* lws closes it unless a join clears this first. */
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, app->cfg->ws_join_timeout_s);
         *slot = c;
-        app->stats.ws_clients++;
-        app->stats.ws_connections++;
-        SC_DEBUG("ws", "%s #%u connected", c->peer, c->serial);
         return 0;
+    }
     case LWS_CALLBACK_RECEIVE:
-        return c ? on_receive(c, wsi, in, len) : -1;
+        return c ? on_receive(c, in, len, lws_frame_is_binary(wsi), lws_is_final_fragment(wsi))
+                 : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return c ? on_writeable(c, wsi) : 0;
     case LWS_CALLBACK_CLOSED:
@@ -1157,5 +1180,48 @@ void sc_ws_client_close(sc_ws_client *c, const char *reason)
         return;
     }
     c->close_when_sent = true;
-    lws_callback_on_writable(c->wsi);
+    wake(c);
+}
+
+/* ---- local clients (private.h) ---------------------------------------------------- */
+
+sc_ws_client *sc__ws_local_new(sc_app *app, const char *peer)
+{
+    return client_new(app, NULL, peer);
+}
+
+void sc__ws_local_receive(sc_ws_client *c, const char *buf, size_t len)
+{
+    on_receive(c, buf, len, false, true);
+}
+
+char *sc__ws_local_take(sc_ws_client *c, size_t *len)
+{
+    out_msg *m = c->head;
+    char *s;
+
+    if (!m)
+        return NULL;
+    c->head = m->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->queued -= m->len;
+    if ((s = malloc(m->len + 1))) {
+        memcpy(s, m->data + LWS_PRE, m->len);
+        s[m->len] = '\0';
+        *len = m->len;
+    }
+    free(m);
+    return s;
+}
+
+bool sc__ws_local_closing(const sc_ws_client *c)
+{
+    return c->closing || c->close_when_sent;
+}
+
+void sc__ws_local_free(sc_ws_client *c)
+{
+    if (c)
+        client_free(c);
 }

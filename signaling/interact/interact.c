@@ -470,11 +470,20 @@ static void flush_one(void *ud, sc_room *room)
     flush_room(sc_room_state(room, SC_ROOM_SLOT_INTERACT), m->now);
 }
 
+void sc_interact_flush(sc_app *app)
+{
+    sc_interact *m = module(app);
+
+    if (!m)
+        return;
+    m->now = sc_wall_ms();
+    sc_rooms_foreach(app->rooms, flush_one, m);
+}
+
 static void tick(lws_sorted_usec_list_t *sul)
 {
     sc_interact *m = (sc_interact *)sul;
-    m->now = sc_wall_ms();
-    sc_rooms_foreach(m->app->rooms, flush_one, m);
+    sc_interact_flush(m->app);
     lws_sul_schedule(m->app->loop, 0, &m->sul, tick, SC_INTERACT_TICK_MS * LWS_US_PER_MS);
 }
 

@@ -44,14 +44,18 @@
 
 /* ---- public: called from ws.c and http.c ---------------------------------- */
 
-/* Before a join is accepted (the token is already verified): refuses a
- * banned user with error "banned".  0 to go on, -1 when refused. */
 /* The module's process-wide state, app->interact (made on first use). */
 typedef struct sc_interact sc_interact;
 /* Frees app->interact (sc_app_free calls it).  The rooms' interaction state
  * is freed with the room registry. */
 void sc_interact_free(sc_app *app);
+/* Before a join is accepted (the token is already verified): refuses a
+ * banned user with error "banned".  0 to go on, -1 when refused. */
 int sc_interact_join_check(sc_ws_client *c, const char *room, json_t *id);
+/* One round of the fan-out timer's work in every room: the batches go out,
+ * polls and check-ins past their deadline close.  The timer runs it every
+ * SC_INTERACT_TICK_MS; the fuzz target after each message. */
+void sc_interact_flush(sc_app *app);
 /* After the `joined` reply: room settings, the pinned announcement, the
  * chat history, open polls and check-in, and for moderators the review
  * queue. */

@@ -607,10 +607,24 @@ class HttpMisc(Base):
             (b"Transfer-Encoding: chunked\n", b"5\r\nhello\r\n0\r\n\r\n", "411",
              b"length-required"),
             (b"Content-Length: 5x\n", b"hello", "400", b"bad-request"),
+            # too long to read is no length, not none
+            (b"Content-Length: " + b"0" * 39 + b"5\n", b"hello", "400", b"bad-request"),
         )
         for extra, body, status, code in cases:
             with self.subTest(headers=extra):
                 line, out = self.raw(base + extra, body)
+                self.assertIn(" %s " % status, line + " ", out[:300])
+                self.assertIn(code, out)
+                self.assertIn(b"connection: close", out.lower())
+        # A page is refused the same way, not sent with the body left unread
+        # on a connection kept open.
+        page = b"GET /index.html HTTP/1.1\nHost: x\n"
+        for extra, body, status, code in (
+                (b"Transfer-Encoding: chunked\n", b"5\r\nhello\r\n0\r\n\r\n", "411",
+                 b"length-required"),
+                (b"Content-Length: 99999999\n", b"hello", "413", b"too-large")):
+            with self.subTest(page_headers=extra):
+                line, out = self.raw(page + extra, body)
                 self.assertIn(" %s " % status, line + " ", out[:300])
                 self.assertIn(code, out)
                 self.assertIn(b"connection: close", out.lower())

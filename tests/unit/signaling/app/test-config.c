@@ -220,6 +220,49 @@ static void test_config_file(void)
     SC_CHECK_INT(cfg.http_redirect_port, 80);
 }
 
+static const char *lookup(const char *name, void *ud)
+{
+    const char *const *vars = ud;
+    for (; *vars; vars += 2)
+        if (strcmp(*vars, name) == 0)
+            return vars[1];
+    return NULL;
+}
+
+/* The same readers over bytes in memory and a lookup function (the fuzz
+ * target's way in), and the checks of options that go together. */
+static void test_config_buffers(void)
+{
+    static const char yaml[] = "workers: 2\nlog-format: json\n";
+    const char *env[] = {"STAGECAST_WORKERS", "5", "STAGECAST_NO_UDP_GSO", "on", NULL};
+    const char *bad[] = {"STAGECAST_MAX_BODY", "lots", NULL};
+    sc_config cfg;
+    char err[400];
+
+    sc_config_defaults(&cfg);
+    SC_CHECK_INT(sc_config_load_yaml(&cfg, "mem.yaml", yaml, sizeof(yaml) - 1, err, sizeof(err)),
+                 0);
+    SC_CHECK_INT(cfg.workers, 2);
+    SC_CHECK_STR(cfg.log_format, "json");
+    SC_CHECK_INT(sc__config_apply_env(&cfg, lookup, env, err, sizeof(err)), 0);
+    SC_CHECK_INT(cfg.workers, 5);
+    SC_CHECK_INT(cfg.no_udp_gso, 1);
+    SC_CHECK_INT(sc__config_apply_env(&cfg, lookup, bad, err, sizeof(err)), -EINVAL);
+    SC_CHECK(strstr(err, "(from STAGECAST_MAX_BODY)") != NULL);
+    /* the length is the buffer's: what follows is not read */
+    SC_CHECK_INT(sc_config_load_yaml(&cfg, "mem.yaml", "workers: 3\nnope: 1", 11, err,
+                                     sizeof(err)),
+                 0);
+    SC_CHECK_INT(cfg.workers, 3);
+    SC_CHECK_INT(sc_config_load_yaml(&cfg, "mem.yaml", "nope: 1\n", 8, err, sizeof(err)),
+                 -EINVAL);
+    SC_CHECK(strncmp(err, "mem.yaml:1: unknown key 'nope'", 30) == 0);
+    SC_CHECK_INT(sc__config_check(&cfg, err, sizeof(err)), 0);
+    snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "/etc/cert.pem");
+    SC_CHECK_INT(sc__config_check(&cfg, err, sizeof(err)), -EINVAL);
+    SC_CHECK_STR(err, "--tls-cert and --tls-key go together");
+}
+
 static void test_token_options(void)
 {
     sc_token_config t;
@@ -301,6 +344,7 @@ int main(void)
 {
     test_serve_options();
     test_config_file();
+    test_config_buffers();
     test_token_options();
     test_secret();
     SC_TEST_END();
