@@ -34,7 +34,7 @@
 #include "signaling/http/private.h"
 #include "signaling/http/refuse.h"
 #include "signaling/recordings/catalog.h"
-#include "signaling/recordings/replay.h"
+#include "signaling/http/http.h"
 #include "signaling/store/store.h"
 #include "tests/fuzz/fuzz-app.h"
 
