@@ -30,11 +30,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "signaling/http/http.h"
 #include "signaling/http/pages.h"
 #include "signaling/http/private.h"
 #include "signaling/http/refuse.h"
 #include "signaling/recordings/catalog.h"
-#include "signaling/http/http.h"
 #include "signaling/store/store.h"
 #include "tests/fuzz/fuzz-app.h"
 
