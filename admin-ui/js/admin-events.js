@@ -4,7 +4,8 @@
 // copies the template's settings, its password included, then applies the
 // form), with who may watch (a registration event's questions in
 // js/admin-event-regform.js) and from where (networks, countries, one
-// device at a time); presenter and co-host links; an event's whitelist,
+// device at a time) and how its pages look (colour, texts, images, end page,
+// marquee); presenter and co-host links; an event's whitelist,
 // invite codes and registrations (js/admin-event-lists.js); ending and
 // deleting an event.  Titles and texts are what organisers typed: shown as
 // text, never as HTML.
@@ -30,6 +31,13 @@ const FIELDS = {
     watch: { input: '#ev-password', label: 'Who may watch' },
     color: { input: '#ev-color', label: 'Colour' },
     landing_text: { input: '#ev-landing', label: 'Landing text' },
+    logo_url: { input: '#ev-logo', label: 'Logo' },
+    cover_url: { input: '#ev-cover', label: 'Cover image' },
+    background_url: { input: '#ev-background', label: 'Background image' },
+    page_title: { input: '#ev-page-title', label: 'Browser tab name' },
+    end_text: { input: '#ev-end-text', label: 'End text' },
+    end_link: { input: '#ev-end-link', label: 'End link' },
+    marquee: { input: '#ev-marquee', label: 'Marquee' },
     branding: { input: '#ev-landing', label: 'Branding' },
     registration: { input: '#ev-reg-capacity', label: 'Registration form' },
     networks: { input: '#ev-nets-allow', label: 'Networks' },
@@ -37,26 +45,39 @@ const FIELDS = {
     single_session: { input: '#ev-single-session', label: 'One device at a time' },
 };
 const CODE_FIELD = { 'slug-taken': 'slug', 'room-taken': 'room' };
+// The branding's keys the form sets as text ("" removes one); and all of
+// them, as a refusal of `branding` names them ("logo_url must be ...").
+const BRAND_TEXT = ['logo_url', 'cover_url', 'background_url', 'page_title', 'end_text', 'end_link'];
+const BRAND_KEYS = ['color', 'landing_text', ...BRAND_TEXT, 'marquee'];
+const NO_BRANDING = { color: '', landing_text: '', ...Object.fromEntries(BRAND_TEXT.map((k) => [k, ''])), marquee: false };
 
-// The field an API refusal is about, or null.
-export function fieldOf(err) {
-    const named = err.field && err.field.split('.').pop();
-    if (named && FIELDS[named]) return named;
-    if (CODE_FIELD[err.code]) return CODE_FIELD[err.code];
-    if (err.status !== 400) return null;
+// The first of `names` the message names as a word, or null.
+function firstNamed(names, message) {
     let best = null;
     let at = Infinity;
-    for (const name of Object.keys(FIELDS)) {
-        const m = new RegExp(`(^|[^a-z_])${name}([^a-z_]|$)`).exec(err.message || '');
+    for (const name of names) {
+        const m = new RegExp(`(^|[^a-z_])${name}([^a-z_]|$)`).exec(message || '');
         if (m && m.index < at) {
             best = name;
             at = m.index;
         }
     }
+    return best;
+}
+
+// The field an API refusal is about, or null.
+export function fieldOf(err) {
+    const named = err.field && err.field.split('.').pop();
+    // "branding logo_url must be ...": the input is the key's.
+    if (named === 'branding') return firstNamed(BRAND_KEYS, err.message) || 'branding';
+    if (named && FIELDS[named]) return named;
+    if (CODE_FIELD[err.code]) return CODE_FIELD[err.code];
+    if (err.status !== 400) return null;
+    const best = firstNamed(Object.keys(FIELDS), err.message);
     // "branding color must be #rrggbb", "watch the password must be ...":
     // the input is the part named after the object.
     const msg = err.message || '';
-    if (best === 'branding') return msg.includes('color') ? 'color' : 'landing_text';
+    if (best === 'branding') return firstNamed(BRAND_KEYS, msg) || 'branding';
     if (best === 'watch' && msg.includes('password')) return 'password';
     return best;
 }
@@ -118,6 +139,7 @@ export class EventsConsole {
             singleSession: $('#ev-single-session', root),
             colorOn: $('#ev-color-on', root),
             color: $('#ev-color', root),
+            marquee: $('#ev-marquee', root),
             link: $('#presenter-link', root),
             linkTitle: $('#presenter-link-title', root),
             linkForm: $('#link-form', root),
@@ -346,6 +368,8 @@ export class EventsConsole {
             single_session: this.ui.singleSession.checked,
             color: this.ui.colorOn.checked ? this.ui.color.value.toLowerCase() : '',
             landing_text: f('landing_text'),
+            ...Object.fromEntries(BRAND_TEXT.map((k) => [k, k === 'end_text' ? f(k) : f(k).trim()])),
+            marquee: this.ui.marquee.checked,
         };
     }
 
@@ -370,14 +394,17 @@ export class EventsConsole {
             single_session: !!ev.single_session,
             color: (ev.branding?.color || '').toLowerCase(),
             landing_text: ev.branding?.landing_text || '',
+            ...Object.fromEntries(BRAND_TEXT.map((k) => [k, ev.branding?.[k] || ''])),
+            marquee: ev.branding?.marquee === true,
         };
     }
 
     fill(v, form = null) {
         for (const name of ['title', 'slug', 'room', 'description', 'starts_at', 'ends_at', 'viewer_cap',
-            'recording', 'password', 'landing_text']) {
+            'recording', 'password', 'landing_text', ...BRAND_TEXT]) {
             this.input(name).value = v[name];
         }
+        this.ui.marquee.checked = v.marquee;
         // A condition this form does not know is left alone (read() keeps it).
         for (const radio of this.root.querySelectorAll('input[name="watch"]')) radio.checked = radio.value === v.watch;
         // The questions of the event (kept when it is switched to another
@@ -424,7 +451,7 @@ export class EventsConsole {
             this.fill({ title: '', slug: '', room: '', description: '', starts_at: toLocalInput(s),
                 ends_at: toLocalInput(s + 3600), viewer_cap: '0', recording: 'allowed', watch: 'public',
                 password: '', nets_allow: '', nets_deny: '', regions_allow: '', regions_deny: '',
-                single_session: false, color: '', landing_text: '' });
+                single_session: false, ...NO_BRANDING });
         } else if (kind === 'edit') {
             this.fill(EventsConsole.formOf(ev), ev.registration);
         } else {
@@ -473,9 +500,10 @@ export class EventsConsole {
         if (changed('regions_allow') || changed('regions_deny')) {
             body.regions = { allow: codesOf(v.regions_allow), deny: codesOf(v.regions_deny) };
         }
-        if (changed('color') || changed('landing_text')) {
-            body.branding = { landing_text: v.landing_text, color: v.color };
-        }
+        // Only the keys that changed: "" removes one; the server keeps the others.
+        const branding = {};
+        for (const k of BRAND_KEYS) if (changed(k)) branding[k] = v[k];
+        if (Object.keys(branding).length) body.branding = branding;
         return body;
     }
 

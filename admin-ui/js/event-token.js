@@ -4,7 +4,7 @@
 // /api/v1/watch/{slug}/renew (docs/protocol.md, "Events").  The fresh token
 // replaces the signalling client's (its next join, a reconnect, uses it)
 // and the one in the address, so a reload still gets in.
-import { apiRequest } from './util.js';
+import { apiRequest, tokenClaims } from './util.js';
 
 const EVERY_MS = 30 * 60 * 1000;
 const BEFORE_EXP_MS = 2 * 60 * 1000;
@@ -12,12 +12,8 @@ const RETRY_MS = 30 * 1000;
 
 // The token's `exp` in Unix ms, or null.
 function expiryOf(token) {
-    try {
-        const claims = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-        return Number.isFinite(claims.exp) ? claims.exp * 1000 : null;
-    } catch {
-        return null;
-    }
+    const { exp } = tokenClaims(token);
+    return Number.isFinite(exp) ? exp * 1000 : null;
 }
 
 export class EventTokenRenewal {

@@ -13,6 +13,20 @@ export function readParams(loc = window.location) {
     };
 }
 
+// The claims of a token (docs/protocol.md, "Tokens"), read from its payload
+// without checking the signature (the server does that): {} when it is not
+// a JWT.  Names are UTF-8.
+export function tokenClaims(token) {
+    try {
+        const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const claims = JSON.parse(new TextDecoder().decode(bytes));
+        return claims && typeof claims === 'object' ? claims : {};
+    } catch {
+        return {};
+    }
+}
+
 // A refusal of the HTTP API, from its JSON body {"error": {"code", "message"}}
 // (docs/protocol.md, "Errors"); field is the request field it names, when
 // the server says which.

@@ -13,8 +13,12 @@
 // for a token with `moderate`), the check-in prompt, lottery results, the
 // pinned announcement, and the notices a moderator's actions cause.
 // Opened from an event's watch link (#...&event=SLUG), it renews its
-// token while it plays (js/event-token.js).
+// token while it plays (js/event-token.js), takes the event's title, logo
+// and marquee from its landing, and shows the organiser's end page once
+// the event has ended (js/viewer-event.js); document.body.dataset.state is
+// then "ended".
 
+import { showEnd } from './branding.js';
 import { attachDataChannel } from './datachannel.js';
 import { EventTokenRenewal } from './event-token.js';
 import { GuestPublisher } from './guest.js';
@@ -27,6 +31,7 @@ import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
 import { $, clearError, readParams, setState, showError, wsUrl } from './util.js';
+import { ViewerEvent } from './viewer-event.js';
 
 const STATS_INTERVAL_MS = 1000;
 // A remote audio level (0..1) above this counts as speaking when the server
@@ -57,11 +62,16 @@ const ui = {
     muteNote: $('#mute-note'),
     leaveStage: $('#leave-stage'),
     mutedNotice: $('#muted-notice'),
+    layout: $('#viewer-layout'),
+    end: $('#event-end'),
+    endText: $('#event-end-text'),
+    endLink: $('#event-end-link'),
 };
 
 const params = readParams();
 let sig = null;
 let renewal = null;           // EventTokenRenewal, for a viewer of an event
+let viewerEvent = null;       // ViewerEvent: the event's landing, branding and end
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
@@ -90,7 +100,7 @@ function status(state, text) {
 // The page's state follows what the viewer sees, so it is recomputed
 // from the facts whenever one of them changes.
 function refreshStatus() {
-    if (document.body.dataset.state === 'error') return;
+    if (['error', 'ended'].includes(document.body.dataset.state)) return;
     if (peer?.retrying) status('connecting', retryText(peer.retrying));
     else if (!sig?.isJoined) status('connecting', 'Connecting…');
     else if (publishers.size === 0) status('waiting', 'Waiting for the presenter');
@@ -103,6 +113,21 @@ function fail(err) {
     sig?.stop();
     showError(ui.error, err);
     status('error', 'Error');
+}
+
+// The event this page was opened for has ended: the organiser's end page
+// (their text and link) instead of the stage, and nothing more to play.
+function eventEnded(info) {
+    renewal?.stop();
+    stopGuest(false);
+    if (peer?.wanted) peer.stop({ release: false });
+    sig?.stop();
+    for (const tile of tiles.values()) tile.video.srcObject = null;
+    showEnd(ui.endText, ui.endLink, info);
+    ui.layout.hidden = true;
+    ui.end.hidden = false;
+    clearError(ui.error);
+    status('ended', 'Ended');
 }
 
 // ---- tiles -------------------------------------------------------------
@@ -545,10 +570,21 @@ function startSignaling() {
     sig.on('error', (msg) => showError(ui.error, `${msg.code}: ${msg.message}`));
     sig.start();
     if (params.event) {
-        renewal = new EventTokenRenewal(params.event, sig, (err) => showError(ui.error,
-            `Your access to this event could not be renewed (${err.code || err.message}): `
-            + 'open the event\'s watch link again to keep watching.'));
+        viewerEvent = new ViewerEvent(params.event, {
+            topbar: $('.topbar'), stage: $('#stage'), token: () => sig.token, onEnded: eventEnded,
+        });
+        renewal = new EventTokenRenewal(params.event, sig, (err) => {
+            if (err.code === 'event-ended') {
+                viewerEvent.endedByServer();
+                return;
+            }
+            showError(ui.error, `Your access to this event could not be renewed (${err.code || err.message}): `
+                + 'open the event\'s watch link again to keep watching.');
+        });
         renewal.start();
+        // The end of a session or of the connection may be the event's.
+        for (const type of ['session_closed', 'close', 'fatal']) sig.on(type, () => viewerEvent.soon());
+        viewerEvent.start();
     }
 }
 
@@ -576,6 +612,7 @@ function init() {
         get guest() { return guest; },
         get interact() { return interact; },
         get renewal() { return renewal; },
+        get event() { return viewerEvent; },
         // Raw inbound counters: {video: [{mid, framesDecoded, ...}], audio: [...], rttMs}.
         stats: () => (peer?.pc ? readInbound(peer.pc) : Promise.resolve({ video: [], audio: [], rttMs: null })),
     };

@@ -1,9 +1,11 @@
 // The watch page, served at /e/{slug} (docs/protocol.md, "Events"): the
 // event's landing page (title, description, landing text, start time, a
-// live countdown, the organiser's colour) and the form its watch condition
-// needs (a registration event's: the viewer's name and the organiser's
-// questions); once admitted, the viewer page with the token the server
-// minted.  No token here: the link itself is the invitation.  Everything
+// live countdown, the organiser's colour, title, logo, cover and background
+// from its branding) and the form its watch condition needs (a
+// registration event's: the viewer's name and the organiser's questions);
+// once admitted, the viewer page with the token the server minted; once
+// the event has ended, the organiser's end text and link instead of the
+// form.  No token here: the link itself is the invitation.  Everything
 // the organiser typed is shown as text (textContent), never as HTML.
 //
 // A registration the organiser approves is waited for here: its key (the
@@ -14,6 +16,7 @@
 // document.body.dataset.state: loading | ready | joining | pending
 // (registered, waiting for approval) | rejected | admitted | missing (no
 // such event) | error; dataset.event: the event's state.
+import { pageTitle, showBackground, showCover, showEnd, showLogo } from './branding.js';
 import { $, apiRequest, clearError, el, setState, showError } from './util.js';
 
 const SOON_S = 5 * 60;                          // "Starting soon" from here
@@ -23,6 +26,7 @@ const slug = /^\/e\/([a-z0-9-]{1,64})\/?$/.exec(window.location.pathname)?.[1] |
 const KEPT = `stagecast.registration.${slug}`;  // sessionStorage: {key, name}
 
 const ui = {
+    topbar: $('.topbar'),
     status: $('#status'),
     error: $('#error'),
     card: $('#event'),
@@ -46,6 +50,9 @@ const ui = {
     waiting: $('#waiting'),
     waitingTitle: $('#waiting-title'),
     waitingText: $('#waiting-text'),
+    end: $('#end'),
+    endText: $('#end-text'),
+    endLink: $('#end-link'),
 };
 
 let info = null;      // GET /api/v1/watch/{slug}
@@ -154,9 +161,12 @@ function textOn(hex) {
 }
 
 function render() {
-    document.title = `${info.title} · Stagecast`;
+    document.title = pageTitle(info);
     document.body.dataset.event = info.state;
     ui.title.textContent = info.title;
+    showLogo(ui.topbar, info);
+    showCover(ui.card, ui.title, info);
+    showBackground(document.body, info);
     const start = new Date(info.starts_at * 1000);
     ui.starts.dateTime = start.toISOString();
     ui.starts.textContent = start.toLocaleString([], { dateStyle: 'full', timeStyle: 'short' });
@@ -190,8 +200,11 @@ function render() {
     }
     // An ended event admits nobody: no form to fill in.  A registration
     // made in this tab is waited for instead of the form.
-    ui.form.hidden = info.state === 'ended' || registered !== 'no';
-    ui.waiting.hidden = info.state === 'ended' || registered === 'no';
+    const ended = info.state === 'ended';
+    ui.form.hidden = ended || registered !== 'no';
+    ui.waiting.hidden = ended || registered === 'no';
+    showEnd(ui.endText, ui.endLink, info);
+    ui.end.hidden = !ended || (ui.endText.hidden && ui.endLink.parentElement.hidden);
     tick();
 }
 
