@@ -550,6 +550,41 @@ out:
     json_decref(body);
 }
 
+typedef struct room_sessions {
+    const char *room;
+    uint64_t ids[1024];
+    int n;
+} room_sessions;
+
+static void collect_session(void *ud, sc_session_entry *e)
+{
+    room_sessions *r = ud;
+    if (!e->closing && strcmp(e->room, r->room) == 0 && r->n < (int)(sizeof(r->ids) / sizeof(r->ids[0])))
+        r->ids[r->n++] = e->id;
+}
+
+/* The organiser ended the event: its media sessions end (reason
+ * event-ended), so pages show the end at once.  In rounds of 1,024 (a
+ * closing session no longer counts). */
+static void end_sessions(sc_app *app, const sc_store_event *ev)
+{
+    room_sessions *r = calloc(1, sizeof(*r));
+    int total = 0;
+    while (r) {
+        r->room = ev->room;
+        r->n = 0;
+        sc_rooms_foreach_session(app->rooms, collect_session, r);
+        int closed = 0;
+        for (int i = 0; i < r->n; i++)
+            closed += sc_session_close_because(app, r->ids[i], "event-ended") == 0;
+        total += closed;
+        if (r->n < (int)(sizeof(r->ids) / sizeof(r->ids[0])) || closed == 0)
+            break;
+    }
+    free(r);
+    SC_INFO("events", "event '%s' ended: %d media session(s) closed", ev->slug, total);
+}
+
 static void event_item(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                        char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
 {
@@ -602,6 +637,7 @@ static void event_item(sc_app *app, const sc_http_route *route, const sc_http_re
             sc_http_error(rep, 400, "bad-request", "template only applies when creating");
             goto out;
         }
+        bool was_ended = strcmp(ev->state, "ended") == 0;
         bool ok = apply_fields(body, ev, false, &e);
         json_decref(body);
         if (!ok) {
@@ -611,6 +647,8 @@ static void event_item(sc_app *app, const sc_http_route *route, const sc_http_re
         ev->updated_at = sc__ev_now_s();
         if (!store_event(app, ev, false, rep))
             goto out;
+        if (!was_ended && strcmp(ev->state, "ended") == 0)
+            end_sessions(app, ev);
         SC_INFO("events", "event %lld '%s' changed (state %s)", (long long)id, ev->slug,
                 ev->state);
     }

@@ -239,7 +239,18 @@ class Events(unittest.TestCase):
             finally:
                 await pc.close()
         asyncio.run(fill())
+        # Ending the event ends the sessions in its room (the viewer's
+        # /ws session is told why).
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        self.assertEqual(ws.request({"type": "join", "id": 1, "token": r.json()["token"]},
+                                    want=("joined", "error"))["type"], "joined")
+        sub = ws.request({"type": "subscribe", "id": 2, "sdp": asyncio.run(rtc.recvonly_offer())},
+                         want=("answer", "error"))
+        self.assertEqual(sub.get("type"), "answer", sub)
         self.assertEqual(self.api("PATCH", "/api/v1/events/%d" % ev["id"], {"state": "ended"}).status, 200)
+        closed = ws.recv_type(("session_closed",), timeout=10)
+        self.assertEqual((closed["session"], closed["reason"]), (sub["session"], "event-ended"), closed)
+        ws.close()
         r = self.api("POST", "/api/v1/watch/open-day/join", {}, token="")
         self.assertEqual((r.status, r.error_code()), (403, "event-ended"), r)
 
