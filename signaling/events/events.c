@@ -34,32 +34,54 @@ void sc_events_free(sc_app *app)
     app->geo = NULL;
 }
 
-int sc_events_load_geo(sc_app *app, char *err, size_t errlen)
+/* Loads the country ranges; given: --geoip/--geoip6 (an error is the
+ * caller's), else Debian's files when present. */
+static int load_geo(sc_app *app, bool given, char *err, size_t errlen)
 {
-    const char *v4 = app->cfg->geoip[0] ? app->cfg->geoip : NULL;
-    const char *v6 = app->cfg->geoip6[0] ? app->cfg->geoip6 : NULL;
-    bool given = v4 || v6;
-    if (!given) {
-        v4 = access(SC_GEO_DEFAULT_V4, R_OK) == 0 ? SC_GEO_DEFAULT_V4 : NULL;
-        v6 = access(SC_GEO_DEFAULT_V6, R_OK) == 0 ? SC_GEO_DEFAULT_V6 : NULL;
-        if (!v4 && !v6)
-            return 0;
-    }
+    const char *v4 = given ? (app->cfg->geoip[0] ? app->cfg->geoip : NULL)
+                           : (access(SC_GEO_DEFAULT_V4, R_OK) == 0 ? SC_GEO_DEFAULT_V4 : NULL);
+    const char *v6 = given ? (app->cfg->geoip6[0] ? app->cfg->geoip6 : NULL)
+                           : (access(SC_GEO_DEFAULT_V6, R_OK) == 0 ? SC_GEO_DEFAULT_V6 : NULL);
     size_t skipped = 0;
-    char why[256];
-    app->geo = sc_geo_load(v4, v6, &skipped, why, sizeof(why));
-    if (!app->geo) {
-        if (!given) {
-            SC_WARN("events", "no region rules: %s", why);
-            return 0;
-        }
-        snprintf(err, errlen, "--geoip: %s", why);
-        return -1;
+    if (!v4 && !v6) {
+        SC_WARN("events", "no country database (%s): region rules admit nobody from an allow "
+                          "list",
+                SC_GEO_DEFAULT_V4);
+        return 0;
     }
+    app->geo = sc_geo_load(v4, v6, &skipped, err, errlen);
+    if (!app->geo)
+        return -1;
     SC_INFO("events", "country database: %zu ranges from %s%s%s (%zu lines skipped)",
             sc_geo_ranges(app->geo), v4 ? v4 : "", v4 && v6 ? " and " : "", v6 ? v6 : "",
             skipped);
     return 0;
+}
+
+int sc_events_load_geo(sc_app *app, char *err, size_t errlen)
+{
+    char why[256];
+    if (!app->cfg->geoip[0] && !app->cfg->geoip6[0])
+        return 0; /* Debian's files load when a region rule first needs them */
+    if (sc__ev_state(app))
+        app->events->geo_tried = true;
+    if (load_geo(app, true, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "--geoip: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+const struct sc_geo *sc__ev_geo(sc_app *app)
+{
+    char why[256];
+    struct sc_events_state *st = sc__ev_state(app);
+    if (app->geo || !st || st->geo_tried)
+        return app->geo;
+    st->geo_tried = true; /* about half a second, once */
+    if (load_geo(app, false, why, sizeof(why)) < 0)
+        SC_WARN("events", "no region rules: %s", why);
+    return app->geo;
 }
 
 int64_t sc__ev_now_s(void) { return sc_wall_ms() / 1000; }
@@ -428,6 +450,8 @@ static bool store_event(sc_app *app, sc_store_event *ev, bool insert, sc_http_re
         sc_http_error(rep, 500, "internal", "cannot store the event");
         return false;
     }
+    if (ev->allow_regions[0] || ev->deny_regions[0])
+        sc__ev_geo(app); /* now, not at a viewer's first join */
     /* A forbidden event is never recorded: whatever runs now stops. */
     if (ev->recording_forbidden && app->recorder && sc_room_recording(app, ev->room))
         sc_room_set_recording(app, ev->room, false);

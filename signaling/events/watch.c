@@ -186,7 +186,7 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
         /* An address the database does not place passes a deny list and
          * fails an allow list. */
         char cc[3];
-        bool known = sc_geo_country(app->geo, req->peer, cc);
+        bool known = sc_geo_country(sc__ev_geo(app), req->peer, cc);
         if ((known && sc__ev_region_listed(ev->deny_regions, cc)) ||
             (ev->allow_regions[0] && (!known || !sc__ev_region_listed(ev->allow_regions, cc)))) {
             refused(app, rep, 403, "region-not-allowed",

@@ -437,6 +437,17 @@ class Events(unittest.TestCase):
         self.assertEqual(r.json()["registration"]["state"], "approved")
         self.assertEqual(jwt_claims(r.json()["token"])["room"], ev["room"])
 
+    def test_regions_load_debian_data_when_needed(self):
+        """Without --geoip the server does not parse Debian's 25 MB of ranges
+        at start, only when an event first has region rules."""
+        self.assertNotIn("country database", self.server.log_text())
+        ev = self.create(title="Germany only", regions={"allow": ["DE"]})
+        if os.path.exists("/usr/share/tor/geoip"):  # scripts/setup installs tor-geoipdb
+            self.assertTrue(stagecast.wait_for(lambda: "country database" in self.server.log_text(), 10),
+                            self.server.log_tail())
+        # Loopback is in no country: an allow list refuses it.
+        self.assertEqual(self.join(ev["slug"], {}).error_code(), "region-not-allowed")
+
     def test_regions(self):
         """Viewers from two countries of a country file built here (in the
         format of Debian's tor-geoipdb), on addresses of this test's own
