@@ -72,7 +72,7 @@ typedef struct conn {
 
 /* ---- replies ------------------------------------------------------------ */
 
-static void reply_reset(sc_http_reply *rep)
+void sc_http_reply_reset(sc_http_reply *rep)
 {
     free(rep->body);
     free(rep->link);
@@ -448,7 +448,7 @@ static void request_reset(sc_app *app, conn *c)
     c->media_headers_sent = false;
     free(c->req.token);
     free(c->req.body);
-    reply_reset(&c->rep);
+    sc_http_reply_reset(&c->rep);
     memset(&c->req, 0, sizeof(c->req));
     c->content_length = 0;
     c->body_cap = 0;

@@ -139,6 +139,8 @@ void sc_http_count(sc_app *app, int status);
  * each argument) into out: 1, 0 when absent, -E2BIG when longer than
  * cap - 1 (out untouched). */
 int sc_http_query_arg(const char *query, const char *name, char *out, size_t cap);
+/* Frees what a reply holds (body, Link and CSP headers) and clears it. */
+void sc_http_reply_reset(sc_http_reply *rep);
 /* Fill reply with the JSON error body {"error":{"code","message"}}. */
 void sc_http_error(sc_http_reply *rep, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

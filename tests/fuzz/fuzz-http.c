@@ -177,8 +177,7 @@ static void check_raw(sc_app *app, const char *data, size_t size)
     for (const char *p = target; *p; p++)
         check(*p >= 0x21 && *p < 0x7f, "raw: unprintable target");
     check(sc_http_refusal(out, sizeof(out), &rep, true) > 0, "raw: the answer does not fit");
-    free(rep.body);
-    free(rep.link);
+    sc_http_reply_reset(&rep);
 }
 
 static void check_range(const char *range)
@@ -334,8 +333,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_range(req.range[0] ? req.range : NULL);
     check_query(req.query);
 out:
-    free(rep.body);
-    free(rep.link);
+    sc_http_reply_reset(&rep);
     free(req.token);
     free(req.body);
     sc_fuzz_app_free(app);
