@@ -578,9 +578,10 @@ typedef struct lg_run {
     lg_churn *churn;           /* --churn, else NULL */
 } lg_run;
 
-/* POST an offer to /whip|/whep/ROOM; on 201 the answer goes into the peer. */
+/* POST an offer to /whip|/whep/ROOM; on 201 the answer goes into the peer.
+ * `scratch` is the calling thread's heap sc_sdp. */
 static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
-                   const char *fingerprint)
+                   const char *fingerprint, sc_sdp *scratch)
 {
     char path[256], err[256];
     lg_http_resp resp;
@@ -601,7 +602,7 @@ static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
         rc = -EPROTO;
     if (rc == 0) {
         snprintf(p->location, sizeof(p->location), "%s", resp.location);
-        rc = lg_peer_set_answer(p, resp.body, resp.body_len, r->sdp, err, sizeof(err));
+        rc = lg_peer_set_answer(p, resp.body, resp.body_len, scratch, err, sizeof(err));
         if (rc < 0)
             fprintf(stderr, "loadgen: %s answer: %s\n", kind, err);
     } else if (resp.status && resp.body) {
@@ -740,7 +741,7 @@ static int start_publishers(lg_run *r)
         r->pubs[r->n_pubs++] = p;
         p->index = k;
         if (r->o.janus ? janus_publish(r, p, k) < 0
-                       : sign_in(r, p, "whip", tok, sc_dtls_cert_fingerprint(r->cert)) < 0)
+                       : sign_in(r, p, "whip", tok, sc_dtls_cert_fingerprint(r->cert), r->sdp) < 0)
             return -EPROTO;
         ev.data.ptr = p;
         if (epoll_ctl(r->ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
@@ -810,10 +811,10 @@ static void wake_viewer_thread(lg_run *r)
 /* One viewer sign-in into `slot` (a fresh slot, or a churn slot's
  * rejoin), handed to the viewer thread on success.  False when the POST
  * failed (the peer takes the slot, FAILED) or no peer could be made (the
- * slot is left as it was). */
-static bool join_slot(lg_run *r, int slot, bool rejoin)
+ * slot is left as it was).  scratch and rng are the calling thread's. */
+static bool join_slot(lg_run *r, int slot, bool rejoin, sc_sdp *scratch, uint32_t *rng)
 {
-    lg_peer *p = lg_peer_new(false, r->o.pairs, &r->rng);
+    lg_peer *p = lg_peer_new(false, r->o.pairs, rng);
 
     if (!p)
         return false;
@@ -823,7 +824,7 @@ static bool join_slot(lg_run *r, int slot, bool rejoin)
     p->sample_every = r->o.sample_every;
     if (r->o.janus ? janus_subscribe(r, p) < 0
                    : sign_in(r, p, "whep", r->o.viewer_token,
-                             sc_dtls_cert_fingerprint(r->vw->cert)) < 0) {
+                             sc_dtls_cert_fingerprint(r->vw->cert), scratch) < 0) {
         p->state = LG_PEER_FAILED;
         p->fail_reason = "POST failed";
         return false;
@@ -840,7 +841,7 @@ static void join_one(lg_run *r)
     int slot = r->n_viewers;
 
     r->viewers[slot] = NULL;
-    if (join_slot(r, slot, false)) {
+    if (join_slot(r, slot, false, r->sdp, &r->rng)) {
         r->n_viewers++;
         return;
     }
@@ -853,20 +854,51 @@ static void join_one(lg_run *r)
 
 static int delete_session(lg_run *r, lg_peer *p, const char *token);
 
-/* --churn: the viewer in `slot` leaves (DELETE) and a fresh peer takes its
- * place; the old one goes back to the viewer thread, which frees it. */
-static void churn_slot(lg_run *r, int slot)
+/* --churn runs on a thread of its own, so that the publishers (main
+ * thread) never wait for the server's answer to a DELETE or a sign-in: a
+ * slow answer would stall every viewer's media and pass for the server's
+ * stall.  During the window it is the only thread that signs peers in or
+ * writes r->viewers. */
+typedef struct lg_churner {
+    lg_run *r;
+    sc_sdp *sdp;
+    uint32_t rng;
+    atomic_bool stop;
+} lg_churner;
+
+/* The viewer in `slot` leaves (DELETE) and a fresh peer takes its place;
+ * the old one goes back to the viewer thread, which frees it. */
+static void churn_slot(lg_churner *ch, int slot)
 {
+    lg_run *r = ch->r;
     lg_peer *old = r->viewers[slot];
 
     lg_churn_left(r->churn, old->location[0] ? delete_session(r, old, r->o.viewer_token) : 200);
-    lg_churn_posted(r->churn, join_slot(r, slot, true));
+    lg_churn_posted(r->churn, join_slot(r, slot, true, ch->sdp, &ch->rng));
     if (r->viewers[slot] == old) /* no new peer (out of memory): the old one keeps the slot */
         return;
     pthread_mutex_lock(&r->vw->lock);
     r->vw->retire[r->vw->retiring++] = old;
     pthread_mutex_unlock(&r->vw->lock);
     wake_viewer_thread(r);
+}
+
+static void *churn_thread(void *arg)
+{
+    lg_churner *ch = arg;
+
+    while (!atomic_load(&ch->stop)) {
+        int64_t now = lg_now_us(), next = now + 50000;
+        int slot = lg_churn_due(ch->r->churn, now, &next);
+        if (slot >= 0 && slot < ch->r->n_viewers) {
+            churn_slot(ch, slot);
+            continue;
+        }
+        now = lg_now_us();
+        if (next > now)
+            usleep((useconds_t)(next - now));
+    }
+    return NULL;
 }
 
 /* Run the publishers until `until`; join viewers on schedule if `joining`.
@@ -920,13 +952,6 @@ static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
             }
             if (due < next)
                 next = due;
-        }
-        if (r->churn) {
-            int slot = lg_churn_due(r->churn, now, &next);
-            if (slot >= 0 && slot < r->n_viewers) {
-                churn_slot(r, slot);
-                continue;
-            }
         }
         now = lg_now_us();
         int timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
@@ -1306,7 +1331,8 @@ static json_t *pub_json(lg_run *r, double window_s)
 int main(int argc, char **argv)
 {
     lg_run run = { 0 }, *r = &run;
-    pthread_t th;
+    lg_churner churner = { 0 };
+    pthread_t th, churn_th;
     lg_snap a, b;
     int64_t rss0 = -1, rss1 = -1;
     uint64_t udp_rcv0, udp_snd0, udp_rcv1, udp_snd1, worst_ppm;
@@ -1347,11 +1373,23 @@ int main(int argc, char **argv)
         rss1 = lg_proc_rss_kb(r->o.server_pid);
 
     snapshot(r, &a);
-    if (r->churn)
+    if (r->churn) {
+        churner.r = r;
+        churner.rng = r->rng ^ 0x9e3779b9u;
+        if (!(churner.sdp = malloc(sizeof(*churner.sdp))))
+            return 1;
         lg_churn_start(r->churn, a.t_us, a.t_us + (int64_t)((r->o.duration - 15) * 1e6));
+        if (pthread_create(&churn_th, NULL, churn_thread, &churner) != 0)
+            return 1;
+    }
     atomic_store(&r->vw->lat_enabled, true);
     pump(r, lg_now_us() + (int64_t)(r->o.duration * 1e6), false, 0, false);
     atomic_store(&r->vw->lat_enabled, false);
+    if (r->churn) {
+        atomic_store(&churner.stop, true);
+        pthread_join(churn_th, NULL);
+        free(churner.sdp);
+    }
     snapshot(r, &b);
     atomic_store(&r->vw->stop, true);
     pthread_join(th, NULL);
