@@ -40,7 +40,14 @@
 
 #define RECORDING_ID "0123456789abcdef0123456789abcdef"
 
+static char media_dir[] = "/tmp/sc-fuzz-http-XXXXXX";
 static char media_path[64];
+
+static void remove_media(void)
+{
+    unlink(media_path);
+    rmdir(media_dir);
+}
 
 static void check(bool ok, const char *what)
 {
@@ -54,13 +61,13 @@ static void check(bool ok, const char *what)
  * file (made again when an input deleted it). */
 static void add_recording(sc_app *app)
 {
-    static char dir[] = "/tmp/sc-fuzz-http-XXXXXX";
     sc_store_recording r;
     int fd;
 
     if (!media_path[0]) {
-        check(mkdtemp(dir) != NULL, "cannot make a temporary folder");
-        snprintf(media_path, sizeof(media_path), "%s/%s.webm", dir, RECORDING_ID);
+        check(mkdtemp(media_dir) != NULL, "cannot make a temporary folder");
+        snprintf(media_path, sizeof(media_path), "%s/%s.webm", media_dir, RECORDING_ID);
+        atexit(remove_media);
     }
     if (access(media_path, F_OK) != 0) {
         fd = open(media_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
