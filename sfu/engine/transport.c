@@ -74,6 +74,7 @@ void sc__transport_free(sc_transport *t)
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
     free(t->bwe);
+    free(t->talk_rooms);
     for (int s = 0; s < SC_MAX_SLOTS && t->kind == SC_SESSION_SUBSCRIBE; s++)
         sc_rewriter_release(&t->sub_video[s].rw);
     free(t);

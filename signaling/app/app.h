@@ -75,6 +75,7 @@ typedef struct sc_app {
     struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
     struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
+    struct sc_groups *groups;      /* breakout groups' timer (room/groups.c) */
     struct sc_events_state *events; /* signaling/events/: the watch link's limiter */
     struct sc_geo *geo;            /* countries of addresses (--geoip), or NULL */
     struct sc_turn *turn;          /* TURN servers and their secret (--turn), or
