@@ -5,13 +5,21 @@
  * (HTTP, WebSocket, the redirect port) holds one, each page or recording
  * being sent one more.  Past the budget a new connection is accepted and
  * closed at once (plain HTTP first gets a 503 JSON too-many-connections),
- * and a page or recording is answered 503 instead of opened.  The figures
- * are app->stats' http_connections (open now), http_files_open,
- * http_connections_max (the budget) and http_connections_refused. */
+ * and a page or recording is answered 503 instead of opened.
+ *
+ * One address (an IPv6 address by its /64, peers.h) holds at most
+ * --max-connections-per-ip of them; past that its new connections are
+ * refused the same way (503 too-many-connections-from-address).
+ *
+ * The figures are app->stats' http_connections (open now),
+ * http_files_open, http_connections_max (the budget),
+ * http_connections_per_ip_max, http_connections_refused and
+ * http_connections_refused_per_ip. */
 #ifndef SC_HTTP_CONNS_H
 #define SC_HTTP_CONNS_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "signaling/app/app.h"
 
@@ -20,24 +28,36 @@
  * recorded publisher; the database's journal; composites; certificate
  * reloads). */
 #define SC_CONNS_MARGIN 32
+/* Without --max-connections-per-ip, one address may hold this fraction of
+ * the budget (1/4): it takes four addresses to fill it, while an office
+ * behind one NAT address still gets thousands under the unit's
+ * LimitNOFILE. */
+#define SC_CONNS_PER_IP_SHARE 4
 
 /* The default budget: nofile (the descriptor limit) less the descriptors
  * open now and the margin; at least 1. */
 int sc_conns_default(long nofile, int open_now);
+/* The default per-address cap for a budget: a quarter of it, at least 1. */
+int sc_conns_per_ip_default(int budget);
 
 /* Fixes the budget (--max-connections, else the default; an explicit one
- * over the default is lowered to it, with a warning) and logs it: once the
- * media plane, the store and the listening sockets are open.  Until then
- * nothing is refused. */
+ * over the default is lowered to it, with a warning) and the per-address
+ * cap, and logs them: once the media plane, the store and the
+ * listening sockets are open.  Until then nothing is refused. */
 void sc_conns_fix(sc_app *app);
+/* Frees app->conns, the budget's own state (sc_app_free calls it). */
+void sc_conns_free_state(sc_app *app);
 
 /* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: whether the connection just
- * accepted on fd may stay; if not it is counted, and answered 503 first
- * when plain (not TLS). */
-bool sc_conns_admit(sc_app *app, int fd, bool plain);
-/* LWS_CALLBACK_WSI_CREATE / _DESTROY of a connection. */
-void sc_conns_opened(sc_app *app);
-void sc_conns_closed(sc_app *app);
+ * accepted on fd from peer (NULL: unknown) may stay; if not it is counted,
+ * and answered 503 first when plain (not TLS). */
+bool sc_conns_admit(sc_app *app, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                    bool plain);
+/* LWS_CALLBACK_WSI_CREATE / _DESTROY of a connection (conn: its wsi).  lws
+ * creates the connection sc_conns_admit let in right after it, before
+ * accepting another: the one admitted last is conn. */
+void sc_conns_opened(sc_app *app, const void *conn);
+void sc_conns_closed(sc_app *app, const void *conn);
 /* Before opening a file to send (a page, a recording): whether the budget
  * has room; if so it is counted until sc_conns_file_done. */
 bool sc_conns_file_admit(sc_app *app);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +276,8 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(http_files_open);
     SIG(http_connections_max);
     SIG(http_connections_refused);
+    SIG(http_connections_per_ip_max);
+    SIG(http_connections_refused_per_ip);
     SIG(sfu_events);
     SIG(events_refused);
 #undef SIG
@@ -939,18 +942,25 @@ static int write_page(sc_app *app, struct lws *wsi, conn *c)
 
 /* The connection budget's callbacks (both vhosts): true when reason was
  * one, with the callback's result in *r. */
-static bool conn_budget(sc_app *app, int reason, void *in, bool plain, int *r)
+static bool conn_budget(sc_app *app, struct lws *wsi, int reason, void *in, bool plain, int *r)
 {
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof(peer);
+    int fd;
+
     *r = 0;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        *r = sc_conns_admit(app, (int)(intptr_t)in, plain) ? 0 : -1;
+        fd = (int)(intptr_t)in;
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+            len = 0;
+        *r = sc_conns_admit(app, fd, len ? (struct sockaddr *)&peer : NULL, len, plain) ? 0 : -1;
         return true;
     case LWS_CALLBACK_WSI_CREATE:
-        sc_conns_opened(app);
+        sc_conns_opened(app, wsi);
         return true;
     case LWS_CALLBACK_WSI_DESTROY:
-        sc_conns_closed(app);
+        sc_conns_closed(app, wsi);
         return true;
     default:
         return false;
@@ -969,7 +979,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     if (reason == LWS_CALLBACK_WSI_DESTROY && c)
         request_reset(app, c); /* a file still counted, should lws skip CLOSED_HTTP */
-    if (conn_budget(app, reason, in, !sc_http_tls(app), &r))
+    if (conn_budget(app, wsi, reason, in, !sc_http_tls(app), &r))
         return r;
     if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         /* lws made the vhost's SSL_CTX: kept for SIGHUP reloads. */
@@ -1044,7 +1054,7 @@ static int redirect_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     const char *uri = in;
     int r;
 
-    if (conn_budget(app, reason, in, true, &r))
+    if (conn_budget(app, wsi, reason, in, true, &r))
         return r;
     if (sc_http_refuse_handles(reason))
         return sc_http_refuse_raw(app, wsi, reason, in, len);
