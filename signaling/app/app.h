@@ -56,6 +56,7 @@ typedef struct sc_app_counters {
     uint64_t http_files_open;      /* pages and recordings being sent now */
     uint64_t http_connections_max; /* the budget of the two (--max-connections) */
     uint64_t http_connections_refused; /* closed at once: the budget was spent */
+    uint64_t http_connections_reserve; /* of http_connections, on the reserve (conns.h) */
     uint64_t http_connections_per_ip_max; /* one address's share (0: no limit) */
     uint64_t http_connections_refused_per_ip; /* closed at once: the address held its share */
     uint64_t sfu_events;

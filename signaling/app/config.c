@@ -161,7 +161,8 @@ static const opt_spec serve_opts[] = {
             "0 (derived)",
             "connections held at once (HTTP, WebSocket; a page or recording being sent counts "
             "one more); past it new ones are closed at once.  0: the descriptor limit (ulimit -n) "
-            "less what is open at start, 32 and a sixteenth, kept for recordings and the like"),
+            "less what is open at start, 32 and a sixteenth (kept for recordings and the like) "
+            "and the 8 places kept above it for health checks"),
     INT_OPT(sc_config, "--max-connections-per-ip", "N", max_connections_per_ip, 0, 100000000,
             "a quarter of --max-connections",
             "connections one client address (an IPv6 /64) may hold at once; past it its new "

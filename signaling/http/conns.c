@@ -22,8 +22,9 @@
 /* The budget's own state (app->conns). */
 struct sc_conns {
     sc_peers *peers;      /* the connections per address */
+    int reserve_max;      /* the reserve's places (0 before the budget is fixed) */
     /* The connection sc_conns_admit let in last, until lws creates it. */
-    bool pending, pending_keyed;
+    bool pending, pending_keyed, pending_reserve;
     sc_peer_key pending_key;
     sc_log_window budget_log, address_log;
 };
@@ -47,9 +48,15 @@ void sc_conns_free_state(sc_app *app)
     app->conns = NULL;
 }
 
-int sc_conns_default(long nofile, int open_now)
+int sc_conns_default(long nofile, int open_now, int *reserve)
 {
-    long n = nofile - open_now - SC_CONNS_MARGIN - nofile / 16;
+    long room = nofile - open_now - SC_CONNS_MARGIN - nofile / 16;
+    long r = room / 8 < SC_CONNS_RESERVE ? room / 8 : SC_CONNS_RESERVE;
+    long n;
+
+    r = r < 0 ? 0 : r;
+    n = room - r;
+    *reserve = (int)r;
     return n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -76,9 +83,10 @@ static int open_descriptors(void)
 
 void sc_conns_fix(sc_app *app)
 {
+    struct sc_conns *st = state(app);
     struct rlimit rl;
     long nofile;
-    int open_now = open_descriptors(), def, max = app->cfg->max_connections;
+    int open_now = open_descriptors(), def, reserve, max = app->cfg->max_connections;
     int per_ip = app->cfg->max_connections_per_ip;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
@@ -88,7 +96,7 @@ void sc_conns_fix(sc_app *app)
         nofile = (long)rl.rlim_cur;
     if (open_now < 0)
         open_now = 64; /* no /proc: a guess at the media sockets and the store */
-    def = sc_conns_default(nofile, open_now);
+    def = sc_conns_default(nofile, open_now, &reserve);
     if (max && max > def) {
         SC_WARN("http",
                 "--max-connections %d needs more descriptors than the limit allows "
@@ -108,7 +116,7 @@ void sc_conns_fix(sc_app *app)
                 "at most %d connections at once (the descriptor limit %ld less %d open now "
                 "and %ld kept for recordings, the database and the like; --max-connections "
                 "to choose)",
-                def, nofile, open_now, nofile - open_now - (long)def);
+                def, nofile, open_now, nofile - open_now - (long)def - reserve);
     max = max ? max : def;
     if (per_ip < 0)
         per_ip = sc_conns_per_ip_default(max);
@@ -120,17 +128,27 @@ void sc_conns_fix(sc_app *app)
                     : "--max-connections-per-ip");
     else
         SC_INFO("http", "no limit on the connections of one address (--max-connections-per-ip 0)");
+    if (!st)
+        reserve = 0;
+    else
+        st->reserve_max = reserve;
+    SC_INFO("http",
+            "and %d more, %d per address, for health checks and metrics once they are all held",
+            reserve, SC_CONNS_RESERVE_PER_IP);
     app->stats.http_connections_max = (uint64_t)max;
     app->stats.http_connections_per_ip_max = (uint64_t)per_ip;
 }
 
-/* In use: connections and files being sent.  Nothing is refused before
- * the budget is fixed. */
+/* In use: connections (but those on the reserve) and files being sent.
+ * Nothing is refused before the budget is fixed. */
 static bool full(const sc_app *app)
 {
     const sc_app_counters *s = &app->stats;
-    return s->http_connections_max &&
-           s->http_connections + s->http_files_open >= s->http_connections_max;
+    uint64_t conns = s->http_connections - s->http_connections_reserve;
+
+    if (s->http_connections_reserve > s->http_connections)
+        conns = 0;
+    return s->http_connections_max && conns + s->http_files_open >= s->http_connections_max;
 }
 
 /* Whether a refusal may be logged now (one line per window); counts it in
@@ -200,18 +218,18 @@ static void answer(int fd, const char *code, const char *message)
 }
 
 bool sc_conns_admit(sc_app *app, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                    bool plain)
+                    bool plain, bool reserve)
 {
     struct sc_conns *st = state(app);
     uint64_t per_ip = app->stats.http_connections_per_ip_max;
-    unsigned held = 0;
+    unsigned held = 0, held_reserve = 0;
     sc_peer_key key;
-    bool keyed = st && peer && sc_peer_key_of(peer, peer_len, &key) == 0;
+    bool keyed = st && peer && sc_peer_key_of(peer, peer_len, &key) == 0, on_reserve;
 
     if (st)
         st->pending = false;
     if (keyed)
-        held = sc_peers_held(st->peers, &key, NULL);
+        held = sc_peers_held(st->peers, &key, &held_reserve);
     if (per_ip && keyed && held >= per_ip) {
         app->stats.http_connections_refused_per_ip++;
         log_address_refusal(app, &key, held);
@@ -221,7 +239,11 @@ bool sc_conns_admit(sc_app *app, int fd, const struct sockaddr *peer, socklen_t 
                    "try again shortly");
         return false;
     }
-    if (full(app)) {
+    /* The budget spent: a place of the reserve, on the main port, if the
+     * address holds few of them. */
+    on_reserve = full(app);
+    if (on_reserve && !(reserve && keyed && held_reserve < SC_CONNS_RESERVE_PER_IP &&
+                        app->stats.http_connections_reserve < (uint64_t)st->reserve_max)) {
         app->stats.http_connections_refused++;
         log_refusal(app);
         if (plain)
@@ -232,6 +254,7 @@ bool sc_conns_admit(sc_app *app, int fd, const struct sockaddr *peer, socklen_t 
     if (st) {
         st->pending = true;
         st->pending_keyed = keyed;
+        st->pending_reserve = on_reserve;
         if (keyed)
             st->pending_key = key;
     }
@@ -246,17 +269,34 @@ void sc_conns_opened(sc_app *app, const void *conn)
     if (!st || !st->pending)
         return; /* not one sc_conns_admit let in */
     st->pending = false;
-    /* Out of memory: counted, but not under its address. */
-    if (st->pending_keyed)
-        (void)sc_peers_add(st->peers, conn, &st->pending_key, false);
+    /* Out of memory: counted, but not under its address (nor on the
+     * reserve, which it then uses up like any connection). */
+    if (st->pending_keyed &&
+        sc_peers_add(st->peers, conn, &st->pending_key, st->pending_reserve) == 0 &&
+        st->pending_reserve)
+        app->stats.http_connections_reserve++;
 }
 
 void sc_conns_closed(sc_app *app, const void *conn)
 {
+    bool reserve = false;
+
     if (app->stats.http_connections)
         app->stats.http_connections--;
-    if (app->conns)
-        sc_peers_remove(app->conns->peers, conn, NULL);
+    if (app->conns && sc_peers_remove(app->conns->peers, conn, &reserve) && reserve &&
+        app->stats.http_connections_reserve)
+        app->stats.http_connections_reserve--;
+}
+
+bool sc_conns_reserved(sc_app *app, const void *conn)
+{
+    return app->conns && sc_peers_reserve(app->conns->peers, conn);
+}
+
+void sc_conns_refuse_reserved(sc_app *app)
+{
+    app->stats.http_connections_refused++;
+    log_refusal(app);
 }
 
 bool sc_conns_file_admit(sc_app *app)

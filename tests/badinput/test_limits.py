@@ -4,9 +4,12 @@ is closed after --ws-join-timeout; one address cannot hold more than
 other people keep working); one user and one address hold a bounded number
 of media sessions in a room; connections stop at --max-connections, below
 the descriptor limit, refused at once instead of lws spinning in accept();
-one address holds at most --max-connections-per-ip of them; a flood of refused messages writes a bounded number of log lines, with the
+one address holds at most --max-connections-per-ip of them; once they are
+all held, a few places above them still answer health checks and metrics;
+a flood of refused messages writes a bounded number of log lines, with the
 rest counted.  Run by tests/badinput/run inside a network namespace with
-only loopback: 127.0.0.2 (loopback too) stands for another client."""
+only loopback: 127.0.0.2 and 127.0.0.3 (loopback too) stand for other
+clients and a monitoring system."""
 
 import asyncio
 import http.client
@@ -29,6 +32,7 @@ import wsclient  # noqa: E402
 ROOM = "limits"
 HOST = stagecast.HOST
 OTHER = "127.0.0.2"     # another client
+MONITOR = "127.0.0.3"   # a monitoring system
 
 
 def recvonly_offer():
@@ -240,16 +244,19 @@ class Limits(unittest.TestCase):
         admin = server.admin_token()
         cap = server.stats(admin)["http_connections_max"]
         self.assertGreater(cap, 128)
-        self.assertLess(cap, 256 - 32)
+        self.assertLess(cap, 256 - 32 - 8)  # the margin, and the reserve above cap
         self.assertIn("at most %d connections at once" % cap, server.log_text())
         self.settle(server, admin, 0)
+        # Past cap, the address takes two places of the reserve (idle: they
+        # are closed after 5 s) and is refused the rest.
         kept, refused = self.hold(server, cap + 60)
-        self.assertEqual((len(kept), len(refused)), (cap, 60))
+        self.assertEqual((len(kept), len(refused)), (cap + 2, 58))
         line, body, head = self.refusal_of(refused[-1])
         self.assertIn(" 503 ", line)
         self.assertEqual(body["error"]["code"], "too-many-connections")
         self.assertIn("retry-after: 1", head)
-        # Refused while held, from a new connection too.
+        # Refused while held, from a new connection too: the address holds
+        # its two places of the reserve.
         with self.assertRaises((OSError, http.client.HTTPException, AssertionError)):
             r = server.request("GET", "/healthz", timeout=5)
             self.assertEqual(r.status, 200)  # (a 503 answer raises here)
@@ -258,7 +265,7 @@ class Limits(unittest.TestCase):
             s.close()
         self.assertTrue(stagecast.wait_for(lambda: self.healthz(server) == 200, 10))
         stats = server.stats(admin)
-        self.assertGreaterEqual(stats["http_connections_refused"], 61)  # and /healthz
+        self.assertGreaterEqual(stats["http_connections_refused"], 59)  # and /healthz
         log = server.log_text()
         self.assertNotIn("accept", log)
         self.assertLessEqual(log.count("refusing new ones"), 2)
@@ -276,15 +283,16 @@ class Limits(unittest.TestCase):
             return None
 
     def test_connection_limit_counts_files(self):
-        """--max-connections N: N held, the next refused (503
-        too-many-connections, Retry-After); a page being sent holds one
-        more, so with N - 1 held a page is refused while the API answers."""
+        """--max-connections N: N held (and two places of the reserve), the
+        next refused (503 too-many-connections, Retry-After); a page being
+        sent holds one more, so with N - 1 held a page is refused while the
+        API answers."""
         server = self.start("--max-connections", "20", "--max-connections-per-ip", "0")
         admin = server.admin_token()
         self.assertEqual(server.stats(admin)["http_connections_max"], 20)
         self.settle(server, admin, 0)
-        kept, refused = self.hold(server, 21)
-        self.assertEqual((len(kept), len(refused)), (20, 1))
+        kept, refused = self.hold(server, 23)
+        self.assertEqual((len(kept), len(refused)), (22, 1))
         self.assertEqual(self.refusal_of(refused[0])[1]["error"]["code"],
                          "too-many-connections")
         for s in kept:
@@ -393,7 +401,7 @@ class Limits(unittest.TestCase):
              "--drain-timeout", "0", "--tls-self-signed"] + list(args),
             stdout=server._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.assertTrue(stagecast.wait_for(
-            lambda: self.status_of(server, "/api/health", OTHER, tls=True) == 200, 15),
+            lambda: self.status_of(server, "/api/health", MONITOR, tls=True) == 200, 15),
             server.log_tail())
         return server
 
@@ -419,6 +427,62 @@ class Limits(unittest.TestCase):
         status, _, body = self.ask(server, "/api/stats", OTHER, server.admin_token(), tls=True)
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(body)["http_connections_refused_per_ip"], 3)
+
+    def test_health_check_reserve(self):
+        """--max-connections N held by one client (no per-address cap): the
+        next connections take places of the reserve above N, two per
+        address, so the client takes two and is refused the rest.  Another
+        address (a monitoring system) is still answered /healthz, /api/stats
+        and /metrics there, one request per connection, and refused anything
+        else (a page: 503 too-many-connections; the WebSocket: closed); the
+        client's two places, held without a request, are taken back after
+        5 s."""
+        server = self.start("--max-connections", "20", "--max-connections-per-ip", "0")
+        admin = server.admin_token()
+        self.settle(server, admin, 0)
+        kept, refused = self.hold(server, 25)
+        self.assertEqual((len(kept), len(refused)), (22, 3))
+        self.assertEqual(self.refusal_of(refused[0])[1]["error"]["code"],
+                         "too-many-connections")
+        # The client's own health check finds its two places taken.
+        self.assertEqual(self.status_of(server, "/healthz", HOST), 503)
+        # The monitoring system's is answered, and the connection closed.
+        status, head, body = self.ask(server, "/healthz", MONITOR)
+        self.assertEqual((status, json.loads(body)), (200, {"status": "ok"}), body)
+        self.assertEqual(head.get("connection"), "close")
+        status, _, body = self.ask(server, "/api/stats", MONITOR, admin)
+        self.assertEqual(status, 200, body)
+        stats = json.loads(body)
+        self.assertEqual(stats["http_connections_max"], 20)
+        self.assertEqual(stats["http_connections"], 23)   # 20, the client's 2 and this one
+        self.assertEqual(stats["http_connections_reserve"], 3)
+        self.assertEqual(stats["http_connections_refused"], 4)  # 3 and the client's /healthz
+        self.assertEqual(stats["http_connections_refused_per_ip"], 0)
+        status, _, body = self.ask(server, "/metrics", MONITOR, admin)
+        self.assertEqual(status, 200)
+        self.assertIn(b"\nstagecast_http_connections_refused_total 4\n", body)
+        self.assertIn(b"\nstagecast_http_connections_reserve 3\n", body)
+        # Nothing else is served there.
+        status, head, body = self.ask(server, "/viewer.html", MONITOR)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "too-many-connections")
+        self.assertEqual(head.get("retry-after"), "1")
+        with self.assertRaises((wsclient.WsClosed, ConnectionError, OSError)):
+            wsclient.WsClient(HOST, server.port, timeout=10, source=MONITOR).close()
+        # The client's idle places are closed by the server within 5 s.
+        for s in kept[-2:]:
+            s.settimeout(10)
+            self.assertEqual(s.recv(100), b"")
+        self.assertEqual(self.status_of(server, "/healthz", HOST), 200)
+        self.assertEqual(server.stats(admin)["http_connections_refused"], 6)  # page, /ws
+        log = server.log_text()
+        self.assertLessEqual(log.count("refusing new ones"), 2)
+        self.assertNotIn("GET /viewer.html", log)  # refusals are not logged one by one
+        # All go: everything is back.
+        for s in kept:
+            s.close()
+        self.assertTrue(stagecast.wait_for(
+            lambda: self.status_of(server, "/viewer.html", HOST) == 200, 10))
 
     def test_refused_message_flood_logs_little(self):
         server = self.start()
