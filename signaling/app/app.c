@@ -10,6 +10,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
 #include "signaling/events/events.h"
+#include "signaling/http/conns.h"
 #include "signaling/http/http.h"
 #include "signaling/http/ice.h"
 #include "signaling/http/metrics.h"
@@ -201,6 +202,7 @@ void sc_app_free(sc_app *app)
     sc_groups_free(app);
     sc_events_free(app);
     sc_ws_free_state(app);
+    sc_conns_free_state(app);
     sc_turn_free(app->turn);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);

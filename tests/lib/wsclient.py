@@ -24,10 +24,20 @@ class WsClosed(Exception):
 
 
 class WsClient:
-    def __init__(self, host, port, path="/ws", timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, path="/ws", timeout=10.0, source=None):
+        """source: the local address to connect from (another loopback
+        address, say), else the kernel's choice."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.closed = False
+        try:
+            self._handshake(host, port, path)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def _handshake(self, host, port, path):
         key = base64.b64encode(os.urandom(16))
         req = (b"GET " + path.encode() + b" HTTP/1.1\r\n"
                b"Host: " + ("%s:%d" % (host, port)).encode() + b"\r\n"
