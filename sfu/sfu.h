@@ -118,6 +118,9 @@ int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *r
  * room, or parking a viewer); -ENOSPC (no free slot, or the room's viewer
  * cap); -ENOMEM. */
 int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int max_publishers);
+/* How long since anyone spoke in room (a publisher's audio above -60 dBov),
+ * in ms; -1 when nobody has (or nobody publishes there). */
+int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room);
 /* The room a session is in now ("" parked); NULL when there is none. */
 const char *sc_sfu_session_room(sc_sfu *sfu, uint64_t session_id);
 /* "Talk to all": a publisher's audio also goes to each of rooms[0..n) in
@@ -275,6 +278,8 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
     X(retransmits_sent, "packets retransmitted for NACKs")                                         \
     X(plis_sent, "keyframe requests sent to publishers")                                           \
     X(consent_expired, "sessions ended because ICE consent expired")                               \
+    X(dtls_handshakes, "DTLS handshakes completed (one per session: moving a session into "        \
+                       "a breakout group needs none)")                                             \
     X(dtls_failed, "DTLS handshakes that failed")                                                  \
     X(dtls_timeouts, "sessions ended because DTLS did not complete in time after the answer")      \
     X(tcp_accepted, "ICE-TCP connections accepted")                                                \

@@ -56,6 +56,8 @@ typedef struct speaker_state {
     uint64_t current;         /* session id, 0 = nobody yet */
     uint64_t candidate;       /* louder than current since candidate_ms */
     uint64_t candidate_ms;
+    uint64_t speech_ms;       /* when someone last spoke (a publisher above
+                                 SPEAKING_LEVEL), 0 never */
 } speaker_state;
 
 #define SPEAKING_LEVEL 60     /* -dBov: quieter than -60 dBov is not speech */
@@ -670,6 +672,12 @@ int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int 
     return 0;
 }
 
+int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room)
+{
+    speaker_state *st = speaker_for(sfu, room, false);
+    return st && st->speech_ms ? (int64_t)(sc_mono_ms() - st->speech_ms) : -1;
+}
+
 const char *sc_sfu_session_room(sc_sfu *sfu, uint64_t session_id)
 {
     dir_session *s = find_session(sfu, session_id);
@@ -784,6 +792,8 @@ static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn 
             loudest = o;
     }
     speaker_state *st = speaker_for(sfu, s->room, loudest != NULL);
+    if (st && loudest)
+        st->speech_ms = now;
     if (!st || !loudest || loudest->id == st->current) {
         if (st)
             st->candidate = 0;

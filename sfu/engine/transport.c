@@ -261,6 +261,7 @@ static void on_dtls_state(sc_transport *t, sc_dtls_state st)
         return;
     }
     t->connected = true;
+    SC_COUNT(t->w, dtls_handshakes, 1);
     bool tcp = t->selected && sc_path_is_tcp(&t->selected->path);
     SC_INFO_CTX("transport", t->room_name, t->id,
                 "session %016llx (%s in %s): connected over %s, SRTP %s",

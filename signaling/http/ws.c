@@ -1193,6 +1193,7 @@ void sc_ws_poll_sfu(sc_app *app)
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c) { return &c->tok; }
 const char *sc_ws_client_room(const sc_ws_client *c) { return c->room; }
 const char *sc_ws_client_home(const sc_ws_client *c) { return c->home; }
+const char *sc_ws_client_peer(sc_ws_client *c) { return client_addr(c); }
 sc_app *sc_ws_client_app(const sc_ws_client *c) { return c->app; }
 
 void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg) { reply(c, id, msg); }

@@ -22,6 +22,7 @@
 #include "sfu/sfu.h"
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
+#include "signaling/http/whip.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
@@ -34,6 +35,7 @@
 #define WARNING_S 60
 #define TICK_MS 250
 #define BROADCAST_MAX 500
+#define QUIET_MS 20000            /* a group nobody spoke in this long is marked quiet */
 
 typedef enum { CLASS_IDLE, CLASS_OPEN } class_state;
 
@@ -43,6 +45,9 @@ typedef struct group {
     char room[SC_ROOM_NAME_MAX + 1];
     bool open;
     int64_t closing_at;           /* wall ms: back to the main room then; 0 none */
+    int64_t opened_ms;            /* monotonic, when it last opened */
+    bool quiet;                   /* nobody has spoken for QUIET_MS */
+    char speaker[SC_PEER_NAME_MAX + 1]; /* its active speaker's name, "" none */
 } group;
 
 typedef struct member {
@@ -284,9 +289,13 @@ static json_t *groups_json(class_room *k, bool for_staff, json_t *online)
             help |= k->help[h].group == g->id;
         if (g->closing_at && (!closing || g->closing_at < closing))
             closing = g->closing_at;
-        json_array_append_new(arr, json_pack("{s:i,s:s,s:o,s:b,s:b,s:o}", "id", g->id, "name",
-                                             g->name, "members", mem, "help", help, "open",
-                                             g->open, "closing_at", ms_or_null(g->closing_at)));
+        json_array_append_new(arr, json_pack("{s:i,s:s,s:o,s:b,s:b,s:o,s:o,s:b}", "id", g->id,
+                                             "name", g->name, "members", mem, "help", help,
+                                             "open", g->open, "closing_at",
+                                             ms_or_null(g->closing_at), "speaker",
+                                             g->open && g->speaker[0] ? json_string(g->speaker)
+                                                                      : json_null(),
+                                             "quiet", g->open && g->quiet));
     }
     bool all_closing = k->state == CLASS_OPEN;
     for (int i = 0; i < k->n_groups; i++)
@@ -358,8 +367,8 @@ static void move_session(void *ud, sc_session_entry *e)
 {
     move_walk *w = ud;
     sc_sfu *sfu = w->k->app->sfu;
-    if (e->owner != w->c || e->closing || !sfu)
-        return;
+    if (e->owner != w->c || e->closing || !sfu || strcmp(e->room, w->k->name) != 0)
+        return; /* (a trainer's wall sessions are filed under their group and stay) */
     int rc = 0;
     if (e->kind == SC_SESSION_SUBSCRIBE) {
         rc = sc_sfu_move_session(sfu, e->id, w->room, 0);
@@ -533,6 +542,29 @@ static void update_talk(class_room *k)
 
 static void to_main(class_room *k, sc_ws_client *c) { place(k, c, NULL, "member"); }
 
+typedef struct wall_walk {
+    const char *room;
+    uint64_t ids[256];
+    int n;
+} wall_walk;
+
+static void wall_one(void *ud, sc_session_entry *e)
+{
+    wall_walk *w = ud;
+    if (!e->closing && strcmp(e->room, w->room) == 0 && w->n < 256)
+        w->ids[w->n++] = e->id;
+}
+
+/* The group goes away: the sessions filed under it (the trainer's wall)
+ * end with it. */
+static void close_walls(class_room *k, const group *g)
+{
+    wall_walk w = {.room = g->room};
+    sc_rooms_foreach_session(k->app->rooms, wall_one, &w);
+    for (int i = 0; i < w.n; i++)
+        sc_session_close_because(k->app, w.ids[i], "closed");
+}
+
 /* The group closes: everyone in its room, staff visiting too, is back in
  * the main room. */
 static void close_group_now(class_room *k, group *g)
@@ -604,6 +636,17 @@ static void tick_class(class_room *k, int64_t now)
             changed = true;
         }
     }
+    /* the trainer's wall marks a group where nobody has spoken for a while */
+    for (int i = 0; k->app->sfu && i < k->n_groups; i++) {
+        group *g = &k->groups[i];
+        int64_t q = sc_sfu_room_quiet_ms(k->app->sfu, g->room);
+        bool quiet = g->open && (int64_t)sc_mono_ms() - g->opened_ms >= QUIET_MS &&
+                     (q < 0 || q >= QUIET_MS);
+        if (quiet != g->quiet) {
+            g->quiet = quiet;
+            changed = true;
+        }
+    }
     if (changed)
         tell_all(k);
 }
@@ -655,9 +698,14 @@ static void on_chat(void *ud, const sc_bus_event *ev)
         m->messages++;
 }
 
+static void on_speaker(void *ud, const sc_bus_event *ev);
+
 int sc_groups_init(sc_app *app)
 {
-    return sc_bus_subscribe(app->bus, SC_BUS_CHAT_POSTED, on_chat, app) < 0 ? -ENOMEM : 0;
+    return sc_bus_subscribe(app->bus, SC_BUS_CHAT_POSTED, on_chat, app) < 0 ||
+                   sc_bus_subscribe(app->bus, SC_BUS_ACTIVE_SPEAKER, on_speaker, app) < 0
+               ? -ENOMEM
+               : 0;
 }
 
 void sc_groups_free(sc_app *app)
@@ -803,6 +851,8 @@ static void cmd_create(sc_ws_client *c, json_t *msg, json_t *id)
                     "1 to %d groups", GROUPS_MAX);
         return;
     }
+    for (int g = 0; g < k->n_groups; g++)
+        close_walls(k, &k->groups[g]);
     k->n_groups = 0;
     k->next_id = 1;
     k->n_help = 0;
@@ -833,6 +883,7 @@ static void cmd_add(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     }
     g->open = k->state == CLASS_OPEN;
+    g->opened_ms = (int64_t)sc_mono_ms();
     ok(c, id);
     tell_all(k);
 }
@@ -870,6 +921,7 @@ static void cmd_remove(sc_ws_client *c, json_t *msg, json_t *id)
         return;
     if (g->open)
         close_group_now(k, g);
+    close_walls(k, g);
     int gid = g->id;
     for (size_t m = 0; m < k->n_members; m++)
         if (k->members[m].group == gid)
@@ -1031,6 +1083,9 @@ static void cmd_open(sc_ws_client *c, json_t *msg, json_t *id)
     for (int i = 0; i < k->n_groups; i++) {
         k->groups[i].open = true;
         k->groups[i].closing_at = 0;
+        k->groups[i].opened_ms = (int64_t)sc_mono_ms();
+        k->groups[i].quiet = false;
+        k->groups[i].speaker[0] = '\0';
     }
     save(k);
     SC_INFO("groups", "class %s: %d groups open (%s, %lld s)", k->name, k->n_groups,
@@ -1148,8 +1203,9 @@ static void cmd_move(sc_ws_client *c, json_t *msg, json_t *id)
     } else {
         if (gv && !json_is_null(gv) && !(g = group_arg(k, c, msg, id)))
             return;
-        if (!(m = member_find(k, user, NULL, true))) {
-            sc_ws_error(c, id, "internal", "too many users in the class");
+        if (!(m = member_find(k, user, NULL, false))) {
+            sc_ws_error(c, id, "not-found",
+                        "%.64s is not in the class (never joined, not pre-assigned)", user);
             return;
         }
         m->group = g ? g->id : 0;
@@ -1303,7 +1359,51 @@ static void cmd_help(sc_ws_client *c, json_t *msg, json_t *id)
     tell_all(k);
 }
 
+/* The trainer's wall: a subscribe session of the trainer's that receives
+ * one group (filed under the group, so it stays there whatever the
+ * trainer's own connection does, and ends when the group is removed). */
+static void cmd_watch(sc_ws_client *c, json_t *msg, json_t *id)
+{
+    class_room *k = class_of(c, id);
+    json_t *sdp = json_object_get(msg, "sdp");
+    const char *code = "internal";
+    char err[300], hex[17];
+    char *answer = NULL;
+    uint64_t sid = 0;
+    group *g;
+    if (!k || !(g = group_arg(k, c, msg, id)))
+        return;
+    int status = sc_session_open(k->app, sc_ws_client_token(c), g->room, NULL,
+                                 sc_ws_client_peer(c), SC_SESSION_SUBSCRIBE,
+                                 json_string_value(sdp), json_string_length(sdp), c, &answer,
+                                 &sid, &code, err, sizeof(err));
+    if (status) {
+        sc_ws_error(c, id, code, "%s", err);
+        return;
+    }
+    sc_session_id_format(sid, hex);
+    SC_INFO_CTX("groups", g->room, sid, "class %s: %s watches group %s (session %s)", k->name,
+                sc_ws_client_token(c)->sub, g->name, hex);
+    sc_ws_reply(c, id, json_pack("{s:s,s:s,s:s,s:i}", "type", "answer", "session", hex, "sdp",
+                                 answer, "group", g->id));
+    free(answer);
+}
+
+static void on_speaker(void *ud, const sc_bus_event *ev)
+{
+    sc_app *app = ud;
+    class_room *k;
+    group *g;
+    if (!ev->room || !sc_groups_is_group(ev->room) || !(k = class_find(app, ev->room, false)) ||
+        !(g = group_by_room(k, ev->room)))
+        return;
+    snprintf(g->speaker, sizeof(g->speaker), "%s", ev->slot >= 0 && ev->name ? ev->name : "");
+    if (g->open)
+        tell_all(k);
+}
+
 const sc_command sc_groups_commands[] = {
+    {"group_watch", cmd_watch, SC_PERM_MODERATE, true, "watching a group", "group:i sdp:s"},
     {"groups_create", cmd_create, SC_PERM_MODERATE, true, "creating groups", NULL},
     {"group_add", cmd_add, SC_PERM_MODERATE, true, "adding a group", "name:s"},
     {"group_rename", cmd_rename, SC_PERM_MODERATE, true, "renaming a group", "group:i name:s"},

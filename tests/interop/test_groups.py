@@ -185,7 +185,7 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
 
     async def req(self, ws, msg):
         r = await asyncio.to_thread(ws.request, msg)
-        self.assertEqual(r.get("type"), "ok" if msg["type"] not in ("publish", "subscribe")
+        self.assertEqual(r.get("type"), "ok" if msg["type"] not in ("publish", "subscribe", "group_watch")
                          else "answer", "%r -> %r" % (msg, r))
         return r
 
@@ -194,6 +194,11 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
         r = await self.req(ws, {"type": kind, "sdp": pc.localDescription.sdp})
         await pc.setRemoteDescription(RTCSessionDescription(sdp=r["sdp"], type="answer"))
         return r["session"]
+
+    def stats(self):
+        r = self.server.request("GET", "/api/stats",
+                                headers={"Authorization": "Bearer " + self.server.admin_token()})
+        return r.json()
 
     async def asyncSetUp(self):
         self.server = stagecast.Server(workers=2).start()
@@ -282,6 +287,10 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(g[-1]["group"]["name"], "Red" if i < 2 else "Blue")
             self.assertTrue(g[-1]["publish"])
             pub_pcs.append(await self.publish(ws, SIZES[i], TONES[i]))
+        for pc, _ in pub_pcs:
+            self.assertTrue(await rtc.wait_connected(pc, 30))
+        handshakes = (await asyncio.to_thread(self.stats))["dtls_handshakes"]
+        self.assertEqual(handshakes, 1 + 4 + 4)  # trainer, 4 subscribe, 4 publish
         mates = {0: 1, 1: 0, 2: 3, 3: 2}
         others = {0: (2, 3), 1: (2, 3), 2: (0, 1), 3: (0, 1)}
         t1 = time.monotonic()
@@ -329,6 +338,24 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
         await asyncio.sleep(2.0)
         self.assertNotIn(TRAINER_SIZE, subs[2][2].sizes_since(t5))
         await self.req(trainer, {"type": "group_visit", "group": None})
+
+        # The trainer's wall: a session that watches group Red, whatever
+        # the trainer's own connection does.
+        wall = RTCPeerConnection()
+        self.pcs.append(wall)
+        for _ in range(PAIRS):
+            wall.addTransceiver("audio", direction="recvonly")
+            wall.addTransceiver("video", direction="recvonly")
+        wall_seen = Seen(wall)
+        self.seen.append(wall_seen)
+        await wall.setLocalDescription(await wall.createOffer())
+        r = await self.req(trainer, {"type": "group_watch", "group": 1,
+                                     "sdp": wall.localDescription.sdp})
+        await wall.setRemoteDescription(RTCSessionDescription(sdp=r["sdp"], type="answer"))
+        tw = time.monotonic()
+        await self.wait_for(lambda: {SIZES[0], SIZES[1]} <= wall_seen.sizes_since(tw),
+                            what="the wall showing group Red")
+        self.assertFalse(wall_seen.sizes_since(tw) & {SIZES[2], SIZES[3], TRAINER_SIZE})
 
         # A live move: P1 joins Blue; it now gets P2 and P3, not P0.
         await self.req(trainer, {"type": "group_move", "user_id": "u1", "group": 2})
@@ -382,6 +409,10 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
         for pc in self.pcs:
             self.assertEqual(pc.connectionState, "connected")
         self.assertNotIn("ICE restart", self.server.log_text())
+        # Every move went without a handshake: only the trainer's own
+        # subscribe session and its wall session were added.
+        self.assertEqual((await asyncio.to_thread(self.stats))["dtls_handshakes"],
+                         handshakes + 2)
         self.assertEqual(len([s for s in self.server.log_text().splitlines()
                               if "moved from room" in s and "viewer" in s]) >= 8, True)
 
