@@ -14,6 +14,7 @@
 #include "signaling/events/events.h"
 #include "signaling/api/bus.h"
 #include "signaling/http/ws.h"
+#include "signaling/room/groups.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 #include "signaling/turn/turn.h"
@@ -63,7 +64,8 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
         .name = tok->name[0] ? tok->name : NULL,
         .user_id = tok->sub[0] ? tok->sub : NULL,
         .kind = kind,
-        .record = kind == SC_SESSION_PUBLISH && !group && sc_room_recording(app, room),
+        /* a breakout group records when its class does */
+        .record = kind == SC_SESSION_PUBLISH && sc_room_recording(app, room),
         .max_publishers = group ? SC_GROUP_MAX_PUBLISHERS : 0,
     };
     sc_session_entry e;
@@ -371,6 +373,7 @@ int sc_room_set_recording(sc_app *app, const char *room, bool on)
         sc_sfu_set_recording(app->sfu, room, on);
     if (!on)
         sc_recorder_stop_room(app->recorder, room);
+    sc_groups_set_recording(app, room, on); /* its breakout groups follow */
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/whip.h"
+#include "recorder/recorder.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
@@ -717,6 +718,17 @@ void sc_groups_free(sc_app *app)
         lws_sul_cancel(&m->sul);
     free(m);
     app->groups = NULL;
+}
+
+void sc_groups_set_recording(sc_app *app, const char *room, bool on)
+{
+    class_room *k = class_find(app, room, false);
+    for (int i = 0; k && i < k->n_groups; i++) {
+        if (app->sfu)
+            sc_sfu_set_recording(app->sfu, k->groups[i].room, on);
+        if (!on && app->recorder)
+            sc_recorder_stop_room(app->recorder, k->groups[i].room);
+    }
 }
 
 /* ---- storage ---------------------------------------------------------------------- */

@@ -27,6 +27,9 @@ void sc_groups_on_join(sc_ws_client *c);
  * requests and granted permissions forget it. */
 void sc_groups_on_leave(sc_ws_client *c);
 
+/* The class's recording was turned on or off: its groups' publishers
+ * follow (and a group's files stop with it). */
+void sc_groups_set_recording(sc_app *app, const char *room, bool on);
 /* "CLASS~gN" -> "CLASS" into out (a room that is no group is copied). */
 void sc_groups_class_of(const char *room, char *out, size_t cap);
 /* Whether room is a breakout group's internal room. */

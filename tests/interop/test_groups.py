@@ -14,9 +14,7 @@ slot 12; listen-only visits; help requests; attendance."""
 import asyncio
 import json
 import os
-import queue
 import sys
-import threading
 import time
 import unittest
 
@@ -113,56 +111,6 @@ class Seen:
             t.cancel()
 
 
-class Ws:
-    """A /ws client with a reader thread: requests by id, an inbox of the rest."""
-
-    def __init__(self, server, token):
-        self.c = wsclient.WsClient("127.0.0.1", server.port)
-        self.inbox = []
-        self.replies = {}
-        self.lock = threading.Lock()
-        self.next_id = 1
-        self.stop = False
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        self.joined = self.request({"type": "join", "token": token})
-
-    def _read(self):
-        while not self.stop:
-            try:
-                m = self.c.recv_json(timeout=0.5)
-            except TimeoutError:
-                continue
-            except Exception:
-                return
-            with self.lock:
-                if "re" in m:
-                    self.replies[m["re"]] = m
-                else:
-                    self.inbox.append(m)
-
-    def request(self, msg, timeout=20.0):
-        with self.lock:
-            i = self.next_id
-            self.next_id += 1
-        self.c.send_json(dict(msg, id=i))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if i in self.replies:
-                    return self.replies.pop(i)
-            time.sleep(0.02)
-        raise AssertionError("no reply to %r" % msg)
-
-    def of_type(self, t):
-        with self.lock:
-            return [m for m in self.inbox if m.get("type") == t]
-
-    def close(self):
-        self.stop = True
-        self.c.close()
-
-
 class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
     async def wait_for(self, check, timeout=40.0, what="condition"):
         deadline = time.monotonic() + timeout
@@ -218,7 +166,7 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
 
     async def join(self, role, name, sub):
         tok = await asyncio.to_thread(self.server.token, ROOM, role, name, ("--sub", sub))
-        ws = await asyncio.to_thread(Ws, self.server, tok)
+        ws = await asyncio.to_thread(wsclient.ThreadedWs, self.server, tok)
         self.assertEqual(ws.joined.get("type"), "joined", ws.joined)
         self.ws.append(ws)
         return ws
@@ -462,7 +410,7 @@ class PreassignTest(unittest.TestCase):
         self.assertEqual([(g["name"], g["members"]) for g in r.json()["groups"]],
                          [("Team 1", ["ann", "cid"]), ("Team 2", ["bob"])])
         # A joined participant of a pre-assigned class is listed as a member.
-        ws = Ws(self.server, self.server.token(ROOM, "viewer", "Ann", ("--sub", "ann")))
+        ws = wsclient.ThreadedWs(self.server, self.server.token(ROOM, "viewer", "Ann", ("--sub", "ann")))
         try:
             deadline = time.monotonic() + 10
             while not ws.of_type("groups") and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -170,3 +171,53 @@ class WsClient:
                 pass
         self.closed = True
         self.sock.close()
+
+
+class ThreadedWs:
+    """A /ws client with a reader thread: requests by id, an inbox of the rest."""
+
+    def __init__(self, server, token):
+        self.c = WsClient("127.0.0.1", server.port)
+        self.inbox = []
+        self.replies = {}
+        self.lock = threading.Lock()
+        self.next_id = 1
+        self.stop = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        self.joined = self.request({"type": "join", "token": token})
+
+    def _read(self):
+        while not self.stop:
+            try:
+                m = self.c.recv_json(timeout=0.5)
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+            with self.lock:
+                if "re" in m:
+                    self.replies[m["re"]] = m
+                else:
+                    self.inbox.append(m)
+
+    def request(self, msg, timeout=20.0):
+        with self.lock:
+            i = self.next_id
+            self.next_id += 1
+        self.c.send_json(dict(msg, id=i))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if i in self.replies:
+                    return self.replies.pop(i)
+            time.sleep(0.02)
+        raise AssertionError("no reply to %r" % msg)
+
+    def of_type(self, t):
+        with self.lock:
+            return [m for m in self.inbox if m.get("type") == t]
+
+    def close(self):
+        self.stop = True
+        self.c.close()
