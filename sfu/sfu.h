@@ -118,6 +118,10 @@ int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *r
  * room, or parking a viewer); -ENOSPC (no free slot, or the room's viewer
  * cap); -ENOMEM. */
 int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int max_publishers);
+/* The publishers of room talking now (their last audio level, at most
+ * half a second old, above -60 dBov), up to max; how many. */
+typedef struct sc_sfu_publisher_info sc_sfu_publisher_info;
+int sc_sfu_talking(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *out, int max);
 /* How long since anyone spoke in room (a publisher's audio above -60 dBov),
  * in ms; -1 when nobody has (or nobody publishes there). */
 int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room);

@@ -672,6 +672,24 @@ int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int 
     return 0;
 }
 
+int sc_sfu_talking(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *out, int max)
+{
+    uint64_t now = sc_mono_ms();
+    int n = 0;
+    for (int i = 0; i < sfu->n_sessions && n < max; i++) {
+        const dir_session *s = &sfu->sessions[i];
+        if (s->kind != SC_SESSION_PUBLISH || strcmp(s->room, room) != 0 || !s->level_ms ||
+            now - s->level_ms > 2 * SC_AUDIO_LEVEL_WINDOW_MS || s->level > SPEAKING_LEVEL)
+            continue;
+        out[n].session_id = s->id;
+        out[n].slot = s->slot;
+        snprintf(out[n].name, sizeof(out[n].name), "%s", s->name);
+        snprintf(out[n].user_id, sizeof(out[n].user_id), "%s", s->user_id);
+        n++;
+    }
+    return n;
+}
+
 int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room)
 {
     speaker_state *st = speaker_for(sfu, room, false);

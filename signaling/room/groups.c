@@ -62,6 +62,7 @@ typedef struct member {
     int64_t main_ms;
     json_t *group_ms;             /* group name -> ms */
     unsigned messages;            /* chat sent while in a group */
+    int64_t talk_ms;              /* heard talking (audio levels) while groups were open */
 } member;
 
 typedef struct help_req {
@@ -87,6 +88,7 @@ typedef struct class_room {
     char mode[8];                 /* "auto", "manual", "choose", "" */
     int cap;                      /* choose: members per group */
     int64_t started_at, ends_at;  /* wall ms; ends_at 0 = no timer */
+    int64_t talk_tick_ms;         /* monotonic: talk time counted up to here */
     help_req help[HELP_MAX];
     int n_help;
     grant grants[GRANTS_MAX];
@@ -622,9 +624,29 @@ static void tick_collect(void *ud, sc_room *room)
     w->open[w->n++] = k;
 }
 
+/* Talk time: who is heard in the class's rooms since the last tick. */
+static void count_talk(class_room *k)
+{
+    int64_t now = (int64_t)sc_mono_ms(), d = k->talk_tick_ms ? now - k->talk_tick_ms : 0;
+    sc_sfu_publisher_info who[SC_MAX_PUBLISHERS_LISTED];
+    k->talk_tick_ms = now;
+    if (!k->app->sfu || d <= 0 || d > 2000)
+        return;
+    for (int i = -1; i < k->n_groups; i++) {
+        const char *room = i < 0 ? k->name : k->groups[i].room;
+        int n = sc_sfu_talking(k->app->sfu, room, who, SC_MAX_PUBLISHERS_LISTED);
+        for (int j = 0; j < n; j++) {
+            member *m = member_find(k, who[j].user_id, NULL, false);
+            if (m)
+                m->talk_ms += d;
+        }
+    }
+}
+
 static void tick_class(class_room *k, int64_t now)
 {
     bool changed = false;
+    count_talk(k);
     if (k->ends_at && now >= k->ends_at) {
         k->ends_at = 0;
         start_closing(k, NULL, GRACE_DEFAULT_S);
@@ -1599,12 +1621,13 @@ static void attendance_route(sc_app *app, const sc_http_req *req, const char *ro
     for (size_t i = 0; k && i < k->n_members; i++) {
         member *m = &k->members[i];
         att_close(k, m, now);
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:o,s:i}", "user_id", m->user, "name",
-                                             m->name, "main_ms", (json_int_t)m->main_ms,
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:o,s:i,s:I}", "user_id", m->user,
+                                             "name", m->name, "main_ms", (json_int_t)m->main_ms,
                                              "groups",
                                              m->group_ms ? json_deep_copy(m->group_ms)
                                                          : json_object(),
-                                             "messages", (int)m->messages));
+                                             "messages", (int)m->messages, "talk_ms",
+                                             (json_int_t)m->talk_ms));
     }
     if (strcmp(fmt, "csv") != 0) {
         sc_http_json(rep, 200, json_pack("{s:s,s:o}", "room", room, "participants", arr));
@@ -1618,7 +1641,7 @@ static void attendance_route(sc_app *app, const sc_http_req *req, const char *ro
         sc_http_error(rep, 500, "internal", "out of memory");
         return;
     }
-    fputs("user_id,name,main_ms,group,group_ms,messages\r\n", f);
+    fputs("user_id,name,main_ms,group,group_ms,messages,talk_ms\r\n", f);
     size_t i;
     json_t *p;
     json_array_foreach(arr, i, p) {
@@ -1633,16 +1656,18 @@ static void attendance_route(sc_app *app, const sc_http_req *req, const char *ro
             csv_field(f, json_string_value(json_object_get(p, "name")));
             fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(p, "main_ms")));
             csv_field(f, gname);
-            fprintf(f, ",%lld,%lld\r\n", (long long)json_integer_value(ms),
-                    (long long)json_integer_value(json_object_get(p, "messages")));
+            fprintf(f, ",%lld,%lld,%lld\r\n", (long long)json_integer_value(ms),
+                    (long long)json_integer_value(json_object_get(p, "messages")),
+                    (long long)json_integer_value(json_object_get(p, "talk_ms")));
         }
         if (!any) {
             csv_field(f, json_string_value(json_object_get(p, "user_id")));
             fputc(',', f);
             csv_field(f, json_string_value(json_object_get(p, "name")));
-            fprintf(f, ",%lld,,0,%lld\r\n",
+            fprintf(f, ",%lld,,0,%lld,%lld\r\n",
                     (long long)json_integer_value(json_object_get(p, "main_ms")),
-                    (long long)json_integer_value(json_object_get(p, "messages")));
+                    (long long)json_integer_value(json_object_get(p, "messages")),
+                    (long long)json_integer_value(json_object_get(p, "talk_ms")));
         }
     }
     fclose(f);

@@ -374,11 +374,13 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
         self.assertGreater(rows["u1"]["groups"].get("Red", 0), 0)
         self.assertGreater(rows["u1"]["groups"].get("Blue", 0), 0)
         self.assertGreater(rows["u0"]["main_ms"], 0)
+        for u in users:  # every participant's tone was heard in its group
+            self.assertGreater(rows[u]["talk_ms"], 0, rows[u])
         r = await asyncio.to_thread(self.server.request, "GET",
                                     "/api/v1/rooms/%s/attendance?format=csv" % ROOM,
                                     headers={"Authorization": "Bearer " + self.server.admin_token()})
         self.assertEqual(r.status, 200, r)
-        self.assertTrue(r.body.decode().startswith("user_id,name,main_ms,group,group_ms,messages"))
+        self.assertTrue(r.body.decode().startswith("user_id,name,main_ms,group,group_ms,messages,talk_ms\r\n"))
 
 
 class PreassignTest(unittest.TestCase):
