@@ -30,6 +30,7 @@ struct sc_sfu;
 struct sc_store;
 struct sc_turn;
 struct sc_events_state;
+struct sc_fetch;
 struct sc_geo;
 
 #define SC_HTTP_STATUS_MIN 400
@@ -83,6 +84,7 @@ typedef struct sc_app {
                                       the front end starts */
     struct sc_http *http;          /* the front end, or NULL */
     struct sc_http_routes *routes; /* path -> module handler (http.h) */
+    struct sc_fetch *fetch;        /* outgoing HTTP requests (http/fetch.h), or NULL */
     sc_app_counters stats;
     int64_t started_ms;            /* wall clock when the server started (sc_app_new) */
     bool draining;                 /* shutting down: finish what is open, take

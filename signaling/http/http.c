@@ -18,6 +18,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/conns.h"
+#include "signaling/http/fetch.h"
 #include "signaling/http/pages.h"
 #include "signaling/http/private.h"
 #include "signaling/http/refuse.h"
@@ -1319,6 +1320,10 @@ int sc_http_start(sc_app *app, char *err, size_t errlen)
         }
     }
     app->loop = h->ctx;
+    if (sc__fetch_init(app, cfg->max_external_checks, cfg->external_check_ca, err, errlen) < 0) {
+        app->loop = NULL;
+        goto fail;
+    }
     return 0;
 fail:
     if (h->ctx)
@@ -1366,6 +1371,9 @@ void sc_http_stop(sc_app *app)
 {
     if (!app || !app->http)
         return;
+    /* Requests still out are answered (cancelled) while the connections
+     * waiting for them are still there. */
+    sc__fetch_stop(app);
     /* Close callbacks run inside the destroy: they must not reach the
      * media plane any more (sc_app_detach_sfu ran before). */
     app->sfu = NULL;
