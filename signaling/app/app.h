@@ -58,9 +58,18 @@ typedef struct sc_app_counters {
     uint64_t http_connections_refused; /* closed at once: the budget was spent */
     uint64_t sfu_events;
     uint64_t events_refused;       /* watch-link requests refused (wrong password, ended, full) */
+    /* Events' external checks: the organiser's system admitted, refused,
+     * or did not answer usably (timeout, refused, not 200, bad JSON, too
+     * long); and joins refused without asking (too many in flight). */
+    uint64_t external_checks_allowed;
+    uint64_t external_checks_denied;
+    uint64_t external_checks_failed;
+    uint64_t external_checks_busy;
     /* From a session's offer to its DTLS being up, publishers [0] and
      * viewers [1] (metrics.c observes and exports them). */
     sc_hist join[2];
+    /* How long external checks took to answer, failures included. */
+    sc_hist external_check;
 } sc_app_counters;
 
 typedef struct sc_app {

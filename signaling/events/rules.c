@@ -21,7 +21,7 @@ bool sc__ev_watch_type_ok(const char *t)
 {
     return strcmp(t, "public") == 0 || strcmp(t, "password") == 0 ||
            strcmp(t, "whitelist") == 0 || strcmp(t, "invite") == 0 ||
-           strcmp(t, "registration") == 0;
+           strcmp(t, "registration") == 0 || strcmp(t, "external") == 0;
 }
 
 /* "10.1.0.0/16", "2001:db8::/32" or a bare address: into addr (16 bytes,

@@ -290,7 +290,12 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(http_connections_refused);
     SIG(sfu_events);
     SIG(events_refused);
+    SIG(external_checks_allowed);
+    SIG(external_checks_denied);
+    SIG(external_checks_failed);
+    SIG(external_checks_busy);
 #undef SIG
+    json_object_set_new(o, "external_checks_in_flight", json_integer(sc_fetch_in_flight(app)));
     json_object_set_new(o, "signalling_sessions",
                         json_integer((json_int_t)sc_rooms_session_count(app->rooms)));
     json_object_set_new(o, "recordings", sc_catalog_stats_json(app));
@@ -1061,6 +1066,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         sc_ws_poll_sfu(app);
         sc_catalog_drain(app->catalog);
+        sc__fetch_poll(app);
         return 0;
     }
     if (sc_ws_handles(reason))
