@@ -282,6 +282,13 @@ function refuseCredential(message) {
     ui.credential.focus();
 }
 
+// The Watch button rests for the seconds the server asked (Retry-After).
+function pauseWatch(seconds) {
+    ui.watch.disabled = true;
+    clearTimeout(lockTimer);
+    lockTimer = setTimeout(() => { ui.watch.disabled = false; }, seconds * 1000);
+}
+
 function joinRefused(err) {
     setState('ready');
     ui.watch.disabled = false;
@@ -329,22 +336,14 @@ function joinRefused(err) {
     case 'external-unavailable':
         showError(ui.joinError, 'The organiser’s sign-in service did not answer. Try again in a moment.');
         break;
-    case 'external-busy': {
-        const wait = err.retryAfter || 5;
+    case 'external-busy':
         showError(ui.joinError, 'Many viewers are joining right now. Try again in a few seconds.');
-        ui.watch.disabled = true;
-        clearTimeout(lockTimer);
-        lockTimer = setTimeout(() => { ui.watch.disabled = false; }, wait * 1000);
+        pauseWatch(err.retryAfter || 5);
         break;
-    }
-    case 'too-many-attempts': {
-        const wait = err.retryAfter || 60;
+    case 'too-many-attempts':
         showError(ui.joinError, 'Too many wrong attempts from your network. Wait a minute, then try again.');
-        ui.watch.disabled = true;
-        clearTimeout(lockTimer);
-        lockTimer = setTimeout(() => { ui.watch.disabled = false; }, wait * 1000);
+        pauseWatch(err.retryAfter || 60);
         break;
-    }
     case 'no-such-event':
         showMissing();
         break;
