@@ -169,14 +169,11 @@ bool sc__ev_take_external(json_t *v, char *dst, size_t cap, sc__ev_err *e)
             goto fail;
         json_object_set_new(stored, "fields", fields);
     }
-    char *text = json_dumps(stored, JSON_COMPACT);
+    size_t n = json_dumpb(stored, dst, cap - 1, JSON_COMPACT);
     json_decref(stored);
-    if (!text || strlen(text) >= cap) {
-        free(text);
-        return sc__ev_bad(e, "external", "is too large");
-    }
-    snprintf(dst, cap, "%s", text);
-    free(text);
+    if (n == 0 || n >= cap)
+        return sc__ev_bad(e, "external", "is too large"); /* dst is dropped with the event */
+    dst[n] = '\0';
     return true;
 fail:
     json_decref(stored);
