@@ -89,7 +89,7 @@ bool sc__ev_over_attempts(sc_app *app, const char *peer, sc_http_reply *rep)
     if (a && a->count >= app->cfg->max_wrong_attempts) {
         rep->retry_after = 60;
         sc__ev_refused(app, rep, 429, "too-many-attempts",
-                "too many wrong attempts from this address; try again in a minute");
+                       "too many wrong attempts from this address; try again in a minute");
         return true;
     }
     return false;
@@ -196,7 +196,7 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
     if (sc__ev_nets_match(ev->deny_nets, req->peer) ||
         (ev->allow_nets[0] && !sc__ev_nets_match(ev->allow_nets, req->peer))) {
         sc__ev_refused(app, rep, 403, "network-not-allowed",
-                "this event cannot be watched from your network");
+                       "this event cannot be watched from your network");
         return false;
     }
     if (ev->allow_regions[0] || ev->deny_regions[0]) {
@@ -207,7 +207,7 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
         if ((known && sc__ev_region_listed(ev->deny_regions, cc)) ||
             (ev->allow_regions[0] && (!known || !sc__ev_region_listed(ev->allow_regions, cc)))) {
             sc__ev_refused(app, rep, 403, "region-not-allowed",
-                    "this event cannot be watched from your region");
+                           "this event cannot be watched from your region");
             return false;
         }
     }
@@ -375,7 +375,7 @@ static void watch_join(sc_app *app, const sc_http_req *req, const sc_store_event
     }
     if (strcmp(ev->watch_type, "registration") == 0) {
         sc__ev_refused(app, rep, 403, "registration-required",
-                "register first (POST .../register), then come back with your key");
+                       "register first (POST .../register), then come back with your key");
         goto out;
     }
     if (strcmp(ev->watch_type, "external") == 0) {
