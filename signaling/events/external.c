@@ -49,15 +49,10 @@ typedef struct sc__ev_check check;
 
 /* ---- settings --------------------------------------------------------------------- */
 
+/* "name" is the viewer's own, beside the fields in the join's body. */
 static bool field_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > 32 || strcmp(s, "name") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
+    return sc__ev_field_name_ok(s) && strcmp(s, "name") != 0;
 }
 
 /* No control characters (and no NUL) in the string v. */

@@ -72,6 +72,9 @@ bool sc__ev_take_nets(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 json_t *sc__ev_nets_json(const char *nets);
 /* Whether peer is in one of the CIDR lines of nets. */
 bool sc__ev_nets_match(const char *nets, const char *peer);
+/* A form field's name: [a-z0-9_], 1..32 (a registration question's, an
+ * external check's field's). */
+bool sc__ev_field_name_ok(const char *s);
 /* A registration form as given into its stored JSON (null: none). */
 bool sc__ev_take_form(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 /* The stored form (json null when none); the caller owns it. */
