@@ -332,9 +332,39 @@ export class EventsConsole {
             this.ui.linkOpen.href = url;
             this.ui.link.hidden = false;
             this.ui.link.scrollIntoView({ block: 'nearest' });
+            await this.issuedLinks(ev);
         } catch (err) {
             showError(this.ui.error, err);
         }
+    }
+
+    // Every link issued for the event, each revocable: a revoked link's
+    // holder is cut off at once and its token refused from then on.
+    async issuedLinks(ev) {
+        const table = $('#issued-links', this.root);
+        const { links } = await this.api('GET', `/api/v1/events/${ev.id}/links`);
+        const rows = links.map((l) => {
+            const who = `${ROLES[l.role] || l.role}${l.name ? ` ${l.name}` : ''}`;
+            const tr = el('tr', {});
+            tr.dataset.link = l.id;
+            tr.dataset.revoked = String(l.revoked);
+            tr.append(el('td', { textContent: ROLES[l.role] || l.role }),
+                el('td', { textContent: l.name || '—' }),
+                el('td', { textContent: localTime(l.expires_at) }),
+                el('td', { textContent: l.revoked ? `revoked ${localTime(l.revoked_at)}` : 'valid' }),
+                el('td', {}, l.revoked ? '' : button('Revoke', async () => {
+                    if (!window.confirm(`Revoke the link of ${who}? Whoever uses it is cut off now.`)) return;
+                    try {
+                        await this.api('DELETE', `/api/v1/events/${ev.id}/links?id=${l.id}`);
+                        await this.issuedLinks(ev);
+                    } catch (err) {
+                        showError(this.ui.error, err);
+                    }
+                }, 'danger', `Revoke the link of ${who}`)));
+            return tr;
+        });
+        table.tBodies[0].replaceChildren(...rows);
+        table.hidden = rows.length === 0;
     }
 
     // ---- the form ----------------------------------------------------------

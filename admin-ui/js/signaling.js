@@ -21,7 +21,7 @@ import { Backoff, Emitter } from './util.js';
 
 // Join errors that retrying cannot fix: the page must show them and stop.
 const FATAL_CODES = new Set([
-    'token-missing', 'token-invalid', 'token-expired', 'wrong-room', 'forbidden', 'bad-room',
+    'token-missing', 'token-invalid', 'token-expired', 'token-revoked', 'wrong-room', 'forbidden', 'bad-room',
 ]);
 
 export class SignalingError extends Error {

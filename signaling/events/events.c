@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "signaling/events/geo.h"
 #include "signaling/events/private.h"
 #include "signaling/http/whip.h"
+#include "signaling/http/ws.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 
@@ -572,7 +574,25 @@ static void issue_link(sc_app *app, const sc_http_req *req, const sc_store_event
     int64_t now = sc__ev_now_s(), until = ev->ends_at + LINK_GRACE_S;
     if (until <= now + 3600)
         until = now + 3600;
-    char *tok = sc_token_issue(app->secret, app->secret_len, ev->room, role, name, NULL,
+    /* The link's token names it (subject "link-ID"), so that it can be
+     * revoked: sc_events_token_revoked. */
+    sc_store_link l = {.event_id = ev->id, .created_at = now, .expires_at = until};
+    unsigned char rnd[12];
+    char sub[48];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        sc_http_error(rep, 500, "internal", "no randomness");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(l.id + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(l.role, sizeof(l.role), "%s", sc_role_name(role));
+    snprintf(l.name, sizeof(l.name), "%s", name ? name : "");
+    snprintf(sub, sizeof(sub), "link-%s", l.id);
+    if (sc_store_link_insert(app->store, &l) < 0) {
+        sc_http_error(rep, 500, "internal", "cannot store the link");
+        goto out;
+    }
+    char *tok = sc_token_issue(app->secret, app->secret_len, ev->room, role, name, sub,
                                until - now, now);
     if (!tok) {
         sc_http_error(rep, 500, "internal", "cannot issue a token");
@@ -580,11 +600,97 @@ static void issue_link(sc_app *app, const sc_http_req *req, const sc_store_event
     }
     char url[1024];
     snprintf(url, sizeof(url), "/presenter.html#room=%s&token=%s", ev->room, tok);
-    sc_http_json(rep, 200, json_pack("{s:s,s:s,s:I,s:s}", "url", url, "token", tok, "expires_at",
-                                     (json_int_t)until, "role", sc_role_name(role)));
+    sc_http_json(rep, 200, json_pack("{s:s,s:s,s:s,s:I,s:s}", "id", l.id, "url", url, "token",
+                                     tok, "expires_at", (json_int_t)until, "role",
+                                     sc_role_name(role)));
     free(tok);
 out:
     json_decref(body);
+}
+
+static void link_row(void *ud, const sc_store_link *l)
+{
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:o}", "id", l->id, "role",
+                                        l->role, "name", l->name, "created_at",
+                                        (json_int_t)l->created_at, "expires_at",
+                                        (json_int_t)l->expires_at, "revoked", l->revoked_at != 0,
+                                        "revoked_at",
+                                        l->revoked_at ? json_integer(l->revoked_at)
+                                                      : json_null()));
+}
+
+typedef struct sub_walk {
+    char sub[48];
+    uint64_t ids[256];
+    int n;
+    sc_ws_client *clients[64];
+    int n_clients;
+} sub_walk;
+
+static void sub_session(void *ud, sc_session_entry *e)
+{
+    sub_walk *w = ud;
+    if (!e->closing && strcmp(e->sub, w->sub) == 0 && w->n < 256)
+        w->ids[w->n++] = e->id;
+}
+
+static void sub_client(void *ud, sc_ws_client *c)
+{
+    sub_walk *w = ud;
+    if (strcmp(sc_ws_client_token(c)->sub, w->sub) == 0 && w->n_clients < 64)
+        w->clients[w->n_clients++] = c;
+}
+
+/* GET: the event's links (never their tokens); DELETE ?id=: revoke one:
+ * its token is refused from now on, and whoever uses it now is cut off
+ * (its /ws connections closed, its media sessions ended: "revoked"). */
+static void links_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                        sc_http_reply *rep)
+{
+    if (req->method == SC_HTTP_GET) {
+        json_t *arr = json_array();
+        if (sc_store_links_list(app->store, ev->id, link_row, arr) < 0) {
+            json_decref(arr);
+            sc_http_error(rep, 500, "internal", "cannot read the links");
+            return;
+        }
+        sc_http_json(rep, 200, json_pack("{s:o}", "links", arr));
+        return;
+    }
+    char id[40] = "";
+    if (sc_http_query_arg(req->query, "id", id, sizeof(id)) != 1 || strlen(id) != 24 ||
+        strspn(id, "0123456789abcdef") != 24) {
+        sc_http_error(rep, 400, "bad-request", "revoke a link with ?id= (its 24-digit id)");
+        return;
+    }
+    int r = sc_store_link_revoke(app->store, ev->id, id, sc__ev_now_s());
+    if (r == -ENOENT) {
+        sc_http_error(rep, 404, "not-found", "no such link of this event (or already revoked)");
+        return;
+    }
+    if (r < 0) {
+        sc_http_error(rep, 500, "internal", "cannot revoke the link");
+        return;
+    }
+    sub_walk *w = calloc(1, sizeof(*w));
+    if (w) {
+        snprintf(w->sub, sizeof(w->sub), "link-%s", id);
+        sc_rooms_foreach_session(app->rooms, sub_session, w);
+        sc_ws_foreach_client(app, ev->room, sub_client, w);
+        for (int i = 0; i < w->n; i++)
+            sc_session_close_because(app, w->ids[i], "revoked");
+        for (int i = 0; i < w->n_clients; i++)
+            sc_ws_client_close(w->clients[i], "revoked");
+        SC_INFO("events", "event %lld: link %s revoked (%d sessions, %d connections ended)",
+                (long long)ev->id, id, w->n, w->n_clients);
+        free(w);
+    }
+    rep->status = 204;
+}
+
+bool sc_events_token_revoked(sc_app *app, const sc_token *tok)
+{
+    return strncmp(tok->sub, "link-", 5) == 0 && sc_store_link_revoked(app->store, tok->sub + 5) == 1;
 }
 
 typedef struct room_sessions {
@@ -645,6 +751,8 @@ static void event_item(sc_app *app, const sc_http_route *route, const sc_http_re
     if (route->nargs == 2) { /* /api/v1/events/{id}/links, whitelist, invites */
         if (strcmp(args[1], "links") == 0 && req->method == SC_HTTP_POST)
             issue_link(app, req, ev, rep);
+        else if (strcmp(args[1], "links") == 0)
+            links_route(app, req, ev, rep);
         else if (strcmp(args[1], "whitelist") == 0)
             sc__ev_whitelist_route(app, req, ev, rep);
         else if (strcmp(args[1], "invites") == 0 && req->method != SC_HTTP_DELETE)

@@ -21,6 +21,9 @@ int sc_events_subscribe(sc_app *app);
 
 /* Whether the room belongs to an event that forbids recording. */
 bool sc_events_recording_forbidden(sc_app *app, const char *room);
+/* A token of a presenter or co-host link the organiser revoked. */
+struct sc_token;
+bool sc_events_token_revoked(sc_app *app, const struct sc_token *tok);
 
 /* Loads the country database for region rules given with --geoip/--geoip6
  * (an unreadable file is an error); without them Debian's files are loaded

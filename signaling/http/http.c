@@ -18,6 +18,7 @@
 #include "sfu/sfu.h"
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
+#include "signaling/events/events.h"
 #include "signaling/http/conns.h"
 #include "signaling/http/fetch.h"
 #include "signaling/http/pages.h"
@@ -154,6 +155,10 @@ int sc_http_auth(sc_app *app, const sc_http_req *req, const char *room, uint32_t
     memset(tok, 0, sizeof(*tok));
     r = sc_token_check(app->secret, app->secret_len, req->token, room, perm, (int64_t)time(NULL),
                        tok, &code, &why);
+    if (r == 0 && sc_events_token_revoked(app, tok)) {
+        sc_http_error(rep, 401, "token-revoked", "this link was revoked by the organiser");
+        return 401;
+    }
     if (r == 0) {
         if (room && strlen(room) < sizeof(rep->room))
             snprintf(rep->room, sizeof(rep->room), "%s", room);

@@ -13,6 +13,7 @@
 #include "sfu/sfu.h"
 #include "signaling/api/bus.h"
 #include "signaling/auth/jwt.h"
+#include "signaling/events/events.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/private.h"
 #include "signaling/http/whip.h"
@@ -333,6 +334,11 @@ static void cmd_join(sc_ws_client *c, json_t *msg, json_t *id)
     if (r) {
         send_error(c, id, code ? code : (r == 403 ? "forbidden" : "token-invalid"), "%s",
                    why ? why : "token refused");
+        memset(&c->tok, 0, sizeof(c->tok));
+        return;
+    }
+    if (sc_events_token_revoked(app, &c->tok)) {
+        send_error(c, id, "token-revoked", "this link was revoked by the organiser");
         memset(&c->tok, 0, sizeof(c->tok));
         return;
     }

@@ -521,3 +521,86 @@ int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *stat
     free(r);
     return rc == SQLITE_DONE ? n : -EIO;
 }
+
+/* ---- presenter and co-host links ------------------------------------------------- */
+
+int sc_store_link_insert(sc_store *st, const sc_store_link *l)
+{
+    sqlite3_stmt *s;
+    int rc;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "INSERT INTO event_links (id, event_id, role, name, created_at,"
+                                  " expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sc__store_bind_text(s, 1, l->id);
+    sqlite3_bind_int64(s, 2, l->event_id);
+    sc__store_bind_text(s, 3, l->role);
+    sc__store_bind_text(s, 4, l->name);
+    sqlite3_bind_int64(s, 5, l->created_at);
+    sqlite3_bind_int64(s, 6, l->expires_at);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int sc_store_link_revoke(sc_store *st, int64_t event_id, const char *id, int64_t now)
+{
+    sqlite3_stmt *s;
+    int rc;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "UPDATE event_links SET revoked_at = ?3 WHERE event_id = ?1"
+                                  " AND id = ?2 AND revoked_at = 0",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    sc__store_bind_text(s, 2, id);
+    sqlite3_bind_int64(s, 3, now);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    return sqlite3_changes(st->db) ? 0 : -ENOENT;
+}
+
+int sc_store_link_revoked(sc_store *st, const char *id)
+{
+    sqlite3_stmt *s;
+    int rc, out = 0;
+    if (!st || sqlite3_prepare_v2(st->db, "SELECT revoked_at FROM event_links WHERE id = ?1",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sc__store_bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        out = sqlite3_column_int64(s, 0) != 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? out : -EIO;
+}
+
+int sc_store_links_list(sc_store *st, int64_t event_id,
+                        void (*fn)(void *ud, const sc_store_link *l), void *ud)
+{
+    sqlite3_stmt *s;
+    int rc, n = 0;
+    if (!st || sqlite3_prepare_v2(st->db,
+                                  "SELECT id, role, name, created_at, expires_at, revoked_at"
+                                  " FROM event_links WHERE event_id = ?1"
+                                  " ORDER BY created_at, rowid",
+                                  -1, &s, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, event_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sc_store_link l = {.event_id = event_id};
+        snprintf(l.id, sizeof(l.id), "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(l.role, sizeof(l.role), "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(l.name, sizeof(l.name), "%s", (const char *)sqlite3_column_text(s, 2));
+        l.created_at = sqlite3_column_int64(s, 3);
+        l.expires_at = sqlite3_column_int64(s, 4);
+        l.revoked_at = sqlite3_column_int64(s, 5);
+        fn(ud, &l);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? n : -EIO;
+}

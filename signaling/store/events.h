@@ -111,6 +111,25 @@ int64_t sc_store_registrations_active(sc_store *st, int64_t event_id);
 int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *state,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud);
 
+/* A presenter or co-host link issued for an event (times in Unix s). */
+typedef struct sc_store_link {
+    char id[33];
+    int64_t event_id;
+    char role[16];
+    char name[96];
+    int64_t created_at, expires_at, revoked_at; /* revoked_at 0: valid */
+} sc_store_link;
+
+/* 0 or -EIO. */
+int sc_store_link_insert(sc_store *st, const sc_store_link *l);
+/* Marks it revoked at now.  0, -ENOENT (no such link of the event), -EIO. */
+int sc_store_link_revoke(sc_store *st, int64_t event_id, const char *id, int64_t now);
+/* 1 revoked, 0 not (or unknown), -EIO. */
+int sc_store_link_revoked(sc_store *st, const char *id);
+/* An event's links, oldest first.  Count or -EIO. */
+int sc_store_links_list(sc_store *st, int64_t event_id,
+                        void (*fn)(void *ud, const sc_store_link *l), void *ud);
+
 /* Every code of an event, oldest first.  Count or -EIO. */
 int sc_store_invites_list(sc_store *st, int64_t event_id,
                           void (*fn)(void *ud, const char *code, int max_uses, int uses),

@@ -142,6 +142,17 @@ static const char *const migrations[] = {
     /* 13: an external check's settings (URL, shared secret, timeout, the
      * fields asked for), as JSON. */
     "ALTER TABLE events ADD COLUMN external TEXT NOT NULL DEFAULT '';",
+    /* 14: the presenter and co-host links issued for an event, so that one
+     * can be revoked (its token's subject is "link-ID"). */
+    "CREATE TABLE event_links ("
+    "  id TEXT PRIMARY KEY,"
+    "  event_id INTEGER NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX event_links_event ON event_links(event_id, created_at);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rtc  # noqa: E402
 import stagecast  # noqa: E402
 import wsclient  # noqa: E402
+import wsclient  # noqa: E402
 
 
 def jwt_claims(token):
@@ -115,6 +116,62 @@ class Events(unittest.TestCase):
         self.assertEqual(self.api("GET", "/api/v1/events", token="").status, 401)
         viewer = self.server.token(ev["room"], "viewer")
         self.assertEqual(self.api("GET", "/api/v1/events", token=viewer).status, 403)
+
+    def test_link_revoked(self):
+        """A presenter link the organiser revokes: its /ws connection is
+        closed, its media session ended, and the token refused from then on
+        (join, WHIP, any API), while other links of the event still work."""
+        ev = self.create(title="Revocable")
+        a = self.api("POST", "/api/v1/events/%d/links" % ev["id"],
+                     {"role": "presenter", "name": "Ann"}).json()
+        b = self.api("POST", "/api/v1/events/%d/links" % ev["id"],
+                     {"role": "cohost", "name": "Bob"}).json()
+        self.assertEqual(jwt_claims(a["token"])["sub"], "link-" + a["id"])
+        links = self.api("GET", "/api/v1/events/%d/links" % ev["id"]).json()["links"]
+        self.assertEqual([(l["id"], l["role"], l["name"], l["revoked"]) for l in links],
+                         [(a["id"], "presenter", "Ann", False), (b["id"], "cohost", "Bob", False)])
+        self.assertNotIn("token", links[0])
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        ws.send_json({"type": "join", "token": a["token"], "id": 1})
+        self.assertEqual(ws.recv_type(("joined", "error"))["type"], "joined")
+        offer = asyncio.run(rtc.recvonly_offer(2))
+        ws.send_json({"type": "subscribe", "sdp": offer, "id": 2})
+        self.assertEqual(ws.recv_type(("answer", "error"))["type"], "answer")
+        self.assertEqual(self.api("DELETE", "/api/v1/events/%d/links?id=%s" % (ev["id"], a["id"])).status,
+                         204)
+        # Cut off now: the connection is closed (its session with it).
+        closed = False
+        deadline = time.time() + 10
+        while time.time() < deadline and not closed:
+            try:
+                ws.recv_json(timeout=1)
+            except (wsclient.WsClosed, ConnectionError, OSError):
+                closed = True
+            except TimeoutError:
+                pass
+        self.assertTrue(closed, "the revoked link's connection stayed open")
+        self.assertIn("revoked", self.server.log_text())
+        # And refused from now on, everywhere; the other link still works.
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        r = ws.request({"type": "join", "token": a["token"], "id": 1})
+        self.assertEqual((r["type"], r.get("code")), ("error", "token-revoked"), r)
+        ws.close()
+        r = self.server.whip(ev["room"], offer, a["token"])
+        self.assertEqual((r.status, r.error_code()), (401, "token-revoked"), r)
+        ws = wsclient.WsClient("127.0.0.1", self.server.port)
+        self.assertEqual(ws.request({"type": "join", "token": b["token"], "id": 1})["type"], "joined")
+        ws.close()
+        links = self.api("GET", "/api/v1/events/%d/links" % ev["id"]).json()["links"]
+        self.assertEqual([l["revoked"] for l in links], [True, False])
+        # Bad revocations: clear errors, nothing changed.
+        path = "/api/v1/events/%d/links" % ev["id"]
+        self.assertEqual(self.api("DELETE", path + "?id=" + a["id"]).error_code(), "not-found")
+        self.assertEqual(self.api("DELETE", path + "?id=zz").error_code(), "bad-request")
+        self.assertEqual(self.api("DELETE", path).error_code(), "bad-request")
+        self.assertEqual(self.api("DELETE", path + "?id=" + b["id"], token="").status, 401)
+        self.assertEqual(self.api("DELETE", "/api/v1/events/%d/links?id=%s" % (ev["id"] + 999, b["id"]))
+                         .error_code(), "no-such-event")
+        self.assertEqual([l["revoked"] for l in self.api("GET", path).json()["links"]], [True, False])
 
     def test_bad_input_stores_nothing(self):
         before = len(self.api("GET", "/api/v1/events").json()["events"])

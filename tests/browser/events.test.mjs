@@ -176,6 +176,32 @@ describe('events: console, watch link, viewer', { timeout: 300000 }, () => {
         assert.equal(await viewer.locator('#error').isVisible(), false);
     });
 
+    step('a co-host link revoked in the console cuts its page off', async () => {
+        const box = organiser.locator('#presenter-link');
+        await box.getByLabel('Role').selectOption('cohost');
+        await box.getByLabel('Their name').fill('Carol');
+        await box.getByRole('button', { name: 'Issue link' }).click();
+        const issued = organiser.locator('#issued-links');
+        await waitFor('Carol listed', async () =>
+            (await issued.locator('tbody tr', { hasText: 'Carol' }).count()) === 1);
+        const cohostUrl = await box.getByLabel('Co-host link').inputValue();
+        const cohost = await platform.newPage('co-host');
+        await cohost.goto(cohostUrl);
+        await waitFor('the co-host page joined', () => cohost.evaluate(() =>
+            document.body.dataset.state !== 'error' && !!window.stagecast?.signaling?.joined));
+        await issued.getByRole('button', { name: 'Revoke the link of Co-host Carol' }).click();
+        await waitFor('the row marked revoked', async () =>
+            (await issued.locator('tbody tr', { hasText: 'Carol' }).getAttribute('data-revoked')) === 'true');
+        assert.match(await issued.locator('tbody tr', { hasText: 'Carol' }).textContent(), /revoked/);
+        // The page was cut off, and its rejoin is refused for good.
+        await waitFor('the co-host page refused', async () =>
+            /token-revoked/.test(await cohost.locator('#error').textContent()), 30000);
+        assert.equal(await cohost.evaluate(() => document.body.dataset.state), 'error');
+        // The presenter's own link still works.
+        assert.equal(await presenter.evaluate(() => document.body.dataset.state), 'live');
+        await cohost.context().close();
+    });
+
     step('a public event made from this one admits with one click, and is deleted', async () => {
         await row(SLUG).getByRole('button', { name: 'Create from this' }).click();
         const form = organiser.locator('#event-form');
