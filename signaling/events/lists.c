@@ -19,6 +19,7 @@
 
 typedef struct reg_list {
     json_t *arr;
+    int64_t last_id;
     json_t *form;
     char *csv;
     size_t len, cap;
@@ -60,6 +61,7 @@ static void csv_cell(reg_list *l, const char *v, bool last)
 static void reg_row(void *ud, const sc_store_registration *r)
 {
     reg_list *l = ud;
+    l->last_id = r->id;
     if (l->arr) {
         json_array_append_new(l->arr, sc__ev_reg_json(r, true));
         return;
@@ -98,6 +100,23 @@ void sc__ev_registrations_route(sc_app *app, const sc_http_req *req, const sc_st
             sc_http_error(rep, 400, "bad-request", "state must be pending, approved or rejected");
             return;
         }
+        /* Pages (JSON only): ?limit=N (1-1000) after ?after=ID, the last id
+         * of the previous page; "next" is there while more follow. */
+        char lim_s[12] = "", after_s[24] = "";
+        long long limit = 0, after = 0;
+        char *end = NULL;
+        if (sc_http_query_arg(req->query, "limit", lim_s, sizeof(lim_s)) < 0 ||
+            (lim_s[0] && ((limit = strtoll(lim_s, &end, 10)) < 1 || limit > 1000 || *end))) {
+            sc_http_error(rep, 400, "bad-request", "limit must be 1 to 1000");
+            return;
+        }
+        if (sc_http_query_arg(req->query, "after", after_s, sizeof(after_s)) < 0 ||
+            (after_s[0] && ((after = strtoll(after_s, &end, 10)) < 0 || *end))) {
+            sc_http_error(rep, 400, "bad-request", "after must be a registration id");
+            return;
+        }
+        if (csv)
+            limit = after = 0; /* the export is the whole list */
         l.form = sc__ev_form_json(ev->registration);
         if (!csv) {
             l.arr = json_array();
@@ -111,12 +130,19 @@ void sc__ev_registrations_route(sc_app *app, const sc_http_req *req, const sc_st
                 csv_cell(&l, json_string_value(json_object_get(json_array_get(fields, i), "label")),
                          i + 1 == json_array_size(fields));
         }
-        int n = sc_store_registrations_list(app->store, ev->id, state[0] ? state : NULL, reg_row,
-                                            &l);
+        /* one more than asked tells whether another page follows */
+        int n = sc_store_registrations_list(app->store, ev->id, state[0] ? state : NULL, after,
+                                            limit ? (int)limit + 1 : 0, reg_row, &l);
+        json_t *next = json_null();
+        if (n > 0 && limit && n > limit) {
+            json_array_remove(l.arr, json_array_size(l.arr) - 1);
+            next = json_integer(json_integer_value(
+                json_object_get(json_array_get(l.arr, json_array_size(l.arr) - 1), "id")));
+        }
         if (n < 0)
             sc_http_error(rep, 500, "internal", "cannot read the registrations");
         else if (!csv)
-            sc_http_json(rep, 200, json_pack("{s:O}", "registrations", l.arr));
+            sc_http_json(rep, 200, json_pack("{s:O,s:o}", "registrations", l.arr, "next", next));
         else {
             sc_http_body(rep, 200, "text/csv; charset=utf-8", l.csv ? l.csv : "", l.len);
             snprintf(rep->disposition, sizeof(rep->disposition),

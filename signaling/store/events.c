@@ -496,6 +496,7 @@ int64_t sc_store_registrations_active(sc_store *st, int64_t event_id)
 }
 
 int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *state,
+                                int64_t after_id, int limit,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud)
 {
     char sql[512];
@@ -504,7 +505,7 @@ int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *stat
     int n = 0, rc;
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM event_registrations WHERE event_id = ?1 AND (?2 IS NULL OR state = ?2)"
-             " ORDER BY id",
+             " AND id > ?3 ORDER BY id LIMIT ?4",
              reg_cols);
     if (!r || !st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         free(r);
@@ -512,6 +513,8 @@ int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *stat
     }
     sqlite3_bind_int64(s, 1, event_id);
     sc__store_bind_text(s, 2, state);
+    sqlite3_bind_int64(s, 3, after_id);
+    sqlite3_bind_int64(s, 4, limit > 0 ? limit : -1);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         reg_from_row(s, r);
         fn(ud, r);

@@ -107,8 +107,10 @@ int sc_store_registration_decide(sc_store *st, int64_t event_id, int64_t id, con
                                  int64_t now);
 /* Registrations not rejected, or -EIO. */
 int64_t sc_store_registrations_active(sc_store *st, int64_t event_id);
-/* Oldest first, only those in state (NULL: all).  Count or -EIO. */
+/* Oldest first, only those in state (NULL: all), with an id above
+ * after_id, at most limit of them (0: no limit).  Count or -EIO. */
 int sc_store_registrations_list(sc_store *st, int64_t event_id, const char *state,
+                                int64_t after_id, int limit,
                                 void (*fn)(void *ud, const sc_store_registration *r), void *ud);
 
 /* A presenter or co-host link issued for an event (times in Unix s). */

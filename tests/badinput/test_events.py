@@ -493,6 +493,28 @@ class Events(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["registration"]["state"], "approved")
         self.assertEqual(jwt_claims(r.json()["token"])["room"], ev["room"])
+        # Pages of the list: ?limit= after ?after=, "next" while more follow.
+        for name in ("Eve", "Fay", "Gus", "Hal"):
+            self.assertEqual(self.api("POST", "/api/v1/watch/open-registration/register",
+                                      {"name": name, "answers": {}}, token="").status, 201)
+        path = "/api/v1/events/%d/registrations" % ev["id"]
+        names, after, pages = [], None, 0
+        while True:
+            r = self.api("GET", path + "?limit=2" + ("&after=%d" % after if after else ""))
+            self.assertEqual(r.status, 200, r)
+            page = r.json()
+            self.assertLessEqual(len(page["registrations"]), 2)
+            names += [x["name"] for x in page["registrations"]]
+            pages += 1
+            if page["next"] is None:
+                break
+            self.assertEqual(page["next"], page["registrations"][-1]["id"])
+            after = page["next"]
+        self.assertEqual((names, pages), (["Dee", "Eve", "Fay", "Gus", "Hal"], 3))
+        self.assertIsNone(self.api("GET", path).json()["next"])  # without limit: everything
+        self.assertEqual(len(self.api("GET", path).json()["registrations"]), 5)
+        for bad in ("?limit=0", "?limit=1001", "?limit=x", "?after=-1", "?after=1x"):
+            self.assertEqual(self.api("GET", path + bad).error_code(), "bad-request", bad)
 
     def test_regions_load_debian_data_when_needed(self):
         """Without --geoip the server does not parse Debian's 25 MB of ranges
