@@ -32,7 +32,7 @@ typedef struct attempt_slot {
 
 struct sc_events_state {
     attempt_slot attempts[ATTEMPT_SLOTS];
-    bool geo_tried;                  /* the country database was loaded, or tried */
+    bool geo_tried;                  /* the region database was loaded, or tried */
 };
 
 /* A refused field: its name (NULL: the body as a whole) and why. */
@@ -44,7 +44,7 @@ typedef struct sc__ev_err {
 /* events.c */
 struct sc_events_state *sc__ev_state(sc_app *app);
 int64_t sc__ev_now_s(void);
-/* The country database: loaded at start with --geoip, else from Debian's
+/* The region database: loaded at start with --geoip, else from Debian's
  * files the first time a region rule needs it (NULL: none). */
 const struct sc_geo *sc__ev_geo(sc_app *app);
 void sc__ev_hex(const uint8_t *b, size_t n, char *out);
