@@ -43,7 +43,7 @@ const FIELDS = {
     branding: { input: '#ev-landing', label: 'Branding' },
     registration: { input: '#ev-reg-capacity', label: 'Registration form' },
     networks: { input: '#ev-nets-allow', label: 'Networks' },
-    regions: { input: '#ev-regions-allow', label: 'Countries' },
+    regions: { input: '#ev-regions-allow', label: 'Regions' },
     single_session: { input: '#ev-single-session', label: 'One device at a time' },
     external: { input: '#ev-ext-url', label: 'Your system’s check' },
     'external.url': { input: '#ev-ext-url', label: 'Check URL' },

@@ -92,7 +92,7 @@ typedef struct sc_app {
     struct sc_groups *groups;      /* breakout groups' timer (room/groups.c) */
     struct sc_conns *conns;        /* the connection budget's own state (conns.c) */
     struct sc_events_state *events; /* signaling/events/: the watch link's limiter */
-    struct sc_geo *geo;            /* countries of addresses (--geoip), or NULL */
+    struct sc_geo *geo;            /* where addresses are (--geoip), or NULL */
     struct sc_turn *turn;          /* TURN servers and their secret (--turn), or
                                       NULL: no credentials to hand out */
     struct lws_context *loop;      /* the event loop, for timers; NULL before

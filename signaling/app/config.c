@@ -72,9 +72,11 @@ static const opt_spec serve_opts[] = {
             "try at events' watch links per minute (then 429); raise it for offices behind one "
             "address"),
     STR_OPT(sc_config, "--geoip", "FILE", geoip, SC_GEO_DEFAULT_V4 " if present",
-            "IPv4 country ranges in tor-geoipdb's format, for events' region rules"),
+            "where viewers are, for events' region rules: a MaxMind DB (.mmdb: countries, and "
+            "subdivisions such as CN-GD where the database has them; IPv4 and IPv6), or IPv4 "
+            "country ranges in tor-geoipdb's format"),
     STR_OPT(sc_config, "--geoip6", "FILE", geoip6, SC_GEO_DEFAULT_V6 " if present",
-            "IPv6 country ranges in tor-geoipdb's format"),
+            "IPv6 country ranges in tor-geoipdb's format (not with a MaxMind DB)"),
     INT_OPT(sc_config, "--max-external-checks", "N", max_external_checks, 1, 1024,
             SC_STR(SC_DEFAULT_MAX_EXTERNAL_CHECKS),
             "events' external checks (callbacks to the organiser's system) in flight at once, "

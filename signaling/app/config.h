@@ -69,7 +69,7 @@ typedef struct sc_config {
     int no_ice_tcp;
     int max_ice_tcp;           /* ICE-TCP connections per worker */
     int max_wrong_attempts;    /* watch-link guesses per address per minute */
-    char geoip[SC_PATH_MAX];   /* tor-geoipdb IPv4 file; "" = the Debian one if present */
+    char geoip[SC_PATH_MAX];   /* a MaxMind DB or a tor-geoipdb IPv4 file; "" = Debian's */
     char geoip6[SC_PATH_MAX];
     int max_external_checks;   /* events' external checks in flight at once */
     char external_check_ca[SC_PATH_MAX]; /* more CA certificates for them; "" the system's */

@@ -37,8 +37,9 @@ void sc_events_free(sc_app *app)
     app->geo = NULL;
 }
 
-/* Loads the country ranges; given: --geoip/--geoip6 (an error is the
- * caller's), else Debian's files when present. */
+/* Loads the region database; given: --geoip/--geoip6 (an error is the
+ * caller's), else Debian's files when present.  A MaxMind DB holds both
+ * families, so it comes alone. */
 static int load_geo(sc_app *app, bool given, char *err, size_t errlen)
 {
     const char *v4 = given ? (app->cfg->geoip[0] ? app->cfg->geoip : NULL)
@@ -46,10 +47,30 @@ static int load_geo(sc_app *app, bool given, char *err, size_t errlen)
     const char *v6 = given ? (app->cfg->geoip6[0] ? app->cfg->geoip6 : NULL)
                            : (access(SC_GEO_DEFAULT_V6, R_OK) == 0 ? SC_GEO_DEFAULT_V6 : NULL);
     size_t skipped = 0;
+    char what[160];
     if (!v4 && !v6) {
         SC_WARN("events", "no country database (%s): region rules admit nobody from an allow "
                           "list",
                 SC_GEO_DEFAULT_V4);
+        return 0;
+    }
+    const char *mmdb = !given                     ? NULL
+                       : v4 && sc_geo_is_mmdb(v4) ? v4
+                       : v6 && sc_geo_is_mmdb(v6) ? v6
+                                                  : NULL;
+    if (mmdb) {
+        if (mmdb != v4 || v6) {
+            snprintf(err, errlen,
+                     "a MaxMind DB (%.150s) goes alone in --geoip: it covers IPv4 and IPv6", mmdb);
+            return -1;
+        }
+        app->geo = sc_geo_load_mmdb(v4, err, errlen);
+        if (!app->geo)
+            return -1;
+        sc_geo_describe(app->geo, what, sizeof(what));
+        SC_INFO("events", "region database: %s from %s (countries, and subdivisions where its "
+                          "records have them)",
+                what, v4);
         return 0;
     }
     app->geo = sc_geo_load(v4, v6, &skipped, err, errlen);

@@ -25,10 +25,11 @@ bool sc_events_recording_forbidden(sc_app *app, const char *room);
 struct sc_token;
 bool sc_events_token_revoked(sc_app *app, const struct sc_token *tok);
 
-/* Loads the country database for region rules given with --geoip/--geoip6
- * (an unreadable file is an error); without them Debian's files are loaded
- * the first time an event has region rules (about half a second), not at
- * every start.  0 or -1 with a reason in err. */
+/* Loads the database for region rules given with --geoip/--geoip6 (an
+ * unreadable file, or an invalid MaxMind DB, is an error); without them
+ * Debian's files are loaded the first time an event has region rules
+ * (about half a second), not at every start.  0 or -1 with a reason in
+ * err. */
 int sc_events_load_geo(sc_app *app, char *err, size_t errlen);
 
 /* Frees the module's state (sc_app_free). */

@@ -1,11 +1,22 @@
 #include "signaling/events/geo.h"
 
 #include <arpa/inet.h>
-#include <stdbool.h>
+#include <ctype.h>
+#include <errno.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* The MaxMind DB metadata marker, and how far from the end it may be. */
+#define MMDB_MARKER "\xab\xcd\xefMaxMind.com"
+#define MMDB_MARKER_LEN 14
+#define MMDB_METADATA_MAX (128 * 1024)
 
 typedef struct range4 {
     uint32_t first, last;
@@ -18,10 +29,11 @@ typedef struct range6 {
 } range6;
 
 struct sc_geo {
-    range4 *v4;
+    range4 *v4; /* tor-geoipdb ranges, sorted */
     size_t n4;
     range6 *v6;
     size_t n6;
+    MMDB_s *mmdb; /* or an open MaxMind DB */
 };
 
 static bool cc_ok(const char *s)
@@ -131,12 +143,81 @@ void sc_geo_free(sc_geo *g)
 {
     if (!g)
         return;
+    if (g->mmdb)
+        MMDB_close(g->mmdb);
+    free(g->mmdb);
     free(g->v4);
     free(g->v6);
     free(g);
 }
 
 size_t sc_geo_ranges(const sc_geo *g) { return g ? g->n4 + g->n6 : 0; }
+
+bool sc_geo_is_mmdb(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= 5 && strcasecmp(path + n - 5, ".mmdb") == 0)
+        return true;
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(MMDB_METADATA_MAX);
+    bool found = false;
+    long size;
+    if (f && buf && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0) {
+        long from = size > MMDB_METADATA_MAX ? size - MMDB_METADATA_MAX : 0;
+        if (fseek(f, from, SEEK_SET) == 0) {
+            size_t got = fread(buf, 1, (size_t)(size - from), f);
+            found = memmem(buf, got, MMDB_MARKER, MMDB_MARKER_LEN) != NULL;
+        }
+    }
+    free(buf);
+    if (f)
+        fclose(f);
+    return found;
+}
+
+sc_geo *sc_geo_load_mmdb(const char *path, char *err, size_t errlen)
+{
+    sc_geo *g = calloc(1, sizeof(*g));
+    MMDB_s *db = calloc(1, sizeof(*db));
+    if (!g || !db) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    int r = MMDB_open(path, MMDB_MODE_MMAP, db); /* cleans up after itself on failure */
+    if (r == MMDB_FILE_OPEN_ERROR) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (r != MMDB_SUCCESS) {
+        snprintf(err, errlen, "%s is not a valid MaxMind DB: %s", path, MMDB_strerror(r));
+        goto fail;
+    }
+    g->mmdb = db;
+    return g;
+fail:
+    free(db);
+    free(g);
+    return NULL;
+}
+
+void sc_geo_describe(const sc_geo *g, char *buf, size_t len)
+{
+    if (!g) {
+        snprintf(buf, len, "none");
+    } else if (g->mmdb) {
+        const MMDB_metadata_s *m = &g->mmdb->metadata;
+        time_t built = (time_t)m->build_epoch;
+        struct tm tm;
+        char day[16] = "?";
+        if (gmtime_r(&built, &tm))
+            strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+        snprintf(buf, len, "MaxMind DB %s built %s (IPv%u, %u nodes)",
+                 m->database_type ? m->database_type : "?", day, (unsigned)m->ip_version,
+                 (unsigned)m->node_count);
+    } else {
+        snprintf(buf, len, "%zu ranges", g->n4 + g->n6);
+    }
+}
 
 /* The last range starting at or before key, by binary search. */
 static const range4 *find4(const sc_geo *g, uint32_t a)
@@ -165,29 +246,79 @@ static const range6 *find6(const sc_geo *g, const uint8_t a[16])
     return lo && memcmp(a, g->v6[lo - 1].last, 16) <= 0 ? &g->v6[lo - 1] : NULL;
 }
 
-int sc_geo_country(const sc_geo *g, const char *addr, char out[3])
+/* A numeric address: AF_INET in a4 (IPv4 mapped into IPv6 too), AF_INET6
+ * in a6, or 0 when malformed. */
+static int parse_addr(const char *addr, struct in_addr *a4, uint8_t a6[16])
 {
-    struct in_addr a4;
-    uint8_t a6[16];
-    const char *cc = NULL;
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (!g)
+    if (inet_pton(AF_INET, addr, a4) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, addr, a6) != 1)
         return 0;
-    if (inet_pton(AF_INET6, addr, a6) == 1 && memcmp(a6, mapped, 12) == 0)
-        memcpy(&a4, a6 + 12, 4);
-    else if (inet_pton(AF_INET, addr, &a4) != 1)
-        a4.s_addr = 0;
-    if (a4.s_addr) {
-        const range4 *r = find4(g, ntohl(a4.s_addr));
+    if (memcmp(a6, mapped, 12) != 0)
+        return AF_INET6;
+    memcpy(a4, a6 + 12, 4);
+    return AF_INET;
+}
+
+/* The string at path (NULL-terminated) in a record, when it is min..max
+ * letters or digits: upper-cased into out. */
+static bool mmdb_code(MMDB_entry_s *entry, char *out, uint32_t min, uint32_t max,
+                      const char *const *path)
+{
+    MMDB_entry_data_s d;
+    if (MMDB_aget_value(entry, &d, path) != MMDB_SUCCESS || !d.has_data ||
+        d.type != MMDB_DATA_TYPE_UTF8_STRING || d.data_size < min || d.data_size > max)
+        return false;
+    for (uint32_t i = 0; i < d.data_size; i++) {
+        if (!isalnum((unsigned char)d.utf8_string[i]))
+            return false;
+        out[i] = (char)toupper((unsigned char)d.utf8_string[i]);
+    }
+    out[d.data_size] = '\0';
+    return true;
+}
+
+static bool mmdb_locate(const MMDB_s *db, const struct sockaddr *sa, sc_geo_place *out)
+{
+    static const char *const country[] = {"country", "iso_code", NULL};
+    static const char *const subdivision[] = {"subdivisions", "0", "iso_code", NULL};
+    int err = MMDB_SUCCESS;
+    char sub[4];
+    MMDB_lookup_result_s res = MMDB_lookup_sockaddr(db, sa, &err);
+    if (err != MMDB_SUCCESS || !res.found_entry)
+        return false;
+    if (!mmdb_code(&res.entry, out->country, 2, 2, country) ||
+        !isalpha((unsigned char)out->country[0]) || !isalpha((unsigned char)out->country[1]))
+        return false;
+    if (mmdb_code(&res.entry, sub, 1, 3, subdivision))
+        snprintf(out->subdivision, sizeof(out->subdivision), "%s-%s", out->country, sub);
+    return true;
+}
+
+bool sc_geo_locate(const sc_geo *g, const char *addr, sc_geo_place *out)
+{
+    struct sockaddr_in s4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+    const char *cc = NULL;
+    int family = parse_addr(addr, &s4.sin_addr, s6.sin6_addr.s6_addr);
+    memset(out, 0, sizeof(*out));
+    if (!g || !family)
+        return false;
+    if (g->mmdb)
+        return mmdb_locate(
+            g->mmdb,
+            family == AF_INET ? (const struct sockaddr *)&s4 : (const struct sockaddr *)&s6, out);
+    if (family == AF_INET) {
+        const range4 *r = find4(g, ntohl(s4.sin_addr.s_addr));
         cc = r ? r->cc : NULL;
-    } else if (inet_pton(AF_INET6, addr, a6) == 1) {
-        const range6 *r = find6(g, a6);
+    } else {
+        const range6 *r = find6(g, s6.sin6_addr.s6_addr);
         cc = r ? r->cc : NULL;
     }
     if (!cc)
-        return 0;
-    out[0] = cc[0];
-    out[1] = cc[1];
-    out[2] = '\0';
-    return 1;
+        return false;
+    out->country[0] = cc[0];
+    out->country[1] = cc[1];
+    return true;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "signaling/app/app.h"
+#include "signaling/events/geo.h"
 #include "signaling/http/http.h"
 #include "signaling/store/events.h"
 
@@ -35,7 +36,7 @@ struct sc__ev_check; /* external.c: one external check waiting for its answer */
 
 struct sc_events_state {
     attempt_slot attempts[ATTEMPT_SLOTS];
-    bool geo_tried;                  /* the country database was loaded, or tried */
+    bool geo_tried;                  /* the region database was loaded, or tried */
     struct sc__ev_check *checks;     /* external checks in flight */
 };
 
@@ -48,7 +49,7 @@ typedef struct sc__ev_err {
 /* events.c */
 struct sc_events_state *sc__ev_state(sc_app *app);
 int64_t sc__ev_now_s(void);
-/* The country database: loaded at start with --geoip, else from Debian's
+/* The region database: loaded at start with --geoip, else from Debian's
  * files the first time a region rule needs it (NULL: none). */
 const struct sc_geo *sc__ev_geo(sc_app *app);
 void sc__ev_hex(const uint8_t *b, size_t n, char *out);
@@ -84,10 +85,13 @@ json_t *sc__ev_form_json(const char *stored);
 json_t *sc__ev_check_answers(json_t *form, json_t *answers, sc__ev_err *e);
 /* A whitelist entry as it is compared; false when nothing usable is left. */
 bool sc__ev_normalise_entry(const char *in, size_t len, char *out, size_t cap);
-/* Country codes "DE,FR" from a JSON list (absent: kept). */
+/* Country and subdivision codes "DE,CN-GD" from a JSON list (absent:
+ * kept). */
 bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 json_t *sc__ev_regions_json(const char *list);
-bool sc__ev_region_listed(const char *list, const char *cc);
+/* Whether a place is on the list: its country, or its subdivision when the
+ * database gave one. */
+bool sc__ev_region_listed(const char *list, const sc_geo_place *place);
 /* The branding beyond colour and landing text (logo_url, cover_url,
  * background_url, page_title, end_text, end_link, marquee) merged into
  * the stored JSON dst; "" removes a key. */

@@ -1,5 +1,6 @@
-/* What the watch conditions check: networks (CIDR lists), registration
- * forms and their answers, whitelist entries, event passwords. */
+/* What the watch conditions check: networks (CIDR lists), regions
+ * (country and subdivision codes), registration forms and their answers,
+ * whitelist entries, event passwords. */
 #include "signaling/events/private.h"
 
 #include <arpa/inet.h>
@@ -378,31 +379,49 @@ bool sc__ev_password_ok(const char *stored, const char *pw)
 
 /* ---- regions ------------------------------------------------------------------ */
 
+_Static_assert(SC_EVENT_REGION_LEN >= SC_GEO_SUBDIVISION_MAX, "a subdivision code fits a rule");
+
+/* A region code upper-cased into out: a country ("DE") or an ISO 3166-2
+ * subdivision ("CN-GD": the country, '-', 1..3 letters or digits). */
+static bool region_code(const char *c, char out[SC_EVENT_REGION_LEN + 1])
+{
+    size_t n = strlen(c);
+    if (n != 2 && (n < 4 || n > SC_GEO_SUBDIVISION_MAX || c[2] != '-'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)c[i];
+        if (i < 2 ? !isalpha(ch) : i > 2 && !isalnum(ch))
+            return false;
+        out[i] = (char)toupper(ch);
+    }
+    out[n] = '\0';
+    return true;
+}
+
 bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e)
 {
     if (!v)
         return true;
     if (!json_is_array(v) || json_array_size(v) > SC_EVENT_REGIONS_MAX)
-        return sc__ev_bad(e, "regions", "allow and deny are lists of country codes (DE, FR, ...)");
+        return sc__ev_bad(e, "regions",
+                          "allow and deny are lists of country codes (DE, FR, ...) or "
+                          "subdivision codes (CN-GD, ...)");
     size_t used = 0, i;
     json_t *item;
     dst[0] = '\0';
     json_array_foreach(v, i, item) {
         const char *c = json_string_value(item);
-        char cc[3];
-        if (!c || strlen(c) != 2 || !isalpha((unsigned char)c[0]) ||
-            !isalpha((unsigned char)c[1])) {
+        char code[SC_EVENT_REGION_LEN + 1];
+        if (!c || !region_code(c, code)) {
             e->field = "regions";
-            snprintf(e->why, sizeof(e->why), "'%.20s' is not a two-letter country code",
+            snprintf(e->why, sizeof(e->why),
+                     "'%.20s' is not a country code (DE) or a subdivision code (CN-GD)",
                      c ? c : "?");
             return false;
         }
-        cc[0] = (char)toupper((unsigned char)c[0]);
-        cc[1] = (char)toupper((unsigned char)c[1]);
-        cc[2] = '\0';
-        if (used + 4 > cap)
+        if (used + strlen(code) + 2 > cap)
             return sc__ev_bad(e, "regions", "too many");
-        used += (size_t)snprintf(dst + used, cap - used, "%s%s", used ? "," : "", cc);
+        used += (size_t)snprintf(dst + used, cap - used, "%s%s", used ? "," : "", code);
     }
     return true;
 }
@@ -410,17 +429,31 @@ bool sc__ev_take_regions(json_t *v, char *dst, size_t cap, sc__ev_err *e)
 json_t *sc__ev_regions_json(const char *list)
 {
     json_t *arr = json_array();
-    for (const char *p = list; p[0] && p[1]; p += p[2] ? 3 : 2)
-        json_array_append_new(arr, json_stringn(p, 2));
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(arr, json_stringn(p, n));
+        p += p[n] ? n + 1 : n;
+    }
     return arr;
 }
 
-bool sc__ev_region_listed(const char *list, const char *cc)
+/* Whether code (n bytes) is one of the list's entries. */
+static bool listed(const char *list, const char *code, size_t n)
 {
-    for (const char *p = list; p[0] && p[1]; p += p[2] ? 3 : 2)
-        if (p[0] == cc[0] && p[1] == cc[1])
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && memcmp(p, code, n) == 0)
             return true;
+        p += p[len] ? len + 1 : len;
+    }
     return false;
+}
+
+bool sc__ev_region_listed(const char *list, const sc_geo_place *place)
+{
+    return listed(list, place->country, strlen(place->country)) ||
+           (place->subdivision[0] &&
+            listed(list, place->subdivision, strlen(place->subdivision)));
 }
 
 /* ---- branding ------------------------------------------------------------------- */

@@ -201,11 +201,13 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
     }
     if (ev->allow_regions[0] || ev->deny_regions[0]) {
         /* An address the database does not place passes a deny list and
-         * fails an allow list. */
-        char cc[3];
-        bool known = sc_geo_country(sc__ev_geo(app), req->peer, cc);
-        if ((known && sc__ev_region_listed(ev->deny_regions, cc)) ||
-            (ev->allow_regions[0] && (!known || !sc__ev_region_listed(ev->allow_regions, cc)))) {
+         * fails an allow list; a subdivision rule needs the database to
+         * give the address's subdivision. */
+        sc_geo_place place;
+        bool known = sc_geo_locate(sc__ev_geo(app), req->peer, &place);
+        if ((known && sc__ev_region_listed(ev->deny_regions, &place)) ||
+            (ev->allow_regions[0] &&
+             (!known || !sc__ev_region_listed(ev->allow_regions, &place)))) {
             sc__ev_refused(app, rep, 403, "region-not-allowed",
                            "this event cannot be watched from your region");
             return false;

@@ -15,7 +15,8 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_SLUG_MAX 64
 #define SC_EVENT_LANDING_MAX 2000
 #define SC_EVENT_NETS_MAX 64          /* CIDRs in an allow or deny list */
-#define SC_EVENT_REGIONS_MAX 250      /* country codes in an allow or deny list */
+#define SC_EVENT_REGIONS_MAX 250      /* region codes in an allow or deny list */
+#define SC_EVENT_REGION_LEN 6         /* one: a country "DE" or a subdivision "CN-GD" */
 #define SC_EVENT_ENTRY_MAX 128        /* a whitelist entry */
 #define SC_EVENT_CODE_MAX 32          /* an invite code */
 #define SC_EVENT_FORM_MAX 16384       /* a registration form, as JSON */
@@ -44,8 +45,8 @@ typedef struct sc_store_event {
     char allow_nets[SC_EVENT_NETS_MAX * 44];  /* CIDRs, one per line; "" any */
     char deny_nets[SC_EVENT_NETS_MAX * 44];
     char registration[SC_EVENT_FORM_MAX];     /* the form as JSON, "" none */
-    char allow_regions[SC_EVENT_REGIONS_MAX * 3]; /* "DE,FR", "" any */
-    char deny_regions[SC_EVENT_REGIONS_MAX * 3];
+    char allow_regions[SC_EVENT_REGIONS_MAX * (SC_EVENT_REGION_LEN + 1)]; /* "DE,CN-GD", "" any */
+    char deny_regions[SC_EVENT_REGIONS_MAX * (SC_EVENT_REGION_LEN + 1)];
     bool single_session;                      /* a viewer's new session ends its others */
     char branding[SC_EVENT_BRANDING_MAX];     /* more branding as JSON ("" none) */
     char embed_origins[SC_EVENT_EMBED_MAX * 201]; /* "https://a https://b", "" none */

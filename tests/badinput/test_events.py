@@ -576,6 +576,10 @@ class Events(unittest.TestCase):
         self.assertEqual(join("10.61.2.5")[1]["error"]["code"], "region-not-allowed", "FR denied")
         self.assertEqual(join("10.61.1.5")[0], 200)
         self.assertEqual(join("10.61.3.5")[0], 200, "an unknown address passes a deny list")
+        # tor-geoipdb has countries only: a subdivision rule matches nobody.
+        status, _ = call("PATCH", "/api/v1/events/%d" % ev["id"], {"regions": {"allow": ["DE-BY"], "deny": []}})
+        self.assertEqual(status, 200)
+        self.assertEqual(join("10.61.1.5")[1]["error"]["code"], "region-not-allowed", "DE, province unknown")
         for bad in (["DEU"], ["1A"], "DE", [5]):
             status, err = call("PATCH", "/api/v1/events/%d" % ev["id"], {"regions": {"allow": bad}})
             self.assertEqual(status, 400, (bad, err))

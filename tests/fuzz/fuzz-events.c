@@ -1,7 +1,7 @@
 /* libFuzzer target for signaling/events/rules.c (and external.c's
  * settings): what the watch link and the organiser API take from anyone,
  * as JSON (a registration form, answers to a fixed form, CIDR lists,
- * country codes, embedding origins, branding, an external check's
+ * region codes, embedding origins, branding, an external check's
  * settings) or as text (whitelist entries), and the CIDR matcher on the
  * bytes as an address.  Checks the invariants: what is accepted fits its
  * buffer and reads back; an external check's secret is never shown. */
@@ -27,9 +27,9 @@ static void bounded(const char *s, size_t cap)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char buf[SC_EVENT_FORM_MAX], nets[SC_EVENT_NETS_MAX * 44],
-        regions[SC_EVENT_REGIONS_MAX * 3], origins[SC_EVENT_EMBED_MAX * 201],
-        branding[SC_EVENT_BRANDING_MAX], entry[SC_EVENT_ENTRY_MAX + 1], addr[64],
-        external[SC_EVENT_EXTERNAL_MAX];
+        regions[SC_EVENT_REGIONS_MAX * (SC_EVENT_REGION_LEN + 1)],
+        origins[SC_EVENT_EMBED_MAX * 201], branding[SC_EVENT_BRANDING_MAX],
+        entry[SC_EVENT_ENTRY_MAX + 1], addr[64], external[SC_EVENT_EXTERNAL_MAX];
     sc__ev_err e;
     json_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 
@@ -60,8 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (sc__ev_take_regions(json_object_get(v, "regions"), regions, sizeof(regions), &e)) {
             bounded(regions, sizeof(regions));
-            json_decref(sc__ev_regions_json(regions));
-            (void)sc__ev_region_listed(regions, "DE");
+            static const sc_geo_place places[] = {{"DE", ""}, {"CN", "CN-GD"}};
+            for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+                (void)sc__ev_region_listed(regions, &places[i]);
+            json_t *back = sc__ev_regions_json(regions);
+            if (json_array_size(back) != json_array_size(json_object_get(v, "regions")))
+                abort(); /* every accepted code reads back */
+            json_decref(back);
         }
         json_t *o = json_object_get(v, "origins");
         if (o && sc__ev_take_origins(o, origins, sizeof(origins), &e)) {

@@ -92,9 +92,12 @@ class Response:
 class Server:
     """One `stagecast serve` process with its own data dir and ports."""
 
-    def __init__(self, workers=2, extra_args=(), nofile=None):
+    def __init__(self, workers=2, extra_args=(), nofile=None, listen_host=HOST):
         self.workers = workers
         self.extra_args = list(extra_args)
+        # "::" listens on every address of both families (IPv4 peers then
+        # show as ::ffff:a.b.c.d); requests still go to 127.0.0.1.
+        self.listen_host = listen_host
         self.nofile = nofile            # the server's descriptor limit (ulimit -n)
         self.data = tempfile.mkdtemp(prefix="stagecast-test-")
         self.port = None
@@ -109,7 +112,8 @@ class Server:
         self.port = free_tcp_port()
         self.udp_port = free_udp_range(self.workers)
         cmd = [binary(), "serve",
-               "--listen", "%s:%d" % (HOST, self.port),
+               "--listen", ("[%s]:%d" if ":" in self.listen_host else "%s:%d")
+               % (self.listen_host, self.port),
                "--udp-port", str(self.udp_port),
                "--data", self.data,
                "--workers", str(self.workers),

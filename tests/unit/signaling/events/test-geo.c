@@ -1,7 +1,11 @@
 /* signaling/events/geo.c on files in tor-geoipdb's format (as Debian ships
  * them): IPv4 ranges as integers, IPv6 as addresses, comments and
  * malformed lines, lookups at range edges, IPv4 mapped into IPv6, and the
- * real Debian files when the machine has them. */
+ * real Debian files when the machine has them.  Then on a MaxMind DB: the
+ * one tests/meson.build writes with tests/lib/mmdbwriter.py from
+ * geo-city.json beside this file, given as argv[1] (countries,
+ * subdivisions, records without them or with unusable codes), and files
+ * that are not valid MaxMind DBs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +29,18 @@ static char *write_tmp(const char *text)
 
 static const char *country(const sc_geo *g, const char *addr)
 {
-    static char cc[3];
-    return sc_geo_country(g, addr, cc) ? cc : "--";
+    static sc_geo_place p;
+    return sc_geo_locate(g, addr, &p) ? p.country : "--";
+}
+
+/* "CN-GD", the country alone when the database gives no subdivision
+ * ("CN"), or "--" unknown. */
+static const char *place(const sc_geo *g, const char *addr)
+{
+    static sc_geo_place p;
+    if (!sc_geo_locate(g, addr, &p))
+        return "--";
+    return p.subdivision[0] ? p.subdivision : p.country;
 }
 
 static void test_lookups(void)
@@ -62,6 +76,11 @@ static void test_lookups(void)
     SC_CHECK_STR(country(g, "2001:db8:2::1"), "--");
     SC_CHECK_STR(country(g, "not an address"), "--");
     SC_CHECK_STR(country(NULL, "10.61.1.1"), "--");
+    SC_CHECK_STR(place(g, "10.61.1.1"), "DE"); /* tor-geoipdb: countries only */
+    SC_CHECK_INT(sc_geo_is_mmdb(v4), 0);
+    char what[128];
+    sc_geo_describe(g, what, sizeof(what));
+    SC_CHECK_STR(what, "4 ranges");
     sc_geo_free(g);
     unlink(v4);
     unlink(v6);
@@ -103,9 +122,96 @@ static void test_debian_file(void)
     sc_geo_free(g);
 }
 
-int main(void)
+static void test_mmdb(const char *path)
+{
+    char err[256], what[128];
+    SC_CHECK(path != NULL); /* meson passes the database */
+    if (!path)
+        return;
+    SC_CHECK_INT(sc_geo_is_mmdb(path), 1); /* by its marker: the name ends in .mmdb too */
+    sc_geo *g = sc_geo_load_mmdb(path, err, sizeof(err));
+    SC_CHECK(g != NULL);
+    if (!g) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    sc_geo_describe(g, what, sizeof(what));
+    SC_CHECK(strncmp(what, "MaxMind DB Stagecast-Test-City built ", 37) == 0);
+    SC_CHECK(strstr(what, "(IPv6, ") != NULL);
+    SC_CHECK_INT(sc_geo_ranges(g), 0);
+    SC_CHECK_STR(place(g, "10.62.1.5"), "CN-GD");
+    SC_CHECK_STR(place(g, "10.62.1.0"), "CN-GD");
+    SC_CHECK_STR(place(g, "10.62.1.127"), "CN-GD");
+    SC_CHECK_STR(place(g, "10.62.1.128"), "CN-SH"); /* the more specific network */
+    SC_CHECK_STR(place(g, "10.62.1.255"), "CN-SH");
+    SC_CHECK_STR(place(g, "10.62.2.9"), "CN-BJ");   /* upper-cased */
+    SC_CHECK_STR(place(g, "10.62.3.9"), "CN");      /* a country without subdivisions */
+    SC_CHECK_STR(place(g, "10.62.4.9"), "DE-BY");
+    SC_CHECK_STR(place(g, "10.62.5.9"), "--");      /* registered_country only: not placed */
+    SC_CHECK_STR(place(g, "10.62.6.9"), "FR");      /* "IDF1" is no subdivision code */
+    SC_CHECK_STR(place(g, "10.62.7.9"), "--");      /* a country code that is not a string */
+    SC_CHECK_STR(place(g, "10.62.8.9"), "--");      /* nor of two letters */
+    SC_CHECK_STR(place(g, "10.62.9.9"), "--");      /* in no network */
+    SC_CHECK_STR(place(g, "10.61.255.255"), "--");
+    /* The file has no ::ffff:0:0/96 alias: a mapped address is looked up
+     * as the IPv4 address it carries. */
+    SC_CHECK_STR(place(g, "::ffff:10.62.1.5"), "CN-GD");
+    SC_CHECK_STR(place(g, "::ffff:10.62.4.1"), "DE-BY");
+    SC_CHECK_STR(place(g, "2001:db8:62::1"), "GB-ENG"); /* the first subdivision */
+    SC_CHECK_STR(place(g, "2001:db8:62:ffff:ffff:ffff:ffff:ffff"), "GB-ENG");
+    SC_CHECK_STR(place(g, "2001:db8:63::1"), "--");
+    SC_CHECK_STR(place(g, "::1"), "--");
+    SC_CHECK_STR(place(g, "10.62.1"), "--");
+    SC_CHECK_STR(place(g, ""), "--");
+    sc_geo_free(g);
+}
+
+/* Files that are not MaxMind DBs: detection, and a clear refusal when one
+ * is given as such. */
+static void test_mmdb_invalid(const char *path)
+{
+    char err[256], copy[64];
+    SC_CHECK(sc_geo_load_mmdb("/nonexistent/geo.mmdb", err, sizeof(err)) == NULL);
+    SC_CHECK(strstr(err, "cannot read /nonexistent/geo.mmdb") != NULL);
+    SC_CHECK_INT(sc_geo_is_mmdb("/nonexistent/geo.mmdb"), 1); /* meant as one: its name */
+    SC_CHECK_INT(sc_geo_is_mmdb("/nonexistent/geoip"), 0);
+
+    char *text = write_tmp("16777216,16777471,AU\n");
+    SC_CHECK_INT(sc_geo_is_mmdb(text), 0);
+    SC_CHECK(sc_geo_load_mmdb(text, err, sizeof(err)) == NULL);
+    SC_CHECK(strstr(err, "is not a valid MaxMind DB") != NULL);
+    unlink(text);
+
+    /* The database cut short: its marker is still there, its metadata is not. */
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    static char buf[1 << 16];
+    size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+    if (f)
+        fclose(f);
+    SC_CHECK(n > 200 && n < sizeof(buf));
+    if (n <= 200)
+        return;
+    const char *marker = memmem(buf, n, "\xab\xcd\xefMaxMind.com", 14);
+    SC_CHECK(marker != NULL);
+    if (!marker)
+        return;
+    snprintf(copy, sizeof(copy), "/tmp/sc-geo-XXXXXX");
+    int fd = mkstemp(copy);
+    size_t cut = (size_t)(marker - buf) + 20;
+    SC_CHECK(fd >= 0 && write(fd, buf, cut) == (ssize_t)cut);
+    if (fd >= 0)
+        close(fd);
+    SC_CHECK_INT(sc_geo_is_mmdb(copy), 1);
+    SC_CHECK(sc_geo_load_mmdb(copy, err, sizeof(err)) == NULL);
+    SC_CHECK(strstr(err, "is not a valid MaxMind DB") != NULL);
+    unlink(copy);
+}
+
+int main(int argc, char **argv)
 {
     test_lookups();
     test_debian_file();
+    test_mmdb(argc > 1 ? argv[1] : NULL);
+    test_mmdb_invalid(argc > 1 ? argv[1] : NULL);
     SC_TEST_END();
 }
