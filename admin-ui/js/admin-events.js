@@ -15,6 +15,7 @@ import { absolute, button, copyText, localTime } from './console-ui.js';
 import { RegistrationFormBuilder, normalForm } from './admin-event-regform.js';
 import { ExternalCheckForm, normalExternal } from './admin-event-external.js';
 import { InvitesBox, RegistrationsBox, WhitelistBox } from './admin-event-lists.js';
+import { DefaultBranding } from './admin-branding.js';
 
 const POLL_MS = 5000;   // the list follows states (scheduled -> live) by itself
 
@@ -195,8 +196,14 @@ export class EventsConsole {
         return apiRequest(method, path, { token: this.token, body });
     }
 
+    get defaultBranding() {
+        this._defaultBranding ??= new DefaultBranding(this.root, this.token);
+        return this._defaultBranding;
+    }
+
     show() {
         this.shown = true;
+        void this.defaultBranding; // its form answers once opened
         this.refresh();
         for (const box of Object.values(this.lists)) box.resume();
     }

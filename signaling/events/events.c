@@ -134,7 +134,8 @@ bool sc__ev_bad(sc__ev_err *e, const char *field, const char *why)
     return false;
 }
 
-json_t *sc__ev_event_json(const sc_store_event *ev)
+/* The branding object of an event (or of the deployment's default). */
+static json_t *branding_of(const sc_store_event *ev)
 {
     json_t *branding = ev->branding[0] ? json_loads(ev->branding, 0, NULL) : NULL;
     if (!branding)
@@ -143,6 +144,37 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
         json_object_set_new(branding, "color", json_string(ev->color));
     if (ev->landing_text[0])
         json_object_set_new(branding, "landing_text", json_string(ev->landing_text));
+    return branding;
+}
+
+/* The deployment's default branding (setting "branding" of room "*"), as
+ * a stored event's columns would hold it, into ev. */
+static void default_branding(sc_app *app, sc_store_event *ev)
+{
+    char *s = app->store ? sc_store_setting_get(app->store, "*", "branding") : NULL;
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    ev->color[0] = ev->landing_text[0] = ev->branding[0] = '\0';
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    snprintf(ev->color, sizeof(ev->color), "%s",
+             json_string_value(json_object_get(o, "color")) ?: "");
+    snprintf(ev->landing_text, sizeof(ev->landing_text), "%s",
+             json_string_value(json_object_get(o, "landing_text")) ?: "");
+    json_object_del(o, "color");
+    json_object_del(o, "landing_text");
+    char *rest = json_object_size(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (rest && strlen(rest) < sizeof(ev->branding))
+        snprintf(ev->branding, sizeof(ev->branding), "%s", rest);
+    free(rest);
+    json_decref(o);
+}
+
+json_t *sc__ev_event_json(const sc_store_event *ev)
+{
+    json_t *branding = branding_of(ev);
     char url[96];
     snprintf(url, sizeof(url), "/e/%s", ev->slug);
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:i,s:s,s:{s:s},s:o,s:s,s:I,s:I}", "id",
@@ -172,10 +204,19 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
     return o;
 }
 
-/* The public view: no password hash, no room-internal settings. */
-json_t *sc__ev_watch_json(const sc_store_event *ev)
+/* The public view: no password hash, no room-internal settings; the
+ * branding is the deployment's default with the event's own over it. */
+json_t *sc__ev_watch_json(sc_app *app, const sc_store_event *ev)
 {
     json_t *o = sc__ev_event_json(ev);
+    sc_store_event *d = calloc(1, sizeof(*d));
+    if (d) {
+        default_branding(app, d);
+        json_t *merged = branding_of(d);
+        json_object_update(merged, json_object_get(o, "branding"));
+        json_object_set_new(o, "branding", merged);
+        free(d);
+    }
     json_object_del(o, "id");
     json_object_del(o, "room");
     json_object_del(o, "viewer_cap");
@@ -261,6 +302,50 @@ static bool take_time(json_t *body, const char *key, int64_t *dst, sc__ev_err *e
         json_integer_value(v) > 32503680000LL) /* year 3000 */
         return sc__ev_bad(e, key, "must be Unix seconds");
     *dst = json_integer_value(v);
+    return true;
+}
+
+/* An event's branding (or the deployment's default) from v: the colour
+ * and landing text in their own columns, the rest as JSON. */
+static bool take_branding(json_t *v, sc_store_event *ev, sc__ev_err *e)
+{
+    static const char *const bkeys[] = {"color", "landing_text", "logo_url", "cover_url",
+                                        "background_url", "page_title", "end_text",
+                                        "end_link", "marquee"};
+    if (!json_is_object(v))
+        return sc__ev_bad(e, "branding", "must be an object");
+    const char *bk;
+    json_t *bv;
+    json_object_foreach(v, bk, bv) {
+        bool listed = false;
+        for (size_t i = 0; i < sizeof(bkeys) / sizeof(bkeys[0]); i++)
+            listed |= strcmp(bk, bkeys[i]) == 0;
+        if (!listed) {
+            e->field = "branding";
+            snprintf(e->why, sizeof(e->why), "has no '%.40s'", bk);
+            return false;
+        }
+    }
+    json_t *c = json_object_get(v, "color");
+    if (json_is_string(c) && json_string_length(c) == 0) {
+        ev->color[0] = '\0'; /* "" removes the colour */
+    } else if (c) {
+        const char *s = json_is_string(c) ? json_string_value(c) : "";
+        bool ok = strlen(s) == 7 && s[0] == '#';
+        for (int i = 1; ok && i < 7; i++)
+            ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+                 (s[i] >= 'A' && s[i] <= 'F');
+        if (!ok)
+            return sc__ev_bad(e, "branding", "color must be #rrggbb");
+        snprintf(ev->color, sizeof(ev->color), "%s", s);
+    }
+    if (!take_text(v, "landing_text", ev->landing_text, sizeof(ev->landing_text),
+                   SC_EVENT_LANDING_MAX, false, e)) {
+        e->field = "branding";
+        return false;
+    }
+    if (!sc__ev_take_branding(v, ev->branding, sizeof(ev->branding), e))
+        return false;
     return true;
 }
 
@@ -394,45 +479,8 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
             return false;
         }
     }
-    if ((v = json_object_get(body, "branding"))) {
-        static const char *const bkeys[] = {"color", "landing_text", "logo_url", "cover_url",
-                                            "background_url", "page_title", "end_text",
-                                            "end_link", "marquee"};
-        if (!json_is_object(v))
-            return sc__ev_bad(e, "branding", "must be an object");
-        const char *bk;
-        json_t *bv;
-        json_object_foreach(v, bk, bv) {
-            bool listed = false;
-            for (size_t i = 0; i < sizeof(bkeys) / sizeof(bkeys[0]); i++)
-                listed |= strcmp(bk, bkeys[i]) == 0;
-            if (!listed) {
-                e->field = "branding";
-                snprintf(e->why, sizeof(e->why), "has no '%.40s'", bk);
-                return false;
-            }
-        }
-        json_t *c = json_object_get(v, "color");
-        if (json_is_string(c) && json_string_length(c) == 0) {
-            ev->color[0] = '\0'; /* "" removes the colour */
-        } else if (c) {
-            const char *s = json_is_string(c) ? json_string_value(c) : "";
-            bool ok = strlen(s) == 7 && s[0] == '#';
-            for (int i = 1; ok && i < 7; i++)
-                ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-                     (s[i] >= 'A' && s[i] <= 'F');
-            if (!ok)
-                return sc__ev_bad(e, "branding", "color must be #rrggbb");
-            snprintf(ev->color, sizeof(ev->color), "%s", s);
-        }
-        if (!take_text(v, "landing_text", ev->landing_text, sizeof(ev->landing_text),
-                       SC_EVENT_LANDING_MAX, false, e)) {
-            e->field = "branding";
-            return false;
-        }
-        if (!sc__ev_take_branding(v, ev->branding, sizeof(ev->branding), e))
-            return false;
-    }
+    if ((v = json_object_get(body, "branding")) && !take_branding(v, ev, e))
+        return false;
     return true;
 }
 
@@ -894,7 +942,53 @@ int sc_events_subscribe(sc_app *app)
     return sc_bus_subscribe(app->bus, SC_BUS_SESSION_CONNECTED, on_connected, app);
 }
 
+/* GET /api/v1/branding: the deployment's default branding; PATCH: change
+ * it (the keys of an event's branding, "" removes one).  Admin token. */
+static void branding_route(sc_app *app, const sc_http_route *route, const sc_http_req *req,
+                           char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep)
+{
+    (void)route;
+    (void)args;
+    rep->action = req->method == SC_HTTP_PATCH ? "changing the default branding"
+                                               : "reading the default branding";
+    if (sc_http_admin_auth(app, req, "the default branding", rep))
+        return;
+    sc_store_event *d = calloc(1, sizeof(*d));
+    if (!d) {
+        sc_http_error(rep, 500, "internal", "out of memory");
+        return;
+    }
+    default_branding(app, d);
+    if (req->method == SC_HTTP_PATCH) {
+        json_t *body = sc__ev_body_object(req, rep);
+        sc__ev_err e = {0};
+        if (!body)
+            goto out;
+        if (!take_branding(body, d, &e)) {
+            json_decref(body);
+            sc__ev_field_error(rep, &e);
+            goto out;
+        }
+        json_decref(body);
+        json_t *b = branding_of(d);
+        char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(b);
+        if (!text || sc_store_setting_set(app->store, "*", "branding", text) < 0) {
+            free(text);
+            sc_http_error(rep, 500, "internal", "cannot store the branding");
+            goto out;
+        }
+        free(text);
+        SC_INFO("events", "the default branding changed");
+    }
+    sc_http_json(rep, 200, json_pack("{s:o}", "branding", branding_of(d)));
+out:
+    free(d);
+}
+
 const sc_http_route sc_events_routes[] = {
+    {"/api/v1/branding", 0, SC_HTTP_GET | SC_HTTP_PATCH, "the default branding", branding_route,
+     0},
     {"/api/v1/events", 0, SC_HTTP_GET | SC_HTTP_POST, "events", events_collection, 0},
     {"/api/v1/events", 1, SC_HTTP_GET | SC_HTTP_PATCH | SC_HTTP_DELETE, "an event", event_item, 0},
     {"/api/v1/events", 2, SC_HTTP_GET | SC_HTTP_POST | SC_HTTP_DELETE,

@@ -64,7 +64,7 @@ json_t *sc__ev_body_object(const sc_http_req *req, sc_http_reply *rep);
 bool sc__ev_slug_ok(const char *s);
 json_t *sc__ev_event_json(const sc_store_event *ev);
 /* The public view of an event: no room, hash or internal settings. */
-json_t *sc__ev_watch_json(const sc_store_event *ev);
+json_t *sc__ev_watch_json(sc_app *app, const sc_store_event *ev);
 
 /* rules.c */
 bool sc__ev_watch_type_ok(const char *t);

@@ -436,7 +436,7 @@ void sc__ev_watch_route(sc_app *app, const sc_http_route *route, const sc_http_r
         if (req->method == SC_HTTP_POST)
             sc_http_error(rep, 405, "method-not-allowed", "GET the event, POST .../join");
         else
-            sc_http_json(rep, 200, sc__ev_watch_json(ev));
+            sc_http_json(rep, 200, sc__ev_watch_json(app, ev));
     } else if (strcmp(args[1], "join") == 0 && req->method == SC_HTTP_POST) {
         rep->action = "admitting a viewer to an event";
         watch_join(app, req, ev, rep);

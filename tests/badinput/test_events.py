@@ -613,6 +613,44 @@ class Events(unittest.TestCase):
         self.assertNotIn("color", r.json()["branding"])
         self.assertEqual(r.json()["branding"]["page_title"], "ACME Live <3", "other keys kept")
 
+    def test_default_branding(self):
+        """The deployment's default branding: every event's watch link
+        shows it, an event's own keys win, the organiser API shows only the
+        event's own; bad values are refused and change nothing."""
+        try:
+            r = self.api("PATCH", "/api/v1/branding",
+                         {"color": "#112233", "logo_url": "/brand/logo.svg",
+                          "page_title": "ACME Live", "landing_text": "Welcome to ACME."})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["branding"]["logo_url"], "/brand/logo.svg")
+            plain = self.create(title="Plain")
+            own = self.create(title="Own colour", branding={"color": "#aa0000"})
+            self.assertEqual(plain["branding"], {}, "the API shows the event's own branding")
+            b = self.api("GET", "/api/v1/watch/plain", token="").json()["branding"]
+            self.assertEqual((b["color"], b["logo_url"], b["page_title"], b["landing_text"]),
+                             ("#112233", "/brand/logo.svg", "ACME Live", "Welcome to ACME."))
+            b = self.api("GET", "/api/v1/watch/own-colour", token="").json()["branding"]
+            self.assertEqual((b["color"], b["logo_url"]), ("#aa0000", "/brand/logo.svg"))
+            for bad in ({"logo_url": "javascript:alert(1)"}, {"color": "red"}, {"font": "x"},
+                        {"page_title": "t" * 101}):
+                r = self.api("PATCH", "/api/v1/branding", bad)
+                self.assertEqual((r.status, r.json()["error"].get("field")), (400, "branding"),
+                                 (bad, r))
+            self.assertEqual(self.api("PATCH", "/api/v1/branding", raw=b"[1]").status, 400)
+            self.assertEqual(self.api("GET", "/api/v1/branding", token="").status, 401)
+            viewer = self.server.token(own["room"], "viewer")
+            self.assertEqual(self.api("PATCH", "/api/v1/branding", {"color": "#000000"},
+                                      token=viewer).status, 403)
+            self.assertEqual(self.api("GET", "/api/v1/branding").json()["branding"]["color"],
+                             "#112233", "refusals changed nothing")
+            r = self.api("PATCH", "/api/v1/branding", {"logo_url": ""})
+            self.assertNotIn("logo_url", r.json()["branding"])
+            b = self.api("GET", "/api/v1/watch/plain", token="").json()["branding"]
+            self.assertNotIn("logo_url", b)
+        finally:
+            self.api("PATCH", "/api/v1/branding", {"color": "", "page_title": "",
+                                                   "landing_text": "", "logo_url": ""})
+
     def test_embedding(self):
         ev = self.create(title="Embedded", embed_origins=["https://intranet.example.com",
                                                           "http://localhost:8081"])

@@ -193,6 +193,55 @@ describe('events: branding on the watch page, the viewer page and the console', 
         await organiser.context().close();
     });
 
+    step('the console\'s default branding dresses an event that has none', async () => {
+        const organiser = await platform.newPage('organiser (default branding)');
+        await openEventsTab(organiser, platform.base, admin);
+        const box = organiser.locator('#default-branding');
+        await box.locator('summary').click();
+        const form = organiser.locator('#default-branding-form');
+        await waitFor('the default branding loaded', async () =>
+            (await form.getAttribute('data-state')) === 'ready');
+        // A refused value is named at its input; nothing is saved.
+        await form.getByLabel('Logo URL').fill('javascript:alert(1)');
+        await form.getByRole('button', { name: 'Save default branding' }).click();
+        await waitFor('the logo refused', async () =>
+            (await form.getByLabel('Logo URL').getAttribute('aria-invalid')) === 'true');
+        assert.match(await organiser.locator('#default-branding-error').textContent(), /logo_url/);
+        assert.equal((await api('GET', '/api/v1/branding')).body.branding.logo_url, undefined);
+        await form.getByLabel('Colour (#rrggbb)').fill('#336699');
+        await form.getByLabel('Logo URL').fill('/img/example-logo.svg');
+        await form.getByLabel('Page title').fill('ACME events');
+        await form.getByRole('button', { name: 'Save default branding' }).click();
+        await waitFor('saved', async () => (await form.getAttribute('data-state')) === 'ready'
+            && (await api('GET', '/api/v1/branding')).body.branding.page_title === 'ACME events');
+
+        const made = await api('POST', '/api/v1/events', {
+            title: 'Unbranded', slug: 'unbranded', starts_at: Math.floor(Date.now() / 1000) + 3600,
+            watch: { type: 'public' },
+        });
+        assert.equal(made.status, 201, JSON.stringify(made.body));
+        const page = await platform.newPage('visitor of the unbranded event');
+        await page.goto(`${platform.base}/e/unbranded`);
+        await waitFor('the landing page', () => page.evaluate(() => document.body.dataset.state === 'ready'), 60000);
+        assert.equal(await page.title(), 'ACME events');
+        const logo = await loadedImage(page, '.topbar img.brand-logo', 'the default logo');
+        assert.equal(logo.src, '/img/example-logo.svg');
+        assert.equal(await page.evaluate(() => document.body.style.getPropertyValue('--brand')), '#336699');
+        // The branded event keeps its own.
+        const own = await platform.newPage('visitor of the branded event');
+        await own.goto(`${platform.base}/e/${SLUG}`);
+        await waitFor('its landing page', () => own.evaluate(() => document.body.dataset.state === 'ready'), 60000);
+        assert.equal(await own.title(), BRANDING.page_title);
+        await page.context().close();
+        await own.context().close();
+        // Emptied fields remove the default again.
+        for (const label of ['Colour (#rrggbb)', 'Logo URL', 'Page title']) await form.getByLabel(label).fill('');
+        await form.getByRole('button', { name: 'Save default branding' }).click();
+        await waitFor('cleared', async () =>
+            Object.keys((await api('GET', '/api/v1/branding')).body.branding).length === 0);
+        await organiser.context().close();
+    });
+
     step('ended: the viewer page and the watch page show the end text and link', async () => {
         const ended = await api('PATCH', `/api/v1/events/${eventId}`, { state: 'ended' });
         assert.equal(ended.status, 200, JSON.stringify(ended.body));
