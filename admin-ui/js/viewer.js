@@ -17,10 +17,15 @@
 // and marquee from its landing, and shows the organiser's end page once
 // the event has ended (js/viewer-event.js); document.body.dataset.state is
 // then "ended".
+// Breakout groups (docs/protocol.md, "Breakout groups"): in a group the
+// tiles are the group's members (a grid, the own camera in its tile), over
+// the bar of js/groups-participant.js; the subscribe connection is the same
+// one throughout, only what its slots carry changes.
 
 import { showEnd } from './branding.js';
 import { attachDataChannel } from './datachannel.js';
 import { EventTokenRenewal } from './event-token.js';
+import { GroupParticipant } from './groups-participant.js';
 import { GuestPublisher } from './guest.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { CheckinPrompt } from './interact-checkin.js';
@@ -75,7 +80,7 @@ let viewerEvent = null;       // ViewerEvent: the event's landing, branding and 
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
-let stageSize = 1;
+let viewSlots = 1;          // audio+video pairs offered in `subscribe`
 let videoCodec = 'vp8';     // what this page sends if it goes on stage
 let muted = true;
 let pinnedSlot = null;        // slot the user clicked to enlarge
@@ -88,6 +93,7 @@ let myUserId = null;
 let stageState = 'audience';  // audience | hand | invited | on-stage
 let stageMembers = new Map(); // user_id -> {name, audio_muted, video_muted, ...}
 let guest = null;             // GuestPublisher while on stage
+let groups = null;            // GroupParticipant: breakout groups
 let speakerSlot = null;       // who talks, from active_speaker or audio levels
 let serverSpeaker = false;    // the server sends active_speaker events
 
@@ -147,6 +153,11 @@ function isOwnSlot(slot) {
     return myUserId !== null && publishers.get(slot)?.user_id === myUserId;
 }
 
+// The camera this page sends: as a guest on stage, or in a breakout group.
+function ownStream() {
+    return guest?.stream || groups?.publisher?.stream || null;
+}
+
 function tileLabel(pub) {
     const m = stageMembers.get(pub.user_id);
     let text = pub.user_id === myUserId ? 'You' : (pub.name || `Slot ${pub.slot + 1}`);
@@ -190,7 +201,7 @@ function renderTiles() {
     }
     const main = mainSlot();
     const ordered = [...publishers.keys()].sort((a, b) => a - b);
-    ui.tiles.dataset.layout = ordered.length >= 3 && pinnedSlot === null ? 'grid' : 'speaker';
+    ui.tiles.dataset.layout = (ordered.length >= 3 || groups?.inGroup) && pinnedSlot === null ? 'grid' : 'speaker';
     for (const slot of ordered) {
         let tile = tiles.get(slot);
         if (!tile) {
@@ -203,8 +214,8 @@ function renderTiles() {
         tile.video.setAttribute('aria-label', `Video of ${pub.name || `slot ${slot + 1}`}`);
         // Our own slot shows the local camera: no delay, and no echo of
         // our own voice.
-        const own = isOwnSlot(slot) && guest?.stream;
-        const src = own ? guest.stream : slotStreams[slot];
+        const own = isOwnSlot(slot) && ownStream();
+        const src = own || slotStreams[slot];
         tile.root.classList.toggle('tile-own', !!own);
         tile.video.muted = own ? true : muted;
         if (src && tile.video.srcObject !== src) {
@@ -250,7 +261,7 @@ function setupSubscribe(conn) {
     meter = new StatsMeter(conn);
     // Fresh streams per PeerConnection, so no ended track lingers.
     slotStreams.length = 0;
-    for (let slot = 0; slot < stageSize; slot++) {
+    for (let slot = 0; slot < viewSlots; slot++) {
         slotStreams.push(new MediaStream());
         conn.addTransceiver('audio', { direction: 'recvonly' });
         conn.addTransceiver('video', { direction: 'recvonly' });
@@ -285,7 +296,7 @@ function applyQuality() {
     const session = peer?.session;
     if (!sig?.isJoined || !session) return;
     const layer = ui.quality.value;
-    for (let slot = 0; slot < stageSize; slot++) {
+    for (let slot = 0; slot < viewSlots; slot++) {
         sig.request({ type: 'layer', session, slot, layer }).catch((err) => {
             console.warn('layer choice refused', err);
         });
@@ -379,7 +390,8 @@ function setStage(state) {
     stageState = state;
     document.body.dataset.stage = state;
     const joined = !!sig?.isJoined;
-    ui.raiseHand.disabled = !joined || state === 'invited' || state === 'on-stage';
+    // The stage is the main room's: not while in a breakout group.
+    ui.raiseHand.disabled = !joined || state === 'invited' || state === 'on-stage' || !!groups?.inGroup;
     ui.raiseHand.textContent = state === 'hand' ? 'Lower hand' : 'Raise hand';
     ui.raiseHand.setAttribute('aria-pressed', String(state === 'hand'));
     ui.invitation.hidden = state !== 'invited';
@@ -489,6 +501,28 @@ function watchStage() {
 
 // ---- interactions ------------------------------------------------------
 
+// The connection moved into a group, to another or back to the main room
+// (`group`): the same subscribe session now carries that room's
+// publishers; only the tiles are re-mapped.
+function watchGroups() {
+    groups = new GroupParticipant($('#group-view'), sig, {
+        broadcastRoot: $('#group-broadcast'),
+        videoCodec: () => videoCodec,
+        onMove: (msg) => {
+            setPublishers(msg.publishers);
+            pinnedSlot = null;
+            speakerSlot = null;
+            lastFrames.clear();
+            if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
+            ui.placeholder.textContent = msg.group ? 'Nobody in your group is on camera yet…' : 'Waiting for the presenter…';
+            setStage(stageState);
+            renderTiles();
+            sendViewports(true);
+        },
+        onChange: () => renderTiles(),
+    });
+}
+
 function watchInteractions() {
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
     new AnnouncementBanner($('#announcement'), sig);
@@ -528,17 +562,23 @@ function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
     showServerNotices(sig, $('#server-notice'));
     watchPeer();
+    watchGroups();
     watchInteractions();
     sig.on('joined', (msg) => {
         clearError(ui.error);
         ui.room.textContent = msg.room;
         myUserId = msg.user_id ?? null;
         videoCodec = params.codec || msg.video_codec || 'vp8';
-        // A new connection starts in the audience: the server forgot the
-        // old one's hand and seat.
+        // A new connection starts in the audience and the main room: the
+        // server forgot the old one's hand and seat, and sends `group` after
+        // this if this user is in an open group.
+        ui.placeholder.textContent = 'Waiting for the presenter…';
         stopGuest(false);
         setStage('audience');
-        stageSize = Number.isInteger(msg.stage_size) && msg.stage_size > 0 ? msg.stage_size : 1;
+        // Enough pairs for the stage and for a breakout group, so a move
+        // into a group needs no new offer.
+        const slots = Number.isInteger(msg.view_slots) && msg.view_slots > 0 ? msg.view_slots : msg.stage_size;
+        viewSlots = Number.isInteger(slots) && slots > 0 ? slots : 1;
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);
         renderTiles();
@@ -610,6 +650,8 @@ function init() {
         get userId() { return myUserId; },
         get stage() { return { state: stageState, members: [...stageMembers.values()] }; },
         get guest() { return guest; },
+        get group() { return groups?.place ?? null; },
+        get groupPublisher() { return groups?.publisher ?? null; },
         get interact() { return interact; },
         get renewal() { return renewal; },
         get event() { return viewerEvent; },
