@@ -22,6 +22,7 @@
 
 import { actionButton, clockText, el, hasPerm, secondsUntil, timeOf } from './interact-ui.js';
 import { PeerSession } from './peer.js';
+import { addReceivePairs } from './util.js';
 
 const TICK_MS = 500;
 const SUBSCRIBE_TIMEOUT_MS = 20000;
@@ -417,11 +418,8 @@ class VisitView {
         const joined = this.sig.joined || {};
         const slots = Number.isInteger(joined.view_slots) ? joined.view_slots : joined.stage_size || 1;
         this.slotStreams = [];
-        for (let slot = 0; slot < slots; slot++) {
-            this.slotStreams.push(new MediaStream());
-            pc.addTransceiver('audio', { direction: 'recvonly' });
-            pc.addTransceiver('video', { direction: 'recvonly' });
-        }
+        for (let slot = 0; slot < slots; slot++) this.slotStreams.push(new MediaStream());
+        addReceivePairs(pc, slots);
         for (const tile of this.tiles.values()) tile.video.srcObject = null;
         pc.ontrack = (ev) => {
             // Pairs in order: pair i is slot i.

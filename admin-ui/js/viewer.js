@@ -35,7 +35,7 @@ import { InteractPanel } from './interact-panel.js';
 import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
-import { $, clearError, readParams, setState, showError, wsUrl } from './util.js';
+import { $, addReceivePairs, clearError, readParams, setState, showError, wsUrl } from './util.js';
 import { ViewerEvent } from './viewer-event.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -261,11 +261,8 @@ function setupSubscribe(conn) {
     meter = new StatsMeter(conn);
     // Fresh streams per PeerConnection, so no ended track lingers.
     slotStreams.length = 0;
-    for (let slot = 0; slot < viewSlots; slot++) {
-        slotStreams.push(new MediaStream());
-        conn.addTransceiver('audio', { direction: 'recvonly' });
-        conn.addTransceiver('video', { direction: 'recvonly' });
-    }
+    for (let slot = 0; slot < viewSlots; slot++) slotStreams.push(new MediaStream());
+    addReceivePairs(conn, viewSlots);
     for (const tile of tiles.values()) tile.video.srcObject = null;
     conn.ontrack = (ev) => onTrack(conn, ev);
     // The interactions' data channel (js/datachannel.js); signalling stays on /ws.
