@@ -16,7 +16,15 @@
 
 #include "common/histogram.h"
 
-#define SC_ROOM_NAME_MAX 64    /* room names: [A-Za-z0-9_-], 1..64 chars */
+#define SC_ROOM_USER_MAX 64    /* room names a token gives: [A-Za-z0-9_-], 1..64 chars */
+#define SC_ROOM_NAME_MAX 72    /* and internal ones: a class's breakout groups are
+                                  "CLASS~gN" (the '~' keeps them apart) */
+/* Breakout groups: the publishers a group holds, and the slot the
+ * trainer's "talk to all" voice takes in every group (so a viewer offers
+ * SC_VIEW_SLOTS pairs to see a full group and hear the trainer). */
+#define SC_GROUP_MAX_PUBLISHERS 12
+#define SC_TALK_SLOT 12
+#define SC_VIEW_SLOTS 13
 #define SC_PEER_NAME_MAX 64
 #define SC_DC_LABEL_MAX 128    /* data channel labels (longer ones are refused) */
 
@@ -79,6 +87,8 @@ typedef struct sc_session_params {
                                that reconnects takes over its stage slot */
     sc_session_kind kind;
     bool record;            /* publisher: hand its packets to the tap */
+    int max_publishers;     /* publisher: the room's stage size (a breakout group's
+                               is SC_GROUP_MAX_PUBLISHERS); 0 = the configured one */
 } sc_session_params;
 
 /* Create a session from an SDP offer and return the SDP answer (malloc'd,
@@ -96,6 +106,31 @@ int sc_sfu_close_session(sc_sfu *sfu, uint64_t session_id);
 /* The same with the reason SESSION_CLOSED carries (a static string, e.g.
  * "replaced": the same viewer opened the room elsewhere). */
 int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *reason);
+
+/* Breakout groups: move a session into another room on the same
+ * transport, without a new ICE or DTLS handshake.  A viewer then receives
+ * that room's publishers on the tracks it has (re-anchored; video from the
+ * next keyframe, which is asked for); a publisher takes a free slot there
+ * (at most max_publishers, 0 = the configured stage size) under a new
+ * generation and its media goes only there.  room NULL parks a publisher:
+ * it keeps its transport and nothing of it is forwarded.  Each room is
+ * told (PUBLISHER_LEFT/JOINED, VIEWERS_CHANGED).  0; -ENOENT; -EINVAL (bad
+ * room, or parking a viewer); -ENOSPC (no free slot, or the room's viewer
+ * cap); -ENOMEM. */
+int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int max_publishers);
+/* The publishers of room talking now (their last audio level, at most
+ * half a second old, above -60 dBov), up to max; how many. */
+typedef struct sc_sfu_publisher_info sc_sfu_publisher_info;
+int sc_sfu_talking(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *out, int max);
+/* How long since anyone spoke in room (a publisher's audio above -60 dBov),
+ * in ms; -1 when nobody has (or nobody publishes there). */
+int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room);
+/* The room a session is in now ("" parked); NULL when there is none. */
+const char *sc_sfu_session_room(sc_sfu *sfu, uint64_t session_id);
+/* "Talk to all": a publisher's audio also goes to each of rooms[0..n) in
+ * slot SC_TALK_SLOT (n 0 stops it).  0, -ENOENT (no such publisher),
+ * -EINVAL, -ENOMEM. */
+int sc_sfu_set_talk(sc_sfu *sfu, uint64_t session_id, const char *const *rooms, int n);
 
 /* Start or stop recording a room's publishers (those on stage now; later
  * ones follow their sc_session_params.record).  0 or -ENOENT (no publisher
@@ -247,6 +282,8 @@ int sc_sfu_room_info(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *pubs,
     X(retransmits_sent, "packets retransmitted for NACKs")                                         \
     X(plis_sent, "keyframe requests sent to publishers")                                           \
     X(consent_expired, "sessions ended because ICE consent expired")                               \
+    X(dtls_handshakes, "DTLS handshakes completed (one per session: moving a session into "        \
+                       "a breakout group needs none)")                                             \
     X(dtls_failed, "DTLS handshakes that failed")                                                  \
     X(dtls_timeouts, "sessions ended because DTLS did not complete in time after the answer")      \
     X(tcp_accepted, "ICE-TCP connections accepted")                                                \

@@ -10,7 +10,7 @@ import { $, readParams, setState, showError, borrowToken } from './util.js';
 import { SignedPlayer } from './recording-media.js';
 
 let { token } = readParams();
-const rec = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('rec')
+let rec = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('rec')
     || new URLSearchParams(window.location.search).get('rec') || '';
 const video = $('#video');
 const list = $('#timeline');
@@ -143,6 +143,21 @@ async function load() {
         $('#chapter-list').replaceChildren(...body.chapters.map(chapterRow));
         $('#chapters').hidden = false;
     }
+    // A class's breakout groups recorded meanwhile: each opens here, with
+    // the same token (kept in memory, never put in the link).
+    const groups = body.groups || [];
+    $('#group-list').replaceChildren(...groups.map((g) => {
+        const li = document.createElement('li');
+        const a = document.createElement('a');
+        a.href = `#rec=${g.recording.id}`;
+        a.dataset.rec = g.recording.id;
+        a.textContent = `${g.group} · ${Math.round(g.recording.duration_s || 0)} s`
+            + (g.recording.kind === 'composite' ? ' · full group' : '');
+        li.append(a);
+        return li;
+    }));
+    $('#groups').hidden = groups.length === 0;
+    document.body.dataset.groups = String(groups.length);
     $('#status').textContent = `${body.chapters.length} chapter${body.chapters.length === 1 ? '' : 's'}, `
         + `${items.length} event${items.length === 1 ? '' : 's'}`;
     for (const ev of ['timeupdate', 'seeked', 'loadedmetadata']) video.addEventListener(ev, sync);
@@ -159,6 +174,21 @@ async function start() {
     }
     await load();
 }
+
+// Following a group's link: the same page plays that recording.
+window.addEventListener('hashchange', () => {
+    const next = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('rec');
+    if (!next || next === rec || !/^[0-9a-f]{32}$/.test(next)) return;
+    rec = next;
+    items = [];
+    shownUpTo = -1;
+    current = -1;
+    setState('loading');
+    load().catch((err) => {
+        setState('error');
+        showError(errorEl, err);
+    });
+});
 
 start().catch((err) => {
     setState('error');

@@ -56,6 +56,8 @@ typedef struct speaker_state {
     uint64_t current;         /* session id, 0 = nobody yet */
     uint64_t candidate;       /* louder than current since candidate_ms */
     uint64_t candidate_ms;
+    uint64_t speech_ms;       /* when someone last spoke (a publisher above
+                                 SPEAKING_LEVEL), 0 never */
 } speaker_state;
 
 #define SPEAKING_LEVEL 60     /* -dBov: quieter than -60 dBov is not speech */
@@ -389,6 +391,37 @@ static void fill_event(sc_sfu_event *ev, sc_sfu_event_type type, const dir_sessi
 
 static speaker_state *speaker_for(sc_sfu *sfu, const char *room, bool create);
 
+/* A session left room (gone, or moved elsewhere): the speaker, the
+ * publishers and the viewer count of that room are told.  copy is the
+ * session as it was there; the directory no longer counts it in room. */
+static void announce_left(sc_sfu *sfu, const dir_session *copy)
+{
+    sc_sfu_event ev;
+    if (!copy->room[0])
+        return; /* a parked publisher was in no room */
+    speaker_state *st = speaker_for(sfu, copy->room, false);
+    if (st && st->current == copy->id) {
+        /* The speaker left: nobody speaks until the next one is heard. */
+        st->current = st->candidate = 0;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = SC_EVENT_ACTIVE_SPEAKER;
+        ev.slot = -1;
+        snprintf(ev.room, sizeof(ev.room), "%s", copy->room);
+        push_event(sfu, &ev);
+    }
+    if (st && count_room(sfu, copy->room, SC_SESSION_PUBLISH) == 0)
+        *st = sfu->speakers[--sfu->n_speakers]; /* the list must not grow with every room */
+    if (copy->kind == SC_SESSION_PUBLISH) {
+        fill_event(&ev, SC_EVENT_PUBLISHER_LEFT, copy,
+                   count_room(sfu, copy->room, SC_SESSION_SUBSCRIBE));
+        push_event(sfu, &ev);
+    } else {
+        fill_event(&ev, SC_EVENT_VIEWERS_CHANGED, copy,
+                   count_room(sfu, copy->room, SC_SESSION_SUBSCRIBE));
+        push_event(sfu, &ev);
+    }
+}
+
 /* Remove a session from the directory and announce what changed for the room. */
 static void forget_session(sc_sfu *sfu, dir_session *s)
 {
@@ -396,31 +429,31 @@ static void forget_session(sc_sfu *sfu, dir_session *s)
     *s = sfu->sessions[--sfu->n_sessions];
     sc__dc_gate_unref(copy.dc);
     copy.dc = NULL;
-    sc_sfu_event ev;
-    speaker_state *st = speaker_for(sfu, copy.room, false);
-    if (st && st->current == copy.id) {
-        /* The speaker left: nobody speaks until the next one is heard. */
-        st->current = st->candidate = 0;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = SC_EVENT_ACTIVE_SPEAKER;
-        ev.slot = -1;
-        snprintf(ev.room, sizeof(ev.room), "%s", copy.room);
-        push_event(sfu, &ev);
+    announce_left(sfu, &copy);
+}
+
+/* The first slot of room no publisher holds, below max (0: the configured
+ * stage size); -ENOSPC when there is none. */
+static int free_slot(const sc_sfu *sfu, const char *room, int max)
+{
+    bool used[SC_MAX_SLOTS] = {false};
+    if (max <= 0)
+        max = sfu->cfg.max_publishers_per_room;
+    if (max > SC_MAX_SLOTS)
+        max = SC_MAX_SLOTS;
+    for (int i = 0; i < sfu->n_sessions; i++) {
+        const dir_session *s = &sfu->sessions[i];
+        if (s->kind == SC_SESSION_PUBLISH && strcmp(s->room, room) == 0)
+            used[s->slot] = true;
     }
-    if (st && count_room(sfu, copy.room, SC_SESSION_PUBLISH) == 0)
-        *st = sfu->speakers[--sfu->n_speakers]; /* the list must not grow with every room */
-    if (copy.kind == SC_SESSION_PUBLISH) {
-        fill_event(&ev, SC_EVENT_PUBLISHER_LEFT, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
-        push_event(sfu, &ev);
-    } else {
-        fill_event(&ev, SC_EVENT_VIEWERS_CHANGED, &copy, count_room(sfu, copy.room, SC_SESSION_SUBSCRIBE));
-        push_event(sfu, &ev);
-    }
+    for (int slot = 0; slot < max; slot++)
+        if (!used[slot])
+            return slot;
+    return -ENOSPC;
 }
 
 static int pick_slot(sc_sfu *sfu, const sc_session_params *p, uint64_t *replace)
 {
-    bool used[SC_MAX_SLOTS] = {false};
     *replace = 0;
     for (int i = 0; i < sfu->n_sessions; i++) {
         dir_session *s = &sfu->sessions[i];
@@ -432,12 +465,8 @@ static int pick_slot(sc_sfu *sfu, const sc_session_params *p, uint64_t *replace)
             *replace = s->id;
             return s->slot;
         }
-        used[s->slot] = true;
     }
-    for (int s = 0; s < sfu->cfg.max_publishers_per_room; s++)
-        if (!used[s])
-            return s;
-    return -ENOSPC;
+    return free_slot(sfu, p->room, p->max_publishers);
 }
 
 int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *offer,
@@ -455,7 +484,8 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
     if (p->kind == SC_SESSION_PUBLISH) {
         slot = pick_slot(sfu, p, &replace);
         if (slot < 0) {
-            snprintf(err, errlen, "the stage is full (%d publishers)", sfu->cfg.max_publishers_per_room);
+            snprintf(err, errlen, "the stage is full (%d publishers)",
+                     p->max_publishers > 0 ? p->max_publishers : sfu->cfg.max_publishers_per_room);
             return -ENOSPC;
         }
     } else if (count_room(sfu, p->room, SC_SESSION_SUBSCRIBE) >= sfu->cfg.max_viewers_per_room) {
@@ -490,7 +520,10 @@ int sc_sfu_create_session(sc_sfu *sfu, const sc_session_params *p, const char *o
         .ip = sfu->media_ip,
         .port = sfu->workers[wi]->port,
         .tcp_port = sfu->workers[wi]->tcp ? sfu->workers[wi]->tcp_port : 0,
-        .max_slots = sfu->cfg.max_publishers_per_room,
+        /* enough for a breakout group and the trainer's voice too */
+        .max_slots = sfu->cfg.max_publishers_per_room > SC_VIEW_SLOTS
+                         ? sfu->cfg.max_publishers_per_room
+                         : SC_VIEW_SLOTS,
     };
     rc = sc_answer_build(sdp, &ap, neg, answer, err, errlen);
     if (rc < 0)
@@ -580,6 +613,120 @@ int sc_sfu_close_session_because(sc_sfu *sfu, uint64_t session_id, const char *r
     return 0;
 }
 
+/* The mute bits the host set for user in room (0: none). */
+static int mute_bits(const sc_sfu *sfu, const char *room, const char *user_id)
+{
+    for (int i = 0; user_id[0] && i < sfu->n_mutes; i++)
+        if (strcmp(sfu->mutes[i].room, room) == 0 && strcmp(sfu->mutes[i].user_id, user_id) == 0)
+            return sfu->mutes[i].bits;
+    return 0;
+}
+
+int sc_sfu_move_session(sc_sfu *sfu, uint64_t session_id, const char *room, int max_publishers)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s)
+        return -ENOENT;
+    if (room && (!room[0] || strlen(room) > SC_ROOM_NAME_MAX))
+        return -EINVAL;
+    if (!room && s->kind != SC_SESSION_PUBLISH)
+        return -EINVAL;
+    const char *to = room ? room : "";
+    if (strcmp(s->room, to) == 0)
+        return 0;
+    int slot = -1;
+    if (s->kind == SC_SESSION_PUBLISH && room) {
+        slot = free_slot(sfu, room, max_publishers);
+        if (slot < 0)
+            return -ENOSPC;
+    } else if (s->kind == SC_SESSION_SUBSCRIBE &&
+               count_room(sfu, room, SC_SESSION_SUBSCRIBE) >= sfu->cfg.max_viewers_per_room) {
+        return -ENOSPC;
+    }
+    uint64_t gen = sfu->generation + 1;
+    int rc = sc__worker_move(sfu->workers[s->worker], session_id, to, slot, gen);
+    if (rc < 0)
+        return rc;
+    sfu->generation = gen;
+    dir_session was = *s;
+    snprintf(s->room, sizeof(s->room), "%s", to);
+    s->slot = s->kind == SC_SESSION_PUBLISH ? slot : 0;
+    s->level_ms = 0;
+    announce_left(sfu, &was);
+    if (s->kind == SC_SESSION_PUBLISH && room) {
+        /* the host's mutes are per room: those of the room it enters hold */
+        sc__worker_set_muted(sfu->workers[s->worker], s->id, mute_bits(sfu, room, s->user_id));
+    }
+    SC_INFO_CTX("sfu", to, session_id, "session %016llx: %s moved from room %s to %s%s",
+                (unsigned long long)session_id,
+                s->kind == SC_SESSION_PUBLISH ? "publisher" : "viewer",
+                was.room[0] ? was.room : "(parked)", room ? room : "(parked)",
+                s->kind == SC_SESSION_PUBLISH && room ? " (new slot)" : "");
+    if (!room)
+        return 0;
+    sc_sfu_event ev;
+    fill_event(&ev, s->kind == SC_SESSION_PUBLISH ? SC_EVENT_PUBLISHER_JOINED
+                                                  : SC_EVENT_VIEWERS_CHANGED,
+               s, count_room(sfu, room, SC_SESSION_SUBSCRIBE));
+    push_event(sfu, &ev);
+    return 0;
+}
+
+int sc_sfu_talking(sc_sfu *sfu, const char *room, sc_sfu_publisher_info *out, int max)
+{
+    uint64_t now = sc_mono_ms();
+    int n = 0;
+    for (int i = 0; i < sfu->n_sessions && n < max; i++) {
+        const dir_session *s = &sfu->sessions[i];
+        if (s->kind != SC_SESSION_PUBLISH || strcmp(s->room, room) != 0 || !s->level_ms ||
+            now - s->level_ms > 2 * SC_AUDIO_LEVEL_WINDOW_MS || s->level > SPEAKING_LEVEL)
+            continue;
+        out[n].session_id = s->id;
+        out[n].slot = s->slot;
+        snprintf(out[n].name, sizeof(out[n].name), "%s", s->name);
+        snprintf(out[n].user_id, sizeof(out[n].user_id), "%s", s->user_id);
+        n++;
+    }
+    return n;
+}
+
+int64_t sc_sfu_room_quiet_ms(sc_sfu *sfu, const char *room)
+{
+    speaker_state *st = speaker_for(sfu, room, false);
+    return st && st->speech_ms ? (int64_t)(sc_mono_ms() - st->speech_ms) : -1;
+}
+
+const char *sc_sfu_session_room(sc_sfu *sfu, uint64_t session_id)
+{
+    dir_session *s = find_session(sfu, session_id);
+    return s ? s->room : NULL;
+}
+
+int sc_sfu_set_talk(sc_sfu *sfu, uint64_t session_id, const char *const *rooms, int n)
+{
+    dir_session *s = find_session(sfu, session_id);
+    if (!s || s->kind != SC_SESSION_PUBLISH)
+        return -ENOENT;
+    if (n < 0 || n > 256)
+        return -EINVAL;
+    char(*copy)[SC_ROOM_NAME_MAX + 1] = NULL;
+    if (n) {
+        copy = calloc((size_t)n, sizeof(*copy));
+        if (!copy)
+            return -ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!rooms[i] || !rooms[i][0] || strlen(rooms[i]) > SC_ROOM_NAME_MAX) {
+            free(copy);
+            return -EINVAL;
+        }
+        snprintf(copy[i], sizeof(copy[i]), "%s", rooms[i]);
+    }
+    /* a generation of its own: the talk slot's viewers re-anchor on it */
+    uint64_t gen = ++sfu->generation;
+    return sc__worker_set_talk(sfu->workers[s->worker], session_id, copy, n, gen);
+}
+
 int sc_sfu_patch_session(sc_sfu *sfu, uint64_t session_id, const char *sdpfrag, size_t len,
                          char **frag, char *err, size_t errlen)
 {
@@ -663,6 +810,8 @@ static void on_audio_level(sc_sfu *sfu, const sc_sfu_event *lv, sc_sfu_event_fn 
             loudest = o;
     }
     speaker_state *st = speaker_for(sfu, s->room, loudest != NULL);
+    if (st && loudest)
+        st->speech_ms = now;
     if (!st || !loudest || loudest->id == st->current) {
         if (st)
             st->candidate = 0;

@@ -12,6 +12,7 @@
 #include "sfu/proto/rtcp.h"
 #include "sfu/proto/rtp.h"
 #include "sfu/proto/vp8.h"
+#include "sfu/sfu.h"
 
 typedef struct sc_media_pkt {
     uint32_t refs;             /* atomic */
@@ -26,7 +27,7 @@ typedef struct sc_media_pkt {
     uint64_t generation;       /* the publisher session's generation: a newer one on
                                   the same slot replaces the older everywhere */
     uint64_t recv_ms;
-    char room[65];
+    char room[SC_ROOM_NAME_MAX + 1];
     sc_rtp rtp;                /* points into data */
     sc_vp8 desc;               /* video only */
     sc_rtcp_sr sr;

@@ -158,6 +158,11 @@ struct sc_transport {
     sc_pub_track audio, video;                 /* publisher */
     bool record;                               /* publisher: packets go to the tap */
     bool muted_audio, muted_video;             /* publisher: the host muted it (dropped here) */
+    /* publisher: "talk to all" (breakout groups): its audio also goes to
+     * these rooms, in slot SC_TALK_SLOT, under talk_generation */
+    char (*talk_rooms)[SC_ROOM_NAME_MAX + 1];
+    int n_talk;
+    uint64_t talk_generation;
     sc_sub_track sub_audio[SC_MAX_SLOTS];      /* subscriber, by slot */
     sc_sub_track sub_video[SC_MAX_SLOTS];
 
@@ -306,6 +311,13 @@ void sc__worker_set_viewport(sc_worker *w, uint64_t id, int slot, int width);
 void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid);
 /* Control thread: a publisher's media muted by the host (bit 1 audio, 2 video). */
 void sc__worker_set_muted(sc_worker *w, uint64_t id, int bits);
+/* Control thread: move a session into room on this worker ("" parks a
+ * publisher), a publisher into slot with a new generation.  0 or -ENOMEM. */
+int sc__worker_move(sc_worker *w, uint64_t id, const char *room, int slot, uint64_t gen);
+/* Control thread: the rooms a publisher's audio also goes to (rooms
+ * malloc'd, ownership moves, NULL with n 0 to stop).  0 or -ENOMEM. */
+int sc__worker_set_talk(sc_worker *w, uint64_t id, char (*rooms)[SC_ROOM_NAME_MAX + 1], int n,
+                        uint64_t gen);
 /* Control thread: one data channel message for a session (buf malloc'd,
  * ownership moves; the gate's inflight already counts len). */
 void sc__worker_send_data(sc_worker *w, uint64_t id, uint8_t *buf, size_t len, bool binary);
@@ -364,6 +376,9 @@ void sc__room_request_keyframe(sc_worker *w, sc_room *r, int slot, int layer, ui
 void sc__sub_set_layer(sc_transport *sub, int slot, int choice);
 void sc__sub_set_viewport(sc_transport *sub, int slot, int width);
 void sc__sub_set_temporal(sc_transport *sub, int slot, int max_tid);
+/* The viewer moved to another room: every slot's tracks re-anchor on what
+ * that room sends (video waits for a keyframe). */
+void sc__sub_reanchor(sc_transport *sub);
 /* Every 50 ms for connected viewers: layer plan and bandwidth probes. */
 void sc__sub_fast_tick(sc_transport *t, uint64_t now_ms);
 /* A sender report with this NTP time left on st now (room.c): its

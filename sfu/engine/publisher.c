@@ -199,6 +199,23 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
     memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 
+/* "Talk to all" (breakout groups): the audio also reaches every room in
+ * talk_rooms, in slot SC_TALK_SLOT, as a source of its own generation. */
+static void talk_to_all(sc_transport *t, const uint8_t *buf, size_t len)
+{
+    for (int i = 0; i < t->n_talk; i++) {
+        sc_media_pkt *pkt = sc_media_pkt_new_rtp(buf, len);
+        if (!pkt)
+            return;
+        stamp(pkt, t, false, 0);
+        pkt->slot = SC_TALK_SLOT;
+        pkt->generation = t->talk_generation;
+        memcpy(pkt->room, t->talk_rooms[i], sizeof(pkt->room));
+        sc__worker_dispatch(t->w, pkt);
+        sc_media_pkt_unref(pkt);
+    }
+}
+
 /* Recording: the recorder sees the publisher's packets as they arrive. */
 static void tap(sc_transport *t, sc_media_pkt *pkt)
 {
@@ -265,6 +282,8 @@ void sc__pub_on_rtp(sc_transport *t, uint8_t *buf, size_t len, const sc_rtp *rtp
     tap(t, pkt);
     sc__worker_dispatch(w, pkt);
     sc_media_pkt_unref(pkt);
+    if (!video)
+        talk_to_all(t, buf, len);
 }
 
 bool sc__rtcp_well_formed(const sc_rtcp_pkt *pkt)

@@ -195,6 +195,20 @@ void sc__sub_set_temporal(sc_transport *sub, int slot, int max_tid)
     sub->sub_video[slot].user_tid = (int8_t)max_tid;
 }
 
+void sc__sub_reanchor(sc_transport *sub)
+{
+    uint64_t now = sc_mono_ms();
+    for (int s = 0; s < SC_MAX_SLOTS; s++) {
+        /* As when a slot's source changes (sc__room_deliver): the same
+         * SSRCs continue, re-anchored on the new room's streams. */
+        sc_rewriter_reset_source(&sub->sub_audio[s].rw);
+        sc_rewriter_reset_source(&sub->sub_video[s].rw);
+        sub->sub_video[s].current_layer = -1;
+        sub->sub_video[s].target_layer = -1;
+        sub->sub_video[s].waiting_since_ms = now;
+    }
+}
+
 /* A layer's cost in a viewer's budget: its measured rate, or a typical one
  * for its rank while it has not been measured yet. */
 static int64_t layer_cost(const sc_slot_mirror *m, const int *order, int n, int rank)

@@ -74,6 +74,7 @@ void sc__transport_free(sc_transport *t)
     sc_dtls_free(t->dtls);
     sc_srtp_free(t->srtp);
     free(t->bwe);
+    free(t->talk_rooms);
     for (int s = 0; s < SC_MAX_SLOTS && t->kind == SC_SESSION_SUBSCRIBE; s++)
         sc_rewriter_release(&t->sub_video[s].rw);
     free(t);
@@ -260,6 +261,7 @@ static void on_dtls_state(sc_transport *t, sc_dtls_state st)
         return;
     }
     t->connected = true;
+    SC_COUNT(t->w, dtls_handshakes, 1);
     bool tcp = t->selected && sc_path_is_tcp(&t->selected->path);
     SC_INFO_CTX("transport", t->room_name, t->id,
                 "session %016llx (%s in %s): connected over %s, SRTP %s",

@@ -27,6 +27,8 @@ typedef enum {
     CMD_ADD, CMD_CLOSE, CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT, CMD_TEMPORAL, CMD_RECORD, CMD_MUTE,
     CMD_DATA,       /* a data channel message to send */
     CMD_SCTP_POLL,  /* a usrsctp callback ran on another thread for this transport */
+    CMD_MOVE,       /* into another room (breakout groups), or parked */
+    CMD_TALK,       /* a publisher's audio also goes to these rooms */
 } cmd_type;
 
 struct sc_cmd {
@@ -34,12 +36,14 @@ struct sc_cmd {
     sc_transport *t;
     uint64_t id;
     const char *reason;
-    char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME */
+    char room[SC_ROOM_NAME_MAX + 1]; /* CMD_KEYFRAME, CMD_MOVE ("" = park) */
+    uint64_t gen;                    /* CMD_MOVE, CMD_TALK: the publisher's new generation */
     int slot;                        /* CMD_KEYFRAME, CMD_LAYER, CMD_VIEWPORT */
     int arg;                         /* KEYFRAME: layer; LAYER: choice; RECORD: on;
                                         VIEWPORT: width; TEMPORAL: max tid;
                                         DATA: binary */
-    uint8_t *data;                   /* CMD_DATA: the message (owned) */
+    uint8_t *data;                   /* CMD_DATA: the message (owned); CMD_TALK: the
+                                        rooms, arg names of SC_ROOM_NAME_MAX + 1 */
     size_t len;
     struct sc_cmd *next;
 };
@@ -172,6 +176,35 @@ static void attach(sc_worker *w, sc_transport *t)
         return;
     }
     sc__room_add(t->room, t);
+}
+
+/* Breakout groups: the transport leaves its room for another on this
+ * worker (or, a publisher, for none: parked), keeping ICE, DTLS and SRTP.
+ * Held packets were fanned out before commands run. */
+static void move_transport(sc_worker *w, sc_transport *t, const char *room, int slot, uint64_t gen)
+{
+    if (t->room) {
+        sc__room_remove(t->room, t);
+        sc__room_free_if_empty(w, t->room);
+        t->room = NULL;
+    }
+    snprintf(t->room_name, sizeof(t->room_name), "%s", room);
+    if (t->kind == SC_SESSION_PUBLISH) {
+        t->slot = slot;
+        t->generation = gen; /* newer than whatever held the slot there */
+    }
+    if (!room[0])
+        return;
+    t->room = sc__room_get(w, room, true);
+    if (!t->room) {
+        sc__transport_close(t, "closed");
+        return;
+    }
+    sc__room_add(t->room, t);
+    if (t->kind == SC_SESSION_SUBSCRIBE)
+        sc__sub_reanchor(t);
+    if (t->connected)
+        sc__room_on_connected(t); /* keyframes: of its slots, or of it */
 }
 
 static void detach_and_free(sc_worker *w, sc_transport *t)
@@ -335,6 +368,23 @@ void sc__worker_set_muted(sc_worker *w, uint64_t id, int bits)
     send_cmd(w, &(struct sc_cmd){.type = CMD_MUTE, .id = id, .arg = bits});
 }
 
+int sc__worker_move(sc_worker *w, uint64_t id, const char *room, int slot, uint64_t gen)
+{
+    struct sc_cmd c = {.type = CMD_MOVE, .id = id, .slot = slot, .gen = gen};
+    snprintf(c.room, sizeof(c.room), "%s", room ? room : "");
+    return send_cmd(w, &c);
+}
+
+int sc__worker_set_talk(sc_worker *w, uint64_t id, char (*rooms)[SC_ROOM_NAME_MAX + 1], int n,
+                        uint64_t gen)
+{
+    int rc = send_cmd(w, &(struct sc_cmd){.type = CMD_TALK, .id = id, .arg = n, .gen = gen,
+                                          .data = (uint8_t *)rooms});
+    if (rc < 0)
+        free(rooms);
+    return rc;
+}
+
 void sc__worker_set_temporal(sc_worker *w, uint64_t id, int slot, int max_tid)
 {
     send_cmd(w, &(struct sc_cmd){.type = CMD_TEMPORAL, .id = id, .slot = slot, .arg = max_tid});
@@ -482,6 +532,20 @@ static void run_commands(sc_worker *w)
                 if (was_video && !t->muted_video) /* viewers need a fresh picture */
                     sc__pub_request_keyframe(t, -1, sc_mono_ms());
             }
+        } else if (c->type == CMD_MOVE) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t && !t->closing)
+                move_transport(w, t, c->room, c->slot, c->gen);
+        } else if (c->type == CMD_TALK) {
+            sc_transport *t = find_by_id(w, c->id);
+            if (t && t->kind == SC_SESSION_PUBLISH) {
+                free(t->talk_rooms);
+                t->talk_rooms = (char (*)[SC_ROOM_NAME_MAX + 1])c->data;
+                t->n_talk = c->arg;
+                t->talk_generation = c->gen;
+                c->data = NULL;
+            }
+            free(c->data);
         } else if (c->type == CMD_TEMPORAL) {
             sc_transport *t = find_by_id(w, c->id);
             if (t)

@@ -10,6 +10,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/api/router.h"
 #include "signaling/events/events.h"
+#include "signaling/http/conns.h"
 #include "signaling/http/http.h"
 #include "signaling/http/ice.h"
 #include "signaling/http/metrics.h"
@@ -17,6 +18,7 @@
 #include "signaling/http/ws.h"
 #include "signaling/interact/interact.h"
 #include "signaling/recordings/catalog.h"
+#include "signaling/room/groups.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 #include "signaling/turn/turn.h"
@@ -29,6 +31,7 @@ static const struct {
     {sc_ws_commands, &sc_ws_n_commands},
     {sc_interact_commands, &sc_interact_n_commands},
     {sc_stage_commands, &sc_stage_n_commands},
+    {sc_groups_commands, &sc_groups_n_commands},
     {sc_catalog_commands, &sc_catalog_n_commands},
 };
 
@@ -44,6 +47,7 @@ static const struct {
     {sc_metrics_routes, &sc_metrics_n_routes},
     {sc_ice_routes, &sc_ice_n_routes},
     {sc_events_routes, &sc_events_n_routes},
+    {sc_groups_routes, &sc_groups_n_routes},
 };
 
 sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_len,
@@ -86,7 +90,7 @@ sc_app *sc_app_new(const sc_config *cfg, const uint8_t *secret, size_t secret_le
     }
     /* The bus's listeners, each module subscribing what it takes. */
     if (sc_ws_subscribe(app) < 0 || sc_catalog_subscribe(app) < 0 ||
-        sc_events_subscribe(app) < 0 || sc_metrics_subscribe(app) < 0) {
+        sc_events_subscribe(app) < 0 || sc_metrics_subscribe(app) < 0 || sc_groups_init(app) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -195,8 +199,10 @@ void sc_app_free(sc_app *app)
     sc_bus_free(app->bus);
     free(app->drain_timer); /* its loop is gone: sc_http_stop ran first */
     sc_interact_free(app);
+    sc_groups_free(app);
     sc_events_free(app);
     sc_ws_free_state(app);
+    sc_conns_free_state(app);
     sc_turn_free(app->turn);
     memset(app->secret, 0, sizeof(app->secret));
     free(app);

@@ -19,6 +19,7 @@
 struct lws_context;
 struct sc_bus;
 struct sc_catalog;
+struct sc_conns;
 struct sc_http;
 struct sc_http_routes;
 struct sc_interact;
@@ -55,6 +56,9 @@ typedef struct sc_app_counters {
     uint64_t http_files_open;      /* pages and recordings being sent now */
     uint64_t http_connections_max; /* the budget of the two (--max-connections) */
     uint64_t http_connections_refused; /* closed at once: the budget was spent */
+    uint64_t http_connections_reserve; /* of http_connections, on the reserve (conns.h) */
+    uint64_t http_connections_per_ip_max; /* one address's share (0: no limit) */
+    uint64_t http_connections_refused_per_ip; /* closed at once: the address held its share */
     uint64_t sfu_events;
     uint64_t events_refused;       /* watch-link requests refused (wrong password, ended, full) */
     /* From a session's offer to its DTLS being up, publishers [0] and
@@ -75,6 +79,8 @@ typedef struct sc_app {
     struct sc_bus *bus;            /* domain events (api/bus.h) */
     struct sc_interact *interact;  /* the interaction module's own state */
     struct sc_ws *ws;              /* the WebSocket module's own state (ws.c) */
+    struct sc_groups *groups;      /* breakout groups' timer (room/groups.c) */
+    struct sc_conns *conns;        /* the connection budget's own state (conns.c) */
     struct sc_events_state *events; /* signaling/events/: the watch link's limiter */
     struct sc_geo *geo;            /* countries of addresses (--geoip), or NULL */
     struct sc_turn *turn;          /* TURN servers and their secret (--turn), or

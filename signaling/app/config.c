@@ -161,7 +161,13 @@ static const opt_spec serve_opts[] = {
             "0 (derived)",
             "connections held at once (HTTP, WebSocket; a page or recording being sent counts "
             "one more); past it new ones are closed at once.  0: the descriptor limit (ulimit -n) "
-            "less what is open at start, 32 and a sixteenth, kept for recordings and the like"),
+            "less what is open at start, 32 and a sixteenth (kept for recordings and the like) "
+            "and the 8 places kept above it for health checks"),
+    INT_OPT(sc_config, "--max-connections-per-ip", "N", max_connections_per_ip, 0, 100000000,
+            "a quarter of --max-connections",
+            "connections one client address (an IPv6 /64) may hold at once; past it its new "
+            "ones are closed at once.  0: no limit (behind a reverse proxy every client has its "
+            "address)"),
     INT_OPT(sc_config, "--drain-timeout", "S", drain_timeout_s, 0, 3600,
             SC_STR(SC_DEFAULT_DRAIN_TIMEOUT),
             "on SIGTERM/SIGINT refuse new sessions and wait this long for open ones to end "
@@ -230,6 +236,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->max_sessions_per_ws = SC_DEFAULT_MAX_SESSIONS_PER_WS;
     cfg->max_sessions_per_user = SC_DEFAULT_MAX_SESSIONS_PER_USER;
     cfg->max_sessions_per_ip = SC_DEFAULT_MAX_SESSIONS_PER_IP;
+    cfg->max_connections_per_ip = SC_DEFAULT_MAX_CONNECTIONS_PER_IP;
     cfg->turn_ttl_s = SC_DEFAULT_TURN_TTL;
     cfg->media_url_ttl_s = SC_DEFAULT_MEDIA_URL_TTL;
     snprintf(cfg->video_codec, sizeof(cfg->video_codec), "%s", SC_DEFAULT_VIDEO_CODEC);

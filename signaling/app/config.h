@@ -43,6 +43,9 @@
  * SC_DEFAULT_MAX_VIEWERS. */
 #define SC_DEFAULT_MAX_SESSIONS_PER_USER 10
 #define SC_DEFAULT_MAX_SESSIONS_PER_IP 500
+/* Connections one address may hold: derived (a quarter of the connection
+ * budget, signaling/http/conns.h), unless --max-connections-per-ip says. */
+#define SC_DEFAULT_MAX_CONNECTIONS_PER_IP (-1)
 #define SC_DEFAULT_TURN_TTL 3600           /* seconds a TURN credential lasts */
 #define SC_DEFAULT_MEDIA_URL_TTL 300       /* seconds a signed recording URL lasts */
 /* Interaction limits per user (RELIABILITY: chat messages per user per
@@ -102,6 +105,8 @@ typedef struct sc_config {
     int max_sessions_per_ip;       /* per room and client address; 0 = no limit */
     int max_connections;           /* descriptors the front end may hold; 0 = derived
                                       from the descriptor limit (conns.h) */
+    int max_connections_per_ip;    /* of them, one address (an IPv6 /64); 0 = no
+                                      limit, -1 = derived (conns.h) */
     char config_file[SC_PATH_MAX]; /* --config: read before the environment and flags */
     char turn_urls[SC_TURN_URLS_MAX][SC_TURN_URL_MAX]; /* --turn, in the order given */
     int n_turn_urls;

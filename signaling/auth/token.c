@@ -74,7 +74,7 @@ int sc_room_name_valid(const char *room)
         char c = room[n];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '-';
-        if (!ok || n >= SC_ROOM_NAME_MAX)
+        if (!ok || n >= SC_ROOM_USER_MAX)
             return 0;
     }
     return n > 0;
@@ -208,7 +208,7 @@ static int claims_to_token(const json_t *claims, sc_token *t)
     memset(t, 0, sizeof(*t));
     if (sc_role_parse(json_string_value(json_object_get(claims, "role")), &t->role) < 0)
         return -EINVAL;
-    if (copy_claim(claims, "room", t->room, SC_ROOM_NAME_MAX, "") < 0 ||
+    if (copy_claim(claims, "room", t->room, SC_ROOM_USER_MAX, "") < 0 ||
         !room_claim_ok(t->room, t->role))
         return -EINVAL;
     if (copy_claim(claims, "name", t->name, SC_PEER_NAME_MAX, sc_role_name(t->role)) < 0 ||

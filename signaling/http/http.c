@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -275,6 +276,9 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(http_files_open);
     SIG(http_connections_max);
     SIG(http_connections_refused);
+    SIG(http_connections_reserve);
+    SIG(http_connections_per_ip_max);
+    SIG(http_connections_refused_per_ip);
     SIG(sfu_events);
     SIG(events_refused);
 #undef SIG
@@ -681,6 +685,23 @@ sc_http_next sc__http_decide(sc_app *app, const sc_http_req *req, int framing,
     return page ? SC_HTTP_NEXT_PAGE : SC_HTTP_NEXT_ROUTE;
 }
 
+/* What a connection on a place of the reserve (conns.h) may ask for:
+ * what a monitoring system needs while the budget is spent (the health
+ * checks, and the figures that say why), answered at once without opening
+ * a file. */
+static bool reserve_serves(const sc_http_req *req)
+{
+    static const char *const paths[] = {"/healthz", "/readyz", "/api/health", "/metrics",
+                                        "/api/stats"};
+
+    if (req->method != SC_HTTP_GET && req->method != SC_HTTP_HEAD)
+        return false;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (strcmp(req->path, paths[i]) == 0)
+            return true;
+    return false;
+}
+
 static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
 {
     request_reset(app, c);
@@ -688,6 +709,19 @@ static int on_http(sc_app *app, struct lws *wsi, conn *c, const char *uri)
     c->req.method = method_of(wsi);
     snprintf(c->req.path, sizeof(c->req.path), "%s", uri ? uri : "/");
     read_headers(wsi, c);
+
+    if (sc_conns_reserved(app, wsi)) {
+        /* One answer, then the place is free again. */
+        c->close_after = true;
+        if (!reserve_serves(&c->req)) {
+            sc_conns_refuse_reserved(app);
+            too_many_connections(&c->rep);
+            c->rep.action = "refusing a request on the health-check reserve";
+            c->rep.quiet = true; /* logged with the refused connections */
+            finish_reply(wsi, c);
+            return 0;
+        }
+    }
 
     switch (sc__http_decide(app, &c->req, c->framing, c->content_length, &c->route, c->args,
                             &c->rep)) {
@@ -850,9 +884,10 @@ static int write_reply(sc_app *app, struct lws *wsi, conn *c)
     }
 
     sc_http_count(app, status);
-    SC_LOG_CTX(status >= 500 ? SC_LOG_WARN : SC_LOG_INFO, "http", rep->room, rep->session,
-               "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method), c->req.path,
-               rep->action ? rep->action : "?", status);
+    if (!rep->quiet)
+        SC_LOG_CTX(status >= 500 ? SC_LOG_WARN : SC_LOG_INFO, "http", rep->room, rep->session,
+                   "%s %s %s (%s): %d", c->req.peer, method_name(c->req.method), c->req.path,
+                   rep->action ? rep->action : "?", status);
 
     bool close_after = c->close_after;
     request_reset(app, c);
@@ -938,19 +973,42 @@ static int write_page(sc_app *app, struct lws *wsi, conn *c)
 /* ---- the lws protocol --------------------------------------------------------- */
 
 /* The connection budget's callbacks (both vhosts): true when reason was
- * one, with the callback's result in *r. */
-static bool conn_budget(sc_app *app, int reason, void *in, bool plain, int *r)
+ * one, with the callback's result in *r.  reserve: the vhost serves the
+ * reserve (conns.h). */
+static bool conn_budget(sc_app *app, struct lws *wsi, int reason, void *in, bool plain,
+                        bool reserve, int *r)
 {
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof(peer);
+    int fd;
+
     *r = 0;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        *r = sc_conns_admit(app, (int)(intptr_t)in, plain) ? 0 : -1;
+        fd = (int)(intptr_t)in;
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+            len = 0;
+        *r = sc_conns_admit(app, fd, len ? (struct sockaddr *)&peer : NULL, len, plain, reserve)
+                 ? 0 : -1;
         return true;
     case LWS_CALLBACK_WSI_CREATE:
-        sc_conns_opened(app);
+        sc_conns_opened(app, wsi);
         return true;
     case LWS_CALLBACK_WSI_DESTROY:
-        sc_conns_closed(app);
+        sc_conns_closed(app, wsi);
+        return true;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        /* A place of the reserve is not held long by a peer that says
+         * nothing: lws's own deadline is 20 s. */
+        if (sc_conns_reserved(app, wsi))
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SC_CONNS_RESERVE_TIMEOUT_S);
+        return false;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* No WebSocket on a place of the reserve. */
+        if (!sc_conns_reserved(app, wsi))
+            return false;
+        sc_conns_refuse_reserved(app);
+        *r = -1;
         return true;
     default:
         return false;
@@ -969,7 +1027,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     if (reason == LWS_CALLBACK_WSI_DESTROY && c)
         request_reset(app, c); /* a file still counted, should lws skip CLOSED_HTTP */
-    if (conn_budget(app, reason, in, !sc_http_tls(app), &r))
+    if (conn_budget(app, wsi, reason, in, !sc_http_tls(app), true, &r))
         return r;
     if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         /* lws made the vhost's SSL_CTX: kept for SIGHUP reloads. */
@@ -1044,7 +1102,7 @@ static int redirect_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     const char *uri = in;
     int r;
 
-    if (conn_budget(app, reason, in, true, &r))
+    if (conn_budget(app, wsi, reason, in, true, false, &r))
         return r;
     if (sc_http_refuse_handles(reason))
         return sc_http_refuse_raw(app, wsi, reason, in, len);

@@ -80,6 +80,7 @@ typedef struct sc_http_reply {
     char *csp;            /* malloc'd Content-Security-Policy of a page sent as a body, or NULL */
     char *link;           /* malloc'd Link header values, each ended by '\n', or NULL */
     const char *action;   /* what the request was doing, for the log line */
+    bool quiet;           /* no log line: a refusal its module logs, rate-limited */
     /* What the request concerned, the log line's room and session fields:
      * sc_http_auth sets the room it authorised, a handler the session it
      * created or acted on (0: none). */

@@ -14,6 +14,7 @@
 #include "signaling/events/events.h"
 #include "signaling/api/bus.h"
 #include "signaling/http/ws.h"
+#include "signaling/room/groups.h"
 #include "signaling/room/rooms.h"
 #include "signaling/store/store.h"
 #include "signaling/turn/turn.h"
@@ -50,17 +51,22 @@ static int over_allowance(sc_app *app, const sc_token *tok, const char *room, co
     return 0;
 }
 
-int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *peer,
-                    sc_session_kind kind, const char *offer, size_t offer_len,
+int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *media_room,
+                    const char *peer, sc_session_kind kind, const char *offer, size_t offer_len,
                     sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
                     char *msg, size_t msglen)
 {
+    if (!media_room)
+        media_room = room;
+    bool group = strchr(media_room, '~') != NULL;
     sc_session_params p = {
-        .room = room,
+        .room = media_room,
         .name = tok->name[0] ? tok->name : NULL,
         .user_id = tok->sub[0] ? tok->sub : NULL,
         .kind = kind,
+        /* a breakout group records when its class does */
         .record = kind == SC_SESSION_PUBLISH && sc_room_recording(app, room),
+        .max_publishers = group ? SC_GROUP_MAX_PUBLISHERS : 0,
     };
     sc_session_entry e;
     char err[256] = "";
@@ -101,7 +107,7 @@ int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const ch
         return 406;
     case -ENOSPC:
         *code = "room-full";
-        snprintf(msg, msglen, "room %s has no free %s", room,
+        snprintf(msg, msglen, "room %s has no free %s", media_room,
                  kind == SC_SESSION_PUBLISH ? "stage slot" : "viewer place");
         return 409;
     case -EBUSY:
@@ -218,7 +224,7 @@ void sc_whip_post(sc_app *app, const sc_http_req *req, sc_session_kind kind,
     }
     if (sc_http_auth(app, req, room, perm, &tok, rep))
         return;
-    status = sc_session_open(app, &tok, room, req->peer, kind, req->body, req->body_len, NULL,
+    status = sc_session_open(app, &tok, room, NULL, req->peer, kind, req->body, req->body_len, NULL,
                              &answer, &id, &code, msg, sizeof(msg));
     if (status) {
         sc_http_error(rep, status, code, "%s", msg);
@@ -367,6 +373,7 @@ int sc_room_set_recording(sc_app *app, const char *room, bool on)
         sc_sfu_set_recording(app->sfu, room, on);
     if (!on)
         sc_recorder_stop_room(app->recorder, room);
+    sc_groups_set_recording(app, room, on); /* its breakout groups follow */
     return 0;
 }
 

@@ -31,8 +31,11 @@ void sc_whip_delete(sc_app *app, const sc_http_req *req, sc_session_kind kind,
  * room's allowances per user and per address come first (429
  * "too-many-sessions").  Returns 0 with *answer (malloc'd) and *id, or an
  * HTTP status with *code (protocol error code) and msg filled. */
-int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *peer,
-                    sc_session_kind kind, const char *offer, size_t offer_len,
+/* media_room: where the SFU puts the session when it is not room (a
+ * breakout group of the class `room`, which holds at most
+ * SC_GROUP_MAX_PUBLISHERS publishers), or NULL. */
+int sc_session_open(sc_app *app, const sc_token *tok, const char *room, const char *media_room,
+                    const char *peer, sc_session_kind kind, const char *offer, size_t offer_len,
                     sc_ws_client *owner, char **answer, uint64_t *id, const char **code,
                     char *msg, size_t msglen);
 /* Ask the media plane to end a session; its SESSION_CLOSED event finishes

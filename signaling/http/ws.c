@@ -17,6 +17,7 @@
 #include "signaling/http/private.h"
 #include "signaling/http/whip.h"
 #include "signaling/interact/interact.h"
+#include "signaling/room/groups.h"
 #include "signaling/room/rooms.h"
 #include "signaling/room/stage.h"
 #include "signaling/store/store.h"
@@ -45,7 +46,9 @@ struct sc_ws_client {
     bool close_when_sent;    /* closed by the server (kick): flush, then close */
     char close_reason[64];
     sc_token tok;
-    char room[SC_ROOM_NAME_MAX + 1];
+    char room[SC_ROOM_NAME_MAX + 1];  /* the room it is in now (a breakout group's
+                                         while it is in one) */
+    char home[SC_ROOM_NAME_MAX + 1];  /* the room it joined (its class) */
     out_msg *head, *tail;
     size_t queued;
     char *rx;
@@ -364,6 +367,7 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     }
     c->joined = true;
     snprintf(c->room, sizeof(c->room), "%s", room);
+    snprintf(c->home, sizeof(c->home), "%s", room);
     if (c->unjoined_counted)
         unjoined_add(c, -1);
     if (c->wsi)
@@ -381,11 +385,14 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     SC_INFO_CTX("ws", room, 0, "%s #%u joined room %s as %s (user %s)", c->peer, c->serial, room,
                 sc_role_name(c->tok.role), c->tok.sub);
     json_t *joined =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s}", "type", "joined", "room", room,
-                  "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id", c->tok.sub,
-                  "perms", perms_json(c->tok.perms), "stage_size", app->cfg->max_publishers,
-                  "publishers", arr, "viewers", viewers, "video_codec",
-                  room_codec(app, room, codec, sizeof(codec)));
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:o,s:i,s:s,s:i,s:i}", "type", "joined", "room",
+                  room, "role", sc_role_name(c->tok.role), "name", c->tok.name, "user_id",
+                  c->tok.sub, "perms", perms_json(c->tok.perms), "stage_size",
+                  app->cfg->max_publishers, "publishers", arr, "viewers", viewers, "video_codec",
+                  room_codec(app, room, codec, sizeof(codec)), "view_slots",
+                  app->cfg->max_publishers > SC_VIEW_SLOTS ? app->cfg->max_publishers
+                                                           : SC_VIEW_SLOTS,
+                  "group_size", SC_GROUP_MAX_PUBLISHERS);
     /* The token was checked: the page may relay its media through TURN. */
     if (joined && app->turn)
         json_object_set_new(joined, "ice_servers",
@@ -394,6 +401,47 @@ static int enter_room(sc_ws_client *c, const char *room, json_t *id)
     sc_ws_send(c, json_pack("{s:s,s:b}", "type", "recording", "on", sc_room_recording(app, room)));
     sc_stage_on_join(c);
     sc_interact_on_join(c);
+    sc_groups_on_join(c);
+    return 0;
+}
+
+/* The publishers and viewers of a room, as `joined` and `group` list them. */
+json_t *sc_ws_room_publishers(sc_app *app, const char *room, int *viewers)
+{
+    sc_sfu_publisher_info pubs[SC_MAX_PUBLISHERS_LISTED];
+    int n = 0;
+    json_t *arr = json_array();
+
+    *viewers = 0;
+    if (!app->sfu || sc_sfu_room_info(app->sfu, room, pubs, SC_MAX_PUBLISHERS_LISTED, &n,
+                                      viewers) < 0)
+        n = *viewers = 0;
+    for (int i = 0; i < n && i < SC_MAX_PUBLISHERS_LISTED; i++)
+        json_array_append_new(arr, publisher_json(pubs[i].session_id, pubs[i].slot,
+                                                  pubs[i].name, pubs[i].user_id));
+    return arr;
+}
+
+int sc_ws_client_move(sc_ws_client *c, const char *room)
+{
+    sc_app *app = c->app;
+
+    if (!c->joined || strcmp(c->room, room) == 0)
+        return 0;
+    if (sc_rooms_join(app->rooms, room, c) < 0)
+        return -ENOMEM;
+    sc_rooms_leave(app->rooms, c->room, c);
+    sc_stage_on_leave(c); /* a hand or a seat is the room's it was in */
+    sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_LEFT, .room = c->room,
+                                             .slot = -1, .name = c->tok.name,
+                                             .user_id = c->tok.sub});
+    SC_INFO_CTX("ws", room, 0, "%s #%u moved from room %s to %s", c->peer, c->serial, c->room,
+                room);
+    snprintf(c->room, sizeof(c->room), "%s", room);
+    sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_JOINED, .room = room,
+                                             .slot = -1, .name = c->tok.name,
+                                             .user_id = c->tok.sub});
+    sc_interact_on_join(c); /* the chat, polls and settings of where it is now */
     return 0;
 }
 
@@ -430,7 +478,9 @@ static void open_session(sc_ws_client *c, json_t *msg, json_t *id, sc_session_ki
                    c->app->cfg->max_sessions_per_ws);
         return;
     }
-    status = sc_session_open(c->app, &c->tok, c->room, client_addr(c), kind,
+    /* Filed under the room it joined (its allowances, the catalog); the
+     * media goes where it is now (its breakout group). */
+    status = sc_session_open(c->app, &c->tok, c->home, c->room, client_addr(c), kind,
                              json_string_value(sdp), json_string_length(sdp), c, &answer, &sid,
                              &code, err, sizeof(err));
     if (status) {
@@ -804,6 +854,7 @@ static void client_free(sc_ws_client *c)
                  app->cfg->ws_join_timeout_s);
     }
     if (c->joined) {
+        sc_groups_on_leave(c);
         sc_rooms_leave(app->rooms, c->room, c);
         sc_stage_on_leave(c);
         sc_bus_publish(app->bus, &(sc_bus_event){.topic = SC_BUS_MEMBER_LEFT, .room = c->room,
@@ -1141,6 +1192,8 @@ void sc_ws_poll_sfu(sc_app *app)
 
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c) { return &c->tok; }
 const char *sc_ws_client_room(const sc_ws_client *c) { return c->room; }
+const char *sc_ws_client_home(const sc_ws_client *c) { return c->home; }
+const char *sc_ws_client_peer(sc_ws_client *c) { return client_addr(c); }
 sc_app *sc_ws_client_app(const sc_ws_client *c) { return c->app; }
 
 void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg) { reply(c, id, msg); }

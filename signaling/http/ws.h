@@ -61,6 +61,19 @@ extern const size_t sc_catalog_n_commands;
 /* The sender's verified token (role, name, sub, perms) and joined room. */
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c);
 const char *sc_ws_client_room(const sc_ws_client *c);
+/* The room it joined with its token (a class), where sc_ws_client_room is
+ * the breakout group it is in now. */
+const char *sc_ws_client_home(const sc_ws_client *c);
+/* Its network address (a data channel's: the session's creator's). */
+const char *sc_ws_client_peer(sc_ws_client *c);
+/* Breakout groups: the client leaves its room for room (same home): the
+ * room's client list, hand or seat, and the interaction state it is sent
+ * (chat history, polls, settings of room).  Its media sessions are the
+ * caller's (sc_sfu_move_session).  0 or -ENOMEM. */
+int sc_ws_client_move(sc_ws_client *c, const char *room);
+/* The publishers of room as `joined` lists them; *viewers its count. */
+#define SC_MAX_PUBLISHERS_LISTED 64
+json_t *sc_ws_room_publishers(sc_app *app, const char *room, int *viewers);
 sc_app *sc_ws_client_app(const sc_ws_client *c);
 /* Send msg (stolen) to c, with "re" set to the request's id. */
 void sc_ws_reply(sc_ws_client *c, json_t *id, json_t *msg);

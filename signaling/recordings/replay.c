@@ -84,6 +84,52 @@ static void pick_row(void *ud, const sc_store_recording *r)
 
 /* GET /api/recordings/{id}/timeline: admins, and the room's tokens once the
  * recording is published (as for its media). */
+typedef struct group_pick {
+    json_t *by_room;             /* room -> the recording shown for it */
+    bool composites;
+    bool admin;
+} group_pick;
+
+static void group_row(void *ud, const sc_store_recording *row)
+{
+    group_pick *g = ud;
+    json_t *have = json_object_get(g->by_room, row->room);
+    if (!g->admin && !row->published)
+        return;
+    /* one per group: its composite, else its first track */
+    if (have && (g->composites || json_integer_value(json_object_get(have, "started_at")) <=
+                                      row->started_at_ms))
+        return;
+    json_object_set_new(g->by_room, row->room, sc__catalog_recording_json(row));
+}
+
+/* The breakout groups' recordings made while the class's recording ran
+ * ([from, to]): a composite per group when there is one, else a track;
+ * oldest room first. */
+static json_t *group_recordings(sc_app *app, const sc_store_recording *r, int64_t from,
+                                int64_t to, const sc_token *tok)
+{
+    group_pick g = {.by_room = json_object(), .admin = (tok->perms & SC_PERM_ADMIN) != 0};
+    sc_store_recording_filter f = {.groups_of = r->room, .from_ms = from, .to_ms = to,
+                                   .kind = "composite"};
+    json_t *out = json_array();
+    const char *room;
+    json_t *v;
+    if (strchr(r->room, '~')) /* a group has no groups */
+        goto done;
+    g.composites = true;
+    sc_store_recordings_query(app->store, &f, group_row, &g);
+    f.kind = "track";
+    g.composites = false;
+    sc_store_recordings_query(app->store, &f, group_row, &g);
+    json_object_foreach(g.by_room, room, v)
+        json_array_append_new(out, json_pack("{s:s,s:s,s:O}", "room", room, "group",
+                                             strchr(room, '~') + 1, "recording", v));
+done:
+    json_decref(g.by_room);
+    return out;
+}
+
 void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id,
                              sc_http_reply *rep)
 {
@@ -122,8 +168,10 @@ void sc__replay_api_timeline(sc_app *app, const sc_http_req *req, const char *id
         return;
     }
     sc_http_json(rep, 200,
-                 json_pack("{s:s,s:s,s:o,s:o,s:o}", "recording", r.id, "room", r.room, "play",
-                           sc__catalog_recording_json(&play), "items", t.items, "chapters", t.chapters));
+                 json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "recording", r.id, "room", r.room, "play",
+                           sc__catalog_recording_json(&play), "items", t.items, "chapters",
+                           t.chapters, "groups",
+                           group_recordings(app, &r, play.started_at_ms, end, &tok)));
 }
 
 /* ---- chapters (WebSocket) ----------------------------------------------------------- */

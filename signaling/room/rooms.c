@@ -408,7 +408,7 @@ bool sc_rooms_name_ok(const char *room)
     size_t n = 0;
     for (; room[n]; n++) {
         char c = room[n];
-        if (n >= SC_ROOM_NAME_MAX ||
+        if (n >= SC_ROOM_USER_MAX ||
             !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-'))
             return false;

@@ -79,6 +79,7 @@ int sc_rooms_disown(sc_rooms *r, sc_ws_client *c, sc_session_fn fn, void *ud);
 typedef enum sc_room_slot {
     SC_ROOM_SLOT_INTERACT,   /* interact.h: chat, Q&A, polls, moderation... */
     SC_ROOM_SLOT_STAGE,      /* stage.h: raised hands and seats */
+    SC_ROOM_SLOT_GROUPS,     /* groups.h: a class's breakout groups */
     SC_ROOM_SLOTS
 } sc_room_slot;
 
@@ -113,7 +114,7 @@ typedef void (*sc_client_fn)(void *ud, sc_ws_client *c);
 void sc_rooms_foreach_client(sc_rooms *r, const char *room, sc_client_fn fn, void *ud);
 size_t sc_rooms_client_count(sc_rooms *r, const char *room);
 
-/* Room names: 1..SC_ROOM_NAME_MAX of [A-Za-z0-9_-]. */
+/* Room names a client may give: 1..SC_ROOM_USER_MAX of [A-Za-z0-9_-]. */
 bool sc_rooms_name_ok(const char *room);
 
 /* "%016llx" and its inverse (exactly 16 hex digits, not 0).  0 or -EINVAL. */

@@ -129,6 +129,7 @@ int sc_store_recordings_query(sc_store *st, const sc_store_recording_filter *f,
              "SELECT %s FROM recordings WHERE (?1 IS NULL OR room = ?1) AND started_at >= ?2"
              " AND started_at <= ?3 AND (?4 IS NULL OR kind = ?4)"
              " AND (?5 IS NULL OR session = ?5) AND (?6 IS NULL OR status = ?6)"
+             " AND (?7 IS NULL OR (room >= ?7 || '~g' AND room < ?7 || '~h'))"
              " ORDER BY started_at DESC, id",
              rec_cols);
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -139,6 +140,7 @@ int sc_store_recordings_query(sc_store *st, const sc_store_recording_filter *f,
     sc__store_bind_text(s, 4, f->kind);
     sc__store_bind_text(s, 5, f->session);
     sc__store_bind_text(s, 6, f->status);
+    sc__store_bind_text(s, 7, f->groups_of);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rec_from_row(s, &r);
         fn(ud, &r);

@@ -37,6 +37,8 @@ typedef struct sc_store_recording_filter {
     const char *kind;
     const char *session;
     const char *status;
+    const char *groups_of;          /* rooms that are breakout groups of this
+                                       class ("CLASS~g..."), instead of room */
 } sc_store_recording_filter;
 
 /* Insert r, or (same path) update its status, duration, size, reason,

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -24,10 +25,20 @@ class WsClosed(Exception):
 
 
 class WsClient:
-    def __init__(self, host, port, path="/ws", timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, path="/ws", timeout=10.0, source=None):
+        """source: the local address to connect from (another loopback
+        address, say), else the kernel's choice."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.closed = False
+        try:
+            self._handshake(host, port, path)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def _handshake(self, host, port, path):
         key = base64.b64encode(os.urandom(16))
         req = (b"GET " + path.encode() + b" HTTP/1.1\r\n"
                b"Host: " + ("%s:%d" % (host, port)).encode() + b"\r\n"
@@ -160,3 +171,53 @@ class WsClient:
                 pass
         self.closed = True
         self.sock.close()
+
+
+class ThreadedWs:
+    """A /ws client with a reader thread: requests by id, an inbox of the rest."""
+
+    def __init__(self, server, token):
+        self.c = WsClient("127.0.0.1", server.port)
+        self.inbox = []
+        self.replies = {}
+        self.lock = threading.Lock()
+        self.next_id = 1
+        self.stop = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        self.joined = self.request({"type": "join", "token": token})
+
+    def _read(self):
+        while not self.stop:
+            try:
+                m = self.c.recv_json(timeout=0.5)
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+            with self.lock:
+                if "re" in m:
+                    self.replies[m["re"]] = m
+                else:
+                    self.inbox.append(m)
+
+    def request(self, msg, timeout=20.0):
+        with self.lock:
+            i = self.next_id
+            self.next_id += 1
+        self.c.send_json(dict(msg, id=i))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if i in self.replies:
+                    return self.replies.pop(i)
+            time.sleep(0.02)
+        raise AssertionError("no reply to %r" % msg)
+
+    def of_type(self, t):
+        with self.lock:
+            return [m for m in self.inbox if m.get("type") == t]
+
+    def close(self):
+        self.stop = True
+        self.c.close()

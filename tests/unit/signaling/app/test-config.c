@@ -263,6 +263,30 @@ static void test_config_buffers(void)
     SC_CHECK_STR(err, "--tls-cert and --tls-key go together");
 }
 
+/* --max-connections-per-ip: derived unless given, on the command line, in
+ * the file or the environment; 0 turns it off. */
+static void test_connections_per_ip(void)
+{
+    static const char yaml[] = "max-connections-per-ip: 300\n";
+    const char *env[] = {"STAGECAST_MAX_CONNECTIONS_PER_IP", "40", NULL};
+    sc_config cfg;
+    char err[400];
+
+    SC_CHECK_INT(parse(&cfg, NULL, NULL, NULL), 0);
+    SC_CHECK_INT(cfg.max_connections_per_ip, SC_DEFAULT_MAX_CONNECTIONS_PER_IP);
+    SC_CHECK_INT(parse(&cfg, "--max-connections-per-ip", "64", NULL), 0);
+    SC_CHECK_INT(cfg.max_connections_per_ip, 64);
+    SC_CHECK_INT(parse(&cfg, "--max-connections-per-ip=0", NULL, NULL), 0);
+    SC_CHECK_INT(cfg.max_connections_per_ip, 0);
+    SC_CHECK_INT(parse(&cfg, "--max-connections-per-ip", "-1", NULL), -EINVAL);
+    sc_config_defaults(&cfg);
+    SC_CHECK_INT(sc_config_load_yaml(&cfg, "mem.yaml", yaml, sizeof(yaml) - 1, err, sizeof(err)),
+                 0);
+    SC_CHECK_INT(cfg.max_connections_per_ip, 300);
+    SC_CHECK_INT(sc__config_apply_env(&cfg, lookup, env, err, sizeof(err)), 0);
+    SC_CHECK_INT(cfg.max_connections_per_ip, 40);
+}
+
 static void test_token_options(void)
 {
     sc_token_config t;
@@ -345,6 +369,7 @@ int main(void)
     test_serve_options();
     test_config_file();
     test_config_buffers();
+    test_connections_per_ip();
     test_token_options();
     test_secret();
     SC_TEST_END();
