@@ -46,6 +46,7 @@ typedef struct group {
     char room[SC_ROOM_NAME_MAX + 1];
     bool open;
     int64_t closing_at;           /* wall ms: back to the main room then; 0 none */
+    bool timer_closing;           /* the countdown is the timer's, not a groups_close */
     int64_t opened_ms;            /* monotonic, when it last opened */
     bool quiet;                   /* nobody has spoken for QUIET_MS */
     char speaker[SC_PEER_NAME_MAX + 1]; /* its active speaker's name, "" none */
@@ -592,13 +593,21 @@ static void close_group_now(class_room *k, group *g)
     }
 }
 
-static void start_closing(class_room *k, group *only, int grace_s)
+/* by_timer: the time ran out (an extension calls that countdown off, not
+ * the trainer's own groups_close). */
+static void start_closing(class_room *k, group *only, int grace_s, bool by_timer)
 {
     int64_t at = sc_wall_ms() + (int64_t)grace_s * 1000;
     for (int i = 0; i < k->n_groups; i++) {
         group *g = &k->groups[i];
-        if (g->open && (!only || g == only) && (!g->closing_at || g->closing_at > at))
+        if (!g->open || (only && g != only))
+            continue;
+        if (!g->closing_at || g->closing_at > at) {
             g->closing_at = at;
+            g->timer_closing = by_timer;
+        } else if (!by_timer) {
+            g->timer_closing = false; /* the trainer's close of a counting group holds */
+        }
     }
 }
 
@@ -649,7 +658,7 @@ static void tick_class(class_room *k, int64_t now)
     count_talk(k);
     if (k->ends_at && now >= k->ends_at) {
         k->ends_at = 0;
-        start_closing(k, NULL, GRACE_DEFAULT_S);
+        start_closing(k, NULL, GRACE_DEFAULT_S, true);
         changed = true;
     }
     for (int i = 0; i < k->n_groups; i++) {
@@ -1151,9 +1160,11 @@ static void cmd_extend(sc_ws_client *c, json_t *msg, json_t *id)
     if (end < now + 10000)
         end = now + 10000;
     k->ends_at = end;
-    /* extending the time calls off a countdown the timer started */
+    /* extending the time calls off a countdown the timer started; one the
+     * trainer asked for (groups_close) goes on */
     for (int i = 0; i < k->n_groups; i++)
-        k->groups[i].closing_at = 0;
+        if (k->groups[i].timer_closing)
+            k->groups[i].closing_at = 0;
     ok(c, id);
     tell_all(k);
 }
@@ -1177,7 +1188,7 @@ static void cmd_close(sc_ws_client *c, json_t *msg, json_t *id)
     if (gv && !json_is_null(gv) && !(g = group_arg(k, c, msg, id)))
         return;
     int secs = grace ? (int)json_integer_value(grace) : GRACE_DEFAULT_S;
-    start_closing(k, g, secs);
+    start_closing(k, g, secs, false);
     ok(c, id);
     if (secs == 0) {
         for (int i = 0; i < k->n_groups; i++)
