@@ -82,8 +82,10 @@ export class GroupParticipant {
         this.help = actionButton('Ask for help', () => this.toggleHelp(), { statusEl: this.status });
         this.help.id = 'group-help';
         this.help.setAttribute('aria-pressed', 'false');
+        this.talking = el('span', { class: 'group-talking', id: 'group-talking', role: 'status', hidden: true,
+            text: '🔊 The trainer is speaking to all groups' });
         this.bar = el('div', { class: 'group-bar' },
-            el('span', {}, 'Your group: ', this.name), this.timeLeft, this.grace, this.help);
+            el('span', {}, 'Your group: ', this.name), this.timeLeft, this.grace, this.talking, this.help);
         this.chooseList = el('ul', { class: 'group-choices', id: 'group-choose', 'aria-label': 'Groups to choose from' });
         this.choose = el('div', { class: 'group-choose', hidden: true },
             el('p', { class: 'notice-title', text: 'Choose your group' }), this.chooseList);
@@ -155,6 +157,7 @@ export class GroupParticipant {
         if (choosing) this.renderChoices(g);
         if (!place) return;
         this.name.textContent = place.group.name || `Group ${place.group.id}`;
+        this.talking.hidden = !g?.talking;
         this.help.textContent = this.helpAsked ? 'Cancel help request' : 'Ask for help';
         this.help.setAttribute('aria-pressed', String(this.helpAsked));
         this.tick();

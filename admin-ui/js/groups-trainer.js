@@ -280,7 +280,7 @@ export class GroupsTrainer {
         const name = groupName(grp);
         const members = grp.members || [];
         const online = members.filter((m) => m.online).length;
-        const help = Array.isArray(grp.help) ? grp.help.length : Number(grp.help) || 0;
+        const help = Array.isArray(grp.help) ? grp.help.length > 0 : !!grp.help;
         const open = state === 'open' || state === 'closing';
         const actions = el('span', { class: 'row-actions' });
         if (open) {
@@ -292,7 +292,11 @@ export class GroupsTrainer {
         const card = el('li', { class: 'group-card', dataset: { groupId: String(grp.id) } },
             el('span', { class: 'who' }, name, ' ',
                 el('span', { class: 'count', text: `(${members.length}, ${online} online)` }),
-                help ? el('span', { class: 'help-badge', text: `help ×${help}` }) : null),
+                help ? el('span', { class: 'help-badge', text: 'help' }) : null),
+            // Who talks there now, or a group nobody has spoken in for a while.
+            grp.speaker || grp.quiet ? el('span', { class: `detail${grp.quiet ? ' quiet' : ''}`,
+                text: grp.quiet ? 'quiet' : `speaking: ${grp.speaker}` }) : null,
+            grp.closing_at ? el('span', { class: 'detail', text: 'closing…' }) : null,
             actions,
             el('ul', { class: 'group-members', 'aria-label': `Members of ${name}` },
                 ...members.map((m) => this.memberItem(m, grp.id, groups, state))));

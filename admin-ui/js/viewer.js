@@ -68,6 +68,7 @@ const ui = {
     leaveStage: $('#leave-stage'),
     mutedNotice: $('#muted-notice'),
     layout: $('#viewer-layout'),
+    talkAudio: $('#talk-audio'),
     end: $('#event-end'),
     endText: $('#event-end-text'),
     endLink: $('#event-end-link'),
@@ -81,6 +82,7 @@ let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
 let viewSlots = 1;          // audio+video pairs offered in `subscribe`
+let groupSize = null;       // a breakout group's publishers; the slot after them is the trainer's "talk to all"
 let videoCodec = 'vp8';     // what this page sends if it goes on stage
 let muted = true;
 let pinnedSlot = null;        // slot the user clicked to enlarge
@@ -229,7 +231,21 @@ function renderTiles() {
         tile.root.style.order = slot === main ? '-1' : String(slot);
     }
     ui.placeholder.hidden = publishers.size > 0;
+    playTalk();
     refreshStatus();
+}
+
+// In a group, the trainer's "talk to all" voice comes on the slot after
+// the group's (docs/protocol.md, "Breakout groups"); it has no publisher
+// and no tile, so it plays here.
+function playTalk() {
+    const slot = Number.isInteger(groupSize) && groupSize < viewSlots ? groupSize : null;
+    const want = groups?.inGroup && slot !== null && !publishers.has(slot) ? slotStreams[slot] ?? null : null;
+    ui.talkAudio.muted = muted;
+    if (ui.talkAudio.srcObject !== want) {
+        ui.talkAudio.srcObject = want;
+        if (want) ui.talkAudio.play().catch(() => {});
+    }
 }
 
 function setMuted(value) {
@@ -238,6 +254,8 @@ function setMuted(value) {
         tile.video.muted = muted || tile.root.classList.contains('tile-own');
         if (!muted) tile.video.play().catch(() => {});
     }
+    playTalk();
+    if (!muted) ui.talkAudio.play().catch(() => {});
     ui.unmute.textContent = muted ? 'Unmute' : 'Mute';
     ui.unmute.setAttribute('aria-pressed', String(!muted));
 }
@@ -576,6 +594,7 @@ function startSignaling() {
         // into a group needs no new offer.
         const slots = Number.isInteger(msg.view_slots) && msg.view_slots > 0 ? msg.view_slots : msg.stage_size;
         viewSlots = Number.isInteger(slots) && slots > 0 ? slots : 1;
+        groupSize = Number.isInteger(msg.group_size) ? msg.group_size : null;
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);
         renderTiles();
