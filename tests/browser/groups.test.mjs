@@ -28,7 +28,8 @@ const PEOPLE = [
     { sub: 'cem-1', name: 'Cem', rgb: [40, 60, 230] },
     { sub: 'dia-1', name: 'Dia', rgb: [230, 210, 40] },
 ];
-const LONG = 90000;   // a bound for a hang on a slow, busy machine, not an expectation
+const LONG = 90000;
+const TALK_SLOT = 12;   // joined.group_size: the trainer's "talk to all" voice in a group   // a bound for a hang on a slow, busy machine, not an expectation
 
 // Runs in every page before its own scripts: counts RTCPeerConnections,
 // records the session of every `answer` with the request it answers, and
@@ -166,6 +167,8 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
     const firstSub = new Map();     // sub -> the subscribe session of the first answer
     let groupOf = new Map();        // sub -> group id
     let groupIds = [];
+    let handshakes = 0;             // dtls_handshakes before the groups opened
+    let trainerPcs = 0;             // the trainer page's RTCPeerConnections then
     const person = (sub) => PEOPLE.find((p) => p.sub === sub);
     const members = (gid) => PEOPLE.filter((p) => groupOf.get(p.sub) === gid);
 
@@ -294,6 +297,9 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
             return n.join() === '2,2';
         });
         assert.equal(await trainer.locator('#groups-unassigned li').count(), 0);
+        handshakes = (await platform.stats()).dtls_handshakes;
+        trainerPcs = await trainer.evaluate(() => window.__pcs.length);
+        assert.equal(typeof handshakes, 'number', '/api/stats dtls_handshakes');
         await trainer.fill('#groups-duration', '30');
         await trainer.getByRole('button', { name: 'Open groups' }).click();
         await waitFor('the groups open on the trainer\'s page', () =>
@@ -436,7 +442,7 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
             (await slotsOf(page))[TRAINER.sub] === undefined);
     });
 
-    step('a broadcast reaches every group; the trainer extends the time', async () => {
+    step('a broadcast reaches every group', async () => {
         await trainer.fill('#groups-broadcast-text', 'Five more minutes, then we meet again');
         await trainer.getByRole('button', { name: 'Send to all groups' }).click();
         for (const p of PEOPLE) {
@@ -445,68 +451,104 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
                 (await page.isVisible('#group-broadcast'))
                 && (await page.textContent('#group-broadcast-text')) === 'Five more minutes, then we meet again');
         }
-        const endsAt = await trainer.evaluate(() => window.stagecast.groups.state.ends_at);
-        await trainer.getByRole('button', { name: 'Extend by five minutes' }).click();
-        await waitFor('ends_at five minutes later', () => trainer.evaluate((e) =>
-            window.stagecast.groups.state.ends_at === e + 300000, endsAt));
-        const page = pages.get(PEOPLE[0].sub);
-        await waitFor('the participant\'s countdown extended', async () =>
-            /^3[45]:\d\d left$/.test(await page.textContent('#group-timer')));
     });
 
-    step('"Talk to all": held, the trainer\'s voice reaches every group', async () => {
-        const talkSlot = 12;
-        const audioOn = (page) => counters(page).then((c) => c[talkSlot]?.apackets ?? 0);
+    step('"Talk to all": held, the trainer\'s voice reaches every group and plays there', async () => {
+        const audioOn = (page) => counters(page).then((c) => c[TALK_SLOT]?.apackets ?? 0);
         const start = await Promise.all(PEOPLE.map((p) => audioOn(pages.get(p.sub))));
         await trainer.hover('#groups-talk');
         await trainer.mouse.down();
         await waitFor('the server says the trainer talks', () => trainer.evaluate(() => window.stagecast.groups.state.talking === true));
-        await Promise.all(PEOPLE.map((p, i) => waitFor(`the trainer's voice in ${p.name}'s slot ${talkSlot}`,
-            async () => (await audioOn(pages.get(p.sub))) >= start[i] + 25, LONG)));
+        await Promise.all(PEOPLE.map(async (p, i) => {
+            const page = pages.get(p.sub);
+            await waitFor(`the trainer's voice in ${p.name}'s slot ${TALK_SLOT}`,
+                async () => (await audioOn(page)) >= start[i] + 25, LONG);
+            // Played by the page (it has no tile), and said so.
+            assert.ok(await page.evaluate((slot) => {
+                const a = document.querySelector('#talk-audio');
+                const track = window.stagecast.pc.getTransceivers()[slot * 2].receiver.track;
+                return !a.paused && a.srcObject?.getAudioTracks().includes(track);
+            }, TALK_SLOT), `${p.name}'s page does not play slot ${TALK_SLOT}`);
+            await waitFor(`the note on ${p.name}'s page`, () => page.isVisible('#group-talking'));
+        }));
         await trainer.mouse.up();
         await waitFor('talking off', () => trainer.evaluate(() => window.stagecast.groups.state.talking === false));
+        for (const p of PEOPLE) await waitFor(`the note gone on ${p.name}'s page`, async () => !(await pages.get(p.sub).isVisible('#group-talking')));
     });
 
-    step('closing with a grace countdown brings everyone back to the stage on the same connections', async () => {
+    // Back on the stage: the trainer's video decoding again on the same
+    // subscribe connection, the group camera off and its connection kept.
+    async function backOnStage(p) {
+        const page = pages.get(p.sub);
+        await waitFor(`${p.name} back in the main room`, async () => (await placeOf(page)) === null
+            && (await page.evaluate(() => document.body.dataset.group)) === '', LONG);
+        assert.match(await page.evaluate(() => window.__graceSeen || ''), /back to the main room in \d+ s/,
+            `${p.name} saw no closing countdown`);
+        await waitFor(`${p.name} decoding the trainer again`, async () => {
+            const slot = (await slotsOf(page))[TRAINER.sub];
+            if (slot === undefined) return false;
+            const a = (await counters(page))[slot]?.frames ?? 0;
+            return a > 0 && waitFor('more frames', async () => ((await counters(page))[slot]?.frames ?? 0) > a + 10, 30000);
+        }, LONG);
+        await waitFor(`${p.name}'s page live`, () => page.evaluate(() => document.body.dataset.state === 'live'));
+        const slots = await slotsOf(page);
+        assert.deepEqual(Object.keys(slots), [TRAINER.sub], `${p.name}'s stage: ${JSON.stringify(slots)}`);
+        const pub = await page.evaluate(() => {
+            const g = window.stagecast.groupPublisher;
+            return { tracks: g.stream.getTracks().map((t) => t.enabled), pc: g.pc?.connectionState };
+        });
+        assert.deepEqual(pub.tracks, [false, false], `${p.name}'s tracks`);
+        assert.ok(pub.pc && pub.pc !== 'closed', `${p.name}'s publish connection: ${pub.pc}`);
+    }
+
+    step('the trainer closes one group with a grace and extends the others: that group comes back, the rest stay', async () => {
         for (const p of PEOPLE) {
-            // The countdown may last less than a poll: the page notes it.
+            // A countdown may last less than a poll: each page notes it.
             await pages.get(p.sub).evaluate(() => {
                 const g = document.querySelector('#group-grace');
+                window.__graceSeen = '';
                 new MutationObserver(() => {
                     if (!g.hidden && /in \d+ s/.test(g.textContent)) window.__graceSeen = g.textContent;
                 }).observe(g, { attributes: true, childList: true, characterData: true, subtree: true });
             });
         }
+        const [ga, gb] = groupIds;
+        const name = await trainer.$eval(`#groups-list .group-card[data-group-id="${ga}"] .who`, (e) => e.firstChild.textContent);
+        const endsAt = await trainer.evaluate(() => window.stagecast.groups.state.ends_at);
+        await trainer.fill('#groups-grace', '6');
+        await trainer.getByRole('button', { name: `Close ${name}`, exact: true }).click();
+        await trainer.getByRole('button', { name: 'Extend by five minutes' }).click();
+        const state = await waitFor('ends_at five minutes later', () => trainer.evaluate((e) => {
+            const g = window.stagecast.groups.state;
+            return g.ends_at === e + 300000 && g;
+        }, endsAt));
+        // The extension does not call off the close the trainer asked for.
+        const a = state.groups.find((g) => g.id === ga);
+        assert.ok(a.closing_at || !a.open, `${name} after the extension: ${JSON.stringify(a)}`);
+        for (const p of members(ga)) {
+            await backOnStage(p);
+            groupOf.set(p.sub, null);
+        }
+        for (const p of members(gb)) {
+            const page = pages.get(p.sub);
+            assert.equal(await placeOf(page), gb, `${p.name} left its group`);
+            await waitFor(`${p.name}'s countdown extended`, async () =>
+                /^3[45]:\d\d left$/.test(await page.textContent('#group-timer')));
+        }
+    });
+
+    step('closing all with a grace brings everyone back to the stage on the same connections', async () => {
+        const inGroup = PEOPLE.filter((p) => groupOf.get(p.sub) !== null);
         await trainer.fill('#groups-grace', '3');
         await trainer.getByRole('button', { name: 'Close all groups' }).click();
-        for (const p of PEOPLE) {
-            const page = pages.get(p.sub);
-            await waitFor(`${p.name} back in the main room`, async () => (await placeOf(page)) === null
-                && (await page.evaluate(() => document.body.dataset.group)) === '', LONG);
-            assert.match(await page.evaluate(() => window.__graceSeen || ''), /back to the main room in [0-3] s/);
-        }
+        await Promise.all(inGroup.map((p) => backOnStage(p)));
         await waitFor('the groups closed on the trainer\'s page', () => trainer.evaluate(() => document.body.dataset.groups === 'idle'));
-        await Promise.all(PEOPLE.map(async (p) => {
-            const page = pages.get(p.sub);
-            await waitFor(`${p.name} decoding the trainer again`, async () => {
-                const slot = (await slotsOf(page))[TRAINER.sub];
-                if (slot === undefined) return false;
-                const a = (await counters(page))[slot]?.frames ?? 0;
-                return a > 0 && waitFor('more frames', async () => ((await counters(page))[slot]?.frames ?? 0) > a + 10, 30000);
-            }, LONG);
-            assert.equal(await page.evaluate(() => document.body.dataset.state), 'live');
-            const slots = await slotsOf(page);
-            assert.deepEqual(Object.keys(slots), [TRAINER.sub], `${p.name}'s stage: ${JSON.stringify(slots)}`);
-            // The camera is off, its connection parked, not closed.
-            const pub = await page.evaluate(() => {
-                const g = window.stagecast.groupPublisher;
-                return { tracks: g.stream.getTracks().map((t) => t.enabled), pc: g.pc?.connectionState };
-            });
-            assert.deepEqual(pub.tracks, [false, false], `${p.name}'s tracks`);
-            assert.notEqual(pub.pc, 'closed');
-            assert.notEqual(pub.pc, undefined);
-        }));
         await sameConnections();
+        // No move made a handshake: the new ones are the participants'
+        // first publishes and the trainer's visits.
+        const visits = (await trainer.evaluate(() => window.__pcs.length)) - trainerPcs;
+        assert.equal((await platform.stats()).dtls_handshakes - handshakes, PEOPLE.length + visits,
+            `DTLS handshakes since the groups opened (${visits} visits)`);
     });
 
     step('after the groups, the trainer brings a member on stage', async () => {
