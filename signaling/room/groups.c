@@ -127,6 +127,8 @@ static void class_free(void *state)
     free(k);
 }
 
+static void adopt_present(class_room *k);
+
 static class_room *class_find(sc_app *app, const char *name, bool create)
 {
     char cls[SC_ROOM_NAME_MAX + 1];
@@ -145,6 +147,7 @@ static class_room *class_find(sc_app *app, const char *name, bool create)
     k->next_id = 1;
     snprintf(k->name, sizeof(k->name), "%s", cls);
     sc_room_set_state(room, SC_ROOM_SLOT_GROUPS, k, class_free);
+    adopt_present(k);
     return k;
 }
 
@@ -213,6 +216,26 @@ static bool staff(const sc_ws_client *c)
 {
     return (sc_ws_client_token(c)->perms & SC_PERM_MODERATE) != 0;
 }
+
+/* A participant in the room: a member of its class from now on (what
+ * sc_groups_on_join does for those who join later). */
+static void adopt_one(void *ud, sc_ws_client *c)
+{
+    class_room *k = ud;
+    const sc_token *t = sc_ws_client_token(c);
+    if (staff(c) || !t->sub[0])
+        return;
+    member *m = member_find(k, t->sub, t->name, true);
+    if (m && !m->since_ms) {
+        m->place = 0;
+        m->since_ms = sc_wall_ms();
+    }
+}
+
+/* The class is made when the trainer first runs the groups: whoever joined
+ * the room before is a member too, so group_move and the per-user
+ * assignment find them (they were listed as unassigned and refused). */
+static void adopt_present(class_room *k) { sc_ws_foreach_client(k->app, k->name, adopt_one, k); }
 
 /* ---- attendance ---------------------------------------------------------------- */
 

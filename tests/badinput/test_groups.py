@@ -224,6 +224,25 @@ class GroupsBadInput(unittest.TestCase):
         self.assertEqual(trainer.req({"type": "groups_close", "grace": 0})["type"], "ok")
         p2.wait(lambda m: m.get("type") == "group" and m.get("group") is None)
 
+    def test_move_someone_who_joined_before_the_groups(self):
+        # Participants in the room before the trainer first made groups are
+        # listed as unassigned, and each can be moved by hand.
+        room = ROOM + "-4"
+        p = self.client("viewer", "p-41", room)
+        trainer = self.client("presenter", "t-4", room)
+        self.assertEqual(trainer.req({"type": "groups_create", "count": 2})["type"], "ok")
+        st = trainer.wait(lambda m: m.get("type") == "groups" and m.get("groups"))
+        self.assertEqual([u["user_id"] for u in st["unassigned"]], ["p-41"])
+        self.assertEqual(trainer.req({"type": "group_move", "user_id": "p-41", "group": 2})["type"], "ok")
+        st = trainer.wait(lambda m: m.get("type") == "groups" and m["groups"][1]["members"])
+        self.assertEqual([(u["user_id"], u["online"]) for u in st["groups"][1]["members"]],
+                         [("p-41", True)])
+        self.assertEqual(st["unassigned"], [])
+        self.assertEqual(trainer.req({"type": "groups_open"})["type"], "ok")
+        g = p.wait(lambda m: m.get("type") == "group" and m.get("group"))
+        self.assertEqual(g["group"]["id"], 2)
+        self.assertEqual(trainer.req({"type": "groups_close", "grace": 0})["type"], "ok")
+
 
 if __name__ == "__main__":
     unittest.main()
