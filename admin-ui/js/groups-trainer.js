@@ -47,14 +47,22 @@ export class GroupsTrainer {
         sig.on('joined', (msg) => {
             root.hidden = !hasPerm(msg, 'moderate');
             this.place = null;
+            sig.channel?.pinSocket(false);
             this.visit.leave();
         });
         sig.on('groups', (msg) => {
             this.state = msg;
             this.render();
         });
+        // A channel made while visiting (the page went live meanwhile).
+        sig.on('interaction-transport', ({ transport }) => {
+            if (transport === 'datachannel' && this.place) sig.channel.pinSocket(true);
+        });
         sig.on('group', (msg) => {
             this.place = msg.group ? msg : null;
+            // The socket is in the group now, the publish session's data
+            // channel still in the main room: interactions follow the socket.
+            sig.channel?.pinSocket(!!msg.group);
             if (msg.group) this.visit.show(msg, sig.joined?.user_id);
             else this.visit.leave();
             this.renderVisiting();
@@ -319,7 +327,8 @@ export class GroupsTrainer {
             });
         });
         const actions = el('span', { class: 'row-actions' }, select);
-        if (state === 'idle' && groupId !== null) {
+        // After the groups (they ran, and are closed): up on the stage.
+        if (state === 'idle' && groupId !== null && this.state?.started_at) {
             actions.append(actionButton('Bring to stage', () => this.sig.request({ type: 'invite', user_id: m.user_id }),
                 { label: `Bring ${who} to stage`, statusEl: this.status }));
         }
