@@ -155,6 +155,16 @@ const framesSent = (page) => page.evaluate(async () => {
     return n;
 });
 
+// The chat panel: send a line; whether a line reading `text` after its
+// sender's name is shown.
+async function say(page, text) {
+    await page.fill('#chat-input', text);
+    await page.click('#chat-form button');
+    await waitFor('the chat box cleared after sending', async () => (await page.inputValue('#chat-input')) === '');
+}
+const heard = (page, text) => page.$$eval('#chat-list li', (els, text) =>
+    els.some((e) => e.textContent.replace(/\s+/g, ' ').trim().endsWith(` ${text}`)), text);
+
 const grew = (a = {}, b = {}, frames, packets) =>
     (b.frames ?? 0) >= (a.frames ?? 0) + frames && (b.apackets ?? 0) >= (a.apackets ?? 0) + packets;
 
@@ -347,13 +357,6 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
     });
 
     step('the chat of a group stays in the group', async () => {
-        const chatLines = (page) => page.$$eval('#chat-list li', (els) => els.map((e) => e.textContent.replace(/\s+/g, ' ').trim()));
-        const say = async (page, text) => {
-            await page.fill('#chat-input', text);
-            await page.click('#chat-form button');
-            await waitFor('the chat box cleared after sending', async () => (await page.inputValue('#chat-input')) === '');
-        };
-        const heard = (page, text) => chatLines(page).then((l) => l.some((t) => t.endsWith(` ${text}`)));
         // A line in each group, then a second one: once a page has its
         // group's second line, the other group's first would have come too.
         for (const round of ['first', 'second']) {
@@ -409,6 +412,14 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
         // Listening keeps the trainer's own camera out of the group.
         for (const p of members(gb)) {
             assert.equal((await slotsOf(pages.get(p.sub)))[TRAINER.sub], undefined, `${p.name} gets the listening trainer`);
+        }
+        // What the trainer writes meanwhile is the group's chat.
+        await say(trainer, 'the trainer listening in');
+        for (const p of members(gb)) {
+            await waitFor(`the trainer's line on ${p.name}'s page`, () => heard(pages.get(p.sub), 'the trainer listening in'), LONG);
+        }
+        for (const p of members(groupIds[0])) {
+            assert.equal(await heard(pages.get(p.sub), 'the trainer listening in'), false, `${p.name} reads the visited group's chat`);
         }
         await trainer.getByRole('button', { name: 'Back to main room' }).click();
         await waitFor('the trainer back in the main room', () => trainer.evaluate(() =>
