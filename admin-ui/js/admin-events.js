@@ -3,7 +3,8 @@
 // edits one, or creates one from another ("Create from this": the server
 // copies the template's settings, its password included, then applies the
 // form), with who may watch (a registration event's questions in
-// js/admin-event-regform.js) and from where (networks, countries, one
+// js/admin-event-regform.js, an external check's settings in
+// js/admin-event-external.js) and from where (networks, countries, one
 // device at a time) and how its pages look (colour, texts, images, end page,
 // marquee); presenter and co-host links; an event's whitelist,
 // invite codes and registrations (js/admin-event-lists.js); ending and
@@ -12,6 +13,7 @@
 import { $, apiRequest, clearError, el, showError } from './util.js';
 import { absolute, button, copyText, localTime } from './console-ui.js';
 import { RegistrationFormBuilder, normalForm } from './admin-event-regform.js';
+import { ExternalCheckForm, normalExternal } from './admin-event-external.js';
 import { InvitesBox, RegistrationsBox, WhitelistBox } from './admin-event-lists.js';
 
 const POLL_MS = 5000;   // the list follows states (scheduled -> live) by itself
@@ -43,6 +45,11 @@ const FIELDS = {
     networks: { input: '#ev-nets-allow', label: 'Networks' },
     regions: { input: '#ev-regions-allow', label: 'Countries' },
     single_session: { input: '#ev-single-session', label: 'One device at a time' },
+    external: { input: '#ev-ext-url', label: 'Your system’s check' },
+    'external.url': { input: '#ev-ext-url', label: 'Check URL' },
+    'external.secret': { input: '#ev-ext-secret', label: 'Shared secret' },
+    'external.timeout_ms': { input: '#ev-ext-timeout', label: 'Timeout' },
+    'external.fields': { input: '#ev-ext-add', label: 'Fields' },
 };
 const CODE_FIELD = { 'slug-taken': 'slug', 'room-taken': 'room' };
 // The branding's keys the form sets as text ("" removes one); and all of
@@ -67,7 +74,8 @@ function firstNamed(names, message) {
 
 // The field an API refusal is about, or null.
 export function fieldOf(err) {
-    const named = err.field && err.field.split('.').pop();
+    // "external.url" is a field of its own; "branding.x" is branding's.
+    const named = err.field && (FIELDS[err.field] ? err.field : err.field.split('.').pop());
     // "branding logo_url must be ...": the input is the key's.
     if (named === 'branding') return firstNamed(BRAND_KEYS, err.message) || 'branding';
     if (named && FIELDS[named]) return named;
@@ -105,6 +113,7 @@ const HOW = {
     whitelist: 'Viewers give an e-mail, phone or staff number on the event’s list: import it with the event’s “Whitelist” button once the event is saved.',
     invite: 'Viewers give an invite code: make codes with the event’s “Invite codes” button once the event is saved.',
     registration: 'Viewers fill in a form: their name and the questions below. Approve or reject them with the event’s “Registrations” button.',
+    external: 'Viewers fill in the fields below; your system admits or refuses each of them, and names them.',
 };
 const LISTS = { whitelist: 'Whitelist', invite: 'Invite codes', registration: 'Registrations' };
 const ROLES = { presenter: 'Presenter', cohost: 'Co-host' };
@@ -132,6 +141,7 @@ export class EventsConsole {
             passwordHelp: $('#ev-password-help', root),
             listHelp: $('#ev-list-help', root),
             registration: $('#ev-registration', root),
+            external: $('#ev-external', root),
             netsAllow: $('#ev-nets-allow', root),
             netsDeny: $('#ev-nets-deny', root),
             regionsAllow: $('#ev-regions-allow', root),
@@ -150,6 +160,7 @@ export class EventsConsole {
             linkOpen: $('#presenter-link-open', root),
         };
         this.questions = new RegistrationFormBuilder(this.ui.registration);
+        this.external = new ExternalCheckForm(this.ui.external);
         this.lists = {
             whitelist: new WhitelistBox($('#whitelist-box', root), token),
             invite: new InvitesBox($('#invites-box', root), token),
@@ -337,6 +348,7 @@ export class EventsConsole {
     // question it names.
     inputFor(name, message) {
         if (name === 'registration') return this.questions.inputFor(message);
+        if (name === 'external.fields') return this.external.inputFor(message);
         const quoted = /'([^']*)'/.exec(message || '')?.[1]?.toUpperCase();
         if (name === 'networks' && quoted && linesOf(this.ui.netsDeny.value).some((l) => l.toUpperCase() === quoted)) return this.ui.netsDeny;
         if (name === 'regions' && quoted && codesOf(this.ui.regionsDeny.value).includes(quoted)) return this.ui.regionsDeny;
@@ -361,6 +373,8 @@ export class EventsConsole {
             watch,
             password: f('password'),
             registration: watch === 'registration' ? JSON.stringify(this.questions.read()) : '',
+            external: watch === 'external' ? JSON.stringify(this.external.read()) : '',
+            external_secret: watch === 'external' ? this.external.secret.value : '',
             nets_allow: linesOf(this.ui.netsAllow.value).join('\n'),
             nets_deny: linesOf(this.ui.netsDeny.value).join('\n'),
             regions_allow: codesOf(this.ui.regionsAllow.value).join(', '),
@@ -387,6 +401,8 @@ export class EventsConsole {
             watch,
             password: '',
             registration: watch === 'registration' ? JSON.stringify(normalForm(ev.registration || { fields: [] })) : '',
+            external: watch === 'external' ? JSON.stringify(normalExternal(ev.external)) : '',
+            external_secret: '',
             nets_allow: (ev.networks?.allow || []).join('\n'),
             nets_deny: (ev.networks?.deny || []).join('\n'),
             regions_allow: (ev.regions?.allow || []).join(', '),
@@ -399,7 +415,7 @@ export class EventsConsole {
         };
     }
 
-    fill(v, form = null) {
+    fill(v, form = null, external = null) {
         for (const name of ['title', 'slug', 'room', 'description', 'starts_at', 'ends_at', 'viewer_cap',
             'recording', 'password', 'landing_text', ...BRAND_TEXT]) {
             this.input(name).value = v[name];
@@ -411,6 +427,9 @@ export class EventsConsole {
         // condition and back), or one to start from.
         this.questions.fill(form || { fields: [], approval: false, capacity: 0 });
         if (!this.questions.rows().length) this.questions.add();
+        // The external check's settings (kept likewise), or one field to start from.
+        this.external.fill(external);
+        if (!external) this.external.add({ label: 'Access code', name: 'code', type: 'text' });
         this.ui.netsAllow.value = v.nets_allow;
         this.ui.netsDeny.value = v.nets_deny;
         this.ui.regionsAllow.value = v.regions_allow;
@@ -428,6 +447,10 @@ export class EventsConsole {
         this.ui.listHelp.hidden = !HOW[watch];
         this.ui.listHelp.textContent = HOW[watch] || '';
         this.ui.registration.hidden = watch !== 'registration';
+        this.ui.external.hidden = watch !== 'external';
+        // The secret is never returned: editing keeps it unless one is typed.
+        const secretFrom = this.mode && this.mode.kind !== 'new' && this.mode.event?.external?.secret_set;
+        this.external.explain(!!secretFrom, this.mode?.kind === 'template' ? this.mode.event.title : null);
         // Passwords are never returned: editing keeps the current one unless
         // a new one is typed.
         const hasOne = this.mode && this.mode.kind !== 'new' && this.mode.event?.watch?.type === 'password';
@@ -450,13 +473,13 @@ export class EventsConsole {
             const s = Math.floor(start.getTime() / 1000);
             this.fill({ title: '', slug: '', room: '', description: '', starts_at: toLocalInput(s),
                 ends_at: toLocalInput(s + 3600), viewer_cap: '0', recording: 'allowed', watch: 'public',
-                password: '', nets_allow: '', nets_deny: '', regions_allow: '', regions_deny: '',
-                single_session: false, ...NO_BRANDING });
+                password: '', external: '', external_secret: '', nets_allow: '', nets_deny: '',
+                regions_allow: '', regions_deny: '', single_session: false, ...NO_BRANDING });
         } else if (kind === 'edit') {
-            this.fill(EventsConsole.formOf(ev), ev.registration);
+            this.fill(EventsConsole.formOf(ev), ev.registration, ev.external);
         } else {
             // A copy of the settings; the slug and room must be new ones.
-            this.fill({ ...EventsConsole.formOf(ev), slug: '', room: '' }, ev.registration);
+            this.fill({ ...EventsConsole.formOf(ev), slug: '', room: '' }, ev.registration, ev.external);
         }
         this.ui.formTitle.textContent = kind === 'new' ? 'New event'
             : kind === 'edit' ? `Edit “${ev.title}”` : `New event from “${ev.title}”`;
@@ -494,6 +517,10 @@ export class EventsConsole {
         if (v.watch === 'registration' && (changed('registration') || changed('watch'))) {
             body.registration = JSON.parse(v.registration);
         }
+        if (v.watch === 'external' && (changed('external') || changed('watch') || v.external_secret)) {
+            body.external = JSON.parse(v.external);
+            if (v.external_secret) body.external.secret = v.external_secret;
+        }
         if (changed('nets_allow') || changed('nets_deny')) {
             body.networks = { allow: linesOf(v.nets_allow), deny: linesOf(v.nets_deny) };
         }
@@ -520,6 +547,10 @@ export class EventsConsole {
         if (v.watch === 'registration') {
             const problem = this.questions.check();
             if (problem) return ['registration', problem[1], problem[0]];
+        }
+        if (v.watch === 'external') {
+            const problem = this.external.check(kind !== 'new' && !!event?.external?.secret_set);
+            if (problem) return ['external', problem[1], problem[0]];
         }
         return null;
     }

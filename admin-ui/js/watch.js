@@ -2,7 +2,8 @@
 // event's landing page (title, description, landing text, start time, a
 // live countdown, the organiser's colour, title, logo, cover and background
 // from its branding) and the form its watch condition needs (a
-// registration event's: the viewer's name and the organiser's questions);
+// registration event's: the viewer's name and the organiser's questions;
+// an external check's: the fields the organiser's own system asks for);
 // once admitted, the viewer page with the token the server minted; once
 // the event has ended, the organiser's end text and link instead of the
 // form.  No token here: the link itself is the invitation.  Everything
@@ -93,12 +94,15 @@ const ASKS = {
         empty: 'Enter the invite code you were given.' },
 };
 
-// A question's input by its type; a choice is a select.
+// A question's input by its type; a choice is a select.  An external
+// check's fields are text, email or secret (not shown as typed).
 const INPUT = {
     text: { type: 'text', autocomplete: 'off' },
     phone: { type: 'tel', autocomplete: 'tel' },
     email: { type: 'email', autocomplete: 'email' },
+    secret: { type: 'password', autocomplete: 'off' },
 };
+const VALUE_MAX = { registration: 200, external: 2048 };
 
 // A required field's star; its input says "required" to a screen reader.
 function requiredMark() {
@@ -114,7 +118,8 @@ function question(f) {
             ...(f.options || []).map((o) => el('option', { value: o, textContent: o })));
     } else {
         const kind = INPUT[f.type] || INPUT.text;
-        input = el('input', { type: kind.type, autocomplete: kind.autocomplete, maxLength: 200 });
+        input = el('input', { type: kind.type, autocomplete: kind.autocomplete,
+            maxLength: VALUE_MAX[info.watch?.type] || 200 });
     }
     input.id = `q-${f.name}`;
     input.name = f.name;
@@ -125,8 +130,18 @@ function question(f) {
     return el('label', { className: 'field', htmlFor: input.id }, label, input);
 }
 
-// The registration form's questions, made again only when the organiser
-// changed them (what was typed in a question that stays is kept).
+// The fields the viewer fills in: a registration form's questions, or
+// what an external check asks for (every one required); [] for others.
+function askedFields() {
+    switch (info.watch?.type) {
+    case 'registration': return info.registration?.fields || [];
+    case 'external': return (info.external?.fields || []).map((f) => ({ ...f, required: true }));
+    default: return [];
+    }
+}
+
+// The questions, made again only when the organiser changed them (what was
+// typed in a question that stays is kept).
 function renderQuestions(fields) {
     const shown = JSON.stringify(fields);
     if (shown === questionsShown) return;
@@ -179,14 +194,15 @@ function render() {
     }
     const type = info.watch?.type;
     const registration = type === 'registration';
+    const fields = askedFields();
     // A whitelisted viewer is named by the list; a registration asks for a
     // name; anyone else may give one.
     ui.nameField.hidden = type === 'whitelist';
     ui.name.required = registration;
     ui.nameLabel.replaceChildren(registration ? 'Your name' : 'Your name (optional)', ...(registration ? [requiredMark()] : []));
-    ui.questions.hidden = !registration;
-    if (registration) renderQuestions(info.registration?.fields || []);
-    ui.requiredNote.hidden = !registration;
+    ui.questions.hidden = !fields.length;
+    renderQuestions(fields);
+    ui.requiredNote.hidden = !fields.some((f) => f.required);
     ui.watch.textContent = registration ? 'Register' : 'Watch';
     const ask = ASKS[type];
     ui.credentialField.hidden = !ask;
@@ -266,6 +282,13 @@ function refuseCredential(message) {
     ui.credential.focus();
 }
 
+// The Watch button rests for the seconds the server asked (Retry-After).
+function pauseWatch(seconds) {
+    ui.watch.disabled = true;
+    clearTimeout(lockTimer);
+    lockTimer = setTimeout(() => { ui.watch.disabled = false; }, seconds * 1000);
+}
+
 function joinRefused(err) {
     setState('ready');
     ui.watch.disabled = false;
@@ -306,17 +329,31 @@ function joinRefused(err) {
     case 'event-full':
         showError(ui.joinError, 'This event is full: as many viewers as it admits are watching. Try again in a few minutes.');
         break;
-    case 'too-many-attempts': {
-        const wait = err.retryAfter || 60;
-        showError(ui.joinError, 'Too many wrong attempts from your network. Wait a minute, then try again.');
-        ui.watch.disabled = true;
-        clearTimeout(lockTimer);
-        lockTimer = setTimeout(() => { ui.watch.disabled = false; }, wait * 1000);
+    case 'external-denied':
+        // The organiser's own words (text), at the first of its fields.
+        refuseFields(err.message);
         break;
-    }
+    case 'external-unavailable':
+        showError(ui.joinError, 'The organiser’s sign-in service did not answer. Try again in a moment.');
+        break;
+    case 'external-busy':
+        showError(ui.joinError, 'Many viewers are joining right now. Try again in a few seconds.');
+        pauseWatch(err.retryAfter || 5);
+        break;
+    case 'too-many-attempts':
+        showError(ui.joinError, 'Too many wrong attempts from your network. Wait a minute, then try again.');
+        pauseWatch(err.retryAfter || 60);
+        break;
     case 'no-such-event':
         showMissing();
         break;
+    case 'bad-request':
+        // A field of the form refused (an external check's): at its input.
+        if (err.field && askedFields().some((f) => f.name === err.field)) {
+            refuseAnswer(err);
+            break;
+        }
+        // falls through
     default:
         showError(ui.joinError, err.status
             ? `Could not join (${err.code || `HTTP ${err.status}`}): ${err.message}`
@@ -335,6 +372,35 @@ function admit(admitted) {
     window.location.assign(next.href);
 }
 
+// Refused for what was filled in as a whole: say so, at the first field.
+function refuseFields(message) {
+    const first = ui.questions.querySelector('[data-question]');
+    showError(ui.joinError, message ? `${message[0].toUpperCase()}${message.slice(1)}` : 'Not admitted.');
+    if (!first) return;
+    first.setAttribute('aria-invalid', 'true');
+    first.setAttribute('aria-describedby', ui.joinError.id);
+    first.select?.();
+    first.focus();
+}
+
+// What the viewer filled in of the asked fields ({name: value}), or null
+// when a required one is empty (said at it).
+function answered() {
+    const answers = {};
+    for (const input of ui.questions.querySelectorAll('[data-question]')) {
+        const value = input.type === 'password' ? input.value : input.value.trim();
+        if (value) answers[input.name] = value;
+        else if (input.required) {
+            const label = askedFields().find((f) => f.name === input.name)?.label || input.name;
+            showError(ui.joinError, `Fill in ${label}.`);
+            input.setAttribute('aria-invalid', 'true');
+            input.focus();
+            return null;
+        }
+    }
+    return answers;
+}
+
 async function join() {
     const ask = ASKS[info.watch?.type];
     const given = ask?.type === 'password' ? ui.credential.value : ui.credential.value.trim();
@@ -343,7 +409,9 @@ async function join() {
         ui.credential.focus();
         return;
     }
-    const body = ask ? { [ask.key]: given } : {};
+    const fields = info.watch?.type === 'external' ? answered() : {};
+    if (!fields) return;
+    const body = ask ? { [ask.key]: given } : { ...fields };
     const name = ui.name.value.trim();
     if (name && !ui.nameField.hidden) body.name = name;
     ui.watch.disabled = true;
@@ -394,7 +462,7 @@ function refuseAnswer(err) {
         return;
     }
     const label = input === ui.name ? 'Your name'
-        : (info.registration?.fields || []).find((f) => f.name === named)?.label || named;
+        : askedFields().find((f) => f.name === named)?.label || named;
     const message = err.message.startsWith(`${named} `) ? `${label}${err.message.slice(named.length)}` : err.message;
     showError(ui.joinError, `${message[0].toUpperCase()}${message.slice(1)}.`);
     input.setAttribute('aria-invalid', 'true');

@@ -31,6 +31,7 @@ struct sc_sfu;
 struct sc_store;
 struct sc_turn;
 struct sc_events_state;
+struct sc_fetch;
 struct sc_geo;
 
 #define SC_HTTP_STATUS_MIN 400
@@ -61,9 +62,18 @@ typedef struct sc_app_counters {
     uint64_t http_connections_refused_per_ip; /* closed at once: the address held its share */
     uint64_t sfu_events;
     uint64_t events_refused;       /* watch-link requests refused (wrong password, ended, full) */
+    /* Events' external checks: the organiser's system admitted, refused,
+     * or did not answer usably (timeout, refused, not 200, bad JSON, too
+     * long); and joins refused without asking (too many in flight). */
+    uint64_t external_checks_allowed;
+    uint64_t external_checks_denied;
+    uint64_t external_checks_failed;
+    uint64_t external_checks_busy;
     /* From a session's offer to its DTLS being up, publishers [0] and
      * viewers [1] (metrics.c observes and exports them). */
     sc_hist join[2];
+    /* How long external checks took to answer, failures included. */
+    sc_hist external_check;
 } sc_app_counters;
 
 typedef struct sc_app {
@@ -89,6 +99,7 @@ typedef struct sc_app {
                                       the front end starts */
     struct sc_http *http;          /* the front end, or NULL */
     struct sc_http_routes *routes; /* path -> module handler (http.h) */
+    struct sc_fetch *fetch;        /* outgoing HTTP requests (http/fetch.h), or NULL */
     sc_app_counters stats;
     int64_t started_ms;            /* wall clock when the server started (sc_app_new) */
     bool draining;                 /* shutting down: finish what is open, take

@@ -75,6 +75,12 @@ static const opt_spec serve_opts[] = {
             "IPv4 country ranges in tor-geoipdb's format, for events' region rules"),
     STR_OPT(sc_config, "--geoip6", "FILE", geoip6, SC_GEO_DEFAULT_V6 " if present",
             "IPv6 country ranges in tor-geoipdb's format"),
+    INT_OPT(sc_config, "--max-external-checks", "N", max_external_checks, 1, 1024,
+            SC_STR(SC_DEFAULT_MAX_EXTERNAL_CHECKS),
+            "events' external checks (callbacks to the organiser's system) in flight at once, "
+            "one thread each; more get 503 external-busy, one address at most a quarter"),
+    STR_OPT(sc_config, "--external-check-ca", "FILE", external_check_ca, "the system's",
+            "PEM CA certificates trusted for https external checks besides the system's"),
     INT_OPT(sc_config, "--max-ice-tcp", "N", max_ice_tcp, 1, 1000000,
             SC_STR(SC_DEFAULT_MAX_ICE_TCP),
             "ICE-TCP connections per media worker; further ones are accepted and closed"),
@@ -225,6 +231,7 @@ void sc_config_defaults(sc_config *cfg)
     cfg->dtls_timeout_ms = SC_DEFAULT_DTLS_TIMEOUT_MS;
     cfg->max_ice_tcp = SC_DEFAULT_MAX_ICE_TCP;
     cfg->max_wrong_attempts = SC_DEFAULT_MAX_WRONG_ATTEMPTS;
+    cfg->max_external_checks = SC_DEFAULT_MAX_EXTERNAL_CHECKS;
     cfg->recordings_quota_mib = SC_DEFAULT_RECORDINGS_QUOTA_MIB;
     cfg->chat_rate = SC_DEFAULT_CHAT_RATE;
     cfg->chat_burst = SC_DEFAULT_CHAT_BURST;

@@ -28,6 +28,7 @@
 #define SC_DEFAULT_MAX_ICE_TCP 1024        /* per media worker */
 #define SC_DEFAULT_MAX_WRONG_ATTEMPTS 10
 #define SC_DEFAULT_VIDEO_CODEC "vp8"
+#define SC_DEFAULT_MAX_EXTERNAL_CHECKS 64  /* events' external checks in flight, each a thread */
 #define SC_DEFAULT_RECORDINGS_QUOTA_MIB (10 * 1024)
 #define SC_DEFAULT_MAX_BODY (64 * 1024)    /* WHIP/WHEP body limit */
 #define SC_DEFAULT_MAX_WS_MESSAGE (64 * 1024)
@@ -70,6 +71,8 @@ typedef struct sc_config {
     int max_wrong_attempts;    /* watch-link guesses per address per minute */
     char geoip[SC_PATH_MAX];   /* tor-geoipdb IPv4 file; "" = the Debian one if present */
     char geoip6[SC_PATH_MAX];
+    int max_external_checks;   /* events' external checks in flight at once */
+    char external_check_ca[SC_PATH_MAX]; /* more CA certificates for them; "" the system's */
     int dtls_timeout_ms;
     char data_dir[SC_PATH_MAX];
     int workers;

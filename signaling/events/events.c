@@ -28,6 +28,7 @@ struct sc_events_state *sc__ev_state(sc_app *app)
 
 void sc_events_free(sc_app *app)
 {
+    sc__ev_external_free(app->events);
     free(app->events);
     app->events = NULL;
     sc_geo_free(app->geo);
@@ -144,6 +145,7 @@ json_t *sc__ev_event_json(const sc_store_event *ev)
                         json_pack("{s:o,s:o}", "allow", sc__ev_regions_json(ev->allow_regions),
                                   "deny", sc__ev_regions_json(ev->deny_regions)));
     json_object_set_new(o, "registration", sc__ev_form_json(ev->registration));
+    json_object_set_new(o, "external", sc__ev_external_json(ev->external, false));
     return o;
 }
 
@@ -161,6 +163,10 @@ json_t *sc__ev_watch_json(const sc_store_event *ev)
     json_object_del(o, "regions");
     json_object_del(o, "single_session");
     json_object_del(o, "embed_origins");
+    /* The fields an external check asks for; its URL and secret stay. */
+    json_object_set_new(o, "external", strcmp(ev->watch_type, "external") == 0
+                                           ? sc__ev_external_json(ev->external, true)
+                                           : json_null());
     json_object_set_new(o, "server_time", json_integer((json_int_t)sc__ev_now_s()));
     return o;
 }
@@ -243,7 +249,8 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
     static const char *const known[] = {"title", "slug", "description", "room", "starts_at",
                                         "ends_at", "state", "viewer_cap", "recording", "watch",
                                         "networks", "regions", "registration", "branding",
-                                        "single_session", "embed_origins", "template"};
+                                        "single_session", "embed_origins", "external",
+                                        "template"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -307,7 +314,7 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         const char *t = json_is_string(type) ? json_string_value(type) : "";
         if (!json_is_object(v) || !sc__ev_watch_type_ok(t))
             return sc__ev_bad(e, "watch", "type must be public, password (with \"password\"), "
-                                   "whitelist, invite or registration");
+                                   "whitelist, invite, registration or external");
         json_t *pw = json_object_get(v, "password");
         if (strcmp(t, "password") == 0) {
             if (pw) {
@@ -325,6 +332,12 @@ static bool apply_fields(json_t *body, sc_store_event *ev, bool create, sc__ev_e
         }
         snprintf(ev->watch_type, sizeof(ev->watch_type), "%s", t);
     }
+    if ((v = json_object_get(body, "external")) &&
+        !sc__ev_take_external(v, ev->external, sizeof(ev->external), e))
+        return false;
+    if (strcmp(ev->watch_type, "external") == 0 && !sc__ev_external_ready(ev->external))
+        return sc__ev_bad(e, "external", "an external check needs external.url and "
+                                         "external.secret");
     if ((v = json_object_get(body, "embed_origins")) &&
         !sc__ev_take_origins(v, ev->embed_origins, sizeof(ev->embed_origins), e))
         return false;

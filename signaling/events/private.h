@@ -2,7 +2,8 @@
  * keeps the event object and the organiser API, rules.c what the watch
  * conditions check (networks, forms, passwords, whitelist entries),
  * watch.c the watch link, lists.c the organiser's lists (whitelist, invite
- * codes, registrations). */
+ * codes, registrations), external.c the external check (the organiser's
+ * own system admits the viewer). */
 #ifndef SC_EVENTS_PRIVATE_H
 #define SC_EVENTS_PRIVATE_H
 
@@ -30,9 +31,12 @@ typedef struct attempt_slot {
     int count;
 } attempt_slot;
 
+struct sc__ev_check; /* external.c: one external check waiting for its answer */
+
 struct sc_events_state {
     attempt_slot attempts[ATTEMPT_SLOTS];
     bool geo_tried;                  /* the country database was loaded, or tried */
+    struct sc__ev_check *checks;     /* external checks in flight */
 };
 
 /* A refused field: its name (NULL: the body as a whole) and why. */
@@ -68,6 +72,9 @@ bool sc__ev_take_nets(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 json_t *sc__ev_nets_json(const char *nets);
 /* Whether peer is in one of the CIDR lines of nets. */
 bool sc__ev_nets_match(const char *nets, const char *peer);
+/* A form field's name: [a-z0-9_], 1..32 (a registration question's, an
+ * external check's field's). */
+bool sc__ev_field_name_ok(const char *s);
 /* A registration form as given into its stored JSON (null: none). */
 bool sc__ev_take_form(json_t *v, char *dst, size_t cap, sc__ev_err *e);
 /* The stored form (json null when none); the caller owns it. */
@@ -91,11 +98,42 @@ int sc__ev_hash_password(const char *pw, char *out, size_t cap);
 bool sc__ev_password_ok(const char *stored, const char *pw);
 
 /* watch.c */
+/* A refusal of a viewer: counted (events_refused), rep filled. */
+void sc__ev_refused(sc_app *app, sc_http_reply *rep, int status, const char *code,
+                    const char *msg);
+/* Whether peer is over --max-wrong-attempts this minute (rep: 429). */
+bool sc__ev_over_attempts(sc_app *app, const char *peer, sc_http_reply *rep);
+/* Counts a wrong guess from peer. */
+void sc__ev_wrong_attempt(sc_app *app, const char *peer);
+/* A viewer token for the event's room and what the page needs with it
+ * (token, room, expires_at, viewer_url); NULL when it cannot be minted. */
+json_t *sc__ev_admission(sc_app *app, const sc_store_event *ev, const char *name,
+                         const char *sub);
 void sc__ev_watch_route(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                         char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep);
 void sc__ev_watch_page(sc_app *app, const sc_http_route *route, const sc_http_req *req,
                        char args[][SC_HTTP_ARG_MAX], sc_http_reply *rep);
 json_t *sc__ev_reg_json(const sc_store_registration *r, bool full);
+
+/* external.c */
+/* The "external" object of the organiser API merged into the stored JSON
+ * dst (null clears it): url, secret, timeout_ms, fields.  e->field names
+ * the key ("external.url"). */
+bool sc__ev_take_external(json_t *v, char *dst, size_t cap, sc__ev_err *e);
+/* Whether the stored settings can run a check (a URL and a secret). */
+bool sc__ev_external_ready(const char *stored);
+/* The settings as the organiser sees them (the secret only as secret_set),
+ * or as the watch page does (public: the fields only); json null when
+ * none.  The caller owns it. */
+json_t *sc__ev_external_json(const char *stored, bool public);
+/* POST .../join of an external event: the viewer's fields go to the
+ * organiser's system and its answer is the reply, later (sc_http_defer);
+ * a refusal before that (a missing field, too many attempts, busy) is in
+ * rep at once. */
+void sc__ev_external_join(sc_app *app, const sc_http_req *req, const sc_store_event *ev,
+                          json_t *body, sc_http_reply *rep);
+/* Forgets the checks in flight (their answers no longer come). */
+void sc__ev_external_free(struct sc_events_state *st);
 
 /* lists.c: /api/v1/events/{id}/whitelist, invites and registrations */
 void sc__ev_whitelist_route(sc_app *app, const sc_http_req *req, const sc_store_event *ev,

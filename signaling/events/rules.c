@@ -21,7 +21,7 @@ bool sc__ev_watch_type_ok(const char *t)
 {
     return strcmp(t, "public") == 0 || strcmp(t, "password") == 0 ||
            strcmp(t, "whitelist") == 0 || strcmp(t, "invite") == 0 ||
-           strcmp(t, "registration") == 0;
+           strcmp(t, "registration") == 0 || strcmp(t, "external") == 0;
 }
 
 /* "10.1.0.0/16", "2001:db8::/32" or a bare address: into addr (16 bytes,
@@ -132,7 +132,7 @@ json_t *sc__ev_nets_json(const char *nets)
     return arr;
 }
 
-static bool name_ok(const char *s)
+bool sc__ev_field_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 32)
@@ -175,7 +175,8 @@ bool sc__ev_take_form(json_t *v, char *dst, size_t cap, sc__ev_err *e)
                *options = json_object_get(f, "options");
         const char *t = json_string_value(type);
         bool choice = t && strcmp(t, "choice") == 0;
-        bool ok = json_is_object(f) && json_is_string(name) && name_ok(json_string_value(name)) &&
+        bool ok = json_is_object(f) && json_is_string(name) &&
+                  sc__ev_field_name_ok(json_string_value(name)) &&
                   short_text(label, 100) && t &&
                   (strcmp(t, "text") == 0 || choice || strcmp(t, "phone") == 0 ||
                    strcmp(t, "email") == 0) &&

@@ -37,7 +37,7 @@ static attempt_slot *attempts_for(sc_app *app, const char *peer)
     return a;
 }
 
-static void refused(sc_app *app, sc_http_reply *rep, int status, const char *code,
+void sc__ev_refused(sc_app *app, sc_http_reply *rep, int status, const char *code,
                     const char *msg)
 {
     app->stats.events_refused++;
@@ -56,7 +56,8 @@ static int room_viewers(sc_app *app, const char *room)
 
 /* A viewer token for the event's room and what the page needs with it;
  * NULL when it cannot be minted. */
-static json_t *admission(sc_app *app, const sc_store_event *ev, const char *name, const char *sub)
+json_t *sc__ev_admission(sc_app *app, const sc_store_event *ev, const char *name,
+                         const char *sub)
 {
     int64_t now = sc__ev_now_s();
     char *tok = sc_token_issue(app->secret, app->secret_len, ev->room, SC_ROLE_VIEWER,
@@ -75,26 +76,40 @@ static json_t *admission(sc_app *app, const sc_store_event *ev, const char *name
 static void admit(sc_app *app, const sc_store_event *ev, const char *name, const char *sub,
                   sc_http_reply *rep)
 {
-    json_t *o = admission(app, ev, name, sub);
+    json_t *o = sc__ev_admission(app, ev, name, sub);
     if (o)
         sc_http_json(rep, 200, o);
     else
         sc_http_error(rep, 500, "internal", "cannot issue a token");
 }
 
+bool sc__ev_over_attempts(sc_app *app, const char *peer, sc_http_reply *rep)
+{
+    attempt_slot *a = attempts_for(app, peer);
+    if (a && a->count >= app->cfg->max_wrong_attempts) {
+        rep->retry_after = 60;
+        sc__ev_refused(app, rep, 429, "too-many-attempts",
+                       "too many wrong attempts from this address; try again in a minute");
+        return true;
+    }
+    return false;
+}
+
+void sc__ev_wrong_attempt(sc_app *app, const char *peer)
+{
+    attempt_slot *a = attempts_for(app, peer);
+    if (a)
+        a->count++;
+}
+
 /* Counts a wrong guess (password, whitelist id, invite code) and says
  * whether the address is over its limit. */
 static bool too_many(sc_app *app, const sc_http_req *req, sc_http_reply *rep, bool count)
 {
-    attempt_slot *a = attempts_for(app, req->peer);
-    if (a && a->count >= app->cfg->max_wrong_attempts) {
-        rep->retry_after = 60;
-        refused(app, rep, 429, "too-many-attempts",
-                "too many wrong attempts from this address; try again in a minute");
+    if (sc__ev_over_attempts(app, req->peer, rep))
         return true;
-    }
-    if (a && count)
-        a->count++;
+    if (count)
+        sc__ev_wrong_attempt(app, req->peer);
     return false;
 }
 
@@ -112,7 +127,7 @@ static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_e
         const char *pw = json_string_value(json_object_get(body, "password"));
         if (!pw || strlen(pw) > 4 * PASSWORD_MAX || !sc__ev_password_ok(ev->password_hash, pw)) {
             too_many(app, req, rep, true);
-            refused(app, rep, 401, "wrong-password", "the password is not right");
+            sc__ev_refused(app, rep, 401, "wrong-password", "the password is not right");
             return -1;
         }
         return 0;
@@ -122,7 +137,8 @@ static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_e
         char entry[SC_EVENT_ENTRY_MAX + 1];
         if (!json_is_string(id) ||
             !sc__ev_normalise_entry(json_string_value(id), json_string_length(id), entry, sizeof(entry))) {
-            refused(app, rep, 400, "bad-request", "give your e-mail, phone or staff number as id");
+            sc__ev_refused(app, rep, 400, "bad-request",
+                           "give your e-mail, phone or staff number as id");
             return -1;
         }
         int r = sc_store_whitelist_has(app->store, ev->id, entry);
@@ -132,7 +148,7 @@ static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_e
         }
         if (r == 0) {
             too_many(app, req, rep, true);
-            refused(app, rep, 403, "not-on-whitelist", "this id is not on the event's list");
+            sc__ev_refused(app, rep, 403, "not-on-whitelist", "this id is not on the event's list");
             return -1;
         }
         /* The same person gets the same identity on every device. */
@@ -144,7 +160,7 @@ static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_e
     /* invite */
     const char *code = json_string_value(json_object_get(body, "code"));
     if (!code || !*code || strlen(code) > SC_EVENT_CODE_MAX) {
-        refused(app, rep, 400, "bad-request", "give the invite code as code");
+        sc__ev_refused(app, rep, 400, "bad-request", "give the invite code as code");
         return -1;
     }
     char norm[SC_EVENT_CODE_MAX + 1];
@@ -156,11 +172,12 @@ static int check_condition(sc_app *app, const sc_http_req *req, const sc_store_e
     int r = sc_store_invite_use(app->store, ev->id, norm);
     if (r == -ENOENT) {
         too_many(app, req, rep, true);
-        refused(app, rep, 403, "invalid-code", "this invite code is not valid for the event");
+        sc__ev_refused(app, rep, 403, "invalid-code",
+                       "this invite code is not valid for the event");
         return -1;
     }
     if (r == -EDQUOT) {
-        refused(app, rep, 403, "code-used-up", "this invite code has been used up");
+        sc__ev_refused(app, rep, 403, "code-used-up", "this invite code has been used up");
         return -1;
     }
     if (r < 0) {
@@ -178,8 +195,8 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
 {
     if (sc__ev_nets_match(ev->deny_nets, req->peer) ||
         (ev->allow_nets[0] && !sc__ev_nets_match(ev->allow_nets, req->peer))) {
-        refused(app, rep, 403, "network-not-allowed",
-                "this event cannot be watched from your network");
+        sc__ev_refused(app, rep, 403, "network-not-allowed",
+                       "this event cannot be watched from your network");
         return false;
     }
     if (ev->allow_regions[0] || ev->deny_regions[0]) {
@@ -189,8 +206,8 @@ static bool network_ok(sc_app *app, const sc_http_req *req, const sc_store_event
         bool known = sc_geo_country(sc__ev_geo(app), req->peer, cc);
         if ((known && sc__ev_region_listed(ev->deny_regions, cc)) ||
             (ev->allow_regions[0] && (!known || !sc__ev_region_listed(ev->allow_regions, cc)))) {
-            refused(app, rep, 403, "region-not-allowed",
-                    "this event cannot be watched from your region");
+            sc__ev_refused(app, rep, 403, "region-not-allowed",
+                           "this event cannot be watched from your region");
             return false;
         }
     }
@@ -223,7 +240,7 @@ static void reg_answer(sc_app *app, const sc_store_event *ev, const sc_store_reg
     char sub[SC_PEER_NAME_MAX + 1];
     if (strcmp(r->state, "approved") == 0) {
         reg_sub(r, sub, sizeof(sub));
-        json_t *o = admission(app, ev, r->name[0] ? r->name : NULL, sub);
+        json_t *o = sc__ev_admission(app, ev, r->name[0] ? r->name : NULL, sub);
         if (!o) {
             sc_http_error(rep, 500, "internal", "cannot issue a token");
             return;
@@ -235,7 +252,8 @@ static void reg_answer(sc_app *app, const sc_store_event *ev, const sc_store_reg
         return;
     }
     if (strcmp(r->state, "rejected") == 0) {
-        refused(app, rep, 403, "registration-rejected", "the organiser declined this registration");
+        sc__ev_refused(app, rep, 403, "registration-rejected",
+                       "the organiser declined this registration");
         return;
     }
     json_t *o = json_pack("{s:o}", "registration", sc__ev_reg_json(r, false));
@@ -252,7 +270,7 @@ static void watch_register(sc_app *app, const sc_http_req *req, const sc_store_e
         return;
     }
     if (strcmp(ev->state, "ended") == 0) {
-        refused(app, rep, 403, "event-ended", "this event has ended");
+        sc__ev_refused(app, rep, 403, "event-ended", "this event has ended");
         return;
     }
     if (!network_ok(app, req, ev, rep))
@@ -277,7 +295,7 @@ static void watch_register(sc_app *app, const sc_http_req *req, const sc_store_e
     }
     json_int_t capacity = json_integer_value(json_object_get(form, "capacity"));
     if (capacity > 0 && sc_store_registrations_active(app->store, ev->id) >= capacity) {
-        refused(app, rep, 409, "registration-full", "the event takes no more registrations");
+        sc__ev_refused(app, rep, 409, "registration-full", "the event takes no more registrations");
         goto out;
     }
     uint8_t key[16];
@@ -322,11 +340,11 @@ static void watch_registration(sc_app *app, const sc_http_req *req, const sc_sto
         goto out;
     if (!key || strlen(key) != 32 || sc_store_registration_by_key(app->store, ev->id, key, r) < 0) {
         too_many(app, req, rep, true);
-        refused(app, rep, 404, "no-such-registration", "no registration with this key");
+        sc__ev_refused(app, rep, 404, "no-such-registration", "no registration with this key");
         goto out;
     }
     if (strcmp(ev->state, "ended") == 0) {
-        refused(app, rep, 403, "event-ended", "this event has ended");
+        sc__ev_refused(app, rep, 403, "event-ended", "this event has ended");
         goto out;
     }
     if (!network_ok(app, req, ev, rep))
@@ -342,7 +360,7 @@ static void watch_join(sc_app *app, const sc_http_req *req, const sc_store_event
 {
     char sub[SC_PEER_NAME_MAX + 1], who[SC_PEER_NAME_MAX + 1];
     if (strcmp(ev->state, "ended") == 0) {
-        refused(app, rep, 403, "event-ended", "this event has ended");
+        sc__ev_refused(app, rep, 403, "event-ended", "this event has ended");
         return;
     }
     if (!network_ok(app, req, ev, rep))
@@ -352,12 +370,16 @@ static void watch_join(sc_app *app, const sc_http_req *req, const sc_store_event
         return;
     int cap = ev->viewer_cap ? ev->viewer_cap : app->cfg->max_viewers;
     if (room_viewers(app, ev->room) >= cap) {
-        refused(app, rep, 409, "event-full", "the event is full");
+        sc__ev_refused(app, rep, 409, "event-full", "the event is full");
         goto out;
     }
     if (strcmp(ev->watch_type, "registration") == 0) {
-        refused(app, rep, 403, "registration-required",
-                "register first (POST .../register), then come back with your key");
+        sc__ev_refused(app, rep, 403, "registration-required",
+                       "register first (POST .../register), then come back with your key");
+        goto out;
+    }
+    if (strcmp(ev->watch_type, "external") == 0) {
+        sc__ev_external_join(app, req, ev, body, rep); /* answered later */
         goto out;
     }
     if (check_condition(app, req, ev, body, sub, who, rep) < 0)
@@ -379,7 +401,7 @@ static void watch_renew(sc_app *app, const sc_http_req *req, const sc_store_even
     if (!network_ok(app, req, ev, rep))
         return;
     if (strcmp(ev->state, "ended") == 0) {
-        refused(app, rep, 403, "event-ended", "this event has ended");
+        sc__ev_refused(app, rep, 403, "event-ended", "this event has ended");
         return;
     }
     if (strcmp(ev->watch_type, "registration") == 0 && strncmp(tok.sub, "reg-", 4) == 0) {
@@ -387,7 +409,8 @@ static void watch_renew(sc_app *app, const sc_http_req *req, const sc_store_even
         sc_store_registration r;
         if (sc_store_registration_get(app->store, ev->id, strtoll(tok.sub + 4, NULL, 10), &r) < 0 ||
             strcmp(r.state, "approved") != 0) {
-            refused(app, rep, 403, "registration-rejected", "this registration is not approved");
+            sc__ev_refused(app, rep, 403, "registration-rejected",
+                           "this registration is not approved");
             return;
         }
     }
@@ -404,7 +427,7 @@ void sc__ev_watch_route(sc_app *app, const sc_http_route *route, const sc_http_r
         return;
     }
     if (!sc__ev_slug_ok(args[0]) || sc_store_event_by_slug(app->store, args[0], ev) < 0) {
-        refused(app, rep, 404, "no-such-event", "no such event");
+        sc__ev_refused(app, rep, 404, "no-such-event", "no such event");
         goto out;
     }
     if (route->nargs == 1) {

@@ -19,6 +19,7 @@
 #include "signaling/api/bus.h"
 #include "signaling/auth/token.h"
 #include "signaling/http/conns.h"
+#include "signaling/http/fetch.h"
 #include "signaling/http/pages.h"
 #include "signaling/http/private.h"
 #include "signaling/http/refuse.h"
@@ -29,8 +30,11 @@
 #include "signaling/recordings/catalog.h"
 #include "signaling/room/rooms.h"
 
+typedef struct conn conn;
+
 /* The front end: the lws context and what it serves. */
 struct sc_http {
+    conn *waiting;                 /* requests whose reply comes later (sc_http_defer) */
     struct lws_context *ctx;
     int port;
     bool tls;
@@ -42,7 +46,7 @@ struct sc_http {
 /* Per-connection state.  One lws protocol serves both HTTP and the
  * WebSocket (a browser opening /ws names no subprotocol, so lws picks the
  * first one); ws is set once the connection is upgraded. */
-typedef struct conn {
+struct conn {
     sc_ws_client *ws;
     sc_http_req req;
     sc_http_reply rep;
@@ -67,7 +71,16 @@ typedef struct conn {
     int media_fd;
     int media_status;
     uint64_t media_off, media_left, media_total;
-} conn;
+    /* A reply that comes later (sc_http_defer): its id, the connection,
+     * and its place in the front end's list of waiting requests. */
+    uint64_t later;
+    struct lws *wsi;
+    conn *later_prev, *later_next;
+};
+
+/* A deferred answer waits at most this long; lws then closes the
+ * connection (the answer's id is forgotten with it). */
+#define LATER_TIMEOUT_S 60
 
 #define MEDIA_CHUNK 32768
 
@@ -281,7 +294,12 @@ static void api_stats(sc_app *app, const sc_http_route *route, const sc_http_req
     SIG(http_connections_refused_per_ip);
     SIG(sfu_events);
     SIG(events_refused);
+    SIG(external_checks_allowed);
+    SIG(external_checks_denied);
+    SIG(external_checks_failed);
+    SIG(external_checks_busy);
 #undef SIG
+    json_object_set_new(o, "external_checks_in_flight", json_integer(sc_fetch_in_flight(app)));
     json_object_set_new(o, "signalling_sessions",
                         json_integer((json_int_t)sc_rooms_session_count(app->rooms)));
     json_object_set_new(o, "recordings", sc_catalog_stats_json(app));
@@ -443,8 +461,24 @@ static void file_release(sc_app *app, conn *c)
     c->file_counted = false;
 }
 
+/* The request no longer waits for a later reply (answered, or gone). */
+static void later_unlink(sc_app *app, conn *c)
+{
+    if (!c->later)
+        return;
+    if (c->later_prev)
+        c->later_prev->later_next = c->later_next;
+    else if (app->http)
+        app->http->waiting = c->later_next;
+    if (c->later_next)
+        c->later_next->later_prev = c->later_prev;
+    c->later_prev = c->later_next = NULL;
+    c->later = 0;
+}
+
 static void request_reset(sc_app *app, conn *c)
 {
+    later_unlink(app, c);
     file_release(app, c);
     if (c->media_open)
         close(c->media_fd);
@@ -603,6 +637,19 @@ static void too_many_connections(sc_http_reply *rep)
 static void run_route(sc_app *app, struct lws *wsi, conn *c)
 {
     c->route->fn(app, c->route, &c->req, c->args, &c->rep);
+    if (c->rep.later && app->http) {
+        /* Answered later (sc_http_answer): the request waits in the list. */
+        c->later = c->rep.later;
+        c->wsi = wsi;
+        c->later_prev = NULL;
+        c->later_next = app->http->waiting;
+        if (c->later_next)
+            c->later_next->later_prev = c;
+        app->http->waiting = c;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LATER_TIMEOUT_S);
+        return;
+    }
+    c->rep.later = 0;
     if (c->rep.file && !sc_conns_file_admit(app)) {
         close(c->rep.file_fd);
         c->rep.file = false;
@@ -623,6 +670,45 @@ static void run_route(sc_app *app, struct lws *wsi, conn *c)
     if (!c->rep.status)
         sc_http_error(&c->rep, 500, "internal", "no reply");
     finish_reply(wsi, c);
+}
+
+uint64_t sc_http_defer(sc_app *app, sc_http_reply *rep)
+{
+    static uint64_t next_id;
+    (void)app;
+    rep->later = ++next_id;
+    return rep->later;
+}
+
+int sc_http_answer(sc_app *app, uint64_t id, sc_http_reply *rep)
+{
+    conn *c = app->http ? app->http->waiting : NULL;
+    const char *action;
+
+    while (c && c->later != id)
+        c = c->later_next;
+    if (!c || !id) {
+        sc_http_reply_reset(rep);
+        return -ENOENT;
+    }
+    later_unlink(app, c);
+    /* What the log line says of the request, the handler's unless the
+     * answer says otherwise. */
+    action = rep->action ? rep->action : c->rep.action;
+    if (!rep->room[0])
+        memcpy(rep->room, c->rep.room, sizeof(rep->room));
+    if (!rep->session)
+        rep->session = c->rep.session;
+    sc_http_reply_reset(&c->rep);
+    c->rep = *rep;
+    memset(rep, 0, sizeof(*rep));
+    c->rep.action = action;
+    c->rep.later = 0;
+    if (!c->rep.status)
+        sc_http_error(&c->rep, 500, "internal", "no reply");
+    lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+    finish_reply(c->wsi, c);
+    return 0;
 }
 
 sc_http_next sc__http_decide(sc_app *app, const sc_http_req *req, int framing,
@@ -1038,6 +1124,7 @@ static int protocol_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         sc_ws_poll_sfu(app);
         sc_catalog_drain(app->catalog);
+        sc__fetch_poll(app);
         return 0;
     }
     if (sc_ws_handles(reason))
@@ -1297,6 +1384,10 @@ int sc_http_start(sc_app *app, char *err, size_t errlen)
         }
     }
     app->loop = h->ctx;
+    if (sc__fetch_init(app, cfg->max_external_checks, cfg->external_check_ca, err, errlen) < 0) {
+        app->loop = NULL;
+        goto fail;
+    }
     return 0;
 fail:
     if (h->ctx)
@@ -1344,6 +1435,9 @@ void sc_http_stop(sc_app *app)
 {
     if (!app || !app->http)
         return;
+    /* Requests still out are answered (cancelled) while the connections
+     * waiting for them are still there. */
+    sc__fetch_stop(app);
     /* Close callbacks run inside the destroy: they must not reach the
      * media plane any more (sc_app_detach_sfu ran before). */
     app->sfu = NULL;

@@ -91,6 +91,8 @@ typedef struct sc_http_reply {
     bool file;
     int file_fd;
     uint64_t file_off, file_len, file_total;
+    /* Set by sc_http_defer: the answer comes later (sc_http_answer). */
+    uint64_t later;
 } sc_http_reply;
 
 /* ---- The route registry -------------------------------------------------- */
@@ -150,6 +152,19 @@ void sc_http_json(sc_http_reply *rep, int status, json_t *obj);
 /* Set a body that the reply copies. */
 int sc_http_body(sc_http_reply *rep, int status, const char *ctype, const char *body,
                  size_t len);
+
+/* ---- replies that come later ------------------------------------------------ */
+
+/* For a route handler whose answer waits on something slower than itself
+ * (an external system's HTTP answer): the request is answered later, by
+ * sc_http_answer with the id returned here (never 0); the handler returns
+ * with rep as it is (no status needed).  The connection waits, at most a
+ * minute; when the client goes meanwhile the id answers no more. */
+uint64_t sc_http_defer(sc_app *app, sc_http_reply *rep);
+/* Sends rep (moved out: rep is left empty) as the answer of the deferred
+ * request id; rep->action, when NULL, keeps the handler's.  0, or -ENOENT
+ * when that client has gone (rep is dropped). */
+int sc_http_answer(sc_app *app, uint64_t id, sc_http_reply *rep);
 
 /* Check req's bearer token for `room` and `perm`; on failure fills rep (401
  * or 403) and returns its status, else 0. */

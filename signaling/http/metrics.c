@@ -15,6 +15,7 @@
 #include "sfu/sfu.h"
 #include "signaling/api/bus.h"
 #include "signaling/app/app.h"
+#include "signaling/http/fetch.h"
 #include "signaling/http/http.h"
 #include "signaling/recordings/catalog.h"
 #include "signaling/room/rooms.h"
@@ -425,6 +426,28 @@ int sc_metrics_subscribe(sc_app *app)
     return sc_bus_subscribe(app->bus, SC_BUS_SESSION_CONNECTED, join_connected, app) < 0 ? -1 : 0;
 }
 
+/* External checks: the organiser's system has at most 10 s to answer. */
+static const uint64_t external_le_us[] = {10000,  25000,   50000,   100000,  250000,
+                                          500000, 1000000, 2500000, 5000000, 10000000};
+
+void sc_metrics_observe_external(sc_app *app, uint64_t us)
+{
+    sc_hist_observe(&app->stats.external_check, external_le_us, N_OF(external_le_us), us);
+}
+
+static void write_external(sc_app *app, sc_prom *p)
+{
+    sc_prom_family(p, "stagecast_external_check_seconds", "histogram",
+                   "how long events' external checks took, from the request to the "
+                   "organiser's system to its answer or the failure");
+    sc_prom_histogram(p, NULL, 0, external_le_us, N_OF(external_le_us),
+                      &app->stats.external_check);
+    one(p, "stagecast_external_checks_in_flight", "gauge",
+        "external checks waiting for the organiser's system now (threads still running "
+        "past their deadline included)",
+        (double)sc_fetch_in_flight(app));
+}
+
 static void write_join(sc_app *app, sc_prom *p)
 {
     sc_prom_family(p, "stagecast_join_seconds", "histogram",
@@ -489,6 +512,20 @@ static const field_row front_rows[] = {
     {"stagecast_events_refused_total", "counter",
      "watch-link requests refused (wrong password, event ended or full, no such event)",
      APP(events_refused)},
+    {"stagecast_external_checks_allowed_total", "counter",
+     "events' external checks the organiser's system answered with allow: true",
+     APP(external_checks_allowed)},
+    {"stagecast_external_checks_denied_total", "counter",
+     "events' external checks the organiser's system answered with allow: false",
+     APP(external_checks_denied)},
+    {"stagecast_external_checks_failed_total", "counter",
+     "events' external checks without a usable answer (timeout, connection refused, TLS, not "
+     "200, bad JSON, over 16 KiB)",
+     APP(external_checks_failed)},
+    {"stagecast_external_checks_busy_total", "counter",
+     "joins refused with 503 external-busy: --max-external-checks in flight (or a quarter of "
+     "them from one address)",
+     APP(external_checks_busy)},
 };
 #undef APP
 
@@ -596,6 +633,7 @@ static void get_metrics(sc_app *app, const sc_http_route *route, const sc_http_r
     write_workers(app, &p);
     write_sessions(app, &p);
     write_join(app, &p);
+    write_external(app, &p);
     write_front(app, &p);
     write_events(app, &p);
     write_recordings(app, &p);

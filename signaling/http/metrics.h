@@ -23,6 +23,10 @@ extern const size_t sc_metrics_n_routes;
  * SESSION_CONNECTED bus event.  0 or -1 (out of memory). */
 int sc_metrics_subscribe(sc_app *app);
 
+/* One external check of an event answered (or failed) after us
+ * (stagecast_external_check_seconds). */
+void sc_metrics_observe_external(sc_app *app, uint64_t us);
+
 /* A worker whose loop has not turned for this long is stuck (/healthz). */
 #define SC_METRICS_STUCK_MS 2000
 

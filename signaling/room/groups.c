@@ -366,6 +366,32 @@ static void tell_one(void *ud, sc_ws_client *c)
 
 static void update_talk(class_room *k);
 
+typedef struct staff_tell {
+    json_t *msg;
+} staff_tell;
+
+static void staff_tell_one(void *ud, sc_ws_client *c)
+{
+    if (staff(c))
+        sc_ws_send(c, json_incref(((staff_tell *)ud)->msg));
+}
+
+/* A connection came or went: the joiner gets the state, and only staff
+ * the new list (its online marks and unassigned participants): a big
+ * audience joining costs one message each, not one per member. */
+static void tell_joined(class_room *k, sc_ws_client *c)
+{
+    json_t *online = online_users(k);
+    staff_tell t = {groups_json(k, true, online)};
+    if (!staff(c))
+        sc_ws_send(c, groups_json(k, false, online));
+    sc_ws_foreach_client(k->app, k->name, staff_tell_one, &t);
+    for (int i = 0; i < k->n_groups; i++)
+        sc_ws_foreach_client(k->app, k->groups[i].room, staff_tell_one, &t);
+    json_decref(t.msg);
+    json_decref(online);
+}
+
 /* Everyone in the class (main room and groups) gets the state. */
 static void tell_all(class_room *k)
 {
@@ -1507,7 +1533,7 @@ void sc_groups_on_join(sc_ws_client *c)
     }
     if (k->state == CLASS_OPEN && !staff(c))
         settle(k, c);
-    tell_all(k);
+    tell_joined(k, c);
 }
 
 void sc_groups_on_leave(sc_ws_client *c)

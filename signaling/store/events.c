@@ -14,7 +14,7 @@ static const char ev_cols[] = "id, slug, title, description, room, starts_at, en
                               " viewer_cap, recording_forbidden, watch_type, password_hash,"
                               " color, landing_text, created_at, updated_at, allow_nets,"
                               " deny_nets, registration, allow_regions, deny_regions,"
-                              " single_session, branding, embed_origins";
+                              " single_session, branding, embed_origins, external";
 
 static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
 {
@@ -43,6 +43,7 @@ static void ev_from_row(sqlite3_stmt *s, sc_store_event *ev)
     ev->single_session = sqlite3_column_int(s, 21) != 0;
     sc__store_copy_col(ev->branding, sizeof(ev->branding), s, 22);
     sc__store_copy_col(ev->embed_origins, sizeof(ev->embed_origins), s, 23);
+    sc__store_copy_col(ev->external, sizeof(ev->external), s, 24);
 }
 
 /* Binds every column but id from ?2 on (id is ?1). */
@@ -72,6 +73,7 @@ static void bind_fields(sqlite3_stmt *s, const sc_store_event *ev)
     sqlite3_bind_int(s, 22, ev->single_session);
     sc__store_bind_text(s, 23, ev->branding);
     sc__store_bind_text(s, 24, ev->embed_origins);
+    sc__store_bind_text(s, 25, ev->external);
 }
 
 /* Steps a write: 0, -EEXIST (a UNIQUE column taken) or -EIO. */
@@ -94,9 +96,9 @@ int sc_store_event_insert(sc_store *st, sc_store_event *ev)
         "INSERT INTO events (slug, title, description, room, starts_at, ends_at, state,"
         " viewer_cap, recording_forbidden, watch_type, password_hash, color, landing_text,"
         " created_at, updated_at, allow_nets, deny_nets, registration, allow_regions,"
-        " deny_regions, single_session, branding, embed_origins)"
+        " deny_regions, single_session, branding, embed_origins, external)"
         " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19, ?20, ?21, ?22, ?23, ?24)";
+        " ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;
@@ -115,7 +117,7 @@ int sc_store_event_update(sc_store *st, const sc_store_event *ev)
         " watch_type = ?11, password_hash = ?12, color = ?13, landing_text = ?14,"
         " created_at = ?15, updated_at = ?16, allow_nets = ?17, deny_nets = ?18,"
         " registration = ?19, allow_regions = ?20, deny_regions = ?21, single_session = ?22,"
-        " branding = ?23, embed_origins = ?24 WHERE id = ?1";
+        " branding = ?23, embed_origins = ?24, external = ?25 WHERE id = ?1";
     sqlite3_stmt *s;
     if (!st || sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -EIO;

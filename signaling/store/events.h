@@ -23,6 +23,7 @@ typedef struct sc_store sc_store; /* store.h */
 #define SC_EVENT_NAME_MAX 32          /* a viewer's display name, characters */
 #define SC_EVENT_BRANDING_MAX 8192    /* logo, cover, background, title, end page */
 #define SC_EVENT_EMBED_MAX 20         /* origins that may frame the watch link */
+#define SC_EVENT_EXTERNAL_MAX 4096    /* an external check's settings, as JSON */
 
 typedef struct sc_store_event {
     int64_t id;
@@ -34,7 +35,8 @@ typedef struct sc_store_event {
     char state[12];                           /* scheduled, live, ended */
     int viewer_cap;                           /* 0: the server's limit */
     bool recording_forbidden;
-    char watch_type[16];                      /* public, password, whitelist, invite, registration */
+    char watch_type[16];                      /* public, password, whitelist, invite,
+                                                 registration, external */
     char password_hash[160];                  /* "pbkdf2-sha256$iter$salt$hash", "" none */
     char color[8];                            /* "#rrggbb" or "" */
     char landing_text[SC_EVENT_LANDING_MAX * 4 + 1];
@@ -47,6 +49,8 @@ typedef struct sc_store_event {
     bool single_session;                      /* a viewer's new session ends its others */
     char branding[SC_EVENT_BRANDING_MAX];     /* more branding as JSON ("" none) */
     char embed_origins[SC_EVENT_EMBED_MAX * 201]; /* "https://a https://b", "" none */
+    char external[SC_EVENT_EXTERNAL_MAX];     /* the external check as JSON, its secret
+                                                 included ("" none) */
 } sc_store_event;
 
 typedef struct sc_store_registration {

@@ -139,6 +139,9 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN branding TEXT NOT NULL DEFAULT '';",
     /* 12: the origins allowed to embed the watch link (space-separated). */
     "ALTER TABLE events ADD COLUMN embed_origins TEXT NOT NULL DEFAULT '';",
+    /* 13: an external check's settings (URL, shared secret, timeout, the
+     * fields asked for), as JSON. */
+    "ALTER TABLE events ADD COLUMN external TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -1,9 +1,10 @@
-/* libFuzzer target for signaling/events/rules.c: what the watch link and
- * the organiser API take from anyone, as JSON (a registration form, answers
- * to a fixed form, CIDR lists, country codes, embedding origins, branding)
- * or as text (whitelist entries), and the CIDR matcher on the bytes as an
- * address.  Checks the invariants: what is accepted fits its buffer and
- * reads back. */
+/* libFuzzer target for signaling/events/rules.c (and external.c's
+ * settings): what the watch link and the organiser API take from anyone,
+ * as JSON (a registration form, answers to a fixed form, CIDR lists,
+ * country codes, embedding origins, branding, an external check's
+ * settings) or as text (whitelist entries), and the CIDR matcher on the
+ * bytes as an address.  Checks the invariants: what is accepted fits its
+ * buffer and reads back; an external check's secret is never shown. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char buf[SC_EVENT_FORM_MAX], nets[SC_EVENT_NETS_MAX * 44],
         regions[SC_EVENT_REGIONS_MAX * 3], origins[SC_EVENT_EMBED_MAX * 201],
-        branding[SC_EVENT_BRANDING_MAX], entry[SC_EVENT_ENTRY_MAX + 1], addr[64];
+        branding[SC_EVENT_BRANDING_MAX], entry[SC_EVENT_ENTRY_MAX + 1], addr[64],
+        external[SC_EVENT_EXTERNAL_MAX];
     sc__ev_err e;
     json_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 
@@ -70,6 +72,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (json_is_object(v) && sc__ev_take_branding(v, branding, sizeof(branding), &e))
             bounded(branding, sizeof(branding));
+        external[0] = '\0';
+        if (sc__ev_take_external(json_object_get(v, "external"), external, sizeof(external),
+                                 &e)) {
+            bounded(external, sizeof(external));
+            json_t *mine = sc__ev_external_json(external, false);
+            json_t *theirs = sc__ev_external_json(external, true);
+            if (json_object_get(mine, "secret") || (json_is_object(theirs) &&
+                                                    json_object_size(theirs) != 1))
+                abort(); /* the secret is write-only; the landing shows the fields only */
+            json_decref(mine);
+            json_decref(theirs);
+        }
         json_decref(v);
     }
 
