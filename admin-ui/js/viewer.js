@@ -111,7 +111,10 @@ function refreshStatus() {
     if (['error', 'ended'].includes(document.body.dataset.state)) return;
     if (peer?.retrying) status('connecting', retryText(peer.retrying));
     else if (!sig?.isJoined) status('connecting', 'Connecting…');
-    else if (publishers.size === 0) status('waiting', 'Waiting for the presenter');
+    // Nobody to watch but, perhaps, our own camera.
+    else if (![...publishers.values()].some((p) => p.user_id !== myUserId)) {
+        status('waiting', groups?.inGroup ? 'Waiting for your group' : 'Waiting for the presenter');
+    }
     else if (decoding) status('live', 'Live');
     else status('connecting', 'Starting video…');
 }
