@@ -111,13 +111,23 @@ export class ChannelRouter {
         this.held = [];             // [{at, msg}]: the socket's copies while the channel leads
         this.seen = new Map();      // "type:id" of shown chat, danmaku, lottery
         this.timer = null;
+        this.pinned = false;        // pinSocket(): everything on /ws for now
         // For tests and the console: what went over the channel.
         this.counts = { sent: 0, received: 0, replies: 0, fallbacks: 0, replayed: 0, duplicates: 0 };
     }
 
     // The channel can carry interactions now.
     get usable() {
-        return this.dc !== null && this.dc.readyState === 'open' && this.dcJoined;
+        return !this.pinned && this.dc !== null && this.dc.readyState === 'open' && this.dcJoined;
+    }
+
+    // Keep every interaction on /ws, both ways, while the page's socket is
+    // in another room than its channel: a trainer visiting a breakout group
+    // moves its WebSocket into the group, while the channel of its publish
+    // session stays with the session in the main room.
+    pinSocket(on) {
+        this.pinned = !!on;
+        this.sync();
     }
 
     attach(dc) {
@@ -261,6 +271,7 @@ export class ChannelRouter {
     }
 
     broadcast(msg, from) {
+        if (this.pinned && from === 'datachannel') return;   // the other room's
         if (!INCOMING.has(msg.type)) {
             // Signalling, which /ws alone reports.
             if (from === 'websocket') this.sig.emit(msg.type, msg);

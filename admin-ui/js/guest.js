@@ -1,10 +1,12 @@
 // A viewer on stage: publishes camera + microphone (or the microphone
 // only) with the ordinary `publish` message once the host's invitation was
 // accepted and the server granted `publish` (docs/protocol.md, "Stage").
+// A participant in a breakout group publishes the same way (js/groups-participant.js).
 //
 //   const guest = new GuestPublisher(sig, { audioOnly, onChange });
 //   await guest.start();          // opens the devices and publishes
 //   guest.applyMute(audio, video) // the host's mute order
+//   guest.park(true)              // back in the main room: tracks off, connection kept
 //   guest.stop();                 // unpublish, release the devices
 //
 // The connection itself (retries, the server's session events) is a
@@ -24,6 +26,7 @@ export class GuestPublisher {
         this.error = null;
         this.retrying = null;      // {reason, delayMs} while waiting to publish again
         this.muted = { audio: false, video: false };
+        this.parked = false;       // the server parked the session (a group member back in the main room)
         // The publish connection (js/peer.js): it retries by itself; a
         // refusal such as `forbidden` (taken off stage meanwhile) or
         // `room-full`, or `replaced`, ends it.
@@ -61,7 +64,7 @@ export class GuestPublisher {
             this.setState('error', `Could not open ${this.audioOnly ? 'the microphone' : 'camera/microphone'}: ${err.message}`);
             throw err;
         }
-        this.applyMute(this.muted.audio, this.muted.video);
+        this.applyTracks();
         if (this.state !== 'stopped') await this.peer.start();
     }
 
@@ -76,8 +79,20 @@ export class GuestPublisher {
 
     applyMute(audio, video) {
         this.muted = { audio: !!audio, video: !!video };
-        for (const t of this.stream?.getAudioTracks() || []) t.enabled = !this.muted.audio;
-        for (const t of this.stream?.getVideoTracks() || []) t.enabled = !this.muted.video;
+        this.applyTracks();
+    }
+
+    // A parked session forwards nothing, but the camera and microphone are
+    // still open: turn them off so the person knows, and on again when the
+    // session is moved into a group.
+    park(parked) {
+        this.parked = !!parked;
+        this.applyTracks();
+    }
+
+    applyTracks() {
+        for (const t of this.stream?.getAudioTracks() || []) t.enabled = !this.parked && !this.muted.audio;
+        for (const t of this.stream?.getVideoTracks() || []) t.enabled = !this.parked && !this.muted.video;
         this.onChange(this);
     }
 

@@ -161,3 +161,19 @@ export function hasPerm(joined, perm) {
 export function timeOf(ms) {
     return typeof ms === 'number' ? new Date(ms).toLocaleTimeString() : '';
 }
+
+// Whole seconds from now until the server's Unix-ms time `at` (0 once it
+// passed), or null when there is none.
+export function secondsUntil(at) {
+    if (typeof at !== 'number') return null;
+    return Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+// 754 -> "12:34", 3754 -> "1:02:34".
+export function clockText(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const two = (n) => String(n).padStart(2, '0');
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
+}

@@ -4,10 +4,12 @@
 // and #viewer-count holds the room's subscriber count; tests read both.
 // With the moderate permission it also runs the stage: the hand queue with
 // Invite buttons, the guests with mute and remove buttons
-// (docs/protocol.md, "Stage"), the recording switch, and the interaction
-// panel's host tabs (js/interact-panel.js).
+// (docs/protocol.md, "Stage"), the recording switch, the interaction
+// panel's host tabs (js/interact-panel.js) and the breakout groups
+// (js/groups-trainer.js).
 
 import { attachDataChannel } from './datachannel.js';
+import { GroupsTrainer } from './groups-trainer.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { DanmakuLayer } from './interact-danmaku.js';
 import { InteractPanel } from './interact-panel.js';
@@ -53,6 +55,7 @@ const ui = {
 const params = readParams();
 let sig = null;
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
+let groups = null;     // the breakout groups panel
 let stream = null;        // the local MediaStream being previewed / sent
 let peer = null;          // the publish connection (js/peer.js)
 let wantLive = false;     // the user pressed Go live and not Stop
@@ -430,6 +433,12 @@ function startSignaling() {
     showServerNotices(sig, $('#server-notice'));
     watchPeer();
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
+    groups = new GroupsTrainer($('#groups-admin'), sig, {
+        visitRoot: $('#group-visit'),
+        isLive: () => peer?.state === 'connected',
+    });
+    peer.on('connected', () => groups.render());
+    peer.on('closed', () => groups.render());
     new AnnouncementBanner($('#announcement'), sig);
     new DanmakuLayer($('.stage .tile-main'), sig, $('#show-danmaku'));
     sig.on('batch', (msg) => (msg.messages || []).forEach((m) => {
@@ -482,6 +491,7 @@ function init() {
         get connection() { return peer?.state ?? null; },
         get signaling() { return sig; },
         get interact() { return interact; },
+        get groups() { return groups; },
         stats: () => (peer?.pc ? peer.pc.getStats() : Promise.resolve(null)),
     };
 

@@ -267,3 +267,37 @@ export function preferCodec(transceiver, codec = 'vp8') {
         console.warn('setCodecPreferences failed', err);
     }
 }
+
+// The codecs the SFU forwards (docs/protocol.md, "WHIP and WHEP"): Opus;
+// VP8 and H.264 packetization-mode 1, with their retransmissions.
+function forwarded(kind, codec) {
+    const mime = codec.mimeType.toLowerCase();
+    if (kind === 'audio') return mime === 'audio/opus';
+    return mime === 'video/vp8' || mime === 'video/rtx'
+        || (mime === 'video/h264' && /packetization-mode=1/.test(codec.sdpFmtpLine || ''));
+}
+
+// Add `count` recvonly (audio, video) pairs to a subscribe connection: pair
+// i receives slot i.  Each offers only what the SFU forwards: Chrome lists
+// some twenty video codecs, and a pair per slot of a breakout group (13)
+// with all of them makes a `subscribe` of about 90 KB, over the
+// signalling's 64 KiB message limit; this way it is about 50 KB.
+export function addReceivePairs(conn, count) {
+    const caps = {};
+    for (const kind of ['audio', 'video']) {
+        const all = typeof RTCRtpReceiver !== 'undefined' && RTCRtpReceiver.getCapabilities?.(kind)?.codecs;
+        caps[kind] = all ? all.filter((c) => forwarded(kind, c)) : null;
+    }
+    for (let slot = 0; slot < count; slot++) {
+        for (const kind of ['audio', 'video']) {
+            const t = conn.addTransceiver(kind, { direction: 'recvonly' });
+            if (!caps[kind]?.length || !t.setCodecPreferences) continue;
+            try {
+                t.setCodecPreferences(caps[kind]);
+            } catch (err) {
+                // The full list still works where the offer is small enough.
+                console.warn('setCodecPreferences (receive) failed', err);
+            }
+        }
+    }
+}

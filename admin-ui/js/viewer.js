@@ -17,10 +17,15 @@
 // and marquee from its landing, and shows the organiser's end page once
 // the event has ended (js/viewer-event.js); document.body.dataset.state is
 // then "ended".
+// Breakout groups (docs/protocol.md, "Breakout groups"): in a group the
+// tiles are the group's members (a grid, the own camera in its tile), over
+// the bar of js/groups-participant.js; the subscribe connection is the same
+// one throughout, only what its slots carry changes.
 
 import { showEnd } from './branding.js';
 import { attachDataChannel } from './datachannel.js';
 import { EventTokenRenewal } from './event-token.js';
+import { GroupParticipant } from './groups-participant.js';
 import { GuestPublisher } from './guest.js';
 import { AnnouncementBanner } from './interact-announce.js';
 import { CheckinPrompt } from './interact-checkin.js';
@@ -30,7 +35,7 @@ import { InteractPanel } from './interact-panel.js';
 import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
-import { $, clearError, readParams, setState, showError, wsUrl } from './util.js';
+import { $, addReceivePairs, clearError, readParams, setState, showError, wsUrl } from './util.js';
 import { ViewerEvent } from './viewer-event.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -63,6 +68,7 @@ const ui = {
     leaveStage: $('#leave-stage'),
     mutedNotice: $('#muted-notice'),
     layout: $('#viewer-layout'),
+    talkAudio: $('#talk-audio'),
     end: $('#event-end'),
     endText: $('#event-end-text'),
     endLink: $('#event-end-link'),
@@ -75,7 +81,8 @@ let viewerEvent = null;       // ViewerEvent: the event's landing, branding and 
 let interact = null;   // the interaction panel (chat, Q&A, polls, host tools)
 let peer = null;            // the subscribe connection (js/peer.js)
 let meter = null;
-let stageSize = 1;
+let viewSlots = 1;          // audio+video pairs offered in `subscribe`
+let groupSize = null;       // a breakout group's publishers; the slot after them is the trainer's "talk to all"
 let videoCodec = 'vp8';     // what this page sends if it goes on stage
 let muted = true;
 let pinnedSlot = null;        // slot the user clicked to enlarge
@@ -88,6 +95,7 @@ let myUserId = null;
 let stageState = 'audience';  // audience | hand | invited | on-stage
 let stageMembers = new Map(); // user_id -> {name, audio_muted, video_muted, ...}
 let guest = null;             // GuestPublisher while on stage
+let groups = null;            // GroupParticipant: breakout groups
 let speakerSlot = null;       // who talks, from active_speaker or audio levels
 let serverSpeaker = false;    // the server sends active_speaker events
 
@@ -103,7 +111,10 @@ function refreshStatus() {
     if (['error', 'ended'].includes(document.body.dataset.state)) return;
     if (peer?.retrying) status('connecting', retryText(peer.retrying));
     else if (!sig?.isJoined) status('connecting', 'Connecting…');
-    else if (publishers.size === 0) status('waiting', 'Waiting for the presenter');
+    // Nobody to watch but, perhaps, our own camera.
+    else if (![...publishers.values()].some((p) => p.user_id !== myUserId)) {
+        status('waiting', groups?.inGroup ? 'Waiting for your group' : 'Waiting for the presenter');
+    }
     else if (decoding) status('live', 'Live');
     else status('connecting', 'Starting video…');
 }
@@ -145,6 +156,11 @@ function mainSlot() {
 
 function isOwnSlot(slot) {
     return myUserId !== null && publishers.get(slot)?.user_id === myUserId;
+}
+
+// The camera this page sends: as a guest on stage, or in a breakout group.
+function ownStream() {
+    return guest?.stream || groups?.publisher?.stream || null;
 }
 
 function tileLabel(pub) {
@@ -190,7 +206,7 @@ function renderTiles() {
     }
     const main = mainSlot();
     const ordered = [...publishers.keys()].sort((a, b) => a - b);
-    ui.tiles.dataset.layout = ordered.length >= 3 && pinnedSlot === null ? 'grid' : 'speaker';
+    ui.tiles.dataset.layout = (ordered.length >= 3 || groups?.inGroup) && pinnedSlot === null ? 'grid' : 'speaker';
     for (const slot of ordered) {
         let tile = tiles.get(slot);
         if (!tile) {
@@ -203,8 +219,8 @@ function renderTiles() {
         tile.video.setAttribute('aria-label', `Video of ${pub.name || `slot ${slot + 1}`}`);
         // Our own slot shows the local camera: no delay, and no echo of
         // our own voice.
-        const own = isOwnSlot(slot) && guest?.stream;
-        const src = own ? guest.stream : slotStreams[slot];
+        const own = isOwnSlot(slot) && ownStream();
+        const src = own || slotStreams[slot];
         tile.root.classList.toggle('tile-own', !!own);
         tile.video.muted = own ? true : muted;
         if (src && tile.video.srcObject !== src) {
@@ -218,7 +234,21 @@ function renderTiles() {
         tile.root.style.order = slot === main ? '-1' : String(slot);
     }
     ui.placeholder.hidden = publishers.size > 0;
+    playTalk();
     refreshStatus();
+}
+
+// In a group, the trainer's "talk to all" voice comes on the slot after
+// the group's (docs/protocol.md, "Breakout groups"); it has no publisher
+// and no tile, so it plays here.
+function playTalk() {
+    const slot = Number.isInteger(groupSize) && groupSize < viewSlots ? groupSize : null;
+    const want = groups?.inGroup && slot !== null && !publishers.has(slot) ? slotStreams[slot] ?? null : null;
+    ui.talkAudio.muted = muted;
+    if (ui.talkAudio.srcObject !== want) {
+        ui.talkAudio.srcObject = want;
+        if (want) ui.talkAudio.play().catch(() => {});
+    }
 }
 
 function setMuted(value) {
@@ -227,6 +257,8 @@ function setMuted(value) {
         tile.video.muted = muted || tile.root.classList.contains('tile-own');
         if (!muted) tile.video.play().catch(() => {});
     }
+    playTalk();
+    if (!muted) ui.talkAudio.play().catch(() => {});
     ui.unmute.textContent = muted ? 'Unmute' : 'Mute';
     ui.unmute.setAttribute('aria-pressed', String(!muted));
 }
@@ -250,11 +282,8 @@ function setupSubscribe(conn) {
     meter = new StatsMeter(conn);
     // Fresh streams per PeerConnection, so no ended track lingers.
     slotStreams.length = 0;
-    for (let slot = 0; slot < stageSize; slot++) {
-        slotStreams.push(new MediaStream());
-        conn.addTransceiver('audio', { direction: 'recvonly' });
-        conn.addTransceiver('video', { direction: 'recvonly' });
-    }
+    for (let slot = 0; slot < viewSlots; slot++) slotStreams.push(new MediaStream());
+    addReceivePairs(conn, viewSlots);
     for (const tile of tiles.values()) tile.video.srcObject = null;
     conn.ontrack = (ev) => onTrack(conn, ev);
     // The interactions' data channel (js/datachannel.js); signalling stays on /ws.
@@ -285,7 +314,7 @@ function applyQuality() {
     const session = peer?.session;
     if (!sig?.isJoined || !session) return;
     const layer = ui.quality.value;
-    for (let slot = 0; slot < stageSize; slot++) {
+    for (let slot = 0; slot < viewSlots; slot++) {
         sig.request({ type: 'layer', session, slot, layer }).catch((err) => {
             console.warn('layer choice refused', err);
         });
@@ -379,7 +408,8 @@ function setStage(state) {
     stageState = state;
     document.body.dataset.stage = state;
     const joined = !!sig?.isJoined;
-    ui.raiseHand.disabled = !joined || state === 'invited' || state === 'on-stage';
+    // The stage is the main room's: not while in a breakout group.
+    ui.raiseHand.disabled = !joined || state === 'invited' || state === 'on-stage' || !!groups?.inGroup;
     ui.raiseHand.textContent = state === 'hand' ? 'Lower hand' : 'Raise hand';
     ui.raiseHand.setAttribute('aria-pressed', String(state === 'hand'));
     ui.invitation.hidden = state !== 'invited';
@@ -489,6 +519,28 @@ function watchStage() {
 
 // ---- interactions ------------------------------------------------------
 
+// The connection moved into a group, to another or back to the main room
+// (`group`): the same subscribe session now carries that room's
+// publishers; only the tiles are re-mapped.
+function watchGroups() {
+    groups = new GroupParticipant($('#group-view'), sig, {
+        broadcastRoot: $('#group-broadcast'),
+        videoCodec: () => videoCodec,
+        onMove: (msg) => {
+            setPublishers(msg.publishers);
+            pinnedSlot = null;
+            speakerSlot = null;
+            lastFrames.clear();
+            if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
+            ui.placeholder.textContent = msg.group ? 'Nobody in your group is on camera yet…' : 'Waiting for the presenter…';
+            setStage(stageState);
+            renderTiles();
+            sendViewports(true);
+        },
+        onChange: () => renderTiles(),
+    });
+}
+
 function watchInteractions() {
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
     new AnnouncementBanner($('#announcement'), sig);
@@ -528,17 +580,24 @@ function startSignaling() {
     sig = new SignalingClient(wsUrl(), params.token);
     showServerNotices(sig, $('#server-notice'));
     watchPeer();
+    watchGroups();
     watchInteractions();
     sig.on('joined', (msg) => {
         clearError(ui.error);
         ui.room.textContent = msg.room;
         myUserId = msg.user_id ?? null;
         videoCodec = params.codec || msg.video_codec || 'vp8';
-        // A new connection starts in the audience: the server forgot the
-        // old one's hand and seat.
+        // A new connection starts in the audience and the main room: the
+        // server forgot the old one's hand and seat, and sends `group` after
+        // this if this user is in an open group.
+        ui.placeholder.textContent = 'Waiting for the presenter…';
         stopGuest(false);
         setStage('audience');
-        stageSize = Number.isInteger(msg.stage_size) && msg.stage_size > 0 ? msg.stage_size : 1;
+        // Enough pairs for the stage and for a breakout group, so a move
+        // into a group needs no new offer.
+        const slots = Number.isInteger(msg.view_slots) && msg.view_slots > 0 ? msg.view_slots : msg.stage_size;
+        viewSlots = Number.isInteger(slots) && slots > 0 ? slots : 1;
+        groupSize = Number.isInteger(msg.group_size) ? msg.group_size : null;
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);
         renderTiles();
@@ -610,6 +669,8 @@ function init() {
         get userId() { return myUserId; },
         get stage() { return { state: stageState, members: [...stageMembers.values()] }; },
         get guest() { return guest; },
+        get group() { return groups?.place ?? null; },
+        get groupPublisher() { return groups?.publisher ?? null; },
         get interact() { return interact; },
         get renewal() { return renewal; },
         get event() { return viewerEvent; },

@@ -46,6 +46,7 @@ typedef struct group {
     char room[SC_ROOM_NAME_MAX + 1];
     bool open;
     int64_t closing_at;           /* wall ms: back to the main room then; 0 none */
+    bool timer_closing;           /* the countdown is the timer's, not a groups_close */
     int64_t opened_ms;            /* monotonic, when it last opened */
     bool quiet;                   /* nobody has spoken for QUIET_MS */
     char speaker[SC_PEER_NAME_MAX + 1]; /* its active speaker's name, "" none */
@@ -126,6 +127,8 @@ static void class_free(void *state)
     free(k);
 }
 
+static void adopt_present(class_room *k);
+
 static class_room *class_find(sc_app *app, const char *name, bool create)
 {
     char cls[SC_ROOM_NAME_MAX + 1];
@@ -144,6 +147,7 @@ static class_room *class_find(sc_app *app, const char *name, bool create)
     k->next_id = 1;
     snprintf(k->name, sizeof(k->name), "%s", cls);
     sc_room_set_state(room, SC_ROOM_SLOT_GROUPS, k, class_free);
+    adopt_present(k);
     return k;
 }
 
@@ -212,6 +216,26 @@ static bool staff(const sc_ws_client *c)
 {
     return (sc_ws_client_token(c)->perms & SC_PERM_MODERATE) != 0;
 }
+
+/* A participant in the room: a member of its class from now on (what
+ * sc_groups_on_join does for those who join later). */
+static void adopt_one(void *ud, sc_ws_client *c)
+{
+    class_room *k = ud;
+    const sc_token *t = sc_ws_client_token(c);
+    if (staff(c) || !t->sub[0])
+        return;
+    member *m = member_find(k, t->sub, t->name, true);
+    if (m && !m->since_ms) {
+        m->place = 0;
+        m->since_ms = sc_wall_ms();
+    }
+}
+
+/* The class is made when the trainer first runs the groups: whoever joined
+ * the room before is a member too, so group_move and the per-user
+ * assignment find them (they were listed as unassigned and refused). */
+static void adopt_present(class_room *k) { sc_ws_foreach_client(k->app, k->name, adopt_one, k); }
 
 /* ---- attendance ---------------------------------------------------------------- */
 
@@ -618,13 +642,21 @@ static void close_group_now(class_room *k, group *g)
     }
 }
 
-static void start_closing(class_room *k, group *only, int grace_s)
+/* by_timer: the time ran out (an extension calls that countdown off, not
+ * the trainer's own groups_close). */
+static void start_closing(class_room *k, group *only, int grace_s, bool by_timer)
 {
     int64_t at = sc_wall_ms() + (int64_t)grace_s * 1000;
     for (int i = 0; i < k->n_groups; i++) {
         group *g = &k->groups[i];
-        if (g->open && (!only || g == only) && (!g->closing_at || g->closing_at > at))
+        if (!g->open || (only && g != only))
+            continue;
+        if (!g->closing_at || g->closing_at > at) {
             g->closing_at = at;
+            g->timer_closing = by_timer;
+        } else if (!by_timer) {
+            g->timer_closing = false; /* the trainer's close of a counting group holds */
+        }
     }
 }
 
@@ -675,7 +707,7 @@ static void tick_class(class_room *k, int64_t now)
     count_talk(k);
     if (k->ends_at && now >= k->ends_at) {
         k->ends_at = 0;
-        start_closing(k, NULL, GRACE_DEFAULT_S);
+        start_closing(k, NULL, GRACE_DEFAULT_S, true);
         changed = true;
     }
     for (int i = 0; i < k->n_groups; i++) {
@@ -1177,9 +1209,11 @@ static void cmd_extend(sc_ws_client *c, json_t *msg, json_t *id)
     if (end < now + 10000)
         end = now + 10000;
     k->ends_at = end;
-    /* extending the time calls off a countdown the timer started */
+    /* extending the time calls off a countdown the timer started; one the
+     * trainer asked for (groups_close) goes on */
     for (int i = 0; i < k->n_groups; i++)
-        k->groups[i].closing_at = 0;
+        if (k->groups[i].timer_closing)
+            k->groups[i].closing_at = 0;
     ok(c, id);
     tell_all(k);
 }
@@ -1203,7 +1237,7 @@ static void cmd_close(sc_ws_client *c, json_t *msg, json_t *id)
     if (gv && !json_is_null(gv) && !(g = group_arg(k, c, msg, id)))
         return;
     int secs = grace ? (int)json_integer_value(grace) : GRACE_DEFAULT_S;
-    start_closing(k, g, secs);
+    start_closing(k, g, secs, false);
     ok(c, id);
     if (secs == 0) {
         for (int i = 0; i < k->n_groups; i++)

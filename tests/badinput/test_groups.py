@@ -199,6 +199,50 @@ class GroupsBadInput(unittest.TestCase):
                   and m["group"]["id"] == 1)
         self.assertEqual(trainer.req({"type": "groups_close", "grace": 0})["type"], "ok")
 
+    def test_extend_keeps_the_close_the_trainer_asked_for(self):
+        # Extending the time calls off the timer's countdown only: a group
+        # the trainer is closing (here one, with a grace) still closes.
+        room = ROOM + "-3"
+        trainer = self.client("presenter", "t-3", room)
+        p1 = self.client("viewer", "p-31", room)
+        p2 = self.client("viewer", "p-32", room)
+        self.assertEqual(trainer.req({"type": "groups_create", "names": ["A", "B"]})["type"], "ok")
+        self.assertEqual(trainer.req({"type": "groups_assign", "mode": "manual",
+                                      "assignments": {"p-31": 1, "p-32": 2}})["type"], "ok")
+        self.assertEqual(trainer.req({"type": "groups_open", "duration": 600})["type"], "ok")
+        p1.wait(lambda m: m.get("type") == "group" and m.get("group"))
+        p2.wait(lambda m: m.get("type") == "group" and m.get("group"))
+        self.assertEqual(trainer.req({"type": "groups_close", "group": 1, "grace": 2})["type"], "ok")
+        self.assertEqual(trainer.req({"type": "groups_extend", "seconds": 60})["type"], "ok")
+        st = trainer.wait(lambda m: m.get("type") == "groups" and m["ends_at"]
+                          and m["started_at"] and m["ends_at"] - m["started_at"] == 660000)
+        self.assertTrue(st["groups"][0]["closing_at"], st)
+        self.assertIsNone(st["groups"][1]["closing_at"], st)
+        back = p1.wait(lambda m: m.get("type") == "group" and m.get("group") is None)
+        self.assertEqual(back["room"], room)
+        self.assertFalse([m for m in p2.seen if m.get("type") == "group" and m.get("group") is None])
+        self.assertEqual(trainer.req({"type": "groups_close", "grace": 0})["type"], "ok")
+        p2.wait(lambda m: m.get("type") == "group" and m.get("group") is None)
+
+    def test_move_someone_who_joined_before_the_groups(self):
+        # Participants in the room before the trainer first made groups are
+        # listed as unassigned, and each can be moved by hand.
+        room = ROOM + "-4"
+        p = self.client("viewer", "p-41", room)
+        trainer = self.client("presenter", "t-4", room)
+        self.assertEqual(trainer.req({"type": "groups_create", "count": 2})["type"], "ok")
+        st = trainer.wait(lambda m: m.get("type") == "groups" and m.get("groups"))
+        self.assertEqual([u["user_id"] for u in st["unassigned"]], ["p-41"])
+        self.assertEqual(trainer.req({"type": "group_move", "user_id": "p-41", "group": 2})["type"], "ok")
+        st = trainer.wait(lambda m: m.get("type") == "groups" and m["groups"][1]["members"])
+        self.assertEqual([(u["user_id"], u["online"]) for u in st["groups"][1]["members"]],
+                         [("p-41", True)])
+        self.assertEqual(st["unassigned"], [])
+        self.assertEqual(trainer.req({"type": "groups_open"})["type"], "ok")
+        g = p.wait(lambda m: m.get("type") == "group" and m.get("group"))
+        self.assertEqual(g["group"]["id"], 2)
+        self.assertEqual(trainer.req({"type": "groups_close", "grace": 0})["type"], "ok")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -173,9 +173,11 @@ export class Platform {
         await this.spawnServer();
     }
 
-    async token(role, name) {
+    // sub: the user id (random when not given).
+    async token(role, name, sub) {
         const args = ['token', '--data', this.dataDir, '--room', this.room, '--role', role];
         if (name) args.push('--name', name);
+        if (sub) args.push('--sub', sub);
         const { stdout } = await run(this.bin, args);
         const lines = stdout.trim().split('\n');
         return lines[lines.length - 1].trim();
