@@ -1199,6 +1199,7 @@ void sc_ws_poll_sfu(sc_app *app)
 const struct sc_token *sc_ws_client_token(const sc_ws_client *c) { return &c->tok; }
 const char *sc_ws_client_room(const sc_ws_client *c) { return c->room; }
 const char *sc_ws_client_home(const sc_ws_client *c) { return c->home; }
+bool sc_ws_client_is_channel(const sc_ws_client *c) { return c->dc_session != 0; }
 const char *sc_ws_client_peer(sc_ws_client *c) { return client_addr(c); }
 sc_app *sc_ws_client_app(const sc_ws_client *c) { return c->app; }
 

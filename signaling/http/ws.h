@@ -64,6 +64,8 @@ const char *sc_ws_client_room(const sc_ws_client *c);
 /* The room it joined with its token (a class), where sc_ws_client_room is
  * the breakout group it is in now. */
 const char *sc_ws_client_home(const sc_ws_client *c);
+/* Whether it is a session's data channel rather than a /ws connection. */
+bool sc_ws_client_is_channel(const sc_ws_client *c);
 /* Its network address (a data channel's: the session's creator's). */
 const char *sc_ws_client_peer(sc_ws_client *c);
 /* Breakout groups: the client leaves its room for room (same home): the

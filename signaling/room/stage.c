@@ -396,9 +396,11 @@ static void match_user(void *ud, sc_ws_client *c)
     const sc_token *tok = sc_ws_client_token(c);
     if (strcmp(tok->sub, f->user) != 0)
         return;
+    /* A page's /ws connection rather than one of its sessions' data
+     * channels: the page reads its invitation there. */
     if (tok->perms & SC_PERM_PUBLISH)
         f->publisher = true;
-    else if (!f->found)
+    else if (!f->found || (sc_ws_client_is_channel(f->found) && !sc_ws_client_is_channel(c)))
         f->found = c;
 }
 
