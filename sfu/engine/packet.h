@@ -27,6 +27,9 @@ typedef struct sc_media_pkt {
     uint64_t generation;       /* the publisher session's generation: a newer one on
                                   the same slot replaces the older everywhere */
     uint64_t recv_ms;
+    uint64_t self_key;         /* in a breakout group: the publisher's user key
+                                  (its own media is not sent back to that user's
+                                  viewer session); 0 elsewhere */
     char room[SC_ROOM_NAME_MAX + 1];
     sc_rtp rtp;                /* points into data */
     sc_vp8 desc;               /* video only */

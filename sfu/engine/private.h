@@ -130,6 +130,8 @@ struct sc_transport {
     char room_name[SC_ROOM_NAME_MAX + 1];
     char name[SC_PEER_NAME_MAX + 1];
     char user_id[SC_PEER_NAME_MAX + 1];
+    uint64_t user_key;       /* hash of user_id, 0 without one */
+    bool in_group;           /* its room is a breakout group ("CLASS~gN") */
     sc_negotiated neg;
 
     sc_worker *w;

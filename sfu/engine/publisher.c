@@ -196,6 +196,7 @@ static void stamp(sc_media_pkt *pkt, const sc_transport *t, bool video, int laye
     pkt->src_worker = t->w->index;
     pkt->generation = t->generation;
     pkt->recv_ms = sc_mono_ms();
+    pkt->self_key = t->in_group ? t->user_key : 0;
     memcpy(pkt->room, t->room_name, sizeof(pkt->room));
 }
 

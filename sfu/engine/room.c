@@ -387,8 +387,12 @@ static void fan_out(sc_worker *w, sc_room *r, sc_media_pkt *const *pkts, int n)
         sc_transport *sub = r->subs[i];
         if (!sub->connected || !sub->selected || sub->closing)
             continue;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
+            const sc_media_pkt *p = pkts[order[k]];
+            if (p->self_key && p->self_key == sub->user_key)
+                continue; /* a group member's own camera: its page shows it */
             send_to(w, r, sub, pkts[order[k]], pad[order[k]], now_us);
+        }
     }
 }
 

@@ -25,6 +25,14 @@ sc_transport *sc__transport_new(const sc_negotiated *neg, const sc_session_param
     snprintf(t->room_name, sizeof(t->room_name), "%s", p->room);
     snprintf(t->name, sizeof(t->name), "%s", p->name ? p->name : "");
     snprintf(t->user_id, sizeof(t->user_id), "%s", p->user_id ? p->user_id : "");
+    /* FNV-1a of the user id: a group member's own media is not sent back */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *c = t->user_id; *c; c++) {
+        h ^= (uint8_t)*c;
+        h *= 0x100000001b3ull;
+    }
+    t->user_key = t->user_id[0] ? h : 0;
+    t->in_group = strchr(t->room_name, '~') != NULL;
     t->neg = *neg;
     t->created_ms = t->last_consent_ms = sc_mono_ms();
     t->rtcp_ssrc = sc_random_u32() | 1;

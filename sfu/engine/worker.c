@@ -189,6 +189,7 @@ static void move_transport(sc_worker *w, sc_transport *t, const char *room, int 
         t->room = NULL;
     }
     snprintf(t->room_name, sizeof(t->room_name), "%s", room);
+    t->in_group = strchr(room, '~') != NULL;
     if (t->kind == SC_SESSION_PUBLISH) {
         t->slot = slot;
         t->generation = gen; /* newer than whatever held the slot there */

@@ -255,6 +255,9 @@ class BreakoutGroupsTest(unittest.IsolatedAsyncioTestCase):
                 self.assertNotIn(SIZES[o], seen.sizes_since(t2), "P%d sees P%d" % (i, o))
                 self.assertNotIn(TONES[o], seen.tones_since(t2), "P%d hears P%d" % (i, o))
             self.assertNotIn(TRAINER_SIZE, seen.sizes_since(t2), "P%d sees the stage" % i)
+            # Nor its own camera and voice: its page shows them itself.
+            self.assertNotIn(SIZES[i], seen.sizes_since(t2), "P%d is sent its own video" % i)
+            self.assertNotIn(TONES[i], seen.tones_since(t2), "P%d is sent its own voice" % i)
             self.assertNotIn(TRAINER_HZ, seen.tones_since(t2), "P%d hears the stage" % i)
             self.assertEqual(pc.connectionState, "connected")
 
