@@ -50,6 +50,42 @@ static void mute_row(void *ud, const sc_store_interaction *row)
     json_decref(d);
 }
 
+/* The review queue after a restart: what was held and neither approved
+ * nor rejected since, with its review ids (new ones continue above). */
+static void review_row(void *ud, const sc_store_interaction *row)
+{
+    sc_iroom *r = ud;
+    json_t *d = json_loads(row->data, 0, NULL);
+    int64_t rid = json_integer_value(json_object_get(d, "review_id"));
+    if (!json_is_object(d) || rid <= 0) {
+        json_decref(d);
+        return;
+    }
+    if (rid > r->next_review)
+        r->next_review = rid;
+    if (strcmp(row->kind, "held") == 0) {
+        if (json_array_size(r->review) < SC_INTERACT_REVIEW_MAX)
+            json_array_append(r->review, d);
+    } else {
+        size_t i;
+        json_t *x;
+        json_array_foreach(r->review, i, x) {
+            if (json_integer_value(json_object_get(x, "review_id")) == rid) {
+                json_array_remove(r->review, i);
+                break;
+            }
+        }
+    }
+    json_decref(d);
+}
+
+static void review_load(sc_iroom *r)
+{
+    static const char *const kinds[] = {"held", "approved", "rejected"};
+    sc_store_interactions_since(r->app->store, r->name, kinds, sizeof(kinds) / sizeof(kinds[0]),
+                                0, review_row, r);
+}
+
 void sc__moderation_load(sc_iroom *r)
 {
     char *s = sc_store_setting_get(r->app->store, r->name, "settings");
@@ -81,6 +117,7 @@ void sc__moderation_load(sc_iroom *r)
         json_decref(j);
     free(s);
     sc_store_interactions(r->app->store, r->name, "moderation", 0, mute_row, r);
+    review_load(r);
 }
 
 /* The "user_id" argument, or NULL with the error sent. */
@@ -420,6 +457,11 @@ void sc__cmd_review(sc_ws_client *c, json_t *msg, json_t *id)
             shown = sc__qa_publish(r, json_incref(m), uid, name);
         else
             shown = sc__chat_publish(r, kind, json_incref(m), uid, name);
+        /* so that a restart knows it is out of the queue */
+        json_t *rec = json_pack("{s:I,s:I}", "review_id", (json_int_t)rid, "msg_id",
+                                (json_int_t)(shown > 0 ? shown : 0));
+        sc__record(r, "approved", sc_ws_client_token(c), rec);
+        json_decref(rec);
     } else {
         sc_token t;
         memset(&t, 0, sizeof(t));

@@ -17,6 +17,7 @@ from ic import http_get, join, start_server
 
 ROOM = "keep"
 LATE = "keep-late"      # a room whose check-in ends while the server is down
+HELD = "keep-held"      # a room in pre-approval with messages awaiting review
 
 
 def by_id(items):
@@ -140,6 +141,20 @@ class RestartTest(unittest.TestCase):
         s["late_id"] = r["checkin"]
         s["late_ends"] = lv.wait(lambda m: m.get("type") == "checkin")["ends_at"]
         self.assertEqual(lv.req({"type": "checkin"})["already"], False)
+
+        # Pre-approval: three held messages, one approved, one rejected,
+        # one still waiting when the server stops.
+        hh = self.join(HELD, "presenter", "Host", "k-host")
+        hv = self.join(HELD, "viewer", "Ann", "k-a")
+        self.assertEqual(hh.req({"type": "room_settings", "preapprove": True})["type"], "ok")
+        ids = []
+        for text in ("first", "second", "third"):
+            r = hv.req({"type": "chat", "text": text})
+            self.assertEqual(r["type"], "held", r)
+            ids.append(r["review_id"])
+        self.assertEqual(hh.req({"type": "review", "review_id": ids[0], "approve": True})["type"], "ok")
+        self.assertEqual(hh.req({"type": "review", "review_id": ids[1], "approve": False})["type"], "ok")
+        s["held"] = ids
         return s
 
     # -- after: the same room ---------------------------------------------------
@@ -238,6 +253,24 @@ class RestartTest(unittest.TestCase):
         self.assertEqual([(x["id"], x["closed_ms"]) for x in closes],
                          [(s["late_id"], s["late_ends"])])
 
+    def check_the_review_queue(self, s):
+        """The message still held comes back, with its id; approving it
+        works; new ones are numbered after it."""
+        hh = self.join(HELD, "presenter", "Host", "k-host")
+        hv = self.join(HELD, "viewer", "Ann", "k-a")
+        queue = hh.req({"type": "review_list"})["items"]
+        self.assertEqual([(q["review_id"], q["message"]["text"]) for q in queue],
+                         [(s["held"][2], "third")])
+        r = hv.req({"type": "chat", "text": "fourth"})
+        self.assertEqual(r["type"], "held", r)
+        self.assertGreater(r["review_id"], s["held"][2])
+        self.assertEqual(hh.req({"type": "review", "review_id": s["held"][0],
+                                 "approve": True})["code"], "not-found")
+        self.assertEqual(hh.req({"type": "review", "review_id": s["held"][2],
+                                 "approve": True})["type"], "ok")
+        self.assertEqual([q["review_id"] for q in hh.req({"type": "review_list"})["items"]],
+                         [r["review_id"]])
+
     @staticmethod
     def without_re(reply):
         return {k: v for k, v in reply.items() if k != "re"}
@@ -246,12 +279,14 @@ class RestartTest(unittest.TestCase):
         s = self.use_the_room(wait_for_likes=True)
         self.restart(signal.SIGKILL, s["late_ends"])
         self.check_the_room(s)
+        self.check_the_review_queue(s)
 
     def test_sigterm(self):
         # No wait for the likes' tick: a clean stop stores them itself.
         s = self.use_the_room(wait_for_likes=False)
         self.restart(signal.SIGTERM, s["late_ends"])
         self.check_the_room(s)
+        self.check_the_review_queue(s)
 
 
 if __name__ == "__main__":
