@@ -22,7 +22,7 @@
 
 import { actionButton, clockText, el, hasPerm, secondsUntil, timeOf } from './interact-ui.js';
 import { PeerSession } from './peer.js';
-import { addReceivePairs } from './util.js';
+import { addReceivePairs, pairsToOffer } from './util.js';
 
 const TICK_MS = 500;
 const SUBSCRIBE_TIMEOUT_MS = 20000;
@@ -428,8 +428,7 @@ class VisitView {
     }
 
     setup(pc) {
-        const joined = this.sig.joined || {};
-        const slots = Number.isInteger(joined.view_slots) ? joined.view_slots : joined.stage_size || 1;
+        const slots = pairsToOffer(this.sig.joined);
         this.slotStreams = [];
         for (let slot = 0; slot < slots; slot++) this.slotStreams.push(new MediaStream());
         addReceivePairs(pc, slots);
