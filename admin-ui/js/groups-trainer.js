@@ -11,18 +11,21 @@
 // Listening to or joining a group needs something to receive it with: the
 // panel makes a subscribe connection (js/peer.js) before its first visit
 // and the server moves that session into the group; it is given up when
-// the trainer is back in the main room.
+// the trainer is back in the main room.  While the groups are open the
+// wall (js/groups-wall.js) shows every group at a glance.
 //
-//   const groups = new GroupsTrainer(root, sig, { visitRoot, isLive });
+//   const groups = new GroupsTrainer(root, sig, { visitRoot, wallRoot, isLive });
 //   groups.state      // the last `groups` message
 //   groups.place      // the trainer's last `group` message while visiting, else null
 //   groups.visitPc    // the visit's RTCPeerConnection, or null
+//   groups.wall       // the GroupsWall
 //
 // document.body.dataset.groups is the groups' state (idle, open, closing).
 
+import { GroupsWall } from './groups-wall.js';
 import { actionButton, clockText, el, hasPerm, secondsUntil, timeOf } from './interact-ui.js';
 import { PeerSession } from './peer.js';
-import { addReceivePairs } from './util.js';
+import { addReceivePairs, pairsToOffer } from './util.js';
 
 const TICK_MS = 500;
 const SUBSCRIBE_TIMEOUT_MS = 20000;
@@ -31,9 +34,10 @@ const groupName = (g) => g?.name || (g ? `Group ${g.id}` : 'the main room');
 
 export class GroupsTrainer {
     // root: the page's (hidden) #groups-admin section; visitRoot: where a
-    // visited group's tiles go; isLive(): whether the page publishes now
-    // (talking to all groups needs the trainer's publish session).
-    constructor(root, sig, { visitRoot, isLive }) {
+    // visited group's tiles go; wallRoot: where the wall goes; isLive():
+    // whether the page publishes now (talking to all groups needs the
+    // trainer's publish session).
+    constructor(root, sig, { visitRoot, wallRoot, isLive }) {
         this.root = root;
         this.sig = sig;
         this.isLive = isLive;
@@ -43,6 +47,10 @@ export class GroupsTrainer {
         this.timer = null;
         this.visit = new VisitView(visitRoot, sig);
         this.build();
+        this.wall = new GroupsWall(wallRoot, sig, {
+            visit: (group, mode) => this.visitGroup(group, mode),
+            statusEl: this.status,
+        });
         root.hidden = true;
         sig.on('joined', (msg) => {
             root.hidden = !hasPerm(msg, 'moderate');
@@ -65,6 +73,7 @@ export class GroupsTrainer {
             sig.channel?.pinSocket(!!msg.group);
             if (msg.group) this.visit.show(msg, sig.joined?.user_id);
             else this.visit.leave();
+            this.wall.setVisiting(msg.group?.id ?? null);
             this.renderVisiting();
         });
     }
@@ -236,6 +245,8 @@ export class GroupsTrainer {
         this.renderHelp(g?.help || [], groups);
         this.list.replaceChildren(...groups.map((grp) => this.groupCard(grp, groups, state)));
         this.unassigned.replaceChildren(...(g?.unassigned || []).map((m) => this.memberItem(m, null, groups, state)));
+        // Only staff may watch the groups.
+        this.wall?.update(this.root.hidden ? null : g);
         clearInterval(this.timer);
         this.timer = null;
         this.tick();
@@ -261,6 +272,7 @@ export class GroupsTrainer {
         this.stateLine.classList.toggle('warning', state === 'open'
             && (secondsUntil(g.ends_at) ?? Infinity) <= (g.warning ?? 60));
         this.talk.hidden = !this.isLive() || !(state === 'open' || state === 'closing');
+        this.wall?.tick();
     }
 
     renderVisiting() {
@@ -428,8 +440,7 @@ class VisitView {
     }
 
     setup(pc) {
-        const joined = this.sig.joined || {};
-        const slots = Number.isInteger(joined.view_slots) ? joined.view_slots : joined.stage_size || 1;
+        const slots = pairsToOffer(this.sig.joined);
         this.slotStreams = [];
         for (let slot = 0; slot < slots; slot++) this.slotStreams.push(new MediaStream());
         addReceivePairs(pc, slots);

@@ -97,7 +97,10 @@ export class PeerSession extends Emitter {
     // config (RTCConfiguration; the server's TURN servers are added to its
     // iceServers, see rtcConfig), graceMs (how long ICE may stay
     // "disconnected", 4000), gatherMs (how long to wait for host
-    // candidates, 1000), fatal (a Set of refusal codes not to retry).
+    // candidates, 1000), fatal (a Set of refusal codes not to retry),
+    // request(sdp) (the message that carries the offer, default
+    // {type: kind, sdp}: e.g. a trainer's `group_watch`; its `answer` is
+    // read alike and the session is ended with `un${kind}`).
     constructor(sig, opts) {
         super('peer');
         this.sig = sig;
@@ -107,6 +110,7 @@ export class PeerSession extends Emitter {
         this.graceMs = opts.graceMs ?? 4000;
         this.gatherMs = opts.gatherMs ?? 1000;
         this.fatal = opts.fatal || (this.kind === 'publish' ? FATAL_PUBLISH : FATAL);
+        this.offerMessage = opts.request || ((sdp) => ({ type: this.kind, sdp }));
         this.pc = null;
         this.session = null;
         this.state = 'idle';
@@ -164,9 +168,13 @@ export class PeerSession extends Emitter {
     }
 
     release(tell) {
-        if (tell && this.session && this.sig.isJoined) {
-            this.sig.send({ type: `un${this.kind}`, session: this.session });
-        }
+        if (tell && this.session && this.sig.isJoined) this.end(this.session);
+    }
+
+    // Ask the server to end a session of ours.  A refusal means it is gone
+    // already (the server ended it meanwhile), nothing to show the user.
+    end(session) {
+        this.sig.request({ type: `un${this.kind}`, session }).catch(() => {});
     }
 
     teardown(why) {
@@ -205,10 +213,10 @@ export class PeerSession extends Emitter {
             await conn.setLocalDescription(await conn.createOffer());
             await waitForIceGathering(conn, this.gatherMs);
             if (gen !== this.generation) return;
-            const answer = await this.sig.request({ type: this.kind, sdp: conn.localDescription.sdp });
+            const answer = await this.sig.request(this.offerMessage(conn.localDescription.sdp));
             if (gen !== this.generation) {
                 // We gave up on this attempt meanwhile; release its session.
-                this.sig.send({ type: `un${this.kind}`, session: answer.session });
+                this.end(answer.session);
                 return;
             }
             this.session = answer.session;

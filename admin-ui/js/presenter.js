@@ -435,6 +435,7 @@ function startSignaling() {
     interact = new InteractPanel($('#interact'), sig, { chatRoot: $('#chat'), token: params.token });
     groups = new GroupsTrainer($('#groups-admin'), sig, {
         visitRoot: $('#group-visit'),
+        wallRoot: $('#group-wall'),
         isLive: () => peer?.state === 'connected',
     });
     peer.on('connected', () => groups.render());

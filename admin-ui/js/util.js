@@ -277,6 +277,14 @@ function forwarded(kind, codec) {
         || (mime === 'video/h264' && /packetization-mode=1/.test(codec.sdpFmtpLine || ''));
 }
 
+// How many recvonly pairs a subscribe offer holds, from `joined`:
+// `view_slots` (the stage's and a breakout group's slots), `stage_size` from
+// an older server, at least one.
+export function pairsToOffer(joined) {
+    const n = Number.isInteger(joined?.view_slots) && joined.view_slots > 0 ? joined.view_slots : joined?.stage_size;
+    return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
 // Add `count` recvonly (audio, video) pairs to a subscribe connection: pair
 // i receives slot i.  Each offers only what the SFU forwards: Chrome lists
 // some twenty video codecs, and a pair per slot of a breakout group (13)

@@ -35,7 +35,7 @@ import { InteractPanel } from './interact-panel.js';
 import { PeerSession, retryText, showServerNotices } from './peer.js';
 import { SignalingClient } from './signaling.js';
 import { StatsMeter, readInbound, renderOverlay } from './stats.js';
-import { $, addReceivePairs, clearError, readParams, setState, showError, wsUrl } from './util.js';
+import { $, addReceivePairs, clearError, pairsToOffer, readParams, setState, showError, wsUrl } from './util.js';
 import { ViewerEvent } from './viewer-event.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -595,8 +595,7 @@ function startSignaling() {
         setStage('audience');
         // Enough pairs for the stage and for a breakout group, so a move
         // into a group needs no new offer.
-        const slots = Number.isInteger(msg.view_slots) && msg.view_slots > 0 ? msg.view_slots : msg.stage_size;
-        viewSlots = Number.isInteger(slots) && slots > 0 ? slots : 1;
+        viewSlots = pairsToOffer(msg);
         groupSize = Number.isInteger(msg.group_size) ? msg.group_size : null;
         if (typeof msg.viewers === 'number') ui.viewers.textContent = String(msg.viewers);
         setPublishers(msg.publishers);

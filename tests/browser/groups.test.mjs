@@ -18,91 +18,12 @@
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Platform, failureTracking, goLive, waitFor } from './harness.mjs';
+import { PEOPLE, Platform, TRAINER, failureTracking, goLive, near, waitFor } from './harness.mjs';
 
 const ROOM = 'groups-test';
-const TRAINER = { sub: 'trainer-1', name: 'Trainer' };
-const PEOPLE = [
-    { sub: 'ana-1', name: 'Ana', rgb: [220, 40, 40] },
-    { sub: 'ben-1', name: 'Ben', rgb: [200, 40, 200] },
-    { sub: 'cem-1', name: 'Cem', rgb: [40, 60, 230] },
-    { sub: 'dia-1', name: 'Dia', rgb: [230, 210, 40] },
-];
 const LONG = 90000;
 const TALK_SLOT = 12;   // joined.group_size: the trainer's "talk to all" voice in a group   // a bound for a hang on a slow, busy machine, not an expectation
 
-// Runs in every page before its own scripts: counts RTCPeerConnections,
-// records the session of every `answer` with the request it answers, and
-// (rgb given) makes the camera a canvas of that colour with a moving square.
-function instrument(rgb) {
-    const NativePC = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends NativePC {
-        constructor(...args) {
-            super(...args);
-            window.__pcs.push(this);
-        }
-    };
-    const NativeWS = window.WebSocket;
-    const kinds = new Map();
-    window.__answers = [];
-    window.WebSocket = class extends NativeWS {
-        constructor(...args) {
-            super(...args);
-            this.addEventListener('message', (ev) => {
-                let m;
-                try { m = JSON.parse(ev.data); } catch { return; }
-                if (m?.type === 'answer') window.__answers.push({ kind: kinds.get(m.re) ?? null, session: m.session });
-            });
-        }
-
-        send(data) {
-            try {
-                const m = JSON.parse(data);
-                if (m.type === 'publish' || m.type === 'subscribe') kinds.set(m.id, m.type);
-            } catch { /* not ours to judge */ }
-            return super.send(data);
-        }
-    };
-    // The colour at the top left of a video's current frame.
-    window.__colorOf = (video) => {
-        const c = document.createElement('canvas');
-        c.width = 32;
-        c.height = 18;
-        const ctx = c.getContext('2d', { willReadFrequently: true });
-        ctx.drawImage(video, 0, 0, 32, 18);
-        return [...ctx.getImageData(4, 4, 1, 1).data.slice(0, 3)];
-    };
-    if (!rgb) return;
-    const md = navigator.mediaDevices;
-    const real = md.getUserMedia.bind(md);
-    md.getUserMedia = async (constraints) => {
-        const stream = await real(constraints);
-        if (!constraints?.video) return stream;
-        const canvas = document.createElement('canvas');
-        canvas.width = 320;
-        canvas.height = 180;
-        const ctx = canvas.getContext('2d');
-        let x = 0;
-        const draw = () => {
-            ctx.fillStyle = `rgb(${rgb.join(',')})`;
-            ctx.fillRect(0, 0, 320, 180);
-            ctx.fillStyle = '#fff';
-            ctx.fillRect(x, 140, 24, 24);
-            x = (x + 6) % 296;
-        };
-        draw();
-        setInterval(draw, 50);
-        for (const t of stream.getVideoTracks()) {
-            stream.removeTrack(t);
-            t.stop();
-        }
-        stream.addTrack(canvas.captureStream(20).getVideoTracks()[0]);
-        return stream;
-    };
-}
-
-const near = (a, b) => Array.isArray(a) && a.every((v, i) => Math.abs(v - b[i]) <= 60);
 
 // Inbound counters per slot of the page's subscribe connection (which:
 // 'sub') or of the trainer's visit (which: 'visit'), pair i being slot i.
@@ -182,14 +103,6 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
     const person = (sub) => PEOPLE.find((p) => p.sub === sub);
     const members = (gid) => PEOPLE.filter((p) => groupOf.get(p.sub) === gid);
 
-    async function open(path, role, who, rgb) {
-        const page = await platform.newPage(who.name);
-        await page.addInitScript(instrument, rgb ?? null);
-        const token = await platform.token(role, who.name, who.sub);
-        await page.goto(`${platform.base}/${path}#room=${ROOM}&token=${token}`);
-        return page;
-    }
-
     // Where each participant page says it is (the `group` it got).
     const placeOf = (page) => page.evaluate(() => window.stagecast.group?.group?.id ?? null);
 
@@ -268,10 +181,10 @@ describe('breakout groups: a trainer and four participants', { timeout: 600000 }
     });
 
     step('the trainer goes live and four participants watch', async () => {
-        trainer = await open('presenter.html', 'presenter', TRAINER);
+        trainer = await platform.openAs('presenter.html', 'presenter', TRAINER);
         await goLive(trainer);
         await waitFor('the groups panel', () => trainer.isVisible('#groups-admin'));
-        for (const p of PEOPLE) pages.set(p.sub, await open('viewer.html', 'viewer', p, p.rgb));
+        for (const p of PEOPLE) pages.set(p.sub, await platform.openAs('viewer.html', 'viewer', p, { rgb: p.rgb }));
         for (const p of PEOPLE) {
             const page = pages.get(p.sub);
             await waitFor(`${p.name} watching`, async () => {

@@ -262,6 +262,17 @@ export class Platform {
         return `page ${JSON.stringify(shown)}; console:\n${(page.consoleLines || []).join('\n')}`;
     }
 
+    // A page of path for the user who ({sub, name}) with a token of role,
+    // in a fresh context (newPage), instrumented before its scripts run
+    // (instrument(init)).
+    async openAs(path, role, who, init = {}) {
+        const page = await this.newPage(who.name);
+        await page.addInitScript(instrument, init);
+        const token = await this.token(role, who.name, who.sub);
+        await page.goto(`${this.base}/${path}#room=${this.room}&token=${token}`);
+        return page;
+    }
+
     // open() with a token made elsewhere (tokenWithPerms).
     async openWithToken(path, token, label, extra = '') {
         const context = await this.browser.newContext();
@@ -299,6 +310,104 @@ export class Platform {
         return this.exit;
     }
 }
+
+// Runs in every page before its own scripts (page.addInitScript(instrument,
+// { rgb, record })): counts RTCPeerConnections (window.__pcs), records the
+// session of every `answer` with the type of request it answers
+// (window.__answers: {kind, session}), keeps the requests of the types in
+// `record` with their replies (window.__requests: {type, msg, reply}, reply
+// {type, code} once it came), and (rgb given) makes the camera a canvas of
+// that colour with a moving square.  window.__colorOf(video) reads the
+// colour at the top left of a video's current frame.
+export function instrument({ rgb = null, record = [] } = {}) {
+    const NativePC = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends NativePC {
+        constructor(...args) {
+            super(...args);
+            window.__pcs.push(this);
+        }
+    };
+    const NativeWS = window.WebSocket;
+    const kinds = new Map();
+    const kept = new Map();
+    window.__answers = [];
+    window.__requests = [];
+    window.WebSocket = class extends NativeWS {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (ev) => {
+                let m;
+                try { m = JSON.parse(ev.data); } catch { return; }
+                if (m?.type === 'answer') window.__answers.push({ kind: kinds.get(m.re) ?? null, session: m.session });
+                const r = m?.re !== undefined && kept.get(m.re);
+                if (r) r.reply = { type: m.type, code: m.code ?? null };
+            });
+        }
+
+        send(data) {
+            try {
+                const m = JSON.parse(data);
+                if (['publish', 'subscribe', 'group_watch'].includes(m.type)) kinds.set(m.id, m.type);
+                if (record.includes(m.type)) {
+                    const { sdp, ...msg } = m;
+                    const r = { type: m.type, msg, reply: null };
+                    window.__requests.push(r);
+                    if (m.id !== undefined) kept.set(m.id, r);
+                }
+            } catch { /* not ours to judge */ }
+            return super.send(data);
+        }
+    };
+    window.__colorOf = (video) => {
+        const c = document.createElement('canvas');
+        c.width = 32;
+        c.height = 18;
+        const ctx = c.getContext('2d', { willReadFrequently: true });
+        ctx.drawImage(video, 0, 0, 32, 18);
+        return [...ctx.getImageData(4, 4, 1, 1).data.slice(0, 3)];
+    };
+    if (!rgb) return;
+    const md = navigator.mediaDevices;
+    const real = md.getUserMedia.bind(md);
+    md.getUserMedia = async (constraints) => {
+        const stream = await real(constraints);
+        if (!constraints?.video) return stream;
+        const canvas = document.createElement('canvas');
+        canvas.width = 320;
+        canvas.height = 180;
+        const ctx = canvas.getContext('2d');
+        let x = 0;
+        const draw = () => {
+            ctx.fillStyle = `rgb(${rgb.join(',')})`;
+            ctx.fillRect(0, 0, 320, 180);
+            ctx.fillStyle = '#fff';
+            ctx.fillRect(x, 140, 24, 24);
+            x = (x + 6) % 296;
+        };
+        draw();
+        setInterval(draw, 50);
+        for (const t of stream.getVideoTracks()) {
+            stream.removeTrack(t);
+            t.stop();
+        }
+        stream.addTrack(canvas.captureStream(20).getVideoTracks()[0]);
+        return stream;
+    };
+}
+
+// The breakout-group tests' class: a trainer and four participants, each
+// participant's camera a canvas of its own colour (instrument's rgb).
+export const TRAINER = { sub: 'trainer-1', name: 'Trainer' };
+export const PEOPLE = [
+    { sub: 'ana-1', name: 'Ana', rgb: [220, 40, 40] },
+    { sub: 'ben-1', name: 'Ben', rgb: [200, 40, 200] },
+    { sub: 'cem-1', name: 'Cem', rgb: [40, 60, 230] },
+    { sub: 'dia-1', name: 'Dia', rgb: [230, 210, 40] },
+];
+
+// Whether a colour read with __colorOf is near rgb.
+export const near = (a, b) => Array.isArray(a) && a.every((v, i) => Math.abs(v - b[i]) <= 60);
 
 // Go live on the presenter page and wait for it.
 export async function goLive(page) {
