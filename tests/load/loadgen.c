@@ -31,7 +31,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,12 +52,12 @@
 #include "media.h"
 #include "peer.h"
 #include "probe.h"
+#include "report.h"
+#include "rx.h"
 #include "sfu/proto/rfc4571.h"
-#include "sfu/proto/rtp.h"
 
 #define LG_MAX_PUBLISHERS 8
 #define LG_MAX_VIEWERS 20000
-#define LG_BATCH 32
 #define LG_FRAME_PKT_BUCKETS 65   /* frames of 0..63 video packets, and 64 or more */
 
 typedef struct lg_opts {
@@ -98,9 +97,7 @@ typedef struct lg_viewers {
     int evfd;
     atomic_bool stop;
     atomic_bool lat_enabled;
-    atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
-    atomic_uint_fast64_t rx_rtp;       /* of which RTP (not RTCP, STUN, DTLS) */
-    atomic_uint_fast64_t rx_coalesced; /* datagrams that came in a GRO buffer of several */
+    lg_rx_counters rx;                 /* what the viewer thread read */
     atomic_int connected, failed;
     atomic_int sunk;                    /* --sink: viewers that stopped reading */
     atomic_int tid;
@@ -315,7 +312,7 @@ static void viewers_progress(lg_viewers *vw, int64_t now)
         json_object_set_new(o, "viewers_connected", json_integer(up));
     }
     json_object_set_new(o, "t_s", json_real((double)(now - vw->t0_us) / 1e6));
-    json_object_set_new(o, "rx_rtp", json_integer((json_int_t)atomic_load(&vw->rx_rtp)));
+    json_object_set_new(o, "rx_rtp", json_integer((json_int_t)atomic_load(&vw->rx.rtp)));
     json_object_set_new(o, "failed", json_integer(atomic_load(&vw->failed)));
     s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (s) {
@@ -388,9 +385,7 @@ typedef struct tcp_input {
 static void on_tcp_frame(void *ud, uint8_t *d, size_t len)
 {
     tcp_input *in = ud;
-    atomic_fetch_add_explicit(&in->vw->rx_packets, 1, memory_order_relaxed);
-    if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
-        atomic_fetch_add_explicit(&in->vw->rx_rtp, 1, memory_order_relaxed);
+    lg_rx_count(&in->vw->rx, d, len);
     /* TCP has no kernel receive time: latency is taken at our read. */
     lg_peer_input(in->p, d, len, in->now, 0, &in->vw->lat);
 }
@@ -425,70 +420,12 @@ static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
         viewer_drain_tcp(vw, ep, p);
         return;
     }
-
-    /* A GRO buffer holds a whole GSO send (at most 64 KiB). */
-    static uint8_t bufs[LG_BATCH][65536];
-    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
-                              CMSG_SPACE(sizeof(int))];
-    struct mmsghdr msgs[LG_BATCH];
-    struct iovec iov[LG_BATCH];
-    int n;
-
     for (;;) {
         lg_peer_state before = p->state;
-        for (int i = 0; i < LG_BATCH; i++) {
-            iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
-            msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
-                                               .msg_control = ctl[i],
-                                               .msg_controllen = sizeof(ctl[i]) };
-        }
-        n = recvmmsg(p->fd, msgs, LG_BATCH, MSG_DONTWAIT, NULL);
+        int n = lg_rx_udp_batch(p, &vw->lat, &vw->rx);
         if (n <= 0)
             return;
-        int64_t now = lg_now_us();
-        struct timespec rt;
-        clock_gettime(CLOCK_REALTIME, &rt);
-        /* SO_TIMESTAMPNS is CLOCK_REALTIME: map it onto CLOCK_MONOTONIC. */
-        int64_t real_minus_mono = ((int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000) - now;
-        for (int i = 0; i < n; i++) {
-            struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-            int64_t rx = now;
-            size_t seg = msgs[i].msg_len;
-            for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-                    int g;
-                    memcpy(&g, CMSG_DATA(c), sizeof(g));
-                    if (g > 0)
-                        seg = (size_t)g;
-                    continue;
-                }
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-                    uint32_t d;
-                    memcpy(&d, CMSG_DATA(c), sizeof(d));
-                    if (d > p->rx_ovfl)
-                        p->rx_ovfl = d;
-                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-                    struct timespec ts;
-                    memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                    rx = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - real_minus_mono;
-                    if (rx > now)
-                        rx = now;
-                }
-            }
-            if (seg < msgs[i].msg_len)
-                atomic_fetch_add_explicit(&vw->rx_coalesced, (msgs[i].msg_len + seg - 1) / seg,
-                                          memory_order_relaxed);
-            /* Every datagram of a GRO buffer is seg bytes but the last. */
-            for (size_t off = 0; off < msgs[i].msg_len; off += seg) {
-                uint8_t *d = bufs[i] + off;
-                size_t len = msgs[i].msg_len - off < seg ? msgs[i].msg_len - off : seg;
-                atomic_fetch_add_explicit(&vw->rx_packets, 1, memory_order_relaxed);
-                if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
-                    atomic_fetch_add_explicit(&vw->rx_rtp, 1, memory_order_relaxed);
-                lg_peer_input(p, d, len, rx, now - rx, &vw->lat);
-            }
-        }
-        if (viewer_settle(vw, ep, p, before) || n < LG_BATCH)
+        if (viewer_settle(vw, ep, p, before) || n < LG_RX_BATCH)
             return;
     }
 }
@@ -967,49 +904,6 @@ static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
 
 /* ---- report ----------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_i64(const int64_t *v, int n, double q)
-{
-    int i;
-    if (n == 0)
-        return -1;
-    i = (int)ceil(q * n) - 1;
-    return (double)v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static double hist_pct(const lg_hist *l, double q)
-{
-    uint64_t total = l->n, want, acc = 0;
-
-    if (!total)
-        return -1;
-    want = (uint64_t)ceil(q * (double)total);
-    for (int i = 0; i < LG_HIST_BUCKETS; i++) {
-        acc += l->b[i];
-        if (acc >= want)
-            return (i + 0.5) * LG_HIST_US / 1000.0;
-    }
-    return (double)l->max_us / 1000.0;
-}
-
-static json_t *hist_json(const lg_hist *h)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "samples", json_integer((json_int_t)h->n));
-    json_object_set_new(o, "p50_ms", json_real(hist_pct(h, 0.50)));
-    json_object_set_new(o, "p90_ms", json_real(hist_pct(h, 0.90)));
-    json_object_set_new(o, "p95_ms", json_real(hist_pct(h, 0.95)));
-    json_object_set_new(o, "p99_ms", json_real(hist_pct(h, 0.99)));
-    json_object_set_new(o, "p999_ms", json_real(hist_pct(h, 0.999)));
-    json_object_set_new(o, "max_ms", json_real((double)h->max_us / 1000));
-    return o;
-}
-
 /* Join-time figures in ms: request to first media packet (any), to first
  * video packet, and to DTLS connected. */
 static json_t *join_json(lg_run *r, int which)
@@ -1025,12 +919,12 @@ static json_t *join_json(lg_run *r, int which)
         if (t)
             v[n++] = t - p->t_request_us;
     }
-    qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+    qsort(v, (size_t)n, sizeof(*v), lg_cmp_i64);
     json_object_set_new(o, "n", json_integer(n));
-    json_object_set_new(o, "p50_ms", json_real(pct_i64(v, n, 0.50) / 1000));
-    json_object_set_new(o, "p95_ms", json_real(pct_i64(v, n, 0.95) / 1000));
-    json_object_set_new(o, "p99_ms", json_real(pct_i64(v, n, 0.99) / 1000));
-    json_object_set_new(o, "max_ms", json_real(pct_i64(v, n, 1.0) / 1000));
+    json_object_set_new(o, "p50_ms", json_real(lg_pct_i64(v, n, 0.50) / 1000));
+    json_object_set_new(o, "p95_ms", json_real(lg_pct_i64(v, n, 0.95) / 1000));
+    json_object_set_new(o, "p99_ms", json_real(lg_pct_i64(v, n, 0.99) / 1000));
+    json_object_set_new(o, "max_ms", json_real(lg_pct_i64(v, n, 1.0) / 1000));
     free(v);
     return o;
 }
@@ -1097,7 +991,7 @@ static void snapshot(lg_run *r, lg_snap *s)
     memcpy(s->frame_pkts, r->frame_pkts, sizeof(s->frame_pkts));
     if (r->o.janus) {
         /* No stats API on Janus here (admin off): what the viewers got. */
-        s->forwarded = atomic_load(&r->vw->rx_rtp);
+        s->forwarded = atomic_load(&r->vw->rx.rtp);
     } else {
         json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
         s->forwarded = lg_json_u64(st, "forwarded_packets");
@@ -1113,7 +1007,7 @@ static void snapshot(lg_run *r, lg_snap *s)
                      ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
     snprintf(path, sizeof(path), "self/task/%d", atomic_load(&r->vw->tid));
     s->viewer_thread_cpu_us = lg_proc_cpu_us(path);
-    s->rx_packets = atomic_load(&r->vw->rx_packets);
+    s->rx_packets = atomic_load(&r->vw->rx.packets);
     s->pub_sent = 0;
     for (int k = 0; k < r->n_pubs; k++)
         s->pub_sent += r->pubs[k]->sent_packets;
@@ -1414,9 +1308,9 @@ int main(int argc, char **argv)
     json_object_set_new(out, "gro", json_boolean(r->o.gro));
     json_object_set_new(out, "viewers_idle", json_boolean(r->o.viewers_idle));
     json_object_set_new(out, "gro_coalesced_share",
-                        json_real(atomic_load(&r->vw->rx_packets)
-                                      ? (double)atomic_load(&r->vw->rx_coalesced) /
-                                            (double)atomic_load(&r->vw->rx_packets)
+                        json_real(atomic_load(&r->vw->rx.packets)
+                                      ? (double)atomic_load(&r->vw->rx.coalesced) /
+                                            (double)atomic_load(&r->vw->rx.packets)
                                       : 0));
     if (r->o.sink) {
         json_object_set_new(out, "mode_note",
@@ -1434,9 +1328,9 @@ int main(int argc, char **argv)
     json_object_set_new(out, "join_first_media", join_json(r, 0));
     json_object_set_new(out, "join_first_video", join_json(r, 1));
     json_object_set_new(out, "join_connected", join_json(r, 2));
-    lat = hist_json(&r->vw->lat.fwd);
-    json_object_set_new(lat, "loadgen_queue", hist_json(&r->vw->lat.queue));
-    json_object_set_new(lat, "keyframe_packets", hist_json(&r->vw->lat.fwd_key));
+    lat = lg_hist_json(&r->vw->lat.fwd);
+    json_object_set_new(lat, "loadgen_queue", lg_hist_json(&r->vw->lat.queue));
+    json_object_set_new(lat, "keyframe_packets", lg_hist_json(&r->vw->lat.fwd_key));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
     if (r->o.sink) {
@@ -1551,8 +1445,8 @@ int main(int argc, char **argv)
                 "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
                 "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
                 "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
-                connected, r->o.viewers, join50, join99, hist_pct(&r->vw->lat.fwd, 0.5),
-                hist_pct(&r->vw->lat.fwd, 0.99), (double)r->vw->lat.fwd.max_us / 1000,
+                connected, r->o.viewers, join50, join99, lg_hist_pct(&r->vw->lat.fwd, 0.5),
+                lg_hist_pct(&r->vw->lat.fwd, 0.99), (double)r->vw->lat.fwd.max_us / 1000,
                 json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
                 (double)worst_ppm / 10000.0, us_pkt,
                 json_real_value(json_object_get(server, "rss_per_viewer_kb")), self_cpu, del_ok,
