@@ -47,6 +47,7 @@
 #include <jansson.h>
 
 #include "churn.h"
+#include "class.h"
 #include "http.h"
 #include "janus.h"
 #include "media.h"
@@ -87,6 +88,10 @@ typedef struct lg_opts {
     double churn_pct;          /* viewers that leave and rejoin per minute, % */
     const char *progress_path;
     double progress_every;
+    int class_groups;          /* --class: breakout groups (class.h); 0 off */
+    int group_size, moves;
+    double move_gap;
+    const char *trainer_token;
 } lg_opts;
 
 /* Hand-off from the main thread to the viewer thread. */
@@ -163,7 +168,17 @@ static void usage(void)
             "                        others stay.  The report's \"churn\" splits their loss\n"
             "  --progress FILE       append a JSON line of tallies (viewers connected, loss\n"
             "                        of those that stayed, churn counters) to FILE every\n"
-            "                        --progress-every S seconds (default 10)\n");
+            "                        --progress-every S seconds (default 10)\n"
+            "  --class G             a class in G breakout groups (class.h): every participant\n"
+            "                        publishes and receives its group; then --moves switches\n"
+            "                        are timed.  Stagecast: --trainer-token (moderate) and\n"
+            "                        --token-cmd printing participant {i}'s token (\"{i}\" is\n"
+            "                        replaced by its number); Janus: a VideoRoom per group\n"
+            "  --group-size N        participants per group (default 5)\n"
+            "  --moves N             switches timed after the window (default 30)\n"
+            "  --move-gap S          seconds from one switch to the next (default 1.5)\n"
+            "  --trainer-token T     --class against Stagecast: creates, assigns, opens the\n"
+            "                        groups and moves participants\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
@@ -171,7 +186,8 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
            O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP,
-           O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_HELP };
+           O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_CLASS, O_GROUP_SIZE, O_MOVES, O_MOVE_GAP,
+           O_TRAINER, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -188,6 +204,9 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
         { "clip", 1, 0, O_CLIP }, { "churn", 1, 0, O_CHURN },
         { "progress", 1, 0, O_PROGRESS }, { "progress-every", 1, 0, O_PROGRESS_EVERY },
+        { "class", 1, 0, O_CLASS }, { "group-size", 1, 0, O_GROUP_SIZE },
+        { "moves", 1, 0, O_MOVES }, { "move-gap", 1, 0, O_MOVE_GAP },
+        { "trainer-token", 1, 0, O_TRAINER },
         { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
@@ -197,7 +216,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
                     .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
                     .video_kbps = 700, .audio_kbps = 32, .clip_seconds = 10, .janus_room = 1234,
-                    .progress_every = 10 };
+                    .progress_every = 10, .group_size = 5, .moves = 30, .move_gap = 1.5 };
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case O_URL: url = optarg; break;
@@ -241,12 +260,22 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_CHURN: o->churn_pct = atof(optarg); break;
         case O_PROGRESS: o->progress_path = optarg; break;
         case O_PROGRESS_EVERY: o->progress_every = atof(optarg); break;
+        case O_CLASS: o->class_groups = atoi(optarg); break;
+        case O_GROUP_SIZE: o->group_size = atoi(optarg); break;
+        case O_MOVES: o->moves = atoi(optarg); break;
+        case O_MOVE_GAP: o->move_gap = atof(optarg); break;
+        case O_TRAINER: o->trainer_token = optarg; break;
         default: return -EINVAL;
         }
     }
     if (o->janus && !o->room)
         o->room = "janus";  /* only named in messages: Janus rooms are numbers */
-    if (!url || !o->room || (!o->viewer_token && !o->janus) ||
+    if (o->class_groups &&
+        (o->class_groups < 2 || o->group_size < 2 || o->moves < 0 || o->move_gap < 0 ||
+         o->class_groups * o->group_size > LG_CLASS_MAX ||
+         (!o->janus && (!o->trainer_token || !o->token_cmd || !o->admin_token))))
+        return -EINVAL;
+    if (!url || !o->room || (!o->viewer_token && !o->janus && !o->class_groups) ||
         lg_http_parse_url(url, o->host, sizeof(o->host), &o->port))
         return -EINVAL;
     if (o->local_ip && lg_peer_set_local_ip(o->local_ip) < 0)
@@ -259,7 +288,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         o->churn_pct < 0 || o->churn_pct > 100 || o->progress_every <= 0 ||
         (o->churn_pct > 0 && (o->janus || o->sink)))
         return -EINVAL;
-    if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus) {
+    if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus && !o->class_groups) {
         fprintf(stderr, "loadgen: %d publishers need %d tokens or --token-cmd\n",
                 o->publishers, o->publishers);
         return -EINVAL;
@@ -556,99 +585,35 @@ static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
  * Janus's answer and our feed id. */
 static int janus_publish(lg_run *r, lg_peer *p, int k)
 {
-    const char *h = r->o.host, *answer;
-    char err[256], *offer = NULL;
-    json_int_t room = (json_int_t)r->o.janus_room;
-    json_t *body, *ev = NULL;
-    int rc = -EPROTO;
+    const char *h = r->o.host;
+    char err[256];
 
     p->t_request_us = lg_now_us();
-    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
-        goto fail;
-    if (k == 0) {
-        /* bitrate 0 and fir_freq 0: no REMB cap and no periodic keyframe
-         * requests, as Stagecast (keyframes only when a viewer needs one). */
-        body = json_pack("{sssIsisssssisi}", "request", "create", "room", room, "publishers",
-                         r->o.publishers, "videocodec", "vp8", "audiocodec", "opus",
-                         "bitrate", 0, "fir_freq", 0);
-        ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL,
-                              NULL, err, sizeof(err));
-        json_decref(body);
-        if (!ev)
-            goto fail;
-        json_decref(ev);
+    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0 ||
+        (k == 0 && lg_janus_create_room(h, r->o.port, p->janus_session, p->janus_handle,
+                                        r->o.janus_room, r->o.publishers, err, sizeof(err)) < 0) ||
+        lg_janus_publish(h, r->o.port, p, r->o.janus_room, "loadgen-pub",
+                         sc_dtls_cert_fingerprint(r->cert), r->sdp, &r->feeds[k], err,
+                         sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: janus publisher %d: %s\n", k, err);
+        return -EPROTO;
     }
-    offer = lg_peer_offer(p, sc_dtls_cert_fingerprint(r->cert));
-    body = json_pack("{sssssIss}", "request", "joinandconfigure", "ptype", "publisher", "room",
-                     room, "display", "loadgen-pub");
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "offer", offer,
-                          err, sizeof(err));
-    json_decref(body);
-    if (!ev)
-        goto fail;
-    answer = lg_janus_jsep_sdp(ev, "answer");
-    if (!answer) {
-        snprintf(err, sizeof(err), "joined without a JSEP answer");
-        goto fail;
-    }
-    r->feeds[k] = (uint64_t)json_integer_value(json_object_get(lg_janus_data(ev), "id"));
-    rc = lg_peer_set_answer(p, answer, strlen(answer), r->sdp, err, sizeof(err));
-    if (rc == 0)
-        goto out;
-fail:
-    fprintf(stderr, "loadgen: janus publisher %d: %s\n", k, err);
-out:
-    json_decref(ev);
-    free(offer);
-    return rc;
+    return 0;
 }
 
 /* Janus viewer: a subscriber handle on its own session (as a browser has),
  * "join" with every publisher's feed, answer Janus's offer, "start". */
 static int janus_subscribe(lg_run *r, lg_peer *p)
 {
-    const char *h = r->o.host, *offer;
-    char err[256], *answer = NULL;
-    json_t *body, *streams = json_array(), *ev = NULL;
-    int rc = -EPROTO;
+    char err[256];
 
     p->t_request_us = lg_now_us();
-    for (int k = 0; k < r->n_pubs; k++)
-        json_array_append_new(streams, json_pack("{sI}", "feed", (json_int_t)r->feeds[k]));
-    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
-        goto fail;
-    body = json_pack("{sssssIsO}", "request", "join", "ptype", "subscriber", "room",
-                     (json_int_t)r->o.janus_room, "streams", streams);
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL, NULL,
-                          err, sizeof(err));
-    json_decref(body);
-    if (!ev)
-        goto fail;
-    offer = lg_janus_jsep_sdp(ev, "offer");
-    if (!offer) {
-        snprintf(err, sizeof(err), "attached without a JSEP offer");
-        goto fail;
+    if (lg_janus_subscribe(r->o.host, r->o.port, p, r->o.janus_room, r->feeds, r->n_pubs,
+                           sc_dtls_cert_fingerprint(r->vw->cert), r->sdp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: janus viewer %d: %s\n", p->index, err);
+        return -EPROTO;
     }
-    answer = lg_peer_answer(p, offer, strlen(offer), r->sdp,
-                            sc_dtls_cert_fingerprint(r->vw->cert), err, sizeof(err));
-    if (!answer)
-        goto fail;
-    json_decref(ev);
-    body = json_pack("{ss}", "request", "start");
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "answer",
-                          answer, err, sizeof(err));
-    json_decref(body);
-    if (ev) {
-        rc = 0;
-        goto out;
-    }
-fail:
-    fprintf(stderr, "loadgen: janus viewer %d: %s\n", p->index, err);
-out:
-    json_decref(ev);
-    json_decref(streams);
-    free(answer);
-    return rc;
+    return 0;
 }
 
 static int start_publishers(lg_run *r)
@@ -1222,6 +1187,27 @@ static json_t *pub_json(lg_run *r, double window_s)
     return o;
 }
 
+static int run_class(const lg_opts *o)
+{
+    char err[256];
+    lg_class_opts c = {
+        .host = o->host, .port = o->port, .room = o->room, .admin_token = o->admin_token,
+        .trainer_token = o->trainer_token, .token_cmd = o->token_cmd,
+        .server_pid = o->server_pid, .groups = o->class_groups, .group_size = o->group_size,
+        .moves = o->moves, .move_gap = o->move_gap, .join_rate = o->join_rate,
+        .duration = o->duration, .settle = o->settle, .sample_every = o->sample_every,
+        .clip_seconds = o->clip_seconds, .width = o->width, .height = o->height, .fps = o->fps,
+        .video_kbps = o->video_kbps, .audio_kbps = o->audio_kbps, .json = o->json,
+        .janus = o->janus, .janus_room = o->janus_room,
+    };
+    if (o->janus && o->janus_ws_port &&
+        lg_janus_use_ws(o->host, o->janus_ws_port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        return 1;
+    }
+    return lg_class_run(&c);
+}
+
 int main(int argc, char **argv)
 {
     lg_run run = { 0 }, *r = &run;
@@ -1239,6 +1225,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (r->o.class_groups)
+        return run_class(&r->o);
     if (setup(r) < 0) {
         fprintf(stderr, "loadgen: setup failed\n");
         return 1;
