@@ -579,6 +579,22 @@ static char *mint(const char *cmd, int i)
     return lg_token_from_cmd(out);
 }
 
+/* peer's offer as who's `publish` or `subscribe` (kind); the answer goes
+ * into peer.  0 or a negative errno with a reason in err. */
+static int sc_negotiate(cl_run *r, cl_part *who, lg_peer *peer, const char *kind,
+                        const char *fingerprint, char *err, size_t errlen)
+{
+    char *offer = lg_peer_offer(peer, fingerprint);
+    peer->t_request_us = lg_now_us();
+    json_t *rep = ws_request(r, who, json_pack("{ssss}", "type", kind, "sdp", offer ? offer : ""),
+                             err, errlen);
+    free(offer);
+    const char *sdp = json_string_value(json_object_get(rep, "sdp"));
+    int rc = sdp ? lg_peer_set_answer(peer, sdp, strlen(sdp), r->sdp, err, errlen) : -EPROTO;
+    json_decref(rep);
+    return rc;
+}
+
 /* Participant i: its connection, join, and a subscribe session with the
  * class's view_slots pairs. */
 static int sc_participant(cl_run *r, int i, char *err, size_t errlen)
@@ -607,14 +623,7 @@ static int sc_participant(cl_run *r, int i, char *err, size_t errlen)
         return -ENOMEM;
     p->sub->index = i;
     p->sub->sample_every = r->o->sample_every;
-    char *offer = lg_peer_offer(p->sub, r->sub_fp);
-    p->sub->t_request_us = lg_now_us();
-    rep = ws_request(r, p, json_pack("{ssss}", "type", "subscribe", "sdp", offer ?: ""), err,
-                     errlen);
-    free(offer);
-    const char *sdp = json_string_value(json_object_get(rep, "sdp"));
-    int rc = sdp ? lg_peer_set_answer(p->sub, sdp, strlen(sdp), r->sdp, err, errlen) : -EPROTO;
-    json_decref(rep);
+    int rc = sc_negotiate(r, p, p->sub, "subscribe", r->sub_fp, err, errlen);
     if (rc < 0)
         return rc;
     hand_to_rx(r, p->sub);
@@ -625,7 +634,6 @@ static int sc_participant(cl_run *r, int i, char *err, size_t errlen)
 static int sc_publish(cl_run *r, int i, char *err, size_t errlen)
 {
     cl_part *p = &r->parts[i];
-    json_t *rep;
 
     while (!p->in_group) {
         json_t *o = ws_read(p->ws);
@@ -641,14 +649,7 @@ static int sc_publish(cl_run *r, int i, char *err, size_t errlen)
         return -ENOMEM;
     p->pub->index = i;
     p->pub->trailer_src = i + 1;
-    char *offer = lg_peer_offer(p->pub, r->pub_fp);
-    p->pub->t_request_us = lg_now_us();
-    rep = ws_request(r, p, json_pack("{ssss}", "type", "publish", "sdp", offer ?: ""), err,
-                     errlen);
-    free(offer);
-    const char *sdp = json_string_value(json_object_get(rep, "sdp"));
-    int rc = sdp ? lg_peer_set_answer(p->pub, sdp, strlen(sdp), r->sdp, err, errlen) : -EPROTO;
-    json_decref(rep);
+    int rc = sc_negotiate(r, p, p->pub, "publish", r->pub_fp, err, errlen);
     if (rc < 0)
         return rc;
     hand_to_media(r, p->pub);
