@@ -178,7 +178,10 @@ static void usage(void)
             "  --moves N             switches timed after the window (default 30)\n"
             "  --move-gap S          seconds from one switch to the next (default 1.5)\n"
             "  --trainer-token T     --class against Stagecast: creates, assigns, opens the\n"
-            "                        groups and moves participants\n");
+            "                        groups and moves participants\n"
+            "  --dtls-retry-ms MS    a DTLS client that heard nothing MS after its ClientHello\n"
+            "                        starts anew (doubling, 4 times), as a browser retransmits\n"
+            "                        after ~50 ms; default: OpenSSL's 1 s timer only\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
@@ -187,7 +190,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
            O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP,
            O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_CLASS, O_GROUP_SIZE, O_MOVES, O_MOVE_GAP,
-           O_TRAINER, O_HELP };
+           O_TRAINER, O_DTLS_RETRY, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -206,7 +209,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "progress", 1, 0, O_PROGRESS }, { "progress-every", 1, 0, O_PROGRESS_EVERY },
         { "class", 1, 0, O_CLASS }, { "group-size", 1, 0, O_GROUP_SIZE },
         { "moves", 1, 0, O_MOVES }, { "move-gap", 1, 0, O_MOVE_GAP },
-        { "trainer-token", 1, 0, O_TRAINER },
+        { "trainer-token", 1, 0, O_TRAINER }, { "dtls-retry-ms", 1, 0, O_DTLS_RETRY },
         { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
@@ -265,6 +268,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_MOVES: o->moves = atoi(optarg); break;
         case O_MOVE_GAP: o->move_gap = atof(optarg); break;
         case O_TRAINER: o->trainer_token = optarg; break;
+        case O_DTLS_RETRY: lg_peer_set_dtls_retry_ms(atoi(optarg)); break;
         default: return -EINVAL;
         }
     }

@@ -69,6 +69,15 @@ static ssize_t peer_send(lg_peer *p, const void *buf, size_t len)
     return sendmsg(p->fd, &m, MSG_NOSIGNAL);
 }
 
+/* A DTLS client that heard nothing back starts its handshake anew after
+ * this long, doubling up to 4 times (0: only OpenSSL's own timer, 1 s). */
+static int64_t lg_dtls_retry_us;
+
+void lg_peer_set_dtls_retry_ms(int ms)
+{
+    lg_dtls_retry_us = (int64_t)ms * 1000;
+}
+
 /* UDP_GRO on viewer sockets: a GSO send reaches us as one buffer. */
 static bool lg_gro;
 
@@ -439,6 +448,7 @@ static void dtls_send(void *ud, const uint8_t *buf, size_t len)
 
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us)
 {
+    p->cert = cert;
     p->dtls = sc_dtls_new(cert, p->dtls_server ? SC_DTLS_ROLE_SERVER : SC_DTLS_ROLE_CLIENT,
                           p->srv_fp_alg, p->srv_fp, dtls_send, NULL, p);
     if (!p->dtls) {
@@ -508,6 +518,25 @@ static void on_stun(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
     p->state = LG_PEER_DTLS;
     p->next_check_us = now_us + LG_CONSENT_US;
     p->last_dtls_tick_us = now_us;
+    p->dtls_start_us = now_us;
+    if (sc_dtls_start(p->dtls) == SC_DTLS_FAILED)
+        fail(p, "DTLS start");
+}
+
+/* The client's handshake from the start: a fresh ClientHello, as a browser
+ * would retransmit its first after 50 ms where OpenSSL waits 1 s.  Only
+ * while the server said nothing: no answer of its can be lost by it. */
+static void restart_dtls(lg_peer *p, int64_t now_us)
+{
+    sc_dtls_free(p->dtls);
+    p->dtls = sc_dtls_new(p->cert, SC_DTLS_ROLE_CLIENT, p->srv_fp_alg, p->srv_fp, dtls_send,
+                          NULL, p);
+    if (!p->dtls) {
+        fail(p, "sc_dtls_new");
+        return;
+    }
+    p->dtls_restarts++;
+    p->dtls_start_us = now_us;
     if (sc_dtls_start(p->dtls) == SC_DTLS_FAILED)
         fail(p, "DTLS start");
 }
@@ -519,6 +548,7 @@ static void on_dtls(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
 
     if (!p->dtls)
         return;
+    p->dtls_heard = true;
     st = sc_dtls_feed(p->dtls, buf, len);
     if (st == SC_DTLS_FAILED || st == SC_DTLS_CLOSED) {
         fail(p, st == SC_DTLS_FAILED ? "DTLS failed" : "DTLS closed by server");
@@ -760,6 +790,9 @@ int64_t lg_peer_tick(lg_peer *p, int64_t now_us)
     if (now_us >= p->next_check_us)
         send_check(p, now_us);
     next = p->next_check_us;
+    if (p->state == LG_PEER_DTLS && lg_dtls_retry_us && !p->dtls_server && !p->dtls_heard &&
+        p->dtls_restarts < 4 && now_us - p->dtls_start_us >= lg_dtls_retry_us << p->dtls_restarts)
+        restart_dtls(p, now_us);
     if (p->state == LG_PEER_DTLS) {
         if (now_us - p->last_dtls_tick_us >= LG_DTLS_TICK_US) {
             p->last_dtls_tick_us = now_us;

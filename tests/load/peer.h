@@ -118,6 +118,11 @@ typedef struct lg_peer {
     bool watching;
     uint64_t watch_srcs[(LG_MAX_SRC + 64) / 64];
     int64_t watch_first_us, watch_first_video_us; /* kernel receive times, 0 not yet */
+    /* DTLS client retries (lg_peer_set_dtls_retry_ms) */
+    sc_dtls_cert *cert;
+    int64_t dtls_start_us;
+    bool dtls_heard;        /* a DTLS datagram came from the server */
+    int dtls_restarts;
 } lg_peer;
 
 /* Process-wide setup (SRTP). */
@@ -148,6 +153,13 @@ char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
  * -EINVAL.  Call before any peer takes an answer. */
 int lg_peer_set_local_ip(const char *ip);
 void lg_peer_set_gro(bool on);
+/* A DTLS client whose server has sent nothing ms after its ClientHello
+ * starts the handshake anew (fresh ClientHello), doubling the wait up to 4
+ * times, as a browser's first retransmission after about 50 ms.  Janus
+ * drops a ClientHello that comes before it has started its own handshake
+ * (after libnice selected the pair, on the handle's loop), and OpenSSL's
+ * first retransmission is 1 s later.  0 (default): OpenSSL's timer only. */
+void lg_peer_set_dtls_retry_ms(int ms);
 /* Viewers connect to the answer's ICE-TCP candidate instead of UDP
  * (publishers stay on UDP); small_rcvbuf: with a 4 KiB receive buffer (a
  * --sink viewer's, so that it stalls the server's queue soon). */
