@@ -141,6 +141,15 @@ typedef struct cl_run {
 
 /* ---- media thread --------------------------------------------------------- */
 
+/* Clear a thread's eventfd before it looks at its queue. */
+static void unwake(int evfd)
+{
+    uint64_t v;
+    if (read(evfd, &v, sizeof(v)) < 0) {
+        /* nothing was written: the queue is looked at anyway */
+    }
+}
+
 static void media_adopt(cl_media *m, int ep)
 {
     pthread_mutex_lock(&m->lock);
@@ -250,10 +259,7 @@ static void *media_thread(void *arg)
             lg_peer *p = evs[i].data.ptr;
             ssize_t len;
             if (!p) {
-                uint64_t v;
-                if (read(m->evfd, &v, sizeof(v)) < 0) {
-                    /* the queue is looked at anyway */
-                }
+                unwake(m->evfd);
                 media_adopt(m, ep);
                 continue;
             }
@@ -353,10 +359,7 @@ static void *rx_thread(void *arg)
         for (int i = 0; i < n; i++) {
             lg_peer *p = evs[i].data.ptr;
             if (!p) {
-                uint64_t x;
-                if (read(v->evfd, &x, sizeof(x)) < 0) {
-                    /* the queue is looked at anyway */
-                }
+                unwake(v->evfd);
                 rx_commands(v, ep);
                 continue;
             }
