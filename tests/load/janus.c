@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ static int n_pending;
 
 int lg_janus_use_ws(const char *host, int port, char *err, size_t errlen)
 {
-    ws = lg_ws_open(host, port, "janus-protocol", err, errlen);
+    ws = lg_ws_open(host, port, "/", "janus-protocol", err, errlen);
     return ws ? 0 : -ECONNREFUSED;
 }
 
@@ -52,6 +53,19 @@ static json_t *ws_next(void)
     return o;
 }
 
+/* An event that arrived while a reply was awaited, for wait_event.  With
+ * many publishers in a room, Janus tells each of them about every new one:
+ * when full, the oldest goes (nobody waits for those). */
+static void keep_pending(json_t *o)
+{
+    if (n_pending == LG_JANUS_PENDING) {
+        json_decref(pending[0]);
+        memmove(pending, pending + 1, (size_t)(n_pending - 1) * sizeof(*pending));
+        n_pending--;
+    }
+    pending[n_pending++] = o;
+}
+
 /* Send over the WebSocket and read until the reply to txn; events for
  * other requests met on the way are kept for wait_event. */
 static json_t *ws_exchange(const char *text, const char *txn, char *err, size_t errlen)
@@ -69,8 +83,8 @@ static json_t *ws_exchange(const char *text, const char *txn, char *err, size_t 
         const char *t = json_string_value(json_object_get(o, "transaction"));
         if (t && strcmp(t, txn) == 0 && strcmp(verb(o), "event") != 0)
             return o;
-        if (strcmp(verb(o), "event") == 0 && n_pending < LG_JANUS_PENDING)
-            pending[n_pending++] = o;
+        if (strcmp(verb(o), "event") == 0)
+            keep_pending(o);
         else
             json_decref(o);
     }
@@ -316,4 +330,112 @@ int lg_janus_destroy(const char *host, int port, uint64_t session)
     status = reply && strcmp(verb(reply), "success") == 0 ? 200 : 0;
     json_decref(reply);
     return status;
+}
+
+void lg_janus_drain(void)
+{
+    struct pollfd pfd;
+
+    if (!ws)
+        return;
+    pfd = (struct pollfd){.fd = lg_ws_fd(ws), .events = POLLIN};
+    while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+        json_t *o = ws_next();
+        if (!o)
+            return;
+        if (strcmp(verb(o), "event") == 0)
+            keep_pending(o);
+        else
+            json_decref(o);
+    }
+}
+
+int lg_janus_create_room(const char *host, int port, uint64_t session, uint64_t handle,
+                         uint64_t room, int publishers, char *err, size_t errlen)
+{
+    /* bitrate 0 and fir_freq 0: no REMB cap and no periodic keyframe
+     * requests, as Stagecast (keyframes only when a viewer needs one). */
+    json_t *body = json_pack("{sssIsisssssisi}", "request", "create", "room", (json_int_t)room,
+                             "publishers", publishers, "videocodec", "vp8", "audiocodec", "opus",
+                             "bitrate", 0, "fir_freq", 0);
+    json_t *ev = lg_janus_request(host, port, session, handle, body, NULL, NULL, err, errlen);
+    json_decref(body);
+    if (!ev)
+        return -EPROTO;
+    json_decref(ev);
+    return 0;
+}
+
+int lg_janus_publish(const char *host, int port, lg_peer *p, uint64_t room, const char *display,
+                     const char *fingerprint, sc_sdp *scratch, uint64_t *feed, char *err,
+                     size_t errlen)
+{
+    const char *answer;
+    char *offer = NULL;
+    json_t *body, *ev = NULL;
+    int rc = -EPROTO;
+
+    if (!p->janus_session &&
+        lg_janus_open(host, port, &p->janus_session, &p->janus_handle, err, errlen) < 0)
+        return -EPROTO;
+    offer = lg_peer_offer(p, fingerprint);
+    body = json_pack("{sssssIss}", "request", "joinandconfigure", "ptype", "publisher", "room",
+                     (json_int_t)room, "display", display);
+    ev = lg_janus_request(host, port, p->janus_session, p->janus_handle, body, "offer", offer, err,
+                          errlen);
+    json_decref(body);
+    if (!ev)
+        goto out;
+    answer = lg_janus_jsep_sdp(ev, "answer");
+    if (!answer) {
+        snprintf(err, errlen, "joined without a JSEP answer");
+        goto out;
+    }
+    *feed = (uint64_t)json_integer_value(json_object_get(lg_janus_data(ev), "id"));
+    rc = lg_peer_set_answer(p, answer, strlen(answer), scratch, err, errlen);
+out:
+    json_decref(ev);
+    free(offer);
+    return rc;
+}
+
+int lg_janus_subscribe(const char *host, int port, lg_peer *p, uint64_t room,
+                       const uint64_t *feeds, int n, const char *fingerprint, sc_sdp *scratch,
+                       char *err, size_t errlen)
+{
+    const char *offer;
+    char *answer = NULL;
+    json_t *body, *streams = json_array(), *ev = NULL;
+    int rc = -EPROTO;
+
+    for (int k = 0; k < n; k++)
+        json_array_append_new(streams, json_pack("{sI}", "feed", (json_int_t)feeds[k]));
+    if (lg_janus_open(host, port, &p->janus_session, &p->janus_handle, err, errlen) < 0)
+        goto out;
+    body = json_pack("{sssssIsO}", "request", "join", "ptype", "subscriber", "room",
+                     (json_int_t)room, "streams", streams);
+    ev = lg_janus_request(host, port, p->janus_session, p->janus_handle, body, NULL, NULL, err,
+                          errlen);
+    json_decref(body);
+    if (!ev)
+        goto out;
+    offer = lg_janus_jsep_sdp(ev, "offer");
+    if (!offer) {
+        snprintf(err, errlen, "attached without a JSEP offer");
+        goto out;
+    }
+    answer = lg_peer_answer(p, offer, strlen(offer), scratch, fingerprint, err, errlen);
+    if (!answer)
+        goto out;
+    json_decref(ev);
+    body = json_pack("{ss}", "request", "start");
+    ev = lg_janus_request(host, port, p->janus_session, p->janus_handle, body, "answer", answer,
+                          err, errlen);
+    json_decref(body);
+    rc = ev ? 0 : -EPROTO;
+out:
+    json_decref(ev);
+    json_decref(streams);
+    free(answer);
+    return rc;
 }

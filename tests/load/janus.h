@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "peer.h"
+
 /* From now on talk to Janus over its WebSocket API at host:port
  * (subprotocol janus-protocol) instead of REST.  0 or a negative errno. */
 int lg_janus_use_ws(const char *host, int port, char *err, size_t errlen);
@@ -41,5 +43,30 @@ const char *lg_janus_jsep_sdp(json_t *reply, const char *type);
 /* {"janus":"destroy"}: 200 when Janus says success, 0 when the exchange
  * failed or Janus refused. */
 int lg_janus_destroy(const char *host, int port, uint64_t session);
+
+/* Read what Janus sent on the WebSocket meanwhile, without waiting (events
+ * are kept for a later request as while one is awaited).  Long runs call it
+ * so that Janus's pushes never fill the socket.  A no-op over REST. */
+void lg_janus_drain(void);
+
+/* VideoRoom "create" of room `room` (VP8 and Opus, at most `publishers`,
+ * no REMB cap, no periodic keyframe requests) on an open handle.  0 or a
+ * negative errno with a reason in err. */
+int lg_janus_create_room(const char *host, int port, uint64_t session, uint64_t handle,
+                         uint64_t room, int publishers, char *err, size_t errlen);
+
+/* Publisher p signs in: a session and handle of its own (p->janus_*), then
+ * "joinandconfigure" in room with p's offer; the answer goes into p and
+ * the feed id into *feed.  0 or a negative errno with a reason in err. */
+int lg_janus_publish(const char *host, int port, lg_peer *p, uint64_t room, const char *display,
+                     const char *fingerprint, sc_sdp *scratch, uint64_t *feed, char *err,
+                     size_t errlen);
+
+/* Viewer p subscribes to feeds[0..n) of room: a session and handle of its
+ * own, "join" as subscriber, p answers Janus's offer (lg_peer_answer),
+ * "start".  0 or a negative errno with a reason in err. */
+int lg_janus_subscribe(const char *host, int port, lg_peer *p, uint64_t room,
+                       const uint64_t *feeds, int n, const char *fingerprint, sc_sdp *scratch,
+                       char *err, size_t errlen);
 
 #endif

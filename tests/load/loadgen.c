@@ -31,7 +31,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -48,17 +47,18 @@
 #include <jansson.h>
 
 #include "churn.h"
+#include "class.h"
 #include "http.h"
 #include "janus.h"
 #include "media.h"
 #include "peer.h"
 #include "probe.h"
+#include "report.h"
+#include "rx.h"
 #include "sfu/proto/rfc4571.h"
-#include "sfu/proto/rtp.h"
 
 #define LG_MAX_PUBLISHERS 8
 #define LG_MAX_VIEWERS 20000
-#define LG_BATCH 32
 #define LG_FRAME_PKT_BUCKETS 65   /* frames of 0..63 video packets, and 64 or more */
 
 typedef struct lg_opts {
@@ -88,6 +88,10 @@ typedef struct lg_opts {
     double churn_pct;          /* viewers that leave and rejoin per minute, % */
     const char *progress_path;
     double progress_every;
+    int class_groups;          /* --class: breakout groups (class.h); 0 off */
+    int group_size, moves;
+    double move_gap;
+    const char *trainer_token;
 } lg_opts;
 
 /* Hand-off from the main thread to the viewer thread. */
@@ -98,9 +102,7 @@ typedef struct lg_viewers {
     int evfd;
     atomic_bool stop;
     atomic_bool lat_enabled;
-    atomic_uint_fast64_t rx_packets;   /* every datagram the viewer thread read */
-    atomic_uint_fast64_t rx_rtp;       /* of which RTP (not RTCP, STUN, DTLS) */
-    atomic_uint_fast64_t rx_coalesced; /* datagrams that came in a GRO buffer of several */
+    lg_rx_counters rx;                 /* what the viewer thread read */
     atomic_int connected, failed;
     atomic_int sunk;                    /* --sink: viewers that stopped reading */
     atomic_int tid;
@@ -166,7 +168,20 @@ static void usage(void)
             "                        others stay.  The report's \"churn\" splits their loss\n"
             "  --progress FILE       append a JSON line of tallies (viewers connected, loss\n"
             "                        of those that stayed, churn counters) to FILE every\n"
-            "                        --progress-every S seconds (default 10)\n");
+            "                        --progress-every S seconds (default 10)\n"
+            "  --class G             a class in G breakout groups (class.h): every participant\n"
+            "                        publishes and receives its group; then --moves switches\n"
+            "                        are timed.  Stagecast: --trainer-token (moderate) and\n"
+            "                        --token-cmd printing participant {i}'s token (\"{i}\" is\n"
+            "                        replaced by its number); Janus: a VideoRoom per group\n"
+            "  --group-size N        participants per group (default 5)\n"
+            "  --moves N             switches timed after the window (default 30)\n"
+            "  --move-gap S          seconds from one switch to the next (default 1.5)\n"
+            "  --trainer-token T     --class against Stagecast: creates, assigns, opens the\n"
+            "                        groups and moves participants\n"
+            "  --dtls-retry-ms MS    a DTLS client that heard nothing MS after its ClientHello\n"
+            "                        starts anew (doubling, 4 times), as a browser retransmits\n"
+            "                        after ~50 ms; default: OpenSSL's 1 s timer only\n");
 }
 
 static int parse_opts(int argc, char **argv, lg_opts *o)
@@ -174,7 +189,8 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     enum { O_URL = 256, O_ROOM, O_PUBTOK, O_VIEWTOK, O_ADMTOK, O_PID, O_VIEWERS, O_RATE,
            O_DUR, O_SETTLE, O_PUBS, O_CMD, O_PAIRS, O_SAMPLE, O_VKBPS, O_AKBPS, O_SIZE, O_FPS,
            O_JSON, O_SINK, O_TCP, O_TARGET, O_JROOM, O_JWS, O_LOCALIP, O_GRO, O_IDLE, O_CLIP,
-           O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_HELP };
+           O_CHURN, O_PROGRESS, O_PROGRESS_EVERY, O_CLASS, O_GROUP_SIZE, O_MOVES, O_MOVE_GAP,
+           O_TRAINER, O_DTLS_RETRY, O_HELP };
     static const struct option lo[] = {
         { "url", 1, 0, O_URL }, { "room", 1, 0, O_ROOM },
         { "publisher-token", 1, 0, O_PUBTOK }, { "viewer-token", 1, 0, O_VIEWTOK },
@@ -191,6 +207,9 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         { "local-ip", 1, 0, O_LOCALIP }, { "gro", 0, 0, O_GRO }, { "viewers-idle", 0, 0, O_IDLE },
         { "clip", 1, 0, O_CLIP }, { "churn", 1, 0, O_CHURN },
         { "progress", 1, 0, O_PROGRESS }, { "progress-every", 1, 0, O_PROGRESS_EVERY },
+        { "class", 1, 0, O_CLASS }, { "group-size", 1, 0, O_GROUP_SIZE },
+        { "moves", 1, 0, O_MOVES }, { "move-gap", 1, 0, O_MOVE_GAP },
+        { "trainer-token", 1, 0, O_TRAINER }, { "dtls-retry-ms", 1, 0, O_DTLS_RETRY },
         { "help", 0, 0, O_HELP },
         { 0, 0, 0, 0 },
     };
@@ -200,7 +219,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
     *o = (lg_opts){ .viewers = 10, .publishers = 1, .join_rate = 100, .duration = 10,
                     .settle = 2, .sample_every = 10, .width = 640, .height = 360, .fps = 30,
                     .video_kbps = 700, .audio_kbps = 32, .clip_seconds = 10, .janus_room = 1234,
-                    .progress_every = 10 };
+                    .progress_every = 10, .group_size = 5, .moves = 30, .move_gap = 1.5 };
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case O_URL: url = optarg; break;
@@ -244,12 +263,23 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         case O_CHURN: o->churn_pct = atof(optarg); break;
         case O_PROGRESS: o->progress_path = optarg; break;
         case O_PROGRESS_EVERY: o->progress_every = atof(optarg); break;
+        case O_CLASS: o->class_groups = atoi(optarg); break;
+        case O_GROUP_SIZE: o->group_size = atoi(optarg); break;
+        case O_MOVES: o->moves = atoi(optarg); break;
+        case O_MOVE_GAP: o->move_gap = atof(optarg); break;
+        case O_TRAINER: o->trainer_token = optarg; break;
+        case O_DTLS_RETRY: lg_peer_set_dtls_retry_ms(atoi(optarg)); break;
         default: return -EINVAL;
         }
     }
     if (o->janus && !o->room)
         o->room = "janus";  /* only named in messages: Janus rooms are numbers */
-    if (!url || !o->room || (!o->viewer_token && !o->janus) ||
+    if (o->class_groups &&
+        (o->class_groups < 2 || o->group_size < 2 || o->moves < 0 || o->move_gap < 0 ||
+         o->class_groups * o->group_size > LG_CLASS_MAX ||
+         (!o->janus && (!o->trainer_token || !o->token_cmd || !o->admin_token))))
+        return -EINVAL;
+    if (!url || !o->room || (!o->viewer_token && !o->janus && !o->class_groups) ||
         lg_http_parse_url(url, o->host, sizeof(o->host), &o->port))
         return -EINVAL;
     if (o->local_ip && lg_peer_set_local_ip(o->local_ip) < 0)
@@ -262,7 +292,7 @@ static int parse_opts(int argc, char **argv, lg_opts *o)
         o->churn_pct < 0 || o->churn_pct > 100 || o->progress_every <= 0 ||
         (o->churn_pct > 0 && (o->janus || o->sink)))
         return -EINVAL;
-    if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus) {
+    if (o->publishers > o->n_pub_tokens && !o->token_cmd && !o->janus && !o->class_groups) {
         fprintf(stderr, "loadgen: %d publishers need %d tokens or --token-cmd\n",
                 o->publishers, o->publishers);
         return -EINVAL;
@@ -315,7 +345,7 @@ static void viewers_progress(lg_viewers *vw, int64_t now)
         json_object_set_new(o, "viewers_connected", json_integer(up));
     }
     json_object_set_new(o, "t_s", json_real((double)(now - vw->t0_us) / 1e6));
-    json_object_set_new(o, "rx_rtp", json_integer((json_int_t)atomic_load(&vw->rx_rtp)));
+    json_object_set_new(o, "rx_rtp", json_integer((json_int_t)atomic_load(&vw->rx.rtp)));
     json_object_set_new(o, "failed", json_integer(atomic_load(&vw->failed)));
     s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (s) {
@@ -388,9 +418,7 @@ typedef struct tcp_input {
 static void on_tcp_frame(void *ud, uint8_t *d, size_t len)
 {
     tcp_input *in = ud;
-    atomic_fetch_add_explicit(&in->vw->rx_packets, 1, memory_order_relaxed);
-    if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
-        atomic_fetch_add_explicit(&in->vw->rx_rtp, 1, memory_order_relaxed);
+    lg_rx_count(&in->vw->rx, d, len);
     /* TCP has no kernel receive time: latency is taken at our read. */
     lg_peer_input(in->p, d, len, in->now, 0, &in->vw->lat);
 }
@@ -425,70 +453,12 @@ static void viewer_drain(lg_viewers *vw, int ep, lg_peer *p)
         viewer_drain_tcp(vw, ep, p);
         return;
     }
-
-    /* A GRO buffer holds a whole GSO send (at most 64 KiB). */
-    static uint8_t bufs[LG_BATCH][65536];
-    static char ctl[LG_BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
-                              CMSG_SPACE(sizeof(int))];
-    struct mmsghdr msgs[LG_BATCH];
-    struct iovec iov[LG_BATCH];
-    int n;
-
     for (;;) {
         lg_peer_state before = p->state;
-        for (int i = 0; i < LG_BATCH; i++) {
-            iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
-            msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
-                                               .msg_control = ctl[i],
-                                               .msg_controllen = sizeof(ctl[i]) };
-        }
-        n = recvmmsg(p->fd, msgs, LG_BATCH, MSG_DONTWAIT, NULL);
+        int n = lg_rx_udp_batch(p, &vw->lat, &vw->rx);
         if (n <= 0)
             return;
-        int64_t now = lg_now_us();
-        struct timespec rt;
-        clock_gettime(CLOCK_REALTIME, &rt);
-        /* SO_TIMESTAMPNS is CLOCK_REALTIME: map it onto CLOCK_MONOTONIC. */
-        int64_t real_minus_mono = ((int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000) - now;
-        for (int i = 0; i < n; i++) {
-            struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-            int64_t rx = now;
-            size_t seg = msgs[i].msg_len;
-            for (; c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-                    int g;
-                    memcpy(&g, CMSG_DATA(c), sizeof(g));
-                    if (g > 0)
-                        seg = (size_t)g;
-                    continue;
-                }
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-                    uint32_t d;
-                    memcpy(&d, CMSG_DATA(c), sizeof(d));
-                    if (d > p->rx_ovfl)
-                        p->rx_ovfl = d;
-                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-                    struct timespec ts;
-                    memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                    rx = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - real_minus_mono;
-                    if (rx > now)
-                        rx = now;
-                }
-            }
-            if (seg < msgs[i].msg_len)
-                atomic_fetch_add_explicit(&vw->rx_coalesced, (msgs[i].msg_len + seg - 1) / seg,
-                                          memory_order_relaxed);
-            /* Every datagram of a GRO buffer is seg bytes but the last. */
-            for (size_t off = 0; off < msgs[i].msg_len; off += seg) {
-                uint8_t *d = bufs[i] + off;
-                size_t len = msgs[i].msg_len - off < seg ? msgs[i].msg_len - off : seg;
-                atomic_fetch_add_explicit(&vw->rx_packets, 1, memory_order_relaxed);
-                if (d[0] >= 128 && d[0] <= 191 && !sc_rtp_is_rtcp(d, len))
-                    atomic_fetch_add_explicit(&vw->rx_rtp, 1, memory_order_relaxed);
-                lg_peer_input(p, d, len, rx, now - rx, &vw->lat);
-            }
-        }
-        if (viewer_settle(vw, ep, p, before) || n < LG_BATCH)
+        if (viewer_settle(vw, ep, p, before) || n < LG_RX_BATCH)
             return;
     }
 }
@@ -619,99 +589,35 @@ static int sign_in(lg_run *r, lg_peer *p, const char *kind, const char *token,
  * Janus's answer and our feed id. */
 static int janus_publish(lg_run *r, lg_peer *p, int k)
 {
-    const char *h = r->o.host, *answer;
-    char err[256], *offer = NULL;
-    json_int_t room = (json_int_t)r->o.janus_room;
-    json_t *body, *ev = NULL;
-    int rc = -EPROTO;
+    const char *h = r->o.host;
+    char err[256];
 
     p->t_request_us = lg_now_us();
-    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
-        goto fail;
-    if (k == 0) {
-        /* bitrate 0 and fir_freq 0: no REMB cap and no periodic keyframe
-         * requests, as Stagecast (keyframes only when a viewer needs one). */
-        body = json_pack("{sssIsisssssisi}", "request", "create", "room", room, "publishers",
-                         r->o.publishers, "videocodec", "vp8", "audiocodec", "opus",
-                         "bitrate", 0, "fir_freq", 0);
-        ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL,
-                              NULL, err, sizeof(err));
-        json_decref(body);
-        if (!ev)
-            goto fail;
-        json_decref(ev);
+    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0 ||
+        (k == 0 && lg_janus_create_room(h, r->o.port, p->janus_session, p->janus_handle,
+                                        r->o.janus_room, r->o.publishers, err, sizeof(err)) < 0) ||
+        lg_janus_publish(h, r->o.port, p, r->o.janus_room, "loadgen-pub",
+                         sc_dtls_cert_fingerprint(r->cert), r->sdp, &r->feeds[k], err,
+                         sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: janus publisher %d: %s\n", k, err);
+        return -EPROTO;
     }
-    offer = lg_peer_offer(p, sc_dtls_cert_fingerprint(r->cert));
-    body = json_pack("{sssssIss}", "request", "joinandconfigure", "ptype", "publisher", "room",
-                     room, "display", "loadgen-pub");
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "offer", offer,
-                          err, sizeof(err));
-    json_decref(body);
-    if (!ev)
-        goto fail;
-    answer = lg_janus_jsep_sdp(ev, "answer");
-    if (!answer) {
-        snprintf(err, sizeof(err), "joined without a JSEP answer");
-        goto fail;
-    }
-    r->feeds[k] = (uint64_t)json_integer_value(json_object_get(lg_janus_data(ev), "id"));
-    rc = lg_peer_set_answer(p, answer, strlen(answer), r->sdp, err, sizeof(err));
-    if (rc == 0)
-        goto out;
-fail:
-    fprintf(stderr, "loadgen: janus publisher %d: %s\n", k, err);
-out:
-    json_decref(ev);
-    free(offer);
-    return rc;
+    return 0;
 }
 
 /* Janus viewer: a subscriber handle on its own session (as a browser has),
  * "join" with every publisher's feed, answer Janus's offer, "start". */
 static int janus_subscribe(lg_run *r, lg_peer *p)
 {
-    const char *h = r->o.host, *offer;
-    char err[256], *answer = NULL;
-    json_t *body, *streams = json_array(), *ev = NULL;
-    int rc = -EPROTO;
+    char err[256];
 
     p->t_request_us = lg_now_us();
-    for (int k = 0; k < r->n_pubs; k++)
-        json_array_append_new(streams, json_pack("{sI}", "feed", (json_int_t)r->feeds[k]));
-    if (lg_janus_open(h, r->o.port, &p->janus_session, &p->janus_handle, err, sizeof(err)) < 0)
-        goto fail;
-    body = json_pack("{sssssIsO}", "request", "join", "ptype", "subscriber", "room",
-                     (json_int_t)r->o.janus_room, "streams", streams);
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, NULL, NULL,
-                          err, sizeof(err));
-    json_decref(body);
-    if (!ev)
-        goto fail;
-    offer = lg_janus_jsep_sdp(ev, "offer");
-    if (!offer) {
-        snprintf(err, sizeof(err), "attached without a JSEP offer");
-        goto fail;
+    if (lg_janus_subscribe(r->o.host, r->o.port, p, r->o.janus_room, r->feeds, r->n_pubs,
+                           sc_dtls_cert_fingerprint(r->vw->cert), r->sdp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: janus viewer %d: %s\n", p->index, err);
+        return -EPROTO;
     }
-    answer = lg_peer_answer(p, offer, strlen(offer), r->sdp,
-                            sc_dtls_cert_fingerprint(r->vw->cert), err, sizeof(err));
-    if (!answer)
-        goto fail;
-    json_decref(ev);
-    body = json_pack("{ss}", "request", "start");
-    ev = lg_janus_request(h, r->o.port, p->janus_session, p->janus_handle, body, "answer",
-                          answer, err, sizeof(err));
-    json_decref(body);
-    if (ev) {
-        rc = 0;
-        goto out;
-    }
-fail:
-    fprintf(stderr, "loadgen: janus viewer %d: %s\n", p->index, err);
-out:
-    json_decref(ev);
-    json_decref(streams);
-    free(answer);
-    return rc;
+    return 0;
 }
 
 static int start_publishers(lg_run *r)
@@ -967,49 +873,6 @@ static void pump(lg_run *r, int64_t until, bool joining, int64_t join_start,
 
 /* ---- report ----------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_i64(const int64_t *v, int n, double q)
-{
-    int i;
-    if (n == 0)
-        return -1;
-    i = (int)ceil(q * n) - 1;
-    return (double)v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static double hist_pct(const lg_hist *l, double q)
-{
-    uint64_t total = l->n, want, acc = 0;
-
-    if (!total)
-        return -1;
-    want = (uint64_t)ceil(q * (double)total);
-    for (int i = 0; i < LG_HIST_BUCKETS; i++) {
-        acc += l->b[i];
-        if (acc >= want)
-            return (i + 0.5) * LG_HIST_US / 1000.0;
-    }
-    return (double)l->max_us / 1000.0;
-}
-
-static json_t *hist_json(const lg_hist *h)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "samples", json_integer((json_int_t)h->n));
-    json_object_set_new(o, "p50_ms", json_real(hist_pct(h, 0.50)));
-    json_object_set_new(o, "p90_ms", json_real(hist_pct(h, 0.90)));
-    json_object_set_new(o, "p95_ms", json_real(hist_pct(h, 0.95)));
-    json_object_set_new(o, "p99_ms", json_real(hist_pct(h, 0.99)));
-    json_object_set_new(o, "p999_ms", json_real(hist_pct(h, 0.999)));
-    json_object_set_new(o, "max_ms", json_real((double)h->max_us / 1000));
-    return o;
-}
-
 /* Join-time figures in ms: request to first media packet (any), to first
  * video packet, and to DTLS connected. */
 static json_t *join_json(lg_run *r, int which)
@@ -1025,12 +888,12 @@ static json_t *join_json(lg_run *r, int which)
         if (t)
             v[n++] = t - p->t_request_us;
     }
-    qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+    qsort(v, (size_t)n, sizeof(*v), lg_cmp_i64);
     json_object_set_new(o, "n", json_integer(n));
-    json_object_set_new(o, "p50_ms", json_real(pct_i64(v, n, 0.50) / 1000));
-    json_object_set_new(o, "p95_ms", json_real(pct_i64(v, n, 0.95) / 1000));
-    json_object_set_new(o, "p99_ms", json_real(pct_i64(v, n, 0.99) / 1000));
-    json_object_set_new(o, "max_ms", json_real(pct_i64(v, n, 1.0) / 1000));
+    json_object_set_new(o, "p50_ms", json_real(lg_pct_i64(v, n, 0.50) / 1000));
+    json_object_set_new(o, "p95_ms", json_real(lg_pct_i64(v, n, 0.95) / 1000));
+    json_object_set_new(o, "p99_ms", json_real(lg_pct_i64(v, n, 0.99) / 1000));
+    json_object_set_new(o, "max_ms", json_real(lg_pct_i64(v, n, 1.0) / 1000));
     free(v);
     return o;
 }
@@ -1097,7 +960,7 @@ static void snapshot(lg_run *r, lg_snap *s)
     memcpy(s->frame_pkts, r->frame_pkts, sizeof(s->frame_pkts));
     if (r->o.janus) {
         /* No stats API on Janus here (admin off): what the viewers got. */
-        s->forwarded = atomic_load(&r->vw->rx_rtp);
+        s->forwarded = atomic_load(&r->vw->rx.rtp);
     } else {
         json_t *st = lg_server_stats(r->o.host, r->o.port, r->o.admin_token);
         s->forwarded = lg_json_u64(st, "forwarded_packets");
@@ -1113,7 +976,7 @@ static void snapshot(lg_run *r, lg_snap *s)
                      ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
     snprintf(path, sizeof(path), "self/task/%d", atomic_load(&r->vw->tid));
     s->viewer_thread_cpu_us = lg_proc_cpu_us(path);
-    s->rx_packets = atomic_load(&r->vw->rx_packets);
+    s->rx_packets = atomic_load(&r->vw->rx.packets);
     s->pub_sent = 0;
     for (int k = 0; k < r->n_pubs; k++)
         s->pub_sent += r->pubs[k]->sent_packets;
@@ -1328,6 +1191,27 @@ static json_t *pub_json(lg_run *r, double window_s)
     return o;
 }
 
+static int run_class(const lg_opts *o)
+{
+    char err[256];
+    lg_class_opts c = {
+        .host = o->host, .port = o->port, .room = o->room, .admin_token = o->admin_token,
+        .trainer_token = o->trainer_token, .token_cmd = o->token_cmd,
+        .server_pid = o->server_pid, .groups = o->class_groups, .group_size = o->group_size,
+        .moves = o->moves, .move_gap = o->move_gap, .join_rate = o->join_rate,
+        .duration = o->duration, .settle = o->settle, .sample_every = o->sample_every,
+        .clip_seconds = o->clip_seconds, .width = o->width, .height = o->height, .fps = o->fps,
+        .video_kbps = o->video_kbps, .audio_kbps = o->audio_kbps, .json = o->json,
+        .janus = o->janus, .janus_room = o->janus_room,
+    };
+    if (o->janus && o->janus_ws_port &&
+        lg_janus_use_ws(o->host, o->janus_ws_port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        return 1;
+    }
+    return lg_class_run(&c);
+}
+
 int main(int argc, char **argv)
 {
     lg_run run = { 0 }, *r = &run;
@@ -1345,6 +1229,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (r->o.class_groups)
+        return run_class(&r->o);
     if (setup(r) < 0) {
         fprintf(stderr, "loadgen: setup failed\n");
         return 1;
@@ -1414,9 +1300,9 @@ int main(int argc, char **argv)
     json_object_set_new(out, "gro", json_boolean(r->o.gro));
     json_object_set_new(out, "viewers_idle", json_boolean(r->o.viewers_idle));
     json_object_set_new(out, "gro_coalesced_share",
-                        json_real(atomic_load(&r->vw->rx_packets)
-                                      ? (double)atomic_load(&r->vw->rx_coalesced) /
-                                            (double)atomic_load(&r->vw->rx_packets)
+                        json_real(atomic_load(&r->vw->rx.packets)
+                                      ? (double)atomic_load(&r->vw->rx.coalesced) /
+                                            (double)atomic_load(&r->vw->rx.packets)
                                       : 0));
     if (r->o.sink) {
         json_object_set_new(out, "mode_note",
@@ -1434,9 +1320,9 @@ int main(int argc, char **argv)
     json_object_set_new(out, "join_first_media", join_json(r, 0));
     json_object_set_new(out, "join_first_video", join_json(r, 1));
     json_object_set_new(out, "join_connected", join_json(r, 2));
-    lat = hist_json(&r->vw->lat.fwd);
-    json_object_set_new(lat, "loadgen_queue", hist_json(&r->vw->lat.queue));
-    json_object_set_new(lat, "keyframe_packets", hist_json(&r->vw->lat.fwd_key));
+    lat = lg_hist_json(&r->vw->lat.fwd);
+    json_object_set_new(lat, "loadgen_queue", lg_hist_json(&r->vw->lat.queue));
+    json_object_set_new(lat, "keyframe_packets", lg_hist_json(&r->vw->lat.fwd_key));
     json_object_set_new(lat, "srtp_auth_ok", json_integer((json_int_t)r->vw->lat.auth_ok));
     json_object_set_new(lat, "srtp_auth_fail", json_integer((json_int_t)r->vw->lat.auth_fail));
     if (r->o.sink) {
@@ -1551,8 +1437,8 @@ int main(int argc, char **argv)
                 "loadgen: viewers %d/%d connected, join p50 %.1f ms p99 %.1f ms, latency p50 %.2f "
                 "p99 %.2f max %.2f ms, loss %.3f%% (worst viewer %.3f%%), server %.2f us/pkt, "
                 "%.1f KiB/viewer, loadgen cpu %.0f%%, deletes %d/%d, sessions after %" PRId64 "\n",
-                connected, r->o.viewers, join50, join99, hist_pct(&r->vw->lat.fwd, 0.5),
-                hist_pct(&r->vw->lat.fwd, 0.99), (double)r->vw->lat.fwd.max_us / 1000,
+                connected, r->o.viewers, join50, join99, lg_hist_pct(&r->vw->lat.fwd, 0.5),
+                lg_hist_pct(&r->vw->lat.fwd, 0.99), (double)r->vw->lat.fwd.max_us / 1000,
                 json_real_value(json_object_get(json_object_get(out, "loss"), "loss_pct")),
                 (double)worst_ppm / 10000.0, us_pkt,
                 json_real_value(json_object_get(server, "rss_per_viewer_kb")), self_cpu, del_ok,

@@ -323,17 +323,33 @@ int lg_media_clip_frames(const lg_media *m)
     return m->clip ? m->clip_n : 0;
 }
 
-int lg_media_video_frame_shifted(const lg_media *m, int shift, lg_frame *out)
+/* Clip frame c at the instant of the frame sent last: its timestamp and
+ * picture id. */
+static void clip_frame_now(const lg_media *m, const lg_coded *c, lg_frame *out)
 {
-    if (!m->clip || m->frame_no == 0)
-        return -EINVAL;
-    const lg_coded *c = m->last_pos < 0 ? &m->clip_key
-                                        : &m->clip[(m->last_pos + shift % m->clip_n) % m->clip_n];
     out->n = 0;
     out->ts90k = (uint32_t)((m->frame_no - 1) * 90000 / m->fps);
     out->keyframe = c->key;
     out->bytes = c->len;
     packetize((uint16_t)((m->picture_id + 0x7fff) & 0x7fff), c->data, c->len, out);
+}
+
+int lg_media_video_frame_shifted(const lg_media *m, int shift, lg_frame *out)
+{
+    if (!m->clip || m->frame_no == 0)
+        return -EINVAL;
+    clip_frame_now(m,
+                   m->last_pos < 0 ? &m->clip_key
+                                   : &m->clip[(m->last_pos + shift % m->clip_n) % m->clip_n],
+                   out);
+    return 0;
+}
+
+int lg_media_clip_keyframe(const lg_media *m, lg_frame *out)
+{
+    if (!m->clip || m->frame_no == 0)
+        return -EINVAL;
+    clip_frame_now(m, &m->clip_key, out);
     return 0;
 }
 

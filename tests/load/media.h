@@ -55,6 +55,12 @@ int lg_media_video_frame(lg_media *m, lg_frame *out);
  * the same instant.  -EINVAL in live mode or before the first frame. */
 int lg_media_video_frame_shifted(const lg_media *m, int shift, lg_frame *out);
 
+/* Clip mode: the clip's keyframe at the instant of the frame
+ * lg_media_video_frame returned last (its timestamp and picture id): one
+ * publisher's answer to a keyframe request while the others go on with
+ * their frames.  -EINVAL in live mode or before the first frame. */
+int lg_media_clip_keyframe(const lg_media *m, lg_frame *out);
+
 /* Frames in the clip (0: live mode). */
 int lg_media_clip_frames(const lg_media *m);
 

@@ -69,6 +69,15 @@ static ssize_t peer_send(lg_peer *p, const void *buf, size_t len)
     return sendmsg(p->fd, &m, MSG_NOSIGNAL);
 }
 
+/* A DTLS client that heard nothing back starts its handshake anew after
+ * this long, doubling up to 4 times (0: only OpenSSL's own timer, 1 s). */
+static int64_t lg_dtls_retry_us;
+
+void lg_peer_set_dtls_retry_ms(int ms)
+{
+    lg_dtls_retry_us = (int64_t)ms * 1000;
+}
+
 /* UDP_GRO on viewer sockets: a GSO send reaches us as one buffer. */
 static bool lg_gro;
 
@@ -439,6 +448,7 @@ static void dtls_send(void *ud, const uint8_t *buf, size_t len)
 
 int lg_peer_start(lg_peer *p, sc_dtls_cert *cert, int64_t now_us)
 {
+    p->cert = cert;
     p->dtls = sc_dtls_new(cert, p->dtls_server ? SC_DTLS_ROLE_SERVER : SC_DTLS_ROLE_CLIENT,
                           p->srv_fp_alg, p->srv_fp, dtls_send, NULL, p);
     if (!p->dtls) {
@@ -508,6 +518,25 @@ static void on_stun(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
     p->state = LG_PEER_DTLS;
     p->next_check_us = now_us + LG_CONSENT_US;
     p->last_dtls_tick_us = now_us;
+    p->dtls_start_us = now_us;
+    if (sc_dtls_start(p->dtls) == SC_DTLS_FAILED)
+        fail(p, "DTLS start");
+}
+
+/* The client's handshake from the start: a fresh ClientHello, as a browser
+ * would retransmit its first after 50 ms where OpenSSL waits 1 s.  Only
+ * while the server said nothing: no answer of its can be lost by it. */
+static void restart_dtls(lg_peer *p, int64_t now_us)
+{
+    sc_dtls_free(p->dtls);
+    p->dtls = sc_dtls_new(p->cert, SC_DTLS_ROLE_CLIENT, p->srv_fp_alg, p->srv_fp, dtls_send,
+                          NULL, p);
+    if (!p->dtls) {
+        fail(p, "sc_dtls_new");
+        return;
+    }
+    p->dtls_restarts++;
+    p->dtls_start_us = now_us;
     if (sc_dtls_start(p->dtls) == SC_DTLS_FAILED)
         fail(p, "DTLS start");
 }
@@ -519,6 +548,7 @@ static void on_dtls(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us)
 
     if (!p->dtls)
         return;
+    p->dtls_heard = true;
     st = sc_dtls_feed(p->dtls, buf, len);
     if (st == SC_DTLS_FAILED || st == SC_DTLS_CLOSED) {
         fail(p, st == SC_DTLS_FAILED ? "DTLS failed" : "DTLS closed by server");
@@ -576,7 +606,6 @@ static lg_rx_stream *rx_stream(lg_peer *p, uint32_t ssrc, uint8_t pt, uint16_t s
     return s;
 }
 
-/* Decrypt a copy: authenticates the server's SRTP and reads the trailer. */
 void lg_hist_add(lg_hist *h, int64_t us)
 {
     if (us < 0)
@@ -590,8 +619,22 @@ void lg_hist_add(lg_hist *h, int64_t us)
         h->over++;
 }
 
+/* A switch being timed: a packet from one of the watched sources. */
+static void watch_seen(lg_peer *p, int src, bool video, int64_t now_us)
+{
+    if (src < 1 || src > LG_MAX_SRC || !(p->watch_srcs[src / 64] >> (src % 64) & 1))
+        return;
+    if (!p->watch_first_us)
+        p->watch_first_us = now_us;
+    if (video && !p->watch_first_video_us)
+        p->watch_first_video_us = now_us;
+    p->watching = !p->watch_first_video_us;
+}
+
+/* Decrypt a copy (authenticating the server's SRTP), read the trailer;
+ * record the latency when `record`, and note a watched source. */
 static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, int64_t queue_us,
-                   lg_latency *lat)
+                   lg_latency *lat, bool record, bool video)
 {
     uint8_t copy[SC_RTP_MAX_PACKET + SC_SRTP_MAX_TRAILER];
     size_t n = len;
@@ -607,19 +650,34 @@ static void sample(lg_peer *p, const uint8_t *buf, size_t len, int64_t now_us, i
         return;
     }
     lat->auth_ok++;
-    if (!lat->enabled || sc_rtp_parse(copy, n, &rtp) < 0 || rtp.payload_len < LG_TRAILER)
+    if (sc_rtp_parse(copy, n, &rtp) < 0 || rtp.payload_len < LG_TRAILER)
         return;
     t = rtp.payload + rtp.payload_len - LG_TRAILER;
     sent = (int64_t)((uint64_t)sc_rd32(t) << 32 | sc_rd32(t + 4));
     bool key = (uint64_t)sent & LG_TRAILER_KEY;
-    sent &= ~(int64_t)LG_TRAILER_KEY;
+    int src = (int)(((uint64_t)sent & LG_TRAILER_SRC_MASK) >> LG_TRAILER_SRC_SHIFT);
+    sent &= ~(int64_t)(LG_TRAILER_KEY | LG_TRAILER_SRC_MASK);
     d = now_us - sent;
     if (d < 0 || d > 600000000)
         return;  /* not our trailer */
+    if (p->watching)
+        watch_seen(p, src, video, now_us);
+    if (!record || !lat->enabled)
+        return;
     lg_hist_add(&lat->fwd, d);
     if (key)
         lg_hist_add(&lat->fwd_key, d);
     lg_hist_add(&lat->queue, queue_us);
+}
+
+void lg_peer_watch(lg_peer *p, const int *srcs, int n)
+{
+    memset(p->watch_srcs, 0, sizeof(p->watch_srcs));
+    for (int i = 0; i < n; i++)
+        if (srcs[i] >= 1 && srcs[i] <= LG_MAX_SRC)
+            p->watch_srcs[srcs[i] / 64] |= 1ULL << (srcs[i] % 64);
+    p->watch_first_us = p->watch_first_video_us = 0;
+    p->watching = n > 0;
 }
 
 static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
@@ -664,10 +722,11 @@ static void on_rtp_viewer(lg_peer *p, uint8_t *buf, size_t len, int64_t now_us,
     if (!p->srtp)
         return;
     bool first = s && !s->decrypted;
-    if (++p->pkt_counter % (uint64_t)p->sample_every == 0 || first) {
+    bool sampled = ++p->pkt_counter % (uint64_t)p->sample_every == 0 || first;
+    if (sampled || p->watching) {
         if (s)
             s->decrypted = true;
-        sample(p, buf, len, now_us, queue_us, lat);
+        sample(p, buf, len, now_us, queue_us, lat, sampled, pt == p->pt_video);
     }
 }
 
@@ -731,6 +790,9 @@ int64_t lg_peer_tick(lg_peer *p, int64_t now_us)
     if (now_us >= p->next_check_us)
         send_check(p, now_us);
     next = p->next_check_us;
+    if (p->state == LG_PEER_DTLS && lg_dtls_retry_us && !p->dtls_server && !p->dtls_heard &&
+        p->dtls_restarts < 4 && now_us - p->dtls_start_us >= lg_dtls_retry_us << p->dtls_restarts)
+        restart_dtls(p, now_us);
     if (p->state == LG_PEER_DTLS) {
         if (now_us - p->last_dtls_tick_us >= LG_DTLS_TICK_US) {
             p->last_dtls_tick_us = now_us;
@@ -759,8 +821,9 @@ int lg_peer_send_rtp(lg_peer *p, bool video, const uint8_t *payload, size_t len,
     sc_wr32(buf + 4, ts + (video ? p->ts_offset_video : p->ts_offset_audio));
     sc_wr32(buf + 8, video ? p->ssrc_video : p->ssrc_audio);
     memcpy(buf + 12, payload, len);
-    sc_wr32(buf + 12 + len, (uint32_t)((uint64_t)now_us >> 32));
-    sc_wr32(buf + 16 + len, (uint32_t)now_us);
+    uint64_t trailer = (uint64_t)now_us | (uint64_t)p->trailer_src << LG_TRAILER_SRC_SHIFT;
+    sc_wr32(buf + 12 + len, (uint32_t)(trailer >> 32));
+    sc_wr32(buf + 16 + len, (uint32_t)trailer);
     if (sc_srtp_protect_rtp(p->srtp, buf, &n, sizeof(buf)) < 0)
         return -EIO;
     if (peer_send(p, buf, n) < 0) {

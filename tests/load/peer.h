@@ -15,10 +15,15 @@
 #include "sfu/crypto/dtls.h"
 #include "sfu/proto/sdp.h"
 
-#define LG_MAX_PAIRS 8        /* audio+video pairs a viewer offers (stage slots) */
-#define LG_MAX_RX_STREAMS 20
+#define LG_MAX_PAIRS 16       /* audio+video pairs a viewer offers (stage slots, SC_MAX_SLOTS) */
+#define LG_MAX_RX_STREAMS 32
 #define LG_TRAILER 8          /* publisher send time, CLOCK_MONOTONIC us, big-endian */
 #define LG_TRAILER_KEY (1ULL << 62) /* set in the trailer on a keyframe's packets */
+/* Bits 52-61 of the trailer: the sending publisher's trailer_src (1..1023),
+ * 0 when it has none.  Microseconds of CLOCK_MONOTONIC stay below 2^52. */
+#define LG_TRAILER_SRC_SHIFT 52
+#define LG_TRAILER_SRC_MASK (0x3ffULL << LG_TRAILER_SRC_SHIFT)
+#define LG_MAX_SRC 1023
 #define LG_PT_OPUS 111
 #define LG_PT_VP8 96
 #define LG_PT_RTX 97
@@ -106,6 +111,18 @@ typedef struct lg_peer {
     bool rejoin_seen;       /* its first media was counted (churn.c) */
     uint32_t rx_ovfl;       /* SO_RXQ_OVFL: datagrams the kernel dropped on our socket */
     int http_status;
+    /* publisher: the source named in its trailers (1..LG_MAX_SRC, 0 none) */
+    int trailer_src;
+    /* viewer: a switch being timed (lg_peer_watch); every packet is
+     * decrypted until the first from a source of watch_srcs arrives */
+    bool watching;
+    uint64_t watch_srcs[(LG_MAX_SRC + 64) / 64];
+    int64_t watch_first_us, watch_first_video_us; /* kernel receive times, 0 not yet */
+    /* DTLS client retries (lg_peer_set_dtls_retry_ms) */
+    sc_dtls_cert *cert;
+    int64_t dtls_start_us;
+    bool dtls_heard;        /* a DTLS datagram came from the server */
+    int dtls_restarts;
 } lg_peer;
 
 /* Process-wide setup (SRTP). */
@@ -136,6 +153,13 @@ char *lg_peer_answer(lg_peer *p, const char *offer, size_t len, sc_sdp *scratch,
  * -EINVAL.  Call before any peer takes an answer. */
 int lg_peer_set_local_ip(const char *ip);
 void lg_peer_set_gro(bool on);
+/* A DTLS client whose server has sent nothing ms after its ClientHello
+ * starts the handshake anew (fresh ClientHello), doubling the wait up to 4
+ * times, as a browser's first retransmission after about 50 ms.  Janus
+ * drops a ClientHello that comes before it has started its own handshake
+ * (after libnice selected the pair, on the handle's loop), and OpenSSL's
+ * first retransmission is 1 s later.  0 (default): OpenSSL's timer only. */
+void lg_peer_set_dtls_retry_ms(int ms);
 /* Viewers connect to the answer's ICE-TCP candidate instead of UDP
  * (publishers stay on UDP); small_rcvbuf: with a 4 KiB receive buffer (a
  * --sink viewer's, so that it stalls the server's queue soon). */
@@ -165,6 +189,13 @@ int64_t lg_peer_tick(lg_peer *p, int64_t now_us);
  * video selects the video SSRC; ts is the media timestamp from 0. */
 int lg_peer_send_rtp(lg_peer *p, bool video, const uint8_t *payload, size_t len, bool marker,
                      uint32_t ts, int64_t now_us);
+
+/* Viewer: time the arrival of media from new sources (a breakout group
+ * switch): from now on the first packet whose trailer names one of
+ * srcs[0..n) sets watch_first_us, the first such video packet
+ * watch_first_video_us; watching ends when both are set.  Sources are
+ * trailer_src values. */
+void lg_peer_watch(lg_peer *p, const int *srcs, int n);
 
 /* Per-peer loss: sum over its streams of expected - received (>= 0). */
 uint64_t lg_peer_lost(const lg_peer *p, uint64_t *expected);

@@ -53,13 +53,14 @@ static void accept_value(const char *key, char out[64])
     EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
 }
 
-lg_ws *lg_ws_open(const char *host, int port, const char *protocol, char *err, size_t errlen)
+lg_ws *lg_ws_open(const char *host, int port, const char *path, const char *protocol, char *err,
+                  size_t errlen)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     struct timeval tv = {.tv_sec = 10};
     int one = 1;
     uint8_t nonce[16];
-    char key[32], want[64], req[512], resp[2048];
+    char key[32], want[64], req[512], resp[2048], proto[128] = "";
     size_t got = 0;
 
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
@@ -81,11 +82,13 @@ lg_ws *lg_ws_open(const char *host, int port, const char *protocol, char *err, s
     sc_random(nonce, sizeof(nonce));
     EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
     accept_value(key, want);
+    if (protocol)
+        snprintf(proto, sizeof(proto), "Sec-WebSocket-Protocol: %s\r\n", protocol);
     int n = snprintf(req, sizeof(req),
-                     "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-                     host, port, key, protocol);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, host, port, key, proto);
     if (lg_http_send_all(ws->fd, req, (size_t)n) < 0) {
         snprintf(err, errlen, "ws: send: %s", strerror(errno));
         goto fail;
@@ -116,6 +119,11 @@ lg_ws *lg_ws_open(const char *host, int port, const char *protocol, char *err, s
 fail:
     lg_ws_close(ws);
     return NULL;
+}
+
+int lg_ws_fd(const lg_ws *ws)
+{
+    return ws->fd;
 }
 
 void lg_ws_close(lg_ws *ws)
