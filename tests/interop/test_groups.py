@@ -81,6 +81,7 @@ class Seen:
             self.tasks.append(asyncio.ensure_future(self._drain(track, slot)))
 
     async def _drain(self, track, slot):
+        n_audio = 0  # per track: a shared counter could always pick the same track's frames
         while True:
             try:
                 frame = await track.recv()
@@ -90,8 +91,8 @@ class Seen:
             if track.kind == "video":
                 self.video.setdefault(slot, {})[(frame.width, frame.height)] = now
             else:
-                self.n_audio = getattr(self, "n_audio", 0) + 1
-                if self.n_audio % 4:
+                n_audio += 1
+                if n_audio % 4:
                     continue  # every fourth frame (80 ms) tells the pitch
                 hz = dominant_hz(frame)
                 if hz:
