@@ -1247,10 +1247,6 @@ static void cmd_close(sc_ws_client *c, json_t *msg, json_t *id)
     tell_all(k);
 }
 
-typedef struct bcast {
-    json_t *msg;
-} bcast;
-
 static void cmd_broadcast(sc_ws_client *c, json_t *msg, json_t *id)
 {
     class_room *k = class_of(c, id);
